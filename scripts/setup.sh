@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs everything kafka-autoscaler needs to build, run and test on Debian 12 (as root), and
+# nothing that is already there. Safe to run again. Used by scripts/demo.sh and scripts/test.sh.
+set -euo pipefail
+
+APT_PACKAGES=(
+  build-essential cmake ninja-build pkg-config git ca-certificates curl openssl
+  librdkafka-dev libcurl4-openssl-dev libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev
+  libcli11-dev libexpected-dev prometheus-cpp-dev libprotobuf-dev protobuf-compiler
+  libgtest-dev libgmock-dev libbenchmark-dev
+  prometheus            # promtool, for the /metrics test
+  clang libclang-rt-14-dev  # libFuzzer targets
+  python3-confluent-kafka python3-kubernetes  # the seed-design peer in bench/peer
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# kubectl: any kubectl on PATH will do; otherwise Debian's kubernetes-client provides one.
+command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
+# Node.js and npm run the independent OTLP decoder of the telemetry tests; any install will do.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing packages and not root; run as root (or with sudo)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Node packages for the independent OTLP decoder (tests/telemetry/decoder), pinned by its lockfile.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+if [ -f "$root/tests/telemetry/decoder/package.json" ] &&
+   [ ! -d "$root/tests/telemetry/decoder/node_modules" ]; then
+  (cd "$root/tests/telemetry/decoder" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# Dockerfile linters (no Docker engine here): tests/deploy/lint.
+if [ -f "$root/tests/deploy/lint/package.json" ] && [ ! -d "$root/tests/deploy/lint/node_modules" ]; then
+  (cd "$root/tests/deploy/lint" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+echo "setup: ok"

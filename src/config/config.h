@@ -1,0 +1,72 @@
+// Config: the typed configuration of kafka-autoscaler, and Load(), which builds it from an
+// environment (a name → value map that only main.cc fills from the real environment).
+//
+// Load() validates everything and reports every problem at once: each detail line names the
+// variable, the value and what is allowed. Names and defaults of the eleven seed variables are a
+// contract (seed/original-readme.md) and must not change. Config is plain data, copyable.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "common/log.h"
+#include "common/result.h"
+#include "policy/policy_config.h"
+
+namespace kafka_autoscaler::config {
+
+using Env = std::map<std::string, std::string>;
+
+enum class OffsetResetPolicy { kLatest, kEarliest };
+
+struct Config {
+  // --- the seed's variables (names and defaults are a contract) ---
+  std::string kafka_bootstrap_servers = "localhost:9092";  // KAFKA_BOOTSTRAP_SERVERS
+  std::vector<std::string> kafka_topics = {"my_topic"};    // KAFKA_TOPIC, comma list summed
+  std::string namespace_name = "default";                  // NAMESPACE
+  std::string deployment_name = "my-deployment";           // DEPLOYMENT_NAME
+  int health_check_port = 8000;                            // HEALTH_CHECK_PORT
+  std::chrono::seconds scale_interval{60};                 // SCALE_INTERVAL_SECONDS
+  // MESSAGES_PER_POD, MIN_REPLICAS, MAX_REPLICAS, MIN_TTL_SECONDS, MESSAGE_COUNT_THRESHOLD and
+  // the added scaling knobs live in `policy`.
+  policy::PolicyConfig policy;
+
+  // --- added; each default keeps the seed's behaviour ---
+  std::optional<std::string> kafka_consumer_group;           // KAFKA_CONSUMER_GROUP
+  OffsetResetPolicy offset_reset = OffsetResetPolicy::kLatest;  // KAFKA_OFFSET_RESET_POLICY
+  std::optional<std::string> kafka_config_file;              // KAFKA_CONFIG_FILE
+  std::optional<int32_t> fallback_replicas;  // FALLBACK_REPLICAS; unset = hold on failures
+  int32_t fallback_after_failures = 3;       // FALLBACK_AFTER_FAILURES; consecutive failed ticks
+  bool dry_run = false;                      // DRY_RUN
+  bool leader_election = false;              // LEADER_ELECTION
+  std::string pod_name;                      // POD_NAME; leader identity (hostname if unset)
+  std::string pod_namespace;                 // POD_NAMESPACE; lease namespace (= NAMESPACE)
+  std::string lease_name;                    // LEASE_NAME; default kafka-autoscaler-<DEPLOYMENT>
+  std::chrono::seconds lease_duration{15};   // LEASE_DURATION_SECONDS (client-go default)
+  std::chrono::seconds renew_deadline{10};   // RENEW_DEADLINE_SECONDS
+  std::chrono::seconds retry_period{2};      // RETRY_PERIOD_SECONDS
+  LogLevel log_level = LogLevel::kInfo;      // LOG_LEVEL: debug|info|warn|error
+  LogFormat log_format = LogFormat::kJson;   // LOG_FORMAT: json|text
+
+  // Deadline of one tick: 80% of the interval, at most 30 s.
+  std::chrono::milliseconds TickDeadline() const;
+  // The effective configuration as JSON (no secrets are held here; file paths only).
+  nlohmann::json ToJson() const;
+};
+
+// Builds a Config from `env`. On failure the Error has code kInvalidArgument, a summary
+// message, and one detail line per problem ("MIN_REPLICAS=5: must be <= MAX_REPLICAS (2)").
+[[nodiscard]] Result<Config> Load(const Env& env);
+
+// The names of every variable Load() reads, for --help and documentation.
+const std::vector<std::string>& KnownVariables();
+
+std::string_view OffsetResetPolicyName(OffsetResetPolicy policy);
+
+}  // namespace kafka_autoscaler::config

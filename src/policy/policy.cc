@@ -1,0 +1,122 @@
+#include "policy/policy.h"
+
+#include <algorithm>
+
+namespace kafka_autoscaler::policy {
+
+std::string_view PolicyKindName(PolicyKind kind) {
+  switch (kind) {
+    case PolicyKind::kMessages: return "messages";
+    case PolicyKind::kRate: return "rate";
+  }
+  return "messages";
+}
+
+std::string_view ReasonName(Reason reason) {
+  switch (reason) {
+    case Reason::kBacklog: return "backlog";
+    case Reason::kNoChange: return "no_change";
+    case Reason::kIdle: return "idle";
+    case Reason::kIdlePending: return "idle_pending";
+    case Reason::kPartitionCap: return "partition_cap";
+    case Reason::kClampedMin: return "clamped_min";
+    case Reason::kClampedMax: return "clamped_max";
+    case Reason::kStabilized: return "stabilized";
+    case Reason::kStepLimitedUp: return "step_limited_up";
+    case Reason::kStepLimitedDown: return "step_limited_down";
+    case Reason::kRate: return "rate";
+  }
+  return "backlog";
+}
+
+int64_t RecommendedPods(int64_t backlog, int64_t messages_per_pod) {
+  if (backlog <= 0 || messages_per_pod <= 0) return 0;
+  return backlog / messages_per_pod + (backlog % messages_per_pod != 0 ? 1 : 0);
+}
+
+namespace {
+
+struct Candidate {
+  int32_t replicas;
+  Reason reason;
+};
+
+// Steps 2-4 of the seed rule, applied to a raw pod count from any policy.
+Candidate Bound(int64_t raw, const PolicyInput& in, const PolicyConfig& c, PolicyState& st,
+                Reason raw_reason) {
+  if (in.backlog <= 0) {
+    if (!st.zero_backlog_since) st.zero_backlog_since = in.now;
+    const bool ttl_passed = in.now - *st.zero_backlog_since >= c.min_ttl;
+    if (ttl_passed || in.current_replicas <= c.idle_replicas) {
+      return {c.idle_replicas, Reason::kIdle};
+    }
+    return {c.min_replicas, Reason::kIdlePending};
+  }
+  st.zero_backlog_since.reset();
+  Candidate out{static_cast<int32_t>(std::min<int64_t>(raw, c.max_replicas + int64_t{1})),
+                raw_reason};
+  if (c.limit_to_partitions && in.partition_count > 0 && out.replicas > in.partition_count) {
+    out = {in.partition_count, Reason::kPartitionCap};
+  }
+  if (out.replicas < c.min_replicas) out = {c.min_replicas, Reason::kClampedMin};
+  if (out.replicas > c.max_replicas) out = {c.max_replicas, Reason::kClampedMax};
+  return out;
+}
+
+// Steps 5-6: stabilization window for scale-down, then step limits.
+Candidate Smooth(Candidate cand, const PolicyInput& in, const PolicyConfig& c, PolicyState& st) {
+  // Record this recommendation and forget those older than the window.
+  st.recent.push_back({in.now, cand.replicas});
+  while (!st.recent.empty() && in.now - st.recent.front().at > c.scale_down_stabilization) {
+    st.recent.pop_front();
+  }
+  const int32_t current = in.current_replicas;
+  if (cand.replicas < current && c.scale_down_stabilization.count() > 0) {
+    int32_t highest = cand.replicas;
+    for (const auto& r : st.recent) highest = std::max(highest, r.replicas);
+    highest = std::min(highest, current);
+    if (highest > cand.replicas) cand = {highest, Reason::kStabilized};
+  }
+  if (cand.replicas > current && c.scale_up_max_step > 0 &&
+      cand.replicas - current > c.scale_up_max_step) {
+    int32_t limited = current + c.scale_up_max_step;
+    // Backlog always brings the Deployment to min_replicas at once.
+    if (in.backlog > 0) limited = std::max(limited, c.min_replicas);
+    if (limited < cand.replicas) cand = {limited, Reason::kStepLimitedUp};
+  }
+  if (cand.replicas < current && c.scale_down_max_step > 0 &&
+      current - cand.replicas > c.scale_down_max_step) {
+    cand = {current - c.scale_down_max_step, Reason::kStepLimitedDown};
+  }
+  return cand;
+}
+
+}  // namespace
+
+// Defined in rate_policy.cc: the raw pod count of the rate policy.
+int64_t RatePolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicyState& st);
+
+Decision Decide(const PolicyInput& in, const PolicyState& state, const PolicyConfig& c) {
+  Decision d;
+  d.next_state = state;
+  d.recommended_raw = RecommendedPods(in.backlog, c.messages_per_pod);
+  int64_t raw = d.recommended_raw;
+  Reason raw_reason = Reason::kBacklog;
+  if (c.kind == PolicyKind::kRate) {
+    raw = RatePolicyRawPods(in, c, d.next_state);
+    raw_reason = Reason::kRate;
+  }
+  Candidate cand = Bound(raw, in, c, d.next_state, raw_reason);
+  d.recommended = cand.replicas;
+  cand = Smooth(cand, in, c, d.next_state);
+  d.desired = cand.replicas;
+  d.scale = d.desired != in.current_replicas;
+  d.reason = d.scale || cand.reason != raw_reason ? cand.reason : Reason::kNoChange;
+  if (in.backlog > c.message_count_threshold) {
+    d.warning = ThresholdWarning{in.backlog, c.message_count_threshold, d.recommended_raw,
+                                 d.recommended_raw > c.max_replicas};
+  }
+  return d;
+}
+
+}  // namespace kafka_autoscaler::policy

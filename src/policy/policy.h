@@ -1,0 +1,97 @@
+// Decide(): the scaling rule. Pure: everything it needs arrives in its arguments (including
+// `now`), and everything it concludes leaves in the Decision (including the next PolicyState).
+// It reads no clock, logs nothing and does no I/O. The daemon, `demo` and `simulate` all call
+// this one function; there is no second copy of the rule anywhere.
+//
+// The seed rule (PolicyKind::kMessages), in order:
+//   1. recommended = ceil(backlog / messages_per_pod)                      (reason: backlog)
+//   2. idle: backlog 0 for min_ttl (or the Deployment already at/below idle_replicas with
+//      backlog 0) → idle_replicas; backlog 0 for less → min_replicas;
+//      any backlog → at least min_replicas at once                         (idle, idle_pending)
+//   3. partition cap (limit_to_partitions): at most one consumer per partition, but never below
+//      min_replicas — the user's floor wins over the cap                    (partition_cap)
+//   4. clamp to [min_replicas, max_replicas]                        (clamped_min, clamped_max)
+//   5. scale-down stabilization: while going down, take the highest recommendation seen within
+//      the window (as the HPA does), never above current                   (stabilized)
+//   6. step limits per direction; a step limit never keeps a Deployment with backlog below
+//      min_replicas                                                        (step_limited_*)
+// Design trade-off: stabilization keeps the history of recommendations (after steps 1-4) in the
+// state, trimmed to the window, so its size is bounded by window / tick interval.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string_view>
+
+#include "common/clock.h"
+#include "policy/policy_config.h"
+
+namespace kafka_autoscaler::policy {
+
+// What one tick observed; the "observation" Decide works on.
+struct PolicyInput {
+  SteadyTime now;
+  int64_t backlog = 0;          // messages waiting (topic count or group lag)
+  int32_t partition_count = 0;  // partitions of the watched topics; 0 = unknown (no cap)
+  int32_t current_replicas = 0;  // spec.replicas of the Deployment now
+  int32_t ready_replicas = 0;    // status.replicas (pods that exist), for rate estimates
+  std::optional<double> produced_per_minute;  // absent on the first tick
+  std::optional<double> consumed_per_minute;  // absent without a group, or on the first tick
+};
+
+// What Decide remembers between ticks. Start with a default-constructed one.
+struct PolicyState {
+  std::optional<SteadyTime> zero_backlog_since;  // when the backlog was last seen turning 0
+  struct Recommendation {
+    SteadyTime at;
+    int32_t replicas;
+  };
+  std::deque<Recommendation> recent;  // recommendations within the stabilization window
+  // Rate policy memory (policy/rate_policy.h): smoothed rates, messages per second.
+  std::optional<double> arrival_rate_ewma;
+  std::optional<double> per_pod_rate_ewma;
+  std::optional<SteadyTime> last_scale_at;
+};
+
+enum class Reason {
+  kBacklog,           // proportional to the backlog
+  kNoChange,          // desired equals current
+  kIdle,              // backlog 0 for min_ttl: idle_replicas
+  kIdlePending,       // backlog 0, idle timer running: min_replicas
+  kPartitionCap,      // capped at the partition count
+  kClampedMin,        // raised to min_replicas
+  kClampedMax,        // held at max_replicas
+  kStabilized,        // scale-down held by the stabilization window
+  kStepLimitedUp,     // scale-up limited by scale_up_max_step
+  kStepLimitedDown,   // scale-down limited by scale_down_max_step
+  kRate,              // rate policy: arrival rate and drain-time target
+};
+std::string_view ReasonName(Reason reason);
+
+// Present when the backlog is above message_count_threshold.
+struct ThresholdWarning {
+  int64_t backlog = 0;
+  int64_t threshold = 0;
+  int64_t recommended_pods = 0;   // unclamped ceil(backlog / messages_per_pod)
+  bool held_back_by_max = false;  // recommended_pods > max_replicas
+};
+
+struct Decision {
+  int32_t desired = 0;          // the replica count to set
+  int64_t recommended_raw = 0;  // ceil(backlog / messages_per_pod), before any bound
+  int32_t recommended = 0;      // after idle rule, partition cap and clamp (before window/steps)
+  Reason reason = Reason::kBacklog;  // the rule that decided `desired`
+  bool scale = false;                // desired != current
+  std::optional<ThresholdWarning> warning;
+  PolicyState next_state;
+};
+
+// The policy chosen by config.kind. See the header comment for the seed rule.
+[[nodiscard]] Decision Decide(const PolicyInput& input, const PolicyState& state,
+                              const PolicyConfig& config);
+
+// ceil(backlog / messages_per_pod) without overflow; 0 for backlog <= 0.
+int64_t RecommendedPods(int64_t backlog, int64_t messages_per_pod);
+
+}  // namespace kafka_autoscaler::policy

@@ -1,0 +1,37 @@
+// PolicyConfig: the knobs of the scaling policies, as plain data. Built by config::Load from
+// the environment in the daemon, and from a scenario's `autoscaler:` block in the simulator, so
+// both feed the very same Decide().
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+
+namespace kafka_autoscaler::policy {
+
+enum class PolicyKind {
+  kMessages,  // the seed's rule: ceil(backlog / MESSAGES_PER_POD)
+  kRate,      // ours: throughput-aware drain-time target (policy/rate_policy.h)
+};
+std::string_view PolicyKindName(PolicyKind kind);
+
+struct PolicyConfig {
+  PolicyKind kind = PolicyKind::kMessages;
+  int64_t messages_per_pod = 10;    // MESSAGES_PER_POD; backlog one pod is expected to carry
+  int32_t min_replicas = 1;         // MIN_REPLICAS
+  int32_t max_replicas = 10;        // MAX_REPLICAS
+  int32_t idle_replicas = 0;        // IDLE_REPLICAS; where an idle Deployment goes
+  std::chrono::seconds min_ttl{300};  // MIN_TTL_SECONDS; zero backlog this long → idle
+  // SCALE_DOWN_STABILIZATION_SECONDS: scale-down takes the highest recommendation within this
+  // window; 0 (default) scales down at once, as the seed does.
+  std::chrono::seconds scale_down_stabilization{0};
+  int32_t scale_up_max_step = 0;    // SCALE_UP_MAX_STEP; pods added per tick at most, 0 = no limit
+  int32_t scale_down_max_step = 0;  // SCALE_DOWN_MAX_STEP; pods removed per tick, 0 = no limit
+  bool limit_to_partitions = true;  // LIMIT_TO_PARTITIONS; never more consumers than partitions
+  int64_t message_count_threshold = 1000;  // MESSAGE_COUNT_THRESHOLD; warn above this backlog
+
+  // Rate policy only (SCALING_POLICY=rate): the backlog should drain within this time.
+  std::chrono::seconds target_drain{60};  // TARGET_DRAIN_SECONDS
+};
+
+}  // namespace kafka_autoscaler::policy

@@ -1,0 +1,235 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace kafka_autoscaler::config {
+namespace {
+
+// True when some detail line of the error starts with "NAME=".
+bool Names(const Error& e, const std::string& var) {
+  for (const auto& d : e.details) {
+    if (d.rfind(var + "=", 0) == 0) return true;
+  }
+  return false;
+}
+
+TEST(ConfigTest, SeedDefaultsAreKeptExactly) {
+  auto c = Load({});
+  ASSERT_TRUE(c) << c.error().ToString();
+  EXPECT_EQ(c->kafka_bootstrap_servers, "localhost:9092");
+  EXPECT_EQ(c->kafka_topics, std::vector<std::string>{"my_topic"});
+  EXPECT_EQ(c->namespace_name, "default");
+  EXPECT_EQ(c->deployment_name, "my-deployment");
+  EXPECT_EQ(c->policy.messages_per_pod, 10);
+  EXPECT_EQ(c->policy.min_replicas, 1);
+  EXPECT_EQ(c->policy.max_replicas, 10);
+  EXPECT_EQ(c->health_check_port, 8000);
+  EXPECT_EQ(c->policy.min_ttl, std::chrono::seconds(300));
+  EXPECT_EQ(c->scale_interval, std::chrono::seconds(60));
+  EXPECT_EQ(c->policy.message_count_threshold, 1000);
+  // Added variables default to the seed's behaviour.
+  EXPECT_FALSE(c->kafka_consumer_group);
+  EXPECT_EQ(c->offset_reset, OffsetResetPolicy::kLatest);
+  EXPECT_EQ(c->policy.idle_replicas, 0);
+  EXPECT_EQ(c->policy.scale_down_stabilization, std::chrono::seconds(0));
+  EXPECT_TRUE(c->policy.limit_to_partitions);
+  EXPECT_FALSE(c->fallback_replicas);
+  EXPECT_FALSE(c->dry_run);
+  EXPECT_FALSE(c->leader_election);
+  EXPECT_EQ(c->policy.kind, policy::PolicyKind::kMessages);
+  EXPECT_EQ(c->log_level, LogLevel::kInfo);
+  EXPECT_EQ(c->log_format, LogFormat::kJson);
+  EXPECT_EQ(c->pod_namespace, "default");
+  EXPECT_EQ(c->lease_name, "kafka-autoscaler-my-deployment");
+}
+
+struct GoodCase {
+  std::string name;
+  std::string var;
+  std::string value;
+  std::function<bool(const Config&)> holds;
+};
+
+TEST(ConfigTest, EveryVariableParsesAGoodValue) {
+  const std::vector<GoodCase> cases = {
+      {.name = "bootstrap", .var = "KAFKA_BOOTSTRAP_SERVERS", .value = "a:1,b:2",
+       .holds = [](const Config& c) { return c.kafka_bootstrap_servers == "a:1,b:2"; }},
+      {.name = "topic list", .var = "KAFKA_TOPIC", .value = "orders, payments,orders",
+       .holds = [](const Config& c) {
+         return c.kafka_topics == std::vector<std::string>{"orders", "payments"};
+       }},
+      {.name = "namespace", .var = "NAMESPACE", .value = "team-a",
+       .holds = [](const Config& c) { return c.namespace_name == "team-a"; }},
+      {.name = "deployment", .var = "DEPLOYMENT_NAME", .value = "workers.v2",
+       .holds = [](const Config& c) { return c.deployment_name == "workers.v2"; }},
+      {.name = "messages per pod", .var = "MESSAGES_PER_POD", .value = "250",
+       .holds = [](const Config& c) { return c.policy.messages_per_pod == 250; }},
+      {.name = "min replicas", .var = "MIN_REPLICAS", .value = "0",
+       .holds = [](const Config& c) { return c.policy.min_replicas == 0; }},
+      {.name = "max replicas", .var = "MAX_REPLICAS", .value = " 40 ",
+       .holds = [](const Config& c) { return c.policy.max_replicas == 40; }},
+      {.name = "port", .var = "HEALTH_CHECK_PORT", .value = "65535",
+       .holds = [](const Config& c) { return c.health_check_port == 65535; }},
+      {.name = "ttl", .var = "MIN_TTL_SECONDS", .value = "0",
+       .holds = [](const Config& c) { return c.policy.min_ttl.count() == 0; }},
+      {.name = "interval", .var = "SCALE_INTERVAL_SECONDS", .value = "5",
+       .holds = [](const Config& c) { return c.scale_interval.count() == 5; }},
+      {.name = "threshold", .var = "MESSAGE_COUNT_THRESHOLD", .value = "0",
+       .holds = [](const Config& c) { return c.policy.message_count_threshold == 0; }},
+      {.name = "group", .var = "KAFKA_CONSUMER_GROUP", .value = "workers",
+       .holds = [](const Config& c) { return c.kafka_consumer_group == "workers"; }},
+      {.name = "group empty is unset", .var = "KAFKA_CONSUMER_GROUP", .value = "",
+       .holds = [](const Config& c) { return !c.kafka_consumer_group; }},
+      {.name = "reset", .var = "KAFKA_OFFSET_RESET_POLICY", .value = "EARLIEST",
+       .holds = [](const Config& c) { return c.offset_reset == OffsetResetPolicy::kEarliest; }},
+      {.name = "config file", .var = "KAFKA_CONFIG_FILE", .value = "/etc/kafka.properties",
+       .holds = [](const Config& c) { return c.kafka_config_file == "/etc/kafka.properties"; }},
+      {.name = "idle", .var = "IDLE_REPLICAS", .value = "1",
+       .holds = [](const Config& c) { return c.policy.idle_replicas == 1; }},
+      {.name = "stabilization", .var = "SCALE_DOWN_STABILIZATION_SECONDS", .value = "300",
+       .holds = [](const Config& c) { return c.policy.scale_down_stabilization.count() == 300; }},
+      {.name = "up step", .var = "SCALE_UP_MAX_STEP", .value = "4",
+       .holds = [](const Config& c) { return c.policy.scale_up_max_step == 4; }},
+      {.name = "down step", .var = "SCALE_DOWN_MAX_STEP", .value = "2",
+       .holds = [](const Config& c) { return c.policy.scale_down_max_step == 2; }},
+      {.name = "partition cap off", .var = "LIMIT_TO_PARTITIONS", .value = "false",
+       .holds = [](const Config& c) { return !c.policy.limit_to_partitions; }},
+      {.name = "fallback", .var = "FALLBACK_REPLICAS", .value = "3",
+       .holds = [](const Config& c) { return c.fallback_replicas == 3; }},
+      {.name = "fallback after", .var = "FALLBACK_AFTER_FAILURES", .value = "5",
+       .holds = [](const Config& c) { return c.fallback_after_failures == 5; }},
+      {.name = "dry run", .var = "DRY_RUN", .value = "yes",
+       .holds = [](const Config& c) { return c.dry_run; }},
+      {.name = "policy", .var = "SCALING_POLICY", .value = "rate",
+       .holds = [](const Config& c) { return c.policy.kind == policy::PolicyKind::kRate; }},
+      {.name = "drain", .var = "TARGET_DRAIN_SECONDS", .value = "30",
+       .holds = [](const Config& c) { return c.policy.target_drain.count() == 30; }},
+      {.name = "leader election", .var = "LEADER_ELECTION", .value = "true",
+       .holds = [](const Config& c) { return c.leader_election; }},
+      {.name = "pod name", .var = "POD_NAME", .value = "scaler-0",
+       .holds = [](const Config& c) { return c.pod_name == "scaler-0"; }},
+      {.name = "pod namespace", .var = "POD_NAMESPACE", .value = "ops",
+       .holds = [](const Config& c) { return c.pod_namespace == "ops"; }},
+      {.name = "lease name", .var = "LEASE_NAME", .value = "my-lease",
+       .holds = [](const Config& c) { return c.lease_name == "my-lease"; }},
+      {.name = "lease duration", .var = "LEASE_DURATION_SECONDS", .value = "30",
+       .holds = [](const Config& c) { return c.lease_duration.count() == 30; }},
+      {.name = "log level", .var = "LOG_LEVEL", .value = "debug",
+       .holds = [](const Config& c) { return c.log_level == LogLevel::kDebug; }},
+      {.name = "log format", .var = "LOG_FORMAT", .value = "text",
+       .holds = [](const Config& c) { return c.log_format == LogFormat::kText; }},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto cfg = Load({{c.var, c.value}});
+    ASSERT_TRUE(cfg) << cfg.error().ToString();
+    EXPECT_TRUE(c.holds(*cfg));
+  }
+}
+
+struct BadCase {
+  std::string name;
+  Env env;
+  std::string var;  // the variable the problem must name
+};
+
+TEST(ConfigTest, EveryVariableRejectsBadAndEmptyValues) {
+  const std::vector<BadCase> cases = {
+      {.name = "empty bootstrap", .env = {{"KAFKA_BOOTSTRAP_SERVERS", ""}}, .var = "KAFKA_BOOTSTRAP_SERVERS"},
+      {.name = "empty topic", .env = {{"KAFKA_TOPIC", ""}}, .var = "KAFKA_TOPIC"},
+      {.name = "bad topic", .env = {{"KAFKA_TOPIC", "a b"}}, .var = "KAFKA_TOPIC"},
+      {.name = "empty list item", .env = {{"KAFKA_TOPIC", "a,,b"}}, .var = "KAFKA_TOPIC"},
+      {.name = "namespace upper", .env = {{"NAMESPACE", "Team"}}, .var = "NAMESPACE"},
+      {.name = "namespace empty", .env = {{"NAMESPACE", ""}}, .var = "NAMESPACE"},
+      {.name = "deployment slash", .env = {{"DEPLOYMENT_NAME", "a/b"}}, .var = "DEPLOYMENT_NAME"},
+      {.name = "messages per pod zero", .env = {{"MESSAGES_PER_POD", "0"}}, .var = "MESSAGES_PER_POD"},
+      {.name = "messages per pod text", .env = {{"MESSAGES_PER_POD", "ten"}}, .var = "MESSAGES_PER_POD"},
+      {.name = "messages per pod empty", .env = {{"MESSAGES_PER_POD", ""}}, .var = "MESSAGES_PER_POD"},
+      {.name = "min negative", .env = {{"MIN_REPLICAS", "-1"}}, .var = "MIN_REPLICAS"},
+      {.name = "max zero", .env = {{"MAX_REPLICAS", "0"}}, .var = "MAX_REPLICAS"},
+      {.name = "max overflow", .env = {{"MAX_REPLICAS", "99999999999999999999"}}, .var = "MAX_REPLICAS"},
+      {.name = "port zero", .env = {{"HEALTH_CHECK_PORT", "0"}}, .var = "HEALTH_CHECK_PORT"},
+      {.name = "port high", .env = {{"HEALTH_CHECK_PORT", "65536"}}, .var = "HEALTH_CHECK_PORT"},
+      {.name = "ttl negative", .env = {{"MIN_TTL_SECONDS", "-5"}}, .var = "MIN_TTL_SECONDS"},
+      {.name = "interval zero", .env = {{"SCALE_INTERVAL_SECONDS", "0"}}, .var = "SCALE_INTERVAL_SECONDS"},
+      {.name = "interval text", .env = {{"SCALE_INTERVAL_SECONDS", "abc"}}, .var = "SCALE_INTERVAL_SECONDS"},
+      {.name = "interval float", .env = {{"SCALE_INTERVAL_SECONDS", "1.5"}}, .var = "SCALE_INTERVAL_SECONDS"},
+      {.name = "threshold negative", .env = {{"MESSAGE_COUNT_THRESHOLD", "-1"}}, .var = "MESSAGE_COUNT_THRESHOLD"},
+      {.name = "group control char", .env = {{"KAFKA_CONSUMER_GROUP", "a\x01"}}, .var = "KAFKA_CONSUMER_GROUP"},
+      {.name = "reset", .env = {{"KAFKA_OFFSET_RESET_POLICY", "newest"}}, .var = "KAFKA_OFFSET_RESET_POLICY"},
+      {.name = "idle negative", .env = {{"IDLE_REPLICAS", "-1"}}, .var = "IDLE_REPLICAS"},
+      {.name = "idle above min", .env = {{"IDLE_REPLICAS", "2"}}, .var = "IDLE_REPLICAS"},
+      {.name = "stabilization text", .env = {{"SCALE_DOWN_STABILIZATION_SECONDS", "5m"}}, .var = "SCALE_DOWN_STABILIZATION_SECONDS"},
+      {.name = "up step negative", .env = {{"SCALE_UP_MAX_STEP", "-1"}}, .var = "SCALE_UP_MAX_STEP"},
+      {.name = "down step text", .env = {{"SCALE_DOWN_MAX_STEP", "x"}}, .var = "SCALE_DOWN_MAX_STEP"},
+      {.name = "limit bool", .env = {{"LIMIT_TO_PARTITIONS", "maybe"}}, .var = "LIMIT_TO_PARTITIONS"},
+      {.name = "fallback above max", .env = {{"FALLBACK_REPLICAS", "11"}}, .var = "FALLBACK_REPLICAS"},
+      {.name = "fallback after zero", .env = {{"FALLBACK_AFTER_FAILURES", "0"}}, .var = "FALLBACK_AFTER_FAILURES"},
+      {.name = "dry run", .env = {{"DRY_RUN", "2"}}, .var = "DRY_RUN"},
+      {.name = "policy", .env = {{"SCALING_POLICY", "magic"}}, .var = "SCALING_POLICY"},
+      {.name = "drain zero", .env = {{"TARGET_DRAIN_SECONDS", "0"}}, .var = "TARGET_DRAIN_SECONDS"},
+      {.name = "leader election", .env = {{"LEADER_ELECTION", ""}}, .var = "LEADER_ELECTION"},
+      {.name = "renew >= lease", .env = {{"LEADER_ELECTION", "true"}, {"RENEW_DEADLINE_SECONDS", "15"}}, .var = "RENEW_DEADLINE_SECONDS"},
+      {.name = "retry too long", .env = {{"LEADER_ELECTION", "true"}, {"RETRY_PERIOD_SECONDS", "9"}}, .var = "RETRY_PERIOD_SECONDS"},
+      {.name = "log level", .env = {{"LOG_LEVEL", "verbose"}}, .var = "LOG_LEVEL"},
+      {.name = "log format", .env = {{"LOG_FORMAT", "xml"}}, .var = "LOG_FORMAT"},
+      {.name = "huge string", .env = {{"KAFKA_TOPIC", std::string(100000, 'a')}}, .var = "KAFKA_TOPIC"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto cfg = Load(c.env);
+    ASSERT_FALSE(cfg);
+    EXPECT_EQ(cfg.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_TRUE(Names(cfg.error(), c.var)) << cfg.error().ToString();
+  }
+}
+
+TEST(ConfigTest, ListsEveryProblemAtOnce) {
+  auto cfg = Load({{"MIN_REPLICAS", "5"},
+                   {"MAX_REPLICAS", "2"},
+                   {"MESSAGES_PER_POD", "0"},
+                   {"SCALE_INTERVAL_SECONDS", "abc"}});
+  ASSERT_FALSE(cfg);
+  const auto& e = cfg.error();
+  EXPECT_EQ(e.details.size(), 4u) << e.ToString();
+  EXPECT_TRUE(Names(e, "MIN_REPLICAS")) << e.ToString();
+  EXPECT_TRUE(Names(e, "MAX_REPLICAS"));
+  EXPECT_TRUE(Names(e, "MESSAGES_PER_POD"));
+  EXPECT_TRUE(Names(e, "SCALE_INTERVAL_SECONDS"));
+  EXPECT_NE(e.ToString().find("MAX_REPLICAS (2)"), std::string::npos);
+  EXPECT_NE(e.message.find("4 problems"), std::string::npos);
+}
+
+TEST(ConfigTest, ProblemLineNamesValueAndWhatIsAllowed) {
+  auto cfg = Load({{"HEALTH_CHECK_PORT", "70000"}});
+  ASSERT_FALSE(cfg);
+  ASSERT_EQ(cfg.error().details.size(), 1u);
+  EXPECT_EQ(cfg.error().details[0],
+            "HEALTH_CHECK_PORT='70000': must be an integer from 1 to 65535");
+}
+
+TEST(ConfigTest, TickDeadlineIsEightyPercentCappedAtThirtySeconds) {
+  auto c = Load({{"SCALE_INTERVAL_SECONDS", "5"}});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->TickDeadline(), std::chrono::milliseconds(4000));
+  c = Load({});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->TickDeadline(), std::chrono::milliseconds(30000));
+}
+
+TEST(ConfigTest, ToJsonShowsEverySeedVariable) {
+  auto c = Load({{"KAFKA_TOPIC", "a,b"}});
+  ASSERT_TRUE(c);
+  const auto j = c->ToJson();
+  for (const char* name : {"KAFKA_BOOTSTRAP_SERVERS", "KAFKA_TOPIC", "NAMESPACE", "DEPLOYMENT_NAME",
+                           "MESSAGES_PER_POD", "MIN_REPLICAS", "MAX_REPLICAS", "HEALTH_CHECK_PORT",
+                           "MIN_TTL_SECONDS", "SCALE_INTERVAL_SECONDS", "MESSAGE_COUNT_THRESHOLD"}) {
+    EXPECT_TRUE(j.contains(name)) << name;
+  }
+  EXPECT_EQ(j["KAFKA_TOPIC"], "a,b");
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::config

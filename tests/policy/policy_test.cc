@@ -1,0 +1,225 @@
+#include "policy/policy.h"
+
+#include <gtest/gtest.h>
+
+#include "fakes/fake_clock.h"
+
+namespace kafka_autoscaler::policy {
+namespace {
+
+using std::chrono::seconds;
+using testing::FakeClock;
+
+PolicyConfig Seed() {
+  PolicyConfig c;
+  c.messages_per_pod = 10;
+  c.min_replicas = 1;
+  c.max_replicas = 10;
+  c.idle_replicas = 0;
+  c.min_ttl = seconds(300);
+  c.message_count_threshold = 1000;
+  return c;
+}
+
+struct Case {
+  std::string name;
+  PolicyConfig config = Seed();
+  int64_t backlog = 0;
+  int32_t partitions = 0;
+  int32_t current = 1;
+  int32_t want_desired = 0;
+  Reason want_reason = Reason::kBacklog;
+};
+
+TEST(DecideTest, SeedRuleOnOneTick) {
+  PolicyConfig no_cap = Seed();
+  no_cap.limit_to_partitions = false;
+  PolicyConfig min3 = Seed();
+  min3.min_replicas = 3;
+  PolicyConfig ttl0 = Seed();
+  ttl0.min_ttl = seconds(0);
+  const std::vector<Case> cases = {
+      {.name = "exact multiple", .backlog = 50, .current = 1, .want_desired = 5},
+      {.name = "rounds up", .backlog = 51, .current = 1, .want_desired = 6},
+      {.name = "one message", .backlog = 1, .current = 3, .want_desired = 1},
+      {.name = "no change", .backlog = 30, .current = 3, .want_desired = 3, .want_reason = Reason::kNoChange},
+      {.name = "capped by max", .backlog = 5000, .current = 1, .want_desired = 10, .want_reason = Reason::kClampedMax},
+      {.name = "raised to min", .config = min3, .backlog = 5, .current = 1, .want_desired = 3, .want_reason = Reason::kClampedMin},
+      {.name = "capped by partitions", .backlog = 80, .partitions = 4, .current = 1, .want_desired = 4, .want_reason = Reason::kPartitionCap},
+      {.name = "partition cap off", .config = no_cap, .backlog = 80, .partitions = 4, .current = 1, .want_desired = 8},
+      {.name = "partition cap never below min", .config = min3, .backlog = 80, .partitions = 2, .current = 1, .want_desired = 3, .want_reason = Reason::kClampedMin},
+      {.name = "unknown partitions: no cap", .backlog = 80, .partitions = 0, .current = 1, .want_desired = 8},
+      {.name = "zero backlog, timer starts: min", .backlog = 0, .current = 5, .want_desired = 1, .want_reason = Reason::kIdlePending},
+      {.name = "zero backlog, ttl 0: idle at once", .config = ttl0, .backlog = 0, .current = 5, .want_desired = 0, .want_reason = Reason::kIdle},
+      {.name = "zero backlog, already idle: stay", .backlog = 0, .current = 0, .want_desired = 0, .want_reason = Reason::kIdle},
+      {.name = "any backlog wakes from idle", .backlog = 1, .current = 0, .want_desired = 1},
+  };
+  FakeClock clock;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    PolicyInput in{.now = clock.Now(), .backlog = c.backlog, .partition_count = c.partitions,
+                   .current_replicas = c.current};
+    Decision d = Decide(in, PolicyState{}, c.config);
+    EXPECT_EQ(d.desired, c.want_desired);
+    EXPECT_EQ(d.reason, c.want_reason) << ReasonName(d.reason);
+    EXPECT_EQ(d.scale, c.want_desired != c.current);
+  }
+}
+
+TEST(DecideTest, RecommendedRawIsUnclampedCeil) {
+  FakeClock clock;
+  Decision d = Decide({.now = clock.Now(), .backlog = 1001, .current_replicas = 1}, {}, Seed());
+  EXPECT_EQ(d.recommended_raw, 101);
+  EXPECT_EQ(d.recommended, 10);
+  EXPECT_EQ(RecommendedPods(0, 10), 0);
+  EXPECT_EQ(RecommendedPods(10, 10), 1);
+  EXPECT_EQ(RecommendedPods(11, 10), 2);
+  EXPECT_EQ(RecommendedPods(INT64_MAX, 1), INT64_MAX);
+}
+
+TEST(DecideTest, ThresholdWarningCarriesBacklogAndWhetherMaxHoldsBack) {
+  FakeClock clock;
+  PolicyConfig c = Seed();
+  Decision below = Decide({.now = clock.Now(), .backlog = 1000, .current_replicas = 1}, {}, c);
+  EXPECT_FALSE(below.warning);  // at the threshold: no warning, above it: one
+  Decision above = Decide({.now = clock.Now(), .backlog = 1001, .current_replicas = 1}, {}, c);
+  ASSERT_TRUE(above.warning);
+  EXPECT_EQ(above.warning->backlog, 1001);
+  EXPECT_EQ(above.warning->threshold, 1000);
+  EXPECT_EQ(above.warning->recommended_pods, 101);
+  EXPECT_TRUE(above.warning->held_back_by_max);
+  c.max_replicas = 200;
+  Decision fits = Decide({.now = clock.Now(), .backlog = 1001, .current_replicas = 1}, {}, c);
+  ASSERT_TRUE(fits.warning);
+  EXPECT_FALSE(fits.warning->held_back_by_max);
+}
+
+// Drives Decide tick after tick, feeding back the state and the desired replicas.
+struct Driver {
+  FakeClock clock;
+  PolicyConfig config = Seed();
+  PolicyState state;
+  int32_t current = 1;
+  int32_t partitions = 0;
+
+  Decision Tick(int64_t backlog, seconds advance = seconds(60)) {
+    clock.Advance(advance);
+    Decision d = Decide({.now = clock.Now(), .backlog = backlog, .partition_count = partitions,
+                         .current_replicas = current},
+                        state, config);
+    state = d.next_state;
+    current = d.desired;
+    return d;
+  }
+};
+
+TEST(DecideTest, IdleAfterMinTtlOfZeroBacklog) {
+  Driver dr;
+  dr.current = 4;
+  EXPECT_EQ(dr.Tick(0, seconds(0)).desired, 1);          // t=0: timer starts, min
+  EXPECT_EQ(dr.Tick(0, seconds(299)).desired, 1);        // t=299: not yet
+  Decision d = dr.Tick(0, seconds(1));                   // t=300: idle
+  EXPECT_EQ(d.desired, 0);
+  EXPECT_EQ(d.reason, Reason::kIdle);
+  EXPECT_EQ(dr.Tick(0).desired, 0);                      // stays idle
+  EXPECT_EQ(dr.Tick(5).desired, 1);                      // any backlog: back to min at once
+}
+
+TEST(DecideTest, IdleTimerResetsOnBacklog) {
+  Driver dr;
+  dr.current = 2;
+  dr.Tick(0, seconds(0));
+  dr.Tick(0, seconds(200));
+  dr.Tick(3, seconds(50));                               // backlog at t=250 resets the timer
+  EXPECT_EQ(dr.Tick(0, seconds(60)).desired, 1);         // t=310: timer restarted at 310
+  EXPECT_EQ(dr.Tick(0, seconds(299)).desired, 1);        // t=609
+  EXPECT_EQ(dr.Tick(0, seconds(1)).desired, 0);          // t=610
+}
+
+TEST(DecideTest, IdleReplicasAboveZero) {
+  Driver dr;
+  dr.config.min_replicas = 3;
+  dr.config.idle_replicas = 1;
+  dr.config.min_ttl = seconds(60);
+  dr.current = 3;
+  EXPECT_EQ(dr.Tick(0, seconds(0)).desired, 3);
+  EXPECT_EQ(dr.Tick(0, seconds(60)).desired, 1);
+}
+
+TEST(DecideTest, StabilizationTakesHighestRecommendationInWindow) {
+  Driver dr;
+  dr.config.scale_down_stabilization = seconds(300);
+  dr.current = 1;
+  EXPECT_EQ(dr.Tick(80, seconds(0)).desired, 8);  // t=0: up at once
+  Decision d = dr.Tick(20, seconds(60));          // t=60: wants 2, holds 8
+  EXPECT_EQ(d.desired, 8);
+  EXPECT_EQ(d.reason, Reason::kStabilized);
+  EXPECT_EQ(d.recommended, 2);
+  EXPECT_EQ(dr.Tick(50, seconds(60)).desired, 8);  // t=120: 5 in window, 8 still highest
+  EXPECT_EQ(dr.Tick(20, seconds(180)).desired, 8); // t=300: 8 (t=0) still in window
+  EXPECT_EQ(dr.Tick(20, seconds(1)).desired, 5);   // t=301: 8 expired; 5 (t=120) highest
+  EXPECT_EQ(dr.Tick(20, seconds(120)).desired, 2); // t=421: 5 expired
+}
+
+TEST(DecideTest, WithoutWindowScaleDownIsImmediate) {
+  Driver dr;
+  dr.current = 8;
+  Decision d = dr.Tick(20);
+  EXPECT_EQ(d.desired, 2);
+  EXPECT_EQ(d.reason, Reason::kBacklog);
+}
+
+TEST(DecideTest, StabilizationNeverRaisesAboveCurrent) {
+  Driver dr;
+  dr.config.scale_down_stabilization = seconds(300);
+  dr.current = 1;
+  dr.Tick(100, seconds(0));  // recommends 10
+  dr.current = 3;            // someone scaled it to 3 by hand
+  EXPECT_EQ(dr.Tick(20).desired, 3);
+}
+
+TEST(DecideTest, StepLimits) {
+  Driver up;
+  up.config.scale_up_max_step = 2;
+  up.current = 1;
+  Decision d = up.Tick(100);
+  EXPECT_EQ(d.desired, 3);
+  EXPECT_EQ(d.reason, Reason::kStepLimitedUp);
+  EXPECT_EQ(up.Tick(100).desired, 5);
+
+  Driver down;
+  down.config.scale_down_max_step = 3;
+  down.current = 10;
+  d = down.Tick(10);
+  EXPECT_EQ(d.desired, 7);
+  EXPECT_EQ(d.reason, Reason::kStepLimitedDown);
+}
+
+TEST(DecideTest, StepLimitNeverKeepsBacklogBelowMin) {
+  Driver dr;
+  dr.config.min_replicas = 4;
+  dr.config.scale_up_max_step = 1;
+  dr.current = 0;
+  EXPECT_EQ(dr.Tick(1).desired, 4);
+}
+
+TEST(DecideTest, DesiredAlwaysWithinIdleAndMax) {
+  Driver dr;
+  dr.config.scale_down_stabilization = seconds(120);
+  dr.config.min_ttl = seconds(120);
+  dr.partitions = 6;
+  uint64_t x = 12345;
+  for (int i = 0; i < 2000; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    const int64_t backlog = (x >> 33) % 4 == 0 ? 0 : static_cast<int64_t>((x >> 20) % 500);
+    Decision d = dr.Tick(backlog, seconds(15));
+    ASSERT_GE(d.desired, dr.config.idle_replicas);
+    ASSERT_LE(d.desired, dr.config.max_replicas);
+    if (backlog > 0) {
+      ASSERT_GE(d.desired, dr.config.min_replicas);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::policy
