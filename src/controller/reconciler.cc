@@ -1,0 +1,283 @@
+#include "controller/reconciler.h"
+
+#include <string>
+
+namespace kafka_autoscaler::controller {
+
+std::string_view ActionName(Action action) {
+  switch (action) {
+    case Action::kNone: return "none";
+    case Action::kScaled: return "scaled";
+    case Action::kDryRun: return "dry_run";
+    case Action::kPaused: return "paused";
+    case Action::kNotLeader: return "not_leader";
+    case Action::kFallback: return "fallback";
+    case Action::kHeld: return "held";
+    case Action::kScaleFailed: return "scale_failed";
+  }
+  return "none";
+}
+
+namespace {
+
+std::string Kind(std::string_view domain, const Error& e) {
+  return std::string(domain) + "_" + std::string(ErrorCodeName(e.code));
+}
+
+}  // namespace
+
+Reconciler::Reconciler(ReconcilerOptions options, const Clock& clock, kafka::MetricSource& source,
+                       kube::ScaleTarget& target, kube::EventRecorder* events, Logger& log,
+                       TickTracer& tracer)
+    : options_(std::move(options)),
+      clock_(clock),
+      source_(source),
+      target_(target),
+      events_(events),
+      log_(log),
+      tracer_(tracer) {}
+
+std::optional<kafka::Observation> Reconciler::Observe(TickReport& report) {
+  Result<kafka::Observation> obs = [&] {
+    auto span = tracer_.StartSpan(kSpanCheckKafkaHealth, SpanKind::kClient);
+    span->SetAttribute("messaging.system", std::string("kafka"));
+    span->SetAttribute("messaging.destination.name", options_.topics);
+    if (!options_.group.empty()) {
+      span->SetAttribute("messaging.consumer.group.name", options_.group);
+    }
+    auto r = source_.Fetch();
+    if (!r) {
+      span->SetError(r.error().message);
+      span->SetAttribute("error.type", Kind("kafka", r.error()));
+    }
+    return r;
+  }();
+  if (!obs) {
+    report.errors.push_back({Kind("kafka", obs.error()), obs.error()});
+    log_.Error("kafka observation failed; holding replicas",
+               {{"topic", options_.topics},
+                {"group", options_.group},
+                {"error_kind", Kind("kafka", obs.error())},
+                {"error", obs.error().message}});
+    return std::nullopt;
+  }
+  report.kafka_ok = true;
+  {
+    auto span = tracer_.StartSpan(kSpanGetTopicLength, SpanKind::kInternal);
+    span->SetAttribute("messaging.destination.name", options_.topics);
+    span->SetAttribute("kafka.backlog", obs->backlog);
+    span->SetAttribute("kafka.partitions", int64_t{obs->partition_count});
+    span->SetAttribute("kafka.backlog.mode", std::string(obs->group_mode ? "group_lag" : "topic_messages"));
+    report.throughput = policy::ComputeThroughput(previous_ ? &*previous_ : nullptr, *obs);
+    if (report.throughput.produced_per_minute) {
+      span->SetAttribute("kafka.produced_per_minute", *report.throughput.produced_per_minute);
+    }
+    if (report.throughput.consumed_per_minute) {
+      span->SetAttribute("kafka.consumed_per_minute", *report.throughput.consumed_per_minute);
+    }
+  }
+  return std::move(*obs);
+}
+
+TickReport Reconciler::Tick(bool may_act) {
+  TickReport report;
+  report.started = clock_.Now();
+  report.wall_time = clock_.WallNow();
+  auto root = tracer_.StartSpan(kSpanReconcile, SpanKind::kInternal);
+  root->SetAttribute("messaging.system", std::string("kafka"));
+  root->SetAttribute("messaging.destination.name", options_.topics);
+  if (!options_.group.empty()) root->SetAttribute("messaging.consumer.group.name", options_.group);
+  root->SetAttribute("k8s.namespace.name", options_.namespace_name);
+  root->SetAttribute("k8s.deployment.name", options_.deployment_name);
+
+  report.observation = Observe(report);
+
+  {
+    auto span = tracer_.StartSpan(kSpanCheckKubernetesHealth, SpanKind::kClient);
+    span->SetAttribute("k8s.namespace.name", options_.namespace_name);
+    span->SetAttribute("k8s.deployment.name", options_.deployment_name);
+    auto scale = target_.Get();
+    if (scale) {
+      report.kube_ok = true;
+      report.scale = *scale;
+      report.replicas_after = scale->spec_replicas;
+      span->SetAttribute("k8s.replicas.current", int64_t{scale->spec_replicas});
+      span->SetAttribute("k8s.replicas.status", int64_t{scale->status_replicas});
+      span->SetAttribute("kafka_autoscaler.paused", scale->paused);
+    } else {
+      span->SetError(scale.error().message);
+      report.errors.push_back({Kind("kube", scale.error()), scale.error()});
+      log_.Error("kubernetes read failed; holding replicas",
+                 {{"namespace", options_.namespace_name},
+                  {"deployment", options_.deployment_name},
+                  {"error_kind", Kind("kube", scale.error())},
+                  {"error", scale.error().message}});
+    }
+  }
+
+  const auto& pc = options_.policy;
+  if (!report.observation) {
+    report.consecutive_failures = ++consecutive_failures_;
+    report.action = Action::kHeld;
+    root->SetAttribute("kafka_autoscaler.consecutive_failures", int64_t{consecutive_failures_});
+    const bool fallback_due =
+        options_.fallback_replicas && consecutive_failures_ >= options_.fallback_after_failures;
+    if (fallback_due && report.scale && report.scale->spec_replicas != *options_.fallback_replicas) {
+      const int32_t from = report.scale->spec_replicas;
+      const int32_t to = *options_.fallback_replicas;
+      if (report.scale->paused) {
+        report.action = Action::kPaused;
+      } else if (!may_act) {
+        report.action = Action::kNotLeader;
+      } else if (options_.dry_run) {
+        report.action = Action::kDryRun;
+        log_.Warn("dry run: would apply fallback replicas",
+                  {{"deployment", options_.deployment_name}, {"from", int64_t{from}},
+                   {"to", int64_t{to}}, {"failures", int64_t{consecutive_failures_}}});
+      } else {
+        Act(report, from, to, /*fallback=*/true);
+      }
+    }
+    root->SetAttribute("kafka_autoscaler.action", std::string(ActionName(report.action)));
+    root->SetError(report.errors.front().error.message);
+    report.duration = clock_.Now() - report.started;
+    return report;
+  }
+  consecutive_failures_ = 0;
+  const kafka::Observation& obs = *report.observation;
+  previous_ = obs;
+  root->SetAttribute("kafka.backlog", obs.backlog);
+  root->SetAttribute("kafka.partitions", int64_t{obs.partition_count});
+
+  if (!report.scale) {
+    report.action = Action::kHeld;
+    root->SetAttribute("kafka_autoscaler.action", std::string(ActionName(report.action)));
+    root->SetError(report.errors.front().error.message);
+    report.duration = clock_.Now() - report.started;
+    return report;
+  }
+
+  const policy::PolicyInput input{.now = clock_.Now(),
+                                  .backlog = obs.backlog,
+                                  .partition_count = obs.partition_count,
+                                  .current_replicas = report.scale->spec_replicas,
+                                  .ready_replicas = report.scale->status_replicas,
+                                  .produced_per_minute = report.throughput.produced_per_minute,
+                                  .consumed_per_minute = report.throughput.consumed_per_minute};
+  policy::Decision d = policy::Decide(input, state_, pc);
+  state_ = d.next_state;
+  report.decision = d;
+  const std::string reason(policy::ReasonName(d.reason));
+  root->SetAttribute("k8s.replicas.current", int64_t{input.current_replicas});
+  root->SetAttribute("k8s.replicas.desired", int64_t{d.desired});
+  root->SetAttribute("k8s.replicas.recommended", d.recommended_raw);
+  root->SetAttribute("kafka_autoscaler.reason", reason);
+  root->SetAttribute("kafka_autoscaler.policy", std::string(policy::PolicyKindName(pc.kind)));
+
+  if (d.warning) {
+    log_.Warn("backlog above threshold",
+              {{"topic", options_.topics},
+               {"backlog", d.warning->backlog},
+               {"threshold", d.warning->threshold},
+               {"recommended_pods", d.warning->recommended_pods},
+               {"max_replicas", int64_t{pc.max_replicas}},
+               {"held_back_by_max", d.warning->held_back_by_max}});
+  }
+
+  const int32_t from = input.current_replicas;
+  if (!d.scale) {
+    report.action = Action::kNone;
+    log_.Debug("no scaling needed", {{"deployment", options_.deployment_name},
+                                     {"backlog", obs.backlog},
+                                     {"replicas", int64_t{from}},
+                                     {"reason", reason}});
+  } else if (report.scale->paused) {
+    report.action = Action::kPaused;
+    log_.Info("deployment paused by annotation; not scaling",
+              {{"deployment", options_.deployment_name}, {"from", int64_t{from}},
+               {"desired", int64_t{d.desired}}, {"reason", reason}});
+  } else if (!may_act) {
+    report.action = Action::kNotLeader;
+    log_.Debug("not the leader; not scaling",
+               {{"deployment", options_.deployment_name}, {"desired", int64_t{d.desired}}});
+  } else if (options_.dry_run) {
+    report.action = Action::kDryRun;
+    log_.Info("dry run: would scale deployment",
+              {{"deployment", options_.deployment_name}, {"from", int64_t{from}},
+               {"to", int64_t{d.desired}}, {"backlog", obs.backlog}, {"reason", reason}});
+  } else {
+    Act(report, from, d.desired, /*fallback=*/false);
+  }
+  root->SetAttribute("kafka_autoscaler.action", std::string(ActionName(report.action)));
+  if (!report.errors.empty()) root->SetError(report.errors.front().error.message);
+  report.duration = clock_.Now() - report.started;
+  return report;
+}
+
+void Reconciler::Act(TickReport& report, int32_t from, int32_t to, bool fallback) {
+  const auto& pc = options_.policy;
+  auto span = tracer_.StartSpan(kSpanScaleDeployment, SpanKind::kClient);
+  span->SetAttribute("k8s.namespace.name", options_.namespace_name);
+  span->SetAttribute("k8s.deployment.name", options_.deployment_name);
+  span->SetAttribute("k8s.replicas.from", int64_t{from});
+  span->SetAttribute("k8s.replicas.to", int64_t{to});
+  const int64_t backlog = report.observation ? report.observation->backlog : -1;
+  const int64_t partitions = report.observation ? report.observation->partition_count : -1;
+  const std::string reason =
+      fallback ? "fallback"
+               : std::string(policy::ReasonName(report.decision ? report.decision->reason
+                                                                : policy::Reason::kBacklog));
+  // The last line of defence of the reliability contract.
+  Status status = (to < pc.idle_replicas || to > pc.max_replicas)
+                      ? Status(MakeError(ErrorCode::kInternal,
+                                         "refusing to scale to " + std::to_string(to) +
+                                             ": outside IDLE_REPLICAS..MAX_REPLICAS"))
+                      : target_.SetReplicas(to);
+  if (!status) {
+    report.action = Action::kScaleFailed;
+    report.errors.push_back({Kind("kube", status.error()), status.error()});
+    span->SetError(status.error().message);
+    log_.Error("scaling failed", {{"deployment", options_.deployment_name},
+                                  {"namespace", options_.namespace_name},
+                                  {"from", int64_t{from}},
+                                  {"to", int64_t{to}},
+                                  {"error_kind", Kind("kube", status.error())},
+                                  {"error", status.error().message}});
+    if (events_ != nullptr) {
+      (void)events_->Record(kube::EventType::kWarning, "ScaleFailed",
+                            "from " + std::to_string(from) + " to " + std::to_string(to) + ": " +
+                                status.error().message);
+    }
+    return;
+  }
+  report.action = fallback ? Action::kFallback : Action::kScaled;
+  report.replicas_after = to;
+  std::string message = "from " + std::to_string(from) + " to " + std::to_string(to) + ": ";
+  if (fallback) {
+    message += std::to_string(report.consecutive_failures) + " failed observations in a row";
+  } else {
+    message += "backlog " + std::to_string(backlog) + " over " + std::to_string(partitions) +
+               " partitions";
+  }
+  log_.Info(fallback ? "applied fallback replicas" : "scaled deployment",
+            {{"deployment", options_.deployment_name},
+             {"namespace", options_.namespace_name},
+             {"topic", options_.topics},
+             {"from", int64_t{from}},
+             {"to", int64_t{to}},
+             {"backlog", backlog},
+             {"partitions", partitions},
+             {"reason", reason}});
+  if (events_ != nullptr) {
+    const char* event_reason = fallback ? "FallbackActive" : (to > from ? "ScaledUp" : "ScaledDown");
+    auto ev = events_->Record(fallback ? kube::EventType::kWarning : kube::EventType::kNormal,
+                              event_reason, message);
+    if (!ev) {
+      report.errors.push_back({Kind("event", ev.error()), ev.error()});
+      log_.Warn("could not post event", {{"reason", std::string(event_reason)},
+                                         {"error", ev.error().message}});
+    }
+  }
+}
+
+}  // namespace kafka_autoscaler::controller

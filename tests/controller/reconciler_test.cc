@@ -1,0 +1,179 @@
+#include "controller/reconciler.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "fakes/fake_clock.h"
+#include "fakes/fakes.h"
+
+namespace kafka_autoscaler::controller {
+namespace {
+
+using testing::FakeClock;
+using testing::FakeEventRecorder;
+using testing::FakeMetricSource;
+using testing::FakeScaleTarget;
+
+struct Harness {
+  explicit Harness(int32_t replicas, ReconcilerOptions o = Options()) : target(replicas) {
+    reconciler = std::make_unique<Reconciler>(o, clock, source, target, &events, log, tracer);
+  }
+  static ReconcilerOptions Options() {
+    ReconcilerOptions o;
+    o.policy.messages_per_pod = 10;
+    o.policy.min_replicas = 1;
+    o.policy.max_replicas = 10;
+    o.topics = "orders";
+    o.namespace_name = "default";
+    o.deployment_name = "workers";
+    return o;
+  }
+  TickReport Tick(Result<kafka::Observation> obs, bool may_act = true) {
+    clock.Advance(std::chrono::seconds(15));
+    if (obs) obs->at = clock.Now();
+    source.Push(std::move(obs));
+    return reconciler->Tick(may_act);
+  }
+
+  FakeClock clock;
+  FakeMetricSource source;
+  FakeScaleTarget target;
+  FakeEventRecorder events;
+  std::ostringstream out;
+  Logger log{clock, out, LogLevel::kDebug, LogFormat::kJson};
+  NullTickTracer tracer;
+  std::unique_ptr<Reconciler> reconciler;
+};
+
+TEST(ReconcilerTest, ScalesUpPatchesAndPostsEvent) {
+  Harness h(1);
+  TickReport r = h.Tick(FakeMetricSource::Backlog(45));
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.action, Action::kScaled);
+  EXPECT_EQ(r.replicas_after, 5);
+  EXPECT_EQ(h.target.calls, (std::vector<std::string>{"get", "set 5"}));
+  ASSERT_EQ(h.events.events.size(), 1u);
+  EXPECT_EQ(h.events.events[0].reason, "ScaledUp");
+  EXPECT_EQ(h.events.events[0].message, "from 1 to 5: backlog 45 over 12 partitions");
+  EXPECT_NE(h.out.str().find("\"msg\":\"scaled deployment\""), std::string::npos);
+}
+
+TEST(ReconcilerTest, ScaleDownEventReason) {
+  Harness h(5);
+  h.Tick(FakeMetricSource::Backlog(12));
+  ASSERT_EQ(h.events.events.size(), 1u);
+  EXPECT_EQ(h.events.events[0].reason, "ScaledDown");
+}
+
+TEST(ReconcilerTest, NoPatchWhenDesiredEqualsCurrent) {
+  Harness h(3);
+  TickReport r = h.Tick(FakeMetricSource::Backlog(30));
+  EXPECT_EQ(r.action, Action::kNone);
+  EXPECT_TRUE(h.target.Sets().empty());
+  EXPECT_TRUE(h.events.events.empty());
+}
+
+TEST(ReconcilerTest, FailedObservationNeverScales) {
+  Harness h(4);
+  for (auto code : {ErrorCode::kTimeout, ErrorCode::kNotFound, ErrorCode::kPermissionDenied,
+                    ErrorCode::kIncomplete, ErrorCode::kUnavailable}) {
+    SCOPED_TRACE(std::string(ErrorCodeName(code)));
+    TickReport r = h.Tick(MakeError(code, "boom"));
+    EXPECT_FALSE(r.kafka_ok);
+    EXPECT_EQ(r.action, Action::kHeld);
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_EQ(r.errors[0].kind, "kafka_" + std::string(ErrorCodeName(code)));
+  }
+  EXPECT_TRUE(h.target.Sets().empty());
+}
+
+TEST(ReconcilerTest, FallbackAfterConsecutiveFailures) {
+  auto o = Harness::Options();
+  o.fallback_replicas = 6;
+  o.fallback_after_failures = 3;
+  Harness h(2, o);
+  EXPECT_EQ(h.Tick(MakeError(ErrorCode::kTimeout, "t")).action, Action::kHeld);
+  EXPECT_EQ(h.Tick(MakeError(ErrorCode::kTimeout, "t")).action, Action::kHeld);
+  TickReport r = h.Tick(MakeError(ErrorCode::kTimeout, "t"));
+  EXPECT_EQ(r.consecutive_failures, 3);
+  EXPECT_EQ(r.action, Action::kFallback);
+  EXPECT_EQ(h.target.Sets(), std::vector<std::string>{"set 6"});
+  ASSERT_EQ(h.events.events.size(), 1u);
+  EXPECT_EQ(h.events.events[0].reason, "FallbackActive");
+  // Already at the fallback: no second patch. A success resets the count.
+  EXPECT_EQ(h.Tick(MakeError(ErrorCode::kTimeout, "t")).action, Action::kHeld);
+  EXPECT_EQ(h.Tick(FakeMetricSource::Backlog(20)).consecutive_failures, 0);
+  EXPECT_EQ(h.Tick(MakeError(ErrorCode::kTimeout, "t")).consecutive_failures, 1);
+}
+
+TEST(ReconcilerTest, KubernetesReadFailureHolds) {
+  Harness h(2);
+  h.target.get_error = Error{ErrorCode::kPermissionDenied, "forbidden", {}, std::nullopt};
+  TickReport r = h.Tick(FakeMetricSource::Backlog(100));
+  EXPECT_TRUE(r.kafka_ok);
+  EXPECT_FALSE(r.kube_ok);
+  EXPECT_EQ(r.action, Action::kHeld);
+  EXPECT_EQ(r.errors[0].kind, "kube_permission_denied");
+  EXPECT_TRUE(h.target.Sets().empty());
+}
+
+TEST(ReconcilerTest, PausedDryRunAndFollowerDecideButNeverPatch) {
+  {
+    Harness h(1);
+    h.target.state.paused = true;
+    EXPECT_EQ(h.Tick(FakeMetricSource::Backlog(100)).action, Action::kPaused);
+    EXPECT_TRUE(h.target.Sets().empty());
+  }
+  {
+    auto o = Harness::Options();
+    o.dry_run = true;
+    Harness h(1, o);
+    TickReport r = h.Tick(FakeMetricSource::Backlog(100));
+    EXPECT_EQ(r.action, Action::kDryRun);
+    ASSERT_TRUE(r.decision);
+    EXPECT_EQ(r.decision->desired, 10);
+    EXPECT_TRUE(h.target.Sets().empty());
+    EXPECT_NE(h.out.str().find("dry run: would scale"), std::string::npos);
+  }
+  {
+    Harness h(1);
+    EXPECT_EQ(h.Tick(FakeMetricSource::Backlog(100), /*may_act=*/false).action, Action::kNotLeader);
+    EXPECT_TRUE(h.target.Sets().empty());
+  }
+}
+
+TEST(ReconcilerTest, PatchRefusedIsReportedAndEventPosted) {
+  Harness h(1);
+  h.target.set_error = Error{ErrorCode::kPermissionDenied,
+                             "forbidden: need 'patch' on deployments/scale in namespace 'default'",
+                             {}, std::nullopt};
+  TickReport r = h.Tick(FakeMetricSource::Backlog(100));
+  EXPECT_EQ(r.action, Action::kScaleFailed);
+  EXPECT_EQ(r.replicas_after, 1);
+  ASSERT_EQ(h.events.events.size(), 1u);
+  EXPECT_EQ(h.events.events[0].reason, "ScaleFailed");
+}
+
+TEST(ReconcilerTest, ThresholdWarningIsOneLogLine) {
+  Harness h(1);
+  h.Tick(FakeMetricSource::Backlog(1500));
+  const std::string out = h.out.str();
+  const auto first = out.find("backlog above threshold");
+  ASSERT_NE(first, std::string::npos);
+  EXPECT_EQ(out.find("backlog above threshold", first + 1), std::string::npos);
+  EXPECT_NE(out.find("\"recommended_pods\":150"), std::string::npos);
+  EXPECT_NE(out.find("\"held_back_by_max\":true"), std::string::npos);
+}
+
+TEST(ReconcilerTest, ThroughputAbsentOnFirstTickThenMeasured) {
+  Harness h(1);
+  TickReport first = h.Tick(FakeMetricSource::Backlog(120));
+  EXPECT_FALSE(first.throughput.produced_per_minute);
+  TickReport second = h.Tick(FakeMetricSource::Backlog(240));  // +120 messages in 15 s
+  ASSERT_TRUE(second.throughput.produced_per_minute);
+  EXPECT_DOUBLE_EQ(*second.throughput.produced_per_minute, 480.0);
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::controller
