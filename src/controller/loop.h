@@ -1,0 +1,47 @@
+// Loop: runs the Reconciler every interval until stopped (SIGTERM/SIGINT) or after max_ticks.
+//
+// It owns timing and the policy around failures, so Tick() stays free of them: a tick that the
+// API server throttled (429 with Retry-After) delays the next one by that much; other failures
+// wait for the next interval (no retry storm). After each tick it records the report on the
+// StatusBoard and hands it to the listeners (metrics). Leadership is asked through `may_act`
+// right before each tick. Run() blocks the calling thread; Stop comes through the StopToken.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "common/clock.h"
+#include "controller/reconciler.h"
+#include "controller/status_board.h"
+
+namespace kafka_autoscaler::controller {
+
+class TickListener {
+ public:
+  virtual ~TickListener() = default;
+  virtual void OnTick(const TickReport& report) = 0;
+};
+
+struct LoopOptions {
+  Duration interval = std::chrono::seconds(60);  // SCALE_INTERVAL_SECONDS
+  std::optional<int64_t> max_ticks;              // run --max-ticks N; unset = forever
+};
+
+class Loop {
+ public:
+  Loop(LoopOptions options, Reconciler& reconciler, StatusBoard& board,
+       std::function<bool()> may_act, std::vector<TickListener*> listeners);
+
+  // Ticks until `stop` is signalled or max_ticks ticks ran. Returns the number of ticks.
+  int64_t Run(const StopToken& stop);
+
+ private:
+  LoopOptions options_;
+  Reconciler& reconciler_;
+  StatusBoard& board_;
+  std::function<bool()> may_act_;
+  std::vector<TickListener*> listeners_;
+};
+
+}  // namespace kafka_autoscaler::controller

@@ -1,0 +1,122 @@
+#include "controller/status_board.h"
+
+#include <nlohmann/json.hpp>
+
+namespace kafka_autoscaler::controller {
+
+namespace {
+std::string Rfc3339(WallTime t) {
+  const auto secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+}  // namespace
+
+StatusBoard::StatusBoard(const Clock& clock, Duration interval, bool leader_election)
+    : clock_(clock), interval_(interval) {
+  s_.started = clock.Now();
+  s_.leader_election = leader_election;
+  s_.leader = !leader_election;
+}
+
+void StatusBoard::TickStarted() {
+  std::lock_guard lock(mu_);
+  s_.last_tick_start = clock_.Now();
+}
+
+void StatusBoard::Record(const TickReport& report) {
+  std::lock_guard lock(mu_);
+  ++s_.ticks;
+  if (report.kafka_ok) {
+    s_.last_kafka_ok = report.wall_time;
+    s_.last_kafka_error.reset();
+  }
+  if (report.kube_ok) {
+    s_.last_kube_ok = report.wall_time;
+    s_.last_kube_error.reset();
+  }
+  for (const auto& e : report.errors) {
+    if (e.kind.rfind("kafka_", 0) == 0) s_.last_kafka_error = e.error.message;
+    if (e.kind.rfind("kube_", 0) == 0 && !report.kube_ok) s_.last_kube_error = e.error.message;
+  }
+  s_.last_tick = report;
+}
+
+void StatusBoard::SetLeader(bool leader) {
+  std::lock_guard lock(mu_);
+  s_.leader = leader;
+}
+
+StatusSnapshot StatusBoard::Snapshot() const {
+  std::lock_guard lock(mu_);
+  return s_;
+}
+
+bool StatusBoard::Alive() const {
+  std::lock_guard lock(mu_);
+  const SteadyTime since = s_.last_tick_start.value_or(s_.started);
+  return clock_.Now() - since <= 3 * interval_;
+}
+
+bool StatusBoard::Ready() const {
+  std::lock_guard lock(mu_);
+  return s_.last_tick && s_.last_tick->kafka_ok && s_.last_tick->kube_ok;
+}
+
+nlohmann::json StatusBoard::StatusJson(const ReconcilerOptions& options) const {
+  const StatusSnapshot s = Snapshot();
+  const bool ready = Ready();
+  const bool alive = Alive();
+  nlohmann::ordered_json j;
+  j["status"] = ready && alive ? "ok" : (s.last_tick ? "degraded" : "starting");
+  j["live"] = alive;
+  j["ready"] = ready;
+  j["deployment"] = {{"namespace", options.namespace_name}, {"name", options.deployment_name}};
+  j["kafka"] = {{"topics", options.topics},
+                {"group", options.group.empty() ? nlohmann::json(nullptr) : nlohmann::json(options.group)},
+                {"ok", s.last_tick && s.last_tick->kafka_ok},
+                {"last_ok", s.last_kafka_ok ? nlohmann::json(Rfc3339(*s.last_kafka_ok)) : nlohmann::json(nullptr)},
+                {"error", s.last_kafka_error ? nlohmann::json(*s.last_kafka_error) : nlohmann::json(nullptr)}};
+  j["kubernetes"] = {{"ok", s.last_tick && s.last_tick->kube_ok},
+                     {"last_ok", s.last_kube_ok ? nlohmann::json(Rfc3339(*s.last_kube_ok)) : nlohmann::json(nullptr)},
+                     {"error", s.last_kube_error ? nlohmann::json(*s.last_kube_error) : nlohmann::json(nullptr)}};
+  j["leader_election"] = s.leader_election;
+  j["leader"] = s.leader;
+  j["ticks"] = s.ticks;
+  if (s.last_tick) {
+    const TickReport& r = *s.last_tick;
+    nlohmann::ordered_json t;
+    t["time"] = Rfc3339(r.wall_time);
+    t["duration_seconds"] = std::chrono::duration<double>(r.duration).count();
+    if (r.observation) {
+      t["backlog"] = r.observation->backlog;
+      t["partitions"] = r.observation->partition_count;
+    }
+    if (r.throughput.produced_per_minute) t["produced_per_minute"] = *r.throughput.produced_per_minute;
+    if (r.throughput.consumed_per_minute) t["consumed_per_minute"] = *r.throughput.consumed_per_minute;
+    if (r.scale) {
+      t["replicas"] = r.scale->spec_replicas;
+      t["paused"] = r.scale->paused;
+    }
+    if (r.decision) {
+      t["desired"] = r.decision->desired;
+      t["recommended"] = r.decision->recommended_raw;
+      t["reason"] = policy::ReasonName(r.decision->reason);
+    }
+    t["action"] = ActionName(r.action);
+    t["replicas_after"] = r.replicas_after;
+    t["consecutive_failures"] = r.consecutive_failures;
+    nlohmann::json errors = nlohmann::json::array();
+    for (const auto& e : r.errors) errors.push_back({{"kind", e.kind}, {"message", e.error.message}});
+    t["errors"] = errors;
+    j["last_decision"] = t;
+  } else {
+    j["last_decision"] = nullptr;
+  }
+  return j;
+}
+
+}  // namespace kafka_autoscaler::controller

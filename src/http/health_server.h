@@ -1,0 +1,53 @@
+// HealthServer: the HTTP endpoints on HEALTH_CHECK_PORT.
+//   GET /         JSON status (200 healthy, 503 not) with Kafka and Kubernetes state and the
+//                 last decision
+//   GET /healthz  liveness: 200 while the loop ticks (a tick started within 3 intervals)
+//   GET /readyz   readiness: 200 when the last Kafka and Kubernetes checks succeeded
+//   GET /metrics  Prometheus text format
+// Handlers only read the StatusBoard snapshot and the metrics registry; they never wait on
+// Kafka or the API server. The server runs on its own threads between Start() and Stop().
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "common/result.h"
+#include "controller/reconciler.h"
+#include "controller/status_board.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace kafka_autoscaler::http {
+
+struct HealthServerOptions {
+  std::string host = "0.0.0.0";
+  int port = 8000;  // HEALTH_CHECK_PORT; 0 picks a free port (tests)
+};
+
+class HealthServer {
+ public:
+  // `metrics_text` returns the Prometheus exposition; it must be thread-safe.
+  HealthServer(HealthServerOptions options, const controller::StatusBoard& board,
+               controller::ReconcilerOptions labels, std::function<std::string()> metrics_text);
+  ~HealthServer();
+
+  // Binds and starts serving. Fails with kUnavailable when the port cannot be bound.
+  [[nodiscard]] Status Start();
+  int port() const { return port_; }
+  void Stop();
+
+ private:
+  HealthServerOptions options_;
+  const controller::StatusBoard& board_;
+  controller::ReconcilerOptions labels_;
+  std::function<std::string()> metrics_text_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+}  // namespace kafka_autoscaler::http
