@@ -1,0 +1,179 @@
+#include "kube/deployment_target.h"
+
+#include <cstdio>
+#include <ctime>
+#include <utility>
+
+namespace kafka_autoscaler::kube {
+namespace {
+
+std::string DeploymentPath(const DeploymentRef& ref) {
+  return "/apis/apps/v1/namespaces/" + ref.namespace_name + "/deployments/" + ref.name;
+}
+
+}  // namespace
+
+std::string FormatTime(WallTime t) {
+  std::time_t secs = std::chrono::system_clock::to_time_t(
+      std::chrono::time_point_cast<std::chrono::seconds>(t));
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string FormatMicroTime(WallTime t) {
+  auto secs = std::chrono::floor<std::chrono::seconds>(t);
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(t - secs).count();
+  std::string base = FormatTime(secs);
+  char frac[32];
+  std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(micros));
+  return base.substr(0, base.size() - 1) + frac + "Z";
+}
+
+Result<WallTime> ParseTime(const std::string& s) {
+  std::tm tm{};
+  int micros = 0;
+  char frac[16] = {0};
+  int n = std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%15[.0-9]", &tm.tm_year, &tm.tm_mon,
+                      &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, frac);
+  if (n < 6 || s.empty() || s.back() != 'Z') {
+    return MakeError(ErrorCode::kProtocol, "bad timestamp '" + s + "'");
+  }
+  if (frac[0] == '.') {
+    std::string digits = std::string(frac + 1).substr(0, 6);
+    while (digits.size() < 6) digits += '0';
+    micros = std::stoi(digits);
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  std::time_t secs = timegm(&tm);
+  return std::chrono::system_clock::from_time_t(secs) + std::chrono::microseconds(micros);
+}
+
+DeploymentScaleTarget::DeploymentScaleTarget(Client& client, DeploymentRef ref,
+                                             int max_conflict_retries)
+    : client_(client), ref_(std::move(ref)), max_conflict_retries_(max_conflict_retries) {}
+
+Result<ScaleState> DeploymentScaleTarget::Get() {
+  std::lock_guard lock(mu_);
+  return GetLocked();
+}
+
+Result<ScaleState> DeploymentScaleTarget::GetLocked() {
+  const std::string path = DeploymentPath(ref_);
+  auto deployment = client_.Call("GET", path,
+                                 {"get", "deployments", ref_.namespace_name, ref_.name});
+  if (!deployment) return MakeError(deployment.error().WithContext("kubernetes"));
+  auto scale = client_.Call("GET", path + "/scale",
+                            {"get", "deployments/scale", ref_.namespace_name, ref_.name});
+  if (!scale) return MakeError(scale.error().WithContext("kubernetes"));
+  try {
+    ScaleState state;
+    const auto& meta = deployment->at("metadata");
+    state.uid = meta.value("uid", "");
+    if (meta.contains("annotations") && meta["annotations"].is_object()) {
+      state.paused = meta["annotations"].value(kPausedAnnotation, "") == "true";
+    }
+    const auto& spec = scale->value("spec", nlohmann::json::object());
+    const auto& status = scale->value("status", nlohmann::json::object());
+    state.spec_replicas = spec.value("replicas", 0);
+    state.status_replicas = status.value("replicas", 0);
+    state.selector = status.value("selector", "");
+    state.resource_version = scale->at("metadata").value("resourceVersion", "");
+    resource_version_ = state.resource_version;
+    return state;
+  } catch (const nlohmann::json::exception& e) {
+    return MakeError(ErrorCode::kProtocol,
+                     "kubernetes: unexpected Deployment/Scale shape: " + std::string(e.what()));
+  }
+}
+
+Status DeploymentScaleTarget::SetReplicas(int32_t replicas) {
+  std::lock_guard lock(mu_);
+  const std::string path = DeploymentPath(ref_) + "/scale";
+  const RequestInfo info{"patch", "deployments/scale", ref_.namespace_name, ref_.name};
+  Error last;
+  for (int attempt = 0; attempt <= max_conflict_retries_; ++attempt) {
+    if (resource_version_.empty() || attempt > 0) {
+      auto state = GetLocked();
+      if (!state) return MakeError(state.error());
+      if (state->paused) {
+        return MakeError(ErrorCode::kConflict,
+                         "kubernetes: deployment " + ref_.namespace_name + "/" + ref_.name +
+                             " was paused (" + kPausedAnnotation + "); not scaling");
+      }
+    }
+    nlohmann::json patch = {{"metadata", {{"resourceVersion", resource_version_}}},
+                            {"spec", {{"replicas", replicas}}}};
+    auto result = client_.Call("PATCH", path, info, &patch, "application/merge-patch+json");
+    if (result) {
+      if (result->contains("metadata")) {
+        resource_version_ = (*result)["metadata"].value("resourceVersion", "");
+      }
+      return OkStatus();
+    }
+    last = result.error();
+    if (last.code != ErrorCode::kConflict) return MakeError(last.WithContext("kubernetes"));
+    resource_version_.clear();
+  }
+  return MakeError(last.WithContext("kubernetes: gave up after " +
+                                    std::to_string(max_conflict_retries_ + 1) +
+                                    " conflicting writes"));
+}
+
+DeploymentEventRecorder::DeploymentEventRecorder(Client& client, DeploymentRef ref,
+                                                 const Clock& clock,
+                                                 std::string reporting_instance)
+    : client_(client),
+      ref_(std::move(ref)),
+      clock_(clock),
+      reporting_instance_(std::move(reporting_instance)) {}
+
+Result<std::string> DeploymentEventRecorder::Uid() {
+  auto deployment = client_.Call("GET", DeploymentPath(ref_),
+                                 {"get", "deployments", ref_.namespace_name, ref_.name});
+  if (!deployment) return MakeError(deployment.error());
+  return deployment->value("metadata", nlohmann::json::object()).value("uid", "");
+}
+
+Status DeploymentEventRecorder::Record(EventType type, const std::string& reason,
+                                       const std::string& message) {
+  std::lock_guard lock(mu_);
+  auto uid = Uid();
+  if (!uid) return MakeError(uid.error().WithContext("kubernetes: event"));
+  const WallTime now = clock_.WallNow();
+  const auto nanos =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+  char suffix[32];
+  std::snprintf(suffix, sizeof suffix, "%llx",
+                static_cast<unsigned long long>(nanos) + sequence_++);
+  const std::string stamp = FormatTime(now);
+  nlohmann::json event = {
+      {"apiVersion", "v1"},
+      {"kind", "Event"},
+      {"metadata", {{"name", ref_.name + "." + suffix}, {"namespace", ref_.namespace_name}}},
+      {"involvedObject",
+       {{"apiVersion", "apps/v1"},
+        {"kind", "Deployment"},
+        {"name", ref_.name},
+        {"namespace", ref_.namespace_name},
+        {"uid", *uid}}},
+      {"reason", reason},
+      {"message", message},
+      {"type", type == EventType::kWarning ? "Warning" : "Normal"},
+      {"source", {{"component", kEventComponent}}},
+      {"firstTimestamp", stamp},
+      {"lastTimestamp", stamp},
+      {"count", 1},
+      {"reportingComponent", kEventComponent},
+      {"reportingInstance", reporting_instance_},
+  };
+  const std::string path = "/api/v1/namespaces/" + ref_.namespace_name + "/events";
+  auto created = client_.Call("POST", path, {"create", "events", ref_.namespace_name, ""}, &event);
+  if (!created) return MakeError(created.error().WithContext("kubernetes: event"));
+  return OkStatus();
+}
+
+}  // namespace kafka_autoscaler::kube
