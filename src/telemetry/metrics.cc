@@ -1,0 +1,129 @@
+#include "telemetry/metrics.h"
+
+#include <prometheus/text_serializer.h>
+
+#include "telemetry/semconv.h"
+
+namespace kafka_autoscaler::telemetry {
+
+namespace {
+
+prometheus::Histogram::BucketBoundaries TickBuckets() {
+  return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+}
+
+prometheus::Gauge& AddGauge(prometheus::Registry& registry, std::string_view name,
+                            std::string_view help) {
+  return prometheus::BuildGauge()
+      .Name(std::string(name))
+      .Help(std::string(help))
+      .Register(registry)
+      .Add({});
+}
+
+prometheus::Family<prometheus::Counter>& AddCounter(prometheus::Registry& registry,
+                                                    std::string_view name,
+                                                    std::string_view help) {
+  return prometheus::BuildCounter().Name(std::string(name)).Help(std::string(help)).Register(
+      registry);
+}
+
+constexpr ErrorCode kAllErrorCodes[] = {
+    ErrorCode::kInvalidArgument, ErrorCode::kUnavailable,     ErrorCode::kTimeout,
+    ErrorCode::kNotFound,        ErrorCode::kUnauthenticated, ErrorCode::kPermissionDenied,
+    ErrorCode::kConflict,        ErrorCode::kResourceExhausted, ErrorCode::kIncomplete,
+    ErrorCode::kProtocol,        ErrorCode::kInternal,
+};
+
+}  // namespace
+
+std::string_view SignalName(Signal signal) {
+  switch (signal) {
+    case Signal::kTraces: return "traces";
+    case Signal::kMetrics: return "metrics";
+    case Signal::kLogs: return "logs";
+  }
+  return "traces";
+}
+
+std::string_view MetricUnit(std::string_view name) {
+  if (name == kMetricMessageCount) return "{message}";
+  if (name == kMetricPodCount || name == kMetricDesiredReplicas) return "{pod}";
+  if (name == kMetricThroughput) return "{message}/min";
+  if (name == kMetricScaleEvents) return "{event}";
+  if (name == kMetricErrors) return "{error}";
+  if (name == kMetricTickDuration) return "s";
+  if (name == kMetricTelemetryDropped) return "{item}";
+  if (name == kMetricBuildInfo) return "1";
+  return "";
+}
+
+Metrics::Metrics(std::string_view version)
+    : registry_(std::make_shared<prometheus::Registry>()),
+      message_count_(AddGauge(*registry_, kMetricMessageCount,
+                              "Messages in the Kafka topic (the backlog the scaling follows).")),
+      pod_count_(AddGauge(*registry_, kMetricPodCount, "Current replicas of the Deployment.")),
+      throughput_(AddGauge(*registry_, kMetricThroughput,
+                           "Messages produced to the Kafka topic per minute.")),
+      desired_replicas_(AddGauge(*registry_, kMetricDesiredReplicas,
+                                 "Replicas the last scaling decision asked for.")),
+      scale_events_(AddCounter(*registry_, kMetricScaleEvents,
+                               "Changes of the Deployment's replicas, by direction.")),
+      errors_(AddCounter(*registry_, kMetricErrors, "Errors of the reconcile loop, by kind.")),
+      tick_duration_(prometheus::BuildHistogram()
+                         .Name(std::string(kMetricTickDuration))
+                         .Help("Duration of one reconcile tick in seconds.")
+                         .Register(*registry_)
+                         .Add({}, TickBuckets())),
+      dropped_(AddCounter(*registry_, kMetricTelemetryDropped,
+                          "Telemetry items dropped by the exporter, by signal.")) {
+  prometheus::BuildGauge()
+      .Name(std::string(kMetricBuildInfo))
+      .Help("Build information; always 1.")
+      .Register(*registry_)
+      .Add({{"version", std::string(version)}})
+      .Set(1);
+  // Every series exists from the start, at zero, so rates and alerts see it.
+  scale_events_.Add({{"direction", std::string(kDirectionUp)}});
+  scale_events_.Add({{"direction", std::string(kDirectionDown)}});
+  for (ErrorCode code : kAllErrorCodes) errors_.Add({{"kind", std::string(ErrorCodeName(code))}});
+  for (Signal s : {Signal::kTraces, Signal::kMetrics, Signal::kLogs}) {
+    dropped_.Add({{"signal", std::string(SignalName(s))}});
+  }
+}
+
+void Metrics::SetMessageCount(double messages) { message_count_.Set(messages); }
+void Metrics::SetPodCount(double pods) { pod_count_.Set(pods); }
+void Metrics::SetThroughputPerMinute(double per_minute) { throughput_.Set(per_minute); }
+void Metrics::SetDesiredReplicas(double replicas) { desired_replicas_.Set(replicas); }
+
+void Metrics::AddScaleEvent(ScaleDirection direction) {
+  scale_events_.Add({{"direction", std::string(direction == ScaleDirection::kUp ? kDirectionUp : kDirectionDown)}})
+      .Increment();
+}
+
+void Metrics::AddError(std::string_view kind) {
+  errors_.Add({{"kind", std::string(kind)}}).Increment();
+}
+
+void Metrics::ObserveTickDuration(double seconds) { tick_duration_.Observe(seconds); }
+
+void Metrics::AddTelemetryDropped(Signal signal, double items) {
+  dropped_.Add({{"signal", std::string(SignalName(signal))}}).Increment(items);
+}
+
+double Metrics::ErrorCount(std::string_view kind) const {
+  return errors_.Add({{"kind", std::string(kind)}}).Value();
+}
+
+double Metrics::TelemetryDropped(Signal signal) const {
+  return dropped_.Add({{"signal", std::string(SignalName(signal))}}).Value();
+}
+
+std::vector<prometheus::MetricFamily> Metrics::Collect() const { return registry_->Collect(); }
+
+std::string Metrics::PrometheusText() const {
+  return prometheus::TextSerializer().Serialize(Collect());
+}
+
+}  // namespace kafka_autoscaler::telemetry

@@ -1,0 +1,93 @@
+// Metrics: the one metrics registry of kafka-autoscaler (prometheus-cpp core). The same values
+// feed `/metrics` (PrometheusText) and OTLP export (Collect, converted by otlp_encoding.h).
+//
+// Names (Prometheus / OTLP):
+//   kafka_message_count              gauge    backlog in messages (seed name, a contract)
+//   k8s_pod_count                    gauge    current replicas of the Deployment (seed name)
+//   kafka_message_throughput         gauge    messages produced per minute (seed name)
+//   kafka_autoscaler_desired_replicas gauge   replicas the last decision asked for
+//   kafka_autoscaler_scale_events_total{direction="up"|"down"}  counter  (OTLP: monotonic sum,
+//                                    cumulative, name without `_total`)
+//   kafka_autoscaler_errors_total{kind=ErrorCodeName}           counter
+//   kafka_autoscaler_tick_duration_seconds                      histogram, seconds
+//   kafka_autoscaler_telemetry_dropped_total{signal="traces"|"metrics"|"logs"}  counter: items
+//                                    the exporter dropped (queue full, or export failed)
+//   kafka_autoscaler_build_info{version}                        gauge, always 1
+//
+// Thread-safety: every method is thread-safe (prometheus-cpp metrics are atomic). The handles
+// point into the registry owned here.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
+
+#include "common/result.h"
+
+namespace kafka_autoscaler::telemetry {
+
+inline constexpr std::string_view kMetricMessageCount = "kafka_message_count";
+inline constexpr std::string_view kMetricPodCount = "k8s_pod_count";
+inline constexpr std::string_view kMetricThroughput = "kafka_message_throughput";
+inline constexpr std::string_view kMetricDesiredReplicas = "kafka_autoscaler_desired_replicas";
+inline constexpr std::string_view kMetricScaleEvents = "kafka_autoscaler_scale_events_total";
+inline constexpr std::string_view kMetricErrors = "kafka_autoscaler_errors_total";
+inline constexpr std::string_view kMetricTickDuration = "kafka_autoscaler_tick_duration_seconds";
+inline constexpr std::string_view kMetricTelemetryDropped =
+    "kafka_autoscaler_telemetry_dropped_total";
+inline constexpr std::string_view kMetricBuildInfo = "kafka_autoscaler_build_info";
+
+enum class ScaleDirection { kUp, kDown };
+enum class Signal { kTraces, kMetrics, kLogs };
+std::string_view SignalName(Signal signal);  // "traces", "metrics", "logs"
+
+// The OTLP unit (UCUM) of one of the metrics above, by its Prometheus name; "" if unknown.
+std::string_view MetricUnit(std::string_view prometheus_name);
+
+class Metrics {
+ public:
+  // `version` labels kafka_autoscaler_build_info.
+  explicit Metrics(std::string_view version);
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  void SetMessageCount(double messages);
+  void SetPodCount(double pods);
+  void SetThroughputPerMinute(double messages_per_minute);
+  void SetDesiredReplicas(double replicas);
+  void AddScaleEvent(ScaleDirection direction);
+  void AddError(ErrorCode code) { AddError(ErrorCodeName(code)); }
+  void AddError(std::string_view kind);
+  void ObserveTickDuration(double seconds);
+  void AddTelemetryDropped(Signal signal, double items);
+
+  // Current value of one counter series (for tests and the health page).
+  double ErrorCount(std::string_view kind) const;
+  double TelemetryDropped(Signal signal) const;
+
+  // A snapshot of every family, for OTLP conversion.
+  std::vector<prometheus::MetricFamily> Collect() const;
+  // The Prometheus text exposition format (0.0.4) of Collect(), for GET /metrics.
+  std::string PrometheusText() const;
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;  // prometheus-cpp's Collectable API
+  prometheus::Gauge& message_count_;
+  prometheus::Gauge& pod_count_;
+  prometheus::Gauge& throughput_;
+  prometheus::Gauge& desired_replicas_;
+  prometheus::Family<prometheus::Counter>& scale_events_;
+  prometheus::Family<prometheus::Counter>& errors_;
+  prometheus::Histogram& tick_duration_;
+  prometheus::Family<prometheus::Counter>& dropped_;
+};
+
+}  // namespace kafka_autoscaler::telemetry
