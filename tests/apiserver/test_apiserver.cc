@@ -1,0 +1,1241 @@
+#include "apiserver/test_apiserver.h"
+
+#include <httplib.h>
+#include <stdlib.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace kafka_autoscaler::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+std::vector<std::string> Split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, sep)) out.push_back(item);
+  return out;
+}
+
+std::string Now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+json StatusBody(int code, const std::string& reason, const std::string& message,
+                json details = nullptr) {
+  json body = {{"kind", "Status"},  {"apiVersion", "v1"}, {"metadata", json::object()},
+               {"status", "Failure"}, {"message", message}, {"reason", reason},
+               {"code", code}};
+  if (!details.is_null()) body["details"] = std::move(details);
+  return body;
+}
+
+void Reply(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void Fail(httplib::Response& res, int code, const std::string& reason,
+          const std::string& message, json details = nullptr) {
+  Reply(res, code, StatusBody(code, reason, message, std::move(details)));
+}
+
+std::string QualifiedResource(const std::string& resource, const std::string& group) {
+  return group.empty() ? resource : resource + "." + group;
+}
+
+json ParseBody(const std::string& body) {
+  return json::parse(body, nullptr, /*allow_exceptions=*/false);
+}
+
+bool Contains(const std::vector<std::string>& list, const std::string& value) {
+  return std::find(list.begin(), list.end(), "*") != list.end() ||
+         std::find(list.begin(), list.end(), value) != list.end();
+}
+
+const char* FaultKindName(FaultKind kind) {
+  switch (kind) {
+    case FaultKind::kConflict: return "conflict";
+    case FaultKind::kServerError: return "server_error";
+    case FaultKind::kTooManyRequests: return "too_many_requests";
+    case FaultKind::kDelay: return "delay";
+    case FaultKind::kDrop: return "drop";
+  }
+  return "?";
+}
+
+json ResourceEntry(const std::string& name, const std::string& singular, bool namespaced,
+                   const std::string& kind, std::vector<std::string> verbs,
+                   std::vector<std::string> short_names = {}) {
+  json r = {{"name", name}, {"singularName", singular}, {"namespaced", namespaced},
+            {"kind", kind}, {"verbs", verbs}};
+  if (!short_names.empty()) r["shortNames"] = short_names;
+  return r;
+}
+
+std::string QueryString(const httplib::Request& req) {
+  std::string q;
+  for (const auto& [k, v] : req.params) q += (q.empty() ? "" : "&") + k + "=" + v;
+  return q;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Policy and fault parsing.
+
+Result<TokenGrant> ParseTokenFlag(const std::string& flag) {
+  TokenGrant grant;
+  auto colon = flag.find(':');
+  grant.token = flag.substr(0, colon);
+  if (grant.token.empty()) return MakeError(ErrorCode::kInvalidArgument, "--token: empty token");
+  if (colon == std::string::npos) return grant;
+  grant.allow_all = false;
+  for (const auto& rule_text : Split(flag.substr(colon + 1), ';')) {
+    if (rule_text.empty()) continue;
+    auto eq = rule_text.find('=');
+    if (eq == std::string::npos) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "--token: rule '" + rule_text + "' is not verbs=resources[@names]");
+    }
+    PolicyRule rule;
+    rule.verbs = Split(rule_text.substr(0, eq), ',');
+    std::string rest = rule_text.substr(eq + 1);
+    if (auto at = rest.find('@'); at != std::string::npos) {
+      rule.resource_names = Split(rest.substr(at + 1), ',');
+      rest = rest.substr(0, at);
+    }
+    rule.resources = Split(rest, ',');
+    grant.rules.push_back(std::move(rule));
+  }
+  return grant;
+}
+
+Result<TokenGrant> TokenGrantFromJson(const json& j) {
+  try {
+    TokenGrant grant;
+    grant.token = j.at("token").get<std::string>();
+    if (j.contains("user")) grant.user = j["user"].get<std::string>();
+    if (j.contains("rules")) {
+      grant.allow_all = false;
+      for (const auto& r : j["rules"]) {
+        PolicyRule rule;
+        rule.verbs = r.value("verbs", std::vector<std::string>{});
+        rule.resources = r.value("resources", std::vector<std::string>{});
+        rule.resource_names = r.value("resourceNames", std::vector<std::string>{});
+        grant.rules.push_back(std::move(rule));
+      }
+    }
+    return grant;
+  } catch (const json::exception& e) {
+    return MakeError(ErrorCode::kInvalidArgument, std::string("token grant: ") + e.what());
+  }
+}
+
+namespace {
+json YamlToJson(const YAML::Node& node) {
+  if (node.IsMap()) {
+    json out = json::object();
+    for (const auto& kv : node) out[kv.first.as<std::string>()] = YamlToJson(kv.second);
+    return out;
+  }
+  if (node.IsSequence()) {
+    json out = json::array();
+    for (const auto& item : node) out.push_back(YamlToJson(item));
+    return out;
+  }
+  if (node.IsNull()) return nullptr;
+  return node.as<std::string>();
+}
+}  // namespace
+
+Result<std::vector<TokenGrant>> ParsePolicy(const std::string& text) {
+  json doc = ParseBody(text);
+  if (doc.is_discarded()) {
+    try {
+      doc = YamlToJson(YAML::Load(text));
+    } catch (const YAML::Exception& e) {
+      return MakeError(ErrorCode::kInvalidArgument, std::string("policy: ") + e.what());
+    }
+  }
+  if (!doc.is_object() || !doc.contains("tokens") || !doc["tokens"].is_array()) {
+    return MakeError(ErrorCode::kInvalidArgument, "policy: expected {\"tokens\": [...]}");
+  }
+  std::vector<TokenGrant> grants;
+  for (const auto& t : doc["tokens"]) {
+    auto grant = TokenGrantFromJson(t);
+    if (!grant) return MakeError(grant.error());
+    grants.push_back(std::move(*grant));
+  }
+  return grants;
+}
+
+Result<Fault> FaultFromJson(const json& j) {
+  if (!j.is_object()) return MakeError(ErrorCode::kInvalidArgument, "fault: expected an object");
+  Fault fault;
+  const std::string kind = j.value("kind", "");
+  bool known = false;
+  for (FaultKind k : {FaultKind::kConflict, FaultKind::kServerError, FaultKind::kTooManyRequests,
+                      FaultKind::kDelay, FaultKind::kDrop}) {
+    if (kind == FaultKindName(k)) {
+      fault.kind = k;
+      known = true;
+    }
+  }
+  if (!known) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "fault: kind '" + kind +
+                         "' is not conflict|server_error|too_many_requests|delay|drop");
+  }
+  try {
+    fault.method = j.value("method", "");
+    fault.path_contains = j.value("path_contains", "");
+    fault.times = j.value("times", 1);
+    fault.retry_after_seconds = j.value("retry_after_seconds", 1);
+    fault.delay = std::chrono::milliseconds(j.value("delay_ms", 0));
+  } catch (const json::exception& e) {
+    return MakeError(ErrorCode::kInvalidArgument, std::string("fault: ") + e.what());
+  }
+  return fault;
+}
+
+Result<TlsFiles> GenerateTlsFiles(const std::string& dir) {
+  TlsFiles files{dir + "/ca.crt", dir + "/ca.key", dir + "/server.crt", dir + "/server.key"};
+  {
+    std::ofstream ext(dir + "/server.ext");
+    ext << "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+           "extendedKeyUsage=serverAuth\n"
+           "basicConstraints=CA:FALSE\n"
+           "keyUsage=digitalSignature,keyEncipherment\n";
+  }
+  const std::string log = dir + "/openssl.log";
+  const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  const std::vector<std::string> commands = {
+      "openssl req -x509" + ec + " -keyout '" + files.ca_key + "' -out '" + files.ca_cert +
+          "' -days 2 -subj /CN=kafka-autoscaler-test-ca",
+      "openssl req" + ec + " -keyout '" + files.server_key + "' -out '" + dir +
+          "/server.csr' -subj /CN=127.0.0.1",
+      "openssl x509 -req -in '" + dir + "/server.csr' -CA '" + files.ca_cert + "' -CAkey '" +
+          files.ca_key + "' -CAcreateserial -out '" + files.server_cert + "' -days 2 -extfile '" +
+          dir + "/server.ext'",
+  };
+  for (const auto& command : commands) {
+    if (std::system((command + " >>'" + log + "' 2>&1").c_str()) != 0) {
+      std::ifstream in(log);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      return MakeError(ErrorCode::kInternal, "openssl failed: " + command + "\n" + ss.str());
+    }
+  }
+  return files;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routing.
+
+struct TestApiServer::Route {
+  bool is_resource = false;
+  std::string group;
+  std::string version;
+  std::string ns;
+  std::string resource;
+  std::string name;
+  std::string sub;
+  std::string verb;
+  std::string ResourceWithSub() const { return sub.empty() ? resource : resource + "/" + sub; }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Life cycle.
+
+TestApiServer::TestApiServer(ApiServerOptions options) : options_(std::move(options)) {}
+
+Result<std::unique_ptr<TestApiServer>> TestApiServer::Start(ApiServerOptions options) {
+  std::unique_ptr<TestApiServer> server(new TestApiServer(std::move(options)));
+  const ApiServerOptions& opt = server->options_;
+  for (const auto& grant : opt.tokens) server->tokens_[grant.token] = grant;
+  server->auth_enabled_ = !opt.tokens.empty();
+  if (!opt.openapi_dir.empty()) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(opt.openapi_dir, ec)) {
+      std::string file = entry.path().filename().string();
+      const std::string suffix = "_openapi.json";
+      if (file.size() <= suffix.size() ||
+          file.compare(file.size() - suffix.size(), suffix.size(), suffix) != 0) {
+        continue;
+      }
+      std::string gv = file.substr(0, file.size() - suffix.size());
+      for (size_t pos; (pos = gv.find("__")) != std::string::npos;) gv.replace(pos, 2, "/");
+      std::ifstream in(entry.path());
+      std::stringstream ss;
+      ss << in.rdbuf();
+      server->openapi_docs_[gv] = ss.str();
+    }
+    if (ec || server->openapi_docs_.empty()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "test apiserver: no *_openapi.json in " + opt.openapi_dir);
+    }
+  }
+  if (opt.tls) {
+    server->cert_dir_ = opt.cert_dir;
+    if (server->cert_dir_.empty()) {
+      std::string tmpl = (fs::temp_directory_path() / "ka-apiserver-XXXXXX").string();
+      if (mkdtemp(tmpl.data()) == nullptr) {
+        return MakeError(ErrorCode::kInternal, "test apiserver: mkdtemp failed");
+      }
+      server->cert_dir_ = tmpl;
+      server->owns_cert_dir_ = true;
+    } else {
+      fs::create_directories(server->cert_dir_);
+    }
+    auto files = GenerateTlsFiles(server->cert_dir_);
+    if (!files) return MakeError(files.error());
+    server->tls_ = *files;
+    server->server_ = std::make_unique<httplib::SSLServer>(server->tls_.server_cert.c_str(),
+                                                           server->tls_.server_key.c_str());
+  } else {
+    server->server_ = std::make_unique<httplib::Server>();
+  }
+  if (!server->server_->is_valid()) {
+    return MakeError(ErrorCode::kInternal, "test apiserver: server setup failed (TLS files?)");
+  }
+  TestApiServer* self = server.get();
+  auto handler = [self](const httplib::Request& req, httplib::Response& res) {
+    self->Handle(req, res);
+  };
+  server->server_->Get(".*", handler);
+  server->server_->Post(".*", handler);
+  server->server_->Put(".*", handler);
+  server->server_->Patch(".*", handler);
+  server->server_->Delete(".*", handler);
+  server->server_->set_keep_alive_timeout(1);
+  server->server_->set_read_timeout(5, 0);
+  server->server_->set_payload_max_length(8 << 20);
+  int port = opt.port;
+  if (port == 0) {
+    port = server->server_->bind_to_any_port(opt.host);
+    if (port < 0) return MakeError(ErrorCode::kUnavailable, "test apiserver: bind failed");
+  } else if (!server->server_->bind_to_port(opt.host.c_str(), port)) {
+    return MakeError(ErrorCode::kUnavailable,
+                     "test apiserver: cannot bind " + opt.host + ":" + std::to_string(port));
+  }
+  server->port_ = port;
+  server->url_ = std::string(opt.tls ? "https" : "http") + "://" + opt.host + ":" +
+                 std::to_string(port);
+  server->thread_ = std::thread([self] { self->server_->listen_after_bind(); });
+  return server;
+}
+
+TestApiServer::~TestApiServer() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+  if (owns_cert_dir_) {
+    std::error_code ec;
+    fs::remove_all(cert_dir_, ec);
+  }
+}
+
+Status TestApiServer::WriteKubeconfig(const std::string& path, const std::string& token,
+                                      const std::string& namespace_name) const {
+  std::ofstream out(path);
+  if (!out) return MakeError(ErrorCode::kInternal, "cannot write " + path);
+  out << "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n"
+      << "    server: " << url_ << "\n";
+  if (!tls_.ca_cert.empty()) out << "    certificate-authority: " << tls_.ca_cert << "\n";
+  out << "users:\n- name: test\n  user:\n";
+  if (!token.empty()) out << "    token: " << token << "\n";
+  out << "contexts:\n- name: test\n  context:\n    cluster: test\n    user: test\n"
+      << "    namespace: " << namespace_name << "\ncurrent-context: test\n";
+  return out ? OkStatus() : MakeError(ErrorCode::kInternal, "cannot write " + path);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public state access.
+
+std::string TestApiServer::NextResourceVersionLocked() {
+  return std::to_string(++resource_version_);
+}
+
+std::string TestApiServer::NewUidLocked() {
+  uint64_t a = rng_(), b = rng_();
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-8%03x-%012llx",
+                static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
+                static_cast<unsigned>(a & 0xfff), static_cast<unsigned>((b >> 48) & 0xfff),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+void TestApiServer::TouchDeploymentLocked(json& d, bool spec_changed) {
+  d["metadata"]["resourceVersion"] = NextResourceVersionLocked();
+  if (spec_changed) {
+    d["metadata"]["generation"] = d["metadata"].value("generation", 0) + 1;
+  }
+  // An instant controller: pods follow spec.replicas at once.
+  const int replicas = d["spec"].value("replicas", 1);
+  json status = {{"observedGeneration", d["metadata"]["generation"]},
+                 {"replicas", replicas},
+                 {"updatedReplicas", replicas},
+                 {"readyReplicas", replicas},
+                 {"availableReplicas", replicas},
+                 {"conditions",
+                  json::array({{{"type", "Available"},
+                                {"status", "True"},
+                                {"lastUpdateTime", Now()},
+                                {"lastTransitionTime", Now()},
+                                {"reason", "MinimumReplicasAvailable"},
+                                {"message", "Deployment has minimum availability."}},
+                               {{"type", "Progressing"},
+                                {"status", "True"},
+                                {"lastUpdateTime", Now()},
+                                {"lastTransitionTime", Now()},
+                                {"reason", "NewReplicaSetAvailable"},
+                                {"message", "ReplicaSet has successfully progressed."}}})}};
+  if (replicas == 0) {
+    status.erase("readyReplicas");
+    status.erase("availableReplicas");
+  }
+  d["status"] = status;
+}
+
+json TestApiServer::AddDeploymentLocked(const std::string& ns, const std::string& name,
+                                        int32_t replicas,
+                                        const std::map<std::string, std::string>& annotations) {
+  json ann = {{"deployment.kubernetes.io/revision", "1"}};
+  for (const auto& [k, v] : annotations) ann[k] = v;
+  json labels = {{"app", name}};
+  json d = {
+      {"apiVersion", "apps/v1"},
+      {"kind", "Deployment"},
+      {"metadata",
+       {{"name", name},
+        {"namespace", ns},
+        {"uid", NewUidLocked()},
+        {"generation", 0},
+        {"creationTimestamp", Now()},
+        {"labels", labels},
+        {"annotations", ann}}},
+      {"spec",
+       {{"replicas", replicas},
+        {"selector", {{"matchLabels", labels}}},
+        {"template",
+         {{"metadata", {{"labels", labels}}},
+          {"spec",
+           {{"containers", json::array({{{"name", "consumer"},
+                                         {"image", "registry.k8s.io/pause:3.9"},
+                                         {"imagePullPolicy", "IfNotPresent"},
+                                         {"resources", json::object()},
+                                         {"terminationMessagePath", "/dev/termination-log"},
+                                         {"terminationMessagePolicy", "File"}}})},
+            {"restartPolicy", "Always"},
+            {"terminationGracePeriodSeconds", 30},
+            {"dnsPolicy", "ClusterFirst"},
+            {"schedulerName", "default-scheduler"},
+            {"securityContext", json::object()}}}}},
+        {"strategy",
+         {{"type", "RollingUpdate"},
+          {"rollingUpdate", {{"maxUnavailable", "25%"}, {"maxSurge", "25%"}}}}},
+        {"revisionHistoryLimit", 10},
+        {"progressDeadlineSeconds", 600}}},
+  };
+  TouchDeploymentLocked(d, /*spec_changed=*/true);
+  deployments_[ns + "/" + name] = d;
+  return d;
+}
+
+json TestApiServer::AddDeployment(const std::string& ns, const std::string& name,
+                                  int32_t replicas,
+                                  const std::map<std::string, std::string>& annotations) {
+  std::lock_guard lock(mu_);
+  return AddDeploymentLocked(ns, name, replicas, annotations);
+}
+
+bool TestApiServer::DeleteDeployment(const std::string& ns, const std::string& name) {
+  std::lock_guard lock(mu_);
+  return deployments_.erase(ns + "/" + name) > 0;
+}
+
+std::optional<json> TestApiServer::Deployment(const std::string& ns,
+                                              const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = deployments_.find(ns + "/" + name);
+  if (it == deployments_.end()) return std::nullopt;
+  return it->second;
+}
+
+bool TestApiServer::PatchDeployment(const std::string& ns, const std::string& name,
+                                    const json& merge_patch) {
+  std::lock_guard lock(mu_);
+  auto it = deployments_.find(ns + "/" + name);
+  if (it == deployments_.end()) return false;
+  json before = it->second["spec"];
+  it->second.merge_patch(merge_patch);
+  TouchDeploymentLocked(it->second, before != it->second["spec"]);
+  return true;
+}
+
+std::vector<json> TestApiServer::Events(const std::string& ns) const {
+  std::lock_guard lock(mu_);
+  auto it = events_.find(ns);
+  return it == events_.end() ? std::vector<json>{} : it->second;
+}
+
+std::optional<json> TestApiServer::Lease(const std::string& ns, const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = leases_.find(ns + "/" + name);
+  if (it == leases_.end()) return std::nullopt;
+  return it->second;
+}
+
+void TestApiServer::SetToken(TokenGrant grant) {
+  std::lock_guard lock(mu_);
+  auth_enabled_ = true;
+  tokens_[grant.token] = std::move(grant);
+}
+
+void TestApiServer::RotateToken(const std::string& old_token, const std::string& new_token) {
+  std::lock_guard lock(mu_);
+  auto it = tokens_.find(old_token);
+  if (it == tokens_.end()) return;
+  TokenGrant grant = it->second;
+  tokens_.erase(it);
+  grant.token = new_token;
+  tokens_[new_token] = std::move(grant);
+}
+
+void TestApiServer::InjectFault(Fault fault) {
+  std::lock_guard lock(mu_);
+  faults_.push_back(std::move(fault));
+}
+
+void TestApiServer::ClearFaults() {
+  std::lock_guard lock(mu_);
+  faults_.clear();
+}
+
+std::vector<LoggedRequest> TestApiServer::Requests() const {
+  std::lock_guard lock(mu_);
+  return log_;
+}
+
+void TestApiServer::ClearRequests() {
+  std::lock_guard lock(mu_);
+  log_.clear();
+}
+
+int TestApiServer::CountRequests(const std::string& method,
+                                 const std::string& path_contains) const {
+  std::lock_guard lock(mu_);
+  return static_cast<int>(std::count_if(log_.begin(), log_.end(), [&](const LoggedRequest& r) {
+    return (method.empty() || r.method == method) &&
+           r.path.find(path_contains) != std::string::npos;
+  }));
+}
+
+void TestApiServer::Log(const httplib::Request& req, int status, const std::string& user) {
+  std::lock_guard lock(mu_);
+  log_.push_back({req.method, req.path, QueryString(req), status, user,
+                  req.get_header_value("Content-Type"), req.get_header_value("Accept")});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request handling.
+
+void TestApiServer::Handle(const httplib::Request& req, httplib::Response& res) {
+  if (req.path.rfind("/_test/", 0) == 0) {
+    HandleAdmin(req, res);
+    return;
+  }
+  // Parse the path into request attributes (as the real server's RequestInfoFactory).
+  Route route;
+  std::vector<std::string> seg;
+  for (auto& s : Split(req.path, '/')) {
+    if (!s.empty()) seg.push_back(s);
+  }
+  size_t i = 0;
+  if (seg.size() >= 2 && seg[0] == "api") {
+    route.version = seg[1];
+    i = 2;
+  } else if (seg.size() >= 3 && seg[0] == "apis") {
+    route.group = seg[1];
+    route.version = seg[2];
+    i = 3;
+  }
+  if (i > 0 && seg.size() > i) {
+    route.is_resource = true;
+    if (seg[i] == "namespaces" && seg.size() > i + 2) {
+      route.ns = seg[i + 1];
+      i += 2;
+    }
+    route.resource = seg[i];
+    if (seg.size() > i + 1) route.name = seg[i + 1];
+    if (seg.size() > i + 2) route.sub = seg[i + 2];
+    if (route.resource == "namespaces" && route.ns.empty() && seg.size() == i + 2) {
+      route.name = seg[i + 1];
+    }
+  }
+  const std::string& m = req.method;
+  if (m == "GET") {
+    route.verb = route.name.empty() ? (req.get_param_value("watch") == "true" ? "watch" : "list")
+                                    : "get";
+  } else if (m == "POST") {
+    route.verb = "create";
+  } else if (m == "PUT") {
+    route.verb = "update";
+  } else if (m == "PATCH") {
+    route.verb = "patch";
+  } else if (m == "DELETE") {
+    route.verb = route.name.empty() ? "deletecollection" : "delete";
+  }
+
+  // Authentication and authorization.
+  std::string user;
+  std::optional<Fault> fault;
+  {
+    std::lock_guard lock(mu_);
+    if (auth_enabled_) {
+      const std::string auth = req.get_header_value("Authorization");
+      const std::string prefix = "Bearer ";
+      auto it = auth.rfind(prefix, 0) == 0 ? tokens_.find(auth.substr(prefix.size()))
+                                           : tokens_.end();
+      if (it == tokens_.end()) {
+        Fail(res, 401, "Unauthorized", "Unauthorized");
+        log_.push_back({req.method, req.path, QueryString(req), 401, "",
+                        req.get_header_value("Content-Type"), req.get_header_value("Accept")});
+        return;
+      }
+      user = it->second.user;
+      if (route.is_resource && !it->second.allow_all) {
+        const std::string resource = route.ResourceWithSub();
+        bool allowed = false;
+        for (const auto& rule : it->second.rules) {
+          if (Contains(rule.verbs, route.verb) && Contains(rule.resources, resource) &&
+              (rule.resource_names.empty() ||
+               (!route.name.empty() && Contains(rule.resource_names, route.name)))) {
+            allowed = true;
+          }
+        }
+        if (!allowed) {
+          std::string subject = QualifiedResource(route.resource, route.group);
+          if (!route.name.empty()) subject += " \"" + route.name + "\"";
+          std::string message = subject + " is forbidden: User \"" + user + "\" cannot " +
+                                route.verb + " resource \"" + resource + "\" in API group \"" +
+                                route.group + "\"";
+          message += route.ns.empty() ? " at the cluster scope"
+                                      : " in the namespace \"" + route.ns + "\"";
+          json details = {{"group", route.group}, {"kind", route.resource}};
+          if (!route.name.empty()) details["name"] = route.name;
+          Fail(res, 403, "Forbidden", message, details);
+          log_.push_back({req.method, req.path, QueryString(req), 403, user,
+                          req.get_header_value("Content-Type"), req.get_header_value("Accept")});
+          return;
+        }
+      }
+    }
+    for (auto it = faults_.begin(); it != faults_.end(); ++it) {
+      if ((it->method.empty() || it->method == req.method) &&
+          req.path.find(it->path_contains) != std::string::npos) {
+        fault = *it;
+        if (--it->times <= 0) faults_.erase(it);
+        break;
+      }
+    }
+  }
+  if (fault) {
+    switch (fault->kind) {
+      case FaultKind::kDelay: {
+        std::unique_lock lock(mu_);
+        stop_cv_.wait_for(lock, fault->delay, [this] { return stopping_; });
+        break;
+      }
+      case FaultKind::kConflict: {
+        std::string subject = QualifiedResource(route.resource, route.group);
+        Fail(res, 409, "Conflict",
+             "Operation cannot be fulfilled on " + subject + " \"" + route.name +
+                 "\": the object has been modified; please apply your changes to the latest "
+                 "version and try again",
+             {{"name", route.name}, {"group", route.group}, {"kind", route.resource}});
+        Log(req, 409, user);
+        return;
+      }
+      case FaultKind::kServerError:
+        Fail(res, 500, "InternalError", "Internal error occurred: injected fault",
+             {{"causes", json::array({{{"message", "injected fault"}}})}});
+        Log(req, 500, user);
+        return;
+      case FaultKind::kTooManyRequests:
+        Fail(res, 429, "TooManyRequests", "Too many requests, please try again later.",
+             {{"retryAfterSeconds", fault->retry_after_seconds}});
+        res.set_header("Retry-After", std::to_string(fault->retry_after_seconds));
+        Log(req, 429, user);
+        return;
+      case FaultKind::kDrop:
+        // Promise a body, then fail to write it: the server closes the connection mid-response.
+        res.status = 200;
+        res.set_content_provider(
+            1024, "application/json",
+            [](size_t, size_t, httplib::DataSink&) { return false; });
+        Log(req, 0, user);
+        return;
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    HandleLocked(req, res, route, user);
+    log_.push_back({req.method, req.path, QueryString(req), res.status, user,
+                    req.get_header_value("Content-Type"), req.get_header_value("Accept")});
+  }
+}
+
+void TestApiServer::HandleLocked(const httplib::Request& req, httplib::Response& res,
+                                 const Route& route, const std::string& /*user*/) {
+  if (!route.is_resource) {
+    if (!Discovery(req, res)) Fail(res, 404, "NotFound", "the server could not find the requested resource");
+    return;
+  }
+  const std::string gv = route.group.empty() ? route.version : route.group + "/" + route.version;
+  if (gv == "apps/v1" && route.resource == "deployments") return HandleDeployments(req, res, route);
+  if (gv == "v1" && route.resource == "events") return HandleEvents(req, res, route);
+  if (gv == "coordination.k8s.io/v1" && route.resource == "leases") {
+    return HandleLeases(req, res, route);
+  }
+  if (route.verb == "list" && ((gv == "apps/v1" && route.resource == "replicasets") ||
+                               (gv == "v1" && route.resource == "pods"))) {
+    const bool rs = route.resource == "replicasets";
+    Reply(res, 200,
+          {{"apiVersion", gv},
+           {"kind", rs ? "ReplicaSetList" : "PodList"},
+           {"metadata", {{"resourceVersion", std::to_string(resource_version_)}}},
+           {"items", json::array()}});
+    return;
+  }
+  Fail(res, 404, "NotFound", "the server could not find the requested resource");
+}
+
+bool TestApiServer::Discovery(const httplib::Request& req, httplib::Response& res) {
+  const std::string& p = req.path;
+  if (req.method != "GET") return false;
+  if (p == "/version") {
+    Reply(res, 200,
+          {{"major", "1"}, {"minor", "35"}, {"emulationMajor", "1"}, {"emulationMinor", "35"},
+           {"minCompatibilityMajor", "1"}, {"minCompatibilityMinor", "34"},
+           {"gitVersion", "v1.35.0"}, {"gitCommit", "0000000000000000000000000000000000000000"},
+           {"gitTreeState", "clean"}, {"buildDate", "2025-12-17T00:00:00Z"},
+           {"goVersion", "go1.25.5"}, {"compiler", "gc"}, {"platform", "linux/amd64"}});
+    return true;
+  }
+  if (p == "/api") {
+    Reply(res, 200,
+          {{"kind", "APIVersions"},
+           {"versions", {"v1"}},
+           {"serverAddressByClientCIDRs",
+            json::array({{{"clientCIDR", "0.0.0.0/0"},
+                          {"serverAddress", options_.host + ":" + std::to_string(port_)}}})}});
+    return true;
+  }
+  auto group = [](const std::string& name) {
+    json version = {{"groupVersion", name + "/v1"}, {"version", "v1"}};
+    return json{{"name", name}, {"versions", json::array({version})},
+                {"preferredVersion", version}};
+  };
+  if (p == "/apis") {
+    Reply(res, 200,
+          {{"kind", "APIGroupList"},
+           {"apiVersion", "v1"},
+           {"groups", json::array({group("apps"), group("coordination.k8s.io")})}});
+    return true;
+  }
+  const std::vector<std::string> all = {"create", "delete", "deletecollection", "get",
+                                        "list",   "patch",  "update",           "watch"};
+  auto resource_list = [&](const std::string& gv, json resources) {
+    Reply(res, 200,
+          {{"kind", "APIResourceList"}, {"apiVersion", "v1"}, {"groupVersion", gv},
+           {"resources", std::move(resources)}});
+  };
+  if (p == "/api/v1") {
+    resource_list("v1", json::array({ResourceEntry("events", "event", true, "Event", all, {"ev"}),
+                                     ResourceEntry("pods", "pod", true, "Pod", all, {"po"})}));
+    return true;
+  }
+  if (p == "/apis/apps/v1") {
+    json deployments = ResourceEntry("deployments", "deployment", true, "Deployment", all,
+                                     {"deploy"});
+    deployments["categories"] = {"all"};
+    json scale = ResourceEntry("deployments/scale", "", true, "Scale", {"get", "patch", "update"});
+    scale["group"] = "autoscaling";
+    scale["version"] = "v1";
+    resource_list("apps/v1",
+                  json::array({deployments, scale,
+                               ResourceEntry("deployments/status", "", true, "Deployment",
+                                             {"get", "patch", "update"}),
+                               ResourceEntry("replicasets", "replicaset", true, "ReplicaSet",
+                                             all, {"rs"})}));
+    return true;
+  }
+  if (p == "/apis/coordination.k8s.io/v1") {
+    resource_list("coordination.k8s.io/v1",
+                  json::array({ResourceEntry("leases", "lease", true, "Lease", all)}));
+    return true;
+  }
+  if (p == "/openapi/v3" && !openapi_docs_.empty()) {
+    json paths = json::object();
+    for (const auto& [gv, doc] : openapi_docs_) {
+      char hash[32];
+      std::snprintf(hash, sizeof hash, "%016zX", std::hash<std::string>{}(doc));
+      paths[gv] = {{"serverRelativeURL", "/openapi/v3/" + gv + "?hash=" + hash}};
+    }
+    Reply(res, 200, {{"paths", paths}});
+    return true;
+  }
+  if (p.rfind("/openapi/v3/", 0) == 0) {
+    auto it = openapi_docs_.find(p.substr(12));
+    if (it == openapi_docs_.end()) return false;
+    res.status = 200;
+    res.set_content(it->second, "application/json");
+    return true;
+  }
+  return false;
+}
+
+namespace {
+
+std::string SelectorOf(const json& deployment) {
+  std::string out;
+  const json labels = deployment["spec"]["selector"].value("matchLabels", json::object());
+  for (const auto& [k, v] : labels.items()) {
+    out += (out.empty() ? "" : ",") + k + "=" + v.get<std::string>();
+  }
+  return out;
+}
+
+json ScaleOf(const json& d) {
+  const json& meta = d["metadata"];
+  return {{"apiVersion", "autoscaling/v1"},
+          {"kind", "Scale"},
+          {"metadata",
+           {{"name", meta["name"]},
+            {"namespace", meta["namespace"]},
+            {"uid", meta["uid"]},
+            {"resourceVersion", meta["resourceVersion"]},
+            {"creationTimestamp", meta["creationTimestamp"]}}},
+          {"spec", {{"replicas", d["spec"].value("replicas", 1)}}},
+          {"status", {{"replicas", d["status"].value("replicas", 0)}, {"selector", SelectorOf(d)}}}};
+}
+
+bool IsMergePatch(const httplib::Request& req) {
+  const std::string ct = req.get_header_value("Content-Type");
+  return ct.rfind("application/merge-patch+json", 0) == 0 ||
+         ct.rfind("application/strategic-merge-patch+json", 0) == 0;
+}
+
+// The value of a field selector's field in an Event; nullopt when the field is not supported.
+std::optional<std::string> EventField(const json& event, const std::string& field) {
+  static const std::vector<std::string> kSupported = {
+      "involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
+      "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
+      "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type",
+      "metadata.name", "metadata.namespace"};
+  if (std::find(kSupported.begin(), kSupported.end(), field) == kSupported.end()) {
+    return std::nullopt;
+  }
+  if (field == "source") {
+    return event.value("source", json::object()).value("component", "");
+  }
+  const json* node = &event;
+  for (const auto& part : Split(field, '.')) {
+    if (!node->is_object() || !node->contains(part)) return std::string();
+    node = &(*node)[part];
+  }
+  return node->is_string() ? node->get<std::string>() : node->dump();
+}
+
+}  // namespace
+
+void TestApiServer::HandleDeployments(const httplib::Request& req, httplib::Response& res,
+                                      const Route& route) {
+  const std::string key = route.ns + "/" + route.name;
+  auto not_found = [&] {
+    Fail(res, 404, "NotFound", "deployments.apps \"" + route.name + "\" not found",
+         {{"name", route.name}, {"group", "apps"}, {"kind", "deployments"}});
+  };
+  auto conflict = [&] {
+    Fail(res, 409, "Conflict",
+         "Operation cannot be fulfilled on deployments.apps \"" + route.name +
+             "\": the object has been modified; please apply your changes to the latest version "
+             "and try again",
+         {{"name", route.name}, {"group", "apps"}, {"kind", "deployments"}});
+  };
+  if (route.name.empty()) {
+    if (route.verb != "list") {
+      Fail(res, 405, "MethodNotAllowed", "the server does not allow this method");
+      return;
+    }
+    json items = json::array();
+    for (const auto& [k, d] : deployments_) {
+      if (route.ns.empty() || d["metadata"]["namespace"] == route.ns) items.push_back(d);
+    }
+    Reply(res, 200, {{"apiVersion", "apps/v1"}, {"kind", "DeploymentList"},
+                     {"metadata", {{"resourceVersion", std::to_string(resource_version_)}}},
+                     {"items", items}});
+    return;
+  }
+  auto it = deployments_.find(key);
+  if (it == deployments_.end()) return not_found();
+  json& d = it->second;
+  if (!route.sub.empty() && route.sub != "scale") {
+    Fail(res, 404, "NotFound", "the server could not find the requested resource");
+    return;
+  }
+  const bool scale = route.sub == "scale";
+  if (route.verb == "get") {
+    Reply(res, 200, scale ? ScaleOf(d) : d);
+    return;
+  }
+  if (route.verb != "update" && route.verb != "patch") {
+    Fail(res, 405, "MethodNotAllowed", "the server does not allow this method");
+    return;
+  }
+  json body = ParseBody(req.body);
+  if (!body.is_object()) {
+    Fail(res, 400, "BadRequest", "the body of the request was in an unknown format");
+    return;
+  }
+  if (route.verb == "patch" && !IsMergePatch(req)) {
+    Fail(res, 415, "UnsupportedMediaType",
+         "the body of the request was in an unknown format - accepted media types include: "
+         "application/merge-patch+json, application/strategic-merge-patch+json");
+    return;
+  }
+  const std::string current_rv = d["metadata"]["resourceVersion"];
+  const json sent_meta = body.value("metadata", json::object());
+  const std::string sent_rv =
+      sent_meta.is_object() && sent_meta.contains("resourceVersion") &&
+              sent_meta["resourceVersion"].is_string()
+          ? sent_meta["resourceVersion"].get<std::string>()
+          : "";
+  if (!sent_rv.empty() && sent_rv != current_rv) return conflict();
+  json updated;
+  if (scale) {
+    updated = ScaleOf(d);
+    if (route.verb == "patch") {
+      updated.merge_patch(body);
+    } else {
+      updated = body;
+    }
+    const json replicas = updated.value("spec", json::object()).value("replicas", json());
+    if (!replicas.is_number_integer() || replicas.get<int64_t>() < 0) {
+      const std::string value = replicas.dump();
+      const std::string message =
+          replicas.is_number_integer()
+              ? "spec.replicas: Invalid value: " + value + ": must be greater than or equal to 0"
+              : "spec.replicas: Invalid value: " + value + ": must be an integer";
+      Fail(res, 422, "Invalid", "Scale.autoscaling \"" + route.name + "\" is invalid: " + message,
+           {{"name", route.name},
+            {"group", "autoscaling"},
+            {"kind", "Scale"},
+            {"causes", json::array({{{"reason", "FieldValueInvalid"},
+                                     {"message", message},
+                                     {"field", "spec.replicas"}}})}});
+      return;
+    }
+    const bool changed = d["spec"]["replicas"] != replicas;
+    d["spec"]["replicas"] = replicas;
+    TouchDeploymentLocked(d, changed);
+    Reply(res, 200, ScaleOf(d));
+    return;
+  }
+  if (route.verb == "patch") {
+    updated = d;
+    updated.merge_patch(body);
+  } else {
+    updated = body;
+  }
+  if (!updated.contains("spec") || !updated["spec"].is_object()) {
+    Fail(res, 422, "Invalid", "Deployment.apps \"" + route.name + "\" is invalid: spec: Required value");
+    return;
+  }
+  // Fields the server owns survive any write.
+  json meta = updated.value("metadata", json::object());
+  for (const char* owned : {"name", "namespace", "uid", "creationTimestamp", "generation"}) {
+    meta[owned] = d["metadata"][owned];
+  }
+  const bool changed = updated["spec"] != d["spec"];
+  updated["metadata"] = meta;
+  updated["apiVersion"] = "apps/v1";
+  updated["kind"] = "Deployment";
+  d = updated;
+  TouchDeploymentLocked(d, changed);
+  Reply(res, 200, d);
+}
+
+void TestApiServer::HandleEvents(const httplib::Request& req, httplib::Response& res,
+                                 const Route& route) {
+  auto& events = events_[route.ns];
+  if (route.verb == "create") {
+    json e = ParseBody(req.body);
+    if (!e.is_object()) {
+      Fail(res, 400, "BadRequest", "the body of the request was in an unknown format");
+      return;
+    }
+    json& meta = e["metadata"];
+    if (!meta.is_object()) meta = json::object();
+    if (meta.contains("namespace") && meta["namespace"] != route.ns) {
+      Fail(res, 400, "BadRequest",
+           "the namespace of the provided object does not match the namespace sent on the "
+           "request");
+      return;
+    }
+    std::string name = meta.value("name", "");
+    if (name.empty() && meta.contains("generateName")) {
+      name = meta["generateName"].get<std::string>() + NewUidLocked().substr(0, 5);
+    }
+    if (name.empty() || !e.contains("involvedObject")) {
+      Fail(res, 422, "Invalid",
+           "Event \"" + name + "\" is invalid: metadata.name or involvedObject: Required value");
+      return;
+    }
+    for (const auto& existing : events) {
+      if (existing["metadata"]["name"] == name) {
+        Fail(res, 409, "AlreadyExists", "events \"" + name + "\" already exists",
+             {{"name", name}, {"kind", "events"}});
+        return;
+      }
+    }
+    meta["name"] = name;
+    meta["namespace"] = route.ns;
+    meta["uid"] = NewUidLocked();
+    meta["resourceVersion"] = NextResourceVersionLocked();
+    meta["creationTimestamp"] = Now();
+    e["apiVersion"] = "v1";
+    e["kind"] = "Event";
+    events.push_back(e);
+    Reply(res, 201, e);
+    return;
+  }
+  if (route.verb == "get") {
+    for (const auto& e : events) {
+      if (e["metadata"]["name"] == route.name) {
+        Reply(res, 200, e);
+        return;
+      }
+    }
+    Fail(res, 404, "NotFound", "events \"" + route.name + "\" not found",
+         {{"name", route.name}, {"kind", "events"}});
+    return;
+  }
+  if (route.verb != "list") {
+    Fail(res, 405, "MethodNotAllowed", "the server does not allow this method");
+    return;
+  }
+  std::vector<std::pair<std::string, std::string>> terms;
+  bool negate_any = false;
+  for (const auto& term : Split(req.get_param_value("fieldSelector"), ',')) {
+    if (term.empty()) continue;
+    auto neq = term.find("!=");
+    auto eq = term.find('=');
+    if (eq == std::string::npos) {
+      Fail(res, 400, "BadRequest", "invalid selector: '" + term + "'");
+      return;
+    }
+    std::string field = term.substr(0, neq != std::string::npos ? neq : eq);
+    std::string value = term.substr(term.find_last_of('=') + 1);
+    if (!EventField(json::object(), field)) {
+      Fail(res, 400, "BadRequest",
+           "unable to parse requested fieldSelector: field label not supported: " + field);
+      return;
+    }
+    terms.emplace_back((neq != std::string::npos ? "!" : "") + field, value);
+    negate_any = negate_any || neq != std::string::npos;
+  }
+  json items = json::array();
+  for (const auto& e : events) {
+    bool match = true;
+    for (const auto& [field, value] : terms) {
+      const bool negated = field[0] == '!';
+      const auto got = EventField(e, negated ? field.substr(1) : field);
+      if ((got == value) == negated) match = false;
+    }
+    if (match) items.push_back(e);
+  }
+  Reply(res, 200, {{"apiVersion", "v1"}, {"kind", "EventList"},
+                   {"metadata", {{"resourceVersion", std::to_string(resource_version_)}}},
+                   {"items", items}});
+}
+
+void TestApiServer::HandleLeases(const httplib::Request& req, httplib::Response& res,
+                                 const Route& route) {
+  auto subject = [](const std::string& name) {
+    return "leases.coordination.k8s.io \"" + name + "\"";
+  };
+  auto details = [](const std::string& name) {
+    return json{{"name", name}, {"group", "coordination.k8s.io"}, {"kind", "leases"}};
+  };
+  if (route.verb == "list") {
+    json items = json::array();
+    for (const auto& [k, l] : leases_) {
+      if (route.ns.empty() || l["metadata"]["namespace"] == route.ns) items.push_back(l);
+    }
+    Reply(res, 200, {{"apiVersion", "coordination.k8s.io/v1"}, {"kind", "LeaseList"},
+                     {"metadata", {{"resourceVersion", std::to_string(resource_version_)}}},
+                     {"items", items}});
+    return;
+  }
+  if (route.verb == "create") {
+    json l = ParseBody(req.body);
+    if (!l.is_object() || !l.contains("metadata") || !l["metadata"].contains("name")) {
+      Fail(res, 422, "Invalid", "Lease.coordination.k8s.io is invalid: metadata.name: Required value");
+      return;
+    }
+    const std::string name = l["metadata"]["name"];
+    const std::string key = route.ns + "/" + name;
+    if (leases_.count(key)) {
+      Fail(res, 409, "AlreadyExists", subject(name) + " already exists", details(name));
+      return;
+    }
+    l["apiVersion"] = "coordination.k8s.io/v1";
+    l["kind"] = "Lease";
+    l["metadata"]["namespace"] = route.ns;
+    l["metadata"]["uid"] = NewUidLocked();
+    l["metadata"]["resourceVersion"] = NextResourceVersionLocked();
+    l["metadata"]["creationTimestamp"] = Now();
+    leases_[key] = l;
+    Reply(res, 201, l);
+    return;
+  }
+  const std::string key = route.ns + "/" + route.name;
+  auto it = leases_.find(key);
+  if (it == leases_.end()) {
+    Fail(res, 404, "NotFound", subject(route.name) + " not found", details(route.name));
+    return;
+  }
+  if (route.verb == "get") {
+    Reply(res, 200, it->second);
+    return;
+  }
+  if (route.verb == "delete") {
+    leases_.erase(it);
+    Reply(res, 200, {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()},
+                     {"status", "Success"}, {"details", details(route.name)}});
+    return;
+  }
+  if (route.verb != "update") {
+    Fail(res, 405, "MethodNotAllowed", "the server does not allow this method");
+    return;
+  }
+  json l = ParseBody(req.body);
+  if (!l.is_object()) {
+    Fail(res, 400, "BadRequest", "the body of the request was in an unknown format");
+    return;
+  }
+  const json meta = l.value("metadata", json::object());
+  const std::string sent_rv = meta.value("resourceVersion", "");
+  if (!sent_rv.empty() && sent_rv != it->second["metadata"]["resourceVersion"]) {
+    Fail(res, 409, "Conflict",
+         "Operation cannot be fulfilled on " + subject(route.name) +
+             ": the object has been modified; please apply your changes to the latest version "
+             "and try again",
+         details(route.name));
+    return;
+  }
+  json stored = it->second;
+  stored["spec"] = l.value("spec", json::object());
+  if (meta.contains("labels")) stored["metadata"]["labels"] = meta["labels"];
+  if (meta.contains("annotations")) stored["metadata"]["annotations"] = meta["annotations"];
+  stored["metadata"]["resourceVersion"] = NextResourceVersionLocked();
+  it->second = stored;
+  Reply(res, 200, stored);
+}
+
+void TestApiServer::HandleAdmin(const httplib::Request& req, httplib::Response& res) {
+  const std::string rest = req.path.substr(7);  // after "/_test/"
+  const std::vector<std::string> seg = Split(rest, '/');
+  const std::string& m = req.method;
+  json body = req.body.empty() ? json::object() : ParseBody(req.body);
+  auto bad = [&](const std::string& message) {
+    Fail(res, 400, "BadRequest", message);
+  };
+  if (body.is_discarded()) return bad("body is not JSON");
+  if (rest == "requests" && m == "GET") {
+    json out = json::array();
+    for (const auto& r : Requests()) {
+      out.push_back({{"method", r.method}, {"path", r.path}, {"query", r.query},
+                     {"status", r.status}, {"user", r.user}});
+    }
+    return Reply(res, 200, out);
+  }
+  if (rest == "requests" && m == "DELETE") {
+    ClearRequests();
+    return Reply(res, 200, json::object());
+  }
+  if (rest == "faults" && m == "POST") {
+    auto fault = FaultFromJson(body);
+    if (!fault) return bad(fault.error().message);
+    InjectFault(*fault);
+    return Reply(res, 200, json::object());
+  }
+  if (rest == "faults" && m == "DELETE") {
+    ClearFaults();
+    return Reply(res, 200, json::object());
+  }
+  if (rest == "deployments" && m == "POST") {
+    try {
+      std::map<std::string, std::string> annotations =
+          body.value("annotations", std::map<std::string, std::string>{});
+      return Reply(res, 201, AddDeployment(body.value("namespace", "default"),
+                                           body.at("name").get<std::string>(),
+                                           body.value("replicas", 1), annotations));
+    } catch (const json::exception& e) {
+      return bad(e.what());
+    }
+  }
+  if (seg.size() == 3 && seg[0] == "deployments") {
+    if (m == "GET") {
+      auto d = Deployment(seg[1], seg[2]);
+      return d ? Reply(res, 200, *d) : Fail(res, 404, "NotFound", "no such deployment");
+    }
+    if (m == "DELETE") {
+      return DeleteDeployment(seg[1], seg[2]) ? Reply(res, 200, json::object())
+                                              : Fail(res, 404, "NotFound", "no such deployment");
+    }
+    if (m == "PATCH") {
+      if (!PatchDeployment(seg[1], seg[2], body)) {
+        return Fail(res, 404, "NotFound", "no such deployment");
+      }
+      return Reply(res, 200, *Deployment(seg[1], seg[2]));
+    }
+  }
+  if (rest == "tokens" && m == "POST") {
+    auto grant = TokenGrantFromJson(body);
+    if (!grant) return bad(grant.error().message);
+    SetToken(*grant);
+    return Reply(res, 200, json::object());
+  }
+  if (rest == "tokens/rotate" && m == "POST") {
+    RotateToken(body.value("old", ""), body.value("new", ""));
+    return Reply(res, 200, json::object());
+  }
+  if (seg.size() == 2 && seg[0] == "events" && m == "GET") {
+    return Reply(res, 200, Events(seg[1]));
+  }
+  Fail(res, 404, "NotFound", "unknown admin path " + req.path);
+}
+
+}  // namespace kafka_autoscaler::testing

@@ -1,0 +1,212 @@
+// TestApiServer: an in-process Kubernetes API server for tests, faithful enough that the real
+// kubectl and our API client accept it (see SPEC §8). Built on cpp-httplib.
+//
+// It serves: discovery (/version, /api, /apis, /api/v1, /apis/apps/v1,
+// /apis/coordination.k8s.io/v1; plain APIVersions/APIGroupList JSON even when the client asks
+// for aggregated discovery first, which kubectl accepts), Deployments (get, list, update,
+// merge patch) and their /scale subresource (get, update, merge patch) with resourceVersion
+// and real 409 Status bodies, Events (create, get, list with fieldSelector), Leases (get, list,
+// create, update, delete), an empty ReplicaSet/Pod list, bearer-token authentication (401) with
+// a per-token RBAC-like allow list (403 worded like the real one), optional TLS with a CA
+// generated at start-up, and /openapi/v3(/<group-version>) from a schema directory.
+//
+// Tests drive it through this class or over HTTP under /_test/ (no authentication), so an
+// end-to-end test of the daemon binary can do the same:
+//   GET    /_test/requests                  request log [{method,path,query,status,user}]
+//   DELETE /_test/requests                  clears the log
+//   POST   /_test/faults                    {"kind":"conflict|server_error|too_many_requests|
+//                                            delay|drop","method":"PATCH","path_contains":
+//                                            "/scale","times":2,"retry_after_seconds":3,
+//                                            "delay_ms":500}
+//   DELETE /_test/faults                    clears pending faults
+//   POST   /_test/deployments               {"namespace","name","replicas","annotations"}:
+//                                            creates or recreates (new uid)
+//   GET    /_test/deployments/NS/NAME       the Deployment object
+//   PATCH  /_test/deployments/NS/NAME       merge patch, as another writer would
+//   DELETE /_test/deployments/NS/NAME       deletes it
+//   POST   /_test/tokens                    {"token","user","rules":[{verbs,resources,
+//                                            resourceNames}]} (no "rules": allow everything)
+//   POST   /_test/tokens/rotate             {"old","new"}: the old token now gets 401
+//   GET    /_test/events/NS                 the Events of a namespace
+//
+// Thread-safety: every public method may be called from any thread while the server runs;
+// state is guarded by one mutex. The destructor stops the server and joins its threads.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace kafka_autoscaler::testing {
+
+// One allow rule, as an RBAC PolicyRule: "*" matches anything; resources name subresources as
+// "deployments/scale"; empty resource_names allows every name.
+struct PolicyRule {
+  std::vector<std::string> verbs;
+  std::vector<std::string> resources;
+  std::vector<std::string> resource_names;
+};
+
+struct TokenGrant {
+  std::string token;
+  std::string user = "system:serviceaccount:default:kafka-autoscaler";
+  bool allow_all = true;  // false: only `rules`
+  std::vector<PolicyRule> rules;
+};
+
+// "TOKEN" (allow all) or "TOKEN:RULE;RULE" with RULE = "verb,verb=resource,resource[@name,name]",
+// e.g. "t0k3n:get=deployments,deployments/scale;patch=deployments/scale;create=events".
+[[nodiscard]] Result<TokenGrant> ParseTokenFlag(const std::string& flag);
+// {"tokens":[{"token","user","rules":[{"verbs","resources","resourceNames"}]}]} in JSON or
+// YAML. A token without "rules" is allowed everything.
+[[nodiscard]] Result<std::vector<TokenGrant>> ParsePolicy(const std::string& text);
+[[nodiscard]] Result<TokenGrant> TokenGrantFromJson(const nlohmann::json& j);
+
+enum class FaultKind { kConflict, kServerError, kTooManyRequests, kDelay, kDrop };
+
+// A fault answers the next `times` matching requests (method "" = any; path_contains "" =
+// any) instead of, or (kDelay) before, the normal handler. Admin paths are never affected.
+struct Fault {
+  FaultKind kind = FaultKind::kServerError;
+  std::string method;
+  std::string path_contains;
+  int times = 1;
+  int retry_after_seconds = 1;          // kTooManyRequests
+  std::chrono::milliseconds delay{0};   // kDelay
+};
+[[nodiscard]] Result<Fault> FaultFromJson(const nlohmann::json& j);
+
+struct LoggedRequest {
+  std::string method;
+  std::string path;
+  std::string query;  // decoded "k=v&k=v"
+  int status = 0;     // 0: connection dropped
+  std::string user;   // authenticated user, "" when anonymous/refused
+  std::string content_type;
+  std::string accept;
+};
+
+struct ApiServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;                   // 0: any free port
+  bool tls = false;
+  std::string cert_dir;           // TLS files go here; empty: a temporary directory
+  std::vector<TokenGrant> tokens; // empty: no authentication
+  std::string openapi_dir;        // empty: /openapi/v3 answers 404
+};
+
+struct TlsFiles {
+  std::string ca_cert;
+  std::string ca_key;
+  std::string server_cert;
+  std::string server_key;
+};
+// Generates a CA and a server certificate for 127.0.0.1/localhost in `dir` (openssl CLI,
+// P-256 keys, valid two days). Errors: kInternal with the openssl output.
+[[nodiscard]] Result<TlsFiles> GenerateTlsFiles(const std::string& dir);
+
+class TestApiServer {
+ public:
+  // Binds, then serves on a background thread. Errors: bind failure, TLS generation failure,
+  // unreadable openapi_dir.
+  [[nodiscard]] static Result<std::unique_ptr<TestApiServer>> Start(ApiServerOptions options);
+  ~TestApiServer();
+  TestApiServer(const TestApiServer&) = delete;
+  TestApiServer& operator=(const TestApiServer&) = delete;
+
+  const std::string& url() const { return url_; }  // "https://127.0.0.1:PORT"
+  int port() const { return port_; }
+  const std::string& ca_file() const { return tls_.ca_cert; }  // "" without TLS
+  const std::string& cert_dir() const { return cert_dir_; }
+
+  // Writes a kubeconfig (server, CA file, token, namespace) for kubectl and our client.
+  [[nodiscard]] Status WriteKubeconfig(const std::string& path, const std::string& token,
+                                       const std::string& namespace_name) const;
+
+  // --- objects ---
+  // Creates (or recreates with a new uid) a Deployment; returns it.
+  nlohmann::json AddDeployment(const std::string& ns, const std::string& name, int32_t replicas,
+                               const std::map<std::string, std::string>& annotations = {});
+  bool DeleteDeployment(const std::string& ns, const std::string& name);
+  std::optional<nlohmann::json> Deployment(const std::string& ns, const std::string& name) const;
+  // Applies a JSON merge patch as another writer would (bumps resourceVersion).
+  bool PatchDeployment(const std::string& ns, const std::string& name,
+                       const nlohmann::json& merge_patch);
+  std::vector<nlohmann::json> Events(const std::string& ns) const;
+  std::optional<nlohmann::json> Lease(const std::string& ns, const std::string& name) const;
+
+  // --- authentication ---
+  void SetToken(TokenGrant grant);
+  // The grant of `old_token` moves to `new_token`; `old_token` is refused from now on.
+  void RotateToken(const std::string& old_token, const std::string& new_token);
+
+  // --- faults and the request log ---
+  void InjectFault(Fault fault);
+  void ClearFaults();
+  std::vector<LoggedRequest> Requests() const;
+  void ClearRequests();
+  // Requests whose method equals `method` ("" any) and whose path contains `path_contains`.
+  int CountRequests(const std::string& method, const std::string& path_contains) const;
+
+ private:
+  explicit TestApiServer(ApiServerOptions options);
+  struct Route;  // parsed resource path
+  void Handle(const httplib::Request& req, httplib::Response& res);
+  void HandleAdmin(const httplib::Request& req, httplib::Response& res);
+  void HandleLocked(const httplib::Request& req, httplib::Response& res, const Route& route,
+                    const std::string& user);
+  void HandleDeployments(const httplib::Request& req, httplib::Response& res, const Route& route);
+  void HandleEvents(const httplib::Request& req, httplib::Response& res, const Route& route);
+  void HandleLeases(const httplib::Request& req, httplib::Response& res, const Route& route);
+  bool Discovery(const httplib::Request& req, httplib::Response& res);
+  nlohmann::json AddDeploymentLocked(const std::string& ns, const std::string& name,
+                                     int32_t replicas,
+                                     const std::map<std::string, std::string>& annotations);
+  void TouchDeploymentLocked(nlohmann::json& deployment, bool spec_changed);
+  std::string NextResourceVersionLocked();
+  std::string NewUidLocked();
+  void Log(const httplib::Request& req, int status, const std::string& user);
+
+  const ApiServerOptions options_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  std::string url_;
+  int port_ = 0;
+  std::string cert_dir_;
+  bool owns_cert_dir_ = false;
+  TlsFiles tls_;
+  std::map<std::string, std::string> openapi_docs_;  // "apis/apps/v1" -> document
+
+  mutable std::mutex mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;                          // guarded by mu_
+  std::map<std::string, TokenGrant> tokens_;       // guarded by mu_
+  bool auth_enabled_ = false;                      // guarded by mu_
+  std::map<std::string, nlohmann::json> deployments_;  // "ns/name"; guarded by mu_
+  std::map<std::string, nlohmann::json> leases_;       // guarded by mu_
+  std::map<std::string, std::vector<nlohmann::json>> events_;  // by namespace; guarded by mu_
+  std::vector<Fault> faults_;                      // guarded by mu_
+  std::vector<LoggedRequest> log_;                 // guarded by mu_
+  uint64_t resource_version_ = 1000;               // guarded by mu_
+  std::mt19937_64 rng_{20261128};                  // guarded by mu_; uids
+};
+
+}  // namespace kafka_autoscaler::testing
