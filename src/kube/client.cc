@@ -50,7 +50,6 @@ size_t WriteHeader(char* data, size_t size, size_t n, void* user) {
 
 std::string Describe(const RequestInfo& info) {
   std::string out = "'" + info.verb + "' on " + info.resource;
-  if (!info.name.empty()) out += " '" + info.name + "'";
   if (!info.namespace_name.empty()) out += " in namespace '" + info.namespace_name + "'";
   return out;
 }

@@ -1,1 +1,410 @@
+// Tests of the test API server itself: its answers have the real Kubernetes shapes (checked
+// against ../shared/k8s-openapi-v1.35 by the schema walker), auth and faults behave like a real
+// server, the admin endpoints work over HTTP, and the test-apiserver executable starts.
 #include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+#include <fstream>
+
+#include "apiserver/schema_check.h"
+#include "apiserver/test_apiserver.h"
+#include "common/clock.h"
+#include "kube/client.h"
+#include "kube/deployment_target.h"
+#include "kube/kube_config.h"
+#include "kube/lease_lock.h"
+
+extern char** environ;
+
+namespace kafka_autoscaler::testing {
+namespace {
+
+using json = nlohmann::json;
+const std::string kSchemaDir = std::string(KA_SHARED_DIR) + "/k8s-openapi-v1.35";
+
+const SchemaSet& Schemas() {
+  static const SchemaSet* set = [] {
+    auto loaded = SchemaSet::LoadDir(kSchemaDir);
+    EXPECT_TRUE(loaded) << loaded.error().message;
+    return new SchemaSet(loaded ? std::move(*loaded) : SchemaSet());
+  }();
+  return *set;
+}
+
+std::string JoinLines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The schema walker.
+
+TEST(SchemaCheck, FindsEachKindOfProblem) {
+  const json good = {
+      {"apiVersion", "coordination.k8s.io/v1"},
+      {"kind", "Lease"},
+      {"metadata", {{"name", "l"}, {"namespace", "default"}}},
+      {"spec", {{"holderIdentity", "a"}, {"leaseDurationSeconds", 15}}}};
+  struct Case {
+    const char* name;
+    json patch;  // merge patch applied to `good`
+    std::string expect;  // substring of one problem; "" = no problems
+  };
+  const Case cases[] = {
+      {.name = "conforming lease", .patch = json::object(), .expect = ""},
+      {.name = "unknown field", .patch = {{"spec", {{"holderIdentty", "a"}}}},
+       .expect = "spec.holderIdentty: unknown field"},
+      {.name = "wrong type", .patch = {{"spec", {{"leaseDurationSeconds", "15"}}}},
+       .expect = "spec.leaseDurationSeconds: expected integer, got string"},
+      {.name = "unknown top-level field", .patch = {{"status", {{"x", 1}}}},
+       .expect = "status: unknown field"},
+      {.name = "map values checked", .patch = {{"metadata", {{"labels", {{"a", 1}}}}}},
+       .expect = "metadata.labels.a: expected string, got integer"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    json object = good;
+    object.merge_patch(c.patch);
+    auto problems = Schemas().Validate(object);
+    if (c.expect.empty()) {
+      EXPECT_TRUE(problems.empty()) << JoinLines(problems);
+    } else {
+      EXPECT_NE(JoinLines(problems).find(c.expect), std::string::npos) << JoinLines(problems);
+    }
+  }
+}
+
+TEST(SchemaCheck, RequiredFieldsAndArrays) {
+  json deployment = {{"apiVersion", "apps/v1"},
+                     {"kind", "Deployment"},
+                     {"metadata", {{"name", "d"}}},
+                     {"spec",
+                      {{"selector", {{"matchLabels", {{"app", "d"}}}}},
+                       {"template", {{"spec", {{"containers", json::array({{{"image", "x"}}})}}}}}}}};
+  auto problems = Schemas().Validate(deployment);
+  EXPECT_NE(JoinLines(problems).find("spec.template.spec.containers[0].name: required field missing"),
+            std::string::npos)
+      << JoinLines(problems);
+  EXPECT_EQ(Schemas().SchemaFor("apps/v1", "Deployment"), "io.k8s.api.apps.v1.Deployment");
+  EXPECT_EQ(Schemas().SchemaFor("v1", "Event"), "io.k8s.api.core.v1.Event");
+  EXPECT_FALSE(Schemas().Validate({{"apiVersion", "x/v9"}, {"kind", "Nope"}}).empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server fixtures.
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ApiServerOptions options{.tls = true, .openapi_dir = kSchemaDir};
+    options.tokens.push_back({.token = "admin-token"});
+    options.tokens.push_back({.token = "reader-token",
+                              .user = "system:serviceaccount:prod:reader",
+                              .allow_all = false,
+                              .rules = {{.verbs = {"get"},
+                                         .resources = {"deployments", "deployments/scale"}}}});
+    auto server = TestApiServer::Start(options);
+    ASSERT_TRUE(server) << server.error().message;
+    server_ = std::move(*server);
+    server_->AddDeployment("prod", "web", 2, {{"kafka-autoscaler/paused", "false"}});
+    client_ = NewClient("admin-token");
+  }
+  std::unique_ptr<kube::Client> NewClient(const std::string& token) {
+    auto client = kube::Client::Create(
+        {.server = server_->url(), .ca_file = server_->ca_file(), .token = token,
+         .timeout = std::chrono::milliseconds(2000)},
+        clock_);
+    EXPECT_TRUE(client) << client.error().message;
+    return client ? std::move(*client) : nullptr;
+  }
+  kube::HttpResponse Raw(const std::string& method, const std::string& path,
+                         const std::string& body = "", const std::string& type = "") {
+    auto r = client_->Do(method, path, body, type);
+    EXPECT_TRUE(r) << r.error().message;
+    return r ? *r : kube::HttpResponse{};
+  }
+  SystemClock clock_;
+  std::unique_ptr<TestApiServer> server_;
+  std::unique_ptr<kube::Client> client_;
+};
+
+constexpr char kDeploymentPath[] = "/apis/apps/v1/namespaces/prod/deployments/web";
+
+TEST_F(ServerTest, ResponsesMatchTheSchemas) {
+  // Produce one of every object through the real client paths.
+  kube::DeploymentEventRecorder recorder(*client_, {"prod", "web"}, clock_, "pod-0");
+  ASSERT_TRUE(recorder.Record(kube::EventType::kNormal, "ScaledUp",
+                              "from 2 to 3: backlog 30 over 4 partitions"));
+  kube::KubeLeaseLock lock(*client_, "prod", "ka-lease", "pod-0");
+  ASSERT_TRUE(lock.Create({.holder_identity = "pod-0", .lease_duration_seconds = 15,
+                           .acquire_time = clock_.WallNow(), .renew_time = clock_.WallNow()}));
+  struct Case {
+    const char* name;
+    std::string method;
+    std::string path;
+    std::string body;
+    std::string content_type;
+    long status;
+  };
+  const std::string patch = R"({"spec":{"replicas":3}})";
+  const Case cases[] = {
+      {.name = "deployment", .method = "GET", .path = kDeploymentPath, .status = 200},
+      {.name = "deployment list", .method = "GET",
+       .path = "/apis/apps/v1/namespaces/prod/deployments", .status = 200},
+      {.name = "scale", .method = "GET", .path = std::string(kDeploymentPath) + "/scale",
+       .status = 200},
+      {.name = "scale patch", .method = "PATCH", .path = std::string(kDeploymentPath) + "/scale",
+       .body = patch, .content_type = "application/merge-patch+json", .status = 200},
+      {.name = "event list", .method = "GET",
+       .path = "/api/v1/namespaces/prod/events?fieldSelector=involvedObject.name%3Dweb",
+       .status = 200},
+      {.name = "lease", .method = "GET",
+       .path = "/apis/coordination.k8s.io/v1/namespaces/prod/leases/ka-lease", .status = 200},
+      {.name = "lease list", .method = "GET",
+       .path = "/apis/coordination.k8s.io/v1/namespaces/prod/leases", .status = 200},
+      {.name = "404 status", .method = "GET",
+       .path = "/apis/apps/v1/namespaces/prod/deployments/nope", .status = 404},
+      {.name = "409 status", .method = "PATCH", .path = std::string(kDeploymentPath) + "/scale",
+       .body = R"({"metadata":{"resourceVersion":"1"},"spec":{"replicas":3}})",
+       .content_type = "application/merge-patch+json", .status = 409},
+      {.name = "422 status", .method = "PATCH", .path = std::string(kDeploymentPath) + "/scale",
+       .body = R"({"spec":{"replicas":-1}})", .content_type = "application/merge-patch+json",
+       .status = 422},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto r = Raw(c.method, c.path, c.body, c.content_type);
+    ASSERT_EQ(r.status, c.status) << r.body;
+    json body = json::parse(r.body);
+    if (body.value("kind", "").ends_with("List")) {
+      // Lists: check every item against its kind's schema.
+      const std::string item_kind = body["kind"].get<std::string>().substr(
+          0, body["kind"].get<std::string>().size() - 4);
+      ASSERT_FALSE(body["items"].empty());
+      for (auto item : body["items"]) {
+        item["apiVersion"] = body["apiVersion"];
+        item["kind"] = item_kind;
+        auto problems = Schemas().Validate(item);
+        EXPECT_TRUE(problems.empty()) << JoinLines(problems);
+      }
+      continue;
+    }
+    auto problems = Schemas().Validate(body);
+    EXPECT_TRUE(problems.empty()) << JoinLines(problems) << r.body;
+  }
+  // The Event the recorder posted, and the lease, also as stored.
+  ASSERT_EQ(server_->Events("prod").size(), 1u);
+  EXPECT_TRUE(Schemas().Validate(server_->Events("prod")[0]).empty());
+  EXPECT_TRUE(Schemas().Validate(*server_->Lease("prod", "ka-lease")).empty());
+}
+
+TEST_F(ServerTest, ErrorBodiesAreRealStatusObjects) {
+  auto reader = NewClient("reader-token");
+  auto forbidden = reader->Do("PATCH", std::string(kDeploymentPath) + "/scale",
+                              R"({"spec":{"replicas":3}})", "application/merge-patch+json");
+  ASSERT_TRUE(forbidden);
+  EXPECT_EQ(forbidden->status, 403);
+  json status = json::parse(forbidden->body);
+  EXPECT_TRUE(Schemas().Validate(status).empty());
+  EXPECT_EQ(status["reason"], "Forbidden");
+  EXPECT_EQ(status["message"],
+            "deployments.apps \"web\" is forbidden: User \"system:serviceaccount:prod:reader\" "
+            "cannot patch resource \"deployments/scale\" in API group \"apps\" in the namespace "
+            "\"prod\"");
+  auto anonymous = NewClient("wrong-token");
+  auto unauthorized = anonymous->Do("GET", kDeploymentPath);
+  ASSERT_TRUE(unauthorized);
+  EXPECT_EQ(unauthorized->status, 401);
+  EXPECT_TRUE(Schemas().Validate(json::parse(unauthorized->body)).empty());
+  // The reader may read.
+  auto read = reader->Do("GET", kDeploymentPath);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->status, 200);
+  // Discovery needs authentication but no rule.
+  auto discovery = reader->Do("GET", "/apis");
+  ASSERT_TRUE(discovery);
+  EXPECT_EQ(discovery->status, 200);
+}
+
+TEST_F(ServerTest, FaultsAnswerWithRealStatusBodies) {
+  struct Case {
+    const char* name;
+    Fault fault;
+    long status;
+    std::string retry_after;
+  };
+  const Case cases[] = {
+      {.name = "conflict", .fault = {.kind = FaultKind::kConflict}, .status = 409},
+      {.name = "server error", .fault = {.kind = FaultKind::kServerError}, .status = 500},
+      {.name = "throttled",
+       .fault = {.kind = FaultKind::kTooManyRequests, .retry_after_seconds = 7},
+       .status = 429, .retry_after = "7"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    Fault fault = c.fault;
+    fault.method = "GET";
+    fault.path_contains = "/scale";
+    server_->InjectFault(fault);
+    auto r = Raw("GET", std::string(kDeploymentPath) + "/scale");
+    EXPECT_EQ(r.status, c.status);
+    EXPECT_TRUE(Schemas().Validate(json::parse(r.body)).empty()) << r.body;
+    if (!c.retry_after.empty()) {
+      EXPECT_EQ(r.headers["retry-after"], c.retry_after);
+    }
+    EXPECT_EQ(Raw("GET", std::string(kDeploymentPath) + "/scale").status, 200);  // used up
+  }
+  server_->InjectFault({.kind = FaultKind::kDrop, .path_contains = "/scale"});
+  auto dropped = client_->Do("GET", std::string(kDeploymentPath) + "/scale");
+  ASSERT_FALSE(dropped);
+  EXPECT_EQ(dropped.error().code, ErrorCode::kUnavailable);
+  server_->InjectFault({.kind = FaultKind::kDelay, .path_contains = "/scale",
+                        .delay = std::chrono::milliseconds(3000)});
+  auto slow = client_->Do("GET", std::string(kDeploymentPath) + "/scale");
+  ASSERT_FALSE(slow);
+  EXPECT_EQ(slow.error().code, ErrorCode::kTimeout);
+}
+
+TEST_F(ServerTest, DiscoveryAndOpenApi) {
+  // kubectl first asks for aggregated discovery; plain JSON must come back (it accepts that).
+  auto client = httplib::SSLClient("127.0.0.1", server_->port());
+  client.set_ca_cert_path(server_->ca_file().c_str());
+  client.enable_server_certificate_verification(true);
+  httplib::Headers headers = {
+      {"Authorization", "Bearer admin-token"},
+      {"Accept",
+       "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+       "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,"
+       "application/json"}};
+  auto apis = client.Get("/apis", headers);
+  ASSERT_TRUE(apis);
+  EXPECT_EQ(apis->status, 200);
+  EXPECT_EQ(apis->get_header_value("Content-Type"), "application/json");
+  EXPECT_EQ(json::parse(apis->body)["kind"], "APIGroupList");
+  auto apps = json::parse(client.Get("/apis/apps/v1", headers)->body);
+  bool has_scale = false;
+  for (const auto& r : apps["resources"]) has_scale |= r["name"] == "deployments/scale";
+  EXPECT_TRUE(has_scale);
+  auto index = json::parse(client.Get("/openapi/v3", headers)->body);
+  ASSERT_TRUE(index["paths"].contains("apis/apps/v1"));
+  const std::string url = index["paths"]["apis/apps/v1"]["serverRelativeURL"];
+  auto doc = client.Get(url.c_str(), headers);
+  ASSERT_TRUE(doc);
+  std::ifstream in(kSchemaDir + "/apis__apps__v1_openapi.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(doc->body, ss.str());
+}
+
+TEST_F(ServerTest, AdminEndpointsOverHttp) {
+  auto admin = httplib::SSLClient("127.0.0.1", server_->port());
+  admin.set_ca_cert_path(server_->ca_file().c_str());
+  admin.enable_server_certificate_verification(true);
+  ASSERT_EQ(admin.Post("/_test/faults",
+                       R"({"kind":"conflict","method":"PATCH","path_contains":"/scale","times":2})",
+                       "application/json")->status, 200);
+  EXPECT_EQ(admin.Post("/_test/faults", R"({"kind":"bogus"})", "application/json")->status, 400);
+  const std::string patch = R"({"spec":{"replicas":5}})";
+  EXPECT_EQ(Raw("PATCH", std::string(kDeploymentPath) + "/scale", patch,
+                "application/merge-patch+json").status, 409);
+  EXPECT_EQ(Raw("PATCH", std::string(kDeploymentPath) + "/scale", patch,
+                "application/merge-patch+json").status, 409);
+  EXPECT_EQ(Raw("PATCH", std::string(kDeploymentPath) + "/scale", patch,
+                "application/merge-patch+json").status, 200);
+  auto log = json::parse(admin.Get("/_test/requests")->body);
+  int patches = 0;
+  for (const auto& r : log) patches += r["method"] == "PATCH";
+  EXPECT_EQ(patches, 3);
+  EXPECT_EQ(server_->CountRequests("PATCH", "/scale"), 3);
+  EXPECT_EQ(json::parse(admin.Get("/_test/deployments/prod/web")->body)["spec"]["replicas"], 5);
+  // Recreate: a new uid. Delete: 404.
+  const std::string old_uid = server_->Deployment("prod", "web")->at("metadata").at("uid");
+  ASSERT_EQ(admin.Post("/_test/deployments", R"({"namespace":"prod","name":"web","replicas":1})",
+                       "application/json")->status, 201);
+  EXPECT_NE(server_->Deployment("prod", "web")->at("metadata").at("uid"), old_uid);
+  ASSERT_EQ(admin.Delete("/_test/deployments/prod/web")->status, 200);
+  EXPECT_EQ(Raw("GET", kDeploymentPath).status, 404);
+  // Token rotation: the old token is refused.
+  ASSERT_EQ(admin.Post("/_test/tokens/rotate", R"({"old":"admin-token","new":"admin-2"})",
+                       "application/json")->status, 200);
+  EXPECT_EQ(Raw("GET", "/apis").status, 401);
+  EXPECT_EQ(NewClient("admin-2")->Do("GET", "/apis")->status, 200);
+  ASSERT_EQ(admin.Delete("/_test/requests")->status, 200);
+  EXPECT_TRUE(server_->Requests().empty());
+}
+
+TEST(TokenFlags, ParseRulesAndPolicies) {
+  auto all = ParseTokenFlag("abc");
+  ASSERT_TRUE(all);
+  EXPECT_TRUE(all->allow_all);
+  auto ruled = ParseTokenFlag("abc:get,list=deployments,deployments/scale;patch=deployments/scale@web");
+  ASSERT_TRUE(ruled);
+  EXPECT_FALSE(ruled->allow_all);
+  ASSERT_EQ(ruled->rules.size(), 2u);
+  EXPECT_EQ(ruled->rules[0].verbs, (std::vector<std::string>{"get", "list"}));
+  EXPECT_EQ(ruled->rules[1].resource_names, (std::vector<std::string>{"web"}));
+  EXPECT_FALSE(ParseTokenFlag("abc:nonsense"));
+  auto yaml = ParsePolicy("tokens:\n- token: t1\n  user: u1\n  rules:\n  - verbs: [get]\n"
+                          "    resources: [leases]\n- token: t2\n");
+  ASSERT_TRUE(yaml) << yaml.error().message;
+  ASSERT_EQ(yaml->size(), 2u);
+  EXPECT_EQ((*yaml)[0].user, "u1");
+  EXPECT_FALSE((*yaml)[0].allow_all);
+  EXPECT_TRUE((*yaml)[1].allow_all);
+  EXPECT_FALSE(ParsePolicy("[1, 2]"));
+}
+
+TEST(TestApiServerBinary, PrintsUrlCaAndKubeconfigThenServes) {
+  char dir_template[] = "/tmp/ka-apiserver-bin-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  posix_spawn_file_actions_addclose(&actions, out[0]);
+  std::vector<std::string> args = {TEST_APISERVER_BIN, "--tls", "--cert-dir", dir, "--token",
+                                   "tok", "--deployment", "default/web:4"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  close(out[1]);
+  FILE* f = fdopen(out[0], "r");
+  char line[1024] = {0};
+  ASSERT_NE(fgets(line, sizeof line, f), nullptr);
+  fclose(f);
+  std::string first(line);
+  EXPECT_EQ(first.rfind("https://127.0.0.1:", 0), 0u) << first;
+  EXPECT_NE(first.find(" ca=" + dir + "/ca.crt"), std::string::npos) << first;
+  EXPECT_NE(first.find(" kubeconfig=" + dir + "/kubeconfig"), std::string::npos) << first;
+  // Our client, configured from the kubeconfig it wrote, reads the Deployment.
+  SystemClock clock;
+  auto options = kube::KubeconfigOptions(dir + "/kubeconfig");
+  ASSERT_TRUE(options) << options.error().message;
+  auto client = kube::Client::Create(*options, clock);
+  ASSERT_TRUE(client) << client.error().message;
+  auto deployment = (*client)->Call("GET", "/apis/apps/v1/namespaces/default/deployments/web",
+                                    {"get", "deployments", "default", "web"});
+  ASSERT_TRUE(deployment) << deployment.error().message;
+  EXPECT_EQ((*deployment)["spec"]["replicas"], 4);
+  kill(pid, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::testing
