@@ -44,7 +44,10 @@ struct Candidate {
 // Steps 2-4 of the seed rule, applied to a raw pod count from any policy.
 Candidate Bound(int64_t raw, const PolicyInput& in, const PolicyConfig& c, PolicyState& st,
                 Reason raw_reason) {
-  if (in.backlog <= 0) {
+  // Idle means no backlog; for the rate policy also no arrivals (a consumer group that keeps
+  // up with its load often reads a backlog of 0 while messages keep coming).
+  const bool arriving = c.kind == PolicyKind::kRate && in.produced_per_minute.value_or(0) > 0;
+  if (in.backlog <= 0 && !arriving) {
     if (!st.zero_backlog_since) st.zero_backlog_since = in.now;
     const bool ttl_passed = in.now - *st.zero_backlog_since >= c.min_ttl;
     if (ttl_passed || in.current_replicas <= c.idle_replicas) {

@@ -48,10 +48,13 @@ struct PolicyState {
     int32_t replicas;
   };
   std::deque<Recommendation> recent;  // recommendations within the stabilization window
-  // Rate policy memory (policy/rate_policy.h): smoothed rates, messages per second.
-  std::optional<double> arrival_rate_ewma;
-  std::optional<double> per_pod_rate_ewma;
-  std::optional<SteadyTime> last_scale_at;
+  // Rate policy memory (policy/rate_policy.cc), rates in messages per second.
+  std::optional<double> arrival_rate_ewma;  // the previous tick's measured arrival rate
+  std::optional<double> per_pod_rate_ewma;  // learned processing rate of one consumer
+  std::optional<SteadyTime> last_scale_at;  // when the rate policy last changed the count
+  std::optional<int64_t> previous_backlog;  // backlog seen on the previous tick
+  int32_t previous_replicas = -1;           // spec.replicas on the previous tick; -1 = none
+  std::deque<Recommendation> rate_recent;   // rate recommendations within the slow window
 };
 
 enum class Reason {

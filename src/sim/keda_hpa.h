@@ -1,0 +1,95 @@
+// KedaHpaModel: a model of what most of our users run today, KEDA's Kafka scaler feeding a
+// Kubernetes HorizontalPodAutoscaler, so `simulate` can compare our policies against it. It is
+// not our policy and does not go through Decide(): it is the peer, modelled rule by rule.
+//
+// Each rule and where it comes from (KEDA v2 `pkg/scalers/kafka_scaler.go` and docs
+// keda.sh/docs/latest/scalers/apache-kafka; Kubernetes `pkg/controller/podautoscaler/
+// horizontal.go`, `replica_calculator.go`, and the autoscaling/v2 defaults of HPAScalingRules):
+//   1. Metric: total consumer-group lag over the topic's partitions (kafka_scaler getTotalLag,
+//      per partition latest − committed).
+//   2. Partition cap: with allowIdleConsumers=false (default) and limitToPartitionsWithLag=false
+//      (default), if totalLag / lagThreshold (integer division) > partitions, totalLag becomes
+//      partitions × lagThreshold, so the HPA never asks for more pods than partitions.
+//   3. The ScaledObject exposes it as an External metric with target type AverageValue =
+//      lagThreshold (= the scenario's messages_per_pod).
+//   4. KEDA's own loop polls every pollingInterval (default 30 s): it decides activity
+//      (lag > activationLagThreshold, default 0) and scales 0 ↔ 1 only when minReplicaCount is 0
+//      (back to 0 after cooldownPeriod, default 300 s, of inactivity). The HPA reads the metric
+//      through KEDA's metrics server on each of its syncs; with useCachedMetrics=false (default)
+//      that read queries Kafka live. `cached_metrics` models useCachedMetrics=true (the value
+//      from the last poll).
+//   5. The HPA syncs every 15 s (kube-controller-manager --horizontal-pod-autoscaler-sync-period).
+//      replica_calculator GetExternalPerPodMetricReplicas: usageRatio = usage / (target ×
+//      specReplicas); if |1 − usageRatio| <= 0.1 (--horizontal-pod-autoscaler-tolerance) keep
+//      specReplicas, else ceil(usage / target). No sync acts while spec is 0 (HPA disabled).
+//   6. horizontal.go stabilizeRecommendationWithBehaviors: scale-up window 0 s; scale-down
+//      window 300 s, taking the highest recommendation recorded within it (the current one
+//      included).
+//   7. convertDesiredReplicasWithBehaviorRate, default rules: scale-up at most
+//      max(+4 pods, +100 %) per 15 s period counted from the replicas at the period's start
+//      (selectPolicy Max); scale-down at most 100 % per 15 s (no practical limit); then clamp
+//      to [minReplicaCount, maxReplicaCount].
+// Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+
+#include "sim/sim_world.h"
+
+namespace kafka_autoscaler::sim {
+
+struct KedaHpaConfig {
+  int64_t lag_threshold = 0;      // lagThreshold = messages_per_pod
+  int32_t min_replicas = 1;       // minReplicaCount
+  int32_t max_replicas = 1;       // maxReplicaCount
+  int32_t partitions = 0;         // of the topic, for the partition cap
+  bool allow_idle_consumers = false;
+  double polling_seconds = 30;    // pollingInterval
+  double cooldown_seconds = 300;  // cooldownPeriod (only with min_replicas 0)
+  double hpa_sync_seconds = 15;
+  double tolerance = 0.1;
+  double scale_down_window_seconds = 300;
+  double scale_up_period_seconds = 15;
+  int32_t scale_up_pods = 4;
+  double scale_up_percent = 100;
+  bool cached_metrics = false;    // useCachedMetrics
+};
+
+class KedaHpaModel {
+ public:
+  KedaHpaModel(KedaHpaConfig config, kafka::MetricSource& source, kube::ScaleTarget& target)
+      : config_(config), source_(source), target_(target) {}
+
+  // Runs whatever KEDA and the HPA would do at `now_seconds` (call once per simulation step,
+  // with steps that land on every multiple of the poll and sync periods).
+  [[nodiscard]] Status Step(double now_seconds);
+
+  // The metric value KEDA reports for a total lag (rule 2).
+  [[nodiscard]] int64_t CappedLag(int64_t total_lag) const;
+  // The HPA's replica proposal for a metric value and the current spec (rule 5).
+  [[nodiscard]] int32_t Proposal(int64_t metric, int32_t spec_replicas) const;
+
+ private:
+  [[nodiscard]] Status HpaSync(double now, int64_t metric);
+  static bool Due(double now, double period);
+
+  KedaHpaConfig config_;
+  kafka::MetricSource& source_;
+  kube::ScaleTarget& target_;
+  std::optional<int64_t> cached_metric_;
+  std::optional<double> last_active_at_;
+  struct Recommendation {
+    double at;
+    int32_t replicas;
+  };
+  std::deque<Recommendation> recommendations_;
+  struct ScaleEvent {
+    double at;
+    int32_t change;  // + added, − removed
+  };
+  std::deque<ScaleEvent> events_;
+};
+
+}  // namespace kafka_autoscaler::sim

@@ -1,0 +1,77 @@
+// Scenario: a workload to replay in `simulate` (SPEC.md section 7), loaded from YAML and
+// validated like configuration: every problem is listed at once (Error::details, one line per
+// problem naming the key, the value and what is allowed), so `simulate` can print them all and
+// exit 2. Plain data, copyable; no I/O after loading.
+//
+// Optional keys beyond SPEC §7 (each with its default):
+//   threshold                      MESSAGE_COUNT_THRESHOLD for "seconds above threshold";
+//                                  default 1000 (the seed's default). Also accepted as
+//                                  autoscaler.message_count_threshold (not both).
+//   autoscaler.idle_replicas       IDLE_REPLICAS; default = min_replicas, so that no policy goes
+//                                  below the floor KEDA's minReplicaCount keeps.
+//   autoscaler.min_ttl_seconds     MIN_TTL_SECONDS; default 300.
+//   autoscaler.target_drain_seconds TARGET_DRAIN_SECONDS of the rate policy; default: its own.
+//   autoscaler.scale_down_window_seconds  RATE_SCALE_DOWN_WINDOW_SECONDS; default: its own.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace kafka_autoscaler::sim {
+
+inline constexpr int64_t kDefaultThreshold = 1000;  // MESSAGE_COUNT_THRESHOLD's seed default
+
+struct PodModel {
+  double messages_per_second = 0;  // what one ready pod processes
+  double startup_seconds = 0;      // from creation to ready
+  double rebalance_seconds = 0;    // consumption pauses on every change of the consumer set
+};
+
+struct LoadPoint {
+  double t_seconds = 0;
+  double messages_per_second = 0;
+};
+
+struct AutoscalerKnobs {
+  int64_t messages_per_pod = 0;  // MESSAGES_PER_POD; keda-hpa's lagThreshold
+  int32_t min_replicas = 1;
+  int32_t max_replicas = 1;
+  int64_t interval_seconds = 0;  // our reconcile interval; keda-hpa keeps 30 s / 15 s
+  int64_t message_count_threshold = kDefaultThreshold;
+  int32_t idle_replicas = 1;
+  int64_t min_ttl_seconds = 300;
+  std::optional<int64_t> target_drain_seconds;
+  std::optional<int64_t> scale_down_window_seconds;
+};
+
+struct Scenario {
+  std::string name;
+  double duration_seconds = 0;
+  double tick_seconds = 1;
+  int32_t partitions = 0;
+  int32_t initial_replicas = 0;
+  PodModel pod;
+  std::vector<LoadPoint> load;  // strictly increasing t; linear between points, flat outside
+  double noise = 0;             // multiplicative, standard deviation of the factor (seeded)
+  uint64_t seed = 0;
+  AutoscalerKnobs autoscaler;
+
+  // The noise-free production rate at `t_seconds` (linear interpolation).
+  [[nodiscard]] double RateAt(double t_seconds) const;
+  int64_t TickCount() const;          // simulation steps in the duration
+  int64_t IntervalTicks() const;      // steps between two ticks of our reconciler
+};
+
+// Parses YAML text. `base_dir` resolves a relative load_csv path. On failure: kInvalidArgument
+// with one detail line per problem.
+[[nodiscard]] Result<Scenario> ParseScenario(const std::string& yaml_text,
+                                             const std::filesystem::path& base_dir);
+// Reads and parses a file (kNotFound when it cannot be read).
+[[nodiscard]] Result<Scenario> LoadScenario(const std::filesystem::path& path);
+
+}  // namespace kafka_autoscaler::sim

@@ -1,0 +1,192 @@
+#include "sim/simulate.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "sim/svg_chart.h"
+
+namespace kafka_autoscaler::sim {
+
+namespace {
+
+std::string Fixed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+struct Column {
+  const char* name;
+  std::string (*value)(const Metrics&);
+};
+
+const std::vector<Column>& Columns() {
+  static const std::vector<Column> kColumns = {
+      {"p50_wait_s", [](const Metrics& m) { return Fixed(m.p50_wait_seconds, 1); }},
+      {"p99_wait_s", [](const Metrics& m) { return Fixed(m.p99_wait_seconds, 1); }},
+      {"max_wait_s", [](const Metrics& m) { return Fixed(m.max_wait_seconds, 1); }},
+      {"max_backlog", [](const Metrics& m) { return std::to_string(m.max_backlog); }},
+      {"pod_seconds", [](const Metrics& m) { return Fixed(m.pod_seconds, 0); }},
+      {"scale_events", [](const Metrics& m) { return std::to_string(m.scale_events); }},
+      {"s_above_threshold", [](const Metrics& m) { return Fixed(m.seconds_above_threshold, 0); }},
+      {"clairvoyant_pod_s", [](const Metrics& m) { return Fixed(m.clairvoyant_pod_seconds, 0); }},
+      {"cost_x_clairvoyant",
+       [](const Metrics& m) {
+         return Fixed(m.clairvoyant_pod_seconds > 0 ? m.pod_seconds / m.clairvoyant_pod_seconds : 0, 2);
+       }},
+  };
+  return kColumns;
+}
+
+[[nodiscard]] bool WriteFile(const std::filesystem::path& path, const std::string& content,
+                             std::ostream& err) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << content;
+  f.close();
+  if (!f) {
+    err << "simulate: cannot write " << path.string() << "\n";
+    return false;
+  }
+  return true;
+}
+
+std::string TimelineCsv(const Workload& w, const Scenario& s, const std::vector<PolicyRun>& runs) {
+  std::ostringstream o;
+  o << "t_seconds,produced_per_second,clairvoyant_replicas";
+  for (const auto& r : runs) o << ",backlog_" << r.policy << ",replicas_" << r.policy;
+  o << "\n";
+  for (size_t k = 0; k < w.arrivals.size(); ++k) {
+    o << Fixed(static_cast<double>(k) * s.tick_seconds, 1) << ","
+      << Fixed(static_cast<double>(w.arrivals[k]) / s.tick_seconds, 1) << "," << w.clairvoyant[k];
+    for (const auto& r : runs) o << "," << r.backlog[k] << "," << r.replicas[k];
+    o << "\n";
+  }
+  return o.str();
+}
+
+}  // namespace
+
+std::string SummaryCsv(const Scenario& s, const std::vector<PolicyRun>& runs) {
+  std::ostringstream o;
+  o << "scenario,policy";
+  for (const auto& c : Columns()) o << "," << c.name;
+  o << "\n";
+  for (const auto& r : runs) {
+    o << s.name << "," << r.policy;
+    for (const auto& c : Columns()) o << "," << c.value(r.metrics);
+    o << "\n";
+  }
+  return o.str();
+}
+
+std::string SummaryTable(const Scenario& s, const std::vector<PolicyRun>& runs) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> header = {"policy"};
+  for (const auto& c : Columns()) header.push_back(c.name);
+  rows.push_back(header);
+  for (const auto& r : runs) {
+    std::vector<std::string> row = {r.policy};
+    for (const auto& c : Columns()) row.push_back(c.value(r.metrics));
+    rows.push_back(row);
+  }
+  std::vector<size_t> width(header.size(), 0);
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  std::ostringstream o;
+  o << "scenario " << s.name << ": " << Fixed(s.duration_seconds, 0) << " s, " << s.partitions
+    << " partitions, pod " << Fixed(s.pod.messages_per_second, 0) << " msg/s, startup "
+    << Fixed(s.pod.startup_seconds, 0) << " s, rebalance " << Fixed(s.pod.rebalance_seconds, 0)
+    << " s, threshold " << s.autoscaler.message_count_threshold << "\n";
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (i == 0) {
+        o << row[i] << std::string(width[i] - row[i].size(), ' ');
+      } else {
+        o << "  " << std::string(width[i] - row[i].size(), ' ') << row[i];
+      }
+    }
+    o << "\n";
+  }
+  return o.str();
+}
+
+std::string ScenarioSvg(const Scenario& s, const Workload& w, const std::vector<PolicyRun>& runs) {
+  Chart chart;
+  chart.title = "simulate: " + s.name;
+  chart.subtitle = std::to_string(s.partitions) + " partitions, pod " +
+                   Fixed(s.pod.messages_per_second, 0) + " msg/s, startup " +
+                   Fixed(s.pod.startup_seconds, 0) + " s, rebalance " +
+                   Fixed(s.pod.rebalance_seconds, 0) + " s, messages_per_pod " +
+                   std::to_string(s.autoscaler.messages_per_pod);
+  chart.x_step = s.tick_seconds;
+  ChartPanel load{"load", "messages / s", {}};
+  ChartSeries produced{"produced", {}, "#555555"};
+  for (int64_t a : w.arrivals) produced.values.push_back(static_cast<double>(a) / s.tick_seconds);
+  load.series.push_back(std::move(produced));
+  ChartPanel backlog{"backlog", "messages", {}};
+  ChartPanel replicas{"replicas", "pods", {}};
+  for (const auto& r : runs) {
+    ChartSeries b{r.policy, {}};
+    b.values.assign(r.backlog.begin(), r.backlog.end());
+    backlog.series.push_back(std::move(b));
+    ChartSeries p{r.policy, {}};
+    p.values.assign(r.replicas.begin(), r.replicas.end());
+    p.step = true;
+    replicas.series.push_back(std::move(p));
+  }
+  ChartSeries oracle{"clairvoyant", {}, "#999999", /*dashed=*/true, /*step=*/true};
+  oracle.values.assign(w.clairvoyant.begin(), w.clairvoyant.end());
+  replicas.series.push_back(std::move(oracle));
+  chart.panels = {std::move(load), std::move(backlog), std::move(replicas)};
+  return RenderSvg(chart);
+}
+
+int RunSimulate(const SimulateOptions& options, std::ostream& out, std::ostream& err) {
+  auto scenario = LoadScenario(options.scenario);
+  if (!scenario) {
+    err << "simulate: " << scenario.error().ToString() << "\n";
+    return kExitInvalid;
+  }
+  std::vector<std::string> policies = options.policies;
+  if (policies.empty()) policies = KnownPolicies();
+  for (const auto& p : policies) {
+    if (std::find(KnownPolicies().begin(), KnownPolicies().end(), p) == KnownPolicies().end()) {
+      err << "simulate: unknown policy \"" << p << "\"; known: messages, keda-hpa, rate\n";
+      return kExitInvalid;
+    }
+  }
+  const Workload workload = BuildWorkload(*scenario);
+  std::vector<PolicyRun> runs;
+  for (const auto& p : policies) {
+    auto run = RunPolicy(*scenario, workload, p);
+    if (!run) {
+      err << "simulate: " << run.error().ToString() << "\n";
+      return kExitInvalid;
+    }
+    runs.push_back(std::move(*run));
+  }
+  out << SummaryTable(*scenario, runs);
+
+  std::error_code ec;
+  std::filesystem::create_directories(options.out_dir, ec);
+  if (ec) {
+    err << "simulate: cannot create " << options.out_dir.string() << ": " << ec.message() << "\n";
+    return kExitIo;
+  }
+  const auto base = options.out_dir / scenario->name;
+  const auto csv = base.string() + ".csv";
+  const auto timeline = base.string() + "-timeline.csv";
+  const auto svg = base.string() + ".svg";
+  if (!WriteFile(csv, SummaryCsv(*scenario, runs), err) ||
+      !WriteFile(timeline, TimelineCsv(workload, *scenario, runs), err) ||
+      !WriteFile(svg, ScenarioSvg(*scenario, workload, runs), err)) {
+    return kExitIo;
+  }
+  out << "wrote " << csv << ", " << timeline << ", " << svg << "\n";
+  return kExitOk;
+}
+
+}  // namespace kafka_autoscaler::sim

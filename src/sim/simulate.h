@@ -1,0 +1,38 @@
+// The `simulate` command: load a scenario, replay it against each policy, print a comparison
+// table, write <out>/<name>.csv (summary, one row per policy), <out>/<name>-timeline.csv (load,
+// backlog and replicas per step) and <out>/<name>.svg (one chart: load, backlog, replicas).
+// main.cc wires flags to SimulateOptions and returns RunSimulate's value as the exit status.
+#pragma once
+
+#include <filesystem>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "sim/scenario.h"
+#include "sim/simulator.h"
+
+namespace kafka_autoscaler::sim {
+
+struct SimulateOptions {
+  std::filesystem::path scenario;     // --scenario FILE.yaml (required)
+  std::vector<std::string> policies;  // --policy NAME, repeatable; empty = KnownPolicies()
+  std::filesystem::path out_dir = "sim-out";  // --out DIR; created when missing
+};
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitInvalid = 2;  // invalid scenario or unknown policy
+inline constexpr int kExitIo = 1;       // outputs could not be written
+
+// Runs the command. Returns kExitOk, kExitInvalid (every problem printed on `err`), or kExitIo.
+int RunSimulate(const SimulateOptions& options, std::ostream& out, std::ostream& err);
+
+// The summary of several runs of one scenario: a header line, then one row per policy.
+[[nodiscard]] std::string SummaryCsv(const Scenario& scenario, const std::vector<PolicyRun>& runs);
+// The same as an aligned text table.
+[[nodiscard]] std::string SummaryTable(const Scenario& scenario, const std::vector<PolicyRun>& runs);
+// The chart of the runs (load, backlog per policy, replicas per policy and the clairvoyant).
+[[nodiscard]] std::string ScenarioSvg(const Scenario& scenario, const Workload& workload,
+                                      const std::vector<PolicyRun>& runs);
+
+}  // namespace kafka_autoscaler::sim
