@@ -90,6 +90,13 @@ size_t ReadHeader(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+// Aborts an in-flight transfer once the shutdown deadline has passed (libcurl calls this about
+// once a second while waiting, and more often while data moves).
+int AbortAfterDeadline(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* deadline = static_cast<const SteadyClock::time_point*>(user);
+  return SteadyClock::now() >= *deadline ? 1 : 0;
+}
+
 bool RetryableStatus(long status) {
   return status == 429 || status == 502 || status == 503 || status == 504;
 }
@@ -120,8 +127,9 @@ struct Exporter::Sender {
   Sender& operator=(const Sender&) = delete;
 
   // One POST; a transport failure is an Error (kTimeout or kUnavailable).
+  // `deadline` is when to abandon the transfer even before `timeout` (shutdown).
   Result<HttpResponse> Post(const std::string& body, std::chrono::milliseconds timeout,
-                            const std::string& user_agent) {
+                            SteadyClock::time_point deadline, const std::string& user_agent) {
     if (curl == nullptr) return MakeError(ErrorCode::kInternal, "curl_easy_init failed");
     HttpResponse response;
     curl_easy_reset(curl);
@@ -141,11 +149,17 @@ struct Exporter::Sender {
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, ReadHeader);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, AbortAfterDeadline);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &deadline);
     const CURLcode rc = curl_easy_perform(curl);
     if (rc != CURLE_OK) {
       const ErrorCode code =
           rc == CURLE_OPERATION_TIMEDOUT ? ErrorCode::kTimeout : ErrorCode::kUnavailable;
-      return MakeError(code, std::string("POST ") + options.url + ": " + curl_easy_strerror(rc));
+      const std::string what = rc == CURLE_ABORTED_BY_CALLBACK
+                                   ? "abandoned at the shutdown deadline"
+                                   : curl_easy_strerror(rc);
+      return MakeError(code, std::string("POST ") + options.url + ": " + what);
     }
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
     return response;
@@ -385,7 +399,7 @@ bool Exporter::Send(Signal signal, const google::protobuf::Message& request, uin
       StatsOf(signal).requests++;
       if (attempt > 1) StatsOf(signal).retries++;
     }
-    auto response = sender.Post(*body, std::min(o.timeout, remaining), user_agent);
+    auto response = sender.Post(*body, std::min(o.timeout, remaining), Deadline(), user_agent);
     std::optional<std::chrono::milliseconds> retry_after;
     if (response && response->status >= 200 && response->status < 300) {
       auto partial = ParsePartialSuccess(
