@@ -1,0 +1,148 @@
+// kubectl conformance: the machine's real kubectl (1.32) against the test API server over TLS
+// with a bearer token. If kubectl accepts our server for get, scale, describe (showing an Event
+// posted by our recorder) and get lease, the server is faithful enough to trust the client
+// tests run against it. kubectl missing is a failure, not a skip: setup installs it.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "kube/deployment_target.h"
+#include "kube/leader_elector.h"
+#include "kube/lease_lock.h"
+#include "kube/server_fixture.h"
+
+namespace kafka_autoscaler::testing {
+namespace {
+
+constexpr char kKubectl[] = "/usr/bin/kubectl";
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+
+class KubectlTest : public ServerFixture {
+ protected:
+  void SetUp() override {
+    ServerFixture::SetUp();
+    ASSERT_TRUE(std::filesystem::exists(kKubectl))
+        << kKubectl << " is missing; the setup script installs Debian's kubernetes-client";
+    kubeconfig_ = dir_.path() + "/kubeconfig";
+    ASSERT_TRUE(server_->WriteKubeconfig(kubeconfig_, kAdminToken, "prod"));
+  }
+  void TearDown() override {
+    // The requests kubectl made, for the record (the closing note lists them).
+    for (const auto& r : server_->Requests()) {
+      std::printf("  server saw: %s %s%s%s -> %d\n", r.method.c_str(), r.path.c_str(),
+                  r.query.empty() ? "" : "?", r.query.c_str(), r.status);
+    }
+  }
+  CommandResult Kubectl(const std::string& args) {
+    const std::string command = "HOME='" + dir_.path() + "' KUBECONFIG='" + kubeconfig_ + "' " +
+                                kKubectl + " --cache-dir='" + dir_.path() +
+                                "/cache' --request-timeout=20s " + args + " 2>&1";
+    CommandResult result;
+    FILE* pipe = popen(command.c_str(), "r");
+    if (pipe == nullptr) return result;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) result.output.append(buf, n);
+    int status = pclose(pipe);
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return result;
+  }
+  TempDir dir_;
+  std::string kubeconfig_;
+};
+
+TEST_F(KubectlTest, GetDeploymentAsJson) {
+  auto r = Kubectl("get deployment web -o json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto d = nlohmann::json::parse(r.output);
+  EXPECT_EQ(d["kind"], "Deployment");
+  EXPECT_EQ(d["metadata"]["name"], "web");
+  EXPECT_EQ(d["metadata"]["namespace"], "prod");
+  EXPECT_EQ(d["spec"]["replicas"], 2);
+  EXPECT_EQ(d["metadata"]["uid"], server_->Deployment("prod", "web")->at("metadata").at("uid"));
+}
+
+TEST_F(KubectlTest, ScaleDeploymentIsSeenByOurClient) {
+  auto r = Kubectl("scale deployment web --replicas=3");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("deployment.apps/web scaled"), std::string::npos) << r.output;
+  kube::DeploymentScaleTarget target(*client_, {"prod", "web"});
+  auto state = target.Get();
+  ASSERT_TRUE(state) << state.error().message;
+  EXPECT_EQ(state->spec_replicas, 3);
+  bool merge_patch = false;
+  for (const auto& req : server_->Requests()) {
+    merge_patch |= req.method == "PATCH" &&
+                   req.path == "/apis/apps/v1/namespaces/prod/deployments/web/scale" &&
+                   req.content_type.rfind("application/merge-patch+json", 0) == 0;
+  }
+  EXPECT_TRUE(merge_patch);
+  // And back down through our client; kubectl sees it.
+  ASSERT_TRUE(target.SetReplicas(1));
+  auto after = Kubectl("get deployment web -o jsonpath={.spec.replicas}");
+  ASSERT_EQ(after.exit_code, 0) << after.output;
+  EXPECT_EQ(after.output, "1");
+}
+
+TEST_F(KubectlTest, DescribeShowsOurEvent) {
+  kube::DeploymentEventRecorder recorder(*client_, {"prod", "web"}, clock_, "autoscaler-0");
+  ASSERT_TRUE(recorder.Record(kube::EventType::kNormal, "ScaledUp",
+                              "from 2 to 3: backlog 250 over 12 partitions"));
+  // An Event on another object must not show up.
+  server_->AddDeployment("prod", "other", 1);
+  kube::DeploymentEventRecorder other(*client_, {"prod", "other"}, clock_, "autoscaler-0");
+  ASSERT_TRUE(other.Record(kube::EventType::kWarning, "ScaleFailed", "not this one"));
+  auto r = Kubectl("describe deployment web");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("Replicas:               2 desired"), std::string::npos) << r.output;
+  const auto events = r.output.find("Events:");
+  ASSERT_NE(events, std::string::npos) << r.output;
+  const std::string tail = r.output.substr(events);
+  EXPECT_NE(tail.find("ScaledUp"), std::string::npos) << r.output;
+  EXPECT_NE(tail.find("from 2 to 3: backlog 250 over 12 partitions"), std::string::npos)
+      << r.output;
+  EXPECT_NE(tail.find("kafka-autoscaler"), std::string::npos) << r.output;
+  EXPECT_EQ(tail.find("not this one"), std::string::npos) << r.output;
+  EXPECT_EQ(server_->CountRequests("GET", "/api/v1/namespaces/prod/events"), 1);
+}
+
+TEST_F(KubectlTest, GetLeaseShowsTheElectedLease) {
+  kube::KubeLeaseLock lock(*client_, "prod", "kafka-autoscaler-web", "autoscaler-0");
+  auto elector = kube::LeaderElector::Create(lock, clock_, {});
+  ASSERT_TRUE(elector);
+  ASSERT_TRUE((*elector)->Step());
+  auto r = Kubectl("get lease");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("kafka-autoscaler-web"), std::string::npos) << r.output;
+  auto json = Kubectl("get lease kafka-autoscaler-web -o json");
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  auto lease = nlohmann::json::parse(json.output);
+  EXPECT_EQ(lease["spec"]["holderIdentity"], "autoscaler-0");
+}
+
+TEST_F(KubectlTest, ForbiddenAndUnauthorizedAreReportedLikeARealServer) {
+  server_->SetToken({.token = "reader", .user = "system:serviceaccount:prod:reader",
+                     .allow_all = false,
+                     .rules = {{.verbs = {"get"}, .resources = {"deployments"}}}});
+  ASSERT_TRUE(server_->WriteKubeconfig(kubeconfig_, "reader", "prod"));
+  auto r = Kubectl("scale deployment web --replicas=5");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("cannot patch resource \"deployments/scale\" in API group \"apps\" "
+                          "in the namespace \"prod\""),
+            std::string::npos)
+      << r.output;
+  ASSERT_TRUE(server_->WriteKubeconfig(kubeconfig_, "bogus", "prod"));
+  auto denied = Kubectl("get deployment web");
+  EXPECT_NE(denied.exit_code, 0);
+  EXPECT_NE(denied.output.find("Unauthorized"), std::string::npos) << denied.output;
+  EXPECT_EQ(server_->Deployment("prod", "web")->at("spec").at("replicas"), 2);
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::testing

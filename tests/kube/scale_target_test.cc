@@ -1,0 +1,211 @@
+// DeploymentScaleTarget and DeploymentEventRecorder against the test API server.
+#include <gtest/gtest.h>
+
+#include "kube/deployment_target.h"
+#include "kube/server_fixture.h"
+
+namespace kafka_autoscaler::testing {
+namespace {
+
+using kube::DeploymentEventRecorder;
+using kube::DeploymentScaleTarget;
+
+using ScaleTargetTest = ServerFixture;
+
+TEST_F(ScaleTargetTest, GetReadsScaleAnnotationsAndUid) {
+  server_->AddDeployment("prod", "paused-app", 3, {{"kafka-autoscaler/paused", "true"}});
+  DeploymentScaleTarget web(*client_, {"prod", "web"});
+  auto state = web.Get();
+  ASSERT_TRUE(state) << state.error().message;
+  EXPECT_EQ(state->spec_replicas, 2);
+  EXPECT_EQ(state->status_replicas, 2);
+  EXPECT_EQ(state->selector, "app=web");
+  EXPECT_FALSE(state->paused);
+  EXPECT_EQ(state->uid, server_->Deployment("prod", "web")->at("metadata").at("uid"));
+  EXPECT_FALSE(state->resource_version.empty());
+  DeploymentScaleTarget paused(*client_, {"prod", "paused-app"});
+  auto paused_state = paused.Get();
+  ASSERT_TRUE(paused_state);
+  EXPECT_TRUE(paused_state->paused);
+}
+
+TEST_F(ScaleTargetTest, ScalesUpAndDownWithMergePatchOnScale) {
+  DeploymentScaleTarget target(*client_, {"prod", "web"});
+  for (int32_t replicas : {5, 1, 0, 3}) {
+    SCOPED_TRACE(replicas);
+    ASSERT_TRUE(target.Get());
+    server_->ClearRequests();
+    auto st = target.SetReplicas(replicas);
+    ASSERT_TRUE(st) << st.error().message;
+    EXPECT_EQ(server_->Deployment("prod", "web")->at("spec").at("replicas"), replicas);
+    const auto log = server_->Requests();
+    ASSERT_EQ(log.size(), 1u);  // one PATCH, no re-read when nothing conflicted
+    EXPECT_EQ(log[0].method, "PATCH");
+    EXPECT_EQ(log[0].path, "/apis/apps/v1/namespaces/prod/deployments/web/scale");
+    EXPECT_EQ(log[0].content_type, "application/merge-patch+json");
+    auto state = target.Get();
+    ASSERT_TRUE(state);
+    EXPECT_EQ(state->spec_replicas, replicas);
+  }
+}
+
+TEST_F(ScaleTargetTest, ConflictReReadsAndRetriesABoundedNumberOfTimes) {
+  DeploymentScaleTarget target(*client_, {"prod", "web"}, /*max_conflict_retries=*/3);
+  ASSERT_TRUE(target.Get());
+  // A real conflict: someone else wrote after our Get(), so our resourceVersion is stale.
+  ASSERT_TRUE(server_->PatchDeployment("prod", "web", {{"metadata", {{"labels", {{"x", "y"}}}}}}));
+  server_->ClearRequests();
+  auto st = target.SetReplicas(4);
+  ASSERT_TRUE(st) << st.error().message;
+  EXPECT_EQ(server_->Deployment("prod", "web")->at("spec").at("replicas"), 4);
+  EXPECT_EQ(server_->CountRequests("PATCH", "/scale"), 2);
+  EXPECT_EQ(server_->CountRequests("GET", "/scale"), 1);  // the re-read before the retry
+  EXPECT_EQ(server_->Requests()[0].status, 409);
+  // Injected conflicts: each one costs a re-read and a retry.
+  server_->InjectFault({.kind = FaultKind::kConflict, .method = "PATCH", .times = 3});
+  server_->ClearRequests();
+  st = target.SetReplicas(5);
+  ASSERT_TRUE(st) << st.error().message;
+  EXPECT_EQ(server_->Deployment("prod", "web")->at("spec").at("replicas"), 5);
+  EXPECT_EQ(server_->CountRequests("PATCH", "/scale"), 4);
+  EXPECT_EQ(server_->CountRequests("GET", "/scale"), 3);
+
+  server_->InjectFault({.kind = FaultKind::kConflict, .method = "PATCH", .times = 10});
+  auto gave_up = target.SetReplicas(6);
+  ASSERT_FALSE(gave_up);
+  EXPECT_EQ(gave_up.error().code, ErrorCode::kConflict);
+  EXPECT_NE(gave_up.error().message.find("gave up after 4 conflicting writes"), std::string::npos)
+      << gave_up.error().message;
+  EXPECT_EQ(server_->Deployment("prod", "web")->at("spec").at("replicas"), 5);
+}
+
+TEST_F(ScaleTargetTest, PausedBetweenReadAndWriteIsNotScaled) {
+  DeploymentScaleTarget target(*client_, {"prod", "web"});
+  ASSERT_TRUE(target.Get());
+  ASSERT_TRUE(server_->PatchDeployment(
+      "prod", "web", {{"metadata", {{"annotations", {{"kafka-autoscaler/paused", "true"}}}}}}));
+  auto st = target.SetReplicas(9);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, ErrorCode::kConflict);
+  EXPECT_NE(st.error().message.find("paused"), std::string::npos);
+  EXPECT_EQ(server_->Deployment("prod", "web")->at("spec").at("replicas"), 2);
+}
+
+TEST_F(ScaleTargetTest, ErrorsAreClassifiedAndNameWhatWasRefused) {
+  server_->SetToken({.token = "reader",
+                     .allow_all = false,
+                     .rules = {{.verbs = {"get"}, .resources = {"deployments"}},
+                               {.verbs = {"get"}, .resources = {"deployments/scale"}}}});
+  auto reader = NewClient({.token = "reader"});
+  DeploymentScaleTarget read_only(*reader, {"prod", "web"});
+  ASSERT_TRUE(read_only.Get());
+  auto forbidden = read_only.SetReplicas(3);
+  ASSERT_FALSE(forbidden);
+  EXPECT_EQ(forbidden.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(forbidden.error().message.find(
+                "forbidden: need 'patch' on deployments/scale in namespace 'prod'"),
+            std::string::npos)
+      << forbidden.error().message;
+
+  DeploymentScaleTarget missing(*client_, {"prod", "ghost"});
+  auto not_found = missing.Get();
+  ASSERT_FALSE(not_found);
+  EXPECT_EQ(not_found.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(not_found.error().message.find("deployments 'ghost' does not exist"),
+            std::string::npos)
+      << not_found.error().message;
+
+  DeploymentScaleTarget target(*client_, {"prod", "web"});
+  ASSERT_TRUE(target.Get());
+  struct Case {
+    const char* name;
+    Fault fault;
+    ErrorCode code;
+    std::optional<std::chrono::milliseconds> retry_after;
+  };
+  const Case cases[] = {
+      {.name = "429", .fault = {.kind = FaultKind::kTooManyRequests, .retry_after_seconds = 3},
+       .code = ErrorCode::kResourceExhausted, .retry_after = std::chrono::seconds(3)},
+      {.name = "500", .fault = {.kind = FaultKind::kServerError}, .code = ErrorCode::kUnavailable},
+      {.name = "dropped connection", .fault = {.kind = FaultKind::kDrop},
+       .code = ErrorCode::kUnavailable},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    Fault fault = c.fault;
+    fault.method = "PATCH";
+    server_->InjectFault(fault);
+    auto st = target.SetReplicas(7);
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().code, c.code);
+    EXPECT_TRUE(IsRetryable(st.error().code));
+    EXPECT_EQ(st.error().retry_after, c.retry_after);
+    EXPECT_EQ(server_->Deployment("prod", "web")->at("spec").at("replicas"), 2);
+  }
+}
+
+TEST_F(ScaleTargetTest, DeletedAndRecreatedDeployment) {
+  DeploymentScaleTarget target(*client_, {"prod", "web"});
+  ASSERT_TRUE(target.Get());
+  ASSERT_TRUE(server_->DeleteDeployment("prod", "web"));
+  auto gone = target.SetReplicas(3);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, ErrorCode::kNotFound);
+  server_->AddDeployment("prod", "web", 1);
+  auto st = target.SetReplicas(3);  // stale resourceVersion: 409, re-read, then patched
+  ASSERT_TRUE(st) << st.error().message;
+  EXPECT_EQ(server_->Deployment("prod", "web")->at("spec").at("replicas"), 3);
+}
+
+TEST_F(ScaleTargetTest, EventRecorderPostsEventsOnTheDeployment) {
+  DeploymentEventRecorder recorder(*client_, {"prod", "web"}, clock_, "autoscaler-0");
+  ASSERT_TRUE(recorder.Record(kube::EventType::kNormal, "ScaledUp",
+                              "from 2 to 5: backlog 480 over 12 partitions"));
+  ASSERT_TRUE(recorder.Record(kube::EventType::kWarning, "ScaleFailed", "patch refused"));
+  const auto events = server_->Events("prod");
+  ASSERT_EQ(events.size(), 2u);
+  const auto& e = events[0];
+  EXPECT_EQ(e["reason"], "ScaledUp");
+  EXPECT_EQ(e["type"], "Normal");
+  EXPECT_EQ(e["message"], "from 2 to 5: backlog 480 over 12 partitions");
+  EXPECT_EQ(e["source"]["component"], "kafka-autoscaler");
+  EXPECT_EQ(e["reportingComponent"], "kafka-autoscaler");
+  EXPECT_EQ(e["reportingInstance"], "autoscaler-0");
+  EXPECT_EQ(e["involvedObject"]["kind"], "Deployment");
+  EXPECT_EQ(e["involvedObject"]["apiVersion"], "apps/v1");
+  EXPECT_EQ(e["involvedObject"]["name"], "web");
+  EXPECT_EQ(e["involvedObject"]["uid"],
+            server_->Deployment("prod", "web")->at("metadata").at("uid"));
+  EXPECT_EQ(events[1]["type"], "Warning");
+  EXPECT_NE(events[0]["metadata"]["name"], events[1]["metadata"]["name"]);
+  // A recreated Deployment gets events with its new uid.
+  server_->AddDeployment("prod", "web", 1);
+  ASSERT_TRUE(recorder.Record(kube::EventType::kNormal, "FallbackActive", "holding"));
+  EXPECT_EQ(server_->Events("prod")[2]["involvedObject"]["uid"],
+            server_->Deployment("prod", "web")->at("metadata").at("uid"));
+  // No permission to create events: a clear error.
+  server_->SetToken({.token = "no-events", .allow_all = false,
+                     .rules = {{.verbs = {"get"}, .resources = {"deployments"}}}});
+  auto limited = NewClient({.token = "no-events"});
+  DeploymentEventRecorder refused(*limited, {"prod", "web"}, clock_, "");
+  auto st = refused.Record(kube::EventType::kNormal, "ScaledDown", "x");
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(st.error().message.find("need 'create' on events in namespace 'prod'"),
+            std::string::npos)
+      << st.error().message;
+}
+
+TEST(TimeFormat, RoundTrips) {
+  const WallTime t = std::chrono::system_clock::from_time_t(1'700'000'000) +
+                     std::chrono::microseconds(123456);
+  EXPECT_EQ(kube::FormatTime(t), "2023-11-14T22:13:20Z");
+  EXPECT_EQ(kube::FormatMicroTime(t), "2023-11-14T22:13:20.123456Z");
+  EXPECT_EQ(*kube::ParseTime("2023-11-14T22:13:20.123456Z"), t);
+  EXPECT_EQ(*kube::ParseTime("2023-11-14T22:13:20Z"),
+            std::chrono::system_clock::from_time_t(1'700'000'000));
+  EXPECT_FALSE(kube::ParseTime("yesterday"));
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::testing
