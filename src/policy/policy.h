@@ -51,6 +51,7 @@ struct PolicyState {
   // Rate policy memory (policy/rate_policy.cc), rates in messages per second.
   std::optional<double> arrival_rate_ewma;  // the previous tick's measured arrival rate
   std::optional<double> per_pod_rate_ewma;  // learned processing rate of one consumer
+  std::optional<SteadyTime> per_pod_confirmed_at;  // last saturated sample that confirmed it
   std::optional<SteadyTime> last_scale_at;  // when the rate policy last changed the count
   std::optional<int64_t> previous_backlog;  // backlog seen on the previous tick
   int32_t previous_replicas = -1;           // spec.replicas on the previous tick; -1 = none

@@ -31,15 +31,18 @@ struct PolicyConfig {
   int64_t message_count_threshold = 1000;  // MESSAGE_COUNT_THRESHOLD; warn above this backlog
 
   // Rate policy only (SCALING_POLICY=rate; policy/rate_policy.cc explains the rule):
-  // TARGET_DRAIN_SECONDS (default 60 s): the backlog should drain within this time.
-  std::chrono::seconds target_drain{60};
-  // RATE_SCALE_DOWN_WINDOW_SECONDS (default 120 s): the slow window; scale-down takes the
+  // TARGET_DRAIN_SECONDS (default 30 s): the backlog should drain within this time.
+  std::chrono::seconds target_drain{30};
+  // RATE_SCALE_DOWN_WINDOW_SECONDS (default 60 s): the slow window; scale-down takes the
   // highest rate recommendation within it. Scale-up has no window (the burst is trusted at once).
-  std::chrono::seconds rate_scale_down_window{120};
+  std::chrono::seconds rate_scale_down_window{60};
   // RATE_REBALANCE_SECONDS (default 5 s): how long consumption pauses when the consumer set
   // changes (session/rebalance cost). A scale-up adds capacity to absorb the arrivals of that
   // pause, and changes too small to be worth a pause are skipped.
   std::chrono::seconds rate_rebalance{5};
+  // RATE_POD_STARTUP_SECONDS (default 30 s): how long a new pod takes to become ready. A
+  // scale-up is sized for the backlog that will have piled up by the time its pods consume.
+  std::chrono::seconds rate_pod_startup{30};
 };
 
 }  // namespace kafka_autoscaler::policy
