@@ -167,7 +167,8 @@ const std::vector<std::string>& KnownVariables() {
       "KAFKA_OFFSET_RESET_POLICY", "KAFKA_CONFIG_FILE", "IDLE_REPLICAS",
       "SCALE_DOWN_STABILIZATION_SECONDS", "SCALE_UP_MAX_STEP", "SCALE_DOWN_MAX_STEP",
       "LIMIT_TO_PARTITIONS", "FALLBACK_REPLICAS", "FALLBACK_AFTER_FAILURES", "DRY_RUN",
-      "SCALING_POLICY", "TARGET_DRAIN_SECONDS", "LEADER_ELECTION", "POD_NAME", "POD_NAMESPACE",
+      "SCALING_POLICY", "TARGET_DRAIN_SECONDS", "RATE_SCALE_DOWN_WINDOW_SECONDS",
+      "RATE_REBALANCE_SECONDS", "RATE_POD_STARTUP_SECONDS", "LEADER_ELECTION", "POD_NAME", "POD_NAMESPACE",
       "LEASE_NAME", "LEASE_DURATION_SECONDS", "RENEW_DEADLINE_SECONDS", "RETRY_PERIOD_SECONDS",
       "LOG_LEVEL", "LOG_FORMAT"};
   return kNames;
@@ -233,6 +234,10 @@ Result<Config> Load(const Env& env) {
   c.dry_run = r.Bool("DRY_RUN", false);
   p.kind = static_cast<policy::PolicyKind>(r.Enum("SCALING_POLICY", 0, {"messages", "rate"}));
   p.target_drain = r.Seconds("TARGET_DRAIN_SECONDS", p.target_drain, 1);
+  p.rate_scale_down_window =
+      r.Seconds("RATE_SCALE_DOWN_WINDOW_SECONDS", p.rate_scale_down_window, 0);
+  p.rate_rebalance = r.Seconds("RATE_REBALANCE_SECONDS", p.rate_rebalance, 0);
+  p.rate_pod_startup = r.Seconds("RATE_POD_STARTUP_SECONDS", p.rate_pod_startup, 0);
   c.leader_election = r.Bool("LEADER_ELECTION", false);
   c.pod_name = r.OptionalString("POD_NAME", 253).value_or("");
   c.pod_namespace = r.OptionalString("POD_NAMESPACE", 63).value_or("");
@@ -316,6 +321,9 @@ nlohmann::json Config::ToJson() const {
   j["DRY_RUN"] = dry_run;
   j["SCALING_POLICY"] = policy::PolicyKindName(policy.kind);
   j["TARGET_DRAIN_SECONDS"] = policy.target_drain.count();
+  j["RATE_SCALE_DOWN_WINDOW_SECONDS"] = policy.rate_scale_down_window.count();
+  j["RATE_REBALANCE_SECONDS"] = policy.rate_rebalance.count();
+  j["RATE_POD_STARTUP_SECONDS"] = policy.rate_pod_startup.count();
   j["LEADER_ELECTION"] = leader_election;
   j["POD_NAME"] = pod_name;
   j["POD_NAMESPACE"] = pod_namespace;

@@ -39,6 +39,10 @@ TEST(ConfigTest, SeedDefaultsAreKeptExactly) {
   EXPECT_FALSE(c->dry_run);
   EXPECT_FALSE(c->leader_election);
   EXPECT_EQ(c->policy.kind, policy::PolicyKind::kMessages);
+  EXPECT_EQ(c->policy.target_drain, std::chrono::seconds(30));
+  EXPECT_EQ(c->policy.rate_scale_down_window, std::chrono::seconds(60));
+  EXPECT_EQ(c->policy.rate_rebalance, std::chrono::seconds(5));
+  EXPECT_EQ(c->policy.rate_pod_startup, std::chrono::seconds(30));
   EXPECT_EQ(c->log_level, LogLevel::kInfo);
   EXPECT_EQ(c->log_format, LogFormat::kJson);
   EXPECT_EQ(c->pod_namespace, "default");
@@ -104,8 +108,14 @@ TEST(ConfigTest, EveryVariableParsesAGoodValue) {
        .holds = [](const Config& c) { return c.dry_run; }},
       {.name = "policy", .var = "SCALING_POLICY", .value = "rate",
        .holds = [](const Config& c) { return c.policy.kind == policy::PolicyKind::kRate; }},
-      {.name = "drain", .var = "TARGET_DRAIN_SECONDS", .value = "30",
-       .holds = [](const Config& c) { return c.policy.target_drain.count() == 30; }},
+      {.name = "drain", .var = "TARGET_DRAIN_SECONDS", .value = "45",
+       .holds = [](const Config& c) { return c.policy.target_drain.count() == 45; }},
+      {.name = "rate window", .var = "RATE_SCALE_DOWN_WINDOW_SECONDS", .value = "240",
+       .holds = [](const Config& c) { return c.policy.rate_scale_down_window.count() == 240; }},
+      {.name = "rate rebalance", .var = "RATE_REBALANCE_SECONDS", .value = "12",
+       .holds = [](const Config& c) { return c.policy.rate_rebalance.count() == 12; }},
+      {.name = "rate startup", .var = "RATE_POD_STARTUP_SECONDS", .value = "90",
+       .holds = [](const Config& c) { return c.policy.rate_pod_startup.count() == 90; }},
       {.name = "leader election", .var = "LEADER_ELECTION", .value = "true",
        .holds = [](const Config& c) { return c.leader_election; }},
       {.name = "pod name", .var = "POD_NAME", .value = "scaler-0",
@@ -170,6 +180,9 @@ TEST(ConfigTest, EveryVariableRejectsBadAndEmptyValues) {
       {.name = "dry run", .env = {{"DRY_RUN", "2"}}, .var = "DRY_RUN"},
       {.name = "policy", .env = {{"SCALING_POLICY", "magic"}}, .var = "SCALING_POLICY"},
       {.name = "drain zero", .env = {{"TARGET_DRAIN_SECONDS", "0"}}, .var = "TARGET_DRAIN_SECONDS"},
+      {.name = "rate window", .env = {{"RATE_SCALE_DOWN_WINDOW_SECONDS", "-1"}}, .var = "RATE_SCALE_DOWN_WINDOW_SECONDS"},
+      {.name = "rate rebalance", .env = {{"RATE_REBALANCE_SECONDS", "soon"}}, .var = "RATE_REBALANCE_SECONDS"},
+      {.name = "rate startup", .env = {{"RATE_POD_STARTUP_SECONDS", "9999999"}}, .var = "RATE_POD_STARTUP_SECONDS"},
       {.name = "leader election", .env = {{"LEADER_ELECTION", ""}}, .var = "LEADER_ELECTION"},
       {.name = "renew >= lease", .env = {{"LEADER_ELECTION", "true"}, {"RENEW_DEADLINE_SECONDS", "15"}}, .var = "RENEW_DEADLINE_SECONDS"},
       {.name = "retry too long", .env = {{"LEADER_ELECTION", "true"}, {"RETRY_PERIOD_SECONDS", "9"}}, .var = "RETRY_PERIOD_SECONDS"},
