@@ -90,7 +90,13 @@ int64_t RatePolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicySt
   if (in.consumed_per_minute && consumers > 0 && in.ready_replicas == current) {
     const double sample = *in.consumed_per_minute / 60.0 / consumers;
     const bool no_scale_down_between = previous_replicas < 0 || current >= previous_replicas;
-    const bool saturated = in.backlog > 0 && previous_backlog.value_or(0) > 0 &&
+    // Saturated: more than in-flight messages waiting at both ends of the interval (a group
+    // that keeps up still shows a lag of what was just produced).
+    const double in_flight = kInFlightSeconds * lambda.value_or(0);
+    const double in_flight_before = kInFlightSeconds * previous_lambda.value_or(0);
+    const bool saturated = static_cast<double>(in.backlog) > std::max(1.0, in_flight) &&
+                           static_cast<double>(previous_backlog.value_or(0)) >
+                               std::max(1.0, in_flight_before) &&
                            previous_replicas == current;
     const bool settled = !st.last_scale_at || in.now - *st.last_scale_at >= kSettle;
     auto& mu = st.per_pod_rate_ewma;

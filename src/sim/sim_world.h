@@ -4,7 +4,10 @@
 // Decide run against them.
 //
 // Model (SPEC.md section 7):
-//   - Time advances in steps of tick_seconds; step k covers [k·dt, (k+1)·dt).
+//   - Time advances in steps of tick_seconds; step k covers [k·dt, (k+1)·dt). Within a step:
+//     pods that finished starting become ready; the step's arrivals are produced; the
+//     controller (when due) observes and acts; pods with no startup delay become ready; the
+//     ready pods consume.
 //   - Messages produced during step k are stamped k·dt; messages consumed during step k are
 //     done at (k+1)·dt. A message's wait is done − stamp, so waits are exact to one tick and
 //     never below one tick. The backlog is a FIFO of (stamp, count) chunks, not one entry per

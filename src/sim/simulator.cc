@@ -174,9 +174,9 @@ Result<PolicyRun> RunPolicy(const Scenario& s, const Workload& w, std::string_vi
     const double t = static_cast<double>(k) * dt;
     clock.Set(t);
     deployment.Advance(t);
+    backlog.Produce(t, w.arrivals[static_cast<size_t>(k)]);
     controller->Step(k, t);
     deployment.Advance(t);  // pods with no startup delay are ready at once
-    backlog.Produce(t, w.arrivals[static_cast<size_t>(k)]);
     const double capacity =
         deployment.Capacity(deployment.ConsumingSeconds(t, t + dt)) + capacity_carry;
     const auto can = static_cast<int64_t>(std::floor(capacity + 1e-9));
