@@ -1,0 +1,526 @@
+#include "kafka/kafka_source.h"
+
+#include <algorithm>
+#include <array>
+#include <sstream>
+#include <thread>
+#include <utility>
+
+#include "kafka/kafka_client.h"
+#include "kafka/lag.h"
+
+namespace kafka_autoscaler::kafka {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// The first error seen in an answer, kept by severity: a person must act on authorization and
+// missing topics, so those win over transient ones.
+class ErrorCollector {
+ public:
+  void Add(Error e, bool stale) {
+    stale_ = stale_ || stale;
+    ++count_;
+    if (!first_ || Rank(e.code) > Rank(first_->code)) first_ = std::move(e);
+  }
+  bool empty() const { return !first_; }
+  bool stale() const { return stale_; }
+  Error Take() {
+    Error e = std::move(*first_);
+    if (count_ > 1) e.message += " (and " + std::to_string(count_ - 1) + " more)";
+    return e;
+  }
+
+ private:
+  static int Rank(ErrorCode c) {
+    switch (c) {
+      case ErrorCode::kPermissionDenied: return 5;
+      case ErrorCode::kUnauthenticated: return 4;
+      case ErrorCode::kNotFound: return 3;
+      case ErrorCode::kIncomplete: return 2;
+      default: return 1;
+    }
+  }
+  std::optional<Error> first_;
+  size_t count_ = 0;
+  bool stale_ = false;
+};
+
+std::string PartitionName(const char* topic, int32_t partition) {
+  return std::string(topic) + "/" + std::to_string(partition);
+}
+
+// An error about one partition of an offsets answer, worded for a person.
+Error PartitionError(rd_kafka_resp_err_t err, const char* topic, int32_t partition,
+                     std::string_view what) {
+  const std::string t(topic);
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+      return Error{ErrorCode::kPermissionDenied, "not authorized to read topic '" + t + "'", {},
+                   std::nullopt};
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+      return Error{ErrorCode::kNotFound,
+                   "partition " + PartitionName(topic, partition) + " does not exist (" +
+                       std::string(what) + ")",
+                   {}, std::nullopt};
+    default:
+      return KafkaError(err, std::string(what) + " for partition " +
+                                 PartitionName(topic, partition));
+  }
+}
+
+Error GroupError(rd_kafka_resp_err_t err, const std::string& group, std::string_view reason) {
+  if (err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED) {
+    return Error{ErrorCode::kPermissionDenied, "not authorized to read group '" + group + "'", {},
+                 std::nullopt};
+  }
+  Error e = KafkaError(err, "committed offsets of group '" + group + "'");
+  if (!reason.empty() && reason != rd_kafka_err2str(err)) e.message += " (" + std::string(reason) + ")";
+  return e;
+}
+
+// One OffsetFetch for a group (admin ListConsumerGroupOffsets), sent at construction and
+// collected by Wait(); the answer lands on a private queue that the destructor drops.
+class GroupOffsetsRequest {
+ public:
+  GroupOffsetsRequest(rd_kafka_t* rk, const std::string& group,
+                      const rd_kafka_topic_partition_list_t* partitions, int timeout_ms)
+      : group_(group), queue_(rd_kafka_queue_new(rk)) {
+    RdPtr<rd_kafka_AdminOptions_t> options(
+        rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS));
+    std::array<char, 256> errstr{};
+    if (rd_kafka_AdminOptions_set_request_timeout(options.get(), timeout_ms, errstr.data(),
+                                                  errstr.size()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      start_error_ = Error{ErrorCode::kInternal,
+                           std::string("admin request timeout: ") + errstr.data(), {}, std::nullopt};
+      return;
+    }
+    RdPtr<rd_kafka_ListConsumerGroupOffsets_t> request(
+        rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), partitions));
+    rd_kafka_ListConsumerGroupOffsets_t* requests[] = {request.get()};
+    rd_kafka_ListConsumerGroupOffsets(rk, requests, 1, options.get(), queue_.get());
+  }
+
+  // The committed offsets (RD_KAFKA_OFFSET_INVALID where none), or the request's error.
+  Result<PartitionList> Wait(SteadyClock::time_point deadline) {
+    if (start_error_) return MakeError(*start_error_);
+    RdPtr<rd_kafka_event_t> ev(rd_kafka_queue_poll(queue_.get(), RemainingMs(deadline)));
+    if (!ev) {
+      return MakeError(ErrorCode::kTimeout,
+                       "no answer from the coordinator of group '" + group_ + "' in time");
+    }
+    if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return MakeError(GroupError(rd_kafka_event_error(ev.get()), group_,
+                                  rd_kafka_event_error_string(ev.get())));
+    }
+    const auto* result = rd_kafka_event_ListConsumerGroupOffsets_result(ev.get());
+    size_t count = 0;
+    const rd_kafka_group_result_t** groups =
+        result ? rd_kafka_ListConsumerGroupOffsets_result_groups(result, &count) : nullptr;
+    if (count != 1) {
+      return MakeError(ErrorCode::kProtocol,
+                       "unexpected answer for the committed offsets of group '" + group_ + "'");
+    }
+    if (const rd_kafka_error_t* error = rd_kafka_group_result_error(groups[0])) {
+      return MakeError(
+          GroupError(rd_kafka_error_code(error), group_, rd_kafka_error_string(error)));
+    }
+    const rd_kafka_topic_partition_list_t* partitions = rd_kafka_group_result_partitions(groups[0]);
+    if (partitions == nullptr) {
+      return MakeError(ErrorCode::kIncomplete,
+                       "no partitions in the committed offsets of group '" + group_ + "'");
+    }
+    return PartitionList(rd_kafka_topic_partition_list_copy(partitions));
+  }
+
+ private:
+  std::string group_;
+  RdPtr<rd_kafka_queue_t> queue_;
+  std::optional<Error> start_error_;
+};
+
+// Index of (topic, partition) in an observation laid out topic by topic, partitions 0..n-1.
+class PartitionIndex {
+ public:
+  void AddTopic(const std::string& topic, int32_t partitions) {
+    topics_.push_back({topic, base_, partitions});
+    base_ += static_cast<size_t>(partitions);
+  }
+  size_t size() const { return base_; }
+  std::optional<size_t> Find(const char* topic, int32_t partition) const {
+    for (const auto& t : topics_) {
+      if (t.name == topic) {
+        if (partition < 0 || partition >= t.partitions) return std::nullopt;
+        return t.base + static_cast<size_t>(partition);
+      }
+    }
+    return std::nullopt;
+  }
+
+ private:
+  struct Entry {
+    std::string name;
+    size_t base;
+    int32_t partitions;
+  };
+  std::vector<Entry> topics_;
+  size_t base_ = 0;
+};
+
+PartitionList ListOf(const Observation& obs, int64_t offset) {
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(obs.partitions.size())));
+  for (const auto& p : obs.partitions) {
+    rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition)->offset = offset;
+  }
+  return list;
+}
+
+// Copies one offsets answer into the observation through `field`; any per-partition error,
+// negative offset or missing partition goes to `errors`.
+template <typename Setter>
+void ApplyOffsets(const rd_kafka_topic_partition_list_t* list, const PartitionIndex& index,
+                  std::string_view what, bool allow_negative, bool check_missing,
+                  ErrorCollector& errors,
+                  Setter&& set) {
+  std::vector<bool> seen(index.size(), false);
+  for (int i = 0; i < list->cnt; ++i) {
+    const rd_kafka_topic_partition_t& e = list->elems[i];
+    const auto at = index.Find(e.topic, e.partition);
+    if (!at) continue;  // not asked for
+    if (e.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      errors.Add(PartitionError(e.err, e.topic, e.partition, what), IsStaleMetadata(e.err));
+      seen[*at] = true;
+      continue;
+    }
+    if (e.offset < 0 && !allow_negative) {
+      errors.Add(Error{ErrorCode::kIncomplete,
+                       std::string(what) + " gave no offset for partition " +
+                           PartitionName(e.topic, e.partition),
+                       {}, std::nullopt},
+                 false);
+    }
+    seen[*at] = true;
+    set(*at, e.offset);
+  }
+  const auto missing = std::count(seen.begin(), seen.end(), false);
+  if (check_missing && missing > 0) {
+    errors.Add(Error{ErrorCode::kIncomplete,
+                     std::string(what) + " answer lacks " + std::to_string(missing) +
+                         " partition(s)",
+                     {}, std::nullopt},
+               true);
+  }
+}
+
+}  // namespace
+
+Result<KafkaSourceOptions> OptionsFromConfig(const config::Config& config) {
+  KafkaSourceOptions o;
+  o.bootstrap_servers = config.kafka_bootstrap_servers;
+  o.topics = config.kafka_topics;
+  o.group = config.kafka_consumer_group;
+  o.offset_reset = config.offset_reset;
+  o.timeout = config.TickDeadline();
+  if (config.kafka_config_file) {
+    auto props = LoadPropertiesFile(*config.kafka_config_file);
+    if (!props) return MakeError(props.error());
+    o.properties = std::move(*props);
+  }
+  return o;
+}
+
+Status ValidateProperties(const ClientProperties& properties) {
+  RdPtr<rd_kafka_conf_t> conf(rd_kafka_conf_new());
+  return ApplyProperties(conf.get(), properties);
+}
+
+KafkaMetricSource::KafkaMetricSource(KafkaSourceOptions options, const Clock& clock,
+                                     Logger* logger)
+    : options_(std::move(options)), clock_(clock), logger_(logger) {}
+
+KafkaMetricSource::~KafkaMetricSource() = default;
+
+Result<std::unique_ptr<KafkaMetricSource>> KafkaMetricSource::Create(KafkaSourceOptions options,
+                                                                     const Clock& clock,
+                                                                     Logger* logger) {
+  if (options.topics.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "kafka: no topic to watch");
+  }
+  if (options.group && options.group->empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "kafka: the consumer group name is empty");
+  }
+  if (options.timeout <= std::chrono::milliseconds::zero()) {
+    return MakeError(ErrorCode::kInvalidArgument, "kafka: the fetch timeout must be positive");
+  }
+  std::unique_ptr<KafkaMetricSource> source(
+      new KafkaMetricSource(std::move(options), clock, logger));
+  RETURN_IF_ERROR(source->EnsureClient());
+  return source;
+}
+
+Status KafkaMetricSource::EnsureClient() {
+  if (client_ && !recreate_client_) return OkStatus();
+  client_.reset();  // stops the old client's threads first
+  auto client = KafkaClient::Create(options_.bootstrap_servers, options_.properties, logger_);
+  if (!client) return MakeError(client.error());
+  client_ = std::move(*client);
+  recreate_client_ = false;
+  layout_.clear();  // a new client learns leaders from its own first Metadata request
+  ++clients_created_;
+  if (clients_created_ > 1 && logger_ != nullptr) {
+    logger_->Info("kafka: recreated the client after a failed observation",
+                  {{"clients_created", int64_t{clients_created_}}});
+  }
+  return OkStatus();
+}
+
+Status KafkaMetricSource::RefreshMetadata(SteadyTime deadline) {
+  std::vector<TopicLayout> layout;
+  for (const auto& topic : options_.topics) {
+    RdPtr<rd_kafka_topic_t> rkt(rd_kafka_topic_new(client_->handle(), topic.c_str(), nullptr));
+    if (!rkt) {
+      return MakeError(KafkaError(rd_kafka_last_error(), "topic '" + topic + "'"));
+    }
+    const rd_kafka_metadata_t* raw = nullptr;
+    const rd_kafka_resp_err_t err =
+        rd_kafka_metadata(client_->handle(), 0, rkt.get(), &raw, RemainingMs(deadline));
+    RdPtr<const rd_kafka_metadata_t> md(raw);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return MakeError(KafkaError(err, "metadata for topic '" + topic + "'"));
+    }
+    const rd_kafka_metadata_topic_t* t = nullptr;
+    for (int i = 0; i < md->topic_cnt; ++i) {
+      if (topic == md->topics[i].topic) t = &md->topics[i];
+    }
+    if (t == nullptr) {
+      return MakeError(ErrorCode::kIncomplete,
+                       "metadata answer lacks topic '" + topic + "'");
+    }
+    switch (t->err) {
+      case RD_KAFKA_RESP_ERR_NO_ERROR:
+        break;
+      case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+      case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+        return MakeError(ErrorCode::kNotFound, "topic '" + topic + "' does not exist");
+      case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+        return MakeError(ErrorCode::kPermissionDenied,
+                         "not authorized to describe topic '" + topic + "'");
+      default:
+        return MakeError(KafkaError(t->err, "metadata for topic '" + topic + "'"));
+    }
+    if (t->partition_cnt <= 0) {
+      return MakeError(ErrorCode::kIncomplete, "topic '" + topic + "' has no partitions");
+    }
+    std::vector<bool> ids(static_cast<size_t>(t->partition_cnt), false);
+    for (int i = 0; i < t->partition_cnt; ++i) {
+      const int32_t id = t->partitions[i].id;
+      if (id < 0 || id >= t->partition_cnt || ids[static_cast<size_t>(id)]) {
+        return MakeError(ErrorCode::kProtocol, "metadata for topic '" + topic +
+                                                   "' has unexpected partition ids");
+      }
+      ids[static_cast<size_t>(id)] = true;
+    }
+    layout.push_back(TopicLayout{topic, t->partition_cnt});
+  }
+  if (logger_ != nullptr && !layout_.empty()) {
+    for (size_t i = 0; i < layout.size() && i < layout_.size(); ++i) {
+      if (layout[i].partitions != layout_[i].partitions) {
+        logger_->Info("kafka: partition count changed",
+                      {{"topic", layout[i].topic},
+                       {"from", int64_t{layout_[i].partitions}},
+                       {"to", int64_t{layout[i].partitions}}});
+      }
+    }
+  }
+  layout_ = std::move(layout);
+  layout_fetched_at_ = clock_.Now();
+  ++metadata_refreshes_;
+  return OkStatus();
+}
+
+Result<Observation> KafkaMetricSource::FetchOnce(SteadyTime deadline) {
+  Observation obs;
+  PartitionIndex index;
+  for (const auto& t : layout_) index.AddTopic(t.topic, t.partitions);
+  obs.partitions.reserve(index.size());
+  for (const auto& t : layout_) {
+    for (int32_t p = 0; p < t.partitions; ++p) {
+      obs.partitions.push_back(PartitionOffsets{.topic = t.topic, .partition = p});
+    }
+  }
+  rd_kafka_t* rk = client_->handle();
+  PartitionList latest = ListOf(obs, RD_KAFKA_OFFSET_END);
+  PartitionList earliest = ListOf(obs, RD_KAFKA_OFFSET_BEGINNING);
+
+  // The OffsetFetch goes first so that it overlaps the two ListOffsets rounds, which run in
+  // parallel (rd_kafka_offsets_for_times is synchronous).
+  std::optional<GroupOffsetsRequest> group_request;
+  if (options_.group) {
+    PartitionList asked = ListOf(obs, RD_KAFKA_OFFSET_INVALID);
+    group_request.emplace(rk, *options_.group, asked.get(), RemainingMs(deadline));
+  }
+  rd_kafka_resp_err_t earliest_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  {
+    std::jthread earliest_thread([&] {
+      earliest_err = rd_kafka_offsets_for_times(rk, earliest.get(), RemainingMs(deadline));
+    });
+    const rd_kafka_resp_err_t latest_err =
+        rd_kafka_offsets_for_times(rk, latest.get(), RemainingMs(deadline));
+    earliest_thread.join();
+    if (latest_err != RD_KAFKA_RESP_ERR_NO_ERROR || earliest_err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const auto err = latest_err != RD_KAFKA_RESP_ERR_NO_ERROR ? latest_err : earliest_err;
+      // Per-partition answers name the topic and say more (authorization...): they go first.
+      ErrorCollector errors;
+      ApplyOffsets(latest.get(), index, "list offsets (latest)", true, false, errors,
+                   [](size_t, int64_t) {});
+      ApplyOffsets(earliest.get(), index, "list offsets (earliest)", true, false, errors,
+                   [](size_t, int64_t) {});
+      if (err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+        std::string topics;
+        for (const auto& t : layout_) topics += (topics.empty() ? "'" : ", '") + t.topic + "'";
+        errors.Add(Error{ErrorCode::kPermissionDenied, "not authorized to read topic " + topics,
+                         {}, std::nullopt},
+                   false);
+      } else {
+        errors.Add(KafkaError(err, "list offsets"), IsStaleMetadata(err));
+      }
+      if (group_request) (void)group_request->Wait(SteadyClock::now());
+      stale_ = errors.stale();
+      return MakeError(errors.Take());
+    }
+  }
+  ErrorCollector errors;
+  ApplyOffsets(latest.get(), index, "list offsets (latest)", false, true, errors,
+               [&](size_t i, int64_t off) { obs.partitions[i].high = off; });
+  ApplyOffsets(earliest.get(), index, "list offsets (earliest)", false, true, errors,
+               [&](size_t i, int64_t off) { obs.partitions[i].low = off; });
+  if (group_request) {
+    auto committed = group_request->Wait(deadline);
+    if (!committed) {
+      errors.Add(committed.error(), false);
+    } else {
+      ApplyOffsets(committed->get(), index, "committed offsets of group '" + *options_.group + "'",
+                   true, true, errors, [&](size_t i, int64_t off) {
+                     if (off >= 0) obs.partitions[i].committed = off;
+                   });
+    }
+  }
+  if (!errors.empty()) {
+    stale_ = errors.stale();
+    return MakeError(errors.Take());
+  }
+  ComputeBacklog(obs, options_.group.has_value(), options_.offset_reset);
+  obs.at = clock_.Now();
+  return obs;
+}
+
+Result<Observation> KafkaMetricSource::Fetch() {
+  const SteadyTime deadline = SteadyClock::now() + options_.timeout;
+  Result<Observation> result = MakeError(ErrorCode::kInternal, "not attempted");
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    stale_ = false;
+    if (auto s = EnsureClient(); !s) return MakeError(s.error().WithContext("kafka"));
+    const bool too_old =
+        layout_fetched_at_ && clock_.Now() - *layout_fetched_at_ >= options_.metadata_max_age;
+    if (layout_.empty() || too_old) {
+      if (auto s = RefreshMetadata(deadline); !s) {
+        result = MakeError(s.error());
+        layout_.clear();
+        break;
+      }
+    }
+    result = FetchOnce(deadline);
+    if (result || !stale_ || SteadyClock::now() >= deadline) break;
+    layout_.clear();  // a leader moved or a partition vanished: re-read metadata and retry
+  }
+  if (result) return result;
+
+  Error error = result.error();
+  if (error.code == ErrorCode::kTimeout || error.code == ErrorCode::kUnavailable) {
+    // What librdkafka saw underneath explains a timeout better: brokers down, bad credentials.
+    rd_kafka_resp_err_t code = RD_KAFKA_RESP_ERR_NO_ERROR;
+    const std::string broker_error = client_->TakeBrokerError(&code);
+    if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || code == RD_KAFKA_RESP_ERR__TRANSPORT ||
+        code == RD_KAFKA_RESP_ERR__RESOLVE) {
+      error.code = ErrorCode::kUnavailable;
+      error.message = "brokers unreachable (" + options_.bootstrap_servers + "): " + broker_error +
+                      "; " + error.message;
+    } else if (CodeOf(code) == ErrorCode::kUnauthenticated) {
+      error.code = ErrorCode::kUnauthenticated;
+      error.message = "authentication failed: " + broker_error + "; " + error.message;
+    }
+  }
+  if (IsRetryable(error.code)) recreate_client_ = true;
+  return MakeError(error.WithContext("kafka"));
+}
+
+Result<std::unique_ptr<MetricSource>> MakeKafkaMetricSource(const config::Config& config,
+                                                            const Clock& clock, Logger* logger) {
+  auto options = OptionsFromConfig(config);
+  if (!options) return MakeError(options.error());
+  auto source = KafkaMetricSource::Create(std::move(*options), clock, logger);
+  if (!source) return MakeError(source.error());
+  return std::unique_ptr<MetricSource>(std::move(*source));
+}
+
+Result<std::string> ProbeKafka(const KafkaSourceOptions& options, const Clock& clock) {
+  std::ostringstream report;
+  const SteadyTime deadline = SteadyClock::now() + options.timeout;
+  {
+    auto client = KafkaClient::Create(options.bootstrap_servers, options.properties, nullptr);
+    if (!client) return MakeError(client.error().WithContext("kafka check"));
+    const rd_kafka_metadata_t* raw = nullptr;
+    const rd_kafka_resp_err_t err =
+        rd_kafka_metadata((*client)->handle(), 0, nullptr, &raw, RemainingMs(deadline));
+    RdPtr<const rd_kafka_metadata_t> md(raw);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      Error e = KafkaError(err, "metadata from " + options.bootstrap_servers);
+      rd_kafka_resp_err_t code = RD_KAFKA_RESP_ERR_NO_ERROR;
+      const std::string why = (*client)->TakeBrokerError(&code);
+      if (!why.empty()) e.message += " (" + why + ")";
+      if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || code == RD_KAFKA_RESP_ERR__TRANSPORT) {
+        e.code = ErrorCode::kUnavailable;
+      } else if (CodeOf(code) == ErrorCode::kUnauthenticated) {
+        e.code = ErrorCode::kUnauthenticated;
+      }
+      return MakeError(e.WithContext("kafka check"));
+    }
+    report << "kafka: " << md->broker_cnt << " broker(s) reachable via "
+           << options.bootstrap_servers << "\n";
+  }
+  if (!options.properties.entries.empty()) {
+    report << "  client properties: " << options.properties.Describe() << "\n";
+  }
+  auto source = KafkaMetricSource::Create(options, clock, nullptr);
+  if (!source) return MakeError(source.error().WithContext("kafka check"));
+  auto obs = (*source)->Fetch();
+  if (!obs) return MakeError(obs.error().WithContext("kafka check"));
+  for (const auto& topic : options.topics) {
+    int32_t partitions = 0, committed = 0;
+    int64_t held = 0, lag = 0;
+    for (const auto& p : obs->partitions) {
+      if (p.topic != topic) continue;
+      ++partitions;
+      held += TopicLag(p.low, p.high);
+      lag += p.lag;
+      if (p.committed) ++committed;
+    }
+    report << "  topic '" << topic << "': " << partitions << " partition(s), " << held
+           << " message(s) held";
+    if (options.group) {
+      report << "; group '" << *options.group << "' has commits on " << committed << " of "
+             << partitions << " partition(s), lag " << lag;
+    }
+    report << "\n";
+  }
+  report << "  backlog: " << obs->backlog << " ("
+         << (options.group ? "group lag, reset policy " +
+                                 std::string(config::OffsetResetPolicyName(options.offset_reset))
+                           : std::string("messages held by the topic"))
+         << ")";
+  return report.str();
+}
+
+}  // namespace kafka_autoscaler::kafka

@@ -1,0 +1,122 @@
+// KafkaMetricSource: the MetricSource of the daemon and of `check`, backed by librdkafka.
+//
+// One Fetch() asks Kafka, within one deadline, for every partition of the watched topics:
+//   - partition lists from a Metadata request, cached (see metadata_max_age) and refreshed
+//     early whenever an answer says the cache is stale (unknown partition, leader moved);
+//   - high and low watermarks, batched: one ListOffsets request per leader broker for each of
+//     "latest" and "earliest" (rd_kafka_offsets_for_times with the −1/−2 sentinels, which
+//     honours its timeout even when a leader is down, unlike query_watermark_offsets);
+//   - with a group, its committed offsets in one OffsetFetch (ListConsumerGroupOffsets with the
+//     explicit partition list), sent first so that it overlaps the ListOffsets round trips.
+// It then derives lag and backlog with the pure rules of lag.h.
+//
+// Failure is an Error, never a zero or partial observation: kNotFound (topic does not exist),
+// kPermissionDenied (topic or group authorization), kUnauthenticated (SASL), kTimeout
+// (deadline passed), kUnavailable (brokers unreachable or leaders moving), kIncomplete (a
+// partition missing from an answer), kProtocol (any other broker error). Transient "leader
+// moved" answers are retried inside the deadline after a metadata refresh.
+//
+// Recovery: librdkafka 2.0.2 clients were seen to keep timing out after every broker had been
+// down and came back (reconnect backoff, stale broker state). After a retryable failure the
+// next Fetch() starts from a new librdkafka client, so the first tick after the brokers return
+// succeeds.
+//
+// Secrets from the properties never appear in errors or logs. Thread-safety: Fetch() is not
+// reentrant; call it from one thread at a time (the reconcile loop). librdkafka's own threads
+// are owned by the source and stopped when it is destroyed.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/result.h"
+#include "config/config.h"
+#include "kafka/observation.h"
+#include "kafka/properties.h"
+
+namespace kafka_autoscaler::kafka {
+
+struct KafkaSourceOptions {
+  std::string bootstrap_servers = "localhost:9092";  // KAFKA_BOOTSTRAP_SERVERS
+  std::vector<std::string> topics;                   // KAFKA_TOPIC, comma list summed
+  std::optional<std::string> group;                  // KAFKA_CONSUMER_GROUP; unset = topic mode
+  config::OffsetResetPolicy offset_reset = config::OffsetResetPolicy::kLatest;
+  // librdkafka properties (KAFKA_CONFIG_FILE), applied before bootstrap.servers, which always
+  // comes from `bootstrap_servers`.
+  ClientProperties properties;
+  std::chrono::milliseconds timeout{10'000};  // deadline of one Fetch(); default 10 s
+  // How long partition lists are trusted before a Metadata refresh (default 5 min, as
+  // librdkafka's topic.metadata.refresh.interval.ms). Added partitions appear within it;
+  // deleted topics and moved leaders are noticed at once from the offsets answers.
+  std::chrono::milliseconds metadata_max_age{300'000};
+};
+
+// Builds options from the typed configuration: topics, group, reset policy, bootstrap, the
+// tick deadline as timeout, and the properties file when KAFKA_CONFIG_FILE is set.
+// Errors: kNotFound (file unreadable), kInvalidArgument (malformed file).
+[[nodiscard]] Result<KafkaSourceOptions> OptionsFromConfig(const config::Config& config);
+
+// Checks every property against librdkafka (names and values) without connecting anywhere.
+// kInvalidArgument with librdkafka's own error text ("No such configuration property: ...");
+// secret values are never echoed.
+[[nodiscard]] Status ValidateProperties(const ClientProperties& properties);
+
+class KafkaClient;  // RAII wrapper of an rd_kafka_t; private to src/kafka.
+
+class KafkaMetricSource final : public MetricSource {
+ public:
+  // Validates the options and creates the librdkafka client (no network I/O yet).
+  // kInvalidArgument for no topics or a property librdkafka rejects.
+  [[nodiscard]] static Result<std::unique_ptr<KafkaMetricSource>> Create(
+      KafkaSourceOptions options, const Clock& clock, Logger* logger = nullptr);
+  ~KafkaMetricSource() override;
+  KafkaMetricSource(const KafkaMetricSource&) = delete;
+  KafkaMetricSource& operator=(const KafkaMetricSource&) = delete;
+
+  // See the file comment. `at` is the source clock's Now() when the answer arrived.
+  [[nodiscard]] Result<Observation> Fetch() override;
+
+  // Number of librdkafka clients created so far (1 after Create; grows on recovery).
+  int clients_created() const { return clients_created_; }
+  // Number of Metadata refreshes so far (for tests of the cache).
+  int metadata_refreshes() const { return metadata_refreshes_; }
+
+ private:
+  struct TopicLayout {
+    std::string topic;
+    int32_t partitions = 0;
+  };
+  KafkaMetricSource(KafkaSourceOptions options, const Clock& clock, Logger* logger);
+
+  [[nodiscard]] Status EnsureClient();
+  [[nodiscard]] Status RefreshMetadata(SteadyTime deadline);
+  [[nodiscard]] Result<Observation> FetchOnce(SteadyTime deadline);
+
+  KafkaSourceOptions options_;
+  const Clock& clock_;
+  Logger* logger_;
+  std::unique_ptr<KafkaClient> client_;
+  bool recreate_client_ = false;  // set after a retryable failure
+  bool stale_ = false;            // the last FetchOnce saw stale metadata
+  std::vector<TopicLayout> layout_;             // empty = unknown
+  std::optional<SteadyTime> layout_fetched_at_;  // source clock
+  int clients_created_ = 0;
+  int metadata_refreshes_ = 0;
+};
+
+// Builds the daemon's source from the configuration (OptionsFromConfig + Create).
+[[nodiscard]] Result<std::unique_ptr<MetricSource>> MakeKafkaMetricSource(
+    const config::Config& config, const Clock& clock, Logger* logger);
+
+// `kafka-autoscaler check`: probes Kafka once — brokers (metadata), every topic's partitions,
+// offsets and, with a group, its commits — and returns a human-readable multi-line report, or
+// the Error of the first step that failed (context says which step).
+[[nodiscard]] Result<std::string> ProbeKafka(const KafkaSourceOptions& options,
+                                             const Clock& clock);
+
+}  // namespace kafka_autoscaler::kafka

@@ -1,0 +1,359 @@
+// KafkaMetricSource against librdkafka's mock cluster: the real wire protocol on loopback.
+#include "kafka/kafka_source.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+
+#include "fakes/fake_clock.h"
+#include "mock_cluster.h"
+#include "policy/throughput.h"
+
+namespace kafka_autoscaler::kafka {
+namespace {
+
+using config::OffsetResetPolicy;
+using std::chrono::milliseconds;
+using testing::CommitOffset;
+using testing::MockCluster;
+
+constexpr int16_t kApiListOffsets = 2;
+constexpr int16_t kApiOffsetFetch = 9;
+
+// Unique names so that no two tests share a topic or a group.
+std::string Unique(const std::string& prefix) {
+  static std::atomic<int> n{0};
+  return prefix + "-" + std::to_string(++n);
+}
+
+class KafkaSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto cluster = MockCluster::Start(3);
+    ASSERT_TRUE(cluster) << cluster.error().ToString();
+    cluster_ = std::move(*cluster);
+  }
+
+  KafkaSourceOptions Options(std::vector<std::string> topics,
+                             std::optional<std::string> group = std::nullopt,
+                             OffsetResetPolicy reset = OffsetResetPolicy::kLatest) {
+    KafkaSourceOptions o;
+    o.bootstrap_servers = cluster_->bootstrap();
+    o.topics = std::move(topics);
+    o.group = std::move(group);
+    o.offset_reset = reset;
+    o.timeout = milliseconds(5000);
+    return o;
+  }
+
+  std::unique_ptr<KafkaMetricSource> NewSource(KafkaSourceOptions o) {
+    auto source = KafkaMetricSource::Create(std::move(o), clock_);
+    EXPECT_TRUE(source) << source.error().ToString();
+    return source ? std::move(*source) : nullptr;
+  }
+
+  // A topic with the given messages per partition.
+  std::string TopicWith(const std::vector<int>& messages) {
+    const std::string topic = Unique("t");
+    EXPECT_TRUE(cluster_->CreateTopic(topic, static_cast<int>(messages.size())));
+    for (size_t p = 0; p < messages.size(); ++p) {
+      if (messages[p] > 0) {
+        auto s = cluster_->Produce(topic, static_cast<int32_t>(p), messages[p]);
+        EXPECT_TRUE(s) << s.error().ToString();
+      }
+    }
+    return topic;
+  }
+
+  kafka_autoscaler::testing::FakeClock clock_;
+  std::unique_ptr<MockCluster> cluster_;
+};
+
+TEST_F(KafkaSourceTest, TopicModeCountsEveryMessageHeld) {
+  const std::string topic = TopicWith({5, 0, 7, 3});
+  auto source = NewSource(Options({topic}));
+  auto obs = source->Fetch();
+  ASSERT_TRUE(obs) << obs.error().ToString();
+  EXPECT_FALSE(obs->group_mode);
+  EXPECT_EQ(obs->partition_count, 4);
+  EXPECT_EQ(obs->backlog, 15);
+  ASSERT_EQ(obs->partitions.size(), 4u);
+  const int64_t want_high[] = {5, 0, 7, 3};
+  for (int p = 0; p < 4; ++p) {
+    SCOPED_TRACE(p);
+    EXPECT_EQ(obs->partitions[p].topic, topic);
+    EXPECT_EQ(obs->partitions[p].partition, p);
+    EXPECT_EQ(obs->partitions[p].low, 0);
+    EXPECT_EQ(obs->partitions[p].high, want_high[p]);
+    EXPECT_EQ(obs->partitions[p].lag, want_high[p]);
+    EXPECT_FALSE(obs->partitions[p].committed);
+  }
+  EXPECT_EQ(obs->at, clock_.Now());
+}
+
+TEST_F(KafkaSourceTest, GroupModeCountsExactLag) {
+  const std::string topic = TopicWith({10, 4, 7, 3});
+  const std::string group = Unique("g");
+  ASSERT_TRUE(cluster_->Commit(group, {{topic, 0, 6}, {topic, 1, 4}, {topic, 2, 0}}));
+  auto source = NewSource(Options({topic}, group, OffsetResetPolicy::kLatest));
+  auto obs = source->Fetch();
+  ASSERT_TRUE(obs) << obs.error().ToString();
+  EXPECT_TRUE(obs->group_mode);
+  // 10-6 + 4-4 + 7-0 + (no commit, latest, holds messages: 1).
+  EXPECT_EQ(obs->backlog, 4 + 0 + 7 + 1);
+  EXPECT_EQ(obs->partitions[0].committed, 6);
+  EXPECT_EQ(obs->partitions[1].committed, 4);
+  EXPECT_EQ(obs->partitions[2].committed, 0);
+  EXPECT_FALSE(obs->partitions[3].committed);
+  EXPECT_EQ(obs->partitions[3].lag, 1);
+}
+
+TEST_F(KafkaSourceTest, PartitionsWithoutCommitFollowTheResetPolicy) {
+  struct Case {
+    const char* name;
+    OffsetResetPolicy reset;
+    int64_t want_backlog;
+  };
+  const Case cases[] = {
+      // Partition 0 is committed at 2 (lag 3); 1 holds 9, 2 is empty, 3 holds 1: no commits.
+      {.name = "earliest counts everything held", .reset = OffsetResetPolicy::kEarliest,
+       .want_backlog = 3 + 9 + 0 + 1},
+      {.name = "latest counts 1 per non-empty partition", .reset = OffsetResetPolicy::kLatest,
+       .want_backlog = 3 + 1 + 0 + 1},
+  };
+  const std::string topic = TopicWith({5, 9, 0, 1});
+  const std::string group = Unique("g");
+  ASSERT_TRUE(cluster_->Commit(group, {{topic, 0, 2}}));
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto source = NewSource(Options({topic}, group, c.reset));
+    auto obs = source->Fetch();
+    ASSERT_TRUE(obs) << obs.error().ToString();
+    EXPECT_EQ(obs->backlog, c.want_backlog);
+  }
+  // A group that never committed anything.
+  auto source = NewSource(Options({topic}, Unique("never"), OffsetResetPolicy::kEarliest));
+  auto obs = source->Fetch();
+  ASSERT_TRUE(obs) << obs.error().ToString();
+  EXPECT_EQ(obs->backlog, 15);
+}
+
+TEST_F(KafkaSourceTest, SumsSeveralTopics) {
+  const std::string a = TopicWith({2, 3, 4});
+  const std::string b = TopicWith({10, 20});
+  const std::string group = Unique("g");
+  ASSERT_TRUE(cluster_->Commit(group, {{a, 0, 2}, {a, 1, 1}, {a, 2, 0}, {b, 0, 5}, {b, 1, 20}}));
+
+  auto topic_mode = NewSource(Options({a, b}));
+  auto obs = topic_mode->Fetch();
+  ASSERT_TRUE(obs) << obs.error().ToString();
+  EXPECT_EQ(obs->partition_count, 5);
+  EXPECT_EQ(obs->backlog, 39);
+
+  auto group_mode = NewSource(Options({a, b}, group));
+  obs = group_mode->Fetch();
+  ASSERT_TRUE(obs) << obs.error().ToString();
+  EXPECT_EQ(obs->partition_count, 5);
+  EXPECT_EQ(obs->backlog, 0 + 2 + 4 + 5 + 0);
+  EXPECT_EQ(obs->partitions[3].topic, b);
+  EXPECT_EQ(obs->partitions[3].committed, 5);
+}
+
+TEST_F(KafkaSourceTest, SuccessiveObservationsGiveThroughput) {
+  const std::string topic = TopicWith({5, 5});
+  const std::string group = Unique("g");
+  ASSERT_TRUE(cluster_->Commit(group, {{topic, 0, 0}, {topic, 1, 0}}));
+  auto source = NewSource(Options({topic}, group));
+  auto first = source->Fetch();
+  ASSERT_TRUE(first) << first.error().ToString();
+  ASSERT_TRUE(cluster_->Produce(topic, 0, 20));
+  ASSERT_TRUE(cluster_->Produce(topic, 1, 10));
+  ASSERT_TRUE(cluster_->Commit(group, {{topic, 0, 12}, {topic, 1, 3}}));
+  clock_.Advance(std::chrono::seconds(30));
+  auto second = source->Fetch();
+  ASSERT_TRUE(second) << second.error().ToString();
+  const auto t = policy::ComputeThroughput(&*first, *second);
+  ASSERT_TRUE(t.produced_per_minute);
+  ASSERT_TRUE(t.consumed_per_minute);
+  EXPECT_DOUBLE_EQ(*t.produced_per_minute, 60.0);  // 30 messages in 30 s
+  EXPECT_DOUBLE_EQ(*t.consumed_per_minute, 30.0);  // 15 commits in 30 s
+}
+
+TEST_F(KafkaSourceTest, CachesMetadataUntilItIsTooOld) {
+  const std::string topic = TopicWith({1, 1});
+  auto o = Options({topic});
+  o.metadata_max_age = std::chrono::minutes(5);
+  auto source = NewSource(o);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(source->Fetch());
+  EXPECT_EQ(source->metadata_refreshes(), 1);
+  clock_.Advance(std::chrono::minutes(5));
+  ASSERT_TRUE(source->Fetch());
+  EXPECT_EQ(source->metadata_refreshes(), 2);
+}
+
+TEST_F(KafkaSourceTest, UnknownTopicIsNotFound) {
+  const std::string topic = Unique("missing");
+  // The mock auto-creates topics named in Metadata requests; make it answer like Kafka does.
+  cluster_->SetTopicError(topic, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+  auto source = NewSource(Options({topic}, Unique("g")));
+  auto obs = source->Fetch();
+  ASSERT_FALSE(obs);
+  EXPECT_EQ(obs.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(obs.error().message, "kafka: topic '" + topic + "' does not exist");
+}
+
+TEST_F(KafkaSourceTest, TopicDeletedWhileWatchingIsNotFoundAtTheNextRefresh) {
+  const std::string topic = TopicWith({1, 2});
+  auto source = NewSource(Options({topic}));
+  ASSERT_TRUE(source->Fetch());
+  cluster_->SetTopicError(topic, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+  clock_.Advance(std::chrono::minutes(10));
+  auto obs = source->Fetch();
+  ASSERT_FALSE(obs);
+  EXPECT_EQ(obs.error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(KafkaSourceTest, TopicAuthorizationFailureIsPermissionDenied) {
+  const std::string topic = TopicWith({1});
+  cluster_->SetTopicError(topic, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+  auto source = NewSource(Options({topic}));
+  auto obs = source->Fetch();
+  ASSERT_FALSE(obs);
+  EXPECT_EQ(obs.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(obs.error().message.find("not authorized to describe topic '" + topic + "'"),
+            std::string::npos)
+      << obs.error().message;
+}
+
+struct InjectedErrorCase {
+  const char* name;
+  int16_t api_key;
+  rd_kafka_resp_err_t error;
+  size_t count;
+  bool group = true;
+  std::optional<ErrorCode> want_code;  // absent: the observation succeeds (retried)
+  std::string want_message;            // a substring of the message
+};
+
+TEST_F(KafkaSourceTest, InjectedRequestErrorsHaveTheirKind) {
+  const InjectedErrorCase cases[] = {
+      {.name = "one NOT_LEADER is retried after a metadata refresh",
+       .api_key = kApiListOffsets, .error = RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, .count = 1},
+      {.name = "persistent NOT_LEADER is unavailable", .api_key = kApiListOffsets,
+       .error = RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, .count = 1000,
+       .want_code = ErrorCode::kUnavailable},
+      {.name = "TOPIC_AUTHORIZATION_FAILED on ListOffsets", .api_key = kApiListOffsets,
+       .error = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, .count = 1,
+       .want_code = ErrorCode::kPermissionDenied, .want_message = "not authorized to read topic"},
+      {.name = "GROUP_AUTHORIZATION_FAILED on OffsetFetch", .api_key = kApiOffsetFetch,
+       .error = RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED, .count = 1,
+       .want_code = ErrorCode::kPermissionDenied, .want_message = "not authorized to read group"},
+  };
+  const std::string topic = TopicWith({3, 4, 5});
+  const std::string group = Unique("g");
+  ASSERT_TRUE(cluster_->Commit(group, {{topic, 0, 1}, {topic, 1, 1}, {topic, 2, 1}}));
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto o = Options({topic}, c.group ? std::optional(group) : std::nullopt);
+    o.timeout = milliseconds(3000);
+    auto source = NewSource(o);
+    ASSERT_TRUE(source->Fetch());  // metadata cached, connections up
+    cluster_->PushRequestErrors(c.api_key, c.error, c.count);
+    auto obs = source->Fetch();
+    cluster_->ClearRequestErrors(c.api_key);
+    if (!c.want_code) {
+      ASSERT_TRUE(obs) << obs.error().ToString();
+      EXPECT_EQ(obs->backlog, 2 + 3 + 4);
+      continue;
+    }
+    ASSERT_FALSE(obs);
+    EXPECT_EQ(obs.error().code, *c.want_code) << obs.error().ToString();
+    EXPECT_NE(obs.error().message.find(c.want_message), std::string::npos)
+        << obs.error().message;
+  }
+}
+
+TEST_F(KafkaSourceTest, SlowBrokersTimeOutWithinTheDeadline) {
+  const std::string topic = TopicWith({1, 1, 1});
+  auto o = Options({topic}, Unique("g"));
+  o.timeout = milliseconds(400);
+  auto source = NewSource(o);
+  ASSERT_TRUE(source->Fetch());
+  for (int32_t b = 1; b <= 3; ++b) ASSERT_TRUE(cluster_->SetRtt(b, 2000));
+  const auto start = std::chrono::steady_clock::now();
+  auto obs = source->Fetch();
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(obs);
+  EXPECT_EQ(obs.error().code, ErrorCode::kTimeout) << obs.error().ToString();
+  EXPECT_LT(took, milliseconds(1500));
+  for (int32_t b = 1; b <= 3; ++b) ASSERT_TRUE(cluster_->SetRtt(b, 0));
+}
+
+TEST_F(KafkaSourceTest, OneBrokerDownFailsTheObservationInsteadOfUndercounting) {
+  const std::string topic = TopicWith({2, 2, 2, 2, 2, 2});
+  auto o = Options({topic});
+  o.timeout = milliseconds(1500);
+  auto source = NewSource(o);
+  ASSERT_TRUE(source->Fetch());
+  ASSERT_TRUE(cluster_->SetBrokerDown(2));
+  auto obs = source->Fetch();
+  ASSERT_FALSE(obs) << "backlog " << obs->backlog;
+  EXPECT_EQ(obs.error().code, ErrorCode::kUnavailable) << obs.error().ToString();
+  ASSERT_TRUE(cluster_->SetBrokerUp(2));
+  obs = source->Fetch();
+  ASSERT_TRUE(obs) << obs.error().ToString();
+  EXPECT_EQ(obs->backlog, 12);
+}
+
+TEST_F(KafkaSourceTest, RecoversAfterAllBrokersWereDown) {
+  const std::string topic = TopicWith({4, 4});
+  const std::string group = Unique("g");
+  ASSERT_TRUE(cluster_->Commit(group, {{topic, 0, 1}, {topic, 1, 1}}));
+  auto o = Options({topic}, group);
+  o.timeout = milliseconds(1500);
+  auto source = NewSource(o);
+  ASSERT_TRUE(source->Fetch());
+  for (int32_t b = 1; b <= 3; ++b) ASSERT_TRUE(cluster_->SetBrokerDown(b));
+  for (int i = 0; i < 2; ++i) {
+    auto obs = source->Fetch();
+    ASSERT_FALSE(obs);
+    EXPECT_EQ(obs.error().code, ErrorCode::kUnavailable) << obs.error().ToString();
+  }
+  for (int32_t b = 1; b <= 3; ++b) ASSERT_TRUE(cluster_->SetBrokerUp(b));
+  auto obs = source->Fetch();  // the very next tick
+  ASSERT_TRUE(obs) << obs.error().ToString();
+  EXPECT_EQ(obs->backlog, 6);
+  EXPECT_GE(source->clients_created(), 2);
+}
+
+TEST_F(KafkaSourceTest, ProbeReportsBrokersTopicsAndGroup) {
+  const std::string topic = TopicWith({3, 4});
+  const std::string group = Unique("g");
+  ASSERT_TRUE(cluster_->Commit(group, {{topic, 0, 3}}));
+  auto o = Options({topic}, group);
+  o.properties.entries.push_back({"sasl.password", "hunter2"});
+  auto report = ProbeKafka(o, clock_);
+  ASSERT_TRUE(report) << report.error().ToString();
+  EXPECT_NE(report->find("3 broker(s)"), std::string::npos) << *report;
+  EXPECT_NE(report->find("topic '" + topic + "': 2 partition(s), 7 message(s) held"),
+            std::string::npos)
+      << *report;
+  EXPECT_NE(report->find("commits on 1 of 2 partition(s), lag 1"), std::string::npos) << *report;
+  EXPECT_EQ(report->find("hunter2"), std::string::npos) << *report;
+
+  cluster_->SetTopicError(topic, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+  auto failed = ProbeKafka(o, clock_);
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, ErrorCode::kNotFound);
+}
+
+TEST(KafkaSourceCreateTest, RejectsEmptyTopicList) {
+  kafka_autoscaler::testing::FakeClock clock;
+  auto source = KafkaMetricSource::Create(KafkaSourceOptions{}, clock);
+  ASSERT_FALSE(source);
+  EXPECT_EQ(source.error().code, ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::kafka
