@@ -98,4 +98,8 @@ struct Decision {
 // ceil(backlog / messages_per_pod) without overflow; 0 for backlog <= 0.
 int64_t RecommendedPods(int64_t backlog, int64_t messages_per_pod);
 
+// Rate policy helper (rate_policy.cc): the smallest divisor d of `partitions` with
+// n <= d <= n × (1 + slack), else n; n itself when n >= partitions or partitions <= 0.
+int64_t SnapToPartitionDivisor(int64_t n, int32_t partitions, double slack);
+
 }  // namespace kafka_autoscaler::policy

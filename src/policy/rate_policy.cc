@@ -50,7 +50,7 @@ constexpr double kConfirmNear = 0.95;    // a saturated sample this close to μ 
 constexpr double kInFlightSeconds = 5;  // backlog up to this many seconds of λ is in flight
 constexpr double kProbe = 1.2;           // optimism of scale-down while μ is unconfirmed
 constexpr std::chrono::seconds kSettle{120};      // after a scale, pods may still be starting
-constexpr std::chrono::seconds kConfirmTtl{600};  // how long a confirmation holds
+constexpr std::chrono::seconds kConfirmTtl{3600};  // how long a confirmation holds
 
 int64_t PodsFor(double messages_per_second, double mu) {
   return static_cast<int64_t>(std::ceil(std::max(0.0, messages_per_second / mu - kRoundingSlack)));

@@ -1,0 +1,186 @@
+// Scenario loading and validation: the shared traces load; bad files list every problem.
+#include "sim/scenario.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+namespace kafka_autoscaler::sim {
+namespace {
+
+const std::filesystem::path kTraces = std::filesystem::path(KA_SHARED_DIR) / "traces";
+const std::filesystem::path kTestdata = KA_SIM_TESTDATA_DIR;
+
+constexpr const char* kGood = R"(
+name: good
+duration_seconds: 600
+tick_seconds: 1
+partitions: 6
+initial_replicas: 1
+pod: {messages_per_second: 10, startup_seconds: 5, rebalance_seconds: 1}
+load: [[0, 10], [100, 50]]
+autoscaler: {messages_per_pod: 100, min_replicas: 1, max_replicas: 6, interval_seconds: 15}
+)";
+
+bool Mentions(const Error& e, const std::string& text) {
+  return std::any_of(e.details.begin(), e.details.end(),
+                     [&](const std::string& d) { return d.find(text) != std::string::npos; });
+}
+
+TEST(ScenarioTest, EverySharedTraceLoads) {
+  int loaded = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(kTraces)) {
+    if (entry.path().extension() != ".yaml") continue;
+    SCOPED_TRACE(entry.path().string());
+    auto s = LoadScenario(entry.path());
+    ASSERT_TRUE(s) << s.error().ToString();
+    EXPECT_EQ(s->name, entry.path().stem().string());
+    EXPECT_GT(s->TickCount(), 0);
+    ++loaded;
+  }
+  EXPECT_EQ(loaded, 5);
+}
+
+TEST(ScenarioTest, ReadsEveryField) {
+  auto s = LoadScenario(kTraces / "flash-crowd.yaml");
+  ASSERT_TRUE(s) << s.error().ToString();
+  EXPECT_EQ(s->duration_seconds, 3600);
+  EXPECT_EQ(s->partitions, 24);
+  EXPECT_EQ(s->initial_replicas, 1);
+  EXPECT_EQ(s->pod.messages_per_second, 50);
+  EXPECT_EQ(s->pod.startup_seconds, 30);
+  EXPECT_EQ(s->pod.rebalance_seconds, 5);
+  EXPECT_EQ(s->noise, 0.1);
+  EXPECT_EQ(s->seed, 42u);
+  EXPECT_EQ(s->autoscaler.messages_per_pod, 1500);
+  EXPECT_EQ(s->autoscaler.max_replicas, 30);
+  EXPECT_EQ(s->autoscaler.interval_seconds, 15);
+  EXPECT_EQ(s->autoscaler.message_count_threshold, kDefaultThreshold);
+  EXPECT_EQ(s->autoscaler.idle_replicas, 1);  // defaults to min_replicas
+  EXPECT_EQ(s->IntervalTicks(), 15);
+  // Linear between points, flat outside them.
+  EXPECT_DOUBLE_EQ(s->RateAt(0), 20);
+  EXPECT_DOUBLE_EQ(s->RateAt(605), 510);
+  EXPECT_DOUBLE_EQ(s->RateAt(700), 1000);
+  EXPECT_DOUBLE_EQ(s->RateAt(99999), 20);
+}
+
+TEST(ScenarioTest, LoadsACsvRelativeToTheFile) {
+  auto s = LoadScenario(kTestdata / "slow-sine.yaml");
+  ASSERT_TRUE(s) << s.error().ToString();
+  ASSERT_GT(s->load.size(), 100u);
+  EXPECT_DOUBLE_EQ(s->RateAt(0), 500);
+  EXPECT_NEAR(s->RateAt(450), 900, 1e-6);
+}
+
+TEST(ScenarioTest, ListsEveryProblemAtOnce) {
+  auto s = ParseScenario(R"(
+duration_seconds: abc
+tick_seconds: 2
+partitions: 0
+pod: {messages_per_second: -1, startup: 3}
+load: [[0, 10], [0, 20], [5, -1]]
+nosie: 0.1
+autoscaler: {messages_per_pod: 0, min_replicas: 5, max_replicas: 2, interval_seconds: 15}
+)",
+                         ".");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument);
+  for (const char* want :
+       {"name: missing", "duration_seconds=abc", "partitions=0", "pod.messages_per_second=-1",
+        "pod.startup: unknown key", "load[1]: t_seconds must be greater",
+        "load[2]: messages_per_second must be within", "nosie: unknown key",
+        "autoscaler.messages_per_pod=0", "autoscaler.min_replicas: must be <= max_replicas",
+        "autoscaler.interval_seconds=15: must be a whole multiple of tick_seconds"}) {
+    EXPECT_TRUE(Mentions(s.error(), want)) << want << "\n" << s.error().ToString();
+  }
+  EXPECT_EQ(s.error().details.size(), 11u) << s.error().ToString();
+}
+
+TEST(ScenarioTest, RejectsOneProblemAtATime) {
+  struct Case {
+    std::string name;
+    std::string from;  // replaced in kGood...
+    std::string to;    // ...by this
+    std::string want;  // in one detail line
+  };
+  const std::vector<Case> cases = {
+      {.name = "no load", .from = "load: [[0, 10], [100, 50]]", .to = "", .want = "load: missing"},
+      {.name = "load and csv", .from = "load: [[0, 10], [100, 50]]",
+       .to = "load: [[0, 1]]\nload_csv: x.csv", .want = "not both"},
+      {.name = "missing csv", .from = "load: [[0, 10], [100, 50]]", .to = "load_csv: nope.csv",
+       .want = "nope.csv: cannot be read"},
+      {.name = "load not pairs", .from = "[100, 50]", .to = "[100]", .want = "load[1]: must be a pair"},
+      {.name = "empty load", .from = "[[0, 10], [100, 50]]", .to = "[]", .want = "at least one"},
+      {.name = "noise above 1", .from = "name: good", .to = "name: good\nnoise: 2", .want = "noise=2"},
+      {.name = "negative seed", .from = "name: good", .to = "name: good\nseed: -4", .want = "seed=-4"},
+      {.name = "no pod", .from = "pod: {messages_per_second: 10, startup_seconds: 5, rebalance_seconds: 1}",
+       .to = "", .want = "pod: missing"},
+      {.name = "pod not a map", .from = "pod: {messages_per_second: 10, startup_seconds: 5, rebalance_seconds: 1}",
+       .to = "pod: 7", .want = "pod: must be a map"},
+      {.name = "no autoscaler",
+       .from = "autoscaler: {messages_per_pod: 100, min_replicas: 1, max_replicas: 6, interval_seconds: 15}",
+       .to = "", .want = "autoscaler: missing"},
+      {.name = "idle above min", .from = "interval_seconds: 15}", .to = "interval_seconds: 15, idle_replicas: 3}",
+       .want = "autoscaler.idle_replicas: must be <= min_replicas"},
+      {.name = "threshold twice", .from = "interval_seconds: 15}",
+       .to = "interval_seconds: 15, message_count_threshold: 5}\nthreshold: 7",
+       .want = "not both"},
+      {.name = "tick zero", .from = "tick_seconds: 1", .to = "tick_seconds: 0", .want = "tick_seconds=0"},
+      {.name = "too many steps", .from = "duration_seconds: 600\ntick_seconds: 1",
+       .to = "duration_seconds: 2000000\ntick_seconds: 0.1",
+       .want = "more than 1e7 steps"},
+      {.name = "empty name", .from = "name: good", .to = "name: ''", .want = "name: must be"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::string text = kGood;
+    const auto at = text.find(c.from);
+    ASSERT_NE(at, std::string::npos);
+    text.replace(at, c.from.size(), c.to);
+    auto s = ParseScenario(text, kTestdata);
+    ASSERT_FALSE(s);
+    EXPECT_TRUE(Mentions(s.error(), c.want)) << s.error().ToString();
+  }
+}
+
+TEST(ScenarioTest, GoodScenarioParsesAndThresholdIsReadFromEitherPlace) {
+  auto s = ParseScenario(std::string(kGood) + "threshold: 777\n", ".");
+  ASSERT_TRUE(s) << s.error().ToString();
+  EXPECT_EQ(s->autoscaler.message_count_threshold, 777);
+  EXPECT_DOUBLE_EQ(s->RateAt(50), 30);
+}
+
+TEST(ScenarioTest, BadCsvLinesAreListed) {
+  const auto dir = std::filesystem::temp_directory_path() / "ka_sim_csv_test";
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream f(dir / "bad.csv");
+    f << "t_seconds,messages_per_second\n0,10\nten,20\n30,5,7\n20,4\n";
+  }
+  std::string text = kGood;
+  const std::string from = "load: [[0, 10], [100, 50]]";
+  text.replace(text.find(from), from.size(), "load_csv: bad.csv");
+  auto s = ParseScenario(text, dir);
+  ASSERT_FALSE(s);
+  EXPECT_TRUE(Mentions(s.error(), "load_csv line 3")) << s.error().ToString();
+  EXPECT_TRUE(Mentions(s.error(), "load_csv line 4")) << s.error().ToString();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ScenarioTest, NotYamlOrNotAMap) {
+  auto a = ParseScenario("name: [unclosed", ".");
+  ASSERT_FALSE(a);
+  EXPECT_EQ(a.error().code, ErrorCode::kInvalidArgument);
+  auto b = ParseScenario("- 1\n- 2\n", ".");
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.error().code, ErrorCode::kInvalidArgument);
+  auto c = LoadScenario("/nonexistent/scenario.yaml");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::sim

@@ -1,0 +1,291 @@
+// The simulator end to end: hand-computed model cases, the KEDA + HPA model's rules, the
+// `simulate` command, and golden summaries of the shared traces per policy.
+#include "sim/simulator.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "fakes/fakes.h"
+#include "sim/keda_hpa.h"
+#include "sim/simulate.h"
+#include "sim/svg_chart.h"
+
+namespace kafka_autoscaler::sim {
+namespace {
+
+const std::filesystem::path kTraces = std::filesystem::path(KA_SHARED_DIR) / "traces";
+const std::filesystem::path kGolden = KA_SIM_GOLDEN_DIR;
+
+// A noise-free scenario with constant load `rate`, for hand-computed expectations.
+Scenario Constant(double rate, double per_pod, int32_t partitions) {
+  Scenario s;
+  s.name = "constant";
+  s.duration_seconds = 1800;
+  s.partitions = partitions;
+  s.initial_replicas = 1;
+  s.pod = {.messages_per_second = per_pod, .startup_seconds = 10, .rebalance_seconds = 2};
+  s.load = {{0, rate}};
+  s.autoscaler = {.messages_per_pod = 1000, .min_replicas = 1, .max_replicas = partitions,
+                  .interval_seconds = 15, .idle_replicas = 1};
+  return s;
+}
+
+TEST(SimulatorTest, ConstantLoadSettlesAtRateOverPerPod) {
+  struct Case {
+    std::string name;
+    double rate;
+    double per_pod;
+    int32_t partitions;
+    int32_t want;  // ceil(rate / per_pod)
+  };
+  const std::vector<Case> cases = {
+      {.name = "exact", .rate = 200, .per_pod = 50, .partitions = 60, .want = 4},
+      {.name = "rounds up", .rate = 210, .per_pod = 50, .partitions = 60, .want = 5},
+      {.name = "many pods", .rate = 1000, .per_pod = 50, .partitions = 60, .want = 20},
+      {.name = "fractional", .rate = 33, .per_pod = 10, .partitions = 60, .want = 4},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const Scenario s = Constant(c.rate, c.per_pod, c.partitions);
+    const Workload w = BuildWorkload(s);
+    EXPECT_EQ(w.clairvoyant.back(), c.want);
+    EXPECT_DOUBLE_EQ(w.clairvoyant_pod_seconds, c.want * s.duration_seconds);
+    auto run = RunPolicy(s, w, "rate");
+    ASSERT_TRUE(run) << run.error().ToString();
+    // The second half of the run holds ceil(rate / per-pod) pods, and keeps up.
+    for (size_t k = run->replicas.size() / 2; k < run->replicas.size(); ++k) {
+      ASSERT_EQ(run->replicas[k], c.want) << "at step " << k;
+    }
+    // Keeping up: what waits is in flight, a few seconds of arrivals at most.
+    EXPECT_LE(run->backlog.back(), static_cast<int64_t>(5 * c.rate));
+    EXPECT_EQ(run->metrics.messages, static_cast<int64_t>(c.rate * s.duration_seconds));
+  }
+}
+
+TEST(SimulatorTest, StepWaitsForStartupPlusRebalance) {
+  // No pods until messages appear at t=50; the scaler (every second) sees them at once, the pod
+  // is ready startup_seconds later and consumes after the rebalance. Pods are fast enough to
+  // drain everything in one step, so the first queued message has the longest wait.
+  struct Case {
+    std::string name;
+    std::string policy;
+    double startup;
+    double rebalance;
+  };
+  const std::vector<Case> cases = {
+      {.name = "messages", .policy = "messages", .startup = 20, .rebalance = 0},
+      {.name = "rate", .policy = "rate", .startup = 20, .rebalance = 0},
+      {.name = "with rebalance", .policy = "messages", .startup = 30, .rebalance = 5},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    Scenario s;
+    s.name = "step";
+    s.duration_seconds = 200;
+    s.partitions = 4;
+    s.initial_replicas = 0;
+    s.pod = {.messages_per_second = 100000, .startup_seconds = c.startup,
+             .rebalance_seconds = c.rebalance};
+    s.load = {{0, 0}, {49, 0}, {50, 100}, {51, 0}};
+    s.autoscaler = {.messages_per_pod = 100, .min_replicas = 0, .max_replicas = 4,
+                    .interval_seconds = 1, .idle_replicas = 0};
+    const Workload w = BuildWorkload(s);
+    auto run = RunPolicy(s, w, c.policy);
+    ASSERT_TRUE(run) << run.error().ToString();
+    EXPECT_EQ(run->metrics.messages, 100);
+    EXPECT_NEAR(run->metrics.max_wait_seconds, c.startup + c.rebalance, s.tick_seconds);
+    EXPECT_EQ(run->replicas[49], 0);
+    EXPECT_EQ(run->replicas[50], 1);
+  }
+}
+
+TEST(SimulatorTest, SameSeedSameWorkloadAndNoiseAveragesOut) {
+  Scenario s = Constant(200, 50, 12);
+  s.noise = 0.2;
+  s.seed = 7;
+  const Workload a = BuildWorkload(s);
+  const Workload b = BuildWorkload(s);
+  EXPECT_EQ(a.arrivals, b.arrivals);
+  s.seed = 8;
+  const Workload c = BuildWorkload(s);
+  EXPECT_NE(a.arrivals, c.arrivals);
+  int64_t total = 0;
+  for (int64_t n : a.arrivals) total += n;
+  EXPECT_NEAR(static_cast<double>(total) / s.duration_seconds, 200, 5);
+}
+
+TEST(SimulatorTest, UnknownPolicyIsRefused) {
+  const Scenario s = Constant(10, 10, 2);
+  auto run = RunPolicy(s, BuildWorkload(s), "magic");
+  ASSERT_FALSE(run);
+  EXPECT_EQ(run.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST(KedaHpaModelTest, PartitionCapAndTolerance) {
+  testing::FakeMetricSource source;
+  testing::FakeScaleTarget target(1);
+  KedaHpaModel m({.lag_threshold = 1000, .min_replicas = 1, .max_replicas = 30, .partitions = 24},
+                 source, target);
+  EXPECT_EQ(m.CappedLag(100000), 24000);  // 100 > 24 partitions: capped
+  EXPECT_EQ(m.CappedLag(24999), 24999);   // 24 (integer division) is not above 24
+  EXPECT_EQ(m.Proposal(24000, 23), 23);   // the P−1 trap: 24/23 is within the 0.1 tolerance
+  EXPECT_EQ(m.Proposal(24000, 20), 24);
+  EXPECT_EQ(m.Proposal(5450, 5), 5);      // 1.09: within tolerance
+  EXPECT_EQ(m.Proposal(5600, 5), 6);
+  EXPECT_EQ(m.Proposal(0, 5), 0);
+  KedaHpaModel idle_ok({.lag_threshold = 1000, .min_replicas = 1, .max_replicas = 30,
+                        .partitions = 24, .allow_idle_consumers = true},
+                       source, target);
+  EXPECT_EQ(idle_ok.CappedLag(100000), 100000);
+}
+
+TEST(KedaHpaModelTest, ScaleUpLimitsAndScaleDownWindow) {
+  testing::FakeMetricSource source;
+  testing::FakeScaleTarget target(1);
+  KedaHpaModel m({.lag_threshold = 1000, .min_replicas = 1, .max_replicas = 30, .partitions = 200},
+                 source, target);
+  source.Push(testing::FakeMetricSource::Backlog(100000, 200));
+  auto at = [&](double t) {
+    ASSERT_TRUE(m.Step(t));
+  };
+  at(0);  // proposal 100; max(1 + 4, 2 × 1) = 5
+  EXPECT_EQ(target.state.spec_replicas, 5);
+  at(1);  // not a sync
+  EXPECT_EQ(target.state.spec_replicas, 5);
+  at(15);  // max(5 + 4, 10) = 10
+  EXPECT_EQ(target.state.spec_replicas, 10);
+  at(30);
+  EXPECT_EQ(target.state.spec_replicas, 20);
+  at(45);  // 40, clamped to maxReplicaCount
+  EXPECT_EQ(target.state.spec_replicas, 30);
+  source.Push(testing::FakeMetricSource::Backlog(0, 200));
+  for (double t = 60; t <= 330; t += 15) at(t);
+  EXPECT_EQ(target.state.spec_replicas, 30);  // the proposal of 100 at t=45 still in the window
+  at(345);
+  EXPECT_EQ(target.state.spec_replicas, 1);  // window passed: down at once, to minReplicaCount
+  EXPECT_EQ(target.Sets(), (std::vector<std::string>{"set 5", "set 10", "set 20", "set 30", "set 1"}));
+}
+
+TEST(KedaHpaModelTest, ActivatesFromZeroOnlyWithMinZero) {
+  testing::FakeMetricSource source;
+  testing::FakeScaleTarget target(0);
+  KedaHpaModel m({.lag_threshold = 1000, .min_replicas = 0, .max_replicas = 10, .partitions = 10},
+                 source, target);
+  source.Push(testing::FakeMetricSource::Backlog(0, 10));
+  ASSERT_TRUE(m.Step(0));
+  EXPECT_EQ(target.state.spec_replicas, 0);
+  source.Push(testing::FakeMetricSource::Backlog(5, 10));
+  ASSERT_TRUE(m.Step(15));  // an HPA sync, but the HPA is off at 0 and KEDA has not polled
+  EXPECT_EQ(target.state.spec_replicas, 0);
+  ASSERT_TRUE(m.Step(30));  // KEDA's poll: active → 1
+  EXPECT_EQ(target.state.spec_replicas, 1);
+  source.Push(testing::FakeMetricSource::Backlog(0, 10));
+  for (double t = 45; t < 330; t += 15) ASSERT_TRUE(m.Step(t));
+  EXPECT_EQ(target.state.spec_replicas, 1);  // cooldown 300 s from the last active poll (30)
+  ASSERT_TRUE(m.Step(330));
+  EXPECT_EQ(target.state.spec_replicas, 0);
+}
+
+TEST(SvgChartTest, HasAxesLabelsAndLegend) {
+  Chart c;
+  c.title = "t <1>";
+  c.panels = {{"backlog", "messages", {{"rate", {0, 5, 10, 2}}, {"keda-hpa", {1, 1, 1, 1}}}},
+              {"replicas", "pods", {{"rate", {1, 2, 2, 1}, "", false, true}}}};
+  const std::string svg = RenderSvg(c);
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u);
+  EXPECT_NE(svg.find("</svg>"), std::string::npos);
+  EXPECT_NE(svg.find("t &lt;1&gt;"), std::string::npos);  // escaped
+  EXPECT_NE(svg.find(">messages</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">pods</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">keda-hpa</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">time (s)</text>"), std::string::npos);
+  size_t lines = 0;
+  for (size_t at = svg.find("<polyline"); at != std::string::npos; at = svg.find("<polyline", at + 1)) ++lines;
+  EXPECT_EQ(lines, 3u);
+  EXPECT_EQ(NiceStep(3600, 10), 500);
+  EXPECT_EQ(NiceStep(37, 5), 10);
+  EXPECT_EQ(NiceStep(0.9, 5), 0.2);
+}
+
+TEST(SimulateCommandTest, WritesTableCsvAndSvg) {
+  const auto out_dir = std::filesystem::temp_directory_path() / "ka_simulate_test";
+  std::filesystem::remove_all(out_dir);
+  std::ostringstream out, err;
+  const int rc = RunSimulate({.scenario = kTraces / "flash-crowd.yaml",
+                              .policies = {"messages", "keda-hpa", "rate"},
+                              .out_dir = out_dir},
+                             out, err);
+  ASSERT_EQ(rc, kExitOk) << err.str();
+  EXPECT_NE(out.str().find("keda-hpa"), std::string::npos);
+  EXPECT_NE(out.str().find("p99_wait_s"), std::string::npos);
+  for (const char* f : {"flash-crowd.csv", "flash-crowd-timeline.csv", "flash-crowd.svg"}) {
+    EXPECT_TRUE(std::filesystem::exists(out_dir / f)) << f;
+  }
+  std::ifstream csv(out_dir / "flash-crowd.csv");
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_EQ(header.rfind("scenario,policy,p50_wait_s,p99_wait_s", 0), 0u);
+  std::filesystem::remove_all(out_dir);
+}
+
+TEST(SimulateCommandTest, InvalidScenarioOrPolicyExitsTwoWithEveryProblem) {
+  const auto dir = std::filesystem::temp_directory_path() / "ka_simulate_bad";
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream f(dir / "bad.yaml");
+    f << "name: bad\npartitions: -3\nload: [[0, 1]]\n";
+  }
+  std::ostringstream out, err;
+  EXPECT_EQ(RunSimulate({.scenario = dir / "bad.yaml", .out_dir = dir / "out"}, out, err), kExitInvalid);
+  for (const char* want : {"partitions=-3", "duration_seconds: missing", "pod: missing", "autoscaler: missing"}) {
+    EXPECT_NE(err.str().find(want), std::string::npos) << want << "\n" << err.str();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "out"));
+  std::ostringstream out2, err2;
+  EXPECT_EQ(RunSimulate({.scenario = kTraces / "steady.yaml", .policies = {"hpa"}, .out_dir = dir / "out"},
+                        out2, err2),
+            kExitInvalid);
+  EXPECT_NE(err2.str().find("unknown policy \"hpa\""), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+// Every shared trace replays to the committed summary, per policy. A policy or model change
+// that moves a number shows up here and in review. Regenerate with KA_UPDATE_GOLDEN=1.
+TEST(GoldenTest, SharedTracesReplayToTheCommittedSummaries) {
+  const bool update = std::getenv("KA_UPDATE_GOLDEN") != nullptr;
+  int checked = 0;
+  for (const char* name : {"batch-dumps", "diurnal", "flash-crowd", "ramp", "steady"}) {
+    SCOPED_TRACE(name);
+    auto s = LoadScenario(kTraces / (std::string(name) + ".yaml"));
+    ASSERT_TRUE(s) << s.error().ToString();
+    const Workload w = BuildWorkload(*s);
+    std::vector<PolicyRun> runs;
+    for (const auto& p : KnownPolicies()) {
+      auto run = RunPolicy(*s, w, p);
+      ASSERT_TRUE(run) << run.error().ToString();
+      runs.push_back(std::move(*run));
+    }
+    const std::string got = SummaryCsv(*s, runs);
+    const auto path = kGolden / (std::string(name) + ".csv");
+    if (update) {
+      std::ofstream(path) << got;
+      continue;
+    }
+    std::ifstream in(path);
+    ASSERT_TRUE(in) << "missing " << path << "; run with KA_UPDATE_GOLDEN=1";
+    std::stringstream want;
+    want << in.rdbuf();
+    EXPECT_EQ(got, want.str()) << "regenerate with KA_UPDATE_GOLDEN=1 if the change is intended";
+    ++checked;
+  }
+  if (!update) {
+    EXPECT_EQ(checked, 5);
+  }
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::sim
