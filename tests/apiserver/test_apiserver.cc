@@ -77,13 +77,136 @@ const char* FaultKindName(FaultKind kind) {
   return "?";
 }
 
-json ResourceEntry(const std::string& name, const std::string& singular, bool namespaced,
-                   const std::string& kind, std::vector<std::string> verbs,
-                   std::vector<std::string> short_names = {}) {
-  json r = {{"name", name}, {"singularName", singular}, {"namespaced", namespaced},
-            {"kind", kind}, {"verbs", verbs}};
-  if (!short_names.empty()) r["shortNames"] = short_names;
-  return r;
+// What the server serves, once, for both discovery formats.
+struct SubresourceInfo {
+  std::string name;
+  std::string group;
+  std::string version;
+  std::string kind;
+  std::vector<std::string> verbs;
+};
+struct ResourceInfo {
+  std::string name;
+  std::string singular;
+  std::string kind;
+  std::vector<std::string> short_names;
+  std::vector<std::string> categories;
+  std::vector<SubresourceInfo> subresources;
+};
+struct GroupVersionInfo {
+  std::string group;  // "" for the core group
+  std::string version;
+  std::vector<ResourceInfo> resources;
+  std::string GroupVersion() const { return group.empty() ? version : group + "/" + version; }
+};
+
+const std::vector<std::string>& AllVerbs() {
+  static const std::vector<std::string> kVerbs = {"create", "delete", "deletecollection", "get",
+                                                  "list",   "patch",  "update",           "watch"};
+  return kVerbs;
+}
+
+std::vector<GroupVersionInfo> DiscoveryTable() {
+  const std::vector<std::string> sub_verbs = {"get", "patch", "update"};
+  return {
+      {.group = "",
+       .version = "v1",
+       .resources = {{.name = "events", .singular = "event", .kind = "Event",
+                      .short_names = {"ev"}},
+                     {.name = "pods", .singular = "pod", .kind = "Pod", .short_names = {"po"},
+                      .categories = {"all"}}}},
+      {.group = "apps",
+       .version = "v1",
+       .resources = {{.name = "deployments",
+                      .singular = "deployment",
+                      .kind = "Deployment",
+                      .short_names = {"deploy"},
+                      .categories = {"all"},
+                      .subresources = {{"scale", "autoscaling", "v1", "Scale", sub_verbs},
+                                       {"status", "apps", "v1", "Deployment", sub_verbs}}},
+                     {.name = "replicasets", .singular = "replicaset", .kind = "ReplicaSet",
+                      .short_names = {"rs"}, .categories = {"all"}}}},
+      {.group = "coordination.k8s.io",
+       .version = "v1",
+       .resources = {{.name = "leases", .singular = "lease", .kind = "Lease"}}},
+  };
+}
+
+// APIResourceList, as /api/v1 and /apis/apps/v1 answer.
+json ResourceList(const GroupVersionInfo& gv) {
+  json resources = json::array();
+  for (const auto& r : gv.resources) {
+    json entry = {{"name", r.name}, {"singularName", r.singular}, {"namespaced", true},
+                  {"kind", r.kind}, {"verbs", AllVerbs()}};
+    if (!r.short_names.empty()) entry["shortNames"] = r.short_names;
+    if (!r.categories.empty()) entry["categories"] = r.categories;
+    resources.push_back(entry);
+    for (const auto& sub : r.subresources) {
+      json s = {{"name", r.name + "/" + sub.name}, {"singularName", ""}, {"namespaced", true},
+                {"kind", sub.kind}, {"verbs", sub.verbs}};
+      if (sub.group != gv.group) s["group"] = sub.group;
+      if (sub.version != gv.version) s["version"] = sub.version;
+      resources.push_back(s);
+    }
+  }
+  return {{"kind", "APIResourceList"}, {"apiVersion", "v1"}, {"groupVersion", gv.GroupVersion()},
+          {"resources", resources}};
+}
+
+// apidiscovery.k8s.io/v2 APIGroupDiscoveryList for the core group (/api) or the others (/apis).
+json AggregatedDiscovery(bool core) {
+  json items = json::array();
+  for (const auto& gv : DiscoveryTable()) {
+    if (gv.group.empty() != core) continue;
+    json resources = json::array();
+    for (const auto& r : gv.resources) {
+      json entry = {{"resource", r.name},
+                    {"responseKind", {{"group", gv.group}, {"version", gv.version},
+                                      {"kind", r.kind}}},
+                    {"scope", "Namespaced"},
+                    {"singularResource", r.singular},
+                    {"verbs", AllVerbs()}};
+      if (!r.short_names.empty()) entry["shortNames"] = r.short_names;
+      if (!r.categories.empty()) entry["categories"] = r.categories;
+      if (!r.subresources.empty()) {
+        json subs = json::array();
+        for (const auto& sub : r.subresources) {
+          subs.push_back({{"subresource", sub.name},
+                          {"responseKind", {{"group", sub.group}, {"version", sub.version},
+                                            {"kind", sub.kind}}},
+                          {"verbs", sub.verbs}});
+        }
+        entry["subresources"] = subs;
+      }
+      resources.push_back(entry);
+    }
+    json metadata = json::object();
+    if (!core) metadata["name"] = gv.group;
+    items.push_back({{"metadata", metadata},
+                     {"versions", json::array({{{"version", gv.version},
+                                                {"resources", resources},
+                                                {"freshness", "Current"}}})}});
+  }
+  return {{"kind", "APIGroupDiscoveryList"}, {"apiVersion", "apidiscovery.k8s.io/v2"},
+          {"metadata", json::object()}, {"items", items}};
+}
+
+constexpr char kAggregatedType[] =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+// True when the Accept header lists the v2 aggregated discovery type.
+bool WantsAggregated(const std::string& accept) {
+  for (const auto& part : Split(accept, ',')) {
+    std::string p;
+    for (char c : part) {
+      if (c != ' ') p += c;
+    }
+    if (p.rfind("application/json", 0) == 0 && p.find("g=apidiscovery.k8s.io") != std::string::npos &&
+        p.find("v=v2;") != std::string::npos && p.find("as=APIGroupDiscoveryList") != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
 }
 
 std::string QueryString(const httplib::Request& req) {
@@ -742,6 +865,14 @@ bool TestApiServer::Discovery(const httplib::Request& req, httplib::Response& re
            {"goVersion", "go1.25.5"}, {"compiler", "gc"}, {"platform", "linux/amd64"}});
     return true;
   }
+  const bool aggregated = options_.aggregated_discovery &&
+                          WantsAggregated(req.get_header_value("Accept"));
+  if ((p == "/api" || p == "/apis") && aggregated) {
+    res.status = 200;
+    res.set_content(AggregatedDiscovery(p == "/api").dump(), kAggregatedType);
+    res.set_header("Vary", "Accept");
+    return true;
+  }
   if (p == "/api") {
     Reply(res, 200,
           {{"kind", "APIVersions"},
@@ -751,49 +882,22 @@ bool TestApiServer::Discovery(const httplib::Request& req, httplib::Response& re
                           {"serverAddress", options_.host + ":" + std::to_string(port_)}}})}});
     return true;
   }
-  auto group = [](const std::string& name) {
-    json version = {{"groupVersion", name + "/v1"}, {"version", "v1"}};
-    return json{{"name", name}, {"versions", json::array({version})},
-                {"preferredVersion", version}};
-  };
   if (p == "/apis") {
-    Reply(res, 200,
-          {{"kind", "APIGroupList"},
-           {"apiVersion", "v1"},
-           {"groups", json::array({group("apps"), group("coordination.k8s.io")})}});
+    json groups = json::array();
+    for (const auto& gv : DiscoveryTable()) {
+      if (gv.group.empty()) continue;
+      json version = {{"groupVersion", gv.GroupVersion()}, {"version", gv.version}};
+      groups.push_back({{"name", gv.group}, {"versions", json::array({version})},
+                        {"preferredVersion", version}});
+    }
+    Reply(res, 200, {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", groups}});
     return true;
   }
-  const std::vector<std::string> all = {"create", "delete", "deletecollection", "get",
-                                        "list",   "patch",  "update",           "watch"};
-  auto resource_list = [&](const std::string& gv, json resources) {
-    Reply(res, 200,
-          {{"kind", "APIResourceList"}, {"apiVersion", "v1"}, {"groupVersion", gv},
-           {"resources", std::move(resources)}});
-  };
-  if (p == "/api/v1") {
-    resource_list("v1", json::array({ResourceEntry("events", "event", true, "Event", all, {"ev"}),
-                                     ResourceEntry("pods", "pod", true, "Pod", all, {"po"})}));
-    return true;
-  }
-  if (p == "/apis/apps/v1") {
-    json deployments = ResourceEntry("deployments", "deployment", true, "Deployment", all,
-                                     {"deploy"});
-    deployments["categories"] = {"all"};
-    json scale = ResourceEntry("deployments/scale", "", true, "Scale", {"get", "patch", "update"});
-    scale["group"] = "autoscaling";
-    scale["version"] = "v1";
-    resource_list("apps/v1",
-                  json::array({deployments, scale,
-                               ResourceEntry("deployments/status", "", true, "Deployment",
-                                             {"get", "patch", "update"}),
-                               ResourceEntry("replicasets", "replicaset", true, "ReplicaSet",
-                                             all, {"rs"})}));
-    return true;
-  }
-  if (p == "/apis/coordination.k8s.io/v1") {
-    resource_list("coordination.k8s.io/v1",
-                  json::array({ResourceEntry("leases", "lease", true, "Lease", all)}));
-    return true;
+  for (const auto& gv : DiscoveryTable()) {
+    if (p == (gv.group.empty() ? "/api/" : "/apis/") + gv.GroupVersion()) {
+      Reply(res, 200, ResourceList(gv));
+      return true;
+    }
   }
   if (p == "/openapi/v3" && !openapi_docs_.empty()) {
     json paths = json::object();
@@ -848,12 +952,12 @@ bool IsMergePatch(const httplib::Request& req) {
 
 // The value of a field selector's field in an Event; nullopt when the field is not supported.
 std::optional<std::string> EventField(const json& event, const std::string& field) {
-  static const std::vector<std::string> kSupported = {
+  static constexpr std::string_view kSupported[] = {
       "involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
       "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
       "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type",
       "metadata.name", "metadata.namespace"};
-  if (std::find(kSupported.begin(), kSupported.end(), field) == kSupported.end()) {
+  if (std::find(std::begin(kSupported), std::end(kSupported), field) == std::end(kSupported)) {
     return std::nullopt;
   }
   if (field == "source") {

@@ -3,7 +3,8 @@
 //
 // It serves: discovery (/version, /api, /apis, /api/v1, /apis/apps/v1,
 // /apis/coordination.k8s.io/v1; plain APIVersions/APIGroupList JSON even when the client asks
-// for aggregated discovery first, which kubectl accepts), Deployments (get, list, update,
+// for aggregated discovery first, which kubectl accepts, or with `aggregated_discovery` the
+// apidiscovery.k8s.io/v2 document it asks for), Deployments (get, list, update,
 // merge patch) and their /scale subresource (get, update, merge patch) with resourceVersion
 // and real 409 Status bodies, Events (create, get, list with fieldSelector), Leases (get, list,
 // create, update, delete), an empty ReplicaSet/Pod list, bearer-token authentication (401) with
@@ -111,6 +112,10 @@ struct ApiServerOptions {
   std::string cert_dir;           // TLS files go here; empty: a temporary directory
   std::vector<TokenGrant> tokens; // empty: no authentication
   std::string openapi_dir;        // empty: /openapi/v3 answers 404
+  // Answer /api and /apis with apidiscovery.k8s.io/v2 APIGroupDiscoveryList when the client's
+  // Accept asks for it (kubectl 1.32 does). Off: plain APIVersions/APIGroupList, which kubectl
+  // also accepts and which makes it fetch /api/v1, /apis/apps/v1... one by one.
+  bool aggregated_discovery = false;
 };
 
 struct TlsFiles {

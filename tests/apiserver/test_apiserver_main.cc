@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
                  "TOKEN or TOKEN:verbs=resources[@names];... (repeatable); none: no auth");
   app.add_option("--policy", policy_file, "JSON/YAML {tokens:[{token,user,rules}]}");
   app.add_option("--deployment", deployments, "NAMESPACE/NAME:REPLICAS (repeatable)");
+  app.add_flag("--aggregated-discovery", options.aggregated_discovery,
+               "answer /api and /apis with apidiscovery.k8s.io/v2 when asked");
   app.add_option("--openapi-dir", options.openapi_dir, "serve /openapi/v3 from this directory");
   app.add_option("--kubeconfig", kubeconfig,
                  "write a kubeconfig here (default: CERT_DIR/kubeconfig with --tls)");

@@ -144,5 +144,33 @@ TEST_F(KubectlTest, ForbiddenAndUnauthorizedAreReportedLikeARealServer) {
   EXPECT_EQ(server_->Deployment("prod", "web")->at("spec").at("replicas"), 2);
 }
 
+TEST_F(KubectlTest, AcceptsAggregatedDiscovery) {
+  // A second server that answers kubectl's aggregated-discovery Accept with the v2 document.
+  auto aggregated = TestApiServer::Start(
+      {.tls = true, .tokens = {{.token = "agg"}}, .aggregated_discovery = true});
+  ASSERT_TRUE(aggregated) << aggregated.error().message;
+  (*aggregated)->AddDeployment("prod", "web", 2);
+  ASSERT_TRUE((*aggregated)->WriteKubeconfig(kubeconfig_, "agg", "prod"));
+  auto r = Kubectl("scale deployment web --replicas=4");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ((*aggregated)->Deployment("prod", "web")->at("spec").at("replicas"), 4);
+  auto lease = Kubectl("get lease");
+  ASSERT_EQ(lease.exit_code, 0) << lease.output;
+  // The aggregated document was used: no per-group-version discovery requests followed.
+  auto count_exact = [&](const std::string& path) {
+    int n = 0;
+    for (const auto& req : (*aggregated)->Requests()) n += req.path == path;
+    return n;
+  };
+  EXPECT_GE(count_exact("/apis"), 1);
+  EXPECT_EQ(count_exact("/apis/apps/v1"), 0);
+  EXPECT_EQ(count_exact("/api/v1"), 0);
+  EXPECT_EQ(count_exact("/apis/coordination.k8s.io/v1"), 0);
+  for (const auto& req : (*aggregated)->Requests()) {
+    std::printf("  aggregated server saw: %s %s -> %d\n", req.method.c_str(), req.path.c_str(),
+                req.status);
+  }
+}
+
 }  // namespace
 }  // namespace kafka_autoscaler::testing
