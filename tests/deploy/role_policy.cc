@@ -1,0 +1,94 @@
+#include "role_policy.h"
+
+#include <map>
+#include <set>
+
+namespace kafka_autoscaler::deploy_test {
+namespace {
+
+using nlohmann::json;
+
+// The group in which the test API server serves each resource it knows.
+const std::map<std::string, std::string>& ServedGroups() {
+  static const std::map<std::string, std::string> kGroups = {
+      {"deployments", "apps"},      {"deployments/scale", "apps"},
+      {"replicasets", "apps"},      {"events", ""},
+      {"pods", ""},                 {"leases", "coordination.k8s.io"},
+  };
+  return kGroups;
+}
+
+const json* FindObject(const std::vector<json>& objects, const std::string& kind,
+                       const std::string& name) {
+  for (const auto& o : objects) {
+    if (o.value("kind", "") != kind) continue;
+    if (name.empty() || o["metadata"].value("name", "") == name) return &o;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Result<json> PolicyFromManifest(const std::vector<json>& objects, const std::string& token) {
+  try {
+    const json* deployment = FindObject(objects, "Deployment", "");
+    if (deployment == nullptr) return MakeError(ErrorCode::kInvalidArgument, "no Deployment");
+    const std::string ns = (*deployment)["metadata"].value("namespace", "default");
+    const std::string account =
+        (*deployment)["spec"]["template"]["spec"].value("serviceAccountName", "default");
+
+    const json* role = nullptr;
+    for (const auto& o : objects) {
+      if (o.value("kind", "") != "RoleBinding") continue;
+      for (const auto& s : o.value("subjects", json::array())) {
+        if (s.value("kind", "") == "ServiceAccount" && s.value("name", "") == account &&
+            s.value("namespace", ns) == ns && o["roleRef"].value("kind", "") == "Role") {
+          role = FindObject(objects, "Role", o["roleRef"].value("name", ""));
+        }
+      }
+    }
+    if (role == nullptr) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "no Role bound to ServiceAccount " + ns + "/" + account);
+    }
+
+    json rules = json::array();
+    for (const auto& rule : role->at("rules")) {
+      const auto groups = rule.at("apiGroups").get<std::vector<std::string>>();
+      const auto resources = rule.at("resources").get<std::vector<std::string>>();
+      const auto verbs = rule.at("verbs").get<std::vector<std::string>>();
+      for (const auto& resource : resources) {
+        auto served = ServedGroups().find(resource);
+        if (served == ServedGroups().end()) {
+          return MakeError(ErrorCode::kInvalidArgument,
+                           "Role rule on '" + resource + "', which the test API server does not serve");
+        }
+        if (groups.size() != 1 || groups[0] != served->second) {
+          return MakeError(ErrorCode::kInvalidArgument,
+                           "Role rule on '" + resource + "' must name apiGroups [\"" +
+                               served->second + "\"]: " + rule.dump());
+        }
+      }
+      for (const auto& v : verbs) {
+        if (v == "*") return MakeError(ErrorCode::kInvalidArgument, "wildcard verb: " + rule.dump());
+      }
+      json out = {{"verbs", verbs}, {"resources", resources}};
+      if (rule.contains("resourceNames")) out["resourceNames"] = rule["resourceNames"];
+      rules.push_back(out);
+    }
+    return json{{"tokens", json::array({{{"token", token},
+                                         {"user", "system:serviceaccount:" + ns + ":" + account},
+                                         {"rules", rules}}})}};
+  } catch (const json::exception& e) {
+    return MakeError(ErrorCode::kInvalidArgument, std::string("manifest: ") + e.what());
+  }
+}
+
+json WithoutRule(const json& policy, size_t index) {
+  json out = policy;
+  auto& rules = out["tokens"][0]["rules"];
+  rules.erase(rules.begin() + static_cast<std::ptrdiff_t>(index));
+  return out;
+}
+
+}  // namespace kafka_autoscaler::deploy_test
