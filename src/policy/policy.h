@@ -56,6 +56,7 @@ struct PolicyState {
   std::optional<int64_t> previous_backlog;  // backlog seen on the previous tick
   int32_t previous_replicas = -1;           // spec.replicas on the previous tick; -1 = none
   std::deque<Recommendation> rate_recent;   // rate recommendations within the slow window
+  std::optional<SteadyTime> rate_since;     // first tick with measured rates (window history)
 };
 
 enum class Reason {

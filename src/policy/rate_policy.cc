@@ -78,6 +78,8 @@ int64_t RatePolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicySt
   const std::optional<double> previous_lambda = st.arrival_rate_ewma;
   st.previous_replicas = current;
   st.previous_backlog = in.backlog;
+  // The count changed since the last tick (by us or anyone): pods may be starting.
+  if (previous_replicas >= 0 && current != previous_replicas) st.last_scale_at = in.now;
 
   // 1. Arrival rate.
   std::optional<double> lambda;
@@ -101,18 +103,20 @@ int64_t RatePolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicySt
     const bool settled = !st.last_scale_at || in.now - *st.last_scale_at >= kSettle;
     auto& mu = st.per_pod_rate_ewma;
     if (sample > 0 && (!mu || (sample > *mu && no_scale_down_between))) mu = sample;
-    if (mu && saturated) {
-      if (sample >= kConfirmNear * *mu) {
-        st.per_pod_confirmed_at = in.now;
-      } else if (settled) {
-        *mu += kLearnDown * (sample - *mu);
-        st.per_pod_confirmed_at = in.now;
-      }
+    if (mu && saturated && (settled || sample >= kConfirmNear * *mu)) {
+      // Long after a change, a saturated sample is what a pod does: follow it (down, since
+      // a higher one was taken above). Soon after one, pods may still be starting: a sample
+      // near μ confirms it, a lower one says nothing.
+      if (settled) *mu += kLearnDown * (sample - *mu);
+      st.per_pod_confirmed_at = in.now;
     }
   }
   if (!st.per_pod_rate_ewma || !lambda) {
-    return RecommendedPods(in.backlog, c.messages_per_pod);
+    // No measured rates yet: the seed's rule, and at least one pod while messages arrive.
+    const bool arriving = lambda && *lambda > 0;
+    return std::max<int64_t>(RecommendedPods(in.backlog, c.messages_per_pod), arriving ? 1 : 0);
   }
+  if (!st.rate_since) st.rate_since = in.now;
   const double mu = *st.per_pod_rate_ewma;
   const bool confirmed = st.per_pod_confirmed_at && in.now - *st.per_pod_confirmed_at < kConfirmTtl;
   const double mu_down = confirmed ? mu : mu * kProbe;
@@ -134,7 +138,8 @@ int64_t RatePolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicySt
 
   int64_t out = current;
   // 3. Up, sized to absorb the rebalance it causes.
-  if (std::max(floor_pods, PodsFor(lambda_up + excess / drain_s, mu)) > current) {
+  if (std::max(floor_pods, SnapToPartitionDivisor(PodsFor(lambda_up + excess / drain_s, mu),
+                                                  in.partition_count, kSnapSlack)) > current) {
     // What will have piled up when the new pods consume: the shortfall of the pods there now
     // over their startup, and every arrival during the rebalance.
     const double capacity_now = mu * (in.partition_count > 0
@@ -145,7 +150,8 @@ int64_t RatePolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicySt
     const double with_pause = lambda_up + ahead / drain_s;
     out = std::max(floor_pods,
                    SnapToPartitionDivisor(PodsFor(with_pause, mu), in.partition_count, kSnapSlack));
-  } else {
+  } else if (in.now - *st.rate_since >= c.rate_scale_down_window) {
+    // (Only once the window holds a full window of history: no scale-down on a cold start.)
     int64_t highest = down;
     for (const auto& r : st.rate_recent) highest = std::max<int64_t>(highest, r.replicas);
     if (highest < current) {
@@ -157,7 +163,6 @@ int64_t RatePolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicySt
   st.rate_recent.push_back(
       {in.now, static_cast<int32_t>(std::min<int64_t>(std::max(down, out > current ? out : 0),
                                                       INT32_MAX))});
-  if (out != current) st.last_scale_at = in.now;
   return out;
 }
 
