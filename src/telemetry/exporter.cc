@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <ostream>
 #include <random>
@@ -93,8 +94,8 @@ size_t ReadHeader(char* data, size_t size, size_t n, void* user) {
 // Aborts an in-flight transfer once the shutdown deadline has passed (libcurl calls this about
 // once a second while waiting, and more often while data moves).
 int AbortAfterDeadline(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  const auto* deadline = static_cast<const SteadyClock::time_point*>(user);
-  return SteadyClock::now() >= *deadline ? 1 : 0;
+  const auto* deadline = static_cast<const std::atomic<SteadyClock::rep>*>(user);
+  return SteadyClock::now().time_since_epoch().count() >= deadline->load() ? 1 : 0;
 }
 
 bool RetryableStatus(long status) {
@@ -127,9 +128,11 @@ struct Exporter::Sender {
   Sender& operator=(const Sender&) = delete;
 
   // One POST; a transport failure is an Error (kTimeout or kUnavailable).
-  // `deadline` is when to abandon the transfer even before `timeout` (shutdown).
+  // `deadline` (steady ticks, may move earlier while the transfer runs) is when to abandon the
+  // transfer even before `timeout`: the shutdown deadline.
   Result<HttpResponse> Post(const std::string& body, std::chrono::milliseconds timeout,
-                            SteadyClock::time_point deadline, const std::string& user_agent) {
+                            const std::atomic<SteadyClock::rep>* deadline,
+                            const std::string& user_agent) {
     if (curl == nullptr) return MakeError(ErrorCode::kInternal, "curl_easy_init failed");
     HttpResponse response;
     curl_easy_reset(curl);
@@ -151,7 +154,7 @@ struct Exporter::Sender {
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, AbortAfterDeadline);
-    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &deadline);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, deadline);
     const CURLcode rc = curl_easy_perform(curl);
     if (rc != CURLE_OK) {
       const ErrorCode code =
@@ -244,6 +247,7 @@ void Exporter::Shutdown(std::chrono::milliseconds deadline) {
     if (joined_) return;
     stop_ = true;
     deadline_ = SteadyClock::now() + deadline;
+    abort_at_ = deadline_.time_since_epoch().count();
     cv_.notify_all();
   }
   thread_.join();
@@ -399,7 +403,7 @@ bool Exporter::Send(Signal signal, const google::protobuf::Message& request, uin
       StatsOf(signal).requests++;
       if (attempt > 1) StatsOf(signal).retries++;
     }
-    auto response = sender.Post(*body, std::min(o.timeout, remaining), Deadline(), user_agent);
+    auto response = sender.Post(*body, std::min(o.timeout, remaining), &abort_at_, user_agent);
     std::optional<std::chrono::milliseconds> retry_after;
     if (response && response->status >= 200 && response->status < 300) {
       auto partial = ParsePartialSuccess(

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -119,6 +120,9 @@ class Exporter final : public SpanSink {
   uint64_t flush_requested_ = 0;
   uint64_t flush_done_ = 0;
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+  // deadline_ for libcurl's progress callback, which aborts an in-flight request at shutdown.
+  std::atomic<std::chrono::steady_clock::rep> abort_at_{
+      std::chrono::steady_clock::time_point::max().time_since_epoch().count()};
   ExporterStats stats_;
   bool joined_ = false;
 

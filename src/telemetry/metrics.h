@@ -45,6 +45,10 @@ inline constexpr std::string_view kMetricTelemetryDropped =
     "kafka_autoscaler_telemetry_dropped_total";
 inline constexpr std::string_view kMetricBuildInfo = "kafka_autoscaler_build_info";
 
+// Content-Type of PrometheusText() for GET /metrics.
+inline constexpr std::string_view kPrometheusContentType =
+    "text/plain; version=0.0.4; charset=utf-8";
+
 enum class ScaleDirection { kUp, kDown };
 enum class Signal { kTraces, kMetrics, kLogs };
 std::string_view SignalName(Signal signal);  // "traces", "metrics", "logs"

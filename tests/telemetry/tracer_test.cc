@@ -138,6 +138,26 @@ TEST(TracerTest, LogRecordsCarryTheCurrentSpan) {
   EXPECT_EQ(second.find("trace_id"), std::string::npos) << second;
 }
 
+TEST(TracerTest, ActiveSpanIsCurrentForItsLifetime) {
+  FakeClock clock;
+  RecordingSink sink;
+  Tracer tracer(clock, &sink);
+  {
+    ActiveSpan root(tracer, kSpanReconcile);
+    {
+      ActiveSpan child(tracer, kSpanCheckKafkaHealth, SpanKind::kClient);
+      EXPECT_EQ(CurrentTraceContext().span_id, child->context().span_id);
+      child->SetAttribute(kAttrMessagingSystem, kMessagingSystemKafka);
+    }
+    EXPECT_EQ(CurrentTraceContext().span_id, root->context().span_id);
+    EXPECT_EQ(sink.spans.size(), 1u);  // the child ended with its scope
+  }
+  EXPECT_FALSE(CurrentTraceContext().valid());
+  ASSERT_EQ(sink.spans.size(), 2u);
+  EXPECT_EQ(sink.spans[0].parent_span_id, sink.spans[1].span_id);
+  EXPECT_EQ(sink.spans[0].kind, SpanKind::kClient);
+}
+
 TEST(TracerTest, MovedSpanEndsOnce) {
   FakeClock clock;
   RecordingSink sink;
