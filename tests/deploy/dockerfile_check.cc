@@ -250,7 +250,7 @@ std::vector<std::string> CheckRuntimeLibraries(const Dockerfile& dockerfile,
       continue;
     }
     const std::string& provider = it->second.provider;
-    if (provider == "musl" || provider == "kernel") continue;
+    if (provider == "musl" || provider == "kernel" || provider == "sanitizer") continue;
     if (provider.rfind("static:", 0) == 0) {
       const std::string name = provider.substr(7);
       if (build_text.find(name) == std::string::npos) {

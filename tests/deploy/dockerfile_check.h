@@ -49,7 +49,7 @@ std::vector<std::string> CheckImageInvariants(const Dockerfile& dockerfile, int 
 
 // What provides a Debian shared object on Alpine (testdata/debian-soname-to-alpine.tsv).
 struct SonameMapping {
-  std::string provider;  // PACKAGE, "via:PACKAGE", "static:NAME", "musl" or "kernel"
+  std::string provider;  // PACKAGE, "via:PACKAGE", "static:NAME", "musl", "kernel", "sanitizer"
   std::string note;
 };
 using SonameTable = std::map<std::string, SonameMapping>;
