@@ -11,7 +11,8 @@ namespace {
 
 constexpr const char* kPalette[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
                                     "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f"};
-constexpr int kLeft = 80, kRight = 20, kTop = 56, kGap = 56, kBottom = 44;
+constexpr int kLeft = 80, kRight = 20, kTop = 76, kGap = 56, kBottom = 44;
+constexpr int kLegendWidth = 190;
 
 std::string Escape(const std::string& s) {
   std::string out;
@@ -139,9 +140,16 @@ std::string RenderSvg(const Chart& chart) {
         prev_y = v;
       }
       o << "\"/>\n";
-      // Legend entry, top-right, one line per series.
-      const int ly = top + 14 + static_cast<int>(si) * 16;
-      const int lx = kLeft + plot_w - 190;
+    }
+    // Legend, top-right over a light box, one line per series, drawn above the lines.
+    const int lx = kLeft + plot_w - kLegendWidth;
+    o << "<rect x=\"" << lx - 8 << "\" y=\"" << top + 2 << "\" width=\"" << kLegendWidth
+      << "\" height=\"" << 16 * panel.series.size() + 8
+      << "\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#cccccc\"/>\n";
+    for (size_t si = 0; si < panel.series.size(); ++si) {
+      const ChartSeries& s = panel.series[si];
+      const std::string color = s.color.empty() ? kPalette[si % std::size(kPalette)] : s.color;
+      const int ly = top + 18 + static_cast<int>(si) * 16;
       o << "<line x1=\"" << lx << "\" x2=\"" << lx + 24 << "\" y1=\"" << ly - 4 << "\" y2=\""
         << ly - 4 << "\" stroke=\"" << color << "\" stroke-width=\"2\""
         << (s.dashed ? " stroke-dasharray=\"6,4\"" : "") << "/>\n";

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <iostream>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -251,6 +253,27 @@ TEST(SimulateCommandTest, InvalidScenarioOrPolicyExitsTwoWithEveryProblem) {
             kExitInvalid);
   EXPECT_NE(err2.str().find("unknown policy \"hpa\""), std::string::npos);
   std::filesystem::remove_all(dir);
+}
+
+// Speed: a one-hour scenario at 1 s ticks simulates in well under a second per policy. The
+// bound is only asserted in optimised builds without sanitizers; the figure is always printed.
+TEST(SimulatorSpeedTest, OneHourAtOneSecondTicksUnderASecondPerPolicy) {
+  auto s = LoadScenario(kTraces / "flash-crowd.yaml");
+  ASSERT_TRUE(s) << s.error().ToString();
+  ASSERT_EQ(s->TickCount(), 3600);
+  const Workload w = BuildWorkload(*s);
+  for (const auto& p : KnownPolicies()) {
+    SCOPED_TRACE(p);
+    const auto start = std::chrono::steady_clock::now();
+    auto run = RunPolicy(*s, w, p);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ASSERT_TRUE(run);
+    std::cout << "[ speed    ] " << p << ": 3600 steps in " << seconds * 1000 << " ms\n";
+#if defined(NDEBUG) && !defined(__SANITIZE_ADDRESS__)
+    EXPECT_LT(seconds, 1.0);
+#endif
+  }
 }
 
 // Every shared trace replays to the committed summary, per policy. A policy or model change
