@@ -341,6 +341,81 @@ TEST_F(ServerTest, AdminEndpointsOverHttp) {
   EXPECT_TRUE(server_->Requests().empty());
 }
 
+TEST_F(ServerTest, UpdatesAreConditionalOnResourceVersion) {
+  // Deployment PUT and Scale PUT: a stale resourceVersion is a 409, the current one succeeds.
+  json deployment = json::parse(Raw("GET", kDeploymentPath).body);
+  const std::string rv = deployment["metadata"]["resourceVersion"];
+  deployment["spec"]["replicas"] = 6;
+  auto put = Raw("PUT", kDeploymentPath, deployment.dump(), "application/json");
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(json::parse(put.body)["spec"]["replicas"], 6);
+  EXPECT_NE(json::parse(put.body)["metadata"]["resourceVersion"], rv);
+  EXPECT_EQ(json::parse(put.body)["metadata"]["generation"], 2);
+  auto stale = Raw("PUT", kDeploymentPath, deployment.dump(), "application/json");
+  EXPECT_EQ(stale.status, 409);
+  EXPECT_EQ(json::parse(stale.body)["reason"], "Conflict");
+  json scale = json::parse(Raw("GET", std::string(kDeploymentPath) + "/scale").body);
+  scale["spec"]["replicas"] = 1;
+  auto scale_put = Raw("PUT", std::string(kDeploymentPath) + "/scale", scale.dump(),
+                       "application/json");
+  ASSERT_EQ(scale_put.status, 200) << scale_put.body;
+  EXPECT_EQ(server_->Deployment("prod", "web")->at("spec").at("replicas"), 1);
+  EXPECT_EQ(Raw("PUT", std::string(kDeploymentPath) + "/scale", scale.dump(),
+                "application/json").status, 409);
+  // JSON patch is not supported: 415, like a server that does not accept the media type.
+  EXPECT_EQ(Raw("PATCH", std::string(kDeploymentPath) + "/scale", "[]",
+                "application/json-patch+json").status, 415);
+
+  // Leases through two KubeLeaseLocks: the second writer from the same version loses.
+  kube::KubeLeaseLock a(*client_, "prod", "l", "a");
+  kube::KubeLeaseLock b(*client_, "prod", "l", "b");
+  const kube::LeaderElectionRecord record{.holder_identity = "a", .lease_duration_seconds = 15};
+  ASSERT_TRUE(a.Create(record));
+  auto exists = b.Create(record);
+  ASSERT_FALSE(exists);
+  EXPECT_EQ(exists.error().code, ErrorCode::kConflict);
+  ASSERT_TRUE(a.Get());
+  ASSERT_TRUE(b.Get());
+  ASSERT_TRUE(a.Update(record));
+  auto lost = b.Update({.holder_identity = "b", .lease_duration_seconds = 15});
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(server_->Lease("prod", "l")->at("spec").at("holderIdentity"), "a");
+}
+
+TEST_F(ServerTest, EventFieldSelectors) {
+  server_->AddDeployment("prod", "other", 1);
+  kube::DeploymentEventRecorder web(*client_, {"prod", "web"}, clock_, "");
+  kube::DeploymentEventRecorder other(*client_, {"prod", "other"}, clock_, "");
+  ASSERT_TRUE(web.Record(kube::EventType::kNormal, "ScaledUp", "a"));
+  ASSERT_TRUE(web.Record(kube::EventType::kWarning, "ScaleFailed", "b"));
+  ASSERT_TRUE(other.Record(kube::EventType::kNormal, "ScaledDown", "c"));
+  struct Case {
+    const char* name;
+    std::string selector;
+    long status;
+    size_t items;
+  };
+  const Case cases[] = {
+      {.name = "all", .selector = "", .status = 200, .items = 3},
+      {.name = "by object", .selector = "involvedObject.name=web,involvedObject.kind=Deployment",
+       .status = 200, .items = 2},
+      {.name = "by type", .selector = "type=Warning", .status = 200, .items = 1},
+      {.name = "negated", .selector = "reason!=ScaledUp", .status = 200, .items = 2},
+      {.name = "by source", .selector = "source=kafka-autoscaler", .status = 200, .items = 3},
+      {.name = "unsupported field", .selector = "message=a", .status = 400, .items = 0},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto r = Raw("GET", "/api/v1/namespaces/prod/events?fieldSelector=" +
+                            kube::UrlEncode(c.selector));
+    ASSERT_EQ(r.status, c.status) << r.body;
+    if (c.status == 200) {
+      EXPECT_EQ(json::parse(r.body)["items"].size(), c.items);
+    }
+  }
+}
+
 TEST(TokenFlags, ParseRulesAndPolicies) {
   auto all = ParseTokenFlag("abc");
   ASSERT_TRUE(all);

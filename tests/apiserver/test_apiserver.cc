@@ -1017,15 +1017,15 @@ void TestApiServer::HandleDeployments(const httplib::Request& req, httplib::Resp
     Fail(res, 405, "MethodNotAllowed", "the server does not allow this method");
     return;
   }
-  json body = ParseBody(req.body);
-  if (!body.is_object()) {
-    Fail(res, 400, "BadRequest", "the body of the request was in an unknown format");
-    return;
-  }
   if (route.verb == "patch" && !IsMergePatch(req)) {
     Fail(res, 415, "UnsupportedMediaType",
          "the body of the request was in an unknown format - accepted media types include: "
          "application/merge-patch+json, application/strategic-merge-patch+json");
+    return;
+  }
+  json body = ParseBody(req.body);
+  if (!body.is_object()) {
+    Fail(res, 400, "BadRequest", "the body of the request was in an unknown format");
     return;
   }
   const std::string current_rv = d["metadata"]["resourceVersion"];
