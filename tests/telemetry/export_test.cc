@@ -454,7 +454,7 @@ TEST(ExportFaultTest, CollectorDownNeverBlocksAndCountsDrops) {
     }
     slowest = std::max(slowest, std::chrono::steady_clock::now() - start);
   }
-  EXPECT_LT(slowest, 20ms);
+  EXPECT_LT(slowest, 1s);  // never waits on the network (a request takes seconds to fail)
   const auto start = std::chrono::steady_clock::now();
   telemetry.Shutdown(3s);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
@@ -503,27 +503,32 @@ TEST(ExportFaultTest, ShutdownHonoursItsDeadlineWithAHungCollector) {
   EXPECT_EQ(telemetry.Stats().traces.dropped, 1u);
 }
 
-// Ticks take the same time with a hung collector as with telemetry off.
+// Ticks take the same time with a hung collector as with telemetry off: a blocking export
+// would cost a tick the 20 s request timeout. Medians, so that a preempted tick on a busy
+// machine does not decide.
 TEST(ExportFaultTest, TickTimingUnaffectedByAHungCollector) {
   TestOtlpReceiver receiver;
   std::vector<ScriptedResponse> hang(50, ScriptedResponse{.delay = 30s});
   receiver.Script("/v1/traces", hang);
   receiver.Script("/v1/logs", hang);
   receiver.Script("/v1/metrics", hang);
+  using Nanos = std::chrono::nanoseconds;
+  struct Timing {
+    Nanos slowest;
+    Nanos median;
+  };
   auto run_ticks = [](Telemetry& telemetry, FakeClock& clock) {
     std::ostringstream out;
     Logger logger(clock, out, LogLevel::kInfo, LogFormat::kJson);
     logger.AddSink(&telemetry.log_sink());
-    auto slowest = std::chrono::steady_clock::duration::zero();
-    auto total = std::chrono::steady_clock::duration::zero();
-    for (int i = 0; i < 200; ++i) {
+    std::vector<Nanos> took;
+    for (int i = 0; i < 201; ++i) {
       const auto start = std::chrono::steady_clock::now();
       EmitTick(telemetry.tracer(), telemetry.metrics(), logger, clock);
-      const auto took = std::chrono::steady_clock::now() - start;
-      slowest = std::max(slowest, took);
-      total += took;
+      took.push_back(std::chrono::steady_clock::now() - start);
     }
-    return std::pair{slowest, total / 200};
+    std::sort(took.begin(), took.end());
+    return Timing{took.back(), took[took.size() / 2]};
   };
   FakeClock clock;
   TelemetryOptions on = OptionsFor(receiver.url(), {{"OTEL_EXPORTER_OTLP_TIMEOUT", "20000"}});
@@ -532,15 +537,16 @@ TEST(ExportFaultTest, TickTimingUnaffectedByAHungCollector) {
   on.max_queue_size = 64;
   on.max_export_batch_size = 8;
   Telemetry exporting(on, clock);
-  const auto [slowest_on, mean_on] = run_ticks(exporting, clock);
+  const Timing with_export = run_ticks(exporting, clock);
   Telemetry off(OptionsFor(receiver.url(), {{"OTEL_SDK_DISABLED", "true"}}), clock);
-  const auto [slowest_off, mean_off] = run_ticks(off, clock);
+  const Timing without = run_ticks(off, clock);
   EXPECT_FALSE(off.exporting());
-  EXPECT_LT(slowest_on, 50ms);
-  EXPECT_LT(mean_on, mean_off + 2ms)
-      << "on: " << std::chrono::duration<double, std::milli>(mean_on).count()
-      << " ms, off: " << std::chrono::duration<double, std::milli>(mean_off).count() << " ms";
+  EXPECT_LT(with_export.slowest, 1s);
+  EXPECT_LT(with_export.median, without.median + 1ms)
+      << "median tick with export " << with_export.median.count() << " ns, without "
+      << without.median.count() << " ns";
   EXPECT_GT(exporting.Stats().traces.dropped, 0u);  // the queue filled instead of blocking
+  EXPECT_GT(exporting.Stats().traces.requests, 0u);  // and requests were hanging meanwhile
   const auto start = std::chrono::steady_clock::now();
   exporting.Shutdown(500ms);  // in-flight requests are abandoned (libcurl checks ~1/s)
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
