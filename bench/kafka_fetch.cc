@@ -8,7 +8,9 @@
 //   mock    — the mock cluster's thread ("rdk:mock": the mock brokers' own cost),
 //   process — everything, so process − mock is what a real deployment would spend;
 // and C++ heap allocations per Fetch (a counting operator new; librdkafka's C mallocs are
-// not counted). Usage: kafka_fetch [--sizes 12,1000,10000] [--iterations N]
+// not counted).
+// Usage: kafka_fetch [--sizes 12,1000,10000] [--iterations N] [--chunk 250,1000]
+//                    [--parallel 2,4] (a sweep over request shapings; default: the defaults)
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -25,6 +27,7 @@
 #include <new>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/clock.h"
@@ -93,9 +96,20 @@ struct Figures {
   double mock_cpu_ms = 0;
   double process_cpu_ms = 0;
   double allocations = 0;
+  double idle_cpu_ms_per_s = 0;
+  double app_threads_cpu_ms = 0;  // caller + ListOffsets worker threads
+  double rdk_main_cpu_ms = 0;     // librdkafka main threads (admin API, metadata)
+  double rdk_broker_cpu_ms = 0;   // librdkafka broker threads (requests, responses)
 };
 
-int Run(MockCluster& cluster, int partitions, int iterations, Figures& out) {
+struct Shaping {
+  size_t chunk = 1000;
+  size_t parallel = 4;
+};
+
+// A topic of `partitions` partitions, one message each, and a group committed at 0 or 1
+// (so the group's backlog is partitions / 2).
+int Setup(MockCluster& cluster, int partitions) {
   const std::string topic = "bench-" + std::to_string(partitions);
   const std::string group = "bench-group-" + std::to_string(partitions);
   if (auto s = cluster.CreateTopic(topic, partitions); !s) {
@@ -112,12 +126,20 @@ int Run(MockCluster& cluster, int partitions, int iterations, Figures& out) {
     std::fprintf(stderr, "commit: %s\n", s.error().message.c_str());
     return 1;
   }
+  return 0;
+}
+
+int Run(MockCluster& cluster, int partitions, int iterations, Shaping shaping, Figures& out) {
+  const std::string topic = "bench-" + std::to_string(partitions);
+  const std::string group = "bench-group-" + std::to_string(partitions);
   SystemClock clock;
   kafka::KafkaSourceOptions o;
   o.bootstrap_servers = cluster.bootstrap();
   o.topics = {topic};
   o.group = group;
   o.timeout = std::chrono::seconds(30);
+  o.chunk_partitions = shaping.chunk;
+  o.parallel_requests = shaping.parallel;
   auto source = kafka::KafkaMetricSource::Create(o, clock);
   if (!source) {
     std::fprintf(stderr, "create source: %s\n", source.error().message.c_str());
@@ -133,10 +155,19 @@ int Run(MockCluster& cluster, int partitions, int iterations, Figures& out) {
                        : first.error().message.c_str());
     return 1;
   }
+  // Background CPU of the harness (mock, idle producer) with no Fetch running, per second.
+  {
+    const double idle0 = CpuMs(CLOCK_PROCESS_CPUTIME_ID);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    out.idle_cpu_ms_per_s = (CpuMs(CLOCK_PROCESS_CPUTIME_ID) - idle0) * 2;
+  }
   std::vector<double> wall;
   const double caller0 = CpuMs(CLOCK_THREAD_CPUTIME_ID);
   const double process0 = CpuMs(CLOCK_PROCESS_CPUTIME_ID);
   const double mock0 = ThreadsCpuMs("rdk:mock");
+  const double app0 = ThreadsCpuMs("kafka_fetch");
+  const double main0 = ThreadsCpuMs("rdk:main");
+  const double broker0 = ThreadsCpuMs("rdk:broker");
   const uint64_t alloc0 = g_allocations.load();
   for (int i = 0; i < iterations; ++i) {
     const auto start = std::chrono::steady_clock::now();
@@ -153,6 +184,9 @@ int Run(MockCluster& cluster, int partitions, int iterations, Figures& out) {
   out.caller_cpu_ms = (CpuMs(CLOCK_THREAD_CPUTIME_ID) - caller0) / iterations;
   out.process_cpu_ms = (CpuMs(CLOCK_PROCESS_CPUTIME_ID) - process0) / iterations;
   out.mock_cpu_ms = (ThreadsCpuMs("rdk:mock") - mock0) / iterations;
+  out.app_threads_cpu_ms = (ThreadsCpuMs("kafka_fetch") - app0) / iterations;
+  out.rdk_main_cpu_ms = (ThreadsCpuMs("rdk:main") - main0) / iterations;
+  out.rdk_broker_cpu_ms = (ThreadsCpuMs("rdk:broker") - broker0) / iterations;
   std::sort(wall.begin(), wall.end());
   out.partitions = partitions;
   out.median_ms = wall[wall.size() / 2];
@@ -164,14 +198,33 @@ int Run(MockCluster& cluster, int partitions, int iterations, Figures& out) {
 
 int main(int argc, char** argv) {
   std::vector<int> sizes = {12, 1000, 10000};
+  std::vector<Shaping> shapings = {Shaping{}};
   int iterations = 0;  // 0: by size
+  auto list = [](const char* text) {
+    std::vector<size_t> out;
+    std::istringstream in(text);
+    for (std::string s; std::getline(in, s, ',');) out.push_back(std::strtoul(s.c_str(), nullptr, 10));
+    return out;
+  };
+  std::vector<size_t> chunks, parallels;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--sizes") == 0) {
       sizes.clear();
-      std::istringstream in(argv[i + 1]);
-      for (std::string s; std::getline(in, s, ',');) sizes.push_back(std::atoi(s.c_str()));
+      for (size_t n : list(argv[i + 1])) sizes.push_back(static_cast<int>(n));
     } else if (std::strcmp(argv[i], "--iterations") == 0) {
       iterations = std::atoi(argv[i + 1]);
+    } else if (std::strcmp(argv[i], "--chunk") == 0) {
+      chunks = list(argv[i + 1]);
+    } else if (std::strcmp(argv[i], "--parallel") == 0) {
+      parallels = list(argv[i + 1]);
+    }
+  }
+  if (!chunks.empty() || !parallels.empty()) {  // a sweep of request shapings
+    if (chunks.empty()) chunks = {Shaping{}.chunk};
+    if (parallels.empty()) parallels = {Shaping{}.parallel};
+    shapings.clear();
+    for (size_t c : chunks) {
+      for (size_t p : parallels) shapings.push_back(Shaping{c, p});
     }
   }
   auto cluster = MockCluster::Start(3);
@@ -179,18 +232,26 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mock: %s\n", cluster.error().message.c_str());
     return 1;
   }
-  std::printf("KafkaMetricSource::Fetch, group mode, 3 mock brokers (per Fetch; CPU: caller thread, "
-              "mock thread, whole process)\n");
-  std::printf("%10s %9s %10s %9s %10s %9s %11s %12s\n", "partitions", "cold_ms", "median_ms",
-              "p90_ms", "caller_cpu", "mock_cpu", "process_cpu", "cxx_allocs");
+  std::printf("KafkaMetricSource::Fetch, group mode, 3 mock brokers; per warm Fetch: wall time, "
+              "CPU of the caller thread, the mock's thread and the whole process, C++ allocations\n");
+  std::printf("%10s %6s %4s %9s %10s %9s %10s %9s %11s %11s %10s\n", "partitions", "chunk", "par",
+              "cold_ms", "median_ms", "p90_ms", "caller_cpu", "mock_cpu", "process_cpu",
+              "cxx_allocs", "idle_cpu/s");
   for (int size : sizes) {
-    Figures f;
-    const int n = iterations > 0 ? iterations : (size <= 100 ? 200 : size <= 2000 ? 50 : 15);
-    if (Run(**cluster, size, n, f) != 0) return 1;
-    std::printf("%10d %9.2f %10.2f %9.2f %10.2f %9.2f %11.2f %12.0f\n", f.partitions, f.cold_ms,
-                f.median_ms, f.p90_ms, f.caller_cpu_ms, f.mock_cpu_ms, f.process_cpu_ms,
-                f.allocations);
-    std::fflush(stdout);
+    if (Setup(**cluster, size) != 0) return 1;
+    for (const Shaping& shaping : shapings) {
+      Figures f;
+      const int n = iterations > 0 ? iterations : (size <= 100 ? 200 : size <= 2000 ? 50 : 15);
+      if (Run(**cluster, size, n, shaping, f) != 0) return 1;
+      std::printf("%10d %6zu %4zu %9.2f %10.2f %9.2f %10.2f %9.2f %11.2f %11.0f %10.1f\n", f.partitions,
+                  shaping.chunk, shaping.parallel, f.cold_ms, f.median_ms, f.p90_ms,
+                  f.caller_cpu_ms, f.mock_cpu_ms, f.process_cpu_ms, f.allocations,
+                  f.idle_cpu_ms_per_s);
+      std::printf("%10s   where the process CPU went: caller+workers %.2f ms, librdkafka main "
+                  "%.2f ms, librdkafka brokers %.2f ms, mock %.2f ms\n",
+                  "", f.app_threads_cpu_ms, f.rdk_main_cpu_ms, f.rdk_broker_cpu_ms, f.mock_cpu_ms);
+      std::fflush(stdout);
+    }
   }
   return 0;
 }

@@ -136,7 +136,7 @@ Result<std::unique_ptr<KafkaClient>> KafkaClient::Create(const std::string& boot
   rd_kafka_conf_set_log_cb(conf.get(), &KafkaClient::OnLog);
 
   // rd_kafka_new takes ownership of conf only on success.
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr.data(), errstr.size());
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr.data(), errstr.size());
   if (rk == nullptr) {
     return MakeError(ErrorCode::kInvalidArgument,
                      std::string("kafka: cannot create client: ") + errstr.data());

@@ -186,18 +186,12 @@ class PartitionIndex {
   size_t base_ = 0;
 };
 
-// librdkafka 2.0.2 matches every answered partition to its request list by a linear search,
-// so one request for n partitions costs O(n²) in the client (~0.65 s of CPU for 10,000
-// partitions, ~0.5 s more for the group's OffsetFetch). Requests are therefore cut into chunks
-// of this many partitions: still batched (one request per leader per chunk), linear overall.
-constexpr size_t kChunkPartitions = 1000;
-// Threads (the caller included) running the synchronous ListOffsets chunks concurrently.
-constexpr size_t kOffsetWorkers = 4;
-
-std::vector<PartitionList> ChunksOf(const Observation& obs, int64_t offset) {
+// Chunks of at most `chunk` partitions (see KafkaSourceOptions::chunk_partitions: librdkafka
+// 2.0.2's answer matching is quadratic in a request's size, so chunks keep Fetch linear).
+std::vector<PartitionList> ChunksOf(const Observation& obs, int64_t offset, size_t chunk) {
   std::vector<PartitionList> chunks;
-  for (size_t base = 0; base < obs.partitions.size(); base += kChunkPartitions) {
-    const size_t end = std::min(obs.partitions.size(), base + kChunkPartitions);
+  for (size_t base = 0; base < obs.partitions.size(); base += chunk) {
+    const size_t end = std::min(obs.partitions.size(), base + chunk);
     PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(end - base)));
     for (size_t i = base; i < end; ++i) {
       const auto& p = obs.partitions[i];
@@ -245,10 +239,11 @@ void CheckComplete(const std::vector<bool>& seen, std::string_view what, ErrorCo
   }
 }
 
-// Runs rd_kafka_offsets_for_times on every chunk, kOffsetWorkers at a time; returns the first
-// call-level error, or NO_ERROR (per-partition errors stay in the lists).
+// Runs rd_kafka_offsets_for_times (synchronous) on every chunk, `workers` threads at a time
+// (the caller included); returns the first call-level error, or NO_ERROR (per-partition errors
+// stay in the lists).
 rd_kafka_resp_err_t OffsetsForTimes(rd_kafka_t* rk, std::vector<PartitionList*>& jobs,
-                                    SteadyClock::time_point deadline) {
+                                    size_t workers, SteadyClock::time_point deadline) {
   std::atomic<size_t> next{0};
   std::vector<rd_kafka_resp_err_t> results(jobs.size(), RD_KAFKA_RESP_ERR_NO_ERROR);
   auto work = [&] {
@@ -258,7 +253,7 @@ rd_kafka_resp_err_t OffsetsForTimes(rd_kafka_t* rk, std::vector<PartitionList*>&
   };
   {
     std::vector<std::jthread> helpers;
-    for (size_t t = 1; t < std::min(kOffsetWorkers, jobs.size()); ++t) helpers.emplace_back(work);
+    for (size_t t = 1; t < std::min(workers, jobs.size()); ++t) helpers.emplace_back(work);
     work();
   }
   for (auto err : results) {
@@ -303,6 +298,10 @@ Result<std::unique_ptr<KafkaMetricSource>> KafkaMetricSource::Create(KafkaSource
   }
   if (options.group && options.group->empty()) {
     return MakeError(ErrorCode::kInvalidArgument, "kafka: the consumer group name is empty");
+  }
+  if (options.chunk_partitions == 0 || options.parallel_requests == 0) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "kafka: chunk_partitions and parallel_requests must be positive");
   }
   if (options.timeout <= std::chrono::milliseconds::zero()) {
     return MakeError(ErrorCode::kInvalidArgument, "kafka: the fetch timeout must be positive");
@@ -404,19 +403,20 @@ Result<Observation> KafkaMetricSource::FetchOnce(SteadyTime deadline) {
     }
   }
   rd_kafka_t* rk = client_->handle();
-  std::vector<PartitionList> latest = ChunksOf(obs, RD_KAFKA_OFFSET_END);
-  std::vector<PartitionList> earliest = ChunksOf(obs, RD_KAFKA_OFFSET_BEGINNING);
+  std::vector<PartitionList> latest = ChunksOf(obs, RD_KAFKA_OFFSET_END, options_.chunk_partitions);
+  std::vector<PartitionList> earliest = ChunksOf(obs, RD_KAFKA_OFFSET_BEGINNING, options_.chunk_partitions);
 
   // The OffsetFetch requests go first so that they overlap the ListOffsets rounds.
   std::optional<GroupOffsetsRequest> group_request;
   if (options_.group) {
-    group_request.emplace(rk, *options_.group, ChunksOf(obs, RD_KAFKA_OFFSET_INVALID),
+    group_request.emplace(rk, *options_.group,
+                          ChunksOf(obs, RD_KAFKA_OFFSET_INVALID, options_.chunk_partitions),
                           RemainingMs(deadline));
   }
   std::vector<PartitionList*> jobs;
   for (auto& l : latest) jobs.push_back(&l);
   for (auto& l : earliest) jobs.push_back(&l);
-  const rd_kafka_resp_err_t err = OffsetsForTimes(rk, jobs, deadline);
+  const rd_kafka_resp_err_t err = OffsetsForTimes(rk, jobs, options_.parallel_requests, deadline);
 
   ErrorCollector errors;
   std::vector<bool> latest_seen(index.size()), earliest_seen(index.size());
