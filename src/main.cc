@@ -1,15 +1,32 @@
-// kafka-autoscaler: wiring only. The one place that reads the environment and argv; everything
-// else receives what it needs as arguments.
+// kafka-autoscaler: wiring only. The one place that reads the environment and argv, turns them
+// into typed options, builds the real implementations of each seam and hands them over.
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string>
+#include <thread>
 
 #include <CLI/CLI.hpp>
+#include <librdkafka/rdkafka.h>
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "controller/loop.h"
+#include "controller/reconciler.h"
+#include "controller/status_board.h"
+#include "daemon/tick_telemetry.h"
+#include "demo/demo.h"
+#include "http/health_server.h"
+#include "kafka/kafka_source.h"
+#include "kube/client.h"
+#include "kube/deployment_target.h"
+#include "kube/kube_config.h"
+#include "kube/leader_elector.h"
+#include "kube/lease_lock.h"
+#include "telemetry/telemetry.h"
 
 extern char** environ;
 
@@ -17,6 +34,8 @@ namespace ka = kafka_autoscaler;
 
 namespace {
 
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
 constexpr int kExitConfig = 2;
 
 ka::config::Env ReadEnvironment() {
@@ -29,43 +48,284 @@ ka::config::Env ReadEnvironment() {
   return env;
 }
 
-// Loads the configuration or prints every problem and returns nullopt.
-std::optional<ka::config::Config> LoadConfigOrReport(const ka::config::Env& env) {
-  auto cfg = ka::config::Load(env);
-  if (!cfg) {
-    std::cerr << "kafka-autoscaler: " << cfg.error().ToString() << "\n";
-    return std::nullopt;
+std::string Hostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "kafka-autoscaler";
+  return buf;
+}
+
+// SIGTERM/SIGINT handling without async-signal hazards: the signals are blocked in every thread
+// (set before any thread starts) and one watcher thread waits for them and stops the token.
+class SignalWatcher {
+ public:
+  SignalWatcher() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
   }
-  return *cfg;
+  void Start(ka::StopToken& stop, ka::Logger* log) {
+    thread_ = std::thread([this, &stop, log] {
+      const timespec poll{0, 200'000'000};
+      while (!done_.Stopped()) {
+        const int sig = sigtimedwait(&set_, nullptr, &poll);
+        if (sig == SIGTERM || sig == SIGINT) {
+          if (log != nullptr) {
+            log->Info("shutting down", {{"signal", std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT")}});
+          }
+          stop.Stop();
+          return;
+        }
+      }
+    });
+  }
+  ~SignalWatcher() {
+    done_.Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  sigset_t set_;
+  ka::StopToken done_;
+  std::thread thread_;
+};
+
+// Loads the configuration and the OTEL_* settings, or prints every problem of both at once.
+std::optional<std::pair<ka::config::Config, ka::telemetry::TelemetryOptions>> LoadConfigOrReport(
+    const ka::config::Env& env) {
+  auto cfg = ka::config::Load(env);
+  auto otel = ka::telemetry::LoadOptions(env, KA_VERSION);
+  if (cfg && otel) return std::make_pair(*cfg, *otel);
+  std::vector<std::string> problems;
+  for (const ka::Error* e : {cfg ? nullptr : &cfg.error(), otel ? nullptr : &otel.error()}) {
+    if (e == nullptr) continue;
+    if (e->details.empty()) problems.push_back(e->message);
+    problems.insert(problems.end(), e->details.begin(), e->details.end());
+  }
+  std::cerr << "kafka-autoscaler: invalid configuration (" << problems.size()
+            << (problems.size() == 1 ? " problem)" : " problems)") << "\n";
+  for (const auto& p : problems) std::cerr << "  - " << p << "\n";
+  return std::nullopt;
+}
+
+ka::controller::ReconcilerOptions ReconcilerOptionsFrom(const ka::config::Config& c) {
+  ka::controller::ReconcilerOptions o;
+  o.policy = c.policy;
+  o.fallback_replicas = c.fallback_replicas;
+  o.fallback_after_failures = c.fallback_after_failures;
+  o.dry_run = c.dry_run;
+  for (const auto& t : c.kafka_topics) o.topics += (o.topics.empty() ? "" : ",") + t;
+  o.group = c.kafka_consumer_group.value_or("");
+  o.namespace_name = c.namespace_name;
+  o.deployment_name = c.deployment_name;
+  return o;
+}
+
+// Kubernetes client options from the environment, with the tick deadline as request timeout.
+ka::Result<std::unique_ptr<ka::kube::Client>> MakeKubeClient(const ka::config::Env& env,
+                                                           const ka::config::Config& cfg,
+                                                           const ka::Clock& clock) {
+  auto options = ka::kube::OptionsFromEnv(env);
+  if (!options) return ka::MakeError(options.error());
+  const auto deadline = cfg.TickDeadline();
+  options->timeout = std::min(options->timeout, std::max(deadline / 2, std::chrono::milliseconds(500)));
+  options->connect_timeout = std::min(options->connect_timeout, options->timeout);
+  return ka::kube::Client::Create(*options, clock);
+}
+
+struct RunFlags {
+  std::optional<int64_t> max_ticks;
+};
+
+int RunDaemon(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions& telemetry_options,
+              const ka::config::Env& env, const RunFlags& flags, SignalWatcher& signals) {
+  ka::SystemClock clock;
+  ka::Logger log(clock, std::cout, cfg.log_level, cfg.log_format);
+  ka::telemetry::Telemetry telemetry(telemetry_options, clock, &log, &std::cout);
+  log.AddSink(&telemetry.log_sink());
+  ka::StopToken stop;
+  signals.Start(stop, &log);
+  const std::string identity = cfg.pod_name.empty() ? Hostname() : cfg.pod_name;
+  log.Info("starting", {{"version", std::string(KA_VERSION)},
+                        {"topic", ReconcilerOptionsFrom(cfg).topics},
+                        {"group", cfg.kafka_consumer_group.value_or("")},
+                        {"namespace", cfg.namespace_name},
+                        {"deployment", cfg.deployment_name},
+                        {"policy", std::string(ka::policy::PolicyKindName(cfg.policy.kind))},
+                        {"interval_seconds", static_cast<int64_t>(cfg.scale_interval.count())},
+                        {"dry_run", cfg.dry_run},
+                        {"leader_election", cfg.leader_election},
+                        {"identity", identity}});
+
+  auto source = ka::kafka::MakeKafkaMetricSource(cfg, clock, &log);
+  if (!source) {
+    log.Error("invalid kafka configuration", {{"error", source.error().ToString()}});
+    return kExitConfig;
+  }
+  auto client = MakeKubeClient(env, cfg, clock);
+  if (!client) {
+    log.Error("no usable kubernetes configuration", {{"error", client.error().ToString()}});
+    return kExitConfig;
+  }
+  const ka::kube::DeploymentRef ref{cfg.namespace_name, cfg.deployment_name};
+  ka::kube::DeploymentScaleTarget target(**client, ref);
+  ka::kube::DeploymentEventRecorder events(**client, ref, clock, identity);
+
+  std::unique_ptr<ka::kube::KubeLeaseLock> lease;
+  std::unique_ptr<ka::kube::LeaderElector> elector;
+  std::thread elector_thread;
+  if (cfg.leader_election) {
+    lease = std::make_unique<ka::kube::KubeLeaseLock>(**client, cfg.pod_namespace, cfg.lease_name,
+                                                      identity);
+    auto e = ka::kube::LeaderElector::Create(
+        *lease, clock,
+        {.lease_duration = cfg.lease_duration, .renew_deadline = cfg.renew_deadline,
+         .retry_period = cfg.retry_period},
+        [&log, &cfg](bool leading) {
+          log.Info(leading ? "became leader" : "lost leadership",
+                   {{"lease", cfg.pod_namespace + "/" + cfg.lease_name}});
+        });
+    if (!e) {
+      log.Error("invalid leader election settings", {{"error", e.error().ToString()}});
+      return kExitConfig;
+    }
+    elector = std::move(*e);
+    elector_thread = std::thread([&] { elector->Run(stop); });
+  }
+
+  const auto options = ReconcilerOptionsFrom(cfg);
+  ka::daemon::OtelTickTracer tracer(telemetry.tracer());
+  ka::daemon::MetricsTickListener metrics_listener(telemetry.metrics());
+  ka::controller::Reconciler reconciler(options, clock, **source, target, &events, log, tracer);
+  ka::controller::StatusBoard board(clock, cfg.scale_interval, cfg.leader_election);
+  ka::http::HealthServer server({.host = "0.0.0.0", .port = cfg.health_check_port}, board, options,
+                                [&telemetry] { return telemetry.PrometheusText(); });
+  if (auto s = server.Start(); !s) {
+    log.Error("cannot start the health server", {{"error", s.error().message}});
+    stop.Stop();
+    if (elector_thread.joinable()) elector_thread.join();
+    return kExitFailure;
+  }
+  log.Info("health server listening", {{"port", int64_t{server.port()}}});
+
+  std::function<bool()> may_act;
+  if (elector) may_act = [&] { return elector->IsLeader(); };
+  ka::controller::Loop loop({.interval = cfg.scale_interval, .max_ticks = flags.max_ticks},
+                            reconciler, board, may_act, {&metrics_listener});
+  const int64_t ticks = loop.Run(stop);
+
+  stop.Stop();
+  if (elector_thread.joinable()) elector_thread.join();
+  if (elector && elector->IsLeader()) {
+    if (auto s = elector->Release(); !s) {
+      log.Warn("could not release the lease", {{"error", s.error().message}});
+    }
+  }
+  server.Stop();
+  log.Info("stopped", {{"ticks", ticks}});
+  telemetry.Shutdown(std::chrono::seconds(3));
+  return kExitOk;
+}
+
+int RunCheck(const ka::config::Config& cfg, const ka::config::Env& env, bool print_config) {
+  if (print_config) std::cout << cfg.ToJson().dump(2) << "\n";
+  std::cout << "configuration: ok\n";
+  ka::SystemClock clock;
+  bool ok = true;
+  auto kafka_options = ka::kafka::OptionsFromConfig(cfg);
+  if (!kafka_options) {
+    std::cout << "kafka: " << kafka_options.error().ToString() << "\n";
+    return kExitConfig;
+  }
+  if (print_config) std::cout << "kafka properties: " << kafka_options->properties.Describe() << "\n";
+  auto report = ka::kafka::ProbeKafka(*kafka_options, clock);
+  if (report) {
+    std::cout << *report;
+    if (!report->empty() && report->back() != '\n') std::cout << "\n";
+  } else {
+    ok = false;
+    std::cout << "kafka: FAILED: " << report.error().ToString() << "\n";
+  }
+  auto client = MakeKubeClient(env, cfg, clock);
+  if (!client) {
+    ok = false;
+    std::cout << "kubernetes: FAILED: " << client.error().ToString() << "\n";
+  } else {
+    ka::kube::DeploymentScaleTarget target(**client, {cfg.namespace_name, cfg.deployment_name});
+    auto scale = target.Get();
+    if (scale) {
+      std::cout << "kubernetes: deployment " << cfg.namespace_name << "/" << cfg.deployment_name
+                << ": replicas " << scale->spec_replicas << " (" << scale->status_replicas
+                << " existing)" << (scale->paused ? ", paused by annotation" : "") << "\n";
+    } else {
+      ok = false;
+      std::cout << "kubernetes: FAILED: " << scale.error().ToString() << "\n";
+    }
+  }
+  std::cout << (ok ? "check: ok\n" : "check: FAILED\n");
+  return ok ? kExitOk : kExitFailure;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  SignalWatcher signals;  // first: blocks SIGTERM/SIGINT before any thread starts
   CLI::App app{"kafka-autoscaler: scales a Kubernetes Deployment to the backlog of a Kafka topic"};
   app.require_subcommand(0, 1);
-  auto* run_cmd = app.add_subcommand("run", "run the daemon (default)");
-  auto* check_cmd = app.add_subcommand("check", "validate the configuration and probe Kafka and Kubernetes once");
+
+  auto* run_cmd = app.add_subcommand("run", "run the daemon (the default)");
+  RunFlags run_flags;
+  run_cmd->add_option("--max-ticks", run_flags.max_ticks, "run N ticks, then exit 0")
+      ->check(CLI::PositiveNumber);
+
+  auto* check_cmd = app.add_subcommand(
+      "check", "validate the configuration and probe Kafka and Kubernetes once");
   bool print_config = false;
-  check_cmd->add_flag("--print-config", print_config, "print the effective configuration (secrets redacted)");
+  check_cmd->add_flag("--print-config", print_config,
+                      "print the effective configuration (secrets redacted)");
+
+  auto* demo_cmd = app.add_subcommand("demo", "run the whole system on this machine, no setup");
+  int demo_duration = 120;
+  double demo_speed = 1.0;
+  std::string demo_out = "demo-out";
+  bool demo_plain = false;
+  std::string demo_policy = "messages";
+  demo_cmd->add_option("--duration", demo_duration, "demo time in seconds (default 120)")
+      ->check(CLI::Range(10, 3600));
+  demo_cmd->add_option("--speed", demo_speed, "run N times faster (default 1)")
+      ->check(CLI::Range(0.1, 20.0));
+  demo_cmd->add_option("--out", demo_out, "folder for the chart and logs (default demo-out)");
+  demo_cmd->add_flag("--plain", demo_plain, "one line per tick, even on a terminal");
+  demo_cmd->add_option("--policy", demo_policy, "scaling policy: messages or rate")
+      ->check(CLI::IsMember({"messages", "rate"}));
+
   auto* version_cmd = app.add_subcommand("version", "print version and build info");
   CLI11_PARSE(app, argc, argv);
 
-  const ka::config::Env env = ReadEnvironment();
-
   if (*version_cmd) {
-    std::cout << "kafka-autoscaler " << KA_VERSION << " (C++" << __cplusplus / 100 % 100
-              << ", g++ " << __VERSION__ << ", built " << __DATE__ << ")\n";
-    return 0;
+    std::cout << "kafka-autoscaler " << KA_VERSION << " (g++ " << __VERSION__ << ", C++"
+              << __cplusplus << ", librdkafka " << rd_kafka_version_str() << ")\n";
+    return kExitOk;
   }
-  auto cfg = LoadConfigOrReport(env);
-  if (!cfg) return kExitConfig;
+  if (*demo_cmd) {
+    ka::StopToken stop;
+    signals.Start(stop, nullptr);
+    return ka::demo::RunDemo(
+        {.duration = std::chrono::seconds(demo_duration), .speed = demo_speed,
+         .out_dir = demo_out, .plain = demo_plain || isatty(STDOUT_FILENO) == 0,
+         .policy = demo_policy == "rate" ? ka::policy::PolicyKind::kRate
+                                         : ka::policy::PolicyKind::kMessages},
+        stop, std::cout, std::cerr);
+  }
+
+  const ka::config::Env env = ReadEnvironment();
+  auto loaded = LoadConfigOrReport(env);
+  if (!loaded) return kExitConfig;
+  const auto& [cfg, telemetry_options] = *loaded;
   if (*check_cmd) {
-    if (print_config) std::cout << cfg->ToJson().dump(2) << "\n";
-    std::cout << "configuration: ok\n";
-    return 0;
+    if (print_config) std::cout << "telemetry: " << telemetry_options.Describe() << "\n";
+    return RunCheck(cfg, env, print_config);
   }
   (void)run_cmd;
-  std::cerr << "kafka-autoscaler: run is not wired yet\n";
-  return 1;
+  return RunDaemon(cfg, telemetry_options, env, run_flags, signals);
 }

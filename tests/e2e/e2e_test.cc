@@ -1,0 +1,297 @@
+// End-to-end: the real kafka-autoscaler binary as a process, against librdkafka's mock
+// cluster (the real Kafka wire protocol on loopback) and the test API server (HTTPS, bearer
+// tokens, RBAC-like rules). Short intervals (1 s ticks) keep each case to seconds.
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "apiserver/test_apiserver.h"
+#include "e2e/process.h"
+#include "mock_cluster.h"
+
+namespace kafka_autoscaler::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using kafka::testing::CommitOffset;
+using kafka::testing::MockCluster;
+
+constexpr char kTopic[] = "orders";
+constexpr char kGroup[] = "workers";
+constexpr int kPartitions = 6;
+constexpr char kToken[] = "e2e-token";
+
+// Polls `cond` every 100 ms until it holds or `timeout` passes.
+bool Eventually(const std::function<bool()>& cond, milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  return cond();
+}
+
+class E2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("ka-e2e-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    auto kafka = MockCluster::Start(3);
+    ASSERT_TRUE(kafka) << kafka.error().message;
+    kafka_ = std::move(*kafka);
+    ASSERT_TRUE(kafka_->CreateTopic(kTopic, kPartitions));
+  }
+
+  // Starts the API server with `grant` for our token (allow-all by default).
+  void StartApiServer(std::optional<TokenGrant> grant = std::nullopt) {
+    TokenGrant g = grant.value_or(TokenGrant{.token = kToken});
+    g.token = kToken;
+    auto api = TestApiServer::Start({.tls = true, .cert_dir = (dir_ / "tls").string(),
+                                     .tokens = {g}});
+    ASSERT_TRUE(api) << api.error().message;
+    api_ = std::move(*api);
+    api_->AddDeployment("default", "workers", 1);
+    kubeconfig_ = (dir_ / "kubeconfig").string();
+    ASSERT_TRUE(api_->WriteKubeconfig(kubeconfig_, kToken, "default"));
+  }
+
+  std::map<std::string, std::string> Env() {
+    port_ = FreePort();
+    return {{"KAFKA_BOOTSTRAP_SERVERS", kafka_->bootstrap()},
+            {"KAFKA_TOPIC", kTopic},
+            {"KAFKA_CONSUMER_GROUP", kGroup},
+            {"KAFKA_OFFSET_RESET_POLICY", "earliest"},
+            {"NAMESPACE", "default"},
+            {"DEPLOYMENT_NAME", "workers"},
+            {"MESSAGES_PER_POD", "10"},
+            {"MIN_REPLICAS", "1"},
+            {"MAX_REPLICAS", "5"},
+            {"IDLE_REPLICAS", "0"},
+            {"MIN_TTL_SECONDS", "3"},
+            {"SCALE_DOWN_STABILIZATION_SECONDS", "2"},
+            {"SCALE_INTERVAL_SECONDS", "1"},
+            {"HEALTH_CHECK_PORT", std::to_string(port_)},
+            {"KUBECONFIG", kubeconfig_},
+            {"KUBERNETES_SERVICE_HOST", ""},
+            {"OTEL_SDK_DISABLED", "true"},
+            {"LOG_FORMAT", "json"},
+            {"LOG_LEVEL", "info"}};
+  }
+
+  std::unique_ptr<Process> StartDaemon(std::map<std::string, std::string> env) {
+    auto p = std::make_unique<Process>(std::vector<std::string>{KA_BINARY, "run"}, env);
+    EXPECT_GT(p->pid(), 0);
+    return p;
+  }
+
+  int Replicas() {
+    auto d = api_->Deployment("default", "workers");
+    return d ? (*d)["spec"]["replicas"].get<int>() : -1;
+  }
+  // Commits offsets so that the group's total lag is `lag` (spread over the first partition).
+  void CommitLeaving(const std::vector<int64_t>& highs, int64_t lag) {
+    std::vector<CommitOffset> offsets;
+    for (int p = 0; p < kPartitions; ++p) {
+      const int64_t keep = p == 0 ? lag : 0;
+      offsets.push_back({kTopic, p, highs[static_cast<size_t>(p)] - keep});
+    }
+    auto committed = kafka_->Commit(kGroup, offsets);
+    ASSERT_TRUE(committed) << committed.error().message;
+  }
+  // Every stdout line of the daemon must be a JSON object; returns those whose msg matches.
+  static std::vector<nlohmann::json> LogLines(const Process& p, const std::string& msg) {
+    std::vector<nlohmann::json> out;
+    for (const auto& line : p.Lines()) {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      EXPECT_TRUE(j.is_object()) << "not a JSON line: " << line;
+      if (j.is_object() && j.value("msg", "") == msg) out.push_back(j);
+    }
+    return out;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<MockCluster> kafka_;
+  std::unique_ptr<TestApiServer> api_;
+  std::string kubeconfig_;
+  int port_ = 0;
+};
+
+TEST_F(E2eTest, ScalesUpOnBacklogDownAfterWindowThenIdle) {
+  StartApiServer();
+  // 45 messages over 6 partitions, no commits (earliest): lag 45 → ceil(45/10) = 5.
+  ASSERT_TRUE(kafka_->ProduceEach(kTopic, kPartitions, 8));  // 48 messages
+  auto daemon = StartDaemon(Env());
+  ASSERT_TRUE(Eventually([&] { return Replicas() == 5; }, seconds(20)))
+      << "replicas " << Replicas() << "\n" << daemon->Stderr();
+  EXPECT_TRUE(Eventually([&] { return HttpGet(port_, "/readyz").first == 200; }, seconds(5)));
+
+  // Drain to a lag of 15: 2 replicas, but only after the 2 s stabilization window.
+  const std::vector<int64_t> highs(kPartitions, 8);
+  CommitLeaving(highs, 15);
+  const auto drained_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(Eventually([&] { return Replicas() == 2; }, seconds(20)));
+  EXPECT_GE(std::chrono::steady_clock::now() - drained_at, milliseconds(1500))
+      << "scaled down before the stabilization window passed";
+
+  // Drain fully: min replicas (1) until MIN_TTL_SECONDS (3 s) of zero backlog, then idle (0).
+  CommitLeaving(highs, 0);
+  ASSERT_TRUE(Eventually([&] { return Replicas() == 1; }, seconds(20)));
+  const auto zero_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(Eventually([&] { return Replicas() == 0; }, seconds(20)));
+  EXPECT_GE(std::chrono::steady_clock::now() - zero_at, milliseconds(1500));
+
+  // Events on the Deployment, and one log line per scale action.
+  std::vector<std::string> reasons;
+  for (const auto& e : api_->Events("default")) reasons.push_back(e["reason"]);
+  EXPECT_NE(std::find(reasons.begin(), reasons.end(), "ScaledUp"), reasons.end());
+  EXPECT_NE(std::find(reasons.begin(), reasons.end(), "ScaledDown"), reasons.end());
+  auto scaled = LogLines(*daemon, "scaled deployment");
+  ASSERT_GE(scaled.size(), 3u);
+  EXPECT_EQ(scaled[0]["from"], 1);
+  EXPECT_EQ(scaled[0]["to"], 5);
+  EXPECT_EQ(scaled[0]["deployment"], "workers");
+
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(seconds(5)), 0);
+}
+
+TEST_F(E2eTest, BrokersDownHoldsNotReadyAndRecovers) {
+  StartApiServer();
+  ASSERT_TRUE(kafka_->ProduceEach(kTopic, kPartitions, 5));  // lag 30 → 3
+  auto daemon = StartDaemon(Env());
+  ASSERT_TRUE(Eventually([&] { return Replicas() == 3; }, seconds(20))) << daemon->Stderr();
+  ASSERT_TRUE(Eventually([&] { return HttpGet(port_, "/readyz").first == 200; }, seconds(5)));
+
+  api_->ClearRequests();
+  for (int b = 1; b <= 3; ++b) ASSERT_TRUE(kafka_->SetBrokerDown(b));
+  ASSERT_TRUE(Eventually([&] { return HttpGet(port_, "/readyz").first == 503; }, seconds(15)));
+  auto status = nlohmann::json::parse(HttpGet(port_, "/").second);
+  EXPECT_EQ(status["kafka"]["ok"], false);
+  // Ticks go on, and none of them scales.
+  std::this_thread::sleep_for(seconds(3));
+  EXPECT_EQ(api_->CountRequests("PATCH", "/scale"), 0);
+  EXPECT_EQ(Replicas(), 3);
+  EXPECT_EQ(HttpGet(port_, "/healthz").first, 200);
+  EXPECT_FALSE(LogLines(*daemon, "kafka observation failed; holding replicas").empty());
+
+  for (int b = 1; b <= 3; ++b) ASSERT_TRUE(kafka_->SetBrokerUp(b));
+  EXPECT_TRUE(Eventually([&] { return HttpGet(port_, "/readyz").first == 200; }, seconds(20)))
+      << HttpGet(port_, "/readyz").second;
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(seconds(5)), 0);
+}
+
+TEST_F(E2eTest, ForbiddenPatchGivesClearErrorWithoutRetryStorm) {
+  // Allowed to read but not to patch the scale subresource.
+  StartApiServer(TokenGrant{.allow_all = false,
+                            .rules = {{.verbs = {"get"},
+                                       .resources = {"deployments", "deployments/scale"}},
+                                      {.verbs = {"create", "patch"}, .resources = {"events"}}}});
+  ASSERT_TRUE(kafka_->ProduceEach(kTopic, kPartitions, 5));
+  auto daemon = StartDaemon(Env());
+  ASSERT_TRUE(Eventually([&] { return !LogLines(*daemon, "scaling failed").empty(); },
+                         seconds(20)))
+      << daemon->Stderr();
+  const auto line = LogLines(*daemon, "scaling failed").front();
+  const std::string error = line["error"];
+  EXPECT_NE(error.find("patch"), std::string::npos) << error;
+  EXPECT_NE(error.find("deployments/scale"), std::string::npos) << error;
+  EXPECT_EQ(line["error_kind"], "kube_permission_denied");
+  // One attempt per tick at most: no retry storm.
+  api_->ClearRequests();
+  std::this_thread::sleep_for(seconds(4));
+  EXPECT_LE(api_->CountRequests("PATCH", "/scale"), 5);
+  EXPECT_EQ(Replicas(), 1);
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(seconds(5)), 0);
+}
+
+TEST_F(E2eTest, SigtermExitsCleanlyWithinFiveSeconds) {
+  StartApiServer();
+  auto env = Env();
+  env["SCALE_INTERVAL_SECONDS"] = "30";  // mid-wait when the signal comes
+  auto daemon = StartDaemon(env);
+  ASSERT_TRUE(Eventually([&] { return HttpGet(port_, "/readyz").first == 200; }, seconds(15)))
+      << daemon->Stderr();
+  const auto t0 = std::chrono::steady_clock::now();
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(seconds(5)), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, seconds(5));
+  EXPECT_FALSE(LogLines(*daemon, "stopped").empty());
+}
+
+TEST_F(E2eTest, BadConfigExitsTwoBeforeAnyRequest) {
+  StartApiServer();
+  auto env = Env();
+  env["MIN_REPLICAS"] = "5";
+  env["MAX_REPLICAS"] = "2";
+  env["MESSAGES_PER_POD"] = "0";
+  env["SCALE_INTERVAL_SECONDS"] = "abc";
+  auto daemon = StartDaemon(env);
+  EXPECT_EQ(daemon->Wait(seconds(10)), 2);
+  const std::string err = daemon->Stderr();
+  for (const char* var : {"MIN_REPLICAS", "MAX_REPLICAS", "MESSAGES_PER_POD", "SCALE_INTERVAL_SECONDS"}) {
+    EXPECT_NE(err.find(var), std::string::npos) << var << " not named in:\n" << err;
+  }
+  EXPECT_TRUE(api_->Requests().empty());
+}
+
+TEST_F(E2eTest, MetricsEndpointPassesPromtool) {
+  StartApiServer();
+  ASSERT_TRUE(kafka_->ProduceEach(kTopic, kPartitions, 2));
+  auto daemon = StartDaemon(Env());
+  ASSERT_TRUE(Eventually([&] { return Replicas() == 2; }, seconds(20))) << daemon->Stderr();
+  // The metrics are updated right after the tick that scaled.
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return HttpGet(port_, "/metrics").second.find("kafka_autoscaler_desired_replicas 2") !=
+               std::string::npos;
+      },
+      seconds(5)));
+  auto [status, body] = HttpGet(port_, "/metrics");
+  ASSERT_EQ(status, 200);
+  for (const char* name : {"kafka_message_count 12", "k8s_pod_count 2", "kafka_message_throughput",
+                           "kafka_autoscaler_desired_replicas 2",
+                           "kafka_autoscaler_scale_events_total{direction=\"up\"} 1",
+                           "kafka_autoscaler_tick_duration_seconds_bucket",
+                           "kafka_autoscaler_build_info"}) {
+    EXPECT_NE(body.find(name), std::string::npos) << name << " missing from:\n" << body;
+  }
+  const auto path = dir_ / "metrics.txt";
+  std::ofstream(path) << body;
+  const std::string cmd = "promtool check metrics < " + path.string() + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string out;
+  char buf[512];
+  while (fgets(buf, sizeof(buf), pipe) != nullptr) out += buf;
+  pclose(pipe);
+  // Expected complaints: the `_count` suffix of the seed's two gauges, kafka_message_count and
+  // k8s_pod_count (their names are a contract). Anything else fails.
+  std::istringstream lines(out);
+  std::string l;
+  int complaints = 0;
+  while (std::getline(lines, l)) {
+    if (l.empty()) continue;
+    ++complaints;
+    const bool seed_gauge = l.rfind("kafka_message_count ", 0) == 0 || l.rfind("k8s_pod_count ", 0) == 0;
+    EXPECT_TRUE(seed_gauge && l.find("should not have \"_count\" suffix") != std::string::npos)
+        << "unexpected promtool complaint: " << l;
+  }
+  EXPECT_LE(complaints, 2) << out;
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(seconds(5)), 0);
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::testing
