@@ -11,6 +11,7 @@
 // not counted).
 // Usage: kafka_fetch [--sizes 12,1000,10000] [--iterations N] [--chunk 250,1000]
 //                    [--parallel 2,4] (a sweep over request shapings; default: the defaults)
+#include <dirent.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -22,7 +23,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <dirent.h>
 #include <fstream>
 #include <new>
 #include <sstream>
@@ -147,8 +147,9 @@ int Run(MockCluster& cluster, int partitions, int iterations, Shaping shaping, F
   }
   const auto cold_start = std::chrono::steady_clock::now();
   auto first = (*source)->Fetch();
-  out.cold_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                          cold_start).count();
+  out.cold_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - cold_start)
+          .count();
   if (!first || first->backlog != partitions / 2) {
     std::fprintf(stderr, "fetch: %s\n",
                  first ? ("backlog " + std::to_string(first->backlog)).c_str()
@@ -203,7 +204,8 @@ int main(int argc, char** argv) {
   auto list = [](const char* text) {
     std::vector<size_t> out;
     std::istringstream in(text);
-    for (std::string s; std::getline(in, s, ',');) out.push_back(std::strtoul(s.c_str(), nullptr, 10));
+    for (std::string s; std::getline(in, s, ',');)
+      out.push_back(std::strtoul(s.c_str(), nullptr, 10));
     return out;
   };
   std::vector<size_t> chunks, parallels;
@@ -232,8 +234,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mock: %s\n", cluster.error().message.c_str());
     return 1;
   }
-  std::printf("KafkaMetricSource::Fetch, group mode, 3 mock brokers; per warm Fetch: wall time, "
-              "CPU of the caller thread, the mock's thread and the whole process, C++ allocations\n");
+  std::printf(
+      "KafkaMetricSource::Fetch, group mode, 3 mock brokers; per warm Fetch: wall time, "
+      "CPU of the caller thread, the mock's thread and the whole process, C++ allocations\n");
   std::printf("%10s %6s %4s %9s %10s %9s %10s %9s %11s %11s %10s\n", "partitions", "chunk", "par",
               "cold_ms", "median_ms", "p90_ms", "caller_cpu", "mock_cpu", "process_cpu",
               "cxx_allocs", "idle_cpu/s");
@@ -243,13 +246,14 @@ int main(int argc, char** argv) {
       Figures f;
       const int n = iterations > 0 ? iterations : (size <= 100 ? 200 : size <= 2000 ? 50 : 15);
       if (Run(**cluster, size, n, shaping, f) != 0) return 1;
-      std::printf("%10d %6zu %4zu %9.2f %10.2f %9.2f %10.2f %9.2f %11.2f %11.0f %10.1f\n", f.partitions,
-                  shaping.chunk, shaping.parallel, f.cold_ms, f.median_ms, f.p90_ms,
+      std::printf("%10d %6zu %4zu %9.2f %10.2f %9.2f %10.2f %9.2f %11.2f %11.0f %10.1f\n",
+                  f.partitions, shaping.chunk, shaping.parallel, f.cold_ms, f.median_ms, f.p90_ms,
                   f.caller_cpu_ms, f.mock_cpu_ms, f.process_cpu_ms, f.allocations,
                   f.idle_cpu_ms_per_s);
-      std::printf("%10s   where the process CPU went: caller+workers %.2f ms, librdkafka main "
-                  "%.2f ms, librdkafka brokers %.2f ms, mock %.2f ms\n",
-                  "", f.app_threads_cpu_ms, f.rdk_main_cpu_ms, f.rdk_broker_cpu_ms, f.mock_cpu_ms);
+      std::printf(
+          "%10s   where the process CPU went: caller+workers %.2f ms, librdkafka main "
+          "%.2f ms, librdkafka brokers %.2f ms, mock %.2f ms\n",
+          "", f.app_threads_cpu_ms, f.rdk_main_cpu_ms, f.rdk_broker_cpu_ms, f.mock_cpu_ms);
       std::fflush(stdout);
     }
   }

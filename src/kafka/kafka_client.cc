@@ -93,8 +93,7 @@ Status ApplyProperties(rd_kafka_conf_t* conf, const ClientProperties& properties
       std::string text = errstr.data();
       // librdkafka quotes bad values in some messages; never echo a secret.
       if (IsSecretProperty(p.key) && !p.value.empty()) {
-        for (size_t at = text.find(p.value); at != std::string::npos;
-             at = text.find(p.value, at)) {
+        for (size_t at = text.find(p.value); at != std::string::npos; at = text.find(p.value, at)) {
           text.replace(at, p.value.size(), "[redacted]");
         }
       }
@@ -165,8 +164,7 @@ void KafkaClient::OnLog(const rd_kafka_t* rk, int level, const char* facility,
   auto* self = static_cast<KafkaClient*>(rd_kafka_opaque(rk));
   if (self == nullptr || self->logger_ == nullptr || level > 4) return;  // warnings and worse
   self->logger_->Log(level <= 3 ? LogLevel::kError : LogLevel::kWarn,
-                     std::string("librdkafka: ") + message,
-                     {{"facility", std::string(facility)}});
+                     std::string("librdkafka: ") + message, {{"facility", std::string(facility)}});
 }
 
 std::string KafkaClient::TakeBrokerError(rd_kafka_resp_err_t* code) {

@@ -2,9 +2,10 @@
 // librdkafka objects the source uses and the mapping from librdkafka error codes to ours.
 // Private to src/kafka (and its tests): no librdkafka type crosses into other modules.
 //
-// The client is a producer-type handle that never produces: it only sends Metadata,
-// ListOffsets and OffsetFetch (admin API) requests, and never joins a consumer group, so it
-// cannot disturb the group it observes. allow.auto.create.topics is false, so observing a
+// The client is a consumer-type handle without a group.id that never consumes: it only sends
+// Metadata, ListOffsets and OffsetFetch (admin API) requests and never joins a consumer group,
+// so it cannot disturb the group it observes (a producer handle would also walk all known
+// partitions in its broker threads on every wake-up). allow.auto.create.topics is false, so observing a
 // topic never creates it. Thread-safety: librdkafka calls are thread-safe; the error state
 // recorded by the error callback is guarded by a mutex.
 #pragma once
@@ -82,7 +83,7 @@ class KafkaClient {
   Logger* logger_;
   RdPtr<rd_kafka_t> rk_;
   std::mutex mu_;
-  std::string last_error_;  // guarded by mu_
+  std::string last_error_;                                            // guarded by mu_
   rd_kafka_resp_err_t last_error_code_ = RD_KAFKA_RESP_ERR_NO_ERROR;  // guarded by mu_
 };
 

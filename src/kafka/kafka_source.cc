@@ -35,11 +35,16 @@ class ErrorCollector {
  private:
   static int Rank(ErrorCode c) {
     switch (c) {
-      case ErrorCode::kPermissionDenied: return 5;
-      case ErrorCode::kUnauthenticated: return 4;
-      case ErrorCode::kNotFound: return 3;
-      case ErrorCode::kIncomplete: return 2;
-      default: return 1;
+      case ErrorCode::kPermissionDenied:
+        return 5;
+      case ErrorCode::kUnauthenticated:
+        return 4;
+      case ErrorCode::kNotFound:
+        return 3;
+      case ErrorCode::kIncomplete:
+        return 2;
+      default:
+        return 1;
     }
   }
   std::optional<Error> first_;
@@ -57,7 +62,9 @@ Error PartitionError(rd_kafka_resp_err_t err, const char* topic, int32_t partiti
   const std::string t(topic);
   switch (err) {
     case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
-      return Error{ErrorCode::kPermissionDenied, "not authorized to read topic '" + t + "'", {},
+      return Error{ErrorCode::kPermissionDenied,
+                   "not authorized to read topic '" + t + "'",
+                   {},
                    std::nullopt};
     case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
     case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
@@ -65,20 +72,24 @@ Error PartitionError(rd_kafka_resp_err_t err, const char* topic, int32_t partiti
       return Error{ErrorCode::kNotFound,
                    "partition " + PartitionName(topic, partition) + " does not exist (" +
                        std::string(what) + ")",
-                   {}, std::nullopt};
+                   {},
+                   std::nullopt};
     default:
-      return KafkaError(err, std::string(what) + " for partition " +
-                                 PartitionName(topic, partition));
+      return KafkaError(err,
+                        std::string(what) + " for partition " + PartitionName(topic, partition));
   }
 }
 
 Error GroupError(rd_kafka_resp_err_t err, const std::string& group, std::string_view reason) {
   if (err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED) {
-    return Error{ErrorCode::kPermissionDenied, "not authorized to read group '" + group + "'", {},
+    return Error{ErrorCode::kPermissionDenied,
+                 "not authorized to read group '" + group + "'",
+                 {},
                  std::nullopt};
   }
   Error e = KafkaError(err, "committed offsets of group '" + group + "'");
-  if (!reason.empty() && reason != rd_kafka_err2str(err)) e.message += " (" + std::string(reason) + ")";
+  if (!reason.empty() && reason != rd_kafka_err2str(err))
+    e.message += " (" + std::string(reason) + ")";
   return e;
 }
 
@@ -96,7 +107,9 @@ class GroupOffsetsRequest {
     if (rd_kafka_AdminOptions_set_request_timeout(options.get(), timeout_ms, errstr.data(),
                                                   errstr.size()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
       start_error_ = Error{ErrorCode::kInternal,
-                           std::string("admin request timeout: ") + errstr.data(), {}, std::nullopt};
+                           std::string("admin request timeout: ") + errstr.data(),
+                           {},
+                           std::nullopt};
       return;
     }
     for (const auto& chunk : chunks) {
@@ -221,7 +234,8 @@ void ApplyOffsets(const rd_kafka_topic_partition_list_t* list, const PartitionIn
       errors.Add(Error{ErrorCode::kIncomplete,
                        std::string(what) + " gave no offset for partition " +
                            PartitionName(e.topic, e.partition),
-                       {}, std::nullopt},
+                       {},
+                       std::nullopt},
                  false);
     }
     set(*at, e.offset);
@@ -231,11 +245,12 @@ void ApplyOffsets(const rd_kafka_topic_partition_list_t* list, const PartitionIn
 void CheckComplete(const std::vector<bool>& seen, std::string_view what, ErrorCollector& errors) {
   const auto missing = std::count(seen.begin(), seen.end(), false);
   if (missing > 0) {
-    errors.Add(Error{ErrorCode::kIncomplete,
-                     std::string(what) + " answer lacks " + std::to_string(missing) +
-                         " partition(s)",
-                     {}, std::nullopt},
-               true);
+    errors.Add(
+        Error{ErrorCode::kIncomplete,
+              std::string(what) + " answer lacks " + std::to_string(missing) + " partition(s)",
+              {},
+              std::nullopt},
+        true);
   }
 }
 
@@ -284,8 +299,7 @@ Status ValidateProperties(const ClientProperties& properties) {
   return ApplyProperties(conf.get(), properties);
 }
 
-KafkaMetricSource::KafkaMetricSource(KafkaSourceOptions options, const Clock& clock,
-                                     Logger* logger)
+KafkaMetricSource::KafkaMetricSource(KafkaSourceOptions options, const Clock& clock, Logger* logger)
     : options_(std::move(options)), clock_(clock), logger_(logger) {}
 
 KafkaMetricSource::~KafkaMetricSource() = default;
@@ -347,8 +361,7 @@ Status KafkaMetricSource::RefreshMetadata(SteadyTime deadline) {
       if (topic == md->topics[i].topic) t = &md->topics[i];
     }
     if (t == nullptr) {
-      return MakeError(ErrorCode::kIncomplete,
-                       "metadata answer lacks topic '" + topic + "'");
+      return MakeError(ErrorCode::kIncomplete, "metadata answer lacks topic '" + topic + "'");
     }
     switch (t->err) {
       case RD_KAFKA_RESP_ERR_NO_ERROR:
@@ -369,8 +382,8 @@ Status KafkaMetricSource::RefreshMetadata(SteadyTime deadline) {
     for (int i = 0; i < t->partition_cnt; ++i) {
       const int32_t id = t->partitions[i].id;
       if (id < 0 || id >= t->partition_cnt || ids[static_cast<size_t>(id)]) {
-        return MakeError(ErrorCode::kProtocol, "metadata for topic '" + topic +
-                                                   "' has unexpected partition ids");
+        return MakeError(ErrorCode::kProtocol,
+                         "metadata for topic '" + topic + "' has unexpected partition ids");
       }
       ids[static_cast<size_t>(id)] = true;
     }
@@ -379,10 +392,9 @@ Status KafkaMetricSource::RefreshMetadata(SteadyTime deadline) {
   if (logger_ != nullptr && !layout_.empty()) {
     for (size_t i = 0; i < layout.size() && i < layout_.size(); ++i) {
       if (layout[i].partitions != layout_[i].partitions) {
-        logger_->Info("kafka: partition count changed",
-                      {{"topic", layout[i].topic},
-                       {"from", int64_t{layout_[i].partitions}},
-                       {"to", int64_t{layout[i].partitions}}});
+        logger_->Info("kafka: partition count changed", {{"topic", layout[i].topic},
+                                                         {"from", int64_t{layout_[i].partitions}},
+                                                         {"to", int64_t{layout[i].partitions}}});
       }
     }
   }
@@ -404,7 +416,8 @@ Result<Observation> KafkaMetricSource::FetchOnce(SteadyTime deadline) {
   }
   rd_kafka_t* rk = client_->handle();
   std::vector<PartitionList> latest = ChunksOf(obs, RD_KAFKA_OFFSET_END, options_.chunk_partitions);
-  std::vector<PartitionList> earliest = ChunksOf(obs, RD_KAFKA_OFFSET_BEGINNING, options_.chunk_partitions);
+  std::vector<PartitionList> earliest =
+      ChunksOf(obs, RD_KAFKA_OFFSET_BEGINNING, options_.chunk_partitions);
 
   // The OffsetFetch requests go first so that they overlap the ListOffsets rounds.
   std::optional<GroupOffsetsRequest> group_request;
@@ -422,17 +435,20 @@ Result<Observation> KafkaMetricSource::FetchOnce(SteadyTime deadline) {
   std::vector<bool> latest_seen(index.size()), earliest_seen(index.size());
   // Per-partition answers name the topic and say more (authorization...): they go first.
   for (const auto& l : latest) {
-    ApplyOffsets(l.get(), index, "list offsets (latest)", err != RD_KAFKA_RESP_ERR_NO_ERROR,
-                 errors, latest_seen, [&](size_t i, int64_t off) { obs.partitions[i].high = off; });
+    ApplyOffsets(l.get(), index, "list offsets (latest)", err != RD_KAFKA_RESP_ERR_NO_ERROR, errors,
+                 latest_seen, [&](size_t i, int64_t off) { obs.partitions[i].high = off; });
   }
   for (const auto& l : earliest) {
     ApplyOffsets(l.get(), index, "list offsets (earliest)", err != RD_KAFKA_RESP_ERR_NO_ERROR,
-                 errors, earliest_seen, [&](size_t i, int64_t off) { obs.partitions[i].low = off; });
+                 errors, earliest_seen,
+                 [&](size_t i, int64_t off) { obs.partitions[i].low = off; });
   }
   if (err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
     std::string topics;
     for (const auto& t : layout_) topics += (topics.empty() ? "'" : ", '") + t.topic + "'";
-    errors.Add(Error{ErrorCode::kPermissionDenied, "not authorized to read topic " + topics, {},
+    errors.Add(Error{ErrorCode::kPermissionDenied,
+                     "not authorized to read topic " + topics,
+                     {},
                      std::nullopt},
                false);
   } else if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {

@@ -78,8 +78,9 @@ class KafkaMetricSource final : public MetricSource {
  public:
   // Validates the options and creates the librdkafka client (no network I/O yet).
   // kInvalidArgument for no topics or a property librdkafka rejects.
-  [[nodiscard]] static Result<std::unique_ptr<KafkaMetricSource>> Create(
-      KafkaSourceOptions options, const Clock& clock, Logger* logger = nullptr);
+  [[nodiscard]] static Result<std::unique_ptr<KafkaMetricSource>> Create(KafkaSourceOptions options,
+                                                                         const Clock& clock,
+                                                                         Logger* logger = nullptr);
   ~KafkaMetricSource() override;
   KafkaMetricSource(const KafkaMetricSource&) = delete;
   KafkaMetricSource& operator=(const KafkaMetricSource&) = delete;
@@ -107,9 +108,9 @@ class KafkaMetricSource final : public MetricSource {
   const Clock& clock_;
   Logger* logger_;
   std::unique_ptr<KafkaClient> client_;
-  bool recreate_client_ = false;  // set after a retryable failure
-  bool stale_ = false;            // the last FetchOnce saw stale metadata
-  std::vector<TopicLayout> layout_;             // empty = unknown
+  bool recreate_client_ = false;                 // set after a retryable failure
+  bool stale_ = false;                           // the last FetchOnce saw stale metadata
+  std::vector<TopicLayout> layout_;              // empty = unknown
   std::optional<SteadyTime> layout_fetched_at_;  // source clock
   int clients_created_ = 0;
   int metadata_refreshes_ = 0;
@@ -122,7 +123,6 @@ class KafkaMetricSource final : public MetricSource {
 // `kafka-autoscaler check`: probes Kafka once — brokers (metadata), every topic's partitions,
 // offsets and, with a group, its commits — and returns a human-readable multi-line report, or
 // the Error of the first step that failed (context says which step).
-[[nodiscard]] Result<std::string> ProbeKafka(const KafkaSourceOptions& options,
-                                             const Clock& clock);
+[[nodiscard]] Result<std::string> ProbeKafka(const KafkaSourceOptions& options, const Clock& clock);
 
 }  // namespace kafka_autoscaler::kafka

@@ -117,9 +117,11 @@ TEST_F(KafkaSourceTest, PartitionsWithoutCommitFollowTheResetPolicy) {
   };
   const Case cases[] = {
       // Partition 0 is committed at 2 (lag 3); 1 holds 9, 2 is empty, 3 holds 1: no commits.
-      {.name = "earliest counts everything held", .reset = OffsetResetPolicy::kEarliest,
+      {.name = "earliest counts everything held",
+       .reset = OffsetResetPolicy::kEarliest,
        .want_backlog = 3 + 9 + 0 + 1},
-      {.name = "latest counts 1 per non-empty partition", .reset = OffsetResetPolicy::kLatest,
+      {.name = "latest counts 1 per non-empty partition",
+       .reset = OffsetResetPolicy::kLatest,
        .want_backlog = 3 + 1 + 0 + 1},
   };
   const std::string topic = TopicWith({5, 9, 0, 1});
@@ -239,16 +241,26 @@ struct InjectedErrorCase {
 TEST_F(KafkaSourceTest, InjectedRequestErrorsHaveTheirKind) {
   const InjectedErrorCase cases[] = {
       {.name = "one NOT_LEADER is retried after a metadata refresh",
-       .api_key = kApiListOffsets, .error = RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, .count = 1},
-      {.name = "persistent NOT_LEADER is unavailable", .api_key = kApiListOffsets,
-       .error = RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, .count = 1000,
+       .api_key = kApiListOffsets,
+       .error = RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+       .count = 1},
+      {.name = "persistent NOT_LEADER is unavailable",
+       .api_key = kApiListOffsets,
+       .error = RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+       .count = 1000,
        .want_code = ErrorCode::kUnavailable},
-      {.name = "TOPIC_AUTHORIZATION_FAILED on ListOffsets", .api_key = kApiListOffsets,
-       .error = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, .count = 1,
-       .want_code = ErrorCode::kPermissionDenied, .want_message = "not authorized to read topic"},
-      {.name = "GROUP_AUTHORIZATION_FAILED on OffsetFetch", .api_key = kApiOffsetFetch,
-       .error = RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED, .count = 1,
-       .want_code = ErrorCode::kPermissionDenied, .want_message = "not authorized to read group"},
+      {.name = "TOPIC_AUTHORIZATION_FAILED on ListOffsets",
+       .api_key = kApiListOffsets,
+       .error = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+       .count = 1,
+       .want_code = ErrorCode::kPermissionDenied,
+       .want_message = "not authorized to read topic"},
+      {.name = "GROUP_AUTHORIZATION_FAILED on OffsetFetch",
+       .api_key = kApiOffsetFetch,
+       .error = RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED,
+       .count = 1,
+       .want_code = ErrorCode::kPermissionDenied,
+       .want_message = "not authorized to read group"},
   };
   const std::string topic = TopicWith({3, 4, 5});
   const std::string group = Unique("g");
@@ -269,8 +281,7 @@ TEST_F(KafkaSourceTest, InjectedRequestErrorsHaveTheirKind) {
     }
     ASSERT_FALSE(obs);
     EXPECT_EQ(obs.error().code, *c.want_code) << obs.error().ToString();
-    EXPECT_NE(obs.error().message.find(c.want_message), std::string::npos)
-        << obs.error().message;
+    EXPECT_NE(obs.error().message.find(c.want_message), std::string::npos) << obs.error().message;
   }
 }
 

@@ -58,12 +58,12 @@ Result<std::unique_ptr<MockCluster>> MockCluster::Start(int brokers) {
                      {"allow.auto.create.topics", "false"}});
   if (!pconf) return MakeError(pconf.error());
   rd_kafka_conf_set_opaque(pconf->get(), m.get());
-  rd_kafka_conf_set_dr_msg_cb(pconf->get(), [](rd_kafka_t*, const rd_kafka_message_t* msg,
-                                               void* opaque) {
-    if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      ++static_cast<MockCluster*>(opaque)->failed_deliveries_;
-    }
-  });
+  rd_kafka_conf_set_dr_msg_cb(pconf->get(),
+                              [](rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
+                                if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                                  ++static_cast<MockCluster*>(opaque)->failed_deliveries_;
+                                }
+                              });
   auto producer = NewClient(RD_KAFKA_PRODUCER, std::move(*pconf));
   if (!producer) return MakeError(producer.error());
   m->producer_ = std::move(*producer);
@@ -93,31 +93,28 @@ Status MockCluster::Flush() {
   return OkStatus();
 }
 
-Status MockCluster::Produce(const std::string& topic, int32_t partition, int count) {
+Status MockCluster::Enqueue(const std::string& topic, int32_t partition, int count) {
   for (int i = 0; i < count; ++i) {
-    const rd_kafka_resp_err_t err =
-        rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
-                          RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_VALUE(const_cast<char*>("m"), 1),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    rd_kafka_resp_err_t err;
+    while ((err = rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+                                    RD_KAFKA_V_PARTITION(partition),
+                                    RD_KAFKA_V_VALUE(const_cast<char*>("m"), 1),
+                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
+           RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(producer_.get(), 10);
+    }
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return MakeError(KafkaError(err, "produce"));
   }
+  return OkStatus();
+}
+
+Status MockCluster::Produce(const std::string& topic, int32_t partition, int count) {
+  RETURN_IF_ERROR(Enqueue(topic, partition, count));
   return Flush();
 }
 
 Status MockCluster::ProduceEach(const std::string& topic, int partitions, int per_partition) {
-  for (int p = 0; p < partitions; ++p) {
-    for (int i = 0; i < per_partition; ++i) {
-      rd_kafka_resp_err_t err;
-      while ((err = rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
-                                      RD_KAFKA_V_PARTITION(p),
-                                      RD_KAFKA_V_VALUE(const_cast<char*>("m"), 1),
-                                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
-             RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        rd_kafka_poll(producer_.get(), 10);
-      }
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return MakeError(KafkaError(err, "produce"));
-    }
-  }
+  for (int p = 0; p < partitions; ++p) RETURN_IF_ERROR(Enqueue(topic, p, per_partition));
   return Flush();
 }
 
@@ -152,8 +149,8 @@ Status MockCluster::Commit(const std::string& group, const std::vector<CommitOff
   const rd_kafka_topic_partition_list_t* done = rd_kafka_group_result_partitions(groups[0]);
   for (int i = 0; done != nullptr && i < done->cnt; ++i) {
     if (done->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return MakeError(KafkaError(done->elems[i].err,
-                                  "commit " + std::string(done->elems[i].topic)));
+      return MakeError(
+          KafkaError(done->elems[i].err, "commit " + std::string(done->elems[i].topic)));
     }
   }
   return OkStatus();

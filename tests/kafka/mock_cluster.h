@@ -66,6 +66,8 @@ class MockCluster {
 
  private:
   MockCluster() = default;
+  // Queues `count` messages for one partition (waiting while the local queue is full).
+  [[nodiscard]] Status Enqueue(const std::string& topic, int32_t partition, int count);
   [[nodiscard]] Status Flush();
 
   RdPtr<rd_kafka_t> host_;  // owns the mock cluster's rd_kafka_t

@@ -79,10 +79,10 @@ bool ParseErrorCode(const std::string& s, rd_kafka_resp_err_t& out) {
 
 bool ParseApiKey(const std::string& s, int16_t& out) {
   static const std::map<std::string, int16_t> kNames = {
-      {"Produce", 0},       {"Fetch", 1},          {"ListOffsets", 2},  {"Metadata", 3},
-      {"OffsetCommit", 8},  {"OffsetFetch", 9},    {"FindCoordinator", 10},
-      {"JoinGroup", 11},    {"Heartbeat", 12},     {"LeaveGroup", 13}, {"SyncGroup", 14},
-      {"ApiVersions", 18},  {"InitProducerId", 22}};
+      {"Produce", 0},        {"Fetch", 1},       {"ListOffsets", 2},      {"Metadata", 3},
+      {"OffsetCommit", 8},   {"OffsetFetch", 9}, {"FindCoordinator", 10}, {"JoinGroup", 11},
+      {"Heartbeat", 12},     {"LeaveGroup", 13}, {"SyncGroup", 14},       {"ApiVersions", 18},
+      {"InitProducerId", 22}};
   int64_t n = 0;
   if (ParseInt(s, n) && n >= 0 && n < 100) {
     out = static_cast<int16_t>(n);
