@@ -44,11 +44,7 @@ const SchemaSet& Schemas() {
 
 // Renders a kustomization directory with the real kubectl and parses the documents.
 std::vector<json> Render(const std::string& dir) {
-  auto run = RunCommand("'" + kKubectl + "' kustomize '" + dir + "'");
-  EXPECT_TRUE(run.has_value()) << run.error().ToString();
-  if (!run) return {};
-  EXPECT_EQ(run->exit_code, 0) << "kubectl kustomize " << dir << " failed:\n" << run->output;
-  auto docs = ParseYamlDocuments(run->output);
+  auto docs = RenderKustomization(kKubectl, dir);
   EXPECT_TRUE(docs.has_value()) << docs.error().ToString();
   return docs.value_or(std::vector<json>{});
 }

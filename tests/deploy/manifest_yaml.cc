@@ -87,6 +87,17 @@ Result<std::vector<json>> ParseYamlDocuments(const std::string& text) {
   }
 }
 
+Result<std::vector<json>> RenderKustomization(const std::string& kubectl,
+                                               const std::string& dir) {
+  auto run = RunCommand("'" + kubectl + "' kustomize '" + dir + "'");
+  if (!run) return MakeError(run.error());
+  if (run->exit_code != 0) {
+    return MakeError(ErrorCode::kInternal, kubectl + " kustomize " + dir + " exited " +
+                                               std::to_string(run->exit_code) + ":\n" + run->output);
+  }
+  return ParseYamlDocuments(run->output);
+}
+
 Result<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return MakeError(ErrorCode::kNotFound, "cannot open " + path);

@@ -29,6 +29,12 @@ struct CommandResult {
 // Errors: kInvalidArgument with the parser's message (line, column).
 [[nodiscard]] Result<std::vector<nlohmann::json>> ParseYamlDocuments(const std::string& text);
 
+// Renders a kustomization directory with `kubectl kustomize DIR` and parses the documents.
+// Errors: kInternal when kubectl cannot run or exits non-zero (its output in the message), or
+// ParseYamlDocuments' errors.
+[[nodiscard]] Result<std::vector<nlohmann::json>> RenderKustomization(const std::string& kubectl,
+                                                                      const std::string& dir);
+
 // Reads a whole file. Errors: kNotFound when it cannot be opened.
 [[nodiscard]] Result<std::string> ReadFile(const std::string& path);
 

@@ -26,12 +26,7 @@ namespace ts = kafka_autoscaler::testing;
 constexpr char kToken[] = "autoscaler-token";
 
 std::vector<json> RenderedManifest() {
-  auto run = RunCommand(std::string("'") + KA_KUBECTL + "' kustomize '" + KA_SOURCE_DIR +
-                        "/deploy'");
-  EXPECT_TRUE(run.has_value());
-  if (!run) return {};
-  EXPECT_EQ(run->exit_code, 0) << run->output;
-  auto docs = ParseYamlDocuments(run->output);
+  auto docs = RenderKustomization(KA_KUBECTL, std::string(KA_SOURCE_DIR) + "/deploy");
   EXPECT_TRUE(docs.has_value()) << docs.error().ToString();
   return docs.value_or(std::vector<json>{});
 }
