@@ -11,7 +11,8 @@
 # tests/deploy checks its invariants instead (pinned base, stages, USER, EXPOSE, exec-form
 # ENTRYPOINT, and that every library the binary links has its Alpine package in the runtime
 # stage), and lints it with dockerfile-utils and dockerfilelint. Every Alpine package name below
-# was checked against Alpine's aports tree; docs/packaging.md lists each with its aports path.
+# was checked against Alpine's aports tree (docs/packaging.md lists each with its aports path),
+# except `libprotobuf`, which the aports copy consulted could not confirm (see there).
 
 FROM alpine:3.20 AS build
 
@@ -100,7 +101,8 @@ FROM alpine:3.20
 #   librdkafka              community/librdkafka (Kafka client)
 #   libcurl                 main/curl subpackage (Kubernetes API and OTLP/HTTP client)
 #   yaml-cpp                community/yaml-cpp (kubeconfig and scenario files)
-#   libprotobuf             protobuf's library subpackage (OTLP protobuf; pulls in Abseil)
+#   libprotobuf             protobuf's library subpackage (OTLP protobuf; pulls in Abseil);
+#                           the one name not confirmed in aports (apk add fails loudly if wrong)
 #   libssl3, libcrypto3     main/openssl subpackages (cpp-httplib's declared OpenSSL support)
 #   zlib                    main/zlib
 #   ca-certificates-bundle  main/ca-certificates subpackage (TLS to brokers and collectors)
