@@ -13,7 +13,8 @@ namespace {
 
 Result<std::string> ReadFile(const std::string& path, const char* what) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return MakeError(ErrorCode::kInvalidArgument, std::string(what) + ": cannot read " + path);
+  if (!in)
+    return MakeError(ErrorCode::kInvalidArgument, std::string(what) + ": cannot read " + path);
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -85,8 +86,8 @@ Error ErrorFromResponse(const HttpResponse& response, const RequestInfo& info) {
     summary = "forbidden: need " + Describe(info);
   } else if (s == 404) {
     error.code = ErrorCode::kNotFound;
-    summary = "not found: " + info.resource +
-              (info.name.empty() ? "" : " '" + info.name + "'") + " does not exist" +
+    summary = "not found: " + info.resource + (info.name.empty() ? "" : " '" + info.name + "'") +
+              " does not exist" +
               (info.namespace_name.empty() ? "" : " in namespace '" + info.namespace_name + "'");
   } else if (s == 409) {
     error.code = ErrorCode::kConflict;
@@ -231,12 +232,11 @@ Result<HttpResponse> Client::DoLocked(const std::string& method, const std::stri
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
   }
   // TLS.
-  curl_blob ca{const_cast<char*>(options_.ca_pem.data()), options_.ca_pem.size(),
-               CURL_BLOB_NOCOPY};
+  curl_blob ca{const_cast<char*>(options_.ca_pem.data()), options_.ca_pem.size(), CURL_BLOB_NOCOPY};
   curl_blob cert{const_cast<char*>(options_.client_cert_pem.data()),
                  options_.client_cert_pem.size(), CURL_BLOB_NOCOPY};
-  curl_blob key{const_cast<char*>(options_.client_key_pem.data()),
-                options_.client_key_pem.size(), CURL_BLOB_NOCOPY};
+  curl_blob key{const_cast<char*>(options_.client_key_pem.data()), options_.client_key_pem.size(),
+                CURL_BLOB_NOCOPY};
   if (options_.insecure_skip_tls_verify) {
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -271,9 +271,9 @@ Result<HttpResponse> Client::DoLocked(const std::string& method, const std::stri
     std::string message = "kubernetes: " + method + " " + path + ": " + what;
     switch (rc) {
       case CURLE_OPERATION_TIMEDOUT:
-        return MakeError(ErrorCode::kTimeout, message + " (timeout " +
-                                                  std::to_string(options_.timeout.count()) +
-                                                  " ms)");
+        return MakeError(
+            ErrorCode::kTimeout,
+            message + " (timeout " + std::to_string(options_.timeout.count()) + " ms)");
       case CURLE_PEER_FAILED_VERIFICATION:
       case CURLE_SSL_CACERT_BADFILE:
       case CURLE_SSL_CERTPROBLEM:

@@ -23,10 +23,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "common/clock.h"
 #include "common/result.h"
@@ -46,8 +45,8 @@ struct ClientOptions {
   // Bearer credentials: a static token, or a file re-read every `token_refresh`.
   std::string token;
   std::string token_file;
-  std::chrono::seconds token_refresh{60};  // default 60 s
-  bool insecure_skip_tls_verify = false;   // default false: TLS is verified
+  std::chrono::seconds token_refresh{60};            // default 60 s
+  bool insecure_skip_tls_verify = false;             // default false: TLS is verified
   std::chrono::milliseconds timeout{10'000};         // whole request; default 10 s
   std::chrono::milliseconds connect_timeout{5'000};  // TCP + TLS connect; default 5 s
   std::string user_agent = "kafka-autoscaler";
@@ -121,8 +120,8 @@ class Client {
   const ClientOptions options_;
   const Clock& clock_;
   std::mutex mu_;
-  std::unique_ptr<Curl> curl_;          // guarded by mu_
-  std::string file_token_;              // guarded by mu_
+  std::unique_ptr<Curl> curl_;               // guarded by mu_
+  std::string file_token_;                   // guarded by mu_
   std::optional<SteadyTime> token_read_at_;  // guarded by mu_
 };
 

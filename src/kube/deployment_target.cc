@@ -14,8 +14,8 @@ std::string DeploymentPath(const DeploymentRef& ref) {
 }  // namespace
 
 std::string FormatTime(WallTime t) {
-  std::time_t secs = std::chrono::system_clock::to_time_t(
-      std::chrono::time_point_cast<std::chrono::seconds>(t));
+  std::time_t secs =
+      std::chrono::system_clock::to_time_t(std::chrono::time_point_cast<std::chrono::seconds>(t));
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[32];
@@ -63,8 +63,8 @@ Result<ScaleState> DeploymentScaleTarget::Get() {
 
 Result<ScaleState> DeploymentScaleTarget::GetLocked() {
   const std::string path = DeploymentPath(ref_);
-  auto deployment = client_.Call("GET", path,
-                                 {"get", "deployments", ref_.namespace_name, ref_.name});
+  auto deployment =
+      client_.Call("GET", path, {"get", "deployments", ref_.namespace_name, ref_.name});
   if (!deployment) return MakeError(deployment.error().WithContext("kubernetes"));
   auto scale = client_.Call("GET", path + "/scale",
                             {"get", "deployments/scale", ref_.namespace_name, ref_.name});
@@ -100,9 +100,9 @@ Status DeploymentScaleTarget::SetReplicas(int32_t replicas) {
       auto state = GetLocked();
       if (!state) return MakeError(state.error());
       if (state->paused) {
-        return MakeError(ErrorCode::kConflict,
-                         "kubernetes: deployment " + ref_.namespace_name + "/" + ref_.name +
-                             " was paused (" + kPausedAnnotation + "); not scaling");
+        return MakeError(ErrorCode::kConflict, "kubernetes: deployment " + ref_.namespace_name +
+                                                   "/" + ref_.name + " was paused (" +
+                                                   kPausedAnnotation + "); not scaling");
       }
     }
     nlohmann::json patch = {{"metadata", {{"resourceVersion", resource_version_}}},
@@ -124,8 +124,7 @@ Status DeploymentScaleTarget::SetReplicas(int32_t replicas) {
 }
 
 DeploymentEventRecorder::DeploymentEventRecorder(Client& client, DeploymentRef ref,
-                                                 const Clock& clock,
-                                                 std::string reporting_instance)
+                                                 const Clock& clock, std::string reporting_instance)
     : client_(client),
       ref_(std::move(ref)),
       clock_(clock),

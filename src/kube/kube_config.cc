@@ -24,13 +24,20 @@ Result<std::string> Base64Decode(const std::string& in, const std::string& field
   int bits = -8;
   for (unsigned char c : in) {
     int d;
-    if (c >= 'A' && c <= 'Z') d = c - 'A';
-    else if (c >= 'a' && c <= 'z') d = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') d = c - '0' + 52;
-    else if (c == '+' || c == '-') d = 62;
-    else if (c == '/' || c == '_') d = 63;
-    else if (c == '=' || c == '\n' || c == '\r' || c == ' ') continue;
-    else return MakeError(ErrorCode::kInvalidArgument, "kubeconfig: " + field + ": not base64");
+    if (c >= 'A' && c <= 'Z')
+      d = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      d = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      d = c - '0' + 52;
+    else if (c == '+' || c == '-')
+      d = 62;
+    else if (c == '/' || c == '_')
+      d = 63;
+    else if (c == '=' || c == '\n' || c == '\r' || c == ' ')
+      continue;
+    else
+      return MakeError(ErrorCode::kInvalidArgument, "kubeconfig: " + field + ": not base64");
     val = (val << 6) | d;
     bits += 6;
     if (bits >= 0) {
@@ -127,8 +134,8 @@ Result<ClientOptions> KubeconfigOptions(const std::string& path, const std::stri
       options.ca_pem = *pem;
     }
     options.ca_file = Resolve(Str(cluster, "certificate-authority"), base);
-    options.insecure_skip_tls_verify = cluster["insecure-skip-tls-verify"] &&
-                                       cluster["insecure-skip-tls-verify"].as<bool>();
+    options.insecure_skip_tls_verify =
+        cluster["insecure-skip-tls-verify"] && cluster["insecure-skip-tls-verify"].as<bool>();
     const std::string user_name = Str(ctx, "user");
     YAML::Node user = FindNamed(root["users"], user_name)["user"];
     if (!user_name.empty() && !user) {
@@ -183,7 +190,8 @@ Result<ClientOptions> OptionsFromEnv(const Env& env, const InClusterPaths& paths
   if (!fs::exists(path)) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "kubernetes: no credentials: not in a cluster (KUBERNETES_SERVICE_HOST "
-                     "unset), KUBECONFIG unset and " + path + " does not exist");
+                     "unset), KUBECONFIG unset and " +
+                         path + " does not exist");
   }
   return KubeconfigOptions(path);
 }

@@ -94,13 +94,13 @@ class LeaderElector {
   const LeaderElectionTiming timing_;
   const OnChange on_change_;
 
-  std::mutex step_mu_;  // serializes Step/Release/TryAcquireOrRenew
+  std::mutex step_mu_;                            // serializes Step/Release/TryAcquireOrRenew
   std::optional<LeaderElectionRecord> observed_;  // guarded by step_mu_
   SteadyTime observed_time_{};                    // guarded by step_mu_
   std::minstd_rand rng_;                          // guarded by step_mu_; jitter
 
   mutable std::mutex state_mu_;
-  bool leading_ = false;    // guarded by state_mu_
+  bool leading_ = false;     // guarded by state_mu_
   SteadyTime renewed_at_{};  // guarded by state_mu_
 };
 

@@ -59,8 +59,8 @@ Result<LeaderElectionRecord> KubeLeaseLock::Get() {
       "GET", "/apis/coordination.k8s.io/v1/namespaces/" + namespace_name_ + "/leases/" + name_,
       {"get", "leases", namespace_name_, name_});
   if (!lease) return MakeError(lease.error().WithContext("kubernetes: lease"));
-  resource_version_ = lease->value("metadata", nlohmann::json::object()).value(
-      "resourceVersion", "");
+  resource_version_ =
+      lease->value("metadata", nlohmann::json::object()).value("resourceVersion", "");
   return FromLease(*lease);
 }
 
@@ -68,12 +68,12 @@ Status KubeLeaseLock::Create(const LeaderElectionRecord& record) {
   std::lock_guard lock(mu_);
   resource_version_.clear();
   nlohmann::json body = ToLease(record);
-  auto lease = client_.Call(
-      "POST", "/apis/coordination.k8s.io/v1/namespaces/" + namespace_name_ + "/leases",
-      {"create", "leases", namespace_name_, name_}, &body);
+  auto lease =
+      client_.Call("POST", "/apis/coordination.k8s.io/v1/namespaces/" + namespace_name_ + "/leases",
+                   {"create", "leases", namespace_name_, name_}, &body);
   if (!lease) return MakeError(lease.error().WithContext("kubernetes: lease"));
-  resource_version_ = lease->value("metadata", nlohmann::json::object()).value(
-      "resourceVersion", "");
+  resource_version_ =
+      lease->value("metadata", nlohmann::json::object()).value("resourceVersion", "");
   return OkStatus();
 }
 
@@ -87,8 +87,8 @@ Status KubeLeaseLock::Update(const LeaderElectionRecord& record) {
       "PUT", "/apis/coordination.k8s.io/v1/namespaces/" + namespace_name_ + "/leases/" + name_,
       {"update", "leases", namespace_name_, name_}, &body);
   if (!lease) return MakeError(lease.error().WithContext("kubernetes: lease"));
-  resource_version_ = lease->value("metadata", nlohmann::json::object()).value(
-      "resourceVersion", "");
+  resource_version_ =
+      lease->value("metadata", nlohmann::json::object()).value("resourceVersion", "");
   return OkStatus();
 }
 

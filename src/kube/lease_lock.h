@@ -47,8 +47,7 @@ class LeaseLock {
 class KubeLeaseLock final : public LeaseLock {
  public:
   // Lease `name` in `namespace_name`, held as `identity`. `client` must outlive the lock.
-  KubeLeaseLock(Client& client, std::string namespace_name, std::string name,
-                std::string identity);
+  KubeLeaseLock(Client& client, std::string namespace_name, std::string name, std::string identity);
 
   [[nodiscard]] Result<LeaderElectionRecord> Get() override;
   [[nodiscard]] Status Create(const LeaderElectionRecord& record) override;

@@ -10,8 +10,8 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <sstream>
 #include <fstream>
+#include <sstream>
 
 #include "apiserver/schema_check.h"
 #include "apiserver/test_apiserver.h"
@@ -48,25 +48,28 @@ std::string JoinLines(const std::vector<std::string>& lines) {
 // The schema walker.
 
 TEST(SchemaCheck, FindsEachKindOfProblem) {
-  const json good = {
-      {"apiVersion", "coordination.k8s.io/v1"},
-      {"kind", "Lease"},
-      {"metadata", {{"name", "l"}, {"namespace", "default"}}},
-      {"spec", {{"holderIdentity", "a"}, {"leaseDurationSeconds", 15}}}};
+  const json good = {{"apiVersion", "coordination.k8s.io/v1"},
+                     {"kind", "Lease"},
+                     {"metadata", {{"name", "l"}, {"namespace", "default"}}},
+                     {"spec", {{"holderIdentity", "a"}, {"leaseDurationSeconds", 15}}}};
   struct Case {
     const char* name;
-    json patch;  // merge patch applied to `good`
+    json patch;          // merge patch applied to `good`
     std::string expect;  // substring of one problem; "" = no problems
   };
   const Case cases[] = {
       {.name = "conforming lease", .patch = json::object(), .expect = ""},
-      {.name = "unknown field", .patch = {{"spec", {{"holderIdentty", "a"}}}},
+      {.name = "unknown field",
+       .patch = {{"spec", {{"holderIdentty", "a"}}}},
        .expect = "spec.holderIdentty: unknown field"},
-      {.name = "wrong type", .patch = {{"spec", {{"leaseDurationSeconds", "15"}}}},
+      {.name = "wrong type",
+       .patch = {{"spec", {{"leaseDurationSeconds", "15"}}}},
        .expect = "spec.leaseDurationSeconds: expected integer, got string"},
-      {.name = "unknown top-level field", .patch = {{"status", {{"x", 1}}}},
+      {.name = "unknown top-level field",
+       .patch = {{"status", {{"x", 1}}}},
        .expect = "status: unknown field"},
-      {.name = "map values checked", .patch = {{"metadata", {{"labels", {{"a", 1}}}}}},
+      {.name = "map values checked",
+       .patch = {{"metadata", {{"labels", {{"a", 1}}}}}},
        .expect = "metadata.labels.a: expected string, got integer"},
   };
   for (const auto& c : cases) {
@@ -83,15 +86,17 @@ TEST(SchemaCheck, FindsEachKindOfProblem) {
 }
 
 TEST(SchemaCheck, RequiredFieldsAndArrays) {
-  json deployment = {{"apiVersion", "apps/v1"},
-                     {"kind", "Deployment"},
-                     {"metadata", {{"name", "d"}}},
-                     {"spec",
-                      {{"selector", {{"matchLabels", {{"app", "d"}}}}},
-                       {"template", {{"spec", {{"containers", json::array({{{"image", "x"}}})}}}}}}}};
+  json deployment = {
+      {"apiVersion", "apps/v1"},
+      {"kind", "Deployment"},
+      {"metadata", {{"name", "d"}}},
+      {"spec",
+       {{"selector", {{"matchLabels", {{"app", "d"}}}}},
+        {"template", {{"spec", {{"containers", json::array({{{"image", "x"}}})}}}}}}}};
   auto problems = Schemas().Validate(deployment);
-  EXPECT_NE(JoinLines(problems).find("spec.template.spec.containers[0].name: required field missing"),
-            std::string::npos)
+  EXPECT_NE(
+      JoinLines(problems).find("spec.template.spec.containers[0].name: required field missing"),
+      std::string::npos)
       << JoinLines(problems);
   EXPECT_EQ(Schemas().SchemaFor("apps/v1", "Deployment"), "io.k8s.api.apps.v1.Deployment");
   EXPECT_EQ(Schemas().SchemaFor("v1", "Event"), "io.k8s.api.core.v1.Event");
@@ -106,11 +111,11 @@ class ServerTest : public ::testing::Test {
   void SetUp() override {
     ApiServerOptions options{.tls = true, .openapi_dir = kSchemaDir};
     options.tokens.push_back({.token = "admin-token"});
-    options.tokens.push_back({.token = "reader-token",
-                              .user = "system:serviceaccount:prod:reader",
-                              .allow_all = false,
-                              .rules = {{.verbs = {"get"},
-                                         .resources = {"deployments", "deployments/scale"}}}});
+    options.tokens.push_back(
+        {.token = "reader-token",
+         .user = "system:serviceaccount:prod:reader",
+         .allow_all = false,
+         .rules = {{.verbs = {"get"}, .resources = {"deployments", "deployments/scale"}}}});
     auto server = TestApiServer::Start(options);
     ASSERT_TRUE(server) << server.error().message;
     server_ = std::move(*server);
@@ -118,10 +123,11 @@ class ServerTest : public ::testing::Test {
     client_ = NewClient("admin-token");
   }
   std::unique_ptr<kube::Client> NewClient(const std::string& token) {
-    auto client = kube::Client::Create(
-        {.server = server_->url(), .ca_file = server_->ca_file(), .token = token,
-         .timeout = std::chrono::milliseconds(2000)},
-        clock_);
+    auto client = kube::Client::Create({.server = server_->url(),
+                                        .ca_file = server_->ca_file(),
+                                        .token = token,
+                                        .timeout = std::chrono::milliseconds(2000)},
+                                       clock_);
     EXPECT_TRUE(client) << client.error().message;
     return client ? std::move(*client) : nullptr;
   }
@@ -144,8 +150,10 @@ TEST_F(ServerTest, ResponsesMatchTheSchemas) {
   ASSERT_TRUE(recorder.Record(kube::EventType::kNormal, "ScaledUp",
                               "from 2 to 3: backlog 30 over 4 partitions"));
   kube::KubeLeaseLock lock(*client_, "prod", "ka-lease", "pod-0");
-  ASSERT_TRUE(lock.Create({.holder_identity = "pod-0", .lease_duration_seconds = 15,
-                           .acquire_time = clock_.WallNow(), .renew_time = clock_.WallNow()}));
+  ASSERT_TRUE(lock.Create({.holder_identity = "pod-0",
+                           .lease_duration_seconds = 15,
+                           .acquire_time = clock_.WallNow(),
+                           .renew_time = clock_.WallNow()}));
   struct Case {
     const char* name;
     std::string method;
@@ -157,26 +165,47 @@ TEST_F(ServerTest, ResponsesMatchTheSchemas) {
   const std::string patch = R"({"spec":{"replicas":3}})";
   const Case cases[] = {
       {.name = "deployment", .method = "GET", .path = kDeploymentPath, .status = 200},
-      {.name = "deployment list", .method = "GET",
-       .path = "/apis/apps/v1/namespaces/prod/deployments", .status = 200},
-      {.name = "scale", .method = "GET", .path = std::string(kDeploymentPath) + "/scale",
+      {.name = "deployment list",
+       .method = "GET",
+       .path = "/apis/apps/v1/namespaces/prod/deployments",
        .status = 200},
-      {.name = "scale patch", .method = "PATCH", .path = std::string(kDeploymentPath) + "/scale",
-       .body = patch, .content_type = "application/merge-patch+json", .status = 200},
-      {.name = "event list", .method = "GET",
+      {.name = "scale",
+       .method = "GET",
+       .path = std::string(kDeploymentPath) + "/scale",
+       .status = 200},
+      {.name = "scale patch",
+       .method = "PATCH",
+       .path = std::string(kDeploymentPath) + "/scale",
+       .body = patch,
+       .content_type = "application/merge-patch+json",
+       .status = 200},
+      {.name = "event list",
+       .method = "GET",
        .path = "/api/v1/namespaces/prod/events?fieldSelector=involvedObject.name%3Dweb",
        .status = 200},
-      {.name = "lease", .method = "GET",
-       .path = "/apis/coordination.k8s.io/v1/namespaces/prod/leases/ka-lease", .status = 200},
-      {.name = "lease list", .method = "GET",
-       .path = "/apis/coordination.k8s.io/v1/namespaces/prod/leases", .status = 200},
-      {.name = "404 status", .method = "GET",
-       .path = "/apis/apps/v1/namespaces/prod/deployments/nope", .status = 404},
-      {.name = "409 status", .method = "PATCH", .path = std::string(kDeploymentPath) + "/scale",
+      {.name = "lease",
+       .method = "GET",
+       .path = "/apis/coordination.k8s.io/v1/namespaces/prod/leases/ka-lease",
+       .status = 200},
+      {.name = "lease list",
+       .method = "GET",
+       .path = "/apis/coordination.k8s.io/v1/namespaces/prod/leases",
+       .status = 200},
+      {.name = "404 status",
+       .method = "GET",
+       .path = "/apis/apps/v1/namespaces/prod/deployments/nope",
+       .status = 404},
+      {.name = "409 status",
+       .method = "PATCH",
+       .path = std::string(kDeploymentPath) + "/scale",
        .body = R"({"metadata":{"resourceVersion":"1"},"spec":{"replicas":3}})",
-       .content_type = "application/merge-patch+json", .status = 409},
-      {.name = "422 status", .method = "PATCH", .path = std::string(kDeploymentPath) + "/scale",
-       .body = R"({"spec":{"replicas":-1}})", .content_type = "application/merge-patch+json",
+       .content_type = "application/merge-patch+json",
+       .status = 409},
+      {.name = "422 status",
+       .method = "PATCH",
+       .path = std::string(kDeploymentPath) + "/scale",
+       .body = R"({"spec":{"replicas":-1}})",
+       .content_type = "application/merge-patch+json",
        .status = 422},
   };
   for (const auto& c : cases) {
@@ -186,8 +215,8 @@ TEST_F(ServerTest, ResponsesMatchTheSchemas) {
     json body = json::parse(r.body);
     if (body.value("kind", "").ends_with("List")) {
       // Lists: check every item against its kind's schema.
-      const std::string item_kind = body["kind"].get<std::string>().substr(
-          0, body["kind"].get<std::string>().size() - 4);
+      const std::string item_kind =
+          body["kind"].get<std::string>().substr(0, body["kind"].get<std::string>().size() - 4);
       ASSERT_FALSE(body["items"].empty());
       for (auto item : body["items"]) {
         item["apiVersion"] = body["apiVersion"];
@@ -246,7 +275,8 @@ TEST_F(ServerTest, FaultsAnswerWithRealStatusBodies) {
       {.name = "server error", .fault = {.kind = FaultKind::kServerError}, .status = 500},
       {.name = "throttled",
        .fault = {.kind = FaultKind::kTooManyRequests, .retry_after_seconds = 7},
-       .status = 429, .retry_after = "7"},
+       .status = 429,
+       .retry_after = "7"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -266,7 +296,8 @@ TEST_F(ServerTest, FaultsAnswerWithRealStatusBodies) {
   auto dropped = client_->Do("GET", std::string(kDeploymentPath) + "/scale");
   ASSERT_FALSE(dropped);
   EXPECT_EQ(dropped.error().code, ErrorCode::kUnavailable);
-  server_->InjectFault({.kind = FaultKind::kDelay, .path_contains = "/scale",
+  server_->InjectFault({.kind = FaultKind::kDelay,
+                        .path_contains = "/scale",
                         .delay = std::chrono::milliseconds(3000)});
   auto slow = client_->Do("GET", std::string(kDeploymentPath) + "/scale");
   ASSERT_FALSE(slow);
@@ -308,17 +339,26 @@ TEST_F(ServerTest, AdminEndpointsOverHttp) {
   auto admin = httplib::SSLClient("127.0.0.1", server_->port());
   admin.set_ca_cert_path(server_->ca_file().c_str());
   admin.enable_server_certificate_verification(true);
-  ASSERT_EQ(admin.Post("/_test/faults",
-                       R"({"kind":"conflict","method":"PATCH","path_contains":"/scale","times":2})",
-                       "application/json")->status, 200);
+  ASSERT_EQ(admin
+                .Post("/_test/faults",
+                      R"({"kind":"conflict","method":"PATCH","path_contains":"/scale","times":2})",
+                      "application/json")
+                ->status,
+            200);
   EXPECT_EQ(admin.Post("/_test/faults", R"({"kind":"bogus"})", "application/json")->status, 400);
   const std::string patch = R"({"spec":{"replicas":5}})";
-  EXPECT_EQ(Raw("PATCH", std::string(kDeploymentPath) + "/scale", patch,
-                "application/merge-patch+json").status, 409);
-  EXPECT_EQ(Raw("PATCH", std::string(kDeploymentPath) + "/scale", patch,
-                "application/merge-patch+json").status, 409);
-  EXPECT_EQ(Raw("PATCH", std::string(kDeploymentPath) + "/scale", patch,
-                "application/merge-patch+json").status, 200);
+  EXPECT_EQ(
+      Raw("PATCH", std::string(kDeploymentPath) + "/scale", patch, "application/merge-patch+json")
+          .status,
+      409);
+  EXPECT_EQ(
+      Raw("PATCH", std::string(kDeploymentPath) + "/scale", patch, "application/merge-patch+json")
+          .status,
+      409);
+  EXPECT_EQ(
+      Raw("PATCH", std::string(kDeploymentPath) + "/scale", patch, "application/merge-patch+json")
+          .status,
+      200);
   auto log = json::parse(admin.Get("/_test/requests")->body);
   int patches = 0;
   for (const auto& r : log) patches += r["method"] == "PATCH";
@@ -327,14 +367,20 @@ TEST_F(ServerTest, AdminEndpointsOverHttp) {
   EXPECT_EQ(json::parse(admin.Get("/_test/deployments/prod/web")->body)["spec"]["replicas"], 5);
   // Recreate: a new uid. Delete: 404.
   const std::string old_uid = server_->Deployment("prod", "web")->at("metadata").at("uid");
-  ASSERT_EQ(admin.Post("/_test/deployments", R"({"namespace":"prod","name":"web","replicas":1})",
-                       "application/json")->status, 201);
+  ASSERT_EQ(admin
+                .Post("/_test/deployments", R"({"namespace":"prod","name":"web","replicas":1})",
+                      "application/json")
+                ->status,
+            201);
   EXPECT_NE(server_->Deployment("prod", "web")->at("metadata").at("uid"), old_uid);
   ASSERT_EQ(admin.Delete("/_test/deployments/prod/web")->status, 200);
   EXPECT_EQ(Raw("GET", kDeploymentPath).status, 404);
   // Token rotation: the old token is refused.
-  ASSERT_EQ(admin.Post("/_test/tokens/rotate", R"({"old":"admin-token","new":"admin-2"})",
-                       "application/json")->status, 200);
+  ASSERT_EQ(admin
+                .Post("/_test/tokens/rotate", R"({"old":"admin-token","new":"admin-2"})",
+                      "application/json")
+                ->status,
+            200);
   EXPECT_EQ(Raw("GET", "/apis").status, 401);
   EXPECT_EQ(NewClient("admin-2")->Do("GET", "/apis")->status, 200);
   ASSERT_EQ(admin.Delete("/_test/requests")->status, 200);
@@ -356,15 +402,18 @@ TEST_F(ServerTest, UpdatesAreConditionalOnResourceVersion) {
   EXPECT_EQ(json::parse(stale.body)["reason"], "Conflict");
   json scale = json::parse(Raw("GET", std::string(kDeploymentPath) + "/scale").body);
   scale["spec"]["replicas"] = 1;
-  auto scale_put = Raw("PUT", std::string(kDeploymentPath) + "/scale", scale.dump(),
-                       "application/json");
+  auto scale_put =
+      Raw("PUT", std::string(kDeploymentPath) + "/scale", scale.dump(), "application/json");
   ASSERT_EQ(scale_put.status, 200) << scale_put.body;
   EXPECT_EQ(server_->Deployment("prod", "web")->at("spec").at("replicas"), 1);
-  EXPECT_EQ(Raw("PUT", std::string(kDeploymentPath) + "/scale", scale.dump(),
-                "application/json").status, 409);
+  EXPECT_EQ(
+      Raw("PUT", std::string(kDeploymentPath) + "/scale", scale.dump(), "application/json").status,
+      409);
   // JSON patch is not supported: 415, like a server that does not accept the media type.
-  EXPECT_EQ(Raw("PATCH", std::string(kDeploymentPath) + "/scale", "[]",
-                "application/json-patch+json").status, 415);
+  EXPECT_EQ(
+      Raw("PATCH", std::string(kDeploymentPath) + "/scale", "[]", "application/json-patch+json")
+          .status,
+      415);
 
   // Leases through two KubeLeaseLocks: the second writer from the same version loses.
   kube::KubeLeaseLock a(*client_, "prod", "l", "a");
@@ -398,8 +447,10 @@ TEST_F(ServerTest, EventFieldSelectors) {
   };
   const Case cases[] = {
       {.name = "all", .selector = "", .status = 200, .items = 3},
-      {.name = "by object", .selector = "involvedObject.name=web,involvedObject.kind=Deployment",
-       .status = 200, .items = 2},
+      {.name = "by object",
+       .selector = "involvedObject.name=web,involvedObject.kind=Deployment",
+       .status = 200,
+       .items = 2},
       {.name = "by type", .selector = "type=Warning", .status = 200, .items = 1},
       {.name = "negated", .selector = "reason!=ScaledUp", .status = 200, .items = 2},
       {.name = "by source", .selector = "source=kafka-autoscaler", .status = 200, .items = 3},
@@ -407,8 +458,8 @@ TEST_F(ServerTest, EventFieldSelectors) {
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
-    auto r = Raw("GET", "/api/v1/namespaces/prod/events?fieldSelector=" +
-                            kube::UrlEncode(c.selector));
+    auto r =
+        Raw("GET", "/api/v1/namespaces/prod/events?fieldSelector=" + kube::UrlEncode(c.selector));
     ASSERT_EQ(r.status, c.status) << r.body;
     if (c.status == 200) {
       EXPECT_EQ(json::parse(r.body)["items"].size(), c.items);
@@ -420,15 +471,17 @@ TEST(TokenFlags, ParseRulesAndPolicies) {
   auto all = ParseTokenFlag("abc");
   ASSERT_TRUE(all);
   EXPECT_TRUE(all->allow_all);
-  auto ruled = ParseTokenFlag("abc:get,list=deployments,deployments/scale;patch=deployments/scale@web");
+  auto ruled =
+      ParseTokenFlag("abc:get,list=deployments,deployments/scale;patch=deployments/scale@web");
   ASSERT_TRUE(ruled);
   EXPECT_FALSE(ruled->allow_all);
   ASSERT_EQ(ruled->rules.size(), 2u);
   EXPECT_EQ(ruled->rules[0].verbs, (std::vector<std::string>{"get", "list"}));
   EXPECT_EQ(ruled->rules[1].resource_names, (std::vector<std::string>{"web"}));
   EXPECT_FALSE(ParseTokenFlag("abc:nonsense"));
-  auto yaml = ParsePolicy("tokens:\n- token: t1\n  user: u1\n  rules:\n  - verbs: [get]\n"
-                          "    resources: [leases]\n- token: t2\n");
+  auto yaml = ParsePolicy(
+      "tokens:\n- token: t1\n  user: u1\n  rules:\n  - verbs: [get]\n"
+      "    resources: [leases]\n- token: t2\n");
   ASSERT_TRUE(yaml) << yaml.error().message;
   ASSERT_EQ(yaml->size(), 2u);
   EXPECT_EQ((*yaml)[0].user, "u1");
@@ -447,8 +500,8 @@ TEST(TestApiServerBinary, PrintsUrlCaAndKubeconfigThenServes) {
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out[1], 1);
   posix_spawn_file_actions_addclose(&actions, out[0]);
-  std::vector<std::string> args = {TEST_APISERVER_BIN, "--tls", "--cert-dir", dir, "--token",
-                                   "tok", "--deployment", "default/web:4"};
+  std::vector<std::string> args = {TEST_APISERVER_BIN, "--tls", "--cert-dir",   dir,
+                                   "--token",          "tok",   "--deployment", "default/web:4"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

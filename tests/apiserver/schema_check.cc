@@ -83,8 +83,8 @@ std::vector<std::string> SchemaSet::Validate(const nlohmann::json& object) const
   const std::string api_version = object.value("apiVersion", "");
   const std::string kind = object.value("kind", "");
   const std::string name = SchemaFor(api_version, kind);
-  if (name.empty()) return {"(root): no schema for apiVersion '" + api_version + "' kind '" +
-                            kind + "'"};
+  if (name.empty())
+    return {"(root): no schema for apiVersion '" + api_version + "' kind '" + kind + "'"};
   return ValidateAs(object, name);
 }
 
@@ -145,8 +145,7 @@ void SchemaSet::Walk(const nlohmann::json& value, const nlohmann::json& raw_sche
   }
   if (schema->contains("enum") && std::find((*schema)["enum"].begin(), (*schema)["enum"].end(),
                                             value) == (*schema)["enum"].end()) {
-    problems.push_back(where + ": " + value.dump() + " is not one of " +
-                       (*schema)["enum"].dump());
+    problems.push_back(where + ": " + value.dump() + " is not one of " + (*schema)["enum"].dump());
   }
   const bool preserve = schema->value("x-kubernetes-preserve-unknown-fields", false);
   if (value.is_object()) {
@@ -161,8 +160,8 @@ void SchemaSet::Walk(const nlohmann::json& value, const nlohmann::json& raw_sche
     for (const auto& [key, child] : value.items()) {
       const std::string child_path = Join(path, key);
       if (has_props && (*schema)["properties"].contains(key)) {
-        Walk(child, (*schema)["properties"][key], child_path, check_unknown && !preserve,
-             problems, depth + 1);
+        Walk(child, (*schema)["properties"][key], child_path, check_unknown && !preserve, problems,
+             depth + 1);
       } else if (schema->contains("additionalProperties") &&
                  (*schema)["additionalProperties"].is_object()) {
         Walk(child, (*schema)["additionalProperties"], child_path, check_unknown && !preserve,

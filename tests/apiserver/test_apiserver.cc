@@ -36,7 +36,7 @@ std::string Now() {
 
 json StatusBody(int code, const std::string& reason, const std::string& message,
                 json details = nullptr) {
-  json body = {{"kind", "Status"},  {"apiVersion", "v1"}, {"metadata", json::object()},
+  json body = {{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", json::object()},
                {"status", "Failure"}, {"message", message}, {"reason", reason},
                {"code", code}};
   if (!details.is_null()) body["details"] = std::move(details);
@@ -48,8 +48,8 @@ void Reply(httplib::Response& res, int status, const json& body) {
   res.set_content(body.dump(), "application/json");
 }
 
-void Fail(httplib::Response& res, int code, const std::string& reason,
-          const std::string& message, json details = nullptr) {
+void Fail(httplib::Response& res, int code, const std::string& reason, const std::string& message,
+          json details = nullptr) {
   Reply(res, code, StatusBody(code, reason, message, std::move(details)));
 }
 
@@ -68,11 +68,16 @@ bool Contains(const std::vector<std::string>& list, const std::string& value) {
 
 const char* FaultKindName(FaultKind kind) {
   switch (kind) {
-    case FaultKind::kConflict: return "conflict";
-    case FaultKind::kServerError: return "server_error";
-    case FaultKind::kTooManyRequests: return "too_many_requests";
-    case FaultKind::kDelay: return "delay";
-    case FaultKind::kDrop: return "drop";
+    case FaultKind::kConflict:
+      return "conflict";
+    case FaultKind::kServerError:
+      return "server_error";
+    case FaultKind::kTooManyRequests:
+      return "too_many_requests";
+    case FaultKind::kDelay:
+      return "delay";
+    case FaultKind::kDrop:
+      return "drop";
   }
   return "?";
 }
@@ -111,10 +116,13 @@ std::vector<GroupVersionInfo> DiscoveryTable() {
   return {
       {.group = "",
        .version = "v1",
-       .resources = {{.name = "events", .singular = "event", .kind = "Event",
-                      .short_names = {"ev"}},
-                     {.name = "pods", .singular = "pod", .kind = "Pod", .short_names = {"po"},
-                      .categories = {"all"}}}},
+       .resources =
+           {{.name = "events", .singular = "event", .kind = "Event", .short_names = {"ev"}},
+            {.name = "pods",
+             .singular = "pod",
+             .kind = "Pod",
+             .short_names = {"po"},
+             .categories = {"all"}}}},
       {.group = "apps",
        .version = "v1",
        .resources = {{.name = "deployments",
@@ -124,8 +132,11 @@ std::vector<GroupVersionInfo> DiscoveryTable() {
                       .categories = {"all"},
                       .subresources = {{"scale", "autoscaling", "v1", "Scale", sub_verbs},
                                        {"status", "apps", "v1", "Deployment", sub_verbs}}},
-                     {.name = "replicasets", .singular = "replicaset", .kind = "ReplicaSet",
-                      .short_names = {"rs"}, .categories = {"all"}}}},
+                     {.name = "replicasets",
+                      .singular = "replicaset",
+                      .kind = "ReplicaSet",
+                      .short_names = {"rs"},
+                      .categories = {"all"}}}},
       {.group = "coordination.k8s.io",
        .version = "v1",
        .resources = {{.name = "leases", .singular = "lease", .kind = "Lease"}}},
@@ -136,20 +147,28 @@ std::vector<GroupVersionInfo> DiscoveryTable() {
 json ResourceList(const GroupVersionInfo& gv) {
   json resources = json::array();
   for (const auto& r : gv.resources) {
-    json entry = {{"name", r.name}, {"singularName", r.singular}, {"namespaced", true},
-                  {"kind", r.kind}, {"verbs", AllVerbs()}};
+    json entry = {{"name", r.name},
+                  {"singularName", r.singular},
+                  {"namespaced", true},
+                  {"kind", r.kind},
+                  {"verbs", AllVerbs()}};
     if (!r.short_names.empty()) entry["shortNames"] = r.short_names;
     if (!r.categories.empty()) entry["categories"] = r.categories;
     resources.push_back(entry);
     for (const auto& sub : r.subresources) {
-      json s = {{"name", r.name + "/" + sub.name}, {"singularName", ""}, {"namespaced", true},
-                {"kind", sub.kind}, {"verbs", sub.verbs}};
+      json s = {{"name", r.name + "/" + sub.name},
+                {"singularName", ""},
+                {"namespaced", true},
+                {"kind", sub.kind},
+                {"verbs", sub.verbs}};
       if (sub.group != gv.group) s["group"] = sub.group;
       if (sub.version != gv.version) s["version"] = sub.version;
       resources.push_back(s);
     }
   }
-  return {{"kind", "APIResourceList"}, {"apiVersion", "v1"}, {"groupVersion", gv.GroupVersion()},
+  return {{"kind", "APIResourceList"},
+          {"apiVersion", "v1"},
+          {"groupVersion", gv.GroupVersion()},
           {"resources", resources}};
 }
 
@@ -160,20 +179,20 @@ json AggregatedDiscovery(bool core) {
     if (gv.group.empty() != core) continue;
     json resources = json::array();
     for (const auto& r : gv.resources) {
-      json entry = {{"resource", r.name},
-                    {"responseKind", {{"group", gv.group}, {"version", gv.version},
-                                      {"kind", r.kind}}},
-                    {"scope", "Namespaced"},
-                    {"singularResource", r.singular},
-                    {"verbs", AllVerbs()}};
+      json entry = {
+          {"resource", r.name},
+          {"responseKind", {{"group", gv.group}, {"version", gv.version}, {"kind", r.kind}}},
+          {"scope", "Namespaced"},
+          {"singularResource", r.singular},
+          {"verbs", AllVerbs()}};
       if (!r.short_names.empty()) entry["shortNames"] = r.short_names;
       if (!r.categories.empty()) entry["categories"] = r.categories;
       if (!r.subresources.empty()) {
         json subs = json::array();
         for (const auto& sub : r.subresources) {
           subs.push_back({{"subresource", sub.name},
-                          {"responseKind", {{"group", sub.group}, {"version", sub.version},
-                                            {"kind", sub.kind}}},
+                          {"responseKind",
+                           {{"group", sub.group}, {"version", sub.version}, {"kind", sub.kind}}},
                           {"verbs", sub.verbs}});
         }
         entry["subresources"] = subs;
@@ -187,8 +206,10 @@ json AggregatedDiscovery(bool core) {
                                                 {"resources", resources},
                                                 {"freshness", "Current"}}})}});
   }
-  return {{"kind", "APIGroupDiscoveryList"}, {"apiVersion", "apidiscovery.k8s.io/v2"},
-          {"metadata", json::object()}, {"items", items}};
+  return {{"kind", "APIGroupDiscoveryList"},
+          {"apiVersion", "apidiscovery.k8s.io/v2"},
+          {"metadata", json::object()},
+          {"items", items}};
 }
 
 constexpr char kAggregatedType[] =
@@ -201,8 +222,10 @@ bool WantsAggregated(const std::string& accept) {
     for (char c : part) {
       if (c != ' ') p += c;
     }
-    if (p.rfind("application/json", 0) == 0 && p.find("g=apidiscovery.k8s.io") != std::string::npos &&
-        p.find("v=v2;") != std::string::npos && p.find("as=APIGroupDiscoveryList") != std::string::npos) {
+    if (p.rfind("application/json", 0) == 0 &&
+        p.find("g=apidiscovery.k8s.io") != std::string::npos &&
+        p.find("v=v2;") != std::string::npos &&
+        p.find("as=APIGroupDiscoveryList") != std::string::npos) {
       return true;
     }
   }
@@ -319,9 +342,9 @@ Result<Fault> FaultFromJson(const json& j) {
     }
   }
   if (!known) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "fault: kind '" + kind +
-                         "' is not conflict|server_error|too_many_requests|delay|drop");
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "fault: kind '" + kind + "' is not conflict|server_error|too_many_requests|delay|drop");
   }
   try {
     fault.method = j.value("method", "");
@@ -456,8 +479,8 @@ Result<std::unique_ptr<TestApiServer>> TestApiServer::Start(ApiServerOptions opt
                      "test apiserver: cannot bind " + opt.host + ":" + std::to_string(port));
   }
   server->port_ = port;
-  server->url_ = std::string(opt.tls ? "https" : "http") + "://" + opt.host + ":" +
-                 std::to_string(port);
+  server->url_ =
+      std::string(opt.tls ? "https" : "http") + "://" + opt.host + ":" + std::to_string(port);
   server->thread_ = std::thread([self] { self->server_->listen_after_bind(); });
   return server;
 }
@@ -500,9 +523,9 @@ std::string TestApiServer::NextResourceVersionLocked() {
 std::string TestApiServer::NewUidLocked() {
   uint64_t a = rng_(), b = rng_();
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-8%03x-%012llx",
-                static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
-                static_cast<unsigned>(a & 0xfff), static_cast<unsigned>((b >> 48) & 0xfff),
+  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-8%03x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
+                static_cast<unsigned>((b >> 48) & 0xfff),
                 static_cast<unsigned long long>(b & 0xffffffffffffULL));
   return buf;
 }
@@ -514,24 +537,24 @@ void TestApiServer::TouchDeploymentLocked(json& d, bool spec_changed) {
   }
   // An instant controller: pods follow spec.replicas at once.
   const int replicas = d["spec"].value("replicas", 1);
-  json status = {{"observedGeneration", d["metadata"]["generation"]},
-                 {"replicas", replicas},
-                 {"updatedReplicas", replicas},
-                 {"readyReplicas", replicas},
-                 {"availableReplicas", replicas},
-                 {"conditions",
-                  json::array({{{"type", "Available"},
-                                {"status", "True"},
-                                {"lastUpdateTime", Now()},
-                                {"lastTransitionTime", Now()},
-                                {"reason", "MinimumReplicasAvailable"},
-                                {"message", "Deployment has minimum availability."}},
-                               {{"type", "Progressing"},
-                                {"status", "True"},
-                                {"lastUpdateTime", Now()},
-                                {"lastTransitionTime", Now()},
-                                {"reason", "NewReplicaSetAvailable"},
-                                {"message", "ReplicaSet has successfully progressed."}}})}};
+  json status = {
+      {"observedGeneration", d["metadata"]["generation"]},
+      {"replicas", replicas},
+      {"updatedReplicas", replicas},
+      {"readyReplicas", replicas},
+      {"availableReplicas", replicas},
+      {"conditions", json::array({{{"type", "Available"},
+                                   {"status", "True"},
+                                   {"lastUpdateTime", Now()},
+                                   {"lastTransitionTime", Now()},
+                                   {"reason", "MinimumReplicasAvailable"},
+                                   {"message", "Deployment has minimum availability."}},
+                                  {{"type", "Progressing"},
+                                   {"status", "True"},
+                                   {"lastUpdateTime", Now()},
+                                   {"lastTransitionTime", Now()},
+                                   {"reason", "NewReplicaSetAvailable"},
+                                   {"message", "ReplicaSet has successfully progressed."}}})}};
   if (replicas == 0) {
     status.erase("readyReplicas");
     status.erase("availableReplicas");
@@ -584,8 +607,7 @@ json TestApiServer::AddDeploymentLocked(const std::string& ns, const std::string
   return d;
 }
 
-json TestApiServer::AddDeployment(const std::string& ns, const std::string& name,
-                                  int32_t replicas,
+json TestApiServer::AddDeployment(const std::string& ns, const std::string& name, int32_t replicas,
                                   const std::map<std::string, std::string>& annotations) {
   std::lock_guard lock(mu_);
   return AddDeploymentLocked(ns, name, replicas, annotations);
@@ -717,8 +739,8 @@ void TestApiServer::Handle(const httplib::Request& req, httplib::Response& res) 
   }
   const std::string& m = req.method;
   if (m == "GET") {
-    route.verb = route.name.empty() ? (req.get_param_value("watch") == "true" ? "watch" : "list")
-                                    : "get";
+    route.verb =
+        route.name.empty() ? (req.get_param_value("watch") == "true" ? "watch" : "list") : "get";
   } else if (m == "POST") {
     route.verb = "create";
   } else if (m == "PUT") {
@@ -737,8 +759,8 @@ void TestApiServer::Handle(const httplib::Request& req, httplib::Response& res) 
     if (auth_enabled_) {
       const std::string auth = req.get_header_value("Authorization");
       const std::string prefix = "Bearer ";
-      auto it = auth.rfind(prefix, 0) == 0 ? tokens_.find(auth.substr(prefix.size()))
-                                           : tokens_.end();
+      auto it =
+          auth.rfind(prefix, 0) == 0 ? tokens_.find(auth.substr(prefix.size())) : tokens_.end();
       if (it == tokens_.end()) {
         Fail(res, 401, "Unauthorized", "Unauthorized");
         log_.push_back({req.method, req.path, QueryString(req), 401, "",
@@ -762,8 +784,8 @@ void TestApiServer::Handle(const httplib::Request& req, httplib::Response& res) 
           std::string message = subject + " is forbidden: User \"" + user + "\" cannot " +
                                 route.verb + " resource \"" + resource + "\" in API group \"" +
                                 route.group + "\"";
-          message += route.ns.empty() ? " at the cluster scope"
-                                      : " in the namespace \"" + route.ns + "\"";
+          message +=
+              route.ns.empty() ? " at the cluster scope" : " in the namespace \"" + route.ns + "\"";
           json details = {{"group", route.group}, {"kind", route.resource}};
           if (!route.name.empty()) details["name"] = route.name;
           Fail(res, 403, "Forbidden", message, details);
@@ -813,9 +835,8 @@ void TestApiServer::Handle(const httplib::Request& req, httplib::Response& res) 
       case FaultKind::kDrop:
         // Promise a body, then fail to write it: the server closes the connection mid-response.
         res.status = 200;
-        res.set_content_provider(
-            1024, "application/json",
-            [](size_t, size_t, httplib::DataSink&) { return false; });
+        res.set_content_provider(1024, "application/json",
+                                 [](size_t, size_t, httplib::DataSink&) { return false; });
         Log(req, 0, user);
         return;
     }
@@ -831,7 +852,8 @@ void TestApiServer::Handle(const httplib::Request& req, httplib::Response& res) 
 void TestApiServer::HandleLocked(const httplib::Request& req, httplib::Response& res,
                                  const Route& route, const std::string& /*user*/) {
   if (!route.is_resource) {
-    if (!Discovery(req, res)) Fail(res, 404, "NotFound", "the server could not find the requested resource");
+    if (!Discovery(req, res))
+      Fail(res, 404, "NotFound", "the server could not find the requested resource");
     return;
   }
   const std::string gv = route.group.empty() ? route.version : route.group + "/" + route.version;
@@ -858,15 +880,23 @@ bool TestApiServer::Discovery(const httplib::Request& req, httplib::Response& re
   if (req.method != "GET") return false;
   if (p == "/version") {
     Reply(res, 200,
-          {{"major", "1"}, {"minor", "35"}, {"emulationMajor", "1"}, {"emulationMinor", "35"},
-           {"minCompatibilityMajor", "1"}, {"minCompatibilityMinor", "34"},
-           {"gitVersion", "v1.35.0"}, {"gitCommit", "0000000000000000000000000000000000000000"},
-           {"gitTreeState", "clean"}, {"buildDate", "2025-12-17T00:00:00Z"},
-           {"goVersion", "go1.25.5"}, {"compiler", "gc"}, {"platform", "linux/amd64"}});
+          {{"major", "1"},
+           {"minor", "35"},
+           {"emulationMajor", "1"},
+           {"emulationMinor", "35"},
+           {"minCompatibilityMajor", "1"},
+           {"minCompatibilityMinor", "34"},
+           {"gitVersion", "v1.35.0"},
+           {"gitCommit", "0000000000000000000000000000000000000000"},
+           {"gitTreeState", "clean"},
+           {"buildDate", "2025-12-17T00:00:00Z"},
+           {"goVersion", "go1.25.5"},
+           {"compiler", "gc"},
+           {"platform", "linux/amd64"}});
     return true;
   }
-  const bool aggregated = options_.aggregated_discovery &&
-                          WantsAggregated(req.get_header_value("Accept"));
+  const bool aggregated =
+      options_.aggregated_discovery && WantsAggregated(req.get_header_value("Accept"));
   if ((p == "/api" || p == "/apis") && aggregated) {
     res.status = 200;
     res.set_content(AggregatedDiscovery(p == "/api").dump(), kAggregatedType);
@@ -887,7 +917,8 @@ bool TestApiServer::Discovery(const httplib::Request& req, httplib::Response& re
     for (const auto& gv : DiscoveryTable()) {
       if (gv.group.empty()) continue;
       json version = {{"groupVersion", gv.GroupVersion()}, {"version", gv.version}};
-      groups.push_back({{"name", gv.group}, {"versions", json::array({version})},
+      groups.push_back({{"name", gv.group},
+                        {"versions", json::array({version})},
                         {"preferredVersion", version}});
     }
     Reply(res, 200, {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", groups}});
@@ -932,16 +963,17 @@ std::string SelectorOf(const json& deployment) {
 
 json ScaleOf(const json& d) {
   const json& meta = d["metadata"];
-  return {{"apiVersion", "autoscaling/v1"},
-          {"kind", "Scale"},
-          {"metadata",
-           {{"name", meta["name"]},
-            {"namespace", meta["namespace"]},
-            {"uid", meta["uid"]},
-            {"resourceVersion", meta["resourceVersion"]},
-            {"creationTimestamp", meta["creationTimestamp"]}}},
-          {"spec", {{"replicas", d["spec"].value("replicas", 1)}}},
-          {"status", {{"replicas", d["status"].value("replicas", 0)}, {"selector", SelectorOf(d)}}}};
+  return {
+      {"apiVersion", "autoscaling/v1"},
+      {"kind", "Scale"},
+      {"metadata",
+       {{"name", meta["name"]},
+        {"namespace", meta["namespace"]},
+        {"uid", meta["uid"]},
+        {"resourceVersion", meta["resourceVersion"]},
+        {"creationTimestamp", meta["creationTimestamp"]}}},
+      {"spec", {{"replicas", d["spec"].value("replicas", 1)}}},
+      {"status", {{"replicas", d["status"].value("replicas", 0)}, {"selector", SelectorOf(d)}}}};
 }
 
 bool IsMergePatch(const httplib::Request& req) {
@@ -952,11 +984,19 @@ bool IsMergePatch(const httplib::Request& req) {
 
 // The value of a field selector's field in an Event; nullopt when the field is not supported.
 std::optional<std::string> EventField(const json& event, const std::string& field) {
-  static constexpr std::string_view kSupported[] = {
-      "involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
-      "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
-      "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type",
-      "metadata.name", "metadata.namespace"};
+  static constexpr std::string_view kSupported[] = {"involvedObject.kind",
+                                                    "involvedObject.namespace",
+                                                    "involvedObject.name",
+                                                    "involvedObject.uid",
+                                                    "involvedObject.apiVersion",
+                                                    "involvedObject.resourceVersion",
+                                                    "involvedObject.fieldPath",
+                                                    "reason",
+                                                    "reportingComponent",
+                                                    "source",
+                                                    "type",
+                                                    "metadata.name",
+                                                    "metadata.namespace"};
   if (std::find(std::begin(kSupported), std::end(kSupported), field) == std::end(kSupported)) {
     return std::nullopt;
   }
@@ -996,9 +1036,11 @@ void TestApiServer::HandleDeployments(const httplib::Request& req, httplib::Resp
     for (const auto& [k, d] : deployments_) {
       if (route.ns.empty() || d["metadata"]["namespace"] == route.ns) items.push_back(d);
     }
-    Reply(res, 200, {{"apiVersion", "apps/v1"}, {"kind", "DeploymentList"},
-                     {"metadata", {{"resourceVersion", std::to_string(resource_version_)}}},
-                     {"items", items}});
+    Reply(res, 200,
+          {{"apiVersion", "apps/v1"},
+           {"kind", "DeploymentList"},
+           {"metadata", {{"resourceVersion", std::to_string(resource_version_)}}},
+           {"items", items}});
     return;
   }
   auto it = deployments_.find(key);
@@ -1030,11 +1072,10 @@ void TestApiServer::HandleDeployments(const httplib::Request& req, httplib::Resp
   }
   const std::string current_rv = d["metadata"]["resourceVersion"];
   const json sent_meta = body.value("metadata", json::object());
-  const std::string sent_rv =
-      sent_meta.is_object() && sent_meta.contains("resourceVersion") &&
-              sent_meta["resourceVersion"].is_string()
-          ? sent_meta["resourceVersion"].get<std::string>()
-          : "";
+  const std::string sent_rv = sent_meta.is_object() && sent_meta.contains("resourceVersion") &&
+                                      sent_meta["resourceVersion"].is_string()
+                                  ? sent_meta["resourceVersion"].get<std::string>()
+                                  : "";
   if (!sent_rv.empty() && sent_rv != current_rv) return conflict();
   json updated;
   if (scale) {
@@ -1073,7 +1114,8 @@ void TestApiServer::HandleDeployments(const httplib::Request& req, httplib::Resp
     updated = body;
   }
   if (!updated.contains("spec") || !updated["spec"].is_object()) {
-    Fail(res, 422, "Invalid", "Deployment.apps \"" + route.name + "\" is invalid: spec: Required value");
+    Fail(res, 422, "Invalid",
+         "Deployment.apps \"" + route.name + "\" is invalid: spec: Required value");
     return;
   }
   // Fields the server owns survive any write.
@@ -1179,9 +1221,11 @@ void TestApiServer::HandleEvents(const httplib::Request& req, httplib::Response&
     }
     if (match) items.push_back(e);
   }
-  Reply(res, 200, {{"apiVersion", "v1"}, {"kind", "EventList"},
-                   {"metadata", {{"resourceVersion", std::to_string(resource_version_)}}},
-                   {"items", items}});
+  Reply(res, 200,
+        {{"apiVersion", "v1"},
+         {"kind", "EventList"},
+         {"metadata", {{"resourceVersion", std::to_string(resource_version_)}}},
+         {"items", items}});
 }
 
 void TestApiServer::HandleLeases(const httplib::Request& req, httplib::Response& res,
@@ -1197,15 +1241,18 @@ void TestApiServer::HandleLeases(const httplib::Request& req, httplib::Response&
     for (const auto& [k, l] : leases_) {
       if (route.ns.empty() || l["metadata"]["namespace"] == route.ns) items.push_back(l);
     }
-    Reply(res, 200, {{"apiVersion", "coordination.k8s.io/v1"}, {"kind", "LeaseList"},
-                     {"metadata", {{"resourceVersion", std::to_string(resource_version_)}}},
-                     {"items", items}});
+    Reply(res, 200,
+          {{"apiVersion", "coordination.k8s.io/v1"},
+           {"kind", "LeaseList"},
+           {"metadata", {{"resourceVersion", std::to_string(resource_version_)}}},
+           {"items", items}});
     return;
   }
   if (route.verb == "create") {
     json l = ParseBody(req.body);
     if (!l.is_object() || !l.contains("metadata") || !l["metadata"].contains("name")) {
-      Fail(res, 422, "Invalid", "Lease.coordination.k8s.io is invalid: metadata.name: Required value");
+      Fail(res, 422, "Invalid",
+           "Lease.coordination.k8s.io is invalid: metadata.name: Required value");
       return;
     }
     const std::string name = l["metadata"]["name"];
@@ -1236,8 +1283,12 @@ void TestApiServer::HandleLeases(const httplib::Request& req, httplib::Response&
   }
   if (route.verb == "delete") {
     leases_.erase(it);
-    Reply(res, 200, {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()},
-                     {"status", "Success"}, {"details", details(route.name)}});
+    Reply(res, 200,
+          {{"kind", "Status"},
+           {"apiVersion", "v1"},
+           {"metadata", json::object()},
+           {"status", "Success"},
+           {"details", details(route.name)}});
     return;
   }
   if (route.verb != "update") {
@@ -1273,15 +1324,16 @@ void TestApiServer::HandleAdmin(const httplib::Request& req, httplib::Response& 
   const std::vector<std::string> seg = Split(rest, '/');
   const std::string& m = req.method;
   json body = req.body.empty() ? json::object() : ParseBody(req.body);
-  auto bad = [&](const std::string& message) {
-    Fail(res, 400, "BadRequest", message);
-  };
+  auto bad = [&](const std::string& message) { Fail(res, 400, "BadRequest", message); };
   if (body.is_discarded()) return bad("body is not JSON");
   if (rest == "requests" && m == "GET") {
     json out = json::array();
     for (const auto& r : Requests()) {
-      out.push_back({{"method", r.method}, {"path", r.path}, {"query", r.query},
-                     {"status", r.status}, {"user", r.user}});
+      out.push_back({{"method", r.method},
+                     {"path", r.path},
+                     {"query", r.query},
+                     {"status", r.status},
+                     {"user", r.user}});
     }
     return Reply(res, 200, out);
   }
@@ -1303,9 +1355,10 @@ void TestApiServer::HandleAdmin(const httplib::Request& req, httplib::Response& 
     try {
       std::map<std::string, std::string> annotations =
           body.value("annotations", std::map<std::string, std::string>{});
-      return Reply(res, 201, AddDeployment(body.value("namespace", "default"),
-                                           body.at("name").get<std::string>(),
-                                           body.value("replicas", 1), annotations));
+      return Reply(
+          res, 201,
+          AddDeployment(body.value("namespace", "default"), body.at("name").get<std::string>(),
+                        body.value("replicas", 1), annotations));
     } catch (const json::exception& e) {
       return bad(e.what());
     }

@@ -40,13 +40,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/result.h"
 
@@ -90,8 +89,8 @@ struct Fault {
   std::string method;
   std::string path_contains;
   int times = 1;
-  int retry_after_seconds = 1;          // kTooManyRequests
-  std::chrono::milliseconds delay{0};   // kDelay
+  int retry_after_seconds = 1;         // kTooManyRequests
+  std::chrono::milliseconds delay{0};  // kDelay
 };
 [[nodiscard]] Result<Fault> FaultFromJson(const nlohmann::json& j);
 
@@ -107,11 +106,11 @@ struct LoggedRequest {
 
 struct ApiServerOptions {
   std::string host = "127.0.0.1";
-  int port = 0;                   // 0: any free port
+  int port = 0;  // 0: any free port
   bool tls = false;
-  std::string cert_dir;           // TLS files go here; empty: a temporary directory
-  std::vector<TokenGrant> tokens; // empty: no authentication
-  std::string openapi_dir;        // empty: /openapi/v3 answers 404
+  std::string cert_dir;            // TLS files go here; empty: a temporary directory
+  std::vector<TokenGrant> tokens;  // empty: no authentication
+  std::string openapi_dir;         // empty: /openapi/v3 answers 404
   // Answer /api and /apis with apidiscovery.k8s.io/v2 APIGroupDiscoveryList when the client's
   // Accept asks for it (kubectl 1.32 does). Off: plain APIVersions/APIGroupList, which kubectl
   // also accepts and which makes it fetch /api/v1, /apis/apps/v1... one by one.
@@ -202,16 +201,16 @@ class TestApiServer {
 
   mutable std::mutex mu_;
   std::condition_variable stop_cv_;
-  bool stopping_ = false;                          // guarded by mu_
-  std::map<std::string, TokenGrant> tokens_;       // guarded by mu_
-  bool auth_enabled_ = false;                      // guarded by mu_
-  std::map<std::string, nlohmann::json> deployments_;  // "ns/name"; guarded by mu_
-  std::map<std::string, nlohmann::json> leases_;       // guarded by mu_
+  bool stopping_ = false;                                      // guarded by mu_
+  std::map<std::string, TokenGrant> tokens_;                   // guarded by mu_
+  bool auth_enabled_ = false;                                  // guarded by mu_
+  std::map<std::string, nlohmann::json> deployments_;          // "ns/name"; guarded by mu_
+  std::map<std::string, nlohmann::json> leases_;               // guarded by mu_
   std::map<std::string, std::vector<nlohmann::json>> events_;  // by namespace; guarded by mu_
-  std::vector<Fault> faults_;                      // guarded by mu_
-  std::vector<LoggedRequest> log_;                 // guarded by mu_
-  uint64_t resource_version_ = 1000;               // guarded by mu_
-  std::mt19937_64 rng_{20261128};                  // guarded by mu_; uids
+  std::vector<Fault> faults_;                                  // guarded by mu_
+  std::vector<LoggedRequest> log_;                             // guarded by mu_
+  uint64_t resource_version_ = 1000;                           // guarded by mu_
+  std::mt19937_64 rng_{20261128};                              // guarded by mu_; uids
 };
 
 }  // namespace kafka_autoscaler::testing

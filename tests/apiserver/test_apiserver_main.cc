@@ -5,11 +5,10 @@
 // SIGTERM. Faults and objects are driven over HTTP under /_test/ (see test_apiserver.h).
 #include <signal.h>
 
+#include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
 #include <sstream>
-
-#include <CLI/CLI.hpp>
 
 #include "apiserver/test_apiserver.h"
 

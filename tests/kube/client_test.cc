@@ -1,7 +1,8 @@
 // API client tests: error mapping, TLS verification, token-file rotation, timeouts.
+#include "kube/client.h"
+
 #include <gtest/gtest.h>
 
-#include "kube/client.h"
 #include "kube/server_fixture.h"
 
 namespace kafka_autoscaler::testing {
@@ -12,8 +13,16 @@ using kube::HttpResponse;
 
 TEST(ErrorFromResponse, MapsStatusToCodeAndNamesTheRequest) {
   const kube::RequestInfo patch{"patch", "deployments/scale", "x", "web"};
-  const std::string forbidden_body =
-      R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"deployments.apps \"web\" is forbidden: User \"u\" cannot patch resource \"deployments/scale\" in API group \"apps\" in the namespace \"x\"","reason":"Forbidden","code":403})";
+  const std::string forbidden_body = nlohmann::json{
+      {"kind", "Status"},
+      {"apiVersion", "v1"},
+      {"metadata", nlohmann::json::object()},
+      {"status", "Failure"},
+      {"message",
+       "deployments.apps \"web\" is forbidden: User \"u\" cannot patch resource "
+       "\"deployments/scale\" in API group \"apps\" in the namespace \"x\""},
+      {"reason", "Forbidden"},
+      {"code", 403}}.dump();
   struct Case {
     const char* name;
     HttpResponse response;
@@ -22,26 +31,46 @@ TEST(ErrorFromResponse, MapsStatusToCodeAndNamesTheRequest) {
     std::optional<std::chrono::milliseconds> retry_after;
   };
   const Case cases[] = {
-      {.name = "401", .response = {.status = 401, .body = R"({"kind":"Status","reason":"Unauthorized","message":"Unauthorized"})"},
+      {.name = "401",
+       .response = {.status = 401,
+                    .body =
+                        R"({"kind":"Status","reason":"Unauthorized","message":"Unauthorized"})"},
        .code = ErrorCode::kUnauthenticated,
-       .message_prefix = "unauthorized: credentials rejected for 'patch' on deployments/scale in namespace 'x' (HTTP 401 Unauthorized: Unauthorized)"},
-      {.name = "403", .response = {.status = 403, .body = forbidden_body},
+       .message_prefix = "unauthorized: credentials rejected for 'patch' on deployments/scale in "
+                         "namespace 'x' (HTTP 401 Unauthorized: Unauthorized)"},
+      {.name = "403",
+       .response = {.status = 403, .body = forbidden_body},
        .code = ErrorCode::kPermissionDenied,
-       .message_prefix = "forbidden: need 'patch' on deployments/scale in namespace 'x' (HTTP 403 Forbidden: deployments.apps \"web\" is forbidden"},
-      {.name = "404", .response = {.status = 404, .body = "{}"}, .code = ErrorCode::kNotFound,
+       .message_prefix = "forbidden: need 'patch' on deployments/scale in namespace 'x' (HTTP 403 "
+                         "Forbidden: deployments.apps \"web\" is forbidden"},
+      {.name = "404",
+       .response = {.status = 404, .body = "{}"},
+       .code = ErrorCode::kNotFound,
        .message_prefix = "not found: deployments/scale 'web' does not exist in namespace 'x'"},
-      {.name = "409", .response = {.status = 409}, .code = ErrorCode::kConflict,
+      {.name = "409",
+       .response = {.status = 409},
+       .code = ErrorCode::kConflict,
        .message_prefix = "conflict: 'patch' on deployments/scale"},
-      {.name = "429", .response = {.status = 429, .headers = {{"retry-after", "4"}}},
-       .code = ErrorCode::kResourceExhausted, .message_prefix = "throttled:",
+      {.name = "429",
+       .response = {.status = 429, .headers = {{"retry-after", "4"}}},
+       .code = ErrorCode::kResourceExhausted,
+       .message_prefix = "throttled:",
        .retry_after = std::chrono::seconds(4)},
-      {.name = "500", .response = {.status = 500}, .code = ErrorCode::kUnavailable,
+      {.name = "500",
+       .response = {.status = 500},
+       .code = ErrorCode::kUnavailable,
        .message_prefix = "server error:"},
-      {.name = "503", .response = {.status = 503}, .code = ErrorCode::kUnavailable,
+      {.name = "503",
+       .response = {.status = 503},
+       .code = ErrorCode::kUnavailable,
        .message_prefix = "server error:"},
-      {.name = "504", .response = {.status = 504}, .code = ErrorCode::kTimeout,
+      {.name = "504",
+       .response = {.status = 504},
+       .code = ErrorCode::kTimeout,
        .message_prefix = "server timeout:"},
-      {.name = "422", .response = {.status = 422}, .code = ErrorCode::kInvalidArgument,
+      {.name = "422",
+       .response = {.status = 422},
+       .code = ErrorCode::kInvalidArgument,
        .message_prefix = "rejected:"},
   };
   for (const auto& c : cases) {
@@ -90,8 +119,7 @@ TEST_F(ClientTest, CallParsesJsonAndMapsErrors) {
                                {"get", "deployments", "prod", "nope"});
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
-  EXPECT_NE(missing.error().message.find("deployments.apps \"nope\" not found"),
-            std::string::npos);
+  EXPECT_NE(missing.error().message.find("deployments.apps \"nope\" not found"), std::string::npos);
 }
 
 TEST_F(ClientTest, ReusesOneConnection) {
@@ -166,7 +194,8 @@ TEST_F(ClientTest, A401ReReadsARotatedTokenAtOnce) {
 
 TEST_F(ClientTest, EveryRequestHasATimeout) {
   auto client = NewClient({.token = kAdminToken, .timeout = std::chrono::milliseconds(300)});
-  server_->InjectFault({.kind = FaultKind::kDelay, .path_contains = "/version",
+  server_->InjectFault({.kind = FaultKind::kDelay,
+                        .path_contains = "/version",
                         .delay = std::chrono::milliseconds(2000)});
   auto r = client->Do("GET", "/version");
   ASSERT_FALSE(r);

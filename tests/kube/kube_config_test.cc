@@ -1,8 +1,9 @@
 // Where client options come from: kubeconfig files, the in-cluster service account, and the
 // choice between them from an Env map.
+#include "kube/kube_config.h"
+
 #include <gtest/gtest.h>
 
-#include "kube/kube_config.h"
 #include "kube/server_fixture.h"
 
 namespace kafka_autoscaler::testing {
@@ -102,13 +103,20 @@ TEST(KubeconfigOptions, ErrorsNameTheFileAndTheMissingEntry) {
   };
   const Case cases[] = {
       {.name = "no file", .path = dir.path() + "/nope", .expect = "cannot load"},
-      {.name = "unknown context", .path = path, .context = "qa",
+      {.name = "unknown context",
+       .path = path,
+       .context = "qa",
        .expect = "context 'qa' not found"},
-      {.name = "missing cluster", .path = path, .context = "broken",
+      {.name = "missing cluster",
+       .path = path,
+       .context = "broken",
        .expect = "cluster 'missing' not found"},
-      {.name = "exec credentials", .path = path, .context = "exec",
+      {.name = "exec credentials",
+       .path = path,
+       .context = "exec",
        .expect = "exec/auth-provider credentials, which are not supported"},
-      {.name = "no current context", .path = dir.Write("empty", "apiVersion: v1\n"),
+      {.name = "no current context",
+       .path = dir.Write("empty", "apiVersion: v1\n"),
        .expect = "no current-context"},
   };
   for (const auto& c : cases) {
@@ -167,13 +175,15 @@ TEST(OptionsFromEnv, PrefersKubeconfigThenInClusterThenHome) {
   both["KUBECONFIG"] = dir.path() + "/missing:" + kubeconfig;
   kube::Env home = {{"HOME", dir.path() + "/home"}};
   const Case cases[] = {
-      {.name = "KUBECONFIG wins, first existing file", .env = both,
+      {.name = "KUBECONFIG wins, first existing file",
+       .env = both,
        .server = "https://dev.example:6443"},
       {.name = "in-cluster", .env = in_cluster, .server = "https://10.0.0.1:443"},
       {.name = "home kubeconfig", .env = home, .server = "https://dev.example:6443"},
       {.name = "nothing", .env = {{"HOME", dir.path() + "/nowhere"}}, .server = ""},
       {.name = "KUBECONFIG names no existing file",
-       .env = {{"KUBECONFIG", dir.path() + "/missing"}}, .server = ""},
+       .env = {{"KUBECONFIG", dir.path() + "/missing"}},
+       .server = ""},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);

@@ -127,7 +127,8 @@ TEST_F(KubectlTest, GetLeaseShowsTheElectedLease) {
 }
 
 TEST_F(KubectlTest, ForbiddenAndUnauthorizedAreReportedLikeARealServer) {
-  server_->SetToken({.token = "reader", .user = "system:serviceaccount:prod:reader",
+  server_->SetToken({.token = "reader",
+                     .user = "system:serviceaccount:prod:reader",
                      .allow_all = false,
                      .rules = {{.verbs = {"get"}, .resources = {"deployments"}}}});
   ASSERT_TRUE(server_->WriteKubeconfig(kubeconfig_, "reader", "prod"));

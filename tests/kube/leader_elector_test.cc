@@ -1,11 +1,12 @@
 // LeaderElector: client-go's algorithm in simulated time (FakeClock + an in-memory lease), then
 // against the test API server's Leases, then with real threads.
+#include "kube/leader_elector.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 
-#include "kube/leader_elector.h"
 #include "kube/lease_lock.h"
 #include "kube/server_fixture.h"
 
@@ -90,12 +91,15 @@ TEST(LeaderElectorTiming, ValidatedUpFrontLikeClientGo) {
   const Case cases[] = {
       {.name = "client-go defaults", .timing = {}, .ok = true},
       {.name = "lease not longer than renew deadline",
-       .timing = {.lease_duration = seconds(10), .renew_deadline = seconds(10)}, .ok = false},
+       .timing = {.lease_duration = seconds(10), .renew_deadline = seconds(10)},
+       .ok = false},
       {.name = "renew deadline not above 1.2 x retry",
-       .timing = {.renew_deadline = milliseconds(2400), .retry_period = seconds(2)}, .ok = false},
+       .timing = {.renew_deadline = milliseconds(2400), .retry_period = seconds(2)},
+       .ok = false},
       {.name = "zero retry", .timing = {.retry_period = seconds(0)}, .ok = false},
       {.name = "sub-second lease",
-       .timing = {.lease_duration = milliseconds(900), .renew_deadline = milliseconds(500),
+       .timing = {.lease_duration = milliseconds(900),
+                  .renew_deadline = milliseconds(500),
                   .retry_period = milliseconds(100)},
        .ok = false},
       {.name = "empty identity", .timing = {}, .anonymous = true, .ok = false},
@@ -173,8 +177,8 @@ TEST(LeaderElector, RenewFailureStopsLeadingBeforeTheLeaseCanBeTaken) {
   FakeLeaseStore store;
   FakeLeaseLock lock_a(store, "a"), lock_b(store, "b");
   std::vector<bool> a_changes;
-  auto a_or = LeaderElector::Create(lock_a, clock, {},
-                                    [&](bool leading) { a_changes.push_back(leading); });
+  auto a_or =
+      LeaderElector::Create(lock_a, clock, {}, [&](bool leading) { a_changes.push_back(leading); });
   ASSERT_TRUE(a_or);
   auto& a = *a_or;
   auto b = NewElector(lock_b, clock);
@@ -195,8 +199,8 @@ TEST(LeaderElector, RenewFailureStopsLeadingBeforeTheLeaseCanBeTaken) {
   }
   ASSERT_TRUE(a_stopped);
   ASSERT_TRUE(b_started);
-  EXPECT_LE(*a_stopped - last_renew, seconds(10));   // renew deadline
-  EXPECT_GE(*b_started - last_renew, seconds(15));   // lease duration, on b's clock
+  EXPECT_LE(*a_stopped - last_renew, seconds(10));  // renew deadline
+  EXPECT_GE(*b_started - last_renew, seconds(15));  // lease duration, on b's clock
   EXPECT_LT(*a_stopped, *b_started);
   EXPECT_EQ(a_changes, (std::vector<bool>{true, false}));
 }
@@ -262,8 +266,8 @@ TEST_F(LeaderElectorApiTest, TwoElectorsOverARealLease) {
   EXPECT_EQ(server_->CountRequests("PUT", "/leases/"), 1);
   EXPECT_EQ(server_->CountRequests("GET", "/leases/"), 0);
   // a's renewals start failing (500s on its PUTs and GETs): a stops, then b takes over.
-  server_->InjectFault({.kind = FaultKind::kServerError, .path_contains = "/leases/",
-                        .times = 1000});
+  server_->InjectFault(
+      {.kind = FaultKind::kServerError, .path_contains = "/leases/", .times = 1000});
   std::optional<SteadyTime> a_stopped;
   const SteadyTime failing_since = clock_.Now();
   for (int i = 0; i < 8; ++i) {

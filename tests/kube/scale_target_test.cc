@@ -111,8 +111,7 @@ TEST_F(ScaleTargetTest, ErrorsAreClassifiedAndNameWhatWasRefused) {
   auto not_found = missing.Get();
   ASSERT_FALSE(not_found);
   EXPECT_EQ(not_found.error().code, ErrorCode::kNotFound);
-  EXPECT_NE(not_found.error().message.find("deployments 'ghost' does not exist"),
-            std::string::npos)
+  EXPECT_NE(not_found.error().message.find("deployments 'ghost' does not exist"), std::string::npos)
       << not_found.error().message;
 
   DeploymentScaleTarget target(*client_, {"prod", "web"});
@@ -124,10 +123,13 @@ TEST_F(ScaleTargetTest, ErrorsAreClassifiedAndNameWhatWasRefused) {
     std::optional<std::chrono::milliseconds> retry_after;
   };
   const Case cases[] = {
-      {.name = "429", .fault = {.kind = FaultKind::kTooManyRequests, .retry_after_seconds = 3},
-       .code = ErrorCode::kResourceExhausted, .retry_after = std::chrono::seconds(3)},
+      {.name = "429",
+       .fault = {.kind = FaultKind::kTooManyRequests, .retry_after_seconds = 3},
+       .code = ErrorCode::kResourceExhausted,
+       .retry_after = std::chrono::seconds(3)},
       {.name = "500", .fault = {.kind = FaultKind::kServerError}, .code = ErrorCode::kUnavailable},
-      {.name = "dropped connection", .fault = {.kind = FaultKind::kDrop},
+      {.name = "dropped connection",
+       .fault = {.kind = FaultKind::kDrop},
        .code = ErrorCode::kUnavailable},
   };
   for (const auto& c : cases) {
@@ -184,7 +186,8 @@ TEST_F(ScaleTargetTest, EventRecorderPostsEventsOnTheDeployment) {
   EXPECT_EQ(server_->Events("prod")[2]["involvedObject"]["uid"],
             server_->Deployment("prod", "web")->at("metadata").at("uid"));
   // No permission to create events: a clear error.
-  server_->SetToken({.token = "no-events", .allow_all = false,
+  server_->SetToken({.token = "no-events",
+                     .allow_all = false,
                      .rules = {{.verbs = {"get"}, .resources = {"deployments"}}}});
   auto limited = NewClient({.token = "no-events"});
   DeploymentEventRecorder refused(*limited, {"prod", "web"}, clock_, "");
@@ -197,8 +200,8 @@ TEST_F(ScaleTargetTest, EventRecorderPostsEventsOnTheDeployment) {
 }
 
 TEST(TimeFormat, RoundTrips) {
-  const WallTime t = std::chrono::system_clock::from_time_t(1'700'000'000) +
-                     std::chrono::microseconds(123456);
+  const WallTime t =
+      std::chrono::system_clock::from_time_t(1'700'000'000) + std::chrono::microseconds(123456);
   EXPECT_EQ(kube::FormatTime(t), "2023-11-14T22:13:20Z");
   EXPECT_EQ(kube::FormatMicroTime(t), "2023-11-14T22:13:20.123456Z");
   EXPECT_EQ(*kube::ParseTime("2023-11-14T22:13:20.123456Z"), t);
