@@ -143,8 +143,8 @@ struct Exporter::Sender {
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, user_agent.c_str());
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<int64_t>(
-                                                   1, timeout.count())));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+                     static_cast<long>(std::max<int64_t>(1, timeout.count())));
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(std::max<int64_t>(1, timeout.count())));
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, WriteBody);
@@ -188,18 +188,24 @@ Exporter::~Exporter() { Shutdown(std::chrono::seconds(5)); }
 
 const SignalOptions& Exporter::OptionsOf(Signal signal) const {
   switch (signal) {
-    case Signal::kTraces: return options_.traces;
-    case Signal::kMetrics: return options_.metrics;
-    case Signal::kLogs: return options_.logs;
+    case Signal::kTraces:
+      return options_.traces;
+    case Signal::kMetrics:
+      return options_.metrics;
+    case Signal::kLogs:
+      return options_.logs;
   }
   return options_.traces;
 }
 
 SignalStats& Exporter::StatsOf(Signal signal) {
   switch (signal) {
-    case Signal::kTraces: return stats_.traces;
-    case Signal::kMetrics: return stats_.metrics;
-    case Signal::kLogs: return stats_.logs;
+    case Signal::kTraces:
+      return stats_.traces;
+    case Signal::kMetrics:
+      return stats_.metrics;
+    case Signal::kLogs:
+      return stats_.logs;
   }
   return stats_.traces;
 }
@@ -392,8 +398,8 @@ bool Exporter::Send(Signal signal, const google::protobuf::Message& request, uin
   std::mt19937_64 rng(std::random_device{}());
   std::string why;
   for (int attempt = 1; attempt <= std::max(1, options_.retry.max_attempts); ++attempt) {
-    const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
-        Deadline() - SteadyClock::now());
+    const auto remaining =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Deadline() - SteadyClock::now());
     if (remaining <= std::chrono::milliseconds(0)) {
       why = "shutdown deadline passed" + (why.empty() ? "" : " after: " + why);
       break;
@@ -406,8 +412,8 @@ bool Exporter::Send(Signal signal, const google::protobuf::Message& request, uin
     auto response = sender.Post(*body, std::min(o.timeout, remaining), &abort_at_, user_agent);
     std::optional<std::chrono::milliseconds> retry_after;
     if (response && response->status >= 200 && response->status < 300) {
-      auto partial = ParsePartialSuccess(
-          signal, response->body, response->content_type.find("json") != std::string::npos);
+      auto partial = ParsePartialSuccess(signal, response->body,
+                                         response->content_type.find("json") != std::string::npos);
       uint64_t rejected = 0;
       if (partial && partial->rejected > 0) rejected = static_cast<uint64_t>(partial->rejected);
       rejected = std::min(rejected, items);

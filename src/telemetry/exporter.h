@@ -15,6 +15,9 @@
 // max_attempts; any other status (400 included) is never retried. A batch that is not delivered
 // is dropped and counted.
 //
+// One thread serves the three signals: a hung endpoint of one delays the others by at most its
+// timeout × max_attempts, while their queues absorb (and, when full, drop) what arrives.
+//
 // Timing trade-off: the export thread waits in real time (condition variables), not on the
 // Clock seam — it only schedules I/O. Telemetry timestamps come from Clock::WallNow().
 //
@@ -48,10 +51,10 @@ namespace kafka_autoscaler::telemetry {
 bool IsExportThread();
 
 struct SignalStats {
-  uint64_t exported = 0;   // items delivered (spans, data points, log records)
-  uint64_t dropped = 0;    // items dropped: queue full, or not delivered
-  uint64_t requests = 0;   // HTTP requests sent (attempts, retries included)
-  uint64_t retries = 0;    // attempts after the first
+  uint64_t exported = 0;  // items delivered (spans, data points, log records)
+  uint64_t dropped = 0;   // items dropped: queue full, or not delivered
+  uint64_t requests = 0;  // HTTP requests sent (attempts, retries included)
+  uint64_t retries = 0;   // attempts after the first
   uint64_t failed_batches = 0;
   uint64_t rejected = 0;   // items a partial-success response said were rejected
   std::string last_error;  // the last failure, for diagnostics

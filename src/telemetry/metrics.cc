@@ -22,15 +22,16 @@ prometheus::Gauge& AddGauge(prometheus::Registry& registry, std::string_view nam
 }
 
 prometheus::Family<prometheus::Counter>& AddCounter(prometheus::Registry& registry,
-                                                    std::string_view name,
-                                                    std::string_view help) {
-  return prometheus::BuildCounter().Name(std::string(name)).Help(std::string(help)).Register(
-      registry);
+                                                    std::string_view name, std::string_view help) {
+  return prometheus::BuildCounter()
+      .Name(std::string(name))
+      .Help(std::string(help))
+      .Register(registry);
 }
 
 constexpr ErrorCode kAllErrorCodes[] = {
-    ErrorCode::kInvalidArgument, ErrorCode::kUnavailable,     ErrorCode::kTimeout,
-    ErrorCode::kNotFound,        ErrorCode::kUnauthenticated, ErrorCode::kPermissionDenied,
+    ErrorCode::kInvalidArgument, ErrorCode::kUnavailable,       ErrorCode::kTimeout,
+    ErrorCode::kNotFound,        ErrorCode::kUnauthenticated,   ErrorCode::kPermissionDenied,
     ErrorCode::kConflict,        ErrorCode::kResourceExhausted, ErrorCode::kIncomplete,
     ErrorCode::kProtocol,        ErrorCode::kInternal,
 };
@@ -39,9 +40,12 @@ constexpr ErrorCode kAllErrorCodes[] = {
 
 std::string_view SignalName(Signal signal) {
   switch (signal) {
-    case Signal::kTraces: return "traces";
-    case Signal::kMetrics: return "metrics";
-    case Signal::kLogs: return "logs";
+    case Signal::kTraces:
+      return "traces";
+    case Signal::kMetrics:
+      return "metrics";
+    case Signal::kLogs:
+      return "logs";
   }
   return "traces";
 }
@@ -98,7 +102,9 @@ void Metrics::SetThroughputPerMinute(double per_minute) { throughput_.Set(per_mi
 void Metrics::SetDesiredReplicas(double replicas) { desired_replicas_.Set(replicas); }
 
 void Metrics::AddScaleEvent(ScaleDirection direction) {
-  scale_events_.Add({{"direction", std::string(direction == ScaleDirection::kUp ? kDirectionUp : kDirectionDown)}})
+  scale_events_
+      .Add({{"direction",
+             std::string(direction == ScaleDirection::kUp ? kDirectionUp : kDirectionDown)}})
       .Increment();
 }
 

@@ -51,12 +51,12 @@ std::string NewUuid() {
   std::random_device rd;
   std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
   uint64_t hi = rng(), lo = rng();
-  hi = (hi & ~0xF000ULL) | 0x4000ULL;                   // version 4
+  hi = (hi & ~0xF000ULL) | 0x4000ULL;                  // version 4
   lo = (lo & ~(0xC000ULL << 48)) | (0x8000ULL << 48);  // variant 10
   char buf[37];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xFFFF),
-                static_cast<unsigned>(hi & 0xFFFF), static_cast<unsigned>(lo >> 48),
+  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
+                static_cast<unsigned>(lo >> 48),
                 static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFULL));
   return buf;
 }
@@ -95,7 +95,7 @@ class Reader {
   }
 
   std::chrono::milliseconds Millis(const std::string& name, const std::string* v,
-                                    std::chrono::milliseconds fallback, bool allow_zero) {
+                                   std::chrono::milliseconds fallback, bool allow_zero) {
     if (v == nullptr) return fallback;
     const std::string s = Trim(*v);
     int64_t ms = 0;
@@ -103,8 +103,8 @@ class Reader {
     if (ec != std::errc() || ptr != s.data() + s.size() || ms < 0 || (!allow_zero && ms == 0) ||
         ms > 24LL * 3600 * 1000) {
       Problem(name, *v,
-              std::string("must be a whole number of milliseconds, ") +
-                  (allow_zero ? "0" : "1") + "..86400000");
+              std::string("must be a whole number of milliseconds, ") + (allow_zero ? "0" : "1") +
+                  "..86400000");
       return fallback;
     }
     return std::chrono::milliseconds(ms);
@@ -125,8 +125,9 @@ class Reader {
 
   SignalOptions Signal(const std::string& signal, const std::string& base_url) {
     SignalOptions o;
-    const std::string upper = signal == "traces" ? "TRACES" : signal == "metrics" ? "METRICS"
-                                                                                   : "LOGS";
+    const std::string upper = signal == "traces"    ? "TRACES"
+                              : signal == "metrics" ? "METRICS"
+                                                    : "LOGS";
     const std::string exporter_var = "OTEL_" + upper + "_EXPORTER";
     if (const std::string* v = Get(exporter_var)) {
       const std::string s = Lower(Trim(*v));
@@ -202,9 +203,12 @@ class Reader {
 
 std::string_view ExporterName(ExporterKind kind) {
   switch (kind) {
-    case ExporterKind::kOtlp: return "otlp";
-    case ExporterKind::kConsole: return "console";
-    case ExporterKind::kNone: return "none";
+    case ExporterKind::kOtlp:
+      return "otlp";
+    case ExporterKind::kConsole:
+      return "console";
+    case ExporterKind::kNone:
+      return "none";
   }
   return "none";
 }
@@ -215,8 +219,7 @@ std::string_view ProtocolName(Protocol protocol) {
   return protocol == Protocol::kHttpJson ? "http/json" : "http/protobuf";
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> ParseKeyValueList(
-    std::string_view text) {
+Result<std::vector<std::pair<std::string, std::string>>> ParseKeyValueList(std::string_view text) {
   std::vector<std::pair<std::string, std::string>> out;
   size_t start = 0;
   while (start <= text.size()) {
@@ -281,9 +284,9 @@ Result<TelemetryOptions> LoadOptions(const Env& env, std::string_view service_ve
   o.traces = r.Signal("traces", base);
   o.metrics = r.Signal("metrics", base);
   o.logs = r.Signal("logs", base);
-  o.metric_export_interval = r.Millis("OTEL_METRIC_EXPORT_INTERVAL",
-                                      r.Get("OTEL_METRIC_EXPORT_INTERVAL"),
-                                      o.metric_export_interval, /*allow_zero=*/false);
+  o.metric_export_interval =
+      r.Millis("OTEL_METRIC_EXPORT_INTERVAL", r.Get("OTEL_METRIC_EXPORT_INTERVAL"),
+               o.metric_export_interval, /*allow_zero=*/false);
   o.schedule_delay = r.Millis("OTEL_BSP_SCHEDULE_DELAY", r.Get("OTEL_BSP_SCHEDULE_DELAY"),
                               o.schedule_delay, /*allow_zero=*/false);
   o.max_queue_size = r.Count("OTEL_BSP_MAX_QUEUE_SIZE", o.max_queue_size);
@@ -300,9 +303,9 @@ Result<TelemetryOptions> LoadOptions(const Env& env, std::string_view service_ve
     if (parsed) {
       attrs = *std::move(parsed);
     } else {
-      r.Problem("OTEL_RESOURCE_ATTRIBUTES", *v,
-                "must be a list of key=value pairs separated by commas (" +
-                    parsed.error().message + ")");
+      r.Problem(
+          "OTEL_RESOURCE_ATTRIBUTES", *v,
+          "must be a list of key=value pairs separated by commas (" + parsed.error().message + ")");
     }
   }
   auto set = [&](const std::string& key, const std::string& value, bool override_existing) {
@@ -330,8 +333,8 @@ Result<TelemetryOptions> LoadOptions(const Env& env, std::string_view service_ve
 
   if (!r.problems().empty()) {
     Error e{ErrorCode::kInvalidArgument,
-            "invalid telemetry configuration (" + std::to_string(r.problems().size()) +
-                " problem" + (r.problems().size() == 1 ? "" : "s") + ")",
+            "invalid telemetry configuration (" + std::to_string(r.problems().size()) + " problem" +
+                (r.problems().size() == 1 ? "" : "s") + ")",
             r.problems(), std::nullopt};
     return MakeError(std::move(e));
   }

@@ -51,7 +51,7 @@ struct SignalOptions {
 };
 
 struct RetryOptions {
-  int max_attempts = 5;                         // including the first
+  int max_attempts = 5;  // including the first
   std::chrono::milliseconds initial_backoff{1000};
   std::chrono::milliseconds max_backoff{30000};  // also caps a server's Retry-After
   double multiplier = 2.0;                       // each retry waits up to multiplier× longer

@@ -49,11 +49,16 @@ void FillScope(std::string_view version, pb_common::InstrumentationScope* out) {
 
 pb_trace::Span::SpanKind ToProto(SpanKind kind) {
   switch (kind) {
-    case SpanKind::kInternal: return pb_trace::Span::SPAN_KIND_INTERNAL;
-    case SpanKind::kServer: return pb_trace::Span::SPAN_KIND_SERVER;
-    case SpanKind::kClient: return pb_trace::Span::SPAN_KIND_CLIENT;
-    case SpanKind::kProducer: return pb_trace::Span::SPAN_KIND_PRODUCER;
-    case SpanKind::kConsumer: return pb_trace::Span::SPAN_KIND_CONSUMER;
+    case SpanKind::kInternal:
+      return pb_trace::Span::SPAN_KIND_INTERNAL;
+    case SpanKind::kServer:
+      return pb_trace::Span::SPAN_KIND_SERVER;
+    case SpanKind::kClient:
+      return pb_trace::Span::SPAN_KIND_CLIENT;
+    case SpanKind::kProducer:
+      return pb_trace::Span::SPAN_KIND_PRODUCER;
+    case SpanKind::kConsumer:
+      return pb_trace::Span::SPAN_KIND_CONSUMER;
   }
   return pb_trace::Span::SPAN_KIND_INTERNAL;
 }
@@ -121,20 +126,28 @@ void HexIds(nlohmann::json& j) {
 
 int SeverityNumber(LogLevel level) {
   switch (level) {
-    case LogLevel::kDebug: return pb_logs::SEVERITY_NUMBER_DEBUG;
-    case LogLevel::kInfo: return pb_logs::SEVERITY_NUMBER_INFO;
-    case LogLevel::kWarn: return pb_logs::SEVERITY_NUMBER_WARN;
-    case LogLevel::kError: return pb_logs::SEVERITY_NUMBER_ERROR;
+    case LogLevel::kDebug:
+      return pb_logs::SEVERITY_NUMBER_DEBUG;
+    case LogLevel::kInfo:
+      return pb_logs::SEVERITY_NUMBER_INFO;
+    case LogLevel::kWarn:
+      return pb_logs::SEVERITY_NUMBER_WARN;
+    case LogLevel::kError:
+      return pb_logs::SEVERITY_NUMBER_ERROR;
   }
   return pb_logs::SEVERITY_NUMBER_INFO;
 }
 
 std::string_view SeverityText(LogLevel level) {
   switch (level) {
-    case LogLevel::kDebug: return "DEBUG";
-    case LogLevel::kInfo: return "INFO";
-    case LogLevel::kWarn: return "WARN";
-    case LogLevel::kError: return "ERROR";
+    case LogLevel::kDebug:
+      return "DEBUG";
+    case LogLevel::kInfo:
+      return "INFO";
+    case LogLevel::kWarn:
+      return "WARN";
+    case LogLevel::kError:
+      return "ERROR";
   }
   return "INFO";
 }

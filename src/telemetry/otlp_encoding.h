@@ -12,12 +12,12 @@
 // Pure functions over plain data; safe from any thread.
 #pragma once
 
+#include <prometheus/metric_family.h>
+
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <prometheus/metric_family.h>
 
 #include "common/log.h"
 #include "common/result.h"

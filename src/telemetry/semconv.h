@@ -11,8 +11,8 @@ namespace kafka_autoscaler::telemetry {
 
 // --- span names ---
 inline constexpr std::string_view kSpanReconcile = "reconcile";  // root, INTERNAL, one per tick
-inline constexpr std::string_view kSpanCheckKafkaHealth = "check_kafka_health";  // CLIENT
-inline constexpr std::string_view kSpanGetTopicLength = "get_topic_length";      // CLIENT
+inline constexpr std::string_view kSpanCheckKafkaHealth = "check_kafka_health";            // CLIENT
+inline constexpr std::string_view kSpanGetTopicLength = "get_topic_length";                // CLIENT
 inline constexpr std::string_view kSpanCheckKubernetesHealth = "check_kubernetes_health";  // CLIENT
 inline constexpr std::string_view kSpanScaleDeployment = "scale_deployment";  // CLIENT, acts only
 
@@ -20,8 +20,7 @@ inline constexpr std::string_view kSpanScaleDeployment = "scale_deployment";  //
 inline constexpr std::string_view kAttrMessagingSystem = "messaging.system";  // value "kafka"
 inline constexpr std::string_view kMessagingSystemKafka = "kafka";
 inline constexpr std::string_view kAttrMessagingDestinationName = "messaging.destination.name";
-inline constexpr std::string_view kAttrMessagingConsumerGroupName =
-    "messaging.consumer.group.name";
+inline constexpr std::string_view kAttrMessagingConsumerGroupName = "messaging.consumer.group.name";
 inline constexpr std::string_view kAttrK8sNamespaceName = "k8s.namespace.name";
 inline constexpr std::string_view kAttrK8sDeploymentName = "k8s.deployment.name";
 inline constexpr std::string_view kAttrErrorType = "error.type";  // ErrorCodeName() of a failure
@@ -35,7 +34,7 @@ inline constexpr std::string_view kAttrCurrentReplicas = "kafka_autoscaler.repli
 inline constexpr std::string_view kAttrDesiredReplicas = "kafka_autoscaler.replicas.desired";
 inline constexpr std::string_view kAttrRecommendedReplicas =
     "kafka_autoscaler.replicas.recommended";
-inline constexpr std::string_view kAttrReason = "kafka_autoscaler.reason";  // the rule (string)
+inline constexpr std::string_view kAttrReason = "kafka_autoscaler.reason";   // the rule (string)
 inline constexpr std::string_view kAttrDryRun = "kafka_autoscaler.dry_run";  // bool
 
 // --- metric label values ---

@@ -21,9 +21,9 @@ Telemetry::Telemetry(TelemetryOptions options, const Clock& clock, Logger* diagn
                      std::ostream* console)
     : options_(std::move(options)),
       metrics_(options_.ResourceValue("service.version")),
-      exporter_(AnyExport(options_) ? std::make_unique<Exporter>(options_, clock, &metrics_,
-                                                                 diagnostics, console)
-                                    : nullptr),
+      exporter_(AnyExport(options_)
+                    ? std::make_unique<Exporter>(options_, clock, &metrics_, diagnostics, console)
+                    : nullptr),
       tracer_(clock, exporter_ != nullptr && options_.traces.exporter != ExporterKind::kNone
                          ? exporter_.get()
                          : nullptr),

@@ -87,8 +87,8 @@ class Span {
   void SetAttribute(std::string_view key, double value);
   void SetAttribute(std::string_view key, bool value);
   template <typename T>
-    requires(std::is_integral_v<T> && !std::is_same_v<T, bool>)
-  void SetAttribute(std::string_view key, T value) {
+  requires(std::is_integral_v<T> &&
+           !std::is_same_v<T, bool>) void SetAttribute(std::string_view key, T value) {
     SetValue(key, static_cast<int64_t>(value));
   }
 

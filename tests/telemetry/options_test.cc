@@ -35,7 +35,7 @@ TEST(OptionsTest, InstanceIdsAreRandomUuids) {
   const std::string id = a->ResourceValue("service.instance.id");
   EXPECT_NE(id, b->ResourceValue("service.instance.id"));
   EXPECT_EQ(id[8], '-');
-  EXPECT_EQ(id[14], '4');  // version 4
+  EXPECT_EQ(id[14], '4');                                          // version 4
   EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos);  // RFC 4122 variant
 }
 
@@ -123,8 +123,8 @@ TEST(OptionsTest, ResourceAttributesAndServiceName) {
                         {"POD_NAMESPACE", "kafka"}},
                        "2.0");
   ASSERT_TRUE(o) << o.error().ToString();
-  EXPECT_EQ(o->resource.front(), (std::pair<std::string, std::string>{"service.name",
-                                                                     "scaler-eu"}));
+  EXPECT_EQ(o->resource.front(),
+            (std::pair<std::string, std::string>{"service.name", "scaler-eu"}));
   EXPECT_EQ(o->ResourceValue("deployment.environment"), "prod");
   EXPECT_EQ(o->ResourceValue("team"), "a b");
   EXPECT_EQ(o->ResourceValue("k8s.pod.name"), "ka-0");

@@ -43,8 +43,7 @@ TestOtlpReceiver::TestOtlpReceiver(std::string dump_dir, int port)
       const bool json = captured.header("content-type").find("json") != std::string::npos;
       char name[32];
       std::snprintf(name, sizeof(name), "%06zu-", seq);
-      std::ofstream(dump_dir_ + "/" + name + signal + (json ? ".json" : ".pb"),
-                    std::ios::binary)
+      std::ofstream(dump_dir_ + "/" + name + signal + (json ? ".json" : ".pb"), std::ios::binary)
           << captured.body;
     }
     if (response.delay.count() > 0) {

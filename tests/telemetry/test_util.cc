@@ -41,12 +41,12 @@ nlohmann::json DecodeOtlp(std::string_view signal, std::string_view content_type
                           const std::string& body) {
   const std::string file = WriteTempFile("body.bin", body);
   const std::string decoder = std::string(KA_DECODER_DIR) + "/decode.js";
-  const CommandResult r = RunCommand(std::string(KA_NODE) + " " + decoder + " " +
-                                     std::string(signal) + " " + std::string(content_type) +
-                                     " " + file);
+  const CommandResult r =
+      RunCommand(std::string(KA_NODE) + " " + decoder + " " + std::string(signal) + " " +
+                 std::string(content_type) + " " + file);
   if (r.exit_status != 0) {
-    ADD_FAILURE() << "decode.js failed (did scripts/setup.sh run npm ci in "
-                  << KA_DECODER_DIR << "?): " << r.output;
+    ADD_FAILURE() << "decode.js failed (did scripts/setup.sh run npm ci in " << KA_DECODER_DIR
+                  << "?): " << r.output;
     return nullptr;
   }
   nlohmann::json j = nlohmann::json::parse(r.output, nullptr, false);

@@ -2,10 +2,9 @@
 // temporary files, and lookups in decoded OTLP JSON.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace kafka_autoscaler::testing {
 
