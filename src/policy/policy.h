@@ -15,6 +15,9 @@
 //      the window (as the HPA does), never above current                   (stabilized)
 //   6. step limits per direction; a step limit never keeps a Deployment with backlog below
 //      min_replicas                                                        (step_limited_*)
+// The rate policy (PolicyKind::kRate, SCALING_POLICY=rate; rate_policy.cc) replaces step 1 by
+// a count from measured arrival and per-pod consumption rates, keeps its own fast/slow windows
+// in PolicyState, and counts as idle (step 2) only with no backlog AND no arrivals.
 // Design trade-off: stabilization keeps the history of recommendations (after steps 1-4) in the
 // state, trimmed to the window, so its size is bounded by window / tick interval.
 #pragma once

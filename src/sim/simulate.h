@@ -2,6 +2,7 @@
 // table, write <out>/<name>.csv (summary, one row per policy), <out>/<name>-timeline.csv (load,
 // backlog and replicas per step) and <out>/<name>.svg (one chart: load, backlog, replicas).
 // main.cc wires flags to SimulateOptions and returns RunSimulate's value as the exit status.
+// RunSimulate keeps no state between calls; calls on different threads do not interact.
 #pragma once
 
 #include <filesystem>
