@@ -255,6 +255,24 @@ TEST(SimulateCommandTest, InvalidScenarioOrPolicyExitsTwoWithEveryProblem) {
   std::filesystem::remove_all(dir);
 }
 
+// Shapes of our own (not the shared five): the rate policy must still wait less than keda-hpa,
+// for fewer pod-seconds and no more scale events, and stay near the clairvoyant bound.
+TEST(SimulatorTest, RatePolicyGeneralisesToOtherLoadShapes) {
+  for (const char* name : {"sawtooth.yaml", "slow-sine.yaml"}) {
+    SCOPED_TRACE(name);
+    auto s = LoadScenario(std::filesystem::path(KA_SIM_TESTDATA_DIR) / name);
+    ASSERT_TRUE(s) << s.error().ToString();
+    const Workload w = BuildWorkload(*s);
+    auto keda = RunPolicy(*s, w, "keda-hpa");
+    auto rate = RunPolicy(*s, w, "rate");
+    ASSERT_TRUE(keda && rate);
+    EXPECT_LT(rate->metrics.p99_wait_seconds, 0.6 * keda->metrics.p99_wait_seconds);
+    EXPECT_LE(rate->metrics.pod_seconds, keda->metrics.pod_seconds);
+    EXPECT_LE(rate->metrics.scale_events, keda->metrics.scale_events);
+    EXPECT_LE(rate->metrics.pod_seconds, 1.7 * w.clairvoyant_pod_seconds);
+  }
+}
+
 // Speed: a one-hour scenario at 1 s ticks simulates in well under a second per policy. The
 // bound is only asserted in optimised builds without sanitizers; the figure is always printed.
 TEST(SimulatorSpeedTest, OneHourAtOneSecondTicksUnderASecondPerPolicy) {
