@@ -141,20 +141,20 @@ Result<std::unique_ptr<Client>> Client::Create(ClientOptions options, const Cloc
     return MakeError(ErrorCode::kInvalidArgument, "kubernetes: no API server address");
   }
   while (!options.server.empty() && options.server.back() == '/') options.server.pop_back();
-  if (options.ca_pem.empty() && !options.ca_file.empty()) {
-    auto pem = ReadFile(options.ca_file, "kubernetes: certificate-authority");
+  // Files are read once here; the PEM data is what requests use.
+  struct PemSource {
+    std::string& pem;
+    const std::string& file;
+    const char* what;
+  };
+  for (PemSource source :
+       {PemSource{options.ca_pem, options.ca_file, "certificate-authority"},
+        PemSource{options.client_cert_pem, options.client_cert_file, "client-certificate"},
+        PemSource{options.client_key_pem, options.client_key_file, "client-key"}}) {
+    if (!source.pem.empty() || source.file.empty()) continue;
+    auto pem = ReadFile(source.file, (std::string("kubernetes: ") + source.what).c_str());
     if (!pem) return MakeError(pem.error());
-    options.ca_pem = *pem;
-  }
-  if (options.client_cert_pem.empty() && !options.client_cert_file.empty()) {
-    auto pem = ReadFile(options.client_cert_file, "kubernetes: client-certificate");
-    if (!pem) return MakeError(pem.error());
-    options.client_cert_pem = *pem;
-  }
-  if (options.client_key_pem.empty() && !options.client_key_file.empty()) {
-    auto pem = ReadFile(options.client_key_file, "kubernetes: client-key");
-    if (!pem) return MakeError(pem.error());
-    options.client_key_pem = *pem;
+    source.pem = *pem;
   }
   if (options.client_cert_pem.empty() != options.client_key_pem.empty()) {
     return MakeError(ErrorCode::kInvalidArgument,

@@ -57,6 +57,34 @@ std::string QualifiedResource(const std::string& resource, const std::string& gr
   return group.empty() ? resource : resource + "." + group;
 }
 
+// The real server's 409 for a write based on a stale resourceVersion.
+void FailConflict(httplib::Response& res, const std::string& resource, const std::string& group,
+                  const std::string& name) {
+  Fail(res, 409, "Conflict",
+       "Operation cannot be fulfilled on " + QualifiedResource(resource, group) + " \"" + name +
+           "\": the object has been modified; please apply your changes to the latest version "
+           "and try again",
+       {{"name", name}, {"group", group}, {"kind", resource}});
+}
+
+// A list object ("DeploymentList", ...) of `items` at `resource_version`.
+json ListBody(const std::string& api_version, const std::string& kind, json items,
+              uint64_t resource_version) {
+  return {{"apiVersion", api_version},
+          {"kind", kind},
+          {"metadata", {{"resourceVersion", std::to_string(resource_version)}}},
+          {"items", std::move(items)}};
+}
+
+// The objects of `objects` in namespace `ns` ("" = all namespaces).
+json ItemsIn(const std::map<std::string, json>& objects, const std::string& ns) {
+  json items = json::array();
+  for (const auto& [key, object] : objects) {
+    if (ns.empty() || object["metadata"]["namespace"] == ns) items.push_back(object);
+  }
+  return items;
+}
+
 json ParseBody(const std::string& body) {
   return json::parse(body, nullptr, /*allow_exceptions=*/false);
 }
@@ -812,12 +840,7 @@ void TestApiServer::Handle(const httplib::Request& req, httplib::Response& res) 
         break;
       }
       case FaultKind::kConflict: {
-        std::string subject = QualifiedResource(route.resource, route.group);
-        Fail(res, 409, "Conflict",
-             "Operation cannot be fulfilled on " + subject + " \"" + route.name +
-                 "\": the object has been modified; please apply your changes to the latest "
-                 "version and try again",
-             {{"name", route.name}, {"group", route.group}, {"kind", route.resource}});
+        FailConflict(res, route.resource, route.group, route.name);
         Log(req, 409, user);
         return;
       }
@@ -866,10 +889,7 @@ void TestApiServer::HandleLocked(const httplib::Request& req, httplib::Response&
                                (gv == "v1" && route.resource == "pods"))) {
     const bool rs = route.resource == "replicasets";
     Reply(res, 200,
-          {{"apiVersion", gv},
-           {"kind", rs ? "ReplicaSetList" : "PodList"},
-           {"metadata", {{"resourceVersion", std::to_string(resource_version_)}}},
-           {"items", json::array()}});
+          ListBody(gv, rs ? "ReplicaSetList" : "PodList", json::array(), resource_version_));
     return;
   }
   Fail(res, 404, "NotFound", "the server could not find the requested resource");
@@ -1020,27 +1040,14 @@ void TestApiServer::HandleDeployments(const httplib::Request& req, httplib::Resp
     Fail(res, 404, "NotFound", "deployments.apps \"" + route.name + "\" not found",
          {{"name", route.name}, {"group", "apps"}, {"kind", "deployments"}});
   };
-  auto conflict = [&] {
-    Fail(res, 409, "Conflict",
-         "Operation cannot be fulfilled on deployments.apps \"" + route.name +
-             "\": the object has been modified; please apply your changes to the latest version "
-             "and try again",
-         {{"name", route.name}, {"group", "apps"}, {"kind", "deployments"}});
-  };
   if (route.name.empty()) {
     if (route.verb != "list") {
       Fail(res, 405, "MethodNotAllowed", "the server does not allow this method");
       return;
     }
-    json items = json::array();
-    for (const auto& [k, d] : deployments_) {
-      if (route.ns.empty() || d["metadata"]["namespace"] == route.ns) items.push_back(d);
-    }
-    Reply(res, 200,
-          {{"apiVersion", "apps/v1"},
-           {"kind", "DeploymentList"},
-           {"metadata", {{"resourceVersion", std::to_string(resource_version_)}}},
-           {"items", items}});
+    Reply(
+        res, 200,
+        ListBody("apps/v1", "DeploymentList", ItemsIn(deployments_, route.ns), resource_version_));
     return;
   }
   auto it = deployments_.find(key);
@@ -1076,7 +1083,9 @@ void TestApiServer::HandleDeployments(const httplib::Request& req, httplib::Resp
                                       sent_meta["resourceVersion"].is_string()
                                   ? sent_meta["resourceVersion"].get<std::string>()
                                   : "";
-  if (!sent_rv.empty() && sent_rv != current_rv) return conflict();
+  if (!sent_rv.empty() && sent_rv != current_rv) {
+    return FailConflict(res, "deployments", "apps", route.name);
+  }
   json updated;
   if (scale) {
     updated = ScaleOf(d);
@@ -1192,7 +1201,6 @@ void TestApiServer::HandleEvents(const httplib::Request& req, httplib::Response&
     return;
   }
   std::vector<std::pair<std::string, std::string>> terms;
-  bool negate_any = false;
   for (const auto& term : Split(req.get_param_value("fieldSelector"), ',')) {
     if (term.empty()) continue;
     auto neq = term.find("!=");
@@ -1209,7 +1217,6 @@ void TestApiServer::HandleEvents(const httplib::Request& req, httplib::Response&
       return;
     }
     terms.emplace_back((neq != std::string::npos ? "!" : "") + field, value);
-    negate_any = negate_any || neq != std::string::npos;
   }
   json items = json::array();
   for (const auto& e : events) {
@@ -1221,11 +1228,7 @@ void TestApiServer::HandleEvents(const httplib::Request& req, httplib::Response&
     }
     if (match) items.push_back(e);
   }
-  Reply(res, 200,
-        {{"apiVersion", "v1"},
-         {"kind", "EventList"},
-         {"metadata", {{"resourceVersion", std::to_string(resource_version_)}}},
-         {"items", items}});
+  Reply(res, 200, ListBody("v1", "EventList", items, resource_version_));
 }
 
 void TestApiServer::HandleLeases(const httplib::Request& req, httplib::Response& res,
@@ -1237,15 +1240,9 @@ void TestApiServer::HandleLeases(const httplib::Request& req, httplib::Response&
     return json{{"name", name}, {"group", "coordination.k8s.io"}, {"kind", "leases"}};
   };
   if (route.verb == "list") {
-    json items = json::array();
-    for (const auto& [k, l] : leases_) {
-      if (route.ns.empty() || l["metadata"]["namespace"] == route.ns) items.push_back(l);
-    }
     Reply(res, 200,
-          {{"apiVersion", "coordination.k8s.io/v1"},
-           {"kind", "LeaseList"},
-           {"metadata", {{"resourceVersion", std::to_string(resource_version_)}}},
-           {"items", items}});
+          ListBody("coordination.k8s.io/v1", "LeaseList", ItemsIn(leases_, route.ns),
+                   resource_version_));
     return;
   }
   if (route.verb == "create") {
@@ -1303,11 +1300,7 @@ void TestApiServer::HandleLeases(const httplib::Request& req, httplib::Response&
   const json meta = l.value("metadata", json::object());
   const std::string sent_rv = meta.value("resourceVersion", "");
   if (!sent_rv.empty() && sent_rv != it->second["metadata"]["resourceVersion"]) {
-    Fail(res, 409, "Conflict",
-         "Operation cannot be fulfilled on " + subject(route.name) +
-             ": the object has been modified; please apply your changes to the latest version "
-             "and try again",
-         details(route.name));
+    FailConflict(res, "leases", "coordination.k8s.io", route.name);
     return;
   }
   json stored = it->second;

@@ -118,124 +118,115 @@ TEST(LeaderElectorTiming, ValidatedUpFrontLikeClientGo) {
   EXPECT_EQ(defaults.retry_period, seconds(2));
 }
 
-TEST(LeaderElector, OnlyOneOfTwoCandidatesEverLeads) {
-  FakeClock clock;
-  FakeLeaseStore store;
-  FakeLeaseLock lock_a(store, "a"), lock_b(store, "b");
-  auto a = NewElector(lock_a, clock);
-  auto b = NewElector(lock_b, clock);
+// Two candidates over one in-memory lease, in simulated time.
+class LeaderElectorSim : public ::testing::Test {
+ protected:
+  FakeClock clock_;
+  FakeLeaseStore store_;
+  FakeLeaseLock lock_a_{store_, "a"};
+  FakeLeaseLock lock_b_{store_, "b"};
+};
+
+TEST_F(LeaderElectorSim, OnlyOneOfTwoCandidatesEverLeads) {
+  auto a = NewElector(lock_a_, clock_);
+  auto b = NewElector(lock_b_, clock_);
   for (int i = 0; i < 60; ++i) {
     a->Step();
     b->Step();
     ASSERT_FALSE(a->IsLeader() && b->IsLeader()) << "step " << i;
     ASSERT_TRUE(a->IsLeader() || b->IsLeader()) << "step " << i;
-    clock.Advance(seconds(2));
+    clock_.Advance(seconds(2));
   }
   EXPECT_TRUE(a->IsLeader());  // first to try; never lost it
-  EXPECT_EQ(store.record->holder_identity, "a");
-  EXPECT_EQ(store.record->leader_transitions, 0);
-  EXPECT_EQ(store.record->lease_duration_seconds, 15);
+  EXPECT_EQ(store_.record->holder_identity, "a");
+  EXPECT_EQ(store_.record->leader_transitions, 0);
+  EXPECT_EQ(store_.record->lease_duration_seconds, 15);
 }
 
-TEST(LeaderElector, RenewalsKeepAcquireTimeAndAdvanceRenewTime) {
-  FakeClock clock;
-  FakeLeaseStore store;
-  FakeLeaseLock lock(store, "a");
-  auto a = NewElector(lock, clock);
+TEST_F(LeaderElectorSim, RenewalsKeepAcquireTimeAndAdvanceRenewTime) {
+  auto a = NewElector(lock_a_, clock_);
   ASSERT_TRUE(a->Step());
-  const LeaderElectionRecord first = *store.record;
-  clock.Advance(seconds(2));
+  const LeaderElectionRecord first = *store_.record;
+  clock_.Advance(seconds(2));
   ASSERT_TRUE(a->Step());
-  EXPECT_EQ(store.record->acquire_time, first.acquire_time);
-  EXPECT_EQ(store.record->renew_time, first.renew_time + seconds(2));
+  EXPECT_EQ(store_.record->acquire_time, first.acquire_time);
+  EXPECT_EQ(store_.record->renew_time, first.renew_time + seconds(2));
 }
 
-TEST(LeaderElector, DeadLeaderIsReplacedOnlyAfterTheLeaseExpires) {
-  FakeClock clock;
-  FakeLeaseStore store;
-  FakeLeaseLock lock_a(store, "a"), lock_b(store, "b");
-  auto a = NewElector(lock_a, clock);
-  auto b = NewElector(lock_b, clock);
+TEST_F(LeaderElectorSim, DeadLeaderIsReplacedOnlyAfterTheLeaseExpires) {
+  auto a = NewElector(lock_a_, clock_);
+  auto b = NewElector(lock_b_, clock_);
   ASSERT_TRUE(a->Step());
   ASSERT_FALSE(b->Step());  // b observes a's record now
-  const SteadyTime observed = clock.Now();
+  const SteadyTime observed = clock_.Now();
   // a dies (never steps again). b keeps trying every second.
   std::optional<SteadyTime> b_leads_at;
   for (int i = 0; i < 30 && !b_leads_at; ++i) {
-    clock.Advance(seconds(1));
-    if (b->Step()) b_leads_at = clock.Now();
+    clock_.Advance(seconds(1));
+    if (b->Step()) b_leads_at = clock_.Now();
   }
   ASSERT_TRUE(b_leads_at);
   EXPECT_EQ(*b_leads_at - observed, seconds(15));  // the first step not before expiry
-  EXPECT_EQ(store.record->holder_identity, "b");
-  EXPECT_EQ(store.record->leader_transitions, 1);
+  EXPECT_EQ(store_.record->holder_identity, "b");
+  EXPECT_EQ(store_.record->leader_transitions, 1);
   EXPECT_FALSE(a->IsLeader());  // a's own view expired too (renew deadline)
 }
 
-TEST(LeaderElector, RenewFailureStopsLeadingBeforeTheLeaseCanBeTaken) {
-  FakeClock clock;
-  FakeLeaseStore store;
-  FakeLeaseLock lock_a(store, "a"), lock_b(store, "b");
+TEST_F(LeaderElectorSim, RenewFailureStopsLeadingBeforeTheLeaseCanBeTaken) {
   std::vector<bool> a_changes;
-  auto a_or =
-      LeaderElector::Create(lock_a, clock, {}, [&](bool leading) { a_changes.push_back(leading); });
+  auto a_or = LeaderElector::Create(lock_a_, clock_, {},
+                                    [&](bool leading) { a_changes.push_back(leading); });
   ASSERT_TRUE(a_or);
   auto& a = *a_or;
-  auto b = NewElector(lock_b, clock);
+  auto b = NewElector(lock_b_, clock_);
   ASSERT_TRUE(a->Step());
   ASSERT_FALSE(b->Step());
-  clock.Advance(seconds(2));
+  clock_.Advance(seconds(2));
   ASSERT_TRUE(a->Step());  // last successful renew
-  const SteadyTime last_renew = clock.Now();
-  lock_a.partitioned = true;  // a cannot reach the API server any more
+  const SteadyTime last_renew = clock_.Now();
+  lock_a_.partitioned = true;  // a cannot reach the API server any more
   std::optional<SteadyTime> a_stopped, b_started;
   for (int tick = 0; tick < 400; ++tick) {  // 40 s in 100 ms ticks; each steps every 2 s
-    clock.Advance(milliseconds(100));
+    clock_.Advance(milliseconds(100));
     if (tick % 20 == 0) a->Step();
     if (tick % 20 == 10) b->Step();
-    if (!a->IsLeader() && !a_stopped) a_stopped = clock.Now();
-    if (b->IsLeader() && !b_started) b_started = clock.Now();
+    if (!a->IsLeader() && !a_stopped) a_stopped = clock_.Now();
+    if (b->IsLeader() && !b_started) b_started = clock_.Now();
     ASSERT_FALSE(a->IsLeader() && b->IsLeader()) << "tick " << tick;
   }
   ASSERT_TRUE(a_stopped);
   ASSERT_TRUE(b_started);
   EXPECT_LE(*a_stopped - last_renew, seconds(10));  // renew deadline
-  EXPECT_GE(*b_started - last_renew, seconds(15));  // lease duration, on b's clock
+  EXPECT_GE(*b_started - last_renew, seconds(15));  // lease duration, on b's clock_
   EXPECT_LT(*a_stopped, *b_started);
   EXPECT_EQ(a_changes, (std::vector<bool>{true, false}));
 }
 
-TEST(LeaderElector, ReleaseHandsOverAtOnce) {
-  FakeClock clock;
-  FakeLeaseStore store;
-  FakeLeaseLock lock_a(store, "a"), lock_b(store, "b");
-  auto a = NewElector(lock_a, clock);
-  auto b = NewElector(lock_b, clock);
+TEST_F(LeaderElectorSim, ReleaseHandsOverAtOnce) {
+  auto a = NewElector(lock_a_, clock_);
+  auto b = NewElector(lock_b_, clock_);
   ASSERT_TRUE(a->Step());
   ASSERT_FALSE(b->Step());
   ASSERT_TRUE(a->Release());
   EXPECT_FALSE(a->IsLeader());
-  EXPECT_EQ(store.record->holder_identity, "");
-  EXPECT_EQ(store.record->lease_duration_seconds, 1);
-  clock.Advance(seconds(2));
+  EXPECT_EQ(store_.record->holder_identity, "");
+  EXPECT_EQ(store_.record->lease_duration_seconds, 1);
+  clock_.Advance(seconds(2));
   EXPECT_TRUE(b->Step());  // no 15 s wait
-  EXPECT_EQ(store.record->leader_transitions, 1);
+  EXPECT_EQ(store_.record->leader_transitions, 1);
   EXPECT_TRUE(a->Release());  // not the holder: nothing written
-  EXPECT_EQ(store.record->holder_identity, "b");
+  EXPECT_EQ(store_.record->holder_identity, "b");
 }
 
-TEST(LeaderElector, LeaderThatSeesAnotherHolderStopsAtOnce) {
-  FakeClock clock;
-  FakeLeaseStore store;
-  FakeLeaseLock lock_a(store, "a");
-  auto a = NewElector(lock_a, clock);
+TEST_F(LeaderElectorSim, LeaderThatSeesAnotherHolderStopsAtOnce) {
+  auto a = NewElector(lock_a_, clock_);
   ASSERT_TRUE(a->Step());
   {
-    std::lock_guard lock(store.mu);  // an operator hands the lease to "c"
-    store.record->holder_identity = "c";
-    ++store.version;
+    std::lock_guard lock(store_.mu);  // an operator hands the lease to "c"
+    store_.record->holder_identity = "c";
+    ++store_.version;
   }
-  clock.Advance(seconds(2));
+  clock_.Advance(seconds(2));
   EXPECT_FALSE(a->Step());
   EXPECT_FALSE(a->IsLeader());
 }
