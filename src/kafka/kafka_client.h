@@ -5,9 +5,9 @@
 // The client is a consumer-type handle without a group.id that never consumes: it only sends
 // Metadata, ListOffsets and OffsetFetch (admin API) requests and never joins a consumer group,
 // so it cannot disturb the group it observes (a producer handle would also walk all known
-// partitions in its broker threads on every wake-up). allow.auto.create.topics is false, so observing a
-// topic never creates it. Thread-safety: librdkafka calls are thread-safe; the error state
-// recorded by the error callback is guarded by a mutex.
+// partitions in its broker threads on every wake-up). allow.auto.create.topics is false, so
+// observing a topic never creates it. Thread-safety: librdkafka calls are thread-safe; the error
+// state recorded by the error callback is guarded by a mutex.
 #pragma once
 
 #include <librdkafka/rdkafka.h>

@@ -485,6 +485,9 @@ Result<Observation> KafkaMetricSource::FetchOnce(SteadyTime deadline) {
 Result<Observation> KafkaMetricSource::Fetch() {
   const SteadyTime deadline = SteadyClock::now() + options_.timeout;
   Result<Observation> result = MakeError(ErrorCode::kInternal, "not attempted");
+  // Serve queued librdkafka events and forget broker errors from before this Fetch, so that
+  // only what happens now explains a failure (and the event queue never grows).
+  if (client_) (void)client_->TakeBrokerError();
   for (int attempt = 0; attempt < 3; ++attempt) {
     stale_ = false;
     if (auto s = EnsureClient(); !s) return MakeError(s.error().WithContext("kafka"));
@@ -578,6 +581,9 @@ Result<std::string> ProbeKafka(const KafkaSourceOptions& options, const Clock& c
     if (options.group) {
       report << "; group '" << *options.group << "' has commits on " << committed << " of "
              << partitions << " partition(s), lag " << lag;
+      if (committed == 0) {
+        report << " (no commits at all: is the group name right, has it consumed yet?)";
+      }
     }
     report << "\n";
   }

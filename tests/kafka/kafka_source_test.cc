@@ -66,6 +66,18 @@ class KafkaSourceTest : public ::testing::Test {
     return topic;
   }
 
+  // Fetches until one fails (for at most 10 s); every success meanwhile must show the
+  // complete `backlog`. Returns the last result.
+  static Result<Observation> FetchUntilFailure(KafkaMetricSource& source, int64_t backlog) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    Result<Observation> obs = source.Fetch();
+    while (obs && std::chrono::steady_clock::now() < until) {
+      EXPECT_EQ(obs->backlog, backlog) << "an observation must never be partial";
+      obs = source.Fetch();
+    }
+    return obs;
+  }
+
   kafka_autoscaler::testing::FakeClock clock_;
   std::unique_ptr<MockCluster> cluster_;
 };
@@ -308,7 +320,9 @@ TEST_F(KafkaSourceTest, OneBrokerDownFailsTheObservationInsteadOfUndercounting) 
   auto source = NewSource(o);
   ASSERT_TRUE(source->Fetch());
   ASSERT_TRUE(cluster_->SetBrokerDown(2));
-  auto obs = source->Fetch();
+  // The mock closes the broker's connections asynchronously, so a Fetch may still complete
+  // right after; any answer must then be complete, and the failure must come soon.
+  auto obs = FetchUntilFailure(*source, 12);
   ASSERT_FALSE(obs) << "backlog " << obs->backlog;
   EXPECT_EQ(obs.error().code, ErrorCode::kUnavailable) << obs.error().ToString();
   ASSERT_TRUE(cluster_->SetBrokerUp(2));
@@ -326,11 +340,12 @@ TEST_F(KafkaSourceTest, RecoversAfterAllBrokersWereDown) {
   auto source = NewSource(o);
   ASSERT_TRUE(source->Fetch());
   for (int32_t b = 1; b <= 3; ++b) ASSERT_TRUE(cluster_->SetBrokerDown(b));
-  for (int i = 0; i < 2; ++i) {
-    auto obs = source->Fetch();
-    ASSERT_FALSE(obs);
-    EXPECT_EQ(obs.error().code, ErrorCode::kUnavailable) << obs.error().ToString();
-  }
+  auto down = FetchUntilFailure(*source, 6);
+  ASSERT_FALSE(down);
+  EXPECT_EQ(down.error().code, ErrorCode::kUnavailable) << down.error().ToString();
+  down = source->Fetch();  // a second tick while down: still an error, from a new client
+  ASSERT_FALSE(down);
+  EXPECT_EQ(down.error().code, ErrorCode::kUnavailable) << down.error().ToString();
   for (int32_t b = 1; b <= 3; ++b) ASSERT_TRUE(cluster_->SetBrokerUp(b));
   auto obs = source->Fetch();  // the very next tick
   ASSERT_TRUE(obs) << obs.error().ToString();

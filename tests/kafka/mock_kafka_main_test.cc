@@ -1,10 +1,9 @@
 // The mock-kafka helper as the daemon's end-to-end tests use it: a child process driven
 // through its stdin/stdout line protocol, observed by a real KafkaMetricSource.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstdio>
 #include <string>
