@@ -98,13 +98,16 @@ class E2eTest : public ::testing::Test {
     auto d = api_->Deployment("default", "workers");
     return d ? (*d)["spec"]["replicas"].get<int>() : -1;
   }
-  // Commits offsets so that the group's total lag is `lag` (spread over the first partition).
+  // Commits offsets so that the group's total lag is `lag`, left on the first partitions.
   void CommitLeaving(const std::vector<int64_t>& highs, int64_t lag) {
     std::vector<CommitOffset> offsets;
     for (int p = 0; p < kPartitions; ++p) {
-      const int64_t keep = p == 0 ? lag : 0;
-      offsets.push_back({kTopic, p, highs[static_cast<size_t>(p)] - keep});
+      const int64_t high = highs[static_cast<size_t>(p)];
+      const int64_t keep = std::min(lag, high);
+      lag -= keep;
+      offsets.push_back({kTopic, p, high - keep});
     }
+    ASSERT_EQ(lag, 0) << "not enough messages to leave that lag";
     auto committed = kafka_->Commit(kGroup, offsets);
     ASSERT_TRUE(committed) << committed.error().message;
   }
