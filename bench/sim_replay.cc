@@ -28,8 +28,8 @@ void BM_Replay(benchmark::State& state, const std::string& trace, const std::str
     benchmark::DoNotOptimize(run);
   }
   state.counters["steps"] = static_cast<double>(scenario->TickCount());
-  state.counters["steps/s"] = benchmark::Counter(
-      static_cast<double>(scenario->TickCount()), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["steps/s"] = benchmark::Counter(static_cast<double>(scenario->TickCount()),
+                                                 benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void Register() {

@@ -41,15 +41,15 @@ namespace kafka_autoscaler::policy {
 
 namespace {
 
-constexpr double kSnapSlack = 0.10;      // extra pods a divisor snap may cost
-constexpr double kDownFraction = 0.10;   // smallest scale-down worth a rebalance
-constexpr double kRoundingSlack = 0.05;  // need 4.03 pods → 4 (noise), 4.06 → 5
-constexpr double kBurstRise = 0.10;      // a rise of λ beyond this fraction is a burst
-constexpr double kLearnDown = 0.25;      // how fast μ follows pods that got slower
-constexpr double kConfirmNear = 0.95;    // a saturated sample this close to μ confirms it
-constexpr double kInFlightSeconds = 5;  // backlog up to this many seconds of λ is in flight
-constexpr double kProbe = 1.2;           // optimism of scale-down while μ is unconfirmed
-constexpr std::chrono::seconds kSettle{120};      // after a scale, pods may still be starting
+constexpr double kSnapSlack = 0.10;           // extra pods a divisor snap may cost
+constexpr double kDownFraction = 0.10;        // smallest scale-down worth a rebalance
+constexpr double kRoundingSlack = 0.05;       // need 4.03 pods → 4 (noise), 4.06 → 5
+constexpr double kBurstRise = 0.10;           // a rise of λ beyond this fraction is a burst
+constexpr double kLearnDown = 0.25;           // how fast μ follows pods that got slower
+constexpr double kConfirmNear = 0.95;         // a saturated sample this close to μ confirms it
+constexpr double kInFlightSeconds = 5;        // backlog up to this many seconds of λ is in flight
+constexpr double kProbe = 1.2;                // optimism of scale-down while μ is unconfirmed
+constexpr std::chrono::seconds kSettle{120};  // after a scale, pods may still be starting
 constexpr std::chrono::seconds kConfirmTtl{3600};  // how long a confirmation holds
 
 int64_t PodsFor(double messages_per_second, double mu) {
@@ -96,10 +96,10 @@ int64_t RatePolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicySt
     // that keeps up still shows a lag of what was just produced).
     const double in_flight = kInFlightSeconds * lambda.value_or(0);
     const double in_flight_before = kInFlightSeconds * previous_lambda.value_or(0);
-    const bool saturated = static_cast<double>(in.backlog) > std::max(1.0, in_flight) &&
-                           static_cast<double>(previous_backlog.value_or(0)) >
-                               std::max(1.0, in_flight_before) &&
-                           previous_replicas == current;
+    const bool saturated =
+        static_cast<double>(in.backlog) > std::max(1.0, in_flight) &&
+        static_cast<double>(previous_backlog.value_or(0)) > std::max(1.0, in_flight_before) &&
+        previous_replicas == current;
     const bool settled = !st.last_scale_at || in.now - *st.last_scale_at >= kSettle;
     auto& mu = st.per_pod_rate_ewma;
     if (sample > 0 && (!mu || (sample > *mu && no_scale_down_between))) mu = sample;
@@ -129,9 +129,9 @@ int64_t RatePolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicySt
   const int64_t floor_pods = (in.backlog > 0 || *lambda > 0) ? 1 : 0;
 
   // 4. The scale-down recommendation, recorded for the slow window.
-  const int64_t down = std::max(
-      floor_pods, SnapToPartitionDivisor(PodsFor(*lambda + excess / drain_s, mu_down),
-                                         in.partition_count, kSnapSlack));
+  const int64_t down =
+      std::max(floor_pods, SnapToPartitionDivisor(PodsFor(*lambda + excess / drain_s, mu_down),
+                                                  in.partition_count, kSnapSlack));
   while (!st.rate_recent.empty() && in.now - st.rate_recent.front().at > c.rate_scale_down_window) {
     st.rate_recent.pop_front();
   }
@@ -142,11 +142,10 @@ int64_t RatePolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicySt
                                                   in.partition_count, kSnapSlack)) > current) {
     // What will have piled up when the new pods consume: the shortfall of the pods there now
     // over their startup, and every arrival during the rebalance.
-    const double capacity_now = mu * (in.partition_count > 0
-                                          ? std::min(current, in.partition_count)
-                                          : current);
-    const double ahead = excess + std::max(0.0, lambda_up - capacity_now) * startup_s +
-                         lambda_up * rebalance_s;
+    const double capacity_now =
+        mu * (in.partition_count > 0 ? std::min(current, in.partition_count) : current);
+    const double ahead =
+        excess + std::max(0.0, lambda_up - capacity_now) * startup_s + lambda_up * rebalance_s;
     const double with_pause = lambda_up + ahead / drain_s;
     out = std::max(floor_pods,
                    SnapToPartitionDivisor(PodsFor(with_pause, mu), in.partition_count, kSnapSlack));
@@ -160,9 +159,8 @@ int64_t RatePolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicySt
     }
   }
   // The window remembers what this tick asked for: a scale-up holds for the whole window.
-  st.rate_recent.push_back(
-      {in.now, static_cast<int32_t>(std::min<int64_t>(std::max(down, out > current ? out : 0),
-                                                      INT32_MAX))});
+  st.rate_recent.push_back({in.now, static_cast<int32_t>(std::min<int64_t>(
+                                        std::max(down, out > current ? out : 0), INT32_MAX))});
   return out;
 }
 

@@ -82,8 +82,8 @@ Status KedaHpaModel::HpaSync(double now, int64_t metric) {
   const int32_t period_start = current - changed_in_period;
   if (desired > current) {
     const int32_t by_pods = period_start + config_.scale_up_pods;
-    const auto by_percent = static_cast<int32_t>(
-        std::ceil(period_start * (1.0 + config_.scale_up_percent / 100.0)));
+    const auto by_percent =
+        static_cast<int32_t>(std::ceil(period_start * (1.0 + config_.scale_up_percent / 100.0)));
     desired = std::min(desired, std::max(by_pods, by_percent));
   }
   desired = std::clamp(desired, std::max(config_.min_replicas, 1), config_.max_replicas);

@@ -41,10 +41,10 @@
 namespace kafka_autoscaler::sim {
 
 struct KedaHpaConfig {
-  int64_t lag_threshold = 0;      // lagThreshold = messages_per_pod
-  int32_t min_replicas = 1;       // minReplicaCount
-  int32_t max_replicas = 1;       // maxReplicaCount
-  int32_t partitions = 0;         // of the topic, for the partition cap
+  int64_t lag_threshold = 0;  // lagThreshold = messages_per_pod
+  int32_t min_replicas = 1;   // minReplicaCount
+  int32_t max_replicas = 1;   // maxReplicaCount
+  int32_t partitions = 0;     // of the topic, for the partition cap
   bool allow_idle_consumers = false;
   double polling_seconds = 30;    // pollingInterval
   double cooldown_seconds = 300;  // cooldownPeriod (only with min_replicas 0)
@@ -54,7 +54,7 @@ struct KedaHpaConfig {
   double scale_up_period_seconds = 15;
   int32_t scale_up_pods = 4;
   double scale_up_percent = 100;
-  bool cached_metrics = false;    // useCachedMetrics
+  bool cached_metrics = false;  // useCachedMetrics
 };
 
 class KedaHpaModel {

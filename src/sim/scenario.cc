@@ -1,12 +1,12 @@
 #include "sim/scenario.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
-
-#include <yaml-cpp/yaml.h>
 
 namespace kafka_autoscaler::sim {
 
@@ -124,7 +124,8 @@ std::vector<LoadPoint> ParseLoadYaml(const YAML::Node& n, std::vector<std::strin
       if (!p.IsSequence() || p.size() != 2) throw YAML::Exception(YAML::Mark::null_mark(), "");
       const double t = p[0].as<double>();
       const double r = p[1].as<double>();
-      if (!std::isfinite(t) || !std::isfinite(r)) throw YAML::Exception(YAML::Mark::null_mark(), "");
+      if (!std::isfinite(t) || !std::isfinite(r))
+        throw YAML::Exception(YAML::Mark::null_mark(), "");
       out.push_back({t, r});
     } catch (const YAML::Exception&) {
       problems.push_back("load[" + std::to_string(i) +
@@ -154,8 +155,8 @@ std::vector<LoadPoint> ParseLoadCsv(const std::filesystem::path& path,
     std::istringstream ss(line);
     std::string a, b, rest;
     double t = 0, r = 0;
-    bool ok = static_cast<bool>(std::getline(ss, a, ',')) && static_cast<bool>(std::getline(ss, b, ',')) &&
-              !std::getline(ss, rest, ',');
+    bool ok = static_cast<bool>(std::getline(ss, a, ',')) &&
+              static_cast<bool>(std::getline(ss, b, ',')) && !std::getline(ss, rest, ',');
     if (ok) {
       try {
         size_t ia = 0, ib = 0;
@@ -186,7 +187,8 @@ Result<Scenario> ParseScenario(const std::string& yaml_text,
   try {
     root = YAML::Load(yaml_text);
   } catch (const YAML::Exception& e) {
-    return MakeError(ErrorCode::kInvalidArgument, std::string("invalid scenario: not YAML: ") + e.what());
+    return MakeError(ErrorCode::kInvalidArgument,
+                     std::string("invalid scenario: not YAML: ") + e.what());
   }
   if (!root.IsMap()) {
     return MakeError(ErrorCode::kInvalidArgument, "invalid scenario: the top level must be a map");
@@ -204,23 +206,26 @@ Result<Scenario> ParseScenario(const std::string& yaml_text,
   s.duration_seconds = r.Number<double>("duration_seconds", true, 1, kMaxDuration,
                                         "must be a number of seconds within 1..2678400")
                            .value_or(0);
-  s.tick_seconds =
-      r.Number<double>("tick_seconds", false, 0.001, 3600, "must be a number of seconds within 0.001..3600")
-          .value_or(1);
-  s.partitions = r.Number<int32_t>("partitions", true, 1, 100000, "must be an integer within 1..100000")
-                     .value_or(0);
+  s.tick_seconds = r.Number<double>("tick_seconds", false, 0.001, 3600,
+                                    "must be a number of seconds within 0.001..3600")
+                       .value_or(1);
+  s.partitions =
+      r.Number<int32_t>("partitions", true, 1, 100000, "must be an integer within 1..100000")
+          .value_or(0);
   s.initial_replicas =
       r.Number<int32_t>("initial_replicas", false, 0, 100000, "must be an integer within 0..100000")
           .value_or(1);
   s.noise = r.Number<double>("noise", false, 0, 1, "must be a number within 0..1").value_or(0);
-  s.seed = r.Number<uint64_t>("seed", false, 0, UINT64_MAX, "must be a non-negative integer").value_or(0);
+  s.seed = r.Number<uint64_t>("seed", false, 0, UINT64_MAX, "must be a non-negative integer")
+               .value_or(0);
   std::optional<int64_t> top_threshold = r.Number<int64_t>(
       "threshold", false, 0, INT64_MAX, "must be a non-negative integer (messages)");
 
   if (r.Has("pod")) {
     const YAML::Node pod = r.Get("pod");
     if (!pod.IsMap()) {
-      r.Problem("pod", "must be a map with messages_per_second, startup_seconds, rebalance_seconds");
+      r.Problem("pod",
+                "must be a map with messages_per_second, startup_seconds, rebalance_seconds");
     } else {
       Reader pr(pod, "pod.", problems);
       s.pod.messages_per_second =
@@ -270,9 +275,9 @@ Result<Scenario> ParseScenario(const std::string& yaml_text,
       a.messages_per_pod = ar.Number<int64_t>("messages_per_pod", true, 1, INT32_MAX,
                                               "must be an integer within 1..2147483647")
                                .value_or(0);
-      a.min_replicas =
-          ar.Number<int32_t>("min_replicas", false, 0, 100000, "must be an integer within 0..100000")
-              .value_or(1);
+      a.min_replicas = ar.Number<int32_t>("min_replicas", false, 0, 100000,
+                                          "must be an integer within 0..100000")
+                           .value_or(1);
       a.max_replicas =
           ar.Number<int32_t>("max_replicas", true, 1, 100000, "must be an integer within 1..100000")
               .value_or(0);
@@ -288,24 +293,29 @@ Result<Scenario> ParseScenario(const std::string& yaml_text,
       auto idle = ar.Number<int32_t>("idle_replicas", false, 0, 100000,
                                      "must be an integer within 0..100000");
       a.idle_replicas = idle.value_or(a.min_replicas);
-      a.min_ttl_seconds = ar.Number<int64_t>("min_ttl_seconds", false, 0, 604800,
-                                             "must be an integer number of seconds within 0..604800")
-                              .value_or(300);
-      a.target_drain_seconds = ar.Number<int64_t>(
-          "target_drain_seconds", false, 1, 604800, "must be an integer number of seconds within 1..604800");
+      a.min_ttl_seconds =
+          ar.Number<int64_t>("min_ttl_seconds", false, 0, 604800,
+                             "must be an integer number of seconds within 0..604800")
+              .value_or(300);
+      a.target_drain_seconds =
+          ar.Number<int64_t>("target_drain_seconds", false, 1, 604800,
+                             "must be an integer number of seconds within 1..604800");
       a.scale_down_window_seconds =
           ar.Number<int64_t>("scale_down_window_seconds", false, 0, 604800,
                              "must be an integer number of seconds within 0..604800");
       ar.ReportUnknown();
       if (a.max_replicas > 0 && a.min_replicas > a.max_replicas) {
-        ar.Problem("min_replicas", "must be <= max_replicas (" + std::to_string(a.max_replicas) + ")");
+        ar.Problem("min_replicas",
+                   "must be <= max_replicas (" + std::to_string(a.max_replicas) + ")");
       }
       if (idle && *idle > a.min_replicas) {
-        ar.Problem("idle_replicas", "must be <= min_replicas (" + std::to_string(a.min_replicas) + ")");
+        ar.Problem("idle_replicas",
+                   "must be <= min_replicas (" + std::to_string(a.min_replicas) + ")");
       }
     }
   } else {
-    r.Problem("autoscaler", "missing; a map with messages_per_pod, min_replicas, max_replicas, interval_seconds");
+    r.Problem("autoscaler",
+              "missing; a map with messages_per_pod, min_replicas, max_replicas, interval_seconds");
   }
   r.ReportUnknown();
 

@@ -63,8 +63,8 @@ struct Scenario {
 
   // The noise-free production rate at `t_seconds` (linear interpolation).
   [[nodiscard]] double RateAt(double t_seconds) const;
-  int64_t TickCount() const;          // simulation steps in the duration
-  int64_t IntervalTicks() const;      // steps between two ticks of our reconciler
+  int64_t TickCount() const;      // simulation steps in the duration
+  int64_t IntervalTicks() const;  // steps between two ticks of our reconciler
 };
 
 // Parses YAML text. `base_dir` resolves a relative load_csv path. On failure: kInvalidArgument

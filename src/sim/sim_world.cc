@@ -12,18 +12,19 @@ constexpr std::chrono::seconds kWallBase{1'700'000'000};
 }  // namespace
 
 SteadyTime SimClock::Now() const {
-  return SteadyTime(kBase) + std::chrono::duration_cast<Duration>(
-                                 std::chrono::duration<double>(seconds_));
+  return SteadyTime(kBase) +
+         std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds_));
 }
 
 WallTime SimClock::WallNow() const {
-  return WallTime(kWallBase) + std::chrono::duration_cast<WallTime::duration>(
-                                   std::chrono::duration<double>(seconds_));
+  return WallTime(kWallBase) +
+         std::chrono::duration_cast<WallTime::duration>(std::chrono::duration<double>(seconds_));
 }
 
 void WaitHistogram::Add(double wait_seconds, int64_t count) {
   if (count <= 0) return;
-  const auto bin = static_cast<size_t>(std::max<long long>(0, std::llround(wait_seconds / resolution_)));
+  const auto bin =
+      static_cast<size_t>(std::max<long long>(0, std::llround(wait_seconds / resolution_)));
   if (bin >= bins_.size()) bins_.resize(std::max(bin + 1, bins_.size() * 2), 0);
   bins_[bin] += count;
   count_ += count;
@@ -32,7 +33,8 @@ void WaitHistogram::Add(double wait_seconds, int64_t count) {
 double WaitHistogram::Percentile(double q) const {
   if (count_ == 0) return 0;
   // Nearest rank: the smallest wait with at least ceil(q × n) messages at or below it.
-  const auto rank = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(q * static_cast<double>(count_) - 1e-9)));
+  const auto rank =
+      std::max<int64_t>(1, static_cast<int64_t>(std::ceil(q * static_cast<double>(count_) - 1e-9)));
   int64_t seen = 0;
   for (size_t i = 0; i < bins_.size(); ++i) {
     seen += bins_[i];

@@ -34,7 +34,8 @@ const std::vector<Column>& Columns() {
       {"clairvoyant_pod_s", [](const Metrics& m) { return Fixed(m.clairvoyant_pod_seconds, 0); }},
       {"cost_x_clairvoyant",
        [](const Metrics& m) {
-         return Fixed(m.clairvoyant_pod_seconds > 0 ? m.pod_seconds / m.clairvoyant_pod_seconds : 0, 2);
+         return Fixed(m.clairvoyant_pod_seconds > 0 ? m.pod_seconds / m.clairvoyant_pod_seconds : 0,
+                      2);
        }},
   };
   return kColumns;

@@ -16,8 +16,8 @@
 namespace kafka_autoscaler::sim {
 
 struct SimulateOptions {
-  std::filesystem::path scenario;     // --scenario FILE.yaml (required)
-  std::vector<std::string> policies;  // --policy NAME, repeatable; empty = KnownPolicies()
+  std::filesystem::path scenario;             // --scenario FILE.yaml (required)
+  std::vector<std::string> policies;          // --policy NAME, repeatable; empty = KnownPolicies()
   std::filesystem::path out_dir = "sim-out";  // --out DIR; created when missing
 };
 
@@ -31,7 +31,8 @@ int RunSimulate(const SimulateOptions& options, std::ostream& out, std::ostream&
 // The summary of several runs of one scenario: a header line, then one row per policy.
 [[nodiscard]] std::string SummaryCsv(const Scenario& scenario, const std::vector<PolicyRun>& runs);
 // The same as an aligned text table.
-[[nodiscard]] std::string SummaryTable(const Scenario& scenario, const std::vector<PolicyRun>& runs);
+[[nodiscard]] std::string SummaryTable(const Scenario& scenario,
+                                       const std::vector<PolicyRun>& runs);
 // The chart of the runs (load, backlog per policy, replicas per policy and the clairvoyant).
 [[nodiscard]] std::string ScenarioSvg(const Scenario& scenario, const Workload& workload,
                                       const std::vector<PolicyRun>& runs);

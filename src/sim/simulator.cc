@@ -115,7 +115,8 @@ Workload BuildWorkload(const Scenario& s) {
     w.arrivals[static_cast<size_t>(k)] = produced;
 
     const double work = oracle_backlog + static_cast<double>(produced);
-    const auto need = static_cast<int32_t>(std::min<double>(std::ceil(work / per_pod_step - 1e-9), 1e6));
+    const auto need =
+        static_cast<int32_t>(std::min<double>(std::ceil(work / per_pod_step - 1e-9), 1e6));
     const int32_t pods = std::clamp(need, a.min_replicas, cap);
     oracle_backlog = std::max(0.0, work - std::min(pods, s.partitions) * per_pod_step);
     w.clairvoyant[static_cast<size_t>(k)] = pods;
@@ -152,13 +153,13 @@ Result<PolicyRun> RunPolicy(const Scenario& s, const Workload& w, std::string_vi
     controller = std::make_unique<ReconcilerController>(s, policy::PolicyKind::kMessages, clock,
                                                         topic, deployment);
   } else if (policy == "rate") {
-    controller = std::make_unique<ReconcilerController>(s, policy::PolicyKind::kRate, clock,
-                                                        topic, deployment);
+    controller = std::make_unique<ReconcilerController>(s, policy::PolicyKind::kRate, clock, topic,
+                                                        deployment);
   } else if (policy == "keda-hpa") {
     controller = std::make_unique<KedaHpaController>(s, topic, deployment);
   } else {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "unknown policy \"" + std::string(policy) + "\" (known: messages, keda-hpa, rate)");
+    return MakeError(ErrorCode::kInvalidArgument, "unknown policy \"" + std::string(policy) +
+                                                      "\" (known: messages, keda-hpa, rate)");
   }
 
   PolicyRun run;

@@ -40,11 +40,11 @@ struct Metrics {
   double p99_wait_seconds = 0;  // count with their wait so far
   double max_wait_seconds = 0;
   int64_t max_backlog = 0;
-  double pod_seconds = 0;       // Σ pods that exist (ready or starting) × tick
-  int64_t scale_events = 0;     // changes of spec.replicas
+  double pod_seconds = 0;              // Σ pods that exist (ready or starting) × tick
+  int64_t scale_events = 0;            // changes of spec.replicas
   double seconds_above_threshold = 0;  // backlog > message_count_threshold
   double clairvoyant_pod_seconds = 0;
-  int64_t messages = 0;         // produced in total
+  int64_t messages = 0;  // produced in total
 };
 
 struct PolicyRun {

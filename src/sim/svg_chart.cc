@@ -18,11 +18,20 @@ std::string Escape(const std::string& s) {
   std::string out;
   for (char ch : s) {
     switch (ch) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += ch;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += ch;
     }
   }
   return out;
@@ -37,10 +46,14 @@ std::string Num(double v) {
 std::string TickLabel(double v, double step) {
   char buf[32];
   const double a = std::fabs(v);
-  if (a >= 1e6) std::snprintf(buf, sizeof buf, "%gM", v / 1e6);
-  else if (a >= 1e4) std::snprintf(buf, sizeof buf, "%gk", v / 1e3);
-  else if (step < 1) std::snprintf(buf, sizeof buf, "%.2g", v);
-  else std::snprintf(buf, sizeof buf, "%.0f", v);
+  if (a >= 1e6)
+    std::snprintf(buf, sizeof buf, "%gM", v / 1e6);
+  else if (a >= 1e4)
+    std::snprintf(buf, sizeof buf, "%gk", v / 1e3);
+  else if (step < 1)
+    std::snprintf(buf, sizeof buf, "%.2g", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f", v);
   return buf;
 }
 
@@ -108,8 +121,8 @@ std::string RenderSvg(const Chart& chart) {
         << "\" text-anchor=\"middle\" fill=\"#333\">" << TickLabel(x, x_tick) << "</text>\n";
     }
     // Axes and the y label.
-    o << "<line x1=\"" << kLeft << "\" x2=\"" << kLeft << "\" y1=\"" << top << "\" y2=\""
-      << bottom << "\" stroke=\"#333\"/>\n";
+    o << "<line x1=\"" << kLeft << "\" x2=\"" << kLeft << "\" y1=\"" << top << "\" y2=\"" << bottom
+      << "\" stroke=\"#333\"/>\n";
     o << "<line x1=\"" << kLeft << "\" x2=\"" << kLeft + plot_w << "\" y1=\"" << bottom
       << "\" y2=\"" << bottom << "\" stroke=\"#333\"/>\n";
     o << "<text transform=\"translate(" << 18 << "," << (top + bottom) / 2

@@ -16,7 +16,7 @@ struct ChartSeries {
   std::vector<double> values;  // one per x step
   std::string color;           // CSS colour; empty = from the palette
   bool dashed = false;
-  bool step = false;           // draw as a step function (replica counts)
+  bool step = false;  // draw as a step function (replica counts)
 };
 
 struct ChartPanel {
@@ -32,8 +32,8 @@ struct Chart {
   double x_start = 0;  // x of values[0]
   double x_step = 1;   // x distance between two values
   std::vector<ChartPanel> panels;
-  int width = 1000;          // pixels
-  int panel_height = 220;    // pixels per panel
+  int width = 1000;        // pixels
+  int panel_height = 220;  // pixels per panel
 };
 
 // The chart as a standalone SVG document.

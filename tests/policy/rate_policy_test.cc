@@ -33,8 +33,11 @@ struct Tick {
 class RatePolicyTest : public ::testing::Test {
  protected:
   Decision Run(const Tick& t, const PolicyConfig& c = Rate()) {
-    PolicyInput in{.now = clock_.Now(), .backlog = t.backlog, .partition_count = t.partitions,
-                   .current_replicas = t.current, .ready_replicas = t.current,
+    PolicyInput in{.now = clock_.Now(),
+                   .backlog = t.backlog,
+                   .partition_count = t.partitions,
+                   .current_replicas = t.current,
+                   .ready_replicas = t.current,
                    .produced_per_minute = t.produced * 60,
                    .consumed_per_minute = t.consumed * 60};
     Decision d = Decide(in, state_, c);
@@ -109,7 +112,8 @@ TEST_F(RatePolicyTest, ConfirmedRateAndSmallChangesAreNotWorthARebalance) {
 TEST_F(RatePolicyTest, SaturationTeachesASlowerPodRate) {
   // μ = 50 first; pods then only manage 40 each while saturated, long after the last scale.
   Run({.backlog = 10000, .current = 10, .produced = 500, .consumed = 500});
-  for (int i = 0; i < 20; ++i) Run({.backlog = 10000, .current = 10, .produced = 300, .consumed = 400});
+  for (int i = 0; i < 20; ++i)
+    Run({.backlog = 10000, .current = 10, .produced = 300, .consumed = 400});
   ASSERT_TRUE(state_.per_pod_rate_ewma);
   EXPECT_NEAR(*state_.per_pod_rate_ewma, 40, 1);
 }
@@ -128,8 +132,8 @@ TEST_F(RatePolicyTest, ArrivalsKeepTheGroupAwakeWithZeroBacklog) {
 TEST_F(RatePolicyTest, PartitionCapWithoutTheMinusOneTrap) {
   // λ = 1150/s at μ = 50 needs 23 pods of 24 partitions: snapped to 24, not left at 23.
   Run({.backlog = 0, .current = 23, .produced = 1150, .consumed = 1150, .partitions = 24});
-  Decision d = Run({.backlog = 3000, .current = 23, .produced = 1150, .consumed = 1150,
-                    .partitions = 24});
+  Decision d =
+      Run({.backlog = 3000, .current = 23, .produced = 1150, .consumed = 1150, .partitions = 24});
   EXPECT_EQ(d.desired, 24);
 }
 

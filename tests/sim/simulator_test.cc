@@ -6,9 +6,9 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <iostream>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "fakes/fakes.h"
@@ -31,8 +31,11 @@ Scenario Constant(double rate, double per_pod, int32_t partitions) {
   s.initial_replicas = 1;
   s.pod = {.messages_per_second = per_pod, .startup_seconds = 10, .rebalance_seconds = 2};
   s.load = {{0, rate}};
-  s.autoscaler = {.messages_per_pod = 1000, .min_replicas = 1, .max_replicas = partitions,
-                  .interval_seconds = 15, .idle_replicas = 1};
+  s.autoscaler = {.messages_per_pod = 1000,
+                  .min_replicas = 1,
+                  .max_replicas = partitions,
+                  .interval_seconds = 15,
+                  .idle_replicas = 1};
   return s;
 }
 
@@ -90,11 +93,15 @@ TEST(SimulatorTest, StepWaitsForStartupPlusRebalance) {
     s.duration_seconds = 200;
     s.partitions = 4;
     s.initial_replicas = 0;
-    s.pod = {.messages_per_second = 100000, .startup_seconds = c.startup,
+    s.pod = {.messages_per_second = 100000,
+             .startup_seconds = c.startup,
              .rebalance_seconds = c.rebalance};
     s.load = {{0, 0}, {49, 0}, {50, 100}, {51, 0}};
-    s.autoscaler = {.messages_per_pod = 100, .min_replicas = 0, .max_replicas = 4,
-                    .interval_seconds = 1, .idle_replicas = 0};
+    s.autoscaler = {.messages_per_pod = 100,
+                    .min_replicas = 0,
+                    .max_replicas = 4,
+                    .interval_seconds = 1,
+                    .idle_replicas = 0};
     const Workload w = BuildWorkload(s);
     auto run = RunPolicy(s, w, c.policy);
     ASSERT_TRUE(run) << run.error().ToString();
@@ -136,11 +143,14 @@ TEST(KedaHpaModelTest, PartitionCapAndTolerance) {
   EXPECT_EQ(m.CappedLag(24999), 24999);   // 24 (integer division) is not above 24
   EXPECT_EQ(m.Proposal(24000, 23), 23);   // the P−1 trap: 24/23 is within the 0.1 tolerance
   EXPECT_EQ(m.Proposal(24000, 20), 24);
-  EXPECT_EQ(m.Proposal(5450, 5), 5);      // 1.09: within tolerance
+  EXPECT_EQ(m.Proposal(5450, 5), 5);  // 1.09: within tolerance
   EXPECT_EQ(m.Proposal(5600, 5), 6);
   EXPECT_EQ(m.Proposal(0, 5), 0);
-  KedaHpaModel idle_ok({.lag_threshold = 1000, .min_replicas = 1, .max_replicas = 30,
-                        .partitions = 24, .allow_idle_consumers = true},
+  KedaHpaModel idle_ok({.lag_threshold = 1000,
+                        .min_replicas = 1,
+                        .max_replicas = 30,
+                        .partitions = 24,
+                        .allow_idle_consumers = true},
                        source, target);
   EXPECT_EQ(idle_ok.CappedLag(100000), 100000);
 }
@@ -151,9 +161,7 @@ TEST(KedaHpaModelTest, ScaleUpLimitsAndScaleDownWindow) {
   KedaHpaModel m({.lag_threshold = 1000, .min_replicas = 1, .max_replicas = 30, .partitions = 200},
                  source, target);
   source.Push(testing::FakeMetricSource::Backlog(100000, 200));
-  auto at = [&](double t) {
-    ASSERT_TRUE(m.Step(t));
-  };
+  auto at = [&](double t) { ASSERT_TRUE(m.Step(t)); };
   at(0);  // proposal 100; max(1 + 4, 2 × 1) = 5
   EXPECT_EQ(target.state.spec_replicas, 5);
   at(1);  // not a sync
@@ -169,7 +177,8 @@ TEST(KedaHpaModelTest, ScaleUpLimitsAndScaleDownWindow) {
   EXPECT_EQ(target.state.spec_replicas, 30);  // the proposal of 100 at t=45 still in the window
   at(345);
   EXPECT_EQ(target.state.spec_replicas, 1);  // window passed: down at once, to minReplicaCount
-  EXPECT_EQ(target.Sets(), (std::vector<std::string>{"set 5", "set 10", "set 20", "set 30", "set 1"}));
+  EXPECT_EQ(target.Sets(),
+            (std::vector<std::string>{"set 5", "set 10", "set 20", "set 30", "set 1"}));
 }
 
 TEST(KedaHpaModelTest, ActivatesFromZeroOnlyWithMinZero) {
@@ -206,7 +215,9 @@ TEST(SvgChartTest, HasAxesLabelsAndLegend) {
   EXPECT_NE(svg.find(">keda-hpa</text>"), std::string::npos);
   EXPECT_NE(svg.find(">time (s)</text>"), std::string::npos);
   size_t lines = 0;
-  for (size_t at = svg.find("<polyline"); at != std::string::npos; at = svg.find("<polyline", at + 1)) ++lines;
+  for (size_t at = svg.find("<polyline"); at != std::string::npos;
+       at = svg.find("<polyline", at + 1))
+    ++lines;
   EXPECT_EQ(lines, 3u);
   EXPECT_EQ(NiceStep(3600, 10), 500);
   EXPECT_EQ(NiceStep(37, 5), 10);
@@ -242,14 +253,17 @@ TEST(SimulateCommandTest, InvalidScenarioOrPolicyExitsTwoWithEveryProblem) {
     f << "name: bad\npartitions: -3\nload: [[0, 1]]\n";
   }
   std::ostringstream out, err;
-  EXPECT_EQ(RunSimulate({.scenario = dir / "bad.yaml", .out_dir = dir / "out"}, out, err), kExitInvalid);
-  for (const char* want : {"partitions=-3", "duration_seconds: missing", "pod: missing", "autoscaler: missing"}) {
+  EXPECT_EQ(RunSimulate({.scenario = dir / "bad.yaml", .out_dir = dir / "out"}, out, err),
+            kExitInvalid);
+  for (const char* want :
+       {"partitions=-3", "duration_seconds: missing", "pod: missing", "autoscaler: missing"}) {
     EXPECT_NE(err.str().find(want), std::string::npos) << want << "\n" << err.str();
   }
   EXPECT_FALSE(std::filesystem::exists(dir / "out"));
   std::ostringstream out2, err2;
-  EXPECT_EQ(RunSimulate({.scenario = kTraces / "steady.yaml", .policies = {"hpa"}, .out_dir = dir / "out"},
-                        out2, err2),
+  EXPECT_EQ(RunSimulate(
+                {.scenario = kTraces / "steady.yaml", .policies = {"hpa"}, .out_dir = dir / "out"},
+                out2, err2),
             kExitInvalid);
   EXPECT_NE(err2.str().find("unknown policy \"hpa\""), std::string::npos);
   std::filesystem::remove_all(dir);
