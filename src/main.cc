@@ -26,6 +26,7 @@
 #include "kube/kube_config.h"
 #include "kube/leader_elector.h"
 #include "kube/lease_lock.h"
+#include "sim/simulate.h"
 #include "telemetry/telemetry.h"
 
 extern char** environ;
@@ -299,6 +300,17 @@ int main(int argc, char** argv) {
   demo_cmd->add_option("--policy", demo_policy, "scaling policy: messages or rate")
       ->check(CLI::IsMember({"messages", "rate"}));
 
+  auto* sim_cmd =
+      app.add_subcommand("simulate", "replay a workload scenario against scaling policies");
+  std::string sim_scenario;
+  std::string sim_out = "sim-out";
+  std::vector<std::string> sim_policies;
+  sim_cmd->add_option("--scenario", sim_scenario, "scenario YAML (see docs/simulator.md)")
+      ->required();
+  sim_cmd->add_option("--policy", sim_policies,
+                      "messages | keda-hpa | rate; repeatable (default: all three)");
+  sim_cmd->add_option("--out", sim_out, "folder for the CSV and SVG files (default sim-out)");
+
   auto* version_cmd = app.add_subcommand("version", "print version and build info");
   CLI11_PARSE(app, argc, argv);
 
@@ -306,6 +318,11 @@ int main(int argc, char** argv) {
     std::cout << "kafka-autoscaler " << KA_VERSION << " (g++ " << __VERSION__ << ", C++"
               << __cplusplus << ", librdkafka " << rd_kafka_version_str() << ")\n";
     return kExitOk;
+  }
+  if (*sim_cmd) {
+    return ka::sim::RunSimulate(
+        {.scenario = sim_scenario, .policies = sim_policies, .out_dir = sim_out}, std::cout,
+        std::cerr);
   }
   if (*demo_cmd) {
     ka::StopToken stop;
