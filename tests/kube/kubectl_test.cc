@@ -16,7 +16,18 @@
 namespace kafka_autoscaler::testing {
 namespace {
 
-constexpr char kKubectl[] = "/usr/bin/kubectl";
+// /usr/bin/kubectl (the machine's), else whatever `kubectl` the shell finds; "" when none.
+std::string FindKubectl() {
+  if (std::filesystem::exists("/usr/bin/kubectl")) return "/usr/bin/kubectl";
+  std::string path;
+  if (FILE* pipe = popen("command -v kubectl", "r")) {
+    char buf[1024];
+    while (fgets(buf, sizeof buf, pipe) != nullptr) path += buf;
+    pclose(pipe);
+  }
+  while (!path.empty() && (path.back() == '\n' || path.back() == ' ')) path.pop_back();
+  return path;
+}
 
 struct CommandResult {
   int exit_code = -1;
@@ -27,8 +38,9 @@ class KubectlTest : public ServerFixture {
  protected:
   void SetUp() override {
     ServerFixture::SetUp();
-    ASSERT_TRUE(std::filesystem::exists(kKubectl))
-        << kKubectl << " is missing; the setup script installs Debian's kubernetes-client";
+    kubectl_ = FindKubectl();
+    ASSERT_FALSE(kubectl_.empty())
+        << "kubectl is missing; scripts/setup.sh installs Debian's kubernetes-client";
     kubeconfig_ = dir_.path() + "/kubeconfig";
     ASSERT_TRUE(server_->WriteKubeconfig(kubeconfig_, kAdminToken, "prod"));
   }
@@ -41,7 +53,7 @@ class KubectlTest : public ServerFixture {
   }
   CommandResult Kubectl(const std::string& args) {
     const std::string command = "HOME='" + dir_.path() + "' KUBECONFIG='" + kubeconfig_ + "' " +
-                                kKubectl + " --cache-dir='" + dir_.path() +
+                                kubectl_ + " --cache-dir='" + dir_.path() +
                                 "/cache' --request-timeout=20s " + args + " 2>&1";
     CommandResult result;
     FILE* pipe = popen(command.c_str(), "r");
@@ -54,6 +66,7 @@ class KubectlTest : public ServerFixture {
     return result;
   }
   TempDir dir_;
+  std::string kubectl_;
   std::string kubeconfig_;
 };
 
