@@ -219,6 +219,29 @@ std::string_view ProtocolName(Protocol protocol) {
   return protocol == Protocol::kHttpJson ? "http/json" : "http/protobuf";
 }
 
+std::vector<std::string> KnownVariables() {
+  std::vector<std::string> names = {"OTEL_SDK_DISABLED",
+                                    "OTEL_SERVICE_NAME",
+                                    "OTEL_RESOURCE_ATTRIBUTES",
+                                    "OTEL_METRIC_EXPORT_INTERVAL",
+                                    "OTEL_BSP_SCHEDULE_DELAY",
+                                    "OTEL_BSP_MAX_QUEUE_SIZE",
+                                    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+                                    "OTEL_EXPORTER_OTLP_ENDPOINT",
+                                    "POD_NAME",
+                                    "POD_NAMESPACE"};
+  for (const char* option : {"PROTOCOL", "HEADERS", "TIMEOUT", "COMPRESSION"}) {
+    names.push_back(std::string("OTEL_EXPORTER_OTLP_") + option);
+  }
+  for (const char* signal : {"TRACES", "METRICS", "LOGS"}) {
+    names.push_back(std::string("OTEL_") + signal + "_EXPORTER");
+    for (const char* option : {"ENDPOINT", "PROTOCOL", "HEADERS", "TIMEOUT", "COMPRESSION"}) {
+      names.push_back(std::string("OTEL_EXPORTER_OTLP_") + signal + "_" + option);
+    }
+  }
+  return names;
+}
+
 Result<std::vector<std::pair<std::string, std::string>>> ParseKeyValueList(std::string_view text) {
   std::vector<std::pair<std::string, std::string>> out;
   size_t start = 0;

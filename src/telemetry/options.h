@@ -80,6 +80,9 @@ struct TelemetryOptions {
 [[nodiscard]] Result<TelemetryOptions> LoadOptions(const Env& env,
                                                    std::string_view service_version);
 
+// The names of every variable LoadOptions() reads, for --help and documentation.
+std::vector<std::string> KnownVariables();
+
 // Parses a W3C-baggage-like "k=v,k2=v2" list with percent-decoding (headers, resource
 // attributes). Empty members are skipped; a member without '=' or with an empty key fails.
 [[nodiscard]] Result<std::vector<std::pair<std::string, std::string>>> ParseKeyValueList(

@@ -189,6 +189,37 @@ TEST(OptionsTest, DescribeRedactsHeaderValues) {
   EXPECT_EQ(text.find("s3cr3t"), std::string::npos) << text;
 }
 
+TEST(OptionsTest, KnownVariablesNamesEveryVariableRead) {
+  const std::vector<std::string> names = KnownVariables();
+  EXPECT_EQ(names.size(), 32u);
+  // Each variable set to an invalid value yields a problem naming it. POD_* and the service
+  // name accept anything; a per-signal option shadows the generic one, so the generic options
+  // are checked in a second pass without their per-signal overrides.
+  auto is_per_signal_option = [](const std::string& n) {
+    return n.starts_with("OTEL_EXPORTER_OTLP_TRACES_") ||
+           n.starts_with("OTEL_EXPORTER_OTLP_METRICS_") ||
+           n.starts_with("OTEL_EXPORTER_OTLP_LOGS_");
+  };
+  for (const bool with_per_signal : {true, false}) {
+    SCOPED_TRACE(with_per_signal ? "per-signal options set" : "generic options only");
+    Env env;
+    for (const auto& n : names) {
+      if (n == "POD_NAME" || n == "POD_NAMESPACE" || n == "OTEL_SERVICE_NAME") continue;
+      if (!with_per_signal && is_per_signal_option(n)) continue;
+      env[n] = "%invalid";
+    }
+    auto o = LoadOptions(env, "1");
+    ASSERT_FALSE(o);
+    const std::string all = o.error().ToString();
+    for (const auto& [name, value] : env) {
+      const bool shadowed = with_per_signal && name.starts_with("OTEL_EXPORTER_OTLP_") &&
+                            !is_per_signal_option(name) && name != "OTEL_EXPORTER_OTLP_ENDPOINT";
+      if (shadowed) continue;
+      EXPECT_NE(all.find(name + "="), std::string::npos) << name << " not reported in:\n" << all;
+    }
+  }
+}
+
 TEST(OptionsTest, ParseKeyValueList) {
   auto ok = ParseKeyValueList("a=1, b = two%2C3 ,,c=");
   ASSERT_TRUE(ok);
