@@ -383,6 +383,16 @@ TEST_F(ServerTest, AdminEndpointsOverHttp) {
             200);
   EXPECT_EQ(Raw("GET", "/apis").status, 401);
   EXPECT_EQ(NewClient("admin-2")->Do("GET", "/apis")->status, 200);
+  // A verbatim (here truncated) body, for bad-input tests.
+  ASSERT_EQ(admin
+                .Post("/_test/faults",
+                      R"({"kind":"body","path_contains":"/apis","status":200,"body":"{\"kind"})",
+                      "application/json")
+                ->status,
+            200);
+  auto garbled = NewClient("admin-2")->Call("GET", "/apis", {"list", "groups", "", ""});
+  ASSERT_FALSE(garbled);
+  EXPECT_EQ(garbled.error().code, ErrorCode::kProtocol);
   ASSERT_EQ(admin.Delete("/_test/requests")->status, 200);
   EXPECT_TRUE(server_->Requests().empty());
 }

@@ -106,6 +106,8 @@ const char* FaultKindName(FaultKind kind) {
       return "delay";
     case FaultKind::kDrop:
       return "drop";
+    case FaultKind::kBody:
+      return "body";
   }
   return "?";
 }
@@ -363,7 +365,7 @@ Result<Fault> FaultFromJson(const json& j) {
   const std::string kind = j.value("kind", "");
   bool known = false;
   for (FaultKind k : {FaultKind::kConflict, FaultKind::kServerError, FaultKind::kTooManyRequests,
-                      FaultKind::kDelay, FaultKind::kDrop}) {
+                      FaultKind::kDelay, FaultKind::kDrop, FaultKind::kBody}) {
     if (kind == FaultKindName(k)) {
       fault.kind = k;
       known = true;
@@ -372,7 +374,8 @@ Result<Fault> FaultFromJson(const json& j) {
   if (!known) {
     return MakeError(
         ErrorCode::kInvalidArgument,
-        "fault: kind '" + kind + "' is not conflict|server_error|too_many_requests|delay|drop");
+        "fault: kind '" + kind +
+            "' is not conflict|server_error|too_many_requests|delay|drop|body");
   }
   try {
     fault.method = j.value("method", "");
@@ -380,6 +383,8 @@ Result<Fault> FaultFromJson(const json& j) {
     fault.times = j.value("times", 1);
     fault.retry_after_seconds = j.value("retry_after_seconds", 1);
     fault.delay = std::chrono::milliseconds(j.value("delay_ms", 0));
+    fault.status = j.value("status", 200);
+    fault.body = j.value("body", "");
   } catch (const json::exception& e) {
     return MakeError(ErrorCode::kInvalidArgument, std::string("fault: ") + e.what());
   }
@@ -861,6 +866,11 @@ void TestApiServer::Handle(const httplib::Request& req, httplib::Response& res) 
         res.set_content_provider(1024, "application/json",
                                  [](size_t, size_t, httplib::DataSink&) { return false; });
         Log(req, 0, user);
+        return;
+      case FaultKind::kBody:
+        res.status = fault->status;
+        res.set_content(fault->body, "application/json");
+        Log(req, fault->status, user);
         return;
     }
   }

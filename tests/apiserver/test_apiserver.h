@@ -16,9 +16,9 @@
 //   GET    /_test/requests                  request log [{method,path,query,status,user}]
 //   DELETE /_test/requests                  clears the log
 //   POST   /_test/faults                    {"kind":"conflict|server_error|too_many_requests|
-//                                            delay|drop","method":"PATCH","path_contains":
+//                                            delay|drop|body","method":"PATCH","path_contains":
 //                                            "/scale","times":2,"retry_after_seconds":3,
-//                                            "delay_ms":500}
+//                                            "delay_ms":500,"status":200,"body":"{..."}
 //   DELETE /_test/faults                    clears pending faults
 //   POST   /_test/deployments               {"namespace","name","replicas","annotations"}:
 //                                            creates or recreates (new uid)
@@ -80,7 +80,9 @@ struct TokenGrant {
 [[nodiscard]] Result<std::vector<TokenGrant>> ParsePolicy(const std::string& text);
 [[nodiscard]] Result<TokenGrant> TokenGrantFromJson(const nlohmann::json& j);
 
-enum class FaultKind { kConflict, kServerError, kTooManyRequests, kDelay, kDrop };
+// kBody answers `status` with `body` verbatim (application/json): hostile or malformed answers
+// (truncated JSON, wrong types, enormous bodies) for bad-input tests.
+enum class FaultKind { kConflict, kServerError, kTooManyRequests, kDelay, kDrop, kBody };
 
 // A fault answers the next `times` matching requests (method "" = any; path_contains "" =
 // any) instead of, or (kDelay) before, the normal handler. Admin paths are never affected.
@@ -91,6 +93,8 @@ struct Fault {
   int times = 1;
   int retry_after_seconds = 1;         // kTooManyRequests
   std::chrono::milliseconds delay{0};  // kDelay
+  int status = 200;                    // kBody
+  std::string body;                    // kBody
 };
 [[nodiscard]] Result<Fault> FaultFromJson(const nlohmann::json& j);
 
