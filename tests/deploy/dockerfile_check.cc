@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <regex>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -49,6 +48,34 @@ bool IsBuildPackage(const std::string& pkg) {
   static const std::set<std::string> kTools = {"build-base", "gcc", "g++", "make", "cmake",
                                                "samurai", "ninja", "pkgconf", "musl-dev"};
   return kTools.count(pkg) > 0 || (pkg.size() > 4 && pkg.substr(pkg.size() - 4) == "-dev");
+}
+
+bool IsNumber(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// image@sha256:<64 hex digits>
+bool HasDigest(const std::string& image) {
+  const auto at = image.find("@sha256:");
+  if (at == std::string::npos) return false;
+  const std::string hex = image.substr(at + 8);
+  return hex.size() == 64 && std::all_of(hex.begin(), hex.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+// image:MAJOR.MINOR[anything], e.g. alpine:3.20, alpine:3.20.3, debian:12.5-slim; not a bare
+// major ("alpine:3"), not "latest", not a missing tag. The tag follows the last ':' after the
+// last '/' (a registry may carry a port).
+bool HasReleaseTag(const std::string& image) {
+  const auto slash = image.rfind('/');
+  const auto colon = image.rfind(':');
+  if (colon == std::string::npos || (slash != std::string::npos && colon < slash)) return false;
+  const std::string tag = image.substr(colon + 1);
+  size_t i = 0;
+  while (i < tag.size() && tag[i] >= '0' && tag[i] <= '9') ++i;
+  if (i == 0 || i >= tag.size() || tag[i] != '.') return false;
+  return i + 1 < tag.size() && tag[i + 1] >= '0' && tag[i + 1] <= '9';
 }
 
 }  // namespace
@@ -134,13 +161,10 @@ std::vector<std::string> CheckImageInvariants(const Dockerfile& dockerfile, int 
     problems.push_back("single stage: build tools would ship in the image (need a build stage)");
   }
   std::set<std::string> stage_names;
-  // image[:tag][@sha256:digest]; a release tag has at least MAJOR.MINOR.
-  static const std::regex kPinnedTag(R"(^[^:@]+:[0-9]+\.[0-9]+([.\-_][0-9A-Za-z.\-_]*)?$)");
-  static const std::regex kDigest(R"(@sha256:[0-9a-f]{64}$)");
   for (const auto& stage : dockerfile.stages) {
     const std::string base = Lower(stage.base);
-    if (!stage_names.count(base) && base != "scratch" && !std::regex_search(base, kDigest) &&
-        !std::regex_match(base, kPinnedTag)) {
+    if (!stage_names.count(base) && base != "scratch" && !HasDigest(base) &&
+        !HasReleaseTag(base)) {
       problems.push_back("FROM " + stage.base +
                          ": base image not pinned to a release (want image:MAJOR.MINOR or a digest)");
     }
@@ -175,14 +199,16 @@ std::vector<std::string> CheckImageInvariants(const Dockerfile& dockerfile, int 
   if (!copies_from_stage) {
     problems.push_back("runtime stage copies nothing from the build stage (COPY --from=...)");
   }
-  static const std::regex kNumericUser(R"(^([0-9]+)(:[0-9]+)?$)");
-  std::smatch m;
+  const std::string uid = user == nullptr ? "" : user->args.substr(0, user->args.find(':'));
+  const std::string gid = user == nullptr || user->args.find(':') == std::string::npos
+                              ? "0"
+                              : user->args.substr(user->args.find(':') + 1);
   if (user == nullptr) {
     problems.push_back("runtime stage has no USER: the container would run as root");
-  } else if (!std::regex_match(user->args, m, kNumericUser)) {
+  } else if (!IsNumber(uid) || !IsNumber(gid)) {
     problems.push_back(At(*user) + "USER " + user->args +
                        " is not numeric (runAsNonRoot can only verify a numeric uid)");
-  } else if (std::stol(m[1].str()) == 0) {
+  } else if (std::stol(uid) == 0) {
     problems.push_back(At(*user) + "USER " + user->args + " is root");
   }
   if (!exposes) problems.push_back("runtime stage does not EXPOSE " + std::to_string(port));
@@ -291,10 +317,15 @@ std::set<std::string> SonamesFromLdd(const std::string& ldd_output) {
 
 std::set<std::string> NeededFromReadelf(const std::string& readelf_output) {
   std::set<std::string> out;
-  static const std::regex kNeeded(R"(\(NEEDED\)\s+Shared library: \[([^\]]+)\])");
-  for (std::sregex_iterator it(readelf_output.begin(), readelf_output.end(), kNeeded), end;
-       it != end; ++it) {
-    out.insert((*it)[1].str());
+  std::istringstream in(readelf_output);
+  std::string line;
+  const std::string marker = "Shared library: [";
+  while (std::getline(in, line)) {
+    if (line.find("(NEEDED)") == std::string::npos) continue;
+    const auto start = line.find(marker);
+    const auto end = line.rfind(']');
+    if (start == std::string::npos || end == std::string::npos || end < start) continue;
+    out.insert(line.substr(start + marker.size(), end - start - marker.size()));
   }
   return out;
 }

@@ -14,7 +14,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <string>
 
@@ -83,6 +82,34 @@ std::map<std::string, std::string> Env(const json& container, bool literal_only)
     }
   }
   return env;
+}
+
+TEST(ManifestYaml, PlainScalarsResolveAsTheCoreSchemaSays) {
+  auto docs = ParseYamlDocuments(
+      "int: 10\nquoted: \"10\"\nsingle: '10'\nneg: -3\nhex: 0x1F\noct: 0o17\nflt: 1.5\n"
+      "dot: .5\nexp: 1e3\nyes: true\nno: FALSE\nnul: ~\nempty:\nword: abc\n"
+      "version: 1.2.3\nhost: localhost:9092\n---\n---\nsecond: [1, \"a\"]\n");
+  ASSERT_TRUE(docs.has_value()) << docs.error().ToString();
+  ASSERT_EQ(docs->size(), 2u) << "empty documents are skipped";
+  const json& d = (*docs)[0];
+  EXPECT_EQ(d["int"], 10);
+  EXPECT_EQ(d["quoted"], "10");
+  EXPECT_EQ(d["single"], "10");
+  EXPECT_EQ(d["neg"], -3);
+  EXPECT_EQ(d["hex"], 31);
+  EXPECT_EQ(d["oct"], 15);
+  EXPECT_EQ(d["flt"], 1.5);
+  EXPECT_EQ(d["dot"], 0.5);
+  EXPECT_EQ(d["exp"], 1000.0);
+  EXPECT_EQ(d["yes"], true);
+  EXPECT_EQ(d["no"], false);
+  EXPECT_TRUE(d["nul"].is_null());
+  EXPECT_TRUE(d["empty"].is_null());
+  EXPECT_EQ(d["word"], "abc");
+  EXPECT_EQ(d["version"], "1.2.3");
+  EXPECT_EQ(d["host"], "localhost:9092");
+  EXPECT_EQ((*docs)[1]["second"], json::array({1, "a"}));
+  EXPECT_FALSE(ParseYamlDocuments("a: [1, 2\n").has_value());
 }
 
 TEST(Manifest, KustomizeRendersTheFiveObjects) {
@@ -186,9 +213,16 @@ TEST(Manifest, MisspelledFieldInTheManifestFileFailsTheCheck) {
   namespace fs = std::filesystem;
   auto text = ReadFile(kSource + "/deploy/manifest.yaml");
   ASSERT_TRUE(text.has_value()) << text.error().ToString();
-  const std::regex replicas(R"((\n\s+)replicas:)");
-  const std::string broken = std::regex_replace(*text, replicas, "$1replicaz:",
-                                                std::regex_constants::format_first_only);
+  // The first `replicas:` key (indented, at the start of a line) becomes `replicaz:`.
+  std::string broken = *text;
+  for (size_t pos = broken.find("replicas:"); pos != std::string::npos;
+       pos = broken.find("replicas:", pos + 1)) {
+    const size_t line_start = broken.rfind('\n', pos) + 1;
+    if (broken.find_first_not_of(' ', line_start) == pos && pos > line_start) {
+      broken.replace(pos, 9, "replicaz:");
+      break;
+    }
+  }
   ASSERT_NE(broken, *text) << "manifest.yaml has no `replicas:` to misspell";
 
   const fs::path dir = fs::temp_directory_path() /

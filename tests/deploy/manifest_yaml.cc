@@ -4,7 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
-#include <regex>
+#include <cctype>
 #include <sstream>
 
 #include <yaml-cpp/yaml.h>
@@ -14,23 +14,50 @@ namespace {
 
 using nlohmann::json;
 
-// YAML 1.2 core schema, section 10.3.2: how a plain (unquoted) scalar resolves.
+bool AllOf(const std::string& s, size_t from, bool (*pred)(char)) {
+  if (from >= s.size()) return false;
+  for (size_t i = from; i < s.size(); ++i) {
+    if (!pred(s[i])) return false;
+  }
+  return true;
+}
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsOctal(char c) { return c >= '0' && c <= '7'; }
+bool IsHex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
+
+// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+bool IsCoreFloat(const std::string& s) {
+  size_t i = 0;
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+  size_t int_digits = 0, frac_digits = 0;
+  while (i < s.size() && IsDigit(s[i])) ++i, ++int_digits;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && IsDigit(s[i])) ++i, ++frac_digits;
+    if (int_digits == 0 && frac_digits == 0) return false;
+  } else if (int_digits == 0) {
+    return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    return AllOf(s, i, IsDigit);
+  }
+  return i == s.size();
+}
+
+// YAML 1.2 core schema, section 10.3.2: how a plain (unquoted) scalar resolves. (Hand-written:
+// std::regex trips GCC 12's -Wmaybe-uninitialized under the sanitizers with -Werror.)
 json ResolvePlainScalar(const std::string& s) {
-  static const std::regex kNull("^(null|Null|NULL|~|)$");
-  static const std::regex kTrue("^(true|True|TRUE)$");
-  static const std::regex kFalse("^(false|False|FALSE)$");
-  static const std::regex kInt("^[-+]?[0-9]+$");
-  static const std::regex kOct("^0o[0-7]+$");
-  static const std::regex kHex("^0x[0-9a-fA-F]+$");
-  static const std::regex kFloat("^[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?$");
-  if (std::regex_match(s, kNull)) return nullptr;
-  if (std::regex_match(s, kTrue)) return true;
-  if (std::regex_match(s, kFalse)) return false;
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
   try {
-    if (std::regex_match(s, kInt)) return std::stoll(s);
-    if (std::regex_match(s, kOct)) return std::stoll(s.substr(2), nullptr, 8);
-    if (std::regex_match(s, kHex)) return std::stoll(s.substr(2), nullptr, 16);
-    if (std::regex_match(s, kFloat)) return std::stod(s);
+    const size_t sign = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+    if (AllOf(s, sign, IsDigit)) return std::stoll(s);
+    if (s.rfind("0o", 0) == 0 && AllOf(s, 2, IsOctal)) return std::stoll(s.substr(2), nullptr, 8);
+    if (s.rfind("0x", 0) == 0 && AllOf(s, 2, IsHex)) return std::stoll(s.substr(2), nullptr, 16);
+    if (IsCoreFloat(s)) return std::stod(s);
   } catch (const std::exception&) {
     return s;  // out of range: keep the text, the schema check will report the type
   }
