@@ -172,12 +172,20 @@ int RunDaemon(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptio
   ka::kube::DeploymentScaleTarget target(**client, ref);
   ka::kube::DeploymentEventRecorder events(**client, ref, clock, identity);
 
+  // Leader election has its own connection: a slow scale request must never delay a renewal.
+  std::unique_ptr<ka::kube::Client> lease_client;
   std::unique_ptr<ka::kube::KubeLeaseLock> lease;
   std::unique_ptr<ka::kube::LeaderElector> elector;
   std::thread elector_thread;
   if (cfg.leader_election) {
-    lease = std::make_unique<ka::kube::KubeLeaseLock>(**client, cfg.pod_namespace, cfg.lease_name,
-                                                      identity);
+    auto c = MakeKubeClient(env, cfg, clock);
+    if (!c) {
+      log.Error("no usable kubernetes configuration", {{"error", c.error().ToString()}});
+      return kExitConfig;
+    }
+    lease_client = std::move(*c);
+    lease = std::make_unique<ka::kube::KubeLeaseLock>(*lease_client, cfg.pod_namespace,
+                                                      cfg.lease_name, identity);
     auto e = ka::kube::LeaderElector::Create(
         *lease, clock,
         {.lease_duration = cfg.lease_duration, .renew_deadline = cfg.renew_deadline,

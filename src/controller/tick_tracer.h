@@ -8,15 +8,16 @@
 #include <string_view>
 
 #include "common/log.h"
+#include "telemetry/semconv.h"
 
 namespace kafka_autoscaler::controller {
 
-// The seed's span names (a contract) and the root span of one tick.
-inline constexpr std::string_view kSpanReconcile = "reconcile";
-inline constexpr std::string_view kSpanCheckKafkaHealth = "check_kafka_health";
-inline constexpr std::string_view kSpanGetTopicLength = "get_topic_length";
-inline constexpr std::string_view kSpanCheckKubernetesHealth = "check_kubernetes_health";
-inline constexpr std::string_view kSpanScaleDeployment = "scale_deployment";
+// The seed's span names (a contract) live with the other telemetry names (constants only).
+using telemetry::kSpanCheckKafkaHealth;
+using telemetry::kSpanCheckKubernetesHealth;
+using telemetry::kSpanGetTopicLength;
+using telemetry::kSpanReconcile;
+using telemetry::kSpanScaleDeployment;
 
 enum class SpanKind { kInternal, kClient };
 

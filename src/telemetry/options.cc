@@ -77,11 +77,17 @@ class Reader {
     if (const std::string* v = Get(specific)) return {specific, v};
     return {generic, Get(generic)};
   }
+  // A generic variable (OTEL_EXPORTER_OTLP_PROTOCOL) is read once per signal; say it once.
   void Problem(const std::string& name, const std::string& value, const std::string& what) {
-    problems_.push_back(name + "=" + value + ": " + what);
+    Add(name + "=" + value + ": " + what);
   }
   void ProblemRedacted(const std::string& name, const std::string& what) {
-    problems_.push_back(name + "=<redacted>: " + what);
+    Add(name + "=<redacted>: " + what);
+  }
+  void Add(std::string line) {
+    if (std::find(problems_.begin(), problems_.end(), line) == problems_.end()) {
+      problems_.push_back(std::move(line));
+    }
   }
 
   bool Bool(const std::string& name, bool fallback) {

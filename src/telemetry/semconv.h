@@ -12,7 +12,7 @@ namespace kafka_autoscaler::telemetry {
 // --- span names ---
 inline constexpr std::string_view kSpanReconcile = "reconcile";  // root, INTERNAL, one per tick
 inline constexpr std::string_view kSpanCheckKafkaHealth = "check_kafka_health";            // CLIENT
-inline constexpr std::string_view kSpanGetTopicLength = "get_topic_length";                // CLIENT
+inline constexpr std::string_view kSpanGetTopicLength = "get_topic_length";  // INTERNAL: backlog, throughput
 inline constexpr std::string_view kSpanCheckKubernetesHealth = "check_kubernetes_health";  // CLIENT
 inline constexpr std::string_view kSpanScaleDeployment = "scale_deployment";  // CLIENT, acts only
 

@@ -1,6 +1,8 @@
 // End-to-end: the real kafka-autoscaler binary as a process, against librdkafka's mock
 // cluster (the real Kafka wire protocol on loopback) and the test API server (HTTPS, bearer
-// tokens, RBAC-like rules). Short intervals (1 s ticks) keep each case to seconds.
+// tokens). The daemon's token gets exactly the rights of deploy/manifest.yaml's Role (rendered
+// by kubectl kustomize), so a request the Role does not allow fails with 403 and fails the
+// test. Short intervals (1 s ticks) keep each case to seconds.
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -15,6 +17,8 @@
 #include "apiserver/test_apiserver.h"
 #include "e2e/process.h"
 #include "mock_cluster.h"
+#include "manifest_yaml.h"
+#include "role_policy.h"
 
 namespace kafka_autoscaler::testing {
 namespace {
@@ -28,19 +32,22 @@ constexpr char kTopic[] = "orders";
 constexpr char kGroup[] = "workers";
 constexpr int kPartitions = 6;
 constexpr char kToken[] = "e2e-token";
+// The Deployment deploy/manifest.yaml's Role is restricted to, in its namespace.
+constexpr char kNamespace[] = "default";
+constexpr char kDeployment[] = "my-deployment";
 
-// Polls `cond` every 100 ms until it holds or `timeout` passes.
-bool Eventually(const std::function<bool()>& cond, milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(milliseconds(100));
-  }
-  return cond();
+// The test API server policy for `token` equivalent to the manifest's Role.
+nlohmann::json ManifestPolicy(const std::string& token) {
+  auto docs = deploy_test::RenderKustomization(KA_KUBECTL, std::string(KA_SOURCE_DIR) + "/deploy");
+  EXPECT_TRUE(docs) << docs.error().message;
+  if (!docs) return {};
+  auto policy = deploy_test::PolicyFromManifest(*docs, token);
+  EXPECT_TRUE(policy) << policy.error().message;
+  return policy ? *policy : nlohmann::json{};
 }
 
 class E2eTest : public ::testing::Test {
- protected:
+ public:  // used by RunWithPolicy below as well
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
            ("ka-e2e-" + std::to_string(getpid()) + "-" +
@@ -52,15 +59,20 @@ class E2eTest : public ::testing::Test {
     ASSERT_TRUE(kafka_->CreateTopic(kTopic, kPartitions));
   }
 
-  // Starts the API server with `grant` for our token (allow-all by default).
+  // Starts the API server with `grant` for our token (default: the manifest's Role).
   void StartApiServer(std::optional<TokenGrant> grant = std::nullopt) {
-    TokenGrant g = grant.value_or(TokenGrant{.token = kToken});
+    if (!grant) {
+      auto g = TokenGrantFromJson(ManifestPolicy(kToken)["tokens"][0]);
+      ASSERT_TRUE(g) << g.error().message;
+      grant = *g;
+    }
+    TokenGrant g = *grant;
     g.token = kToken;
     auto api = TestApiServer::Start({.tls = true, .cert_dir = (dir_ / "tls").string(),
                                      .tokens = {g}});
     ASSERT_TRUE(api) << api.error().message;
     api_ = std::move(*api);
-    api_->AddDeployment("default", "workers", 1);
+    api_->AddDeployment(kNamespace, kDeployment, 1);
     kubeconfig_ = (dir_ / "kubeconfig").string();
     ASSERT_TRUE(api_->WriteKubeconfig(kubeconfig_, kToken, "default"));
   }
@@ -71,8 +83,8 @@ class E2eTest : public ::testing::Test {
             {"KAFKA_TOPIC", kTopic},
             {"KAFKA_CONSUMER_GROUP", kGroup},
             {"KAFKA_OFFSET_RESET_POLICY", "earliest"},
-            {"NAMESPACE", "default"},
-            {"DEPLOYMENT_NAME", "workers"},
+            {"NAMESPACE", kNamespace},
+            {"DEPLOYMENT_NAME", kDeployment},
             {"MESSAGES_PER_POD", "10"},
             {"MIN_REPLICAS", "1"},
             {"MAX_REPLICAS", "5"},
@@ -95,7 +107,7 @@ class E2eTest : public ::testing::Test {
   }
 
   int Replicas() {
-    auto d = api_->Deployment("default", "workers");
+    auto d = api_->Deployment(kNamespace, kDeployment);
     return d ? (*d)["spec"]["replicas"].get<int>() : -1;
   }
   // Commits offsets so that the group's total lag is `lag`, left on the first partitions.
@@ -155,14 +167,16 @@ TEST_F(E2eTest, ScalesUpOnBacklogDownAfterWindowThenIdle) {
 
   // Events on the Deployment, and one log line per scale action.
   std::vector<std::string> reasons;
-  for (const auto& e : api_->Events("default")) reasons.push_back(e["reason"]);
+  for (const auto& e : api_->Events(kNamespace)) reasons.push_back(e["reason"]);
   EXPECT_NE(std::find(reasons.begin(), reasons.end(), "ScaledUp"), reasons.end());
   EXPECT_NE(std::find(reasons.begin(), reasons.end(), "ScaledDown"), reasons.end());
   auto scaled = LogLines(*daemon, "scaled deployment");
   ASSERT_GE(scaled.size(), 3u);
   EXPECT_EQ(scaled[0]["from"], 1);
   EXPECT_EQ(scaled[0]["to"], 5);
-  EXPECT_EQ(scaled[0]["deployment"], "workers");
+  EXPECT_EQ(scaled[0]["deployment"], kDeployment);
+  // The manifest's Role was enough: nothing was refused.
+  for (const auto& r : api_->Requests()) EXPECT_NE(r.status, 403) << r.method << " " << r.path;
 
   daemon->Signal(SIGTERM);
   EXPECT_EQ(daemon->Wait(seconds(5)), 0);
@@ -294,6 +308,44 @@ TEST_F(E2eTest, MetricsEndpointPassesPromtool) {
   EXPECT_LE(complaints, 2) << out;
   daemon->Signal(SIGTERM);
   EXPECT_EQ(daemon->Wait(seconds(5)), 0);
+}
+
+// Runs the daemon with leader election (Lease get/create/update), a backlog (scale get/patch,
+// Events) and returns the requests the API server refused with 403.
+std::vector<std::string> RunWithPolicy(E2eTest& t, const nlohmann::json& policy);
+
+TEST_F(E2eTest, TheManifestRoleIsMinimal) {
+  const nlohmann::json policy = ManifestPolicy(kToken);
+  const size_t rules = policy["tokens"][0]["rules"].size();
+  ASSERT_GE(rules, 4u);
+  ASSERT_TRUE(kafka_->ProduceEach(kTopic, kPartitions, 5));
+  // With every rule: the whole run (lease, read, patch, events) is allowed.
+  EXPECT_EQ(RunWithPolicy(*this, policy), std::vector<std::string>{});
+  for (size_t i = 0; i < rules; ++i) {
+    SCOPED_TRACE("without rule " + policy["tokens"][0]["rules"][i].dump());
+    EXPECT_FALSE(RunWithPolicy(*this, deploy_test::WithoutRule(policy, i)).empty())
+        << "the daemon needed nothing this rule grants";
+  }
+}
+
+std::vector<std::string> RunWithPolicy(E2eTest& t, const nlohmann::json& policy) {
+  auto grant = TokenGrantFromJson(policy["tokens"][0]);
+  EXPECT_TRUE(grant);
+  t.StartApiServer(*grant);
+  auto env = t.Env();
+  env["LEADER_ELECTION"] = "true";
+  env["POD_NAME"] = "scaler-0";
+  auto daemon = t.StartDaemon(env);
+  // Long enough to elect, read, patch and post an Event — or to be refused.
+  Eventually([&] { return t.Replicas() == 3 && !t.api_->Events(kNamespace).empty(); }, seconds(10));
+  std::this_thread::sleep_for(seconds(3));  // a lease renewal (update) within the run
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(seconds(8)), 0);
+  std::vector<std::string> refused;
+  for (const auto& r : t.api_->Requests()) {
+    if (r.status == 403) refused.push_back(r.method + " " + r.path);
+  }
+  return refused;
 }
 
 }  // namespace

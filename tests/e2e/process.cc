@@ -181,4 +181,13 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
+bool Eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return cond();
+}
+
 }  // namespace kafka_autoscaler::testing

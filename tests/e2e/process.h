@@ -68,4 +68,7 @@ std::pair<int, std::string> HttpGet(int port, const std::string& path);
 // A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
 int FreePort();
 
+// Polls `cond` every 100 ms until it holds or `timeout` passes; returns its last value.
+bool Eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout);
+
 }  // namespace kafka_autoscaler::testing
