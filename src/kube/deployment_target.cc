@@ -65,10 +65,10 @@ Result<ScaleState> DeploymentScaleTarget::GetLocked() {
   const std::string path = DeploymentPath(ref_);
   auto deployment =
       client_.Call("GET", path, {"get", "deployments", ref_.namespace_name, ref_.name});
-  if (!deployment) return MakeError(deployment.error().WithContext("kubernetes"));
+  if (!deployment) return MakeError(deployment.error());
   auto scale = client_.Call("GET", path + "/scale",
                             {"get", "deployments/scale", ref_.namespace_name, ref_.name});
-  if (!scale) return MakeError(scale.error().WithContext("kubernetes"));
+  if (!scale) return MakeError(scale.error());
   try {
     ScaleState state;
     const auto& meta = deployment->at("metadata");
@@ -115,10 +115,10 @@ Status DeploymentScaleTarget::SetReplicas(int32_t replicas) {
       return OkStatus();
     }
     last = result.error();
-    if (last.code != ErrorCode::kConflict) return MakeError(last.WithContext("kubernetes"));
+    if (last.code != ErrorCode::kConflict) return MakeError(last);
     resource_version_.clear();
   }
-  return MakeError(last.WithContext("kubernetes: gave up after " +
+  return MakeError(last.WithContext("gave up after " +
                                     std::to_string(max_conflict_retries_ + 1) +
                                     " conflicting writes"));
 }
@@ -141,7 +141,7 @@ Status DeploymentEventRecorder::Record(EventType type, const std::string& reason
                                        const std::string& message) {
   std::lock_guard lock(mu_);
   auto uid = Uid();
-  if (!uid) return MakeError(uid.error().WithContext("kubernetes: event"));
+  if (!uid) return MakeError(uid.error().WithContext("event"));
   const WallTime now = clock_.WallNow();
   const auto nanos =
       std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
@@ -171,7 +171,7 @@ Status DeploymentEventRecorder::Record(EventType type, const std::string& reason
   };
   const std::string path = "/api/v1/namespaces/" + ref_.namespace_name + "/events";
   auto created = client_.Call("POST", path, {"create", "events", ref_.namespace_name, ""}, &event);
-  if (!created) return MakeError(created.error().WithContext("kubernetes: event"));
+  if (!created) return MakeError(created.error().WithContext("event"));
   return OkStatus();
 }
 

@@ -58,7 +58,7 @@ Result<LeaderElectionRecord> KubeLeaseLock::Get() {
   auto lease = client_.Call(
       "GET", "/apis/coordination.k8s.io/v1/namespaces/" + namespace_name_ + "/leases/" + name_,
       {"get", "leases", namespace_name_, name_});
-  if (!lease) return MakeError(lease.error().WithContext("kubernetes: lease"));
+  if (!lease) return MakeError(lease.error().WithContext("lease"));
   resource_version_ =
       lease->value("metadata", nlohmann::json::object()).value("resourceVersion", "");
   return FromLease(*lease);
@@ -71,7 +71,7 @@ Status KubeLeaseLock::Create(const LeaderElectionRecord& record) {
   auto lease =
       client_.Call("POST", "/apis/coordination.k8s.io/v1/namespaces/" + namespace_name_ + "/leases",
                    {"create", "leases", namespace_name_, name_}, &body);
-  if (!lease) return MakeError(lease.error().WithContext("kubernetes: lease"));
+  if (!lease) return MakeError(lease.error().WithContext("lease"));
   resource_version_ =
       lease->value("metadata", nlohmann::json::object()).value("resourceVersion", "");
   return OkStatus();
@@ -86,7 +86,7 @@ Status KubeLeaseLock::Update(const LeaderElectionRecord& record) {
   auto lease = client_.Call(
       "PUT", "/apis/coordination.k8s.io/v1/namespaces/" + namespace_name_ + "/leases/" + name_,
       {"update", "leases", namespace_name_, name_}, &body);
-  if (!lease) return MakeError(lease.error().WithContext("kubernetes: lease"));
+  if (!lease) return MakeError(lease.error().WithContext("lease"));
   resource_version_ =
       lease->value("metadata", nlohmann::json::object()).value("resourceVersion", "");
   return OkStatus();
