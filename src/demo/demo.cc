@@ -469,7 +469,8 @@ int RunDemo(const DemoOptions& options, const StopToken& stop, std::ostream& out
     out << "\nsummary\n"
         << std::fixed << std::setprecision(1)
         << "  messages produced      " << stats.produced << "\n"
-        << "  messages consumed      " << stats.consumed << "\n"
+        << "  messages processed     " << stats.consumed
+        << " (at-least-once: a rebalance redelivers what was not yet committed)\n"
         << "  peak backlog           " << view.peak_backlog() << " messages\n"
         << "  message wait p50       " << Percentile(waits, 0.50) << " s\n"
         << "  message wait p99       " << Percentile(waits, 0.99) << " s\n"
