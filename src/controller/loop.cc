@@ -33,6 +33,7 @@ int64_t Loop::Run(const StopToken& stop) {
     for (const auto& e : report.errors) {
       if (e.error.retry_after) wait_extra = std::max<Duration>(wait_extra, *e.error.retry_after);
     }
+    wait_extra = std::min<Duration>(wait_extra, MaxRetryAfter(options_.interval));
     const auto now = std::chrono::steady_clock::now();
     if (next < now) next = now;  // an overrun tick: start the next one at once, no burst
     const auto wake = std::max(next, now + wait_extra);

@@ -1,8 +1,10 @@
 // Loop: runs the Reconciler every interval until stopped (SIGTERM/SIGINT) or after max_ticks.
 //
 // It owns timing and the policy around failures, so Tick() stays free of them: a tick that the
-// API server throttled (429 with Retry-After) delays the next one by that much; other failures
-// wait for the next interval (no retry storm). After each tick it records the report on the
+// API server throttled (429 with Retry-After) delays the next one by that much, at most two
+// intervals (MaxRetryAfter: a hostile or huge Retry-After must not stop the loop, and liveness
+// wants a tick within three intervals); other failures wait for the next interval (no retry
+// storm). After each tick it records the report on the
 // StatusBoard and hands it to the listeners (metrics). Leadership is asked through `may_act`
 // right before each tick. Run() blocks the calling thread; Stop comes through the StopToken.
 #pragma once
@@ -22,6 +24,9 @@ class TickListener {
   virtual ~TickListener() = default;
   virtual void OnTick(const TickReport& report) = 0;
 };
+
+// The longest extra wait a Retry-After can impose before the next tick: two intervals.
+constexpr Duration MaxRetryAfter(Duration interval) { return 2 * interval; }
 
 struct LoopOptions {
   Duration interval = std::chrono::seconds(60);  // SCALE_INTERVAL_SECONDS

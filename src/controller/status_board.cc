@@ -40,7 +40,9 @@ void StatusBoard::Record(const TickReport& report) {
   }
   for (const auto& e : report.errors) {
     if (e.kind.rfind("kafka_", 0) == 0) s_.last_kafka_error = e.error.message;
-    if (e.kind.rfind("kube_", 0) == 0 && !report.kube_ok) s_.last_kube_error = e.error.message;
+    if (e.kind.rfind("kube_", 0) == 0 && (!report.kube_ok || report.action == Action::kScaleFailed)) {
+      s_.last_kube_error = e.error.message;
+    }
   }
   s_.last_tick = report;
 }
@@ -63,7 +65,7 @@ bool StatusBoard::Alive() const {
 
 bool StatusBoard::Ready() const {
   std::lock_guard lock(mu_);
-  return s_.last_tick && s_.last_tick->kafka_ok && s_.last_tick->kube_ok;
+  return s_.last_tick && s_.last_tick->kafka_ok && KubeOk(*s_.last_tick);
 }
 
 nlohmann::json StatusBoard::StatusJson(const ReconcilerOptions& options) const {
@@ -80,7 +82,7 @@ nlohmann::json StatusBoard::StatusJson(const ReconcilerOptions& options) const {
                 {"ok", s.last_tick && s.last_tick->kafka_ok},
                 {"last_ok", s.last_kafka_ok ? nlohmann::json(Rfc3339(*s.last_kafka_ok)) : nlohmann::json(nullptr)},
                 {"error", s.last_kafka_error ? nlohmann::json(*s.last_kafka_error) : nlohmann::json(nullptr)}};
-  j["kubernetes"] = {{"ok", s.last_tick && s.last_tick->kube_ok},
+  j["kubernetes"] = {{"ok", s.last_tick && KubeOk(*s.last_tick)},
                      {"last_ok", s.last_kube_ok ? nlohmann::json(Rfc3339(*s.last_kube_ok)) : nlohmann::json(nullptr)},
                      {"error", s.last_kube_error ? nlohmann::json(*s.last_kube_error) : nlohmann::json(nullptr)}};
   j["leader_election"] = s.leader_election;

@@ -14,6 +14,9 @@
 
 namespace kafka_autoscaler::controller {
 
+// The Kubernetes side of a tick worked: the Deployment was read and no scale was refused.
+inline bool KubeOk(const TickReport& r) { return r.kube_ok && r.action != Action::kScaleFailed; }
+
 struct StatusSnapshot {
   SteadyTime started;                        // when the daemon started
   std::optional<SteadyTime> last_tick_start;  // latest tick start (monotonic)
@@ -38,7 +41,9 @@ class StatusBoard {
 
   // Liveness: a tick started within 3 intervals (or the daemon started less than 3 ago).
   bool Alive() const;
-  // Readiness: the latest Kafka observation and Kubernetes read both succeeded.
+  // Readiness: the latest Kafka observation and Kubernetes read both succeeded, and the scale
+  // the tick decided on (if any) was not refused: a 403 or a conflict storm on the patch leaves
+  // the daemon unable to do its job, which readiness must show.
   bool Ready() const;
   // The JSON document of `GET /` (labels for the deployment and topics come from `options`).
   nlohmann::json StatusJson(const ReconcilerOptions& options) const;

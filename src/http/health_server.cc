@@ -45,7 +45,7 @@ Status HealthServer::Start() {
     if (snap.last_tick && !snap.last_tick->kafka_ok) {
       why += "kafka: " + snap.last_kafka_error.value_or("not checked") + "\n";
     }
-    if (snap.last_tick && !snap.last_tick->kube_ok) {
+    if (snap.last_tick && !controller::KubeOk(*snap.last_tick)) {
       why += "kubernetes: " + snap.last_kube_error.value_or("not checked") + "\n";
     }
     res.set_content(why, "text/plain");

@@ -90,6 +90,25 @@ TEST(HealthServerTest, KafkaFailureMakesNotReadyWithReason) {
   EXPECT_EQ(j["kubernetes"]["ok"], true);
 }
 
+TEST(HealthServerTest, RefusedScaleMakesNotReadyWithReason) {
+  Harness h;
+  h.target.set_error = Error{ErrorCode::kPermissionDenied,
+                             "kubernetes: forbidden: need patch on deployments/scale"};
+  h.Tick(FakeMetricSource::Backlog(35));  // wants 4, refused
+  auto r = h.client->Get("/readyz");
+  EXPECT_EQ(r->status, 503);
+  EXPECT_NE(r->body.find("kubernetes: kubernetes: forbidden: need patch"), std::string::npos)
+      << r->body;
+  auto j = nlohmann::json::parse(h.client->Get("/")->body);
+  EXPECT_EQ(j["kubernetes"]["ok"], false);
+  EXPECT_EQ(j["last_decision"]["action"], "scale_failed");
+  // Allowed again: the next tick scales and the daemon is ready.
+  h.target.set_error.reset();
+  h.Tick(FakeMetricSource::Backlog(35));
+  EXPECT_EQ(h.client->Get("/readyz")->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(h.client->Get("/")->body)["kubernetes"]["error"], nullptr);
+}
+
 TEST(HealthServerTest, LivenessFailsWhenLoopStalls) {
   Harness h;
   h.Tick(FakeMetricSource::Backlog(1));
@@ -120,6 +139,23 @@ TEST(LoopTest, StopsPromptlyWhenSignalled) {
   EXPECT_EQ(loop.Run(stop), 1);
   t.join();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST(LoopTest, HugeRetryAfterWaitsAtMostTwoIntervals) {
+  Harness h;
+  h.source.Push(FakeMetricSource::Backlog(20));
+  // A hostile or broken server asks for a 1000-hour pause; the loop waits two intervals.
+  h.target.get_error = Error{.code = ErrorCode::kResourceExhausted,
+                             .message = "kubernetes: throttled",
+                             .retry_after = std::chrono::hours(1000)};
+  Loop loop({.interval = std::chrono::milliseconds(50), .max_ticks = 3}, *h.reconciler, h.board,
+            nullptr, {});
+  StopToken stop;
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(loop.Run(stop), 3);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, std::chrono::milliseconds(190));  // 2 waits of 2 intervals: backed off
+  EXPECT_LT(took, std::chrono::seconds(5));
 }
 
 TEST(LoopTest, FollowerNeverPatches) {

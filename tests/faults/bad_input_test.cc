@@ -1,0 +1,320 @@
+// Bad input against the real binary: garbage in every environment variable (empty, negative,
+// overflow, unicode, invalid UTF-8, control characters, huge strings), malformed kubeconfigs,
+// and malformed or hostile API server answers (truncated JSON, wrong types, enormous bodies).
+// Each gives a clear error, no crash, and no scale. tests/config/config_test.cc covers
+// config::Load() in-process; this covers what only the binary shows: the exit status, the
+// message on stderr, the OTEL_* variables read next to it, and that nothing was requested.
+#include <signal.h>
+
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "faults/harness.h"
+
+namespace kafka_autoscaler::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+const std::string kHuge(100'000, '9');
+const std::string kHugeText(100'000, 'x');
+
+struct GarbageRow {
+  std::string name;
+  std::string variable;
+  std::string value;
+};
+
+// Every row must be refused: exit 2, the variable named on stderr, no request to the API server.
+std::vector<GarbageRow> RefusedRows() {
+  std::vector<GarbageRow> rows;
+  auto add = [&](const std::string& var, const std::vector<std::pair<std::string, std::string>>& values) {
+    for (const auto& [label, value] : values) rows.push_back({var + "/" + label, var, value});
+  };
+  const std::vector<std::pair<std::string, std::string>> integers = {
+      {"empty", ""},          {"negative", "-1"},     {"overflow", "99999999999999999999"},
+      {"unicode", "ünïcødé"}, {"huge", kHuge},        {"suffix", "12abc"},
+      {"fraction", "1.5"},    {"invalid_utf8", "\xff\xfe"}, {"hex", "0x10"}};
+  for (const char* var :
+       {"MESSAGES_PER_POD", "MIN_REPLICAS", "MAX_REPLICAS", "HEALTH_CHECK_PORT", "MIN_TTL_SECONDS",
+        "SCALE_INTERVAL_SECONDS", "MESSAGE_COUNT_THRESHOLD", "IDLE_REPLICAS",
+        "SCALE_DOWN_STABILIZATION_SECONDS", "SCALE_UP_MAX_STEP", "SCALE_DOWN_MAX_STEP",
+        "FALLBACK_AFTER_FAILURES", "TARGET_DRAIN_SECONDS", "RATE_SCALE_DOWN_WINDOW_SECONDS",
+        "RATE_REBALANCE_SECONDS", "RATE_POD_STARTUP_SECONDS", "LEASE_DURATION_SECONDS",
+        "RENEW_DEADLINE_SECONDS", "RETRY_PERIOD_SECONDS"}) {
+    add(var, integers);
+  }
+  // FALLBACK_REPLICAS: empty means unset (allowed); the rest is garbage.
+  add("FALLBACK_REPLICAS", {{"negative", "-1"}, {"overflow", "99999999999999999999"},
+                            {"unicode", "ünïcødé"}, {"huge", kHuge}});
+  add("HEALTH_CHECK_PORT", {{"zero", "0"}, {"above_65535", "65536"}});
+  add("MAX_REPLICAS", {{"above_limit", "100001"}});
+  const std::vector<std::pair<std::string, std::string>> words = {
+      {"empty", ""}, {"unicode", "ünïcødé"}, {"huge", kHugeText}, {"invalid_utf8", "\xff"},
+      {"other", "maybe"}};
+  for (const char* var : {"LIMIT_TO_PARTITIONS", "DRY_RUN", "LEADER_ELECTION",
+                          "KAFKA_OFFSET_RESET_POLICY", "SCALING_POLICY", "LOG_LEVEL",
+                          "LOG_FORMAT"}) {
+    add(var, words);
+  }
+  const std::vector<std::pair<std::string, std::string>> names = {
+      {"empty", ""},       {"unicode", "ünïcødé"}, {"huge", kHugeText}, {"upper", "Workers"},
+      {"slash", "a/b"},    {"dotdot", ".."},       {"leading_dash", "-x"},
+      {"invalid_utf8", "\xff"}, {"control", "a\x01"}};
+  add("NAMESPACE", names);
+  add("DEPLOYMENT_NAME", names);
+  add("KAFKA_TOPIC", {{"empty", ""}, {"commas", ","}, {"unicode", "ünïcødé"},
+                      {"huge", kHugeText}, {"space", "a b"}, {"dotdot", ".."},
+                      {"invalid_utf8", "\xff"}});
+  add("KAFKA_BOOTSTRAP_SERVERS", {{"empty", ""}, {"huge", kHugeText}, {"control", "a\x01"}});
+  for (const char* var : {"KAFKA_CONSUMER_GROUP", "POD_NAME", "LEASE_NAME", "KAFKA_CONFIG_FILE"}) {
+    add(var, {{"huge", kHugeText}, {"control", "a\x01"}});
+  }
+  add("POD_NAMESPACE", {{"huge", kHugeText}, {"control", "a\x01"}});
+  // OTEL_* (SPEC §5), validated next to the configuration.
+  add("OTEL_EXPORTER_OTLP_PROTOCOL", {{"grpc_unsupported", "grpc"}, {"unicode", "ünïcødé"}});
+  add("OTEL_EXPORTER_OTLP_TIMEOUT", {{"negative", "-1"}, {"text", "soon"},
+                                     {"overflow", "99999999999999999999"}});
+  add("OTEL_METRIC_EXPORT_INTERVAL", {{"text", "abc"}, {"negative", "-5"}});
+  add("OTEL_EXPORTER_OTLP_COMPRESSION", {{"unknown", "brotli"}});
+  add("OTEL_TRACES_EXPORTER", {{"unknown", "zipkin"}});
+  add("OTEL_SDK_DISABLED", {{"unicode", "ünïcødé"}});
+  return rows;
+}
+
+class BadInput : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    h_ = std::make_unique<Harness>(
+        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    ASSERT_TRUE(h_->ok()) << h_->error();
+  }
+  struct Outcome {
+    std::optional<int> exit;
+    std::string err;
+    std::string out;
+  };
+  // Runs the binary with `overrides` until it exits (or `timeout`; then SIGKILL).
+  Outcome RunBinary(std::map<std::string, std::string> overrides,
+                    std::vector<std::string> args = {"run"},
+                    milliseconds timeout = seconds(10)) {
+    auto env = h_->Env();
+    for (auto& [k, v] : overrides) env[k] = v;
+    args.insert(args.begin(), KA_BINARY);
+    Process p(args, env);
+    Outcome o;
+    o.exit = p.Wait(timeout);
+    o.err = p.Stderr();
+    for (const auto& l : p.Lines()) o.out += l + "\n";
+    return o;
+  }
+  std::unique_ptr<Harness> h_;
+};
+
+TEST_F(BadInput, EveryVariableRefusesGarbage) {
+  const auto rows = RefusedRows();
+  ASSERT_GE(rows.size(), 200u);
+  // Four processes at a time: each exits at once.
+  std::vector<Outcome> outcomes(rows.size());
+  for (size_t start = 0; start < rows.size(); start += 4) {
+    std::vector<std::thread> batch;
+    for (size_t i = start; i < std::min(rows.size(), start + 4); ++i) {
+      batch.emplace_back([&, i] { outcomes[i] = RunBinary({{rows[i].variable, rows[i].value}}); });
+    }
+    for (auto& t : batch) t.join();
+  }
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    const auto& o = outcomes[i];
+    SCOPED_TRACE(r.name);
+    EXPECT_EQ(o.exit, 2) << o.err.substr(0, 500) << o.out.substr(0, 500);
+    EXPECT_NE(o.err.find(r.variable), std::string::npos) << "not named: " << o.err.substr(0, 500);
+    EXPECT_NE(o.err.find("invalid configuration"), std::string::npos) << o.err.substr(0, 500);
+    // A huge value is cut in the message, never echoed whole.
+    EXPECT_LT(o.err.size(), 4096u);
+  }
+  EXPECT_TRUE(h_->api().Requests().empty()) << "a request was made with a bad configuration";
+}
+
+TEST_F(BadInput, EveryProblemListedAtOnce) {
+  std::map<std::string, std::string> env;
+  for (const auto& var : {"MIN_REPLICAS", "MAX_REPLICAS", "SCALE_INTERVAL_SECONDS", "LOG_LEVEL",
+                          "OTEL_EXPORTER_OTLP_TIMEOUT"}) {
+    env[var] = "ünïcødé";
+  }
+  auto o = RunBinary(env);
+  EXPECT_EQ(o.exit, 2);
+  EXPECT_NE(o.err.find("(5 problems)"), std::string::npos) << o.err;
+  for (const auto& [var, value] : env) EXPECT_NE(o.err.find(var), std::string::npos) << var;
+  EXPECT_TRUE(h_->api().Requests().empty());
+}
+
+// Free-text variables accept odd bytes (unicode; the configuration only refuses control
+// characters): the binary must run with them, or refuse them with exit 2 and a message, and log
+// valid JSON; never crash.
+TEST_F(BadInput, OddButAllowedValuesNeverCrash) {
+  struct Row {
+    std::string name;
+    std::map<std::string, std::string> env;
+    std::vector<std::string> args = {"run", "--max-ticks", "2"};
+    bool may_refuse = false;  // exit 2 with a message is fine too
+  };
+  const std::map<std::string, std::string> leader = {{"LEADER_ELECTION", "true"},
+                                                     {"LEASE_DURATION_SECONDS", "4"},
+                                                     {"RENEW_DEADLINE_SECONDS", "3"},
+                                                     {"RETRY_PERIOD_SECONDS", "1"}};
+  auto with_leader = [&](std::map<std::string, std::string> env) {
+    env.insert(leader.begin(), leader.end());
+    return env;
+  };
+  const std::vector<Row> rows = {
+      {.name = "unicode group", .env = {{"KAFKA_CONSUMER_GROUP", "gröup-ü"}}},
+      {.name = "unicode pod name as lease holder", .env = with_leader({{"POD_NAME", "pöd-ü"}})},
+      {.name = "empty fallback", .env = {{"FALLBACK_REPLICAS", ""}}},
+      {.name = "padded numbers", .env = {{"MAX_REPLICAS", " 5 "}, {"MIN_REPLICAS", "\t1"}}},
+      {.name = "invalid UTF-8 group", .env = {{"KAFKA_CONSUMER_GROUP", "g\xff\xfe"}},
+       .may_refuse = true},
+      {.name = "invalid UTF-8 pod name as lease holder",
+       .env = with_leader({{"POD_NAME", "p\xff"}}), .may_refuse = true},
+      {.name = "invalid UTF-8 group, check --print-config",
+       .env = {{"KAFKA_CONSUMER_GROUP", "g\xff"}}, .args = {"check", "--print-config"},
+       .may_refuse = true},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    auto o = RunBinary(r.env, r.args, seconds(20));
+    ASSERT_TRUE(o.exit.has_value()) << "hung";
+    EXPECT_LT(*o.exit, 128) << "killed by signal " << (*o.exit - 128) << "\n" << o.err;
+    if (r.args.front() == "check") {
+      // check prints a report, not JSON; exit 1 is "a probe failed", fine here.
+      EXPECT_TRUE(*o.exit == 0 || *o.exit == 1 || (r.may_refuse && *o.exit == 2)) << o.err;
+      continue;
+    }
+    if (r.may_refuse && *o.exit == 2) {
+      EXPECT_FALSE(o.err.empty() && o.out.empty()) << "refused without a word";
+      continue;
+    }
+    EXPECT_EQ(*o.exit, 0) << o.err << o.out.substr(0, 2000);
+    std::istringstream lines(o.out);
+    std::string l;
+    while (std::getline(lines, l)) {
+      EXPECT_TRUE(nlohmann::json::parse(l, nullptr, false).is_object()) << l;
+    }
+  }
+}
+
+TEST_F(BadInput, MalformedKubeconfigIsAClearErrorBeforeAnyRequest) {
+  struct Row {
+    std::string name;
+    std::string content;  // written to the kubeconfig
+    std::string expect;   // in the error
+  };
+  const std::string ca = h_->api().ca_file();
+  const std::string server = "server: " + h_->api().url();
+  auto config = [&](const std::string& cluster, const std::string& user,
+                    const std::string& current = "test") {
+    return "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n" + cluster +
+           "users:\n- name: test\n  user:\n" + user +
+           "contexts:\n- name: test\n  context:\n    cluster: test\n    user: test\n"
+           "current-context: " + current + "\n";
+  };
+  const std::string good_cluster = "    " + server + "\n    certificate-authority: " + ca + "\n";
+  const std::vector<Row> rows = {
+      {.name = "empty file", .content = "", .expect = "kubeconfig"},
+      {.name = "not yaml", .content = "{{{ this is : not : yaml", .expect = "kubeconfig"},
+      {.name = "a list", .content = "- 1\n- 2\n", .expect = "kubeconfig"},
+      {.name = "binary", .content = std::string("\x00\xff\xfe\x01", 4), .expect = "kubeconfig"},
+      {.name = "clusters wrong type",
+       .content = "clusters: 5\nusers: []\ncontexts: []\ncurrent-context: x\n",
+       .expect = "kubeconfig"},
+      {.name = "no current context", .content = config(good_cluster, "    token: t\n", "\"\""),
+       .expect = "context"},
+      {.name = "unknown current context", .content = config(good_cluster, "    token: t\n", "nope"),
+       .expect = "nope"},
+      {.name = "no server", .content = config("    certificate-authority: " + ca + "\n",
+                                              "    token: t\n"),
+       .expect = "server"},
+      {.name = "missing CA file",
+       .content = config("    " + server + "\n    certificate-authority: /nonexistent/ca.crt\n",
+                         "    token: t\n"),
+       .expect = "/nonexistent/ca.crt"},
+      {.name = "garbage CA data",
+       .content = config("    " + server + "\n    certificate-authority-data: '!!notbase64!!'\n",
+                         "    token: t\n"),
+       .expect = "certificate-authority-data"},
+      {.name = "no credentials", .content = config(good_cluster, "    {}\n"), .expect = "token"},
+      {.name = "missing token file",
+       .content = config(good_cluster, "    tokenFile: /nonexistent/token\n"),
+       .expect = "/nonexistent/token"},
+      {.name = "token wrong type", .content = config(good_cluster, "    token: [1, 2]\n"),
+       .expect = "token"},
+      {.name = "huge", .content = "clusters:\n- name: " + kHugeText + "\n" + std::string(1 << 20, '#'),
+       .expect = "kubeconfig"},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    const std::string path = (h_->dir() / "bad-kubeconfig").string();
+    std::ofstream(path, std::ios::binary) << r.content;
+    auto o = RunBinary({{"KUBECONFIG", path}});
+    EXPECT_EQ(o.exit, 2) << o.out << o.err;
+    EXPECT_NE(o.out.find("no usable kubernetes configuration"), std::string::npos) << o.out;
+    EXPECT_NE(o.out.find(r.expect), std::string::npos) << o.out;
+  }
+  EXPECT_TRUE(h_->api().Requests().empty());
+}
+
+// Hostile answers from the API server, each on GET of the scale subresource or the Deployment:
+// a protocol error counted and logged, not ready, no PATCH, no crash; recovery afterwards.
+TEST_F(BadInput, HostileApiResponsesNeverScale) {
+  struct Row {
+    std::string name;
+    std::string path_contains;
+    int status = 200;
+    std::string body;
+    std::string kind = "kube_protocol";
+  };
+  const std::string huge_array = "[" + std::string(5 << 20, ' ') + "]";  // 5 MiB
+  const std::vector<Row> rows = {
+      {.name = "truncated JSON", .path_contains = "/scale", .body = R"({"spec":{"replicas":)"},
+      {.name = "not JSON", .path_contains = "/scale", .body = "<html>proxy error</html>"},
+      {.name = "replicas a string", .path_contains = "/scale",
+       .body = R"({"metadata":{"resourceVersion":"1"},"spec":{"replicas":"many"}})"},
+      {.name = "spec an array", .path_contains = "/scale",
+       .body = R"({"metadata":{},"spec":[1,2,3]})"},
+      {.name = "no metadata", .path_contains = "/scale", .body = R"({"spec":{"replicas":9}})"},
+      {.name = "JSON array", .path_contains = "/deployments/workers", .body = "[]"},
+      {.name = "JSON string", .path_contains = "/deployments/workers", .body = "\"hello\""},
+      {.name = "enormous body", .path_contains = "/scale", .body = huge_array},
+      {.name = "error status without Status body", .path_contains = "/scale", .status = 500,
+       .body = std::string("\x00\xff garbage", 10), .kind = "kube_unavailable"},
+      {.name = "deeply nested", .path_contains = "/scale",
+       .body = std::string(100'000, '[') + std::string(100'000, ']')},
+  };
+  ASSERT_TRUE(h_->Produce(5));  // lag 30 → 3
+  auto daemon = h_->Start();
+  ASSERT_TRUE(h_->WaitSteady(3)) << h_->Status().dump() << daemon->Stderr();
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    ASSERT_TRUE(daemon->Running()) << "crashed: " << daemon->Stderr();
+    RunFaultCase(*h_, *daemon, 3,
+                 {.kind = r.kind,
+                  .inject = [&] {
+                    h_->api().InjectFault({.kind = FaultKind::kBody,
+                                           .method = "GET",
+                                           .path_contains = r.path_contains,
+                                           .times = 1'000'000,
+                                           .status = r.status,
+                                           .body = r.body});
+                  },
+                  .clear = [&] { h_->api().ClearFaults(); },
+                  .observe_for = milliseconds(1500)});
+  }
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(seconds(8)), 0);
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::testing

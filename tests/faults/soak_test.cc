@@ -1,0 +1,199 @@
+// Soak (label `soak`, not in the default run): the real daemon for KA_SOAK_SECONDS (default 600)
+// at 1 s ticks against the mock Kafka cluster and the test API server, with a varying load (the
+// group's lag follows a 2-minute wave between 5 and 45 messages: 1 to 5 replicas) and faults on
+// a schedule: all brokers down, the API server answering 500s, conflicting writes, and the API
+// server stopped and restarted. It reports scale actions, errors by kind, RSS at start and end,
+// and wrong actions, which must be zero:
+//   - a scale outside [IDLE_REPLICAS, MAX_REPLICAS];
+//   - a scale whose logged backlog is 0 (the load never lets the lag reach 0, so a zero is a
+//     failed observation counted as empty);
+//   - a scale to anything but the policy's answer for the backlog it logged
+//     (min(MAX, max(MIN, ceil(backlog / MESSAGES_PER_POD))), no stabilization, no step limits).
+// The report goes to stdout and to $KA_SOAK_REPORT (default soak-report.txt in the working dir).
+#include <signal.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <numbers>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "faults/harness.h"
+
+namespace kafka_autoscaler::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using Clock = std::chrono::steady_clock;
+
+int64_t RssKiB(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+
+// The fault active at second `t` of the soak (periods chosen so that faults overlap sometimes).
+struct Schedule {
+  bool kafka_down(int t) const { return t >= 30 && t % 90 >= 60 && t % 90 < 70; }
+  bool api_500(int t) const { return t >= 30 && t % 70 >= 40 && t % 70 < 46; }
+  bool api_conflicts(int t) const { return t >= 30 && t % 110 >= 20 && t % 110 < 26; }
+  bool api_stopped(int t) const { return t >= 30 && t % 150 >= 100 && t % 150 < 107; }
+};
+
+TEST(Soak, FlappingBrokersAndApiServerUnderVaryingLoad) {
+  const char* env_seconds = std::getenv("KA_SOAK_SECONDS");
+  const int duration = env_seconds != nullptr ? std::atoi(env_seconds) : 600;
+  ASSERT_GE(duration, 60);
+  Harness h("soak", {.insecure_tls = true});
+  ASSERT_TRUE(h.ok()) << h.error();
+  int64_t high = 10;
+  ASSERT_TRUE(h.Produce(10));
+  ASSERT_TRUE(h.CommitLeaving(high, 25));
+  auto daemon = h.Start();
+  ASSERT_TRUE(Eventually([&] { return h.Replicas() == 3 && h.ReadyStatus() == 200; },
+                         seconds(30)))
+      << h.Status().dump() << daemon->Stderr();
+  std::this_thread::sleep_for(seconds(5));  // warm-up before the first RSS sample
+  const int64_t rss_start = RssKiB(daemon->pid());
+
+  const Schedule s;
+  bool kafka_down = false, api_500 = false, api_conflicts = false, api_stopped = false;
+  int64_t patches = 0;  // PATCHes of /scale the API server saw (its log is lost on restart)
+  std::map<std::string, int> fault_windows;
+  const auto start = Clock::now();
+  for (int t = 0; t < duration; ++t) {
+    // Faults: switch on and off at the scheduled seconds.
+    if (s.kafka_down(t) != kafka_down) {
+      kafka_down = !kafka_down;
+      for (int b = 1; b <= 3; ++b) {
+        ASSERT_TRUE(kafka_down ? h.kafka().SetBrokerDown(b) : h.kafka().SetBrokerUp(b));
+      }
+      if (kafka_down) ++fault_windows["kafka_all_brokers_down"];
+    }
+    if (s.api_stopped(t) != api_stopped) {
+      api_stopped = !api_stopped;
+      if (api_stopped) {
+        patches += h.Patches();
+        h.StopApiServer();
+        ++fault_windows["api_server_stopped"];
+        api_500 = api_conflicts = false;  // a restarted server starts clean
+      } else {
+        ASSERT_TRUE(h.RestartApiServer()) << h.error();
+      }
+    }
+    if (!api_stopped) {
+      const bool want_500 = s.api_500(t), want_conflicts = s.api_conflicts(t);
+      if (want_500 != api_500 || want_conflicts != api_conflicts) {
+        h.api().ClearFaults();
+        if (want_500) {
+          h.api().InjectFault({.kind = FaultKind::kServerError,
+                               .path_contains = "/deployments/workers",
+                               .times = 1'000'000});
+          if (!api_500) ++fault_windows["api_server_500"];
+        }
+        if (want_conflicts) {
+          h.api().InjectFault({.kind = FaultKind::kConflict,
+                               .method = "PATCH",
+                               .path_contains = "/scale",
+                               .times = 1'000'000});
+          if (!api_conflicts) ++fault_windows["api_conflict_storm"];
+        }
+        api_500 = want_500;
+        api_conflicts = want_conflicts;
+      }
+    }
+    // Load: every second 1-4 new messages per partition, and the group commits so that its lag
+    // follows the wave (never 0).
+    if (!kafka_down) {
+      const int per_partition = 1 + (t % 4);
+      ASSERT_TRUE(h.Produce(per_partition));
+      high += per_partition;
+      const int64_t lag = 25 + static_cast<int64_t>(std::lround(20 * std::sin(t * 2 * std::numbers::pi / 120)));
+      ASSERT_TRUE(h.CommitLeaving(high, lag));
+    }
+    ASSERT_TRUE(daemon->Running()) << "the daemon died: " << daemon->Stderr();
+    std::this_thread::sleep_until(start + seconds(t + 1));
+  }
+  // End in a clean state and let it settle.
+  if (api_stopped) {
+    ASSERT_TRUE(h.RestartApiServer());
+  }
+  h.api().ClearFaults();
+  if (kafka_down) {
+    for (int b = 1; b <= 3; ++b) ASSERT_TRUE(h.kafka().SetBrokerUp(b));
+  }
+  const bool recovered = Eventually([&] { return h.ReadyStatus() == 200; }, seconds(15));
+  const int64_t rss_end = RssKiB(daemon->pid());
+  patches += h.Patches();
+
+  // Metrics: scale events and errors by kind.
+  const auto [status, metrics] = HttpGet(h.port(), "/metrics");
+  std::map<std::string, double> errors, scale_events;
+  std::istringstream in(metrics);
+  std::string line;
+  const std::string err_prefix = "kafka_autoscaler_errors_total{kind=\"";
+  const std::string scale_prefix = "kafka_autoscaler_scale_events_total{direction=\"";
+  while (std::getline(in, line)) {
+    for (auto [prefix, into] : {std::pair{err_prefix, &errors}, std::pair{scale_prefix, &scale_events}}) {
+      if (line.rfind(prefix, 0) != 0) continue;
+      const auto q = line.find('"', prefix.size());
+      const double v = std::stod(line.substr(line.rfind(' ') + 1));
+      if (v > 0) (*into)[line.substr(prefix.size(), q - prefix.size())] = v;
+    }
+  }
+  const int64_t ticks = h.Ticks();
+  daemon->Signal(SIGTERM);
+  const auto exit = daemon->Wait(seconds(10));
+
+  // Wrong actions, from the daemon's own account of each scale.
+  int scaled = 0;
+  std::vector<std::string> wrong;
+  for (const auto& j : Harness::LogLines(*daemon, "scaled deployment")) {
+    ++scaled;
+    const int64_t backlog = j.value("backlog", int64_t{-1});
+    const int to = j.value("to", -1);
+    const int expected = static_cast<int>(
+        std::min<int64_t>(kMaxReplicas, std::max<int64_t>(1, (backlog + 9) / 10)));
+    if (to < 0 || to > kMaxReplicas || backlog <= 0 || to != expected) wrong.push_back(j.dump());
+  }
+
+  std::ostringstream report;
+  report << "soak report: " << duration << " s, " << ticks << " ticks at 1 s\n";
+  report << "fault windows:";
+  for (const auto& [k, v] : fault_windows) report << " " << k << "=" << v;
+  report << "\nscale actions: " << scaled << " (";
+  for (const auto& [k, v] : scale_events) report << k << "=" << v << " ";
+  report << "), PATCHes of /scale seen by the API server: " << patches << "\n";
+  report << "errors by kind:";
+  for (const auto& [k, v] : errors) report << " " << k << "=" << v;
+  report << "\nRSS: start " << rss_start << " KiB, end " << rss_end << " KiB, growth "
+         << (rss_end - rss_start) << " KiB\n";
+  report << "wrong actions: " << wrong.size() << "\n";
+  for (const auto& w : wrong) report << "  " << w << "\n";
+  report << "recovered after the last fault: " << (recovered ? "yes" : "no")
+         << "; exit on SIGTERM: " << (exit ? std::to_string(*exit) : "none") << "\n";
+  std::cout << report.str();
+  const char* path = std::getenv("KA_SOAK_REPORT");
+  std::ofstream(path != nullptr ? path : "soak-report.txt") << report.str();
+
+  EXPECT_TRUE(wrong.empty());
+  EXPECT_GT(scaled, 10) << "the load did not make it scale";
+  EXPECT_TRUE(recovered);
+  EXPECT_EQ(exit, 0);
+  EXPECT_GT(rss_start, 0);
+  // No growth beyond a small bound: 8 MiB over the run (allocator noise, caches warm).
+  EXPECT_LT(rss_end - rss_start, 8 * 1024) << "RSS grew";
+  for (const char* kind : {"kafka_unavailable", "kube_unavailable", "kube_conflict"}) {
+    EXPECT_GT(errors[kind], 0) << kind << " never counted: the schedule did not bite";
+  }
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::testing
