@@ -82,6 +82,9 @@ void Process::ReadLoop(int fd, bool is_stdout) {
     cv_.notify_all();
   }
   close(fd);
+  std::lock_guard lock(mu_);
+  ++eofs_;
+  cv_.notify_all();
 }
 
 bool Process::WriteLine(const std::string& line) {
@@ -141,6 +144,9 @@ std::optional<int> Process::Wait(std::chrono::milliseconds timeout) {
     pid_t r = waitpid(pid_, &st, WNOHANG);
     if (r == pid_) {
       status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      // The pipes may still hold the last output: let the readers drain them.
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::seconds(2), [this] { return eofs_ >= 2; });
       return status_;
     }
     if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;

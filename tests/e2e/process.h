@@ -41,6 +41,7 @@ class Process {
   // Sends `signal`; then Wait.
   void Signal(int signal);
   // Waits for the exit; returns the exit status (128 + signal when killed), or nullopt on timeout.
+  // After the exit, Lines() and Stderr() hold everything the child wrote (up to 2 s of draining).
   std::optional<int> Wait(std::chrono::milliseconds timeout);
   bool Running();
 
@@ -55,6 +56,7 @@ class Process {
   std::vector<std::string> lines_;
   std::string partial_;
   std::string stderr_;
+  int eofs_ = 0;  // reader threads that reached end of file (2: all output collected)
   std::thread out_thread_;
   std::thread err_thread_;
 };
