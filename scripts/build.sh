@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Configures and builds into a build folder. Usage: scripts/build.sh [--sanitize] [--release]
 # The default build treats warnings as errors; --sanitize adds ASan + UBSan (folder build-asan).
+# Build output goes to stderr; the last line on stdout is the build folder.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dir="$root/build"
@@ -12,6 +13,6 @@ for a in "$@"; do
     *) echo "build: unknown option $a" >&2; exit 2 ;;
   esac
 done
-cmake -S "$root" -B "$dir" -G Ninja "${args[@]}" >/dev/null
-cmake --build "$dir" -j "$(nproc)"
+cmake -S "$root" -B "$dir" -G Ninja "${args[@]}" >&2
+cmake --build "$dir" -j "$(nproc)" >&2
 echo "$dir"
