@@ -100,7 +100,8 @@ class Reader {
     }
     if (v.size() > max_len || !Printable(v)) {
       Problem(name, *raw,
-              "must be printable text of at most " + std::to_string(max_len) + " characters");
+              "must be printable UTF-8 text of at most " + std::to_string(max_len) +
+                  " characters");
       return def;
     }
     return v;
@@ -126,8 +127,40 @@ class Reader {
     return v;
   }
 
+  // No control characters, and valid UTF-8 (RFC 3629: no overlong forms, no surrogates):
+  // values end up in JSON (logs, the Lease, `check --print-config`), which must not throw.
   static bool Printable(std::string_view v) {
-    return std::all_of(v.begin(), v.end(), [](unsigned char c) { return c >= 0x20 && c != 0x7f; });
+    for (size_t i = 0; i < v.size();) {
+      const auto c = static_cast<unsigned char>(v[i]);
+      if (c < 0x80) {
+        if (c < 0x20 || c == 0x7f) return false;
+        ++i;
+        continue;
+      }
+      // Length of the sequence and the range of its second byte.
+      size_t len = 0;
+      unsigned char lo = 0x80, hi = 0xbf;
+      if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+      } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        if (c == 0xe0) lo = 0xa0;
+        if (c == 0xed) hi = 0x9f;
+      } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        if (c == 0xf0) lo = 0x90;
+        if (c == 0xf4) hi = 0x8f;
+      } else {
+        return false;
+      }
+      if (i + len > v.size()) return false;
+      for (size_t k = 1; k < len; ++k) {
+        const auto b = static_cast<unsigned char>(v[i + k]);
+        if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xbf)) return false;
+      }
+      i += len;
+    }
+    return true;
   }
 
   static bool IsDnsName(std::string_view v, size_t max_len, bool allow_dots) {

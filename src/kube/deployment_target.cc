@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <string_view>
 #include <utility>
 
 namespace kafka_autoscaler::kube {
@@ -38,13 +39,18 @@ Result<WallTime> ParseTime(const std::string& s) {
   char frac[16] = {0};
   int n = std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%15[.0-9]", &tm.tm_year, &tm.tm_mon,
                       &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, frac);
-  if (n < 6 || s.empty() || s.back() != 'Z') {
+  // Only ".digits" as a fraction, and years system_clock can hold (nanoseconds since 1970 in 64
+  // bits end in 2262): anything else from a server is malformed, never a crash or an overflow.
+  const std::string_view fraction(frac);
+  if (n < 6 || s.empty() || s.back() != 'Z' || tm.tm_year < 1970 || tm.tm_year > 2261 ||
+      (!fraction.empty() && (fraction.size() < 2 || fraction[0] != '.' ||
+                             fraction.find_first_not_of("0123456789", 1) != fraction.npos))) {
     return MakeError(ErrorCode::kProtocol, "bad timestamp '" + s + "'");
   }
-  if (frac[0] == '.') {
-    std::string digits = std::string(frac + 1).substr(0, 6);
+  if (!fraction.empty()) {
+    std::string digits = std::string(fraction.substr(1, 6));
     while (digits.size() < 6) digits += '0';
-    micros = std::stoi(digits);
+    micros = std::stoi(digits);  // six digits: cannot throw
   }
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;

@@ -189,6 +189,11 @@ TEST(ConfigTest, EveryVariableRejectsBadAndEmptyValues) {
       {.name = "log level", .env = {{"LOG_LEVEL", "verbose"}}, .var = "LOG_LEVEL"},
       {.name = "log format", .env = {{"LOG_FORMAT", "xml"}}, .var = "LOG_FORMAT"},
       {.name = "huge string", .env = {{"KAFKA_TOPIC", std::string(100000, 'a')}}, .var = "KAFKA_TOPIC"},
+      // Invalid UTF-8 would make nlohmann::json::dump() throw (logs, Lease, --print-config).
+      {.name = "group invalid utf-8", .env = {{"KAFKA_CONSUMER_GROUP", "g\xff"}}, .var = "KAFKA_CONSUMER_GROUP"},
+      {.name = "pod name overlong utf-8", .env = {{"POD_NAME", "p\xc0\x80"}}, .var = "POD_NAME"},
+      {.name = "bootstrap truncated utf-8", .env = {{"KAFKA_BOOTSTRAP_SERVERS", "h\xe2\x82"}}, .var = "KAFKA_BOOTSTRAP_SERVERS"},
+      {.name = "lease name surrogate", .env = {{"LEASE_NAME", "l\xed\xa0\x80"}}, .var = "LEASE_NAME"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -197,6 +202,13 @@ TEST(ConfigTest, EveryVariableRejectsBadAndEmptyValues) {
     EXPECT_EQ(cfg.error().code, ErrorCode::kInvalidArgument);
     EXPECT_TRUE(Names(cfg.error(), c.var)) << cfg.error().ToString();
   }
+}
+
+TEST(ConfigTest, ValidUnicodeIsAcceptedInFreeText) {
+  auto cfg = Load({{"KAFKA_CONSUMER_GROUP", "gröup-€-𝄞"}, {"POD_NAME", "pöd"}});
+  ASSERT_TRUE(cfg) << cfg.error().ToString();
+  EXPECT_EQ(*cfg->kafka_consumer_group, "gröup-€-𝄞");
+  EXPECT_NO_THROW((void)cfg->ToJson().dump());
 }
 
 TEST(ConfigTest, ListsEveryProblemAtOnce) {

@@ -183,11 +183,10 @@ TEST_F(BadInput, OddButAllowedValuesNeverCrash) {
   RunOddRows(rows);
 }
 
-// KNOWN BUGS, disabled until fixed (docs/reliability.md, "Known bugs"): the configuration lets
-// invalid UTF-8 through in free-text variables, and nlohmann::json::dump() throws on it where a
-// JSON document is built from them: the Lease body (POD_NAME as holderIdentity, kube::Client)
-// and `check --print-config` (Config::ToJson). The process aborts (SIGABRT).
-TEST_F(BadInput, DISABLED_InvalidUtf8InFreeTextNeverCrashes) {
+// Invalid UTF-8 in free-text variables: nlohmann::json::dump() throws on it wherever a JSON
+// document is built from them (the Lease body with POD_NAME as holderIdentity, `check
+// --print-config`), which used to abort the process; the configuration now refuses it.
+TEST_F(BadInput, InvalidUtf8InFreeTextIsRefusedNotACrash) {
   const std::vector<OddRow> rows = {
       {.name = "invalid UTF-8 pod name as lease holder",
        .env = {{"POD_NAME", "p\xff"}, {"LEADER_ELECTION", "true"},

@@ -1,6 +1,7 @@
 // Soak (label `soak`, not in the default run): the real daemon for KA_SOAK_SECONDS (default 600)
 // at 1 s ticks against the mock Kafka cluster and the test API server, with a varying load (the
-// group's lag follows a 2-minute wave between 5 and 45 messages: 1 to 5 replicas) and faults on
+// group's lag follows a 2-minute wave between 5 and 45 messages: 1 to 5 replicas; it jumps
+// across the range while writes conflict, so a scale is due then) and faults on
 // a schedule: all brokers down, the API server answering 500s, conflicting writes, and the API
 // server stopped and restarted. It reports scale actions, errors by kind, RSS at start and end,
 // and wrong actions, which must be zero:
@@ -121,8 +122,11 @@ TEST(Soak, FlappingBrokersAndApiServerUnderVaryingLoad) {
       const int per_partition = 1 + (t % 4);
       if (h.kafka().ProduceEach(kTopic, kPartitions, per_partition)) {
         high += per_partition;
-        const int64_t lag = 25 + static_cast<int64_t>(
-                                     std::lround(20 * std::sin(t * 2 * std::numbers::pi / 120)));
+        int64_t lag = 25 + static_cast<int64_t>(
+                               std::lround(20 * std::sin(t * 2 * std::numbers::pi / 120)));
+        // During a conflict storm the load jumps, so that a scale is due while every write
+        // conflicts (5 ↔ 1 replicas).
+        if (api_conflicts) lag = lag >= 25 ? 5 : 45;
         std::vector<kafka::testing::CommitOffset> offsets;
         int64_t left = lag;
         for (int p = 0; p < kPartitions; ++p) {

@@ -210,5 +210,20 @@ TEST(TimeFormat, RoundTrips) {
   EXPECT_FALSE(kube::ParseTime("yesterday"));
 }
 
+// Hostile Lease timestamps (found by fuzz/api_response_fuzz): a protocol error, never an
+// exception (std::stoi on ".") or a signed overflow (years past 2262 in nanoseconds).
+TEST(TimeFormat, MalformedTimestampsAreProtocolErrors) {
+  for (const char* bad : {"2026-01-01T00:00:00..Z", "2026-01-01T00:00:00.Z",
+                          "2026-01-01T00:00:00.1.2Z", "2826-11-28T12:00:00.123456Z",
+                          "3435-01-01T00:00:00.5Z", "1969-12-31T23:59:59Z", ""}) {
+    SCOPED_TRACE(bad);
+    auto t = kube::ParseTime(bad);
+    ASSERT_FALSE(t);
+    EXPECT_EQ(t.error().code, ErrorCode::kProtocol);
+  }
+  EXPECT_TRUE(kube::ParseTime("2261-12-31T23:59:59.999999Z"));
+  EXPECT_TRUE(kube::ParseTime("2026-01-01T00:00:00.5Z"));
+}
+
 }  // namespace
 }  // namespace kafka_autoscaler::testing
