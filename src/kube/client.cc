@@ -67,7 +67,8 @@ struct Client::Curl {
 ApiStatus ParseApiStatus(const std::string& body) {
   ApiStatus status;
   auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object() || j.value("kind", "") != "Status") return status;
+  // Any JSON may come back (a proxy, a broken server): check each type before reading it.
+  if (!j.is_object() || !j.contains("kind") || j["kind"] != "Status") return status;
   if (j.contains("reason") && j["reason"].is_string()) status.reason = j["reason"];
   if (j.contains("message") && j["message"].is_string()) status.message = j["message"];
   return status;
@@ -107,7 +108,9 @@ Error ErrorFromResponse(const HttpResponse& response, const RequestInfo& info) {
   }
   if (auto it = response.headers.find("retry-after"); it != response.headers.end()) {
     try {
-      error.retry_after = std::chrono::seconds(std::stol(it->second));
+      // Clamped: a negative or absurd value (a broken or hostile server) must neither overflow
+      // the conversion to milliseconds nor be taken as a plan (the loop caps the wait further).
+      error.retry_after = std::chrono::seconds(std::clamp(std::stol(it->second), 0L, 3600L));
     } catch (const std::exception&) {
       // An HTTP-date Retry-After is not used by the API server; ignore it.
     }

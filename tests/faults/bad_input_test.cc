@@ -325,6 +325,8 @@ TEST_F(BadInput, HostileApiResponsesNeverScale) {
       {.name = "enormous body", .path_contains = "/scale", .body = huge_array},
       {.name = "error status without Status body", .path_contains = "/scale", .status = 500,
        .body = std::string("\x00\xff garbage", 10), .kind = "kube_unavailable"},
+      {.name = "error status with a numeric kind", .path_contains = "/scale", .status = 500,
+       .body = R"({"kind":806,"reason":7})", .kind = "kube_unavailable"},
       {.name = "deeply nested", .path_contains = "/scale",
        .body = std::string(100'000, '[') + std::string(100'000, ']')},
   };

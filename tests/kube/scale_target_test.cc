@@ -210,6 +210,45 @@ TEST(TimeFormat, RoundTrips) {
   EXPECT_FALSE(kube::ParseTime("yesterday"));
 }
 
+// Error bodies of any shape (found by fuzz/api_response_fuzz: a numeric "kind" threw
+// json::type_error and aborted the daemon on its next non-2xx answer).
+TEST(ApiStatusParsing, AnyBodyShapeIsSafe) {
+  for (const char* body : {R"({"kind":806})", R"({"kind":null,"reason":"x"})", R"([1,2])",
+                           R"("Status")", R"({"kind":"Status","reason":7,"message":["m"]})",
+                           "not json", ""}) {
+    SCOPED_TRACE(body);
+    kube::ApiStatus status;
+    EXPECT_NO_THROW(status = kube::ParseApiStatus(body));
+    EXPECT_EQ(status.reason, "");
+    EXPECT_EQ(status.message, "");
+  }
+  auto ok = kube::ParseApiStatus(R"({"kind":"Status","reason":"Forbidden","message":"no"})");
+  EXPECT_EQ(ok.reason, "Forbidden");
+  EXPECT_EQ(ok.message, "no");
+}
+
+// Retry-After from a broken or hostile server (found by fuzz/api_response_fuzz: a huge value
+// overflowed the conversion to milliseconds, UB): clamped to [0, 1 h].
+TEST(ApiStatusParsing, RetryAfterIsClamped) {
+  struct Case {
+    std::string name;
+    std::string header;
+    std::chrono::milliseconds want;
+  };
+  const std::vector<Case> cases = {
+      {.name = "plain", .header = "3", .want = std::chrono::seconds(3)},
+      {.name = "huge", .header = "888000000000005331", .want = std::chrono::hours(1)},
+      {.name = "negative", .header = "-5", .want = std::chrono::seconds(0)},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    kube::HttpResponse r{.status = 429, .body = "", .headers = {{"retry-after", c.header}}};
+    auto e = kube::ErrorFromResponse(r, {.verb = "get", .resource = "deployments"});
+    ASSERT_TRUE(e.retry_after);
+    EXPECT_EQ(*e.retry_after, c.want);
+  }
+}
+
 // Hostile Lease timestamps (found by fuzz/api_response_fuzz): a protocol error, never an
 // exception (std::stoi on ".") or a signed overflow (years past 2262 in nanoseconds).
 TEST(TimeFormat, MalformedTimestampsAreProtocolErrors) {
