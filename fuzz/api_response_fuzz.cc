@@ -22,11 +22,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   (void)ka::kube::ParseApiStatus(body);
   static const long kStatuses[] = {400, 401, 403, 404, 409, 422, 429, 500, 503, 504};
-  ka::kube::HttpResponse response{.status = kStatuses[size % 10], .body = body,
-                                  .headers = {{"retry-after", retry_after}}};
-  const ka::Error e = ka::kube::ErrorFromResponse(
-      response, {.verb = "patch", .resource = "deployments/scale", .namespace_name = "default",
-                 .name = "workers"});
+  ka::kube::HttpResponse response{
+      .status = kStatuses[size % 10], .body = body, .headers = {{"retry-after", retry_after}}};
+  const ka::Error e = ka::kube::ErrorFromResponse(response, {.verb = "patch",
+                                                             .resource = "deployments/scale",
+                                                             .namespace_name = "default",
+                                                             .name = "workers"});
   (void)e.ToString();
   auto t = ka::kube::ParseTime(timestamp);
   if (t) (void)ka::kube::FormatMicroTime(*t);

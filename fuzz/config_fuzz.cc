@@ -4,9 +4,8 @@
 // is the line number, so short inputs reach every variable.
 #include <cstddef>
 #include <cstdint>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "config/config.h"
 #include "telemetry/options.h"

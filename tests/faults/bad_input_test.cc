@@ -4,12 +4,11 @@
 // Each gives a clear error, no crash, and no scale. tests/config/config_test.cc covers
 // config::Load() in-process; this covers what only the binary shows: the exit status, the
 // message on stderr, the OTEL_* variables read next to it, and that nothing was requested.
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <fstream>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "faults/harness.h"
 
@@ -31,13 +30,20 @@ struct GarbageRow {
 // Every row must be refused: exit 2, the variable named on stderr, no request to the API server.
 std::vector<GarbageRow> RefusedRows() {
   std::vector<GarbageRow> rows;
-  auto add = [&](const std::string& var, const std::vector<std::pair<std::string, std::string>>& values) {
+  auto add = [&](const std::string& var,
+                 const std::vector<std::pair<std::string, std::string>>& values) {
     for (const auto& [label, value] : values) rows.push_back({var + "/" + label, var, value});
   };
   const std::vector<std::pair<std::string, std::string>> integers = {
-      {"empty", ""},          {"negative", "-1"},     {"overflow", "99999999999999999999"},
-      {"unicode", "ünïcødé"}, {"huge", kHuge},        {"suffix", "12abc"},
-      {"fraction", "1.5"},    {"invalid_utf8", "\xff\xfe"}, {"hex", "0x10"}};
+      {"empty", ""},
+      {"negative", "-1"},
+      {"overflow", "99999999999999999999"},
+      {"unicode", "ünïcødé"},
+      {"huge", kHuge},
+      {"suffix", "12abc"},
+      {"fraction", "1.5"},
+      {"invalid_utf8", "\xff\xfe"},
+      {"hex", "0x10"}};
   for (const char* var :
        {"MESSAGES_PER_POD", "MIN_REPLICAS", "MAX_REPLICAS", "HEALTH_CHECK_PORT", "MIN_TTL_SECONDS",
         "SCALE_INTERVAL_SECONDS", "MESSAGE_COUNT_THRESHOLD", "IDLE_REPLICAS",
@@ -48,26 +54,34 @@ std::vector<GarbageRow> RefusedRows() {
     add(var, integers);
   }
   // FALLBACK_REPLICAS: empty means unset (allowed); the rest is garbage.
-  add("FALLBACK_REPLICAS", {{"negative", "-1"}, {"overflow", "99999999999999999999"},
-                            {"unicode", "ünïcødé"}, {"huge", kHuge}});
+  add("FALLBACK_REPLICAS", {{"negative", "-1"},
+                            {"overflow", "99999999999999999999"},
+                            {"unicode", "ünïcødé"},
+                            {"huge", kHuge}});
   add("HEALTH_CHECK_PORT", {{"zero", "0"}, {"above_65535", "65536"}});
   add("MAX_REPLICAS", {{"above_limit", "100001"}});
-  const std::vector<std::pair<std::string, std::string>> words = {
-      {"empty", ""}, {"unicode", "ünïcødé"}, {"huge", kHugeText}, {"invalid_utf8", "\xff"},
-      {"other", "maybe"}};
-  for (const char* var : {"LIMIT_TO_PARTITIONS", "DRY_RUN", "LEADER_ELECTION",
-                          "KAFKA_OFFSET_RESET_POLICY", "SCALING_POLICY", "LOG_LEVEL",
-                          "LOG_FORMAT"}) {
+  const std::vector<std::pair<std::string, std::string>> words = {{"empty", ""},
+                                                                  {"unicode", "ünïcødé"},
+                                                                  {"huge", kHugeText},
+                                                                  {"invalid_utf8", "\xff"},
+                                                                  {"other", "maybe"}};
+  for (const char* var :
+       {"LIMIT_TO_PARTITIONS", "DRY_RUN", "LEADER_ELECTION", "KAFKA_OFFSET_RESET_POLICY",
+        "SCALING_POLICY", "LOG_LEVEL", "LOG_FORMAT"}) {
     add(var, words);
   }
   const std::vector<std::pair<std::string, std::string>> names = {
-      {"empty", ""},       {"unicode", "ünïcødé"}, {"huge", kHugeText}, {"upper", "Workers"},
-      {"slash", "a/b"},    {"dotdot", ".."},       {"leading_dash", "-x"},
-      {"invalid_utf8", "\xff"}, {"control", "a\x01"}};
+      {"empty", ""},          {"unicode", "ünïcødé"},   {"huge", kHugeText},
+      {"upper", "Workers"},   {"slash", "a/b"},         {"dotdot", ".."},
+      {"leading_dash", "-x"}, {"invalid_utf8", "\xff"}, {"control", "a\x01"}};
   add("NAMESPACE", names);
   add("DEPLOYMENT_NAME", names);
-  add("KAFKA_TOPIC", {{"empty", ""}, {"commas", ","}, {"unicode", "ünïcødé"},
-                      {"huge", kHugeText}, {"space", "a b"}, {"dotdot", ".."},
+  add("KAFKA_TOPIC", {{"empty", ""},
+                      {"commas", ","},
+                      {"unicode", "ünïcødé"},
+                      {"huge", kHugeText},
+                      {"space", "a b"},
+                      {"dotdot", ".."},
                       {"invalid_utf8", "\xff"}});
   add("KAFKA_BOOTSTRAP_SERVERS", {{"empty", ""}, {"huge", kHugeText}, {"control", "a\x01"}});
   for (const char* var : {"KAFKA_CONSUMER_GROUP", "POD_NAME", "LEASE_NAME", "KAFKA_CONFIG_FILE"}) {
@@ -76,8 +90,8 @@ std::vector<GarbageRow> RefusedRows() {
   add("POD_NAMESPACE", {{"huge", kHugeText}, {"control", "a\x01"}});
   // OTEL_* (SPEC §5), validated next to the configuration.
   add("OTEL_EXPORTER_OTLP_PROTOCOL", {{"grpc_unsupported", "grpc"}, {"unicode", "ünïcødé"}});
-  add("OTEL_EXPORTER_OTLP_TIMEOUT", {{"negative", "-1"}, {"text", "soon"},
-                                     {"overflow", "99999999999999999999"}});
+  add("OTEL_EXPORTER_OTLP_TIMEOUT",
+      {{"negative", "-1"}, {"text", "soon"}, {"overflow", "99999999999999999999"}});
   add("OTEL_METRIC_EXPORT_INTERVAL", {{"text", "abc"}, {"negative", "-5"}});
   add("OTEL_EXPORTER_OTLP_COMPRESSION", {{"unknown", "brotli"}});
   add("OTEL_TRACES_EXPORTER", {{"unknown", "zipkin"}});
@@ -88,8 +102,7 @@ std::vector<GarbageRow> RefusedRows() {
 class BadInput : public ::testing::Test {
  protected:
   void SetUp() override {
-    h_ = std::make_unique<Harness>(
-        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    h_ = std::make_unique<Harness>(::testing::UnitTest::GetInstance()->current_test_info()->name());
     ASSERT_TRUE(h_->ok()) << h_->error();
   }
   struct Outcome {
@@ -99,8 +112,7 @@ class BadInput : public ::testing::Test {
   };
   // Runs the binary with `overrides` until it exits (or `timeout`; then SIGKILL).
   Outcome RunBinary(std::map<std::string, std::string> overrides,
-                    std::vector<std::string> args = {"run"},
-                    milliseconds timeout = seconds(10)) {
+                    std::vector<std::string> args = {"run"}, milliseconds timeout = seconds(10)) {
     auto env = h_->Env();
     for (auto& [k, v] : overrides) env[k] = v;
     args.insert(args.begin(), KA_BINARY);
@@ -177,7 +189,8 @@ TEST_F(BadInput, OddButAllowedValuesNeverCrash) {
       {.name = "unicode pod name as lease holder", .env = with_leader({{"POD_NAME", "pöd-ü"}})},
       {.name = "empty fallback", .env = {{"FALLBACK_REPLICAS", ""}}},
       {.name = "padded numbers", .env = {{"MAX_REPLICAS", " 5 "}, {"MIN_REPLICAS", "\t1"}}},
-      {.name = "invalid UTF-8 group", .env = {{"KAFKA_CONSUMER_GROUP", "g\xff\xfe"}},
+      {.name = "invalid UTF-8 group",
+       .env = {{"KAFKA_CONSUMER_GROUP", "g\xff\xfe"}},
        .may_refuse = true},
   };
   RunOddRows(rows);
@@ -189,12 +202,15 @@ TEST_F(BadInput, OddButAllowedValuesNeverCrash) {
 TEST_F(BadInput, InvalidUtf8InFreeTextIsRefusedNotACrash) {
   const std::vector<OddRow> rows = {
       {.name = "invalid UTF-8 pod name as lease holder",
-       .env = {{"POD_NAME", "p\xff"}, {"LEADER_ELECTION", "true"},
-               {"LEASE_DURATION_SECONDS", "4"}, {"RENEW_DEADLINE_SECONDS", "3"},
+       .env = {{"POD_NAME", "p\xff"},
+               {"LEADER_ELECTION", "true"},
+               {"LEASE_DURATION_SECONDS", "4"},
+               {"RENEW_DEADLINE_SECONDS", "3"},
                {"RETRY_PERIOD_SECONDS", "1"}},
        .may_refuse = true},
       {.name = "invalid UTF-8 group, check --print-config",
-       .env = {{"KAFKA_CONSUMER_GROUP", "g\xff"}}, .args = {"check", "--print-config"},
+       .env = {{"KAFKA_CONSUMER_GROUP", "g\xff"}},
+       .args = {"check", "--print-config"},
        .may_refuse = true},
   };
   RunOddRows(rows);
@@ -237,7 +253,8 @@ TEST_F(BadInput, MalformedKubeconfigIsAClearErrorBeforeAnyRequest) {
     return "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n" + cluster +
            "users:\n- name: test\n  user:\n" + user +
            "contexts:\n- name: test\n  context:\n    cluster: test\n    user: test\n"
-           "current-context: " + current + "\n";
+           "current-context: " +
+           current + "\n";
   };
   const std::string good_cluster = "    " + server + "\n    certificate-authority: " + ca + "\n";
   const std::vector<Row> rows = {
@@ -248,12 +265,14 @@ TEST_F(BadInput, MalformedKubeconfigIsAClearErrorBeforeAnyRequest) {
       {.name = "clusters wrong type",
        .content = "clusters: 5\nusers: []\ncontexts: []\ncurrent-context: x\n",
        .expect = "kubeconfig"},
-      {.name = "no current context", .content = config(good_cluster, "    token: t\n", "\"\""),
+      {.name = "no current context",
+       .content = config(good_cluster, "    token: t\n", "\"\""),
        .expect = "context"},
-      {.name = "unknown current context", .content = config(good_cluster, "    token: t\n", "nope"),
+      {.name = "unknown current context",
+       .content = config(good_cluster, "    token: t\n", "nope"),
        .expect = "nope"},
-      {.name = "no server", .content = config("    certificate-authority: " + ca + "\n",
-                                              "    token: t\n"),
+      {.name = "no server",
+       .content = config("    certificate-authority: " + ca + "\n", "    token: t\n"),
        .expect = "server"},
       {.name = "missing CA file",
        .content = config("    " + server + "\n    certificate-authority: /nonexistent/ca.crt\n",
@@ -263,9 +282,11 @@ TEST_F(BadInput, MalformedKubeconfigIsAClearErrorBeforeAnyRequest) {
        .content = config("    " + server + "\n    certificate-authority-data: '!!notbase64!!'\n",
                          "    token: t\n"),
        .expect = "certificate-authority-data"},
-      {.name = "token not a string", .content = config(good_cluster, "    token: [1, 2]\n"),
+      {.name = "token not a string",
+       .content = config(good_cluster, "    token: [1, 2]\n"),
        .expect = "line 11"},  // yaml-cpp names the place, not the key
-      {.name = "huge", .content = "clusters:\n- name: " + kHugeText + "\n" + std::string(1 << 20, '#'),
+      {.name = "huge",
+       .content = "clusters:\n- name: " + kHugeText + "\n" + std::string(1 << 20, '#'),
        .expect = "kubeconfig"},
   };
   for (const auto& r : rows) {
@@ -315,19 +336,28 @@ TEST_F(BadInput, HostileApiResponsesNeverScale) {
   const std::vector<Row> rows = {
       {.name = "truncated JSON", .path_contains = "/scale", .body = R"({"spec":{"replicas":)"},
       {.name = "not JSON", .path_contains = "/scale", .body = "<html>proxy error</html>"},
-      {.name = "replicas a string", .path_contains = "/scale",
+      {.name = "replicas a string",
+       .path_contains = "/scale",
        .body = R"({"metadata":{"resourceVersion":"1"},"spec":{"replicas":"many"}})"},
-      {.name = "spec an array", .path_contains = "/scale",
+      {.name = "spec an array",
+       .path_contains = "/scale",
        .body = R"({"metadata":{},"spec":[1,2,3]})"},
       {.name = "no metadata", .path_contains = "/scale", .body = R"({"spec":{"replicas":9}})"},
       {.name = "JSON array", .path_contains = "/deployments/workers", .body = "[]"},
       {.name = "JSON string", .path_contains = "/deployments/workers", .body = "\"hello\""},
       {.name = "enormous body", .path_contains = "/scale", .body = huge_array},
-      {.name = "error status without Status body", .path_contains = "/scale", .status = 500,
-       .body = std::string("\x00\xff garbage", 10), .kind = "kube_unavailable"},
-      {.name = "error status with a numeric kind", .path_contains = "/scale", .status = 500,
-       .body = R"({"kind":806,"reason":7})", .kind = "kube_unavailable"},
-      {.name = "deeply nested", .path_contains = "/scale",
+      {.name = "error status without Status body",
+       .path_contains = "/scale",
+       .status = 500,
+       .body = std::string("\x00\xff garbage", 10),
+       .kind = "kube_unavailable"},
+      {.name = "error status with a numeric kind",
+       .path_contains = "/scale",
+       .status = 500,
+       .body = R"({"kind":806,"reason":7})",
+       .kind = "kube_unavailable"},
+      {.name = "deeply nested",
+       .path_contains = "/scale",
        .body = std::string(100'000, '[') + std::string(100'000, ']')},
   };
   ASSERT_TRUE(h_->Produce(5));  // lag 30 → 3
@@ -338,14 +368,15 @@ TEST_F(BadInput, HostileApiResponsesNeverScale) {
     ASSERT_TRUE(daemon->Running()) << "crashed: " << daemon->Stderr();
     RunFaultCase(*h_, *daemon, 3,
                  {.kind = r.kind,
-                  .inject = [&] {
-                    h_->api().InjectFault({.kind = FaultKind::kBody,
-                                           .method = "GET",
-                                           .path_contains = r.path_contains,
-                                           .times = 1'000'000,
-                                           .status = r.status,
-                                           .body = r.body});
-                  },
+                  .inject =
+                      [&] {
+                        h_->api().InjectFault({.kind = FaultKind::kBody,
+                                               .method = "GET",
+                                               .path_contains = r.path_contains,
+                                               .times = 1'000'000,
+                                               .status = r.status,
+                                               .body = r.body});
+                      },
                   .clear = [&] { h_->api().ClearFaults(); },
                   .observe_for = milliseconds(1500)});
   }

@@ -4,11 +4,10 @@
 // replicas stay in range, no scale on a failed observation, the error kind is counted in
 // /metrics and logged, /readyz reflects it, and the daemon recovers within 2 ticks of the fault
 // clearing. 1 s ticks; every case is its own ctest test, so `ctest -j 2` runs two at a time.
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "faults/harness.h"
 #include "otlp_receiver.h"
@@ -29,13 +28,14 @@ class FaultMatrix : public ::testing::Test {
  protected:
   // Kafka with 30 messages (6 × 5, no commits, earliest): lag 30 → 3 replicas, steady.
   void Boot(HarnessOptions options = {}, std::map<std::string, std::string> env = {}) {
-    h_ = std::make_unique<Harness>(
-        ::testing::UnitTest::GetInstance()->current_test_info()->name(), std::move(options));
+    h_ = std::make_unique<Harness>(::testing::UnitTest::GetInstance()->current_test_info()->name(),
+                                   std::move(options));
     ASSERT_TRUE(h_->ok()) << h_->error();
     ASSERT_TRUE(h_->Produce(5));
     daemon_ = h_->Start(std::move(env));
-    ASSERT_TRUE(h_->WaitSteady(3)) << "no steady state: replicas " << h_->Replicas() << " "
-                                   << h_->Status().dump() << "\n" << daemon_->Stderr();
+    ASSERT_TRUE(h_->WaitSteady(3))
+        << "no steady state: replicas " << h_->Replicas() << " " << h_->Status().dump() << "\n"
+        << daemon_->Stderr();
   }
   void TearDown() override {
     if (daemon_ && daemon_->Running()) {
@@ -75,13 +75,21 @@ TEST_F(FaultMatrix, KafkaOneBrokerDown) {
 TEST_F(FaultMatrix, KafkaAllBrokersDownThenBack) {
   Boot();
   Run({.kind = "kafka_unavailable",
-       .inject = [&] { for (int b = 1; b <= 3; ++b) ASSERT_TRUE(h_->kafka().SetBrokerDown(b)); },
-       .clear = [&] { for (int b = 1; b <= 3; ++b) ASSERT_TRUE(h_->kafka().SetBrokerUp(b)); }});
+       .inject =
+           [&] {
+             for (int b = 1; b <= 3; ++b) ASSERT_TRUE(h_->kafka().SetBrokerDown(b));
+           },
+       .clear =
+           [&] {
+             for (int b = 1; b <= 3; ++b) ASSERT_TRUE(h_->kafka().SetBrokerUp(b));
+           }});
 }
 
 TEST_F(FaultMatrix, KafkaRttAboveTickDeadline) {
   Boot();
-  Run({.kind = "kafka_timeout", .inject = [&] { SetAllRtt(1500); }, .clear = [&] { SetAllRtt(0); }});
+  Run({.kind = "kafka_timeout",
+       .inject = [&] { SetAllRtt(1500); },
+       .clear = [&] { SetAllRtt(0); }});
   // Slow brokers are a timeout (librdkafka may also drop a connection that outlived its
   // socket timeout: unavailable); never a permission, protocol or missing-topic error.
   for (const auto& j : Harness::LogLines(*daemon_, "kafka observation failed; holding replicas")) {
@@ -93,50 +101,56 @@ TEST_F(FaultMatrix, KafkaRttAboveTickDeadline) {
 TEST_F(FaultMatrix, KafkaGroupAuthorizationFailed) {
   Boot();
   Run({.kind = "kafka_permission_denied",
-       .inject = [&] {
-         h_->kafka().PushRequestErrors(kApiOffsetFetch,
-                                       RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED, kForever);
-       },
+       .inject =
+           [&] {
+             h_->kafka().PushRequestErrors(kApiOffsetFetch,
+                                           RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED, kForever);
+           },
        .clear = [&] { h_->kafka().ClearRequestErrors(kApiOffsetFetch); }});
 }
 
 TEST_F(FaultMatrix, KafkaTopicDeletedMidRun) {
   Boot();
   Run({.kind = "kafka_not_found",
-       .inject = [&] {
-         // As a real cluster answers for a deleted topic: in Metadata and in ListOffsets (the
-         // mock only fails Metadata, which the source caches between ticks).
-         h_->kafka().SetTopicError(kTopic, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
-         h_->kafka().PushRequestErrors(kApiListOffsets, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
-                                       kForever);
-       },
-       .clear = [&] {
-         h_->kafka().SetTopicError(kTopic, RD_KAFKA_RESP_ERR_NO_ERROR);
-         h_->kafka().ClearRequestErrors(kApiListOffsets);
-       }});
+       .inject =
+           [&] {
+             // As a real cluster answers for a deleted topic: in Metadata and in ListOffsets (the
+             // mock only fails Metadata, which the source caches between ticks).
+             h_->kafka().SetTopicError(kTopic, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+             h_->kafka().PushRequestErrors(kApiListOffsets, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
+                                           kForever);
+           },
+       .clear =
+           [&] {
+             h_->kafka().SetTopicError(kTopic, RD_KAFKA_RESP_ERR_NO_ERROR);
+             h_->kafka().ClearRequestErrors(kApiListOffsets);
+           }});
 }
 
 TEST_F(FaultMatrix, KafkaTopicAuthorizationFailed) {
   Boot();
   Run({.kind = "kafka_permission_denied",
-       .inject = [&] {
-         h_->kafka().SetTopicError(kTopic, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
-         h_->kafka().PushRequestErrors(kApiListOffsets,
-                                       RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, kForever);
-       },
-       .clear = [&] {
-         h_->kafka().SetTopicError(kTopic, RD_KAFKA_RESP_ERR_NO_ERROR);
-         h_->kafka().ClearRequestErrors(kApiListOffsets);
-       }});
+       .inject =
+           [&] {
+             h_->kafka().SetTopicError(kTopic, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+             h_->kafka().PushRequestErrors(kApiListOffsets,
+                                           RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, kForever);
+           },
+       .clear =
+           [&] {
+             h_->kafka().SetTopicError(kTopic, RD_KAFKA_RESP_ERR_NO_ERROR);
+             h_->kafka().ClearRequestErrors(kApiListOffsets);
+           }});
 }
 
 TEST_F(FaultMatrix, KafkaNotLeaderOnListOffsets) {
   Boot();
   Run({.kind = "kafka_unavailable",
-       .inject = [&] {
-         h_->kafka().PushRequestErrors(kApiListOffsets,
-                                       RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, kForever);
-       },
+       .inject =
+           [&] {
+             h_->kafka().PushRequestErrors(kApiListOffsets,
+                                           RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, kForever);
+           },
        .clear = [&] { h_->kafka().ClearRequestErrors(kApiListOffsets); }});
 }
 
@@ -145,10 +159,11 @@ TEST_F(FaultMatrix, KafkaCoordinatorLoadInProgress) {
   // The coordinator is loading the group's offsets (after a move): OffsetFetch answers
   // COORDINATOR_LOAD_IN_PROGRESS until it is done.
   Run({.kind = "kafka_unavailable",
-       .inject = [&] {
-         h_->kafka().PushRequestErrors(kApiOffsetFetch,
-                                       RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS, kForever);
-       },
+       .inject =
+           [&] {
+             h_->kafka().PushRequestErrors(
+                 kApiOffsetFetch, RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS, kForever);
+           },
        .clear = [&] { h_->kafka().ClearRequestErrors(kApiOffsetFetch); }});
 }
 
@@ -160,10 +175,11 @@ TEST_F(FaultMatrix, KafkaCoordinatorLoadInProgress) {
 TEST_F(FaultMatrix, DISABLED_KafkaNotCoordinatorOnOffsetFetch) {
   Boot();
   Run({.kind = "kafka_timeout",
-       .inject = [&] {
-         h_->kafka().PushRequestErrors(kApiOffsetFetch, RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
-                                       kForever);
-       },
+       .inject =
+           [&] {
+             h_->kafka().PushRequestErrors(kApiOffsetFetch, RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
+                                           kForever);
+           },
        .clear = [&] { h_->kafka().ClearRequestErrors(kApiOffsetFetch); }});
 }
 
@@ -210,11 +226,12 @@ TEST_F(FaultMatrix, KafkaCommittedOffsetMovesBackwards) {
 TEST_F(FaultMatrix, KubeServerErrors) {
   Boot();
   Run({.kind = "kube_unavailable",
-       .inject = [&] {
-         h_->api().InjectFault({.kind = FaultKind::kServerError,
-                                .path_contains = "/deployments/workers",
-                                .times = static_cast<int>(kForever)});
-       },
+       .inject =
+           [&] {
+             h_->api().InjectFault({.kind = FaultKind::kServerError,
+                                    .path_contains = "/deployments/workers",
+                                    .times = static_cast<int>(kForever)});
+           },
        .clear = [&] { h_->api().ClearFaults(); }});
 }
 
@@ -223,13 +240,14 @@ TEST_F(FaultMatrix, KubeConflictStormOnPatch) {
   // Every write conflicts while more backlog asks for 5 replicas: retries re-read, give up,
   // nothing half-applied; once the storm ends the scale goes through.
   Run({.kind = "kube_conflict",
-       .inject = [&] {
-         h_->api().InjectFault({.kind = FaultKind::kConflict,
-                                .method = "PATCH",
-                                .path_contains = "/scale",
-                                .times = static_cast<int>(kForever)});
-         ASSERT_TRUE(h_->Produce(2));  // lag 42 → 5
-       },
+       .inject =
+           [&] {
+             h_->api().InjectFault({.kind = FaultKind::kConflict,
+                                    .method = "PATCH",
+                                    .path_contains = "/scale",
+                                    .times = static_cast<int>(kForever)});
+             ASSERT_TRUE(h_->Produce(2));  // lag 42 → 5
+           },
        .clear = [&] { h_->api().ClearFaults(); },
        .patches_allowed = true,
        .replicas_after = 5});
@@ -246,8 +264,8 @@ TEST_F(FaultMatrix, KubeTooManyRequestsHonoursRetryAfter) {
                          .path_contains = "/deployments/workers",
                          .times = static_cast<int>(kForever),
                          .retry_after_seconds = 2});
-  ASSERT_TRUE(Eventually([&] { return h_->ErrorCount("kube_resource_exhausted") > before; },
-                         seconds(10)));
+  ASSERT_TRUE(
+      Eventually([&] { return h_->ErrorCount("kube_resource_exhausted") > before; }, seconds(10)));
   EXPECT_TRUE(Harness::LoggedKind(*daemon_, "kube_resource_exhausted"));
   EXPECT_TRUE(Eventually([&] { return h_->ReadyStatus() == 503; }, seconds(5)));
   // Backing off: 1 s ticks, but Retry-After 2 s spaces them out (~2 s apart).
@@ -293,15 +311,16 @@ TEST_F(FaultMatrix, KubeTokenRotatedAndFileUpdatedTogether) {
 TEST_F(FaultMatrix, KubeForbiddenPatch) {
   Boot();
   Run({.kind = "kube_permission_denied",
-       .inject = [&] {
-         h_->api().SetToken(
-             {.token = kToken,
-              .allow_all = false,
-              .rules = {{.verbs = {"get"}, .resources = {"deployments", "deployments/scale"}},
-                        {.verbs = {"create", "patch"}, .resources = {"events"}},
-                        {.verbs = {"*"}, .resources = {"leases"}}}});
-         ASSERT_TRUE(h_->Produce(2));  // lag 42 → 5, refused
-       },
+       .inject =
+           [&] {
+             h_->api().SetToken(
+                 {.token = kToken,
+                  .allow_all = false,
+                  .rules = {{.verbs = {"get"}, .resources = {"deployments", "deployments/scale"}},
+                            {.verbs = {"create", "patch"}, .resources = {"events"}},
+                            {.verbs = {"*"}, .resources = {"leases"}}}});
+             ASSERT_TRUE(h_->Produce(2));  // lag 42 → 5, refused
+           },
        .clear = [&] { h_->api().SetToken({.token = kToken}); },
        .patches_allowed = true,  // refused by the server (403), never applied
        .replicas_after = 5});
@@ -317,10 +336,11 @@ TEST_F(FaultMatrix, KubeDeploymentDeletedAndRecreated) {
   std::string new_uid;
   Run({.kind = "kube_not_found",
        .inject = [&] { ASSERT_TRUE(h_->api().DeleteDeployment(kNamespace, kDeployment)); },
-       .clear = [&] {
-         // Recreated by someone else at 1 replica: a new uid; the daemon scales it back to 3.
-         new_uid = h_->api().AddDeployment(kNamespace, kDeployment, 1)["metadata"]["uid"];
-       },
+       .clear =
+           [&] {
+             // Recreated by someone else at 1 replica: a new uid; the daemon scales it back to 3.
+             new_uid = h_->api().AddDeployment(kNamespace, kDeployment, 1)["metadata"]["uid"];
+           },
        .replicas_after = 3,
        .replicas_during = -1});  // gone
   // The scale-up of the new Deployment is reported on the new object, not the deleted one.
@@ -344,25 +364,27 @@ TEST_F(FaultMatrix, KubeApiServerUnreachable) {
 TEST_F(FaultMatrix, KubeConnectionDroppedMidResponse) {
   Boot();
   Run({.kind = "kube_unavailable",
-       .inject = [&] {
-         h_->api().InjectFault({.kind = FaultKind::kDrop,
-                                .method = "GET",
-                                .path_contains = "/deployments/workers",
-                                .times = static_cast<int>(kForever)});
-       },
+       .inject =
+           [&] {
+             h_->api().InjectFault({.kind = FaultKind::kDrop,
+                                    .method = "GET",
+                                    .path_contains = "/deployments/workers",
+                                    .times = static_cast<int>(kForever)});
+           },
        .clear = [&] { h_->api().ClearFaults(); }});
 }
 
 TEST_F(FaultMatrix, KubeRequestHangsPastTimeout) {
   Boot();
   Run({.kind = "kube_timeout",
-       .inject = [&] {
-         h_->api().InjectFault({.kind = FaultKind::kDelay,
-                                .method = "GET",
-                                .path_contains = "/deployments/workers",
-                                .times = static_cast<int>(kForever),
-                                .delay = seconds(5)});
-       },
+       .inject =
+           [&] {
+             h_->api().InjectFault({.kind = FaultKind::kDelay,
+                                    .method = "GET",
+                                    .path_contains = "/deployments/workers",
+                                    .times = static_cast<int>(kForever),
+                                    .delay = seconds(5)});
+           },
        .clear = [&] { h_->api().ClearFaults(); }});
   // The hanging request was cut at the client's timeout: ticks stayed short.
   for (const auto& j : Harness::LogLines(*daemon_, "kubernetes read failed; holding replicas")) {
@@ -438,7 +460,9 @@ class TelemetryFaults : public FaultMatrix {
 TEST_F(TelemetryFaults, CollectorDown) {
   Boot({}, OtelEnv("http://127.0.0.1:" + std::to_string(FreePort())));
   ASSERT_TRUE(Eventually(
-      [&] { return h_->MetricValue("kafka_autoscaler_telemetry_dropped_total{signal=\"traces\"}") > 0; },
+      [&] {
+        return h_->MetricValue("kafka_autoscaler_telemetry_dropped_total{signal=\"traces\"}") > 0;
+      },
       seconds(15)))
       << "drops not counted";
   EXPECT_FALSE(Harness::LogLines(*daemon_, "telemetry export failed; batch dropped").empty());
@@ -470,7 +494,8 @@ TEST_F(TelemetryFaults, CollectorSlow) {
   daemon_->Signal(SIGTERM);
   const auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(daemon_->Wait(seconds(8)), 0);
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, seconds(6)) << "shutdown waited on the collector";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, seconds(6))
+      << "shutdown waited on the collector";
   receiver.Stop();
 }
 
@@ -512,7 +537,9 @@ class LeaderElection : public FaultMatrix {
     env["RETRY_PERIOD_SECONDS"] = "1";
     return h_->StartDaemon(env);
   }
-  static std::string User(const std::string& name) { return "system:serviceaccount:default:" + name; }
+  static std::string User(const std::string& name) {
+    return "system:serviceaccount:default:" + name;
+  }
   // The users whose PATCHes of /scale the server logged, in order (consecutive duplicates
   // removed).
   std::vector<std::string> Patchers() {
@@ -530,8 +557,8 @@ class LeaderElection : public FaultMatrix {
     for (const char* n : {"a", "b"}) {
       o.extra_tokens.push_back({.token = std::string("token-") + n, .user = User(n)});
     }
-    h_ = std::make_unique<Harness>(
-        ::testing::UnitTest::GetInstance()->current_test_info()->name(), o);
+    h_ = std::make_unique<Harness>(::testing::UnitTest::GetInstance()->current_test_info()->name(),
+                                   o);
     ASSERT_TRUE(h_->ok()) << h_->error();
     ASSERT_TRUE(h_->Produce(5));
     port_a_ = FreePort();
@@ -554,8 +581,9 @@ class LeaderElection : public FaultMatrix {
 
 TEST_F(LeaderElection, LeaderKilledFollowerTakesOverNeverBothScale) {
   Boot2();
-  ASSERT_EQ(h_->api().Lease(kNamespace, "kafka-autoscaler-workers").value_or(nullptr)["spec"]
-                                                                                ["holderIdentity"],
+  ASSERT_EQ(h_->api()
+                .Lease(kNamespace, "kafka-autoscaler-workers")
+                .value_or(nullptr)["spec"]["holderIdentity"],
             "a");
   a_->Signal(SIGKILL);
   a_->Wait(seconds(5));
@@ -564,8 +592,8 @@ TEST_F(LeaderElection, LeaderKilledFollowerTakesOverNeverBothScale) {
   ASSERT_TRUE(Eventually([&] { return h_->Status(port_b_)["leader"] == true; }, seconds(10)));
   const auto took_over = std::chrono::steady_clock::now() - killed;
   // Within the lease duration (4 s) plus a retry period and a tick.
-  EXPECT_LT(took_over, seconds(6)) << "takeover took "
-                                   << std::chrono::duration<double>(took_over).count() << " s";
+  EXPECT_LT(took_over, seconds(6))
+      << "takeover took " << std::chrono::duration<double>(took_over).count() << " s";
   ASSERT_TRUE(Eventually([&] { return h_->Replicas() == 5; }, seconds(10)));
   EXPECT_EQ(Patchers(), (std::vector<std::string>{User("a"), User("b")}));
   b_->Signal(SIGTERM);

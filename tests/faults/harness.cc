@@ -1,12 +1,11 @@
 #include "faults/harness.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 namespace kafka_autoscaler::testing {
 
@@ -242,7 +241,9 @@ void RunFaultCase(Harness& h, Process& daemon, int replicas, const FaultCase& c)
       tail += lines[i] + "\n";
     }
     ADD_FAILURE() << "the daemon died during the fault: exit " << status.value_or(-1)
-                  << "\nlast lines:\n" << tail << "stderr:\n" << daemon.Stderr();
+                  << "\nlast lines:\n"
+                  << tail << "stderr:\n"
+                  << daemon.Stderr();
     return false;
   };
   Eventually([&] { return h.ErrorCount(c.kind) > before || !daemon.Running(); }, c.detect_within);

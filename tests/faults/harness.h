@@ -15,11 +15,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "apiserver/test_apiserver.h"
 #include "e2e/process.h"
@@ -34,7 +33,6 @@ inline constexpr char kDeployment[] = "workers";
 inline constexpr int kPartitions = 6;
 inline constexpr int kMaxReplicas = 5;
 inline constexpr char kToken[] = "fault-token";
-
 
 struct HarnessOptions {
   int partitions = kPartitions;

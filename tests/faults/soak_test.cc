@@ -11,16 +11,15 @@
 //   - a scale to anything but the policy's answer for the backlog it logged
 //     (min(MAX, max(MIN, ceil(backlog / MESSAGES_PER_POD))), no stabilization, no step limits).
 // The report goes to stdout and to $KA_SOAK_REPORT (default soak-report.txt in the working dir).
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <cmath>
 #include <cstdlib>
-#include <numbers>
 #include <fstream>
+#include <numbers>
 #include <sstream>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "faults/harness.h"
 
@@ -58,8 +57,7 @@ TEST(Soak, FlappingBrokersAndApiServerUnderVaryingLoad) {
   ASSERT_TRUE(h.Produce(10));
   ASSERT_TRUE(h.CommitLeaving(high, 25));
   auto daemon = h.Start();
-  ASSERT_TRUE(Eventually([&] { return h.Replicas() == 3 && h.ReadyStatus() == 200; },
-                         seconds(30)))
+  ASSERT_TRUE(Eventually([&] { return h.Replicas() == 3 && h.ReadyStatus() == 200; }, seconds(30)))
       << h.Status().dump() << daemon->Stderr();
   std::this_thread::sleep_for(seconds(5));  // warm-up before the first RSS sample
   const int64_t rss_start = RssKiB(daemon->pid());
@@ -68,8 +66,8 @@ TEST(Soak, FlappingBrokersAndApiServerUnderVaryingLoad) {
   bool kafka_down = false, api_500 = false, api_conflicts = false, api_stopped = false;
   int64_t patches = 0;  // PATCHes of /scale the API server saw (its log is lost on restart)
   std::map<std::string, int> fault_windows;
-  int kafka_back_at = 0;   // second the brokers last came back
-  int load_failures = 0;   // produces or commits of the test's load that failed
+  int kafka_back_at = 0;  // second the brokers last came back
+  int load_failures = 0;  // produces or commits of the test's load that failed
   const auto start = Clock::now();
   for (int t = 0; t < duration; ++t) {
     // Faults: switch on and off at the scheduled seconds.
@@ -122,8 +120,8 @@ TEST(Soak, FlappingBrokersAndApiServerUnderVaryingLoad) {
       const int per_partition = 1 + (t % 4);
       if (h.kafka().ProduceEach(kTopic, kPartitions, per_partition)) {
         high += per_partition;
-        int64_t lag = 25 + static_cast<int64_t>(
-                               std::lround(20 * std::sin(t * 2 * std::numbers::pi / 120)));
+        int64_t lag =
+            25 + static_cast<int64_t>(std::lround(20 * std::sin(t * 2 * std::numbers::pi / 120)));
         // During a conflict storm the load jumps, so that a scale is due while every write
         // conflicts (5 ↔ 1 replicas).
         if (api_conflicts) lag = lag >= 25 ? 5 : 45;
@@ -163,7 +161,8 @@ TEST(Soak, FlappingBrokersAndApiServerUnderVaryingLoad) {
   const std::string err_prefix = "kafka_autoscaler_errors_total{kind=\"";
   const std::string scale_prefix = "kafka_autoscaler_scale_events_total{direction=\"";
   while (std::getline(in, line)) {
-    for (auto [prefix, into] : {std::pair{err_prefix, &errors}, std::pair{scale_prefix, &scale_events}}) {
+    for (auto [prefix, into] :
+         {std::pair{err_prefix, &errors}, std::pair{scale_prefix, &scale_events}}) {
       if (line.rfind(prefix, 0) != 0) continue;
       const auto q = line.find('"', prefix.size());
       const double v = std::stod(line.substr(line.rfind(' ') + 1));
@@ -181,8 +180,8 @@ TEST(Soak, FlappingBrokersAndApiServerUnderVaryingLoad) {
     ++scaled;
     const int64_t backlog = j.value("backlog", int64_t{-1});
     const int to = j.value("to", -1);
-    const int expected = static_cast<int>(
-        std::min<int64_t>(kMaxReplicas, std::max<int64_t>(1, (backlog + 9) / 10)));
+    const int expected =
+        static_cast<int>(std::min<int64_t>(kMaxReplicas, std::max<int64_t>(1, (backlog + 9) / 10)));
     if (to < 0 || to > kMaxReplicas || backlog <= 0 || to != expected) wrong.push_back(j.dump());
   }
 
