@@ -93,82 +93,70 @@ Error GroupError(rd_kafka_resp_err_t err, const std::string& group, std::string_
   return e;
 }
 
-// OffsetFetch requests for a group (admin ListConsumerGroupOffsets, one per chunk of
-// partitions), all sent at construction and collected by Wait(); answers land on a private
-// queue that the destructor drops.
+// The client's properties: the user's, plus, in group mode, the group whose commits
+// rd_kafka_committed() reads (never subscribed: the handle does not join the group).
+ClientProperties GroupProperties(const KafkaSourceOptions& options) {
+  ClientProperties p = options.properties;
+  if (options.group) {
+    p.entries.push_back({"group.id", *options.group});
+    p.entries.push_back({"enable.auto.commit", "false"});
+    p.entries.push_back({"enable.auto.offset.store", "false"});
+  }
+  return p;
+}
+
+// OffsetFetch requests for a group: rd_kafka_committed() on the source's handle, which carries
+// group.id but never subscribes (so it never joins the group it observes). One request per
+// chunk of partitions, on up to `parallel` worker threads started at construction, so they
+// overlap the ListOffsets rounds; Wait() joins them (each is bounded by the deadline).
+// Not the admin ListConsumerGroupOffsets: librdkafka 2.0.2 dereferences a null group there when
+// the broker answers NOT_COORDINATOR (librdkafka#5040), and coordinators move on every broker
+// restart, so a rolling Kafka restart would crash the autoscaler.
 class GroupOffsetsRequest {
  public:
-  GroupOffsetsRequest(rd_kafka_t* rk, const std::string& group,
-                      const std::vector<PartitionList>& chunks, int timeout_ms)
-      : group_(group), queue_(rd_kafka_queue_new(rk)) {
-    RdPtr<rd_kafka_AdminOptions_t> options(
-        rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS));
-    std::array<char, 256> errstr{};
-    if (rd_kafka_AdminOptions_set_request_timeout(options.get(), timeout_ms, errstr.data(),
-                                                  errstr.size()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      start_error_ = Error{ErrorCode::kInternal,
-                           std::string("admin request timeout: ") + errstr.data(),
-                           {},
-                           std::nullopt};
-      return;
-    }
-    for (const auto& chunk : chunks) {
-      RdPtr<rd_kafka_ListConsumerGroupOffsets_t> request(
-          rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), chunk.get()));
-      rd_kafka_ListConsumerGroupOffsets_t* requests[] = {request.get()};
-      rd_kafka_ListConsumerGroupOffsets(rk, requests, 1, options.get(), queue_.get());
-      ++pending_;
+  GroupOffsetsRequest(rd_kafka_t* rk, const std::string& group, std::vector<PartitionList> chunks,
+                      SteadyClock::time_point deadline, int parallel)
+      : group_(group), chunks_(std::move(chunks)), errors_(chunks_.size()) {
+    const size_t workers = std::min<size_t>(std::max(parallel, 1), chunks_.size());
+    for (size_t w = 0; w < workers; ++w) {
+      workers_.emplace_back([this, rk, deadline, w, workers] {
+        for (size_t i = w; i < chunks_.size(); i += workers) {
+          errors_[i] = rd_kafka_committed(rk, chunks_[i].get(), RemainingMs(deadline));
+        }
+      });
     }
   }
+  ~GroupOffsetsRequest() { Join(); }
+  GroupOffsetsRequest(const GroupOffsetsRequest&) = delete;
+  GroupOffsetsRequest& operator=(const GroupOffsetsRequest&) = delete;
 
-  // The committed offsets of every chunk (RD_KAFKA_OFFSET_INVALID where none), or the first
-  // error.
-  Result<std::vector<PartitionList>> Wait(SteadyClock::time_point deadline) {
-    if (start_error_) return MakeError(*start_error_);
-    std::vector<PartitionList> out;
-    for (; pending_ > 0; --pending_) {
-      RdPtr<rd_kafka_event_t> ev(rd_kafka_queue_poll(queue_.get(), RemainingMs(deadline)));
-      if (!ev) {
+  // The committed offsets of every chunk (RD_KAFKA_OFFSET_INVALID where none, per-partition
+  // errors in each element), or the first request-level error.
+  Result<std::vector<PartitionList>> Wait() {
+    Join();
+    for (const rd_kafka_resp_err_t err : errors_) {
+      if (err == RD_KAFKA_RESP_ERR__TIMED_OUT) {
         return MakeError(ErrorCode::kTimeout,
                          "no answer from the coordinator of group '" + group_ + "' in time");
       }
-      auto part = Collect(ev.get());
-      if (!part) return MakeError(part.error());
-      out.push_back(std::move(*part));
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return MakeError(GroupError(err, group_, rd_kafka_err2str(err)));
+      }
     }
-    return out;
+    return std::move(chunks_);
   }
 
  private:
-  Result<PartitionList> Collect(rd_kafka_event_t* ev) {
-    if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return MakeError(
-          GroupError(rd_kafka_event_error(ev), group_, rd_kafka_event_error_string(ev)));
+  void Join() {
+    for (auto& t : workers_) {
+      if (t.joinable()) t.join();
     }
-    const auto* result = rd_kafka_event_ListConsumerGroupOffsets_result(ev);
-    size_t count = 0;
-    const rd_kafka_group_result_t** groups =
-        result ? rd_kafka_ListConsumerGroupOffsets_result_groups(result, &count) : nullptr;
-    if (count != 1) {
-      return MakeError(ErrorCode::kProtocol,
-                       "unexpected answer for the committed offsets of group '" + group_ + "'");
-    }
-    if (const rd_kafka_error_t* error = rd_kafka_group_result_error(groups[0])) {
-      return MakeError(
-          GroupError(rd_kafka_error_code(error), group_, rd_kafka_error_string(error)));
-    }
-    const rd_kafka_topic_partition_list_t* partitions = rd_kafka_group_result_partitions(groups[0]);
-    if (partitions == nullptr) {
-      return MakeError(ErrorCode::kIncomplete,
-                       "no partitions in the committed offsets of group '" + group_ + "'");
-    }
-    return PartitionList(rd_kafka_topic_partition_list_copy(partitions));
   }
 
   std::string group_;
-  RdPtr<rd_kafka_queue_t> queue_;
-  std::optional<Error> start_error_;
-  int pending_ = 0;
+  std::vector<PartitionList> chunks_;
+  std::vector<rd_kafka_resp_err_t> errors_;  // one per chunk, written by its worker
+  std::vector<std::thread> workers_;
 };
 
 // Index of (topic, partition) in an observation laid out topic by topic, partitions 0..n-1.
@@ -329,7 +317,7 @@ Result<std::unique_ptr<KafkaMetricSource>> KafkaMetricSource::Create(KafkaSource
 Status KafkaMetricSource::EnsureClient() {
   if (client_ && !recreate_client_) return OkStatus();
   client_.reset();  // stops the old client's threads first
-  auto client = KafkaClient::Create(options_.bootstrap_servers, options_.properties, logger_);
+  auto client = KafkaClient::Create(options_.bootstrap_servers, GroupProperties(options_), logger_);
   if (!client) return MakeError(client.error());
   client_ = std::move(*client);
   recreate_client_ = false;
@@ -424,7 +412,7 @@ Result<Observation> KafkaMetricSource::FetchOnce(SteadyTime deadline) {
   if (options_.group) {
     group_request.emplace(rk, *options_.group,
                           ChunksOf(obs, RD_KAFKA_OFFSET_INVALID, options_.chunk_partitions),
-                          RemainingMs(deadline));
+                          deadline, options_.parallel_requests);
   }
   std::vector<PartitionList*> jobs;
   for (auto& l : latest) jobs.push_back(&l);
@@ -458,8 +446,7 @@ Result<Observation> KafkaMetricSource::FetchOnce(SteadyTime deadline) {
     CheckComplete(earliest_seen, "list offsets (earliest)", errors);
   }
   if (group_request) {
-    // After a failed ListOffsets round, do not wait for the group beyond what already came.
-    auto committed = group_request->Wait(errors.empty() ? deadline : SteadyClock::now());
+    auto committed = group_request->Wait();
     if (!committed) {
       if (errors.empty()) errors.Add(committed.error(), false);
     } else {
