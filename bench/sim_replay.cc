@@ -17,7 +17,7 @@ namespace {
 namespace sim = kafka_autoscaler::sim;
 
 void BM_Replay(benchmark::State& state, const std::string& trace, const std::string& policy) {
-  auto scenario = sim::LoadScenario(std::filesystem::path(KA_SHARED_DIR) / "traces" / trace);
+  auto scenario = sim::LoadScenario(std::filesystem::path(KA_SCENARIO_DIR) / trace);
   if (!scenario) {
     state.SkipWithError(scenario.error().ToString().c_str());
     return;

@@ -13,6 +13,10 @@ for a in "$@"; do
     *) echo "build: unknown option $a" >&2; exit 2 ;;
   esac
 done
+# ccache, when installed, makes rebuilds in several checkouts cheap; nothing depends on it.
+if command -v ccache >/dev/null 2>&1; then
+  args+=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
 cmake -S "$root" -B "$dir" -G Ninja "${args[@]}" >&2
 cmake --build "$dir" -j "$(nproc)" >&2
 echo "$dir"

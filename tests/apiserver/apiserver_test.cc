@@ -1,5 +1,5 @@
 // Tests of the test API server itself: its answers have the real Kubernetes shapes (checked
-// against ../shared/k8s-openapi-v1.35 by the schema walker), auth and faults behave like a real
+// against tests/data/k8s-openapi-v1.35 by the schema walker), auth and faults behave like a real
 // server, the admin endpoints work over HTTP, and the test-apiserver executable starts.
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -27,7 +27,7 @@ namespace kafka_autoscaler::testing {
 namespace {
 
 using json = nlohmann::json;
-const std::string kSchemaDir = std::string(KA_SHARED_DIR) + "/k8s-openapi-v1.35";
+const std::string kSchemaDir = std::string(KA_K8S_SCHEMA_DIR);
 
 const SchemaSet& Schemas() {
   static const SchemaSet* set = [] {

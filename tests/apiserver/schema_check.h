@@ -1,5 +1,5 @@
 // SchemaSet: checks JSON objects against the Kubernetes OpenAPI v3 schemas in
-// ../shared/k8s-openapi-v1.35 (the per-group-version documents a real API server serves).
+// tests/data/k8s-openapi-v1.35 (the per-group-version documents a real API server serves).
 //
 // Used by the test API server's tests (every object it answers with must have the real
 // shape) and reusable for deploy manifests. A plain JSON-Schema check is not enough for

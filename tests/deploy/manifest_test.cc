@@ -1,5 +1,5 @@
 // deploy/: `kubectl kustomize deploy/` renders, and every rendered object conforms to the
-// Kubernetes 1.35 OpenAPI v3 schemas in ../shared/k8s-openapi-v1.35 (types, required fields,
+// Kubernetes 1.35 OpenAPI v3 schemas in tests/data/k8s-openapi-v1.35 (types, required fields,
 // enums, unknown fields), checked with the project's schema walker (tests/apiserver). Negative
 // cases prove the check bites: a misspelled field, a wrong type and a missing required field each
 // fail it, also when the misspelling is in the manifest file itself.
@@ -29,7 +29,7 @@ using json = nlohmann::json;
 using kafka_autoscaler::testing::SchemaSet;
 
 const std::string kSource = KA_SOURCE_DIR;
-const std::string kSchemaDir = std::string(KA_SHARED_DIR) + "/k8s-openapi-v1.35";
+const std::string kSchemaDir = std::string(KA_K8S_SCHEMA_DIR);
 const std::string kKubectl = KA_KUBECTL;
 
 const SchemaSet& Schemas() {

@@ -10,7 +10,7 @@
 namespace kafka_autoscaler::sim {
 namespace {
 
-const std::filesystem::path kTraces = std::filesystem::path(KA_SHARED_DIR) / "traces";
+const std::filesystem::path kTraces = std::filesystem::path(KA_SCENARIO_DIR);
 const std::filesystem::path kTestdata = KA_SIM_TESTDATA_DIR;
 
 constexpr const char* kGood = R"(

@@ -19,7 +19,7 @@
 namespace kafka_autoscaler::sim {
 namespace {
 
-const std::filesystem::path kTraces = std::filesystem::path(KA_SHARED_DIR) / "traces";
+const std::filesystem::path kTraces = std::filesystem::path(KA_SCENARIO_DIR);
 const std::filesystem::path kGolden = KA_SIM_GOLDEN_DIR;
 
 // A noise-free scenario with constant load `rate`, for hand-computed expectations.
