@@ -313,11 +313,26 @@ int main(int argc, char** argv) {
   std::string sim_scenario;
   std::string sim_out = "sim-out";
   std::vector<std::string> sim_policies;
-  sim_cmd->add_option("--scenario", sim_scenario, "scenario YAML (see docs/simulator.md)")
-      ->required();
+  int sim_seeds = 0;
+  std::string sim_generate;
+  int sim_count = 200;
+  uint64_t sim_generate_seed = 1;
+  auto* sim_scenario_opt =
+      sim_cmd->add_option("--scenario", sim_scenario, "scenario YAML (see docs/simulator.md)");
   sim_cmd->add_option("--policy", sim_policies,
-                      "messages | keda-hpa | rate; repeatable (default: all three)");
+                      "messages | keda-hpa | rate | wait | reactive-bound; repeatable (default: "
+                      "all)");
   sim_cmd->add_option("--out", sim_out, "folder for the CSV and SVG files (default sim-out)");
+  sim_cmd
+      ->add_option("--seeds", sim_seeds,
+                   "noise seeds: median and worst per measure (default 1; 3 with --generate)")
+      ->check(CLI::Range(1, 100));
+  auto* sim_generate_opt = sim_cmd->add_option(
+      "--generate", sim_generate, "generate scenarios of a family (or all) and report vs keda-hpa");
+  sim_cmd->add_option("--count", sim_count, "generated scenarios (default 200)")
+      ->check(CLI::Range(1, 100000));
+  sim_cmd->add_option("--seed", sim_generate_seed, "generator seed (default 1)");
+  sim_scenario_opt->excludes(sim_generate_opt);
 
   auto* version_cmd = app.add_subcommand("version", "print version and build info");
   CLI11_PARSE(app, argc, argv);
@@ -328,9 +343,19 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (*sim_cmd) {
+    if (sim_scenario.empty() && sim_generate.empty()) {
+      std::cerr << "simulate: --scenario FILE or --generate FAMILY is required\n";
+      return ka::sim::kExitInvalid;
+    }
     return ka::sim::RunSimulate(
-        {.scenario = sim_scenario, .policies = sim_policies, .out_dir = sim_out}, std::cout,
-        std::cerr);
+        {.scenario = sim_scenario,
+         .policies = sim_policies,
+         .out_dir = sim_out,
+         .seeds = sim_seeds > 0 ? sim_seeds : (sim_generate.empty() ? 1 : 3),
+         .generate = sim_generate,
+         .count = sim_count,
+         .generate_seed = sim_generate_seed},
+        std::cout, std::cerr);
   }
   if (*demo_cmd) {
     ka::StopToken stop;

@@ -8,6 +8,8 @@ std::string_view PolicyKindName(PolicyKind kind) {
   switch (kind) {
     case PolicyKind::kMessages: return "messages";
     case PolicyKind::kRate: return "rate";
+    case PolicyKind::kWait:
+      return "wait";
   }
   return "messages";
 }
@@ -25,6 +27,8 @@ std::string_view ReasonName(Reason reason) {
     case Reason::kStepLimitedUp: return "step_limited_up";
     case Reason::kStepLimitedDown: return "step_limited_down";
     case Reason::kRate: return "rate";
+    case Reason::kWait:
+      return "wait";
   }
   return "backlog";
 }
@@ -46,7 +50,7 @@ Candidate Bound(int64_t raw, const PolicyInput& in, const PolicyConfig& c, Polic
                 Reason raw_reason) {
   // Idle means no backlog; for the rate policy also no arrivals (a consumer group that keeps
   // up with its load often reads a backlog of 0 while messages keep coming).
-  const bool arriving = c.kind == PolicyKind::kRate && in.produced_per_minute.value_or(0) > 0;
+  const bool arriving = c.kind != PolicyKind::kMessages && in.produced_per_minute.value_or(0) > 0;
   if (in.backlog <= 0 && !arriving) {
     if (!st.zero_backlog_since) st.zero_backlog_since = in.now;
     const bool ttl_passed = in.now - *st.zero_backlog_since >= c.min_ttl;
@@ -98,6 +102,9 @@ Candidate Smooth(Candidate cand, const PolicyInput& in, const PolicyConfig& c, P
 
 // Defined in rate_policy.cc: the raw pod count of the rate policy.
 int64_t RatePolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicyState& st);
+// Defined in wait_policy.cc: the raw pod count of the wait policy, and what it concluded.
+int64_t WaitPolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicyState& st,
+                          WaitDetail& detail);
 
 Decision Decide(const PolicyInput& in, const PolicyState& state, const PolicyConfig& c) {
   Decision d;
@@ -108,6 +115,11 @@ Decision Decide(const PolicyInput& in, const PolicyState& state, const PolicyCon
   if (c.kind == PolicyKind::kRate) {
     raw = RatePolicyRawPods(in, c, d.next_state);
     raw_reason = Reason::kRate;
+  } else if (c.kind == PolicyKind::kWait) {
+    WaitDetail detail;
+    raw = WaitPolicyRawPods(in, c, d.next_state, detail);
+    raw_reason = Reason::kWait;
+    d.wait = detail;
   }
   Candidate cand = Bound(raw, in, c, d.next_state, raw_reason);
   d.recommended = cand.replicas;

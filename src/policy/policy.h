@@ -26,6 +26,7 @@
 #include <deque>
 #include <optional>
 #include <string_view>
+#include <utility>
 
 #include "common/clock.h"
 #include "policy/policy_config.h"
@@ -41,6 +42,28 @@ struct PolicyInput {
   int32_t ready_replicas = 0;    // status.replicas (pods that exist), for rate estimates
   std::optional<double> produced_per_minute;  // absent on the first tick
   std::optional<double> consumed_per_minute;  // absent without a group, or on the first tick
+};
+
+// The wait policy's memory (policy/wait_policy.cc); bounded (`recent` by kMaxRecent there).
+struct WaitMemory {
+  std::optional<SteadyTime> last_tick;  // previous tick seen by the wait policy
+  bool has_level = false;
+  double level = 0;          // Holt level of the arrival rate (msg/s)
+  double trend = 0;          // Holt trend (msg/s per s)
+  double sigma = 0;          // EWMA of |residual| of the rate (msg/s)
+  int32_t drop_ticks = 0;    // consecutive ticks with a residual below −threshold
+  std::optional<double> mu;  // one pod's rate (msg/s)
+  bool mu_exact = false;     // measured while saturated
+  double startup = 30;       // start-up estimate (s); prior 30 s
+  bool startup_measured = false;
+  std::optional<SteadyTime> up_at;      // the scale-up whose start-up is being timed, decided at
+  int32_t up_target = 0;                // ... to this many pods
+  std::optional<SteadyTime> change_at;  // last change of spec.replicas seen
+  int32_t prev_replicas = -1;           // spec.replicas at the previous tick
+  int32_t prev_ready = -1;              // ready pods at the previous tick
+  int32_t prev_prev_ready = -1;         // ... and the tick before
+  int64_t prev_backlog = -1;
+  std::deque<std::pair<SteadyTime, double>> recent;  // (tick, λ) within M
 };
 
 // What Decide remembers between ticks. Start with a default-constructed one.
@@ -60,6 +83,7 @@ struct PolicyState {
   int32_t previous_replicas = -1;           // spec.replicas on the previous tick; -1 = none
   std::deque<Recommendation> rate_recent;   // rate recommendations within the slow window
   std::optional<SteadyTime> rate_since;     // first tick with measured rates (window history)
+  WaitMemory wait;                          // wait policy memory (policy/wait_policy.cc)
 };
 
 enum class Reason {
@@ -74,6 +98,7 @@ enum class Reason {
   kStepLimitedUp,     // scale-up limited by scale_up_max_step
   kStepLimitedDown,   // scale-down limited by scale_down_max_step
   kRate,              // rate policy: arrival rate and drain-time target
+  kWait,              // wait policy: predicted wait against TARGET_WAIT_SECONDS
 };
 std::string_view ReasonName(Reason reason);
 
@@ -85,6 +110,16 @@ struct ThresholdWarning {
   bool held_back_by_max = false;  // recommended_pods > max_replicas
 };
 
+// What the wait policy concluded this tick (for the decision span and logs).
+struct WaitDetail {
+  double predicted_peak_wait_s = 0;  // of "keep the current count"
+  double lambda = 0;                 // learned arrival rate (msg/s)
+  double sigma = 0;                  // its noise (msg/s)
+  double mu = 0;                     // one pod's rate (msg/s); 0 = not measured yet
+  double startup_s = 0;              // start-up estimate (s)
+  std::string_view why;              // seed_rule | hold | up | down | ...
+};
+
 struct Decision {
   int32_t desired = 0;          // the replica count to set
   int64_t recommended_raw = 0;  // ceil(backlog / messages_per_pod), before any bound
@@ -92,6 +127,7 @@ struct Decision {
   Reason reason = Reason::kBacklog;  // the rule that decided `desired`
   bool scale = false;                // desired != current
   std::optional<ThresholdWarning> warning;
+  std::optional<WaitDetail> wait;  // SCALING_POLICY=wait only
   PolicyState next_state;
 };
 

@@ -12,6 +12,7 @@ namespace kafka_autoscaler::policy {
 enum class PolicyKind {
   kMessages,  // the seed's rule: ceil(backlog / MESSAGES_PER_POD)
   kRate,      // ours: throughput-aware drain-time target (policy/rate_policy.h)
+  kWait,      // ours: wait-time target from a learned model of the system (policy/wait_policy.cc)
 };
 std::string_view PolicyKindName(PolicyKind kind);
 
@@ -43,6 +44,10 @@ struct PolicyConfig {
   // RATE_POD_STARTUP_SECONDS (default 30 s): how long a new pod takes to become ready. A
   // scale-up is sized for the backlog that will have piled up by the time its pods consume.
   std::chrono::seconds rate_pod_startup{30};
+
+  // Wait policy only (SCALING_POLICY=wait; policy/wait_policy.cc explains the rule):
+  // TARGET_WAIT_SECONDS (default 20 s): the longest time a message should wait.
+  std::chrono::seconds target_wait{20};
 };
 
 }  // namespace kafka_autoscaler::policy

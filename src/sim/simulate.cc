@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "sim/generate.h"
 #include "sim/svg_chart.h"
 
 namespace kafka_autoscaler::sim {
@@ -145,7 +146,78 @@ std::string ScenarioSvg(const Scenario& s, const Workload& w, const std::vector<
   return RenderSvg(chart);
 }
 
+std::string SeedsTable(const std::vector<std::vector<PolicyRun>>& per_seed) {
+  std::ostringstream o;
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%-15s %17s %21s %17s\n", "policy", "p99_s med/worst",
+                "pod_s med/worst", "events med/worst");
+  o << buf;
+  if (per_seed.empty()) return o.str();
+  for (size_t p = 0; p < per_seed.front().size(); ++p) {
+    std::vector<double> p99, pod_s, events;
+    for (const auto& runs : per_seed) {
+      p99.push_back(runs[p].metrics.p99_wait_seconds);
+      pod_s.push_back(runs[p].metrics.pod_seconds);
+      events.push_back(static_cast<double>(runs[p].metrics.scale_events));
+    }
+    auto worst = [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); };
+    std::snprintf(buf, sizeof buf, "%-15s %8.1f/%-8.1f %10.0f/%-10.0f %8.0f/%-8.0f\n",
+                  per_seed.front()[p].policy.c_str(), Median(p99), worst(p99), Median(pod_s),
+                  worst(pod_s), Median(events), worst(events));
+    o << buf;
+  }
+  return o.str();
+}
+
+namespace {
+
+[[nodiscard]] bool CheckPolicies(const std::vector<std::string>& policies, std::ostream& err) {
+  for (const auto& p : policies) {
+    if (std::find(KnownPolicies().begin(), KnownPolicies().end(), p) == KnownPolicies().end()) {
+      err << "simulate: unknown policy \"" << p
+          << "\"; known: messages, keda-hpa, rate, wait, reactive-bound\n";
+      return false;
+    }
+  }
+  return true;
+}
+
+int RunGenerate(const SimulateOptions& options, std::ostream& out, std::ostream& err) {
+  auto scenarios = GenerateScenarios(options.generate, options.count, options.generate_seed);
+  if (!scenarios) {
+    err << "simulate: " << scenarios.error().ToString() << "\n";
+    return kExitInvalid;
+  }
+  std::vector<std::string> policies = options.policies;
+  if (policies.empty()) policies = KnownPolicies();
+  if (!CheckPolicies(policies, err)) return kExitInvalid;
+  auto table = RunGenerated(*scenarios, options.seeds, policies);
+  if (!table) {
+    err << "simulate: " << table.error().ToString() << "\n";
+    return kExitInvalid;
+  }
+  out << "generated: family " << options.generate << ", " << options.count << " scenarios, seed "
+      << options.generate_seed << ", " << options.seeds << " noise seeds each\n"
+      << ReportTable(SummarizeAgainstKeda(*table));
+  std::error_code ec;
+  std::filesystem::create_directories(options.out_dir, ec);
+  std::ostringstream csv;
+  csv << "scenario,noise_seed,policy,p99_wait_s,pod_seconds,scale_events\n";
+  for (const auto& r : *table) {
+    csv << r.scenario << "," << r.noise_seed << "," << r.policy << ","
+        << Fixed(r.metrics.p99_wait_seconds, 1) << "," << Fixed(r.metrics.pod_seconds, 0) << ","
+        << r.metrics.scale_events << "\n";
+  }
+  const auto path = (options.out_dir / ("generated-" + options.generate + ".csv")).string();
+  if (ec || !WriteFile(path, csv.str(), err)) return kExitIo;
+  out << "wrote " << path << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
 int RunSimulate(const SimulateOptions& options, std::ostream& out, std::ostream& err) {
+  if (!options.generate.empty()) return RunGenerate(options, out, err);
   auto scenario = LoadScenario(options.scenario);
   if (!scenario) {
     err << "simulate: " << scenario.error().ToString() << "\n";
@@ -153,12 +225,7 @@ int RunSimulate(const SimulateOptions& options, std::ostream& out, std::ostream&
   }
   std::vector<std::string> policies = options.policies;
   if (policies.empty()) policies = KnownPolicies();
-  for (const auto& p : policies) {
-    if (std::find(KnownPolicies().begin(), KnownPolicies().end(), p) == KnownPolicies().end()) {
-      err << "simulate: unknown policy \"" << p << "\"; known: messages, keda-hpa, rate\n";
-      return kExitInvalid;
-    }
-  }
+  if (!CheckPolicies(policies, err)) return kExitInvalid;
   const Workload workload = BuildWorkload(*scenario);
   std::vector<PolicyRun> runs;
   for (const auto& p : policies) {
@@ -170,6 +237,27 @@ int RunSimulate(const SimulateOptions& options, std::ostream& out, std::ostream&
     runs.push_back(std::move(*run));
   }
   out << SummaryTable(*scenario, runs);
+  for (const auto& r : runs) {
+    if (!r.detail.empty()) out << r.policy << ": " << r.detail << "\n";
+  }
+  if (options.seeds > 1) {
+    std::vector<std::vector<PolicyRun>> per_seed = {runs};
+    for (int k = 1; k < options.seeds; ++k) {
+      Scenario s = *scenario;
+      s.seed = scenario->seed + static_cast<uint64_t>(k);
+      const Workload w = BuildWorkload(s);
+      std::vector<PolicyRun> seed_runs;
+      for (const auto& p : policies) {
+        auto run = RunPolicy(s, w, p);
+        if (!run) return kExitInvalid;
+        seed_runs.push_back(std::move(*run));
+      }
+      per_seed.push_back(std::move(seed_runs));
+    }
+    out << "over " << options.seeds << " noise seeds (" << scenario->seed << ".."
+        << scenario->seed + static_cast<uint64_t>(options.seeds) - 1 << "):\n"
+        << SeedsTable(per_seed);
+  }
 
   std::error_code ec;
   std::filesystem::create_directories(options.out_dir, ec);

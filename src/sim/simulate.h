@@ -19,6 +19,15 @@ struct SimulateOptions {
   std::filesystem::path scenario;             // --scenario FILE.yaml (required)
   std::vector<std::string> policies;          // --policy NAME, repeatable; empty = KnownPolicies()
   std::filesystem::path out_dir = "sim-out";  // --out DIR; created when missing
+  // --seeds N: replay N noise seeds (the scenario's seed, +1, ...) and report, per policy and
+  // measure, the median and the worst seed. 1 = the scenario's seed only.
+  int seeds = 1;
+  // --generate FAMILY --count N --seed S: instead of --scenario, generate N scenarios
+  // (sim/generate.h), replay each with `seeds` noise seeds (default 3 here) and print the
+  // report against keda-hpa; writes <out>/generated-<FAMILY>.csv (one row per replay).
+  std::string generate;
+  int count = 200;
+  uint64_t generate_seed = 1;
 };
 
 inline constexpr int kExitOk = 0;
@@ -27,6 +36,9 @@ inline constexpr int kExitIo = 1;       // outputs could not be written
 
 // Runs the command. Returns kExitOk, kExitInvalid (every problem printed on `err`), or kExitIo.
 int RunSimulate(const SimulateOptions& options, std::ostream& out, std::ostream& err);
+
+// The --seeds table: per policy, median and worst (highest) seed of p99, pod-seconds, events.
+[[nodiscard]] std::string SeedsTable(const std::vector<std::vector<PolicyRun>>& per_seed);
 
 // The summary of several runs of one scenario: a header line, then one row per policy.
 [[nodiscard]] std::string SummaryCsv(const Scenario& scenario, const std::vector<PolicyRun>& runs);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <deque>
 #include <memory>
 #include <ostream>
 #include <random>
@@ -15,7 +17,7 @@
 namespace kafka_autoscaler::sim {
 
 const std::vector<std::string>& KnownPolicies() {
-  static const std::vector<std::string> kNames = {"messages", "keda-hpa", "rate"};
+  static const std::vector<std::string> kNames = {"messages", "keda-hpa", "rate", "reactive-bound"};
   return kNames;
 }
 
@@ -53,11 +55,30 @@ class Controller {
   virtual void Step(int64_t step, double now_seconds) = 0;
 };
 
+// The Deployment as the wait policy needs it: status.replicas reports the READY pods. Until
+// ScaleState carries status.readyReplicas (issue 13 item 9), this is how the simulator feeds
+// the ready count to PolicyInput::ready_replicas; `messages` and `rate` keep status.replicas
+// = pods that exist, as /scale reports it today.
+class ReadyScaleTarget final : public kube::ScaleTarget {
+ public:
+  explicit ReadyScaleTarget(SimDeployment& d) : d_(d) {}
+  [[nodiscard]] Result<kube::ScaleState> Get() override {
+    auto s = d_.Get();
+    if (s) s->status_replicas = d_.ready();
+    return s;
+  }
+  [[nodiscard]] Status SetReplicas(int32_t replicas) override { return d_.SetReplicas(replicas); }
+
+ private:
+  SimDeployment& d_;
+};
+
 class ReconcilerController final : public Controller {
  public:
   ReconcilerController(const Scenario& s, policy::PolicyKind kind, const SimClock& clock,
-                       kafka::MetricSource& source, kube::ScaleTarget& target)
-      : null_out_(nullptr),
+                       kafka::MetricSource& source, SimDeployment& deployment)
+      : ready_target_(deployment),
+        null_out_(nullptr),
         log_(clock, null_out_, LogLevel::kError, LogFormat::kText),
         interval_ticks_(s.IntervalTicks()),
         reconciler_(controller::ReconcilerOptions{.policy = PolicyConfigFor(s, kind),
@@ -65,12 +86,17 @@ class ReconcilerController final : public Controller {
                                                   .group = "sim",
                                                   .namespace_name = "sim",
                                                   .deployment_name = s.name},
-                    clock, source, target, nullptr, log_, tracer_) {}
+                    clock, source,
+                    kind == policy::PolicyKind::kWait
+                        ? static_cast<kube::ScaleTarget&>(ready_target_)
+                        : deployment,
+                    nullptr, log_, tracer_) {}
   void Step(int64_t step, double) override {
     if (step % interval_ticks_ == 0) (void)reconciler_.Tick();
   }
 
  private:
+  ReadyScaleTarget ready_target_;
   std::ostream null_out_;
   Logger log_;
   controller::NullTickTracer tracer_;
@@ -92,7 +118,93 @@ class KedaHpaController final : public Controller {
   KedaHpaModel model_;
 };
 
+// The reactive-bound reference (simulator.h): the rate rule fed with the truth of the moment.
+class ReactiveBoundController final : public Controller {
+ public:
+  ReactiveBoundController(const Scenario& s, const ReactiveBoundSettings& settings,
+                          const FifoBacklog& backlog, SimDeployment& deployment)
+      : s_(s), k_(settings), backlog_(backlog), deployment_(deployment) {}
+  void Step(int64_t step, double now) override {
+    if (step % s_.IntervalTicks() != 0) return;
+    const auto& a = s_.autoscaler;
+    const double mu = s_.pod.messages_per_second;
+    const double lambda = s_.RateAt(now) * (1.0 + k_.headroom);
+    const double b = static_cast<double>(backlog_.size());
+    const int32_t cap = std::max(a.min_replicas, std::min(a.max_replicas, s_.partitions));
+    auto pods_for = [&](double per_second) {
+      return std::clamp(static_cast<int32_t>(std::min(1e6, std::ceil(per_second / mu - 1e-9))),
+                        a.min_replicas, cap);
+    };
+    const int32_t current = deployment_.pods();
+    const double capacity_now = mu * std::min(deployment_.ready(), s_.partitions);
+    // The backlog when new pods would consume: the shortfall during start-up and the arrivals
+    // during the rebalance the change causes.
+    const double ahead = b + std::max(0.0, lambda - capacity_now) * s_.pod.startup_seconds +
+                         lambda * s_.pod.rebalance_seconds;
+    const int32_t up = pods_for(lambda + ahead / k_.drain_seconds);
+    const int32_t down = pods_for(lambda + b / k_.drain_seconds);
+    recent_.push_back({now, down});
+    while (!recent_.empty() && now - recent_.front().first > k_.hold_seconds) recent_.pop_front();
+    int32_t target = current;
+    if (pods_for(lambda + b / k_.drain_seconds) > current) {
+      target = up;
+    } else {
+      int32_t highest = down;
+      for (const auto& r : recent_) highest = std::max(highest, r.second);
+      if (highest < current) target = highest;
+    }
+    if (target != current) {
+      (void)deployment_.SetReplicas(target);
+      recent_.push_back({now, target});
+    }
+  }
+
+ private:
+  const Scenario& s_;
+  ReactiveBoundSettings k_;
+  const FifoBacklog& backlog_;
+  SimDeployment& deployment_;
+  std::deque<std::pair<double, int32_t>> recent_;
+};
+
 }  // namespace
+
+const std::vector<ReactiveBoundSettings>& ReactiveBoundSweep() {
+  static const std::vector<ReactiveBoundSettings> kSweep = [] {
+    std::vector<ReactiveBoundSettings> v;
+    for (double drain : {10.0, 30.0, 60.0}) {
+      for (double hold : {30.0, 120.0, 300.0}) {
+        for (double headroom : {-0.1, 0.0, 0.2}) v.push_back({drain, hold, headroom});
+      }
+    }
+    return v;
+  }();
+  return kSweep;
+}
+
+size_t PickReactiveBound(const std::vector<Metrics>& sweep, const Metrics& keda) {
+  // Within keda-hpa's pod-seconds and scale events, the lowest p99 (then the lowest cost);
+  // when none fits, within its pod-seconds; when none fits that either, the cheapest.
+  auto better = [](const Metrics& x, const Metrics& y) {
+    return x.p99_wait_seconds != y.p99_wait_seconds ? x.p99_wait_seconds < y.p99_wait_seconds
+                                                    : x.pod_seconds < y.pod_seconds;
+  };
+  for (int pass = 0; pass < 2; ++pass) {
+    std::optional<size_t> best;
+    for (size_t i = 0; i < sweep.size(); ++i) {
+      const Metrics& m = sweep[i];
+      if (m.pod_seconds > keda.pod_seconds) continue;
+      if (pass == 0 && m.scale_events > keda.scale_events) continue;
+      if (!best || better(m, sweep[*best])) best = i;
+    }
+    if (best) return *best;
+  }
+  size_t cheapest = 0;
+  for (size_t i = 1; i < sweep.size(); ++i) {
+    if (sweep[i].pod_seconds < sweep[cheapest].pod_seconds) cheapest = i;
+  }
+  return cheapest;
+}
 
 Workload BuildWorkload(const Scenario& s) {
   Workload w;
@@ -143,7 +255,11 @@ policy::PolicyConfig PolicyConfigFor(const Scenario& s, policy::PolicyKind kind)
   return c;
 }
 
-Result<PolicyRun> RunPolicy(const Scenario& s, const Workload& w, std::string_view policy) {
+namespace {
+
+// One replay. `settings` is used by reactive-bound only.
+Result<PolicyRun> RunOnce(const Scenario& s, const Workload& w, std::string_view policy,
+                          const ReactiveBoundSettings& settings) {
   SimClock clock;
   FifoBacklog backlog;
   SimTopic topic(backlog, s.partitions, clock);
@@ -155,11 +271,17 @@ Result<PolicyRun> RunPolicy(const Scenario& s, const Workload& w, std::string_vi
   } else if (policy == "rate") {
     controller = std::make_unique<ReconcilerController>(s, policy::PolicyKind::kRate, clock, topic,
                                                         deployment);
+  } else if (policy == "wait") {
+    controller = std::make_unique<ReconcilerController>(s, policy::PolicyKind::kWait, clock, topic,
+                                                        deployment);
   } else if (policy == "keda-hpa") {
     controller = std::make_unique<KedaHpaController>(s, topic, deployment);
+  } else if (policy == "reactive-bound") {
+    controller = std::make_unique<ReactiveBoundController>(s, settings, backlog, deployment);
   } else {
-    return MakeError(ErrorCode::kInvalidArgument, "unknown policy \"" + std::string(policy) +
-                                                      "\" (known: messages, keda-hpa, rate)");
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "unknown policy \"" + std::string(policy) +
+                         "\" (known: messages, keda-hpa, rate, wait, reactive-bound)");
   }
 
   PolicyRun run;
@@ -199,6 +321,30 @@ Result<PolicyRun> RunPolicy(const Scenario& s, const Workload& w, std::string_vi
   m.clairvoyant_pod_seconds = w.clairvoyant_pod_seconds;
   m.messages = backlog.produced();
   return run;
+}
+
+}  // namespace
+
+Result<PolicyRun> RunPolicy(const Scenario& s, const Workload& w, std::string_view policy) {
+  if (policy != "reactive-bound") return RunOnce(s, w, policy, {});
+  auto keda = RunOnce(s, w, "keda-hpa", {});
+  if (!keda) return keda;
+  std::vector<PolicyRun> runs;
+  std::vector<Metrics> metrics;
+  for (const auto& k : ReactiveBoundSweep()) {
+    auto run = RunOnce(s, w, policy, k);
+    if (!run) return run;
+    metrics.push_back(run->metrics);
+    runs.push_back(std::move(*run));
+  }
+  const size_t best = PickReactiveBound(metrics, keda->metrics);
+  const auto& k = ReactiveBoundSweep()[best];
+  PolicyRun out = std::move(runs[best]);
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "drain %.0f s, hold %.0f s, headroom %.0f %%", k.drain_seconds,
+                k.hold_seconds, k.headroom * 100);
+  out.detail = buf;
+  return out;
 }
 
 }  // namespace kafka_autoscaler::sim

@@ -11,9 +11,21 @@
 // at most the partition count; when that cap binds, the oracle also carries the messages it
 // could not process and keeps the capped pods until they are done. Its pod-seconds are the
 // cost limit any real policy is measured against.
+//
+//   reactive-bound  a reference, not a product: the best a policy that only reacts could do. At
+//                   every autoscaler.interval_seconds it is given the truth of the moment — the
+//                   noise-free arrival rate at that instant (Scenario::RateAt, not its future),
+//                   the exact backlog, the pod's true messages_per_second, startup_seconds and
+//                   rebalance_seconds, and the ready/starting pods — and applies the rate rule:
+//                   up to ceil((λ' + B_ahead / D) / μ) where λ' = λ × (1 + headroom) and
+//                   B_ahead = B + max(0, λ' − ready·μ) × startup + λ' × rebalance; down to the
+//                   highest ceil((λ' + B / D) / μ) within the last `hold` seconds. It is replayed
+//                   with every setting of ReactiveBoundSweep() and the one PickReactiveBound
+//                   chooses is reported (PolicyRun::detail names it).
 // Pure computation; no I/O; one thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -52,7 +64,21 @@ struct PolicyRun {
   Metrics metrics;
   std::vector<int32_t> replicas;  // spec.replicas at the end of each step
   std::vector<int64_t> backlog;   // backlog at the end of each step
+  std::string detail;             // reactive-bound: the chosen setting
 };
+
+// One setting of the reactive-bound reference.
+struct ReactiveBoundSettings {
+  double drain_seconds = 30;  // D: the backlog beyond the arrivals drains within this
+  double hold_seconds = 120;  // scale-down takes the highest count asked within this
+  double headroom = 0;        // fraction added to the true rate (negative: under-provision)
+};
+// The sweep: drain {10, 30, 60} s × hold {30, 120, 300} s × headroom {−10 %, 0, 20 %}.
+const std::vector<ReactiveBoundSettings>& ReactiveBoundSweep();
+// The index of the reported setting: among those with pod-seconds and scale events at or below
+// keda-hpa's, the lowest p99 (ties: fewer pod-seconds); if none, the same among those within
+// keda-hpa's pod-seconds; if none, the cheapest.
+[[nodiscard]] size_t PickReactiveBound(const std::vector<Metrics>& sweep, const Metrics& keda);
 
 // The PolicyConfig the scenario's knobs give our policies (`kind` set by the caller).
 [[nodiscard]] policy::PolicyConfig PolicyConfigFor(const Scenario& scenario,
