@@ -173,6 +173,15 @@ TickReport Reconciler::Tick(bool may_act) {
   root->SetAttribute("k8s.replicas.recommended", d.recommended_raw);
   root->SetAttribute("kafka_autoscaler.reason", reason);
   root->SetAttribute("kafka_autoscaler.policy", std::string(policy::PolicyKindName(pc.kind)));
+  if (d.wait) {  // SCALING_POLICY=wait: what its model concluded
+    root->SetAttribute("kafka_autoscaler.wait.predicted_peak_seconds",
+                       d.wait->predicted_peak_wait_s);
+    root->SetAttribute("kafka_autoscaler.wait.arrival_rate", d.wait->lambda);
+    root->SetAttribute("kafka_autoscaler.wait.arrival_sigma", d.wait->sigma);
+    root->SetAttribute("kafka_autoscaler.wait.per_pod_rate", d.wait->mu);
+    root->SetAttribute("kafka_autoscaler.wait.startup_seconds", d.wait->startup_s);
+    root->SetAttribute("kafka_autoscaler.wait.why", std::string(d.wait->why));
+  }
 
   if (d.warning) {
     log_.Warn("backlog above threshold",

@@ -1,12 +1,344 @@
-// The wait policy (SCALING_POLICY=wait). Work in progress: the seed rule until the model lands.
+// The wait policy (SCALING_POLICY=wait): the user states the wait they accept
+// (TARGET_WAIT_SECONDS, W) and the policy keeps every message's predicted wait under it with as
+// few pods and as few changes as it can. Called by Decide() (policy.cc) for PolicyKind::kWait;
+// it returns the raw pod count, which Decide then bounds (idle rule, partition cap, min/max).
+// Pure: all memory lives in PolicyState::wait (WaitMemory), bounded (`recent` ≤ kMaxRecent).
+//
+// Each tick (dt = time since the previous tick):
+//   1. Arrival rate λ: Holt level + trend over produced/s. A change detector jumps the level to
+//      the new sample when the residual exceeds max(4σ, 10 % of the prediction); a residual as
+//      far below needs two ticks in a row before the level drops (one quiet interval is not
+//      the end of a burst). σ is the RMS EWMA of the residuals of accepted (non-jump) samples.
+//   2. One pod's rate μ: consumed/s ÷ min(ready, partitions) over intervals in which the
+//      consumer set did not change (ready and spec.replicas equal over the last two ticks, so
+//      no rebalance pause falls in the interval). With the backlog above kInFlightSeconds of
+//      arrivals at both ends (saturated) the sample IS μ (μ follows it); otherwise it is a lower
+//      bound (μ rises to it, never falls). While μ is only a lower bound, scale-down assumes
+//      pods kProbe × faster: if they are not, the group saturates and μ becomes exact.
+//   3. Start-up S: after a scale-up to n pods decided at t0, the first tick that sees
+//      ready ≥ n brackets S in (previous tick − t0, now − t0]; S takes the upper end (the first
+//      sample replaces the 30 s prior, later ones average in).
+//   4. Predict: simulate "keep the current count" second by second over H = S + 120 s as a
+//      fluid FIFO queue: the backlog now, arrivals at the upper band λ + kBand·σ plus the
+//      trend (if rising) for up to S seconds, pods still starting ready when their start-up
+//      ends, a rebalance pause of RATE_REBALANCE_SECONDS whenever the ready set changes, and
+//      consumption min(ready, partitions) × μ. The predicted wait of the message arriving at
+//      second t is when cumulative consumption passes it, minus t; the peak over [0, H] is the
+//      "predicted peak wait".
+//   5. Up: when the peak exceeds W, jump once to the smallest count whose simulated peak stays
+//      under W (new pods ready after S, then a rebalance). When no count can (a burst already
+//      piled up more than start-up allows), the smallest count within kNoBetterSeconds of the
+//      best peak any count reaches — more pods would cost without cutting the wait.
+//   6. Down, only when all hold: the backlog drains in ≤ kNearlyEmptyFraction × W; no change
+//      of the count within M = S + rebalance + dt; a smaller count keeps the simulated peak
+//      under W with arrivals at the highest λ of the last M seconds ("capacity memory") plus
+//      the upper band, and the removal's rebalance pause at once; and the pod-seconds saved
+//      over 120 s exceed the rebalance loss (min(n, P) × rebalance) plus kEventPrice.
+//   7. Before μ is measured (or without a consumer group) the seed rule: ceil(backlog /
+//      MESSAGES_PER_POD), at least one pod while messages arrive.
+// Every threshold is in seconds of wait or in σ; none is in messages or pods.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
 #include "policy/policy.h"
 
 namespace kafka_autoscaler::policy {
 
-int64_t WaitPolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicyState& /*st*/,
+namespace {
+
+constexpr double kAlpha = 0.5;                 // Holt level smoothing
+constexpr double kBeta = 0.3;                  // Holt trend smoothing
+constexpr double kSigmaWeight = 0.2;           // EWMA weight of a squared residual
+constexpr double kJumpSigmas = 4;              // a residual beyond this many σ is a change
+constexpr double kJumpFraction = 0.10;         // ... or beyond this fraction of the prediction
+constexpr int32_t kDropTicks = 2;              // ticks needed to accept a drop
+constexpr double kBand = 2;                    // upper band: λ + kBand σ
+constexpr double kInFlightSeconds = 5;         // backlog up to this many seconds of λ is in flight
+constexpr double kProbe = 1.25;                // optimism of scale-down while μ is a lower bound
+constexpr double kHorizonBeyondStartup = 120;  // prediction horizon: S + this (s)
+constexpr double kNoBetterSeconds = 2;         // peaks within this of the best are as good
+constexpr double kNearlyEmptyFraction = 0.25;  // "nearly empty": drains within this × W
+constexpr double kSavingSeconds = 120;         // pod-seconds saved are counted over this
+constexpr double kEventPrice = 60;  // pod-seconds a scale event must earn beyond the pause
+constexpr size_t kMaxRecent = 256;  // capacity memory entries at most
+
+// What the fluid simulation starts from and assumes.
+struct Fluid {
+  double backlog = 0;
+  double lambda = 0;  // arrivals per second at t = 0
+  double rise = 0;    // added per second, for at most `rise_for` seconds
+  double rise_for = 0;
+  double mu = 1;           // one pod's rate
+  int32_t partitions = 0;  // 0 = no cap
+  double rebalance = 0;    // pause on a change of the ready set
+  double horizon = 120;
+  int32_t ready = 0;     // consuming now
+  int32_t starting = 0;  // already starting, ready at `starting_at`
+  double starting_at = 0;
+  double startup = 30;  // for pods added now
+};
+
+// Peak predicted wait (s) of every message arriving in [from, horizon] (the backlog counts as
+// arriving at 0), with `add` pods added now (negative: removed, starting ones first).
+double PeakWait(const Fluid& f, int32_t add, double from = 0) {
+  int32_t ready = f.ready;
+  int32_t starting = f.starting;
+  int32_t added = std::max(0, add);
+  double paused_until = -1;
+  if (add < 0) {
+    const int32_t from_starting = std::min(starting, -add);
+    starting -= from_starting;
+    const int32_t from_ready = -add - from_starting;
+    if (from_ready > 0) {
+      ready = std::max(0, ready - from_ready);
+      paused_until = f.rebalance;
+    }
+  }
+  const auto steps = static_cast<size_t>(std::ceil(f.horizon));
+  std::vector<double> arrived(steps + 1), done(steps + 1);
+  arrived[0] = f.backlog;
+  done[0] = 0;
+  double capacity = 0;
+  for (size_t k = 0; k < steps; ++k) {
+    const double t = static_cast<double>(k);
+    if (starting > 0 && t >= f.starting_at) {
+      ready += starting;
+      starting = 0;
+      paused_until = std::max(paused_until, t + f.rebalance);
+    }
+    if (added > 0 && t >= f.startup) {
+      ready += added;
+      added = 0;
+      paused_until = std::max(paused_until, t + f.rebalance);
+    }
+    const double lambda = std::max(0.0, f.lambda + f.rise * std::min(t, f.rise_for));
+    arrived[k + 1] = arrived[k] + lambda;
+    const int32_t consumers = f.partitions > 0 ? std::min(ready, f.partitions) : ready;
+    capacity = consumers * f.mu;
+    const double working = std::clamp(t + 1 - paused_until, 0.0, 1.0);
+    done[k + 1] = std::min(arrived[k + 1], done[k] + capacity * working);
+  }
+  // For each arrival instant, the first instant by which the consumption has passed it.
+  double peak = 0;
+  size_t s = 0;
+  for (size_t k = static_cast<size_t>(std::clamp(std::ceil(from), 0.0, static_cast<double>(steps)));
+       k <= steps; ++k) {
+    const double position = arrived[k];
+    if (s < k) s = k;
+    while (s <= steps && done[s] + 1e-6 < position) ++s;
+    double wait = 0;
+    if (s <= steps) {
+      wait = static_cast<double>(s - k);
+    } else if (capacity > 0) {
+      wait = static_cast<double>(steps - k) + (position - done[steps]) / capacity;
+    } else {
+      return 1e9;
+    }
+    peak = std::max(peak, wait);
+  }
+  return peak;
+}
+
+void LearnArrivalRate(double sample, double dt, WaitMemory& w) {
+  if (!w.has_level) {
+    w.has_level = true;
+    w.level = sample;
+    w.trend = 0;
+    return;
+  }
+  const double predicted = std::max(0.0, w.level + w.trend * dt);
+  const double residual = sample - predicted;
+  const double threshold = std::max(kJumpSigmas * w.sigma, kJumpFraction * predicted);
+  if (residual > threshold) {  // a rise: believed at once
+    w.level = sample;
+    w.trend = 0;
+    w.drop_ticks = 0;
+    return;
+  }
+  if (residual < -threshold) {  // a drop: believed on the second tick in a row
+    if (++w.drop_ticks >= kDropTicks) {
+      w.level = sample;
+      w.trend = 0;
+      w.drop_ticks = 0;
+    }
+    return;
+  }
+  w.drop_ticks = 0;
+  const double level = kAlpha * sample + (1 - kAlpha) * predicted;
+  w.trend = kBeta * (level - w.level) / dt + (1 - kBeta) * w.trend;
+  w.level = level;
+  w.sigma = std::sqrt((1 - kSigmaWeight) * w.sigma * w.sigma + kSigmaWeight * residual * residual);
+}
+
+}  // namespace
+
+int64_t WaitPolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicyState& st,
                           WaitDetail& detail) {
-  detail.why = "seed_rule";
-  return RecommendedPods(in.backlog, c.messages_per_pod);
+  WaitMemory& w = st.wait;
+  const int32_t n = in.current_replicas;
+  const int32_t ready = std::clamp(in.ready_replicas, 0, std::max(0, n));
+  const double dt =
+      w.last_tick ? std::max(1e-3, std::chrono::duration<double>(in.now - *w.last_tick).count())
+                  : 0;
+  const double rebalance = static_cast<double>(c.rate_rebalance.count());
+  const double target = std::max(1.0, static_cast<double>(c.target_wait.count()));
+  const int64_t backlog_messages = std::max<int64_t>(0, in.backlog);
+  const double backlog = static_cast<double>(backlog_messages);
+
+  // Bookkeeping of changes of the count and of the consumer set.
+  if (w.prev_replicas >= 0 && n != w.prev_replicas) w.change_at = in.now;
+  // The consumers (ready pods) were the same at both ends of the interval; and also at the
+  // start of the previous one, so no rebalance pause (caused by a change seen at the previous
+  // tick) falls inside this interval.
+  const bool same_ends = w.prev_ready == ready;
+  const bool set_unchanged = same_ends && w.prev_prev_ready == ready;
+  const int64_t prev_backlog = w.prev_backlog;
+  const std::optional<SteadyTime> prev_tick = w.last_tick;
+  w.prev_prev_ready = w.prev_ready;
+  w.prev_ready = ready;
+  w.prev_replicas = n;
+  w.prev_backlog = backlog_messages;
+  w.last_tick = in.now;
+
+  // 1. Arrival rate.
+  std::optional<double> sample;
+  if (in.produced_per_minute) sample = std::max(0.0, *in.produced_per_minute / 60.0);
+  if (sample && dt > 0) LearnArrivalRate(*sample, dt, w);
+  const double lambda = w.level;
+  detail.lambda = lambda;
+  detail.sigma = w.sigma;
+
+  // 2. One pod's rate.
+  const int32_t consumers = in.partition_count > 0 ? std::min(ready, in.partition_count) : ready;
+  if (in.consumed_per_minute && consumers > 0 && same_ends && dt > 0) {
+    const double per_pod = std::max(0.0, *in.consumed_per_minute / 60.0) / consumers;
+    const double in_flight = std::max(1.0, kInFlightSeconds * lambda);
+    const bool saturated = backlog > in_flight && static_cast<double>(prev_backlog) > in_flight;
+    if (saturated && set_unchanged && per_pod > 0) {
+      w.mu = w.mu_exact ? *w.mu + 0.5 * (per_pod - *w.mu) : per_pod;
+      w.mu_exact = true;
+    } else if (per_pod > 0 && (!w.mu || per_pod > *w.mu)) {
+      w.mu = per_pod;
+    }
+  }
+
+  // 3. Start-up time.
+  if (w.up_at) {
+    if (n < w.up_target) {
+      w.up_at.reset();  // someone scaled down meanwhile: this scale-up can no longer be timed
+    } else if (ready >= w.up_target && prev_tick) {
+      const double upper = std::chrono::duration<double>(in.now - *w.up_at).count();
+      w.startup = w.startup_measured ? 0.5 * (w.startup + upper) : upper;
+      w.startup_measured = true;
+      w.up_at.reset();
+    }
+  }
+  detail.startup_s = w.startup;
+
+  // Capacity memory: the λ samples of the last M seconds.
+  const double memory_s = w.startup + rebalance + dt;
+  if (sample) w.recent.emplace_back(in.now, *sample);
+  while (!w.recent.empty() &&
+         (w.recent.size() > kMaxRecent ||
+          std::chrono::duration<double>(in.now - w.recent.front().first).count() > memory_s)) {
+    w.recent.pop_front();
+  }
+
+  const bool arriving = lambda > 0 || sample.value_or(0) > 0;
+  if (!w.mu || !w.has_level) {
+    detail.why = "seed_rule";
+    return std::max<int64_t>(RecommendedPods(in.backlog, c.messages_per_pod), arriving ? 1 : 0);
+  }
+  const double mu = *w.mu;
+  detail.mu = mu;
+
+  int32_t cap = c.max_replicas;
+  if (c.limit_to_partitions && in.partition_count > 0) cap = std::min(cap, in.partition_count);
+  cap = std::max(cap, c.min_replicas);
+
+  // 4. "Keep the current count".
+  Fluid f;
+  f.backlog = backlog;
+  f.lambda = lambda + kBand * w.sigma;
+  f.rise = std::max(0.0, w.trend);
+  f.rise_for = w.startup;
+  f.mu = mu;
+  f.partitions = in.partition_count;
+  f.rebalance = rebalance;
+  f.horizon = w.startup + kHorizonBeyondStartup;
+  f.ready = ready;
+  f.starting = std::max(0, n - ready);
+  f.starting_at =
+      w.up_at ? std::max(0.0, w.startup - std::chrono::duration<double>(in.now - *w.up_at).count())
+              : w.startup / 2;
+  f.startup = w.startup;
+  const double keep = PeakWait(f, 0);
+  detail.predicted_peak_wait_s = keep;
+
+  // 5. Up, once, to the smallest count that keeps the wait under the target.
+  // Messages that arrive before new pods could consume have a wait no count changes much; a
+  // count is judged on those arriving from then on.
+  const double effect = w.startup + rebalance;
+  if (keep > target && n < cap) {
+    std::vector<double> peaks;
+    int32_t choice = -1;
+    for (int32_t m = n + 1; m <= cap; ++m) {
+      peaks.push_back(PeakWait(f, m - n, effect));
+      if (peaks.back() <= target) {
+        choice = m;
+        break;
+      }
+    }
+    if (choice < 0) {
+      const double best = *std::min_element(peaks.begin(), peaks.end());
+      for (size_t i = 0; i < peaks.size(); ++i) {
+        if (peaks[i] <= best + kNoBetterSeconds) {
+          choice = n + 1 + static_cast<int32_t>(i);
+          break;
+        }
+      }
+    }
+    if (choice > n && PeakWait(f, 0, effect) - PeakWait(f, choice - n, effect) > kNoBetterSeconds) {
+      w.up_at = in.now;
+      w.up_target = choice;
+      detail.why = "up";
+      return choice;
+    }
+    detail.why = "up_useless";
+    return n;
+  }
+
+  // 6. Down, only when it is safe and worth a rebalance.
+  const double drain_capacity = std::max(1e-9, consumers * mu);
+  const bool nearly_empty = backlog / drain_capacity <= kNearlyEmptyFraction * target;
+  const bool quiet =
+      !w.change_at || std::chrono::duration<double>(in.now - *w.change_at).count() >= memory_s;
+  const int32_t lowest = std::max(c.min_replicas, arriving ? 1 : 0);
+  if (n > lowest && nearly_empty && quiet && f.starting == 0) {
+    double highest = lambda;
+    for (const auto& r : w.recent) highest = std::max(highest, r.second);
+    Fluid down = f;
+    down.lambda = highest + kBand * w.sigma;
+    down.mu = w.mu_exact ? mu : mu * kProbe;
+    int32_t choice = n;
+    for (int32_t m = n - 1; m >= lowest; --m) {
+      if (PeakWait(down, m - n) > target) break;
+      choice = m;
+    }
+    if (choice < n) {
+      const double saved = (n - choice) * kSavingSeconds;
+      const int32_t paused = in.partition_count > 0 ? std::min(n, in.partition_count) : n;
+      if (saved > paused * rebalance + kEventPrice) {
+        detail.why = "down";
+        return choice;
+      }
+      detail.why = "down_not_worth";
+      return n;
+    }
+  }
+  detail.why = "hold";
+  return std::max<int32_t>(n, lowest);
 }
 
 }  // namespace kafka_autoscaler::policy

@@ -17,7 +17,8 @@
 namespace kafka_autoscaler::sim {
 
 const std::vector<std::string>& KnownPolicies() {
-  static const std::vector<std::string> kNames = {"messages", "keda-hpa", "rate", "reactive-bound"};
+  static const std::vector<std::string> kNames = {"messages", "keda-hpa", "rate", "wait",
+                                                  "reactive-bound"};
   return kNames;
 }
 

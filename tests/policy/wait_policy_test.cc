@@ -1,0 +1,158 @@
+// The wait policy (SCALING_POLICY=wait) through Decide, tick by tick with a FakeClock.
+#include <gtest/gtest.h>
+
+#include "fakes/fake_clock.h"
+#include "policy/policy.h"
+
+namespace kafka_autoscaler::policy {
+namespace {
+
+using std::chrono::seconds;
+using testing::FakeClock;
+
+PolicyConfig Wait() {
+  PolicyConfig c;
+  c.kind = PolicyKind::kWait;
+  c.messages_per_pod = 100;
+  c.min_replicas = 1;
+  c.max_replicas = 50;
+  c.idle_replicas = 1;
+  // Defaults: target wait 20 s, rebalance 5 s.
+  return c;
+}
+
+struct Tick {
+  int64_t backlog = 0;
+  int32_t current = 1;
+  int32_t ready = -1;   // -1: = current
+  double produced = 0;  // per second
+  double consumed = 0;  // per second
+  int32_t partitions = 0;
+};
+
+class WaitPolicyTest : public ::testing::Test {
+ protected:
+  // Runs one tick 15 s after the previous one.
+  Decision Run(const Tick& t, const PolicyConfig& c = Wait()) {
+    if (ticks_++ > 0) clock_.Advance(seconds(15));
+    PolicyInput in{.now = clock_.Now(),
+                   .backlog = t.backlog,
+                   .partition_count = t.partitions,
+                   .current_replicas = t.current,
+                   .ready_replicas = t.ready < 0 ? t.current : t.ready,
+                   .produced_per_minute = t.produced * 60,
+                   .consumed_per_minute = t.consumed * 60};
+    Decision d = Decide(in, state_, c);
+    state_ = d.next_state;
+    return d;
+  }
+  FakeClock clock_;
+  PolicyState state_;
+  int ticks_ = 0;
+};
+
+TEST_F(WaitPolicyTest, SeedRuleUntilOnePodsRateIsMeasured) {
+  const Decision d = Run({.backlog = 450, .current = 1, .produced = 10, .consumed = 10});
+  ASSERT_TRUE(d.wait);
+  EXPECT_EQ(d.wait->why, "seed_rule");
+  EXPECT_EQ(d.desired, 5);  // ceil(450 / 100)
+  EXPECT_EQ(d.reason, Reason::kWait);
+}
+
+TEST_F(WaitPolicyTest, SaturatedGroupGivesExactRateAndOneJumpUnderTheTarget) {
+  // 2 pods saturated at 50 msg/s each while 200 msg/s arrive: the backlog grows 100/s.
+  Decision d;
+  int64_t backlog = 3000;
+  for (int i = 0; i < 3; ++i) {
+    d = Run({.backlog = backlog, .current = 2, .produced = 200, .consumed = 100});
+    backlog += 1500;
+  }
+  ASSERT_TRUE(d.wait);
+  EXPECT_DOUBLE_EQ(d.wait->mu, 50);
+  EXPECT_NEAR(d.wait->lambda, 200, 1e-9);
+  EXPECT_GT(d.wait->predicted_peak_wait_s, 20);
+  EXPECT_EQ(d.wait->why, "up");
+  // At least λ/μ = 4 pods plus the drain of 6,000 messages and what piles up meanwhile.
+  EXPECT_GE(d.desired, 6);
+  EXPECT_LE(d.desired, 50);
+  // Once there (pods still starting), no second jump.
+  const int32_t jumped = d.desired;
+  d = Run(
+      {.backlog = backlog + 1500, .current = jumped, .ready = 2, .produced = 200, .consumed = 100});
+  EXPECT_EQ(d.desired, jumped) << d.wait->why;
+}
+
+TEST_F(WaitPolicyTest, RiseBelievedAtOnceDropOnlyOnTheSecondTick) {
+  Run({.backlog = 10, .current = 4, .produced = 100, .consumed = 100});
+  Decision d = Run({.backlog = 10, .current = 4, .produced = 100, .consumed = 100});
+  EXPECT_NEAR(d.wait->lambda, 100, 1e-9);
+  d = Run({.backlog = 10, .current = 4, .produced = 180, .consumed = 100});
+  EXPECT_NEAR(d.wait->lambda, 180, 1e-9);  // +80 % > 10 %: a jump
+  d = Run({.backlog = 10, .current = 4, .produced = 60, .consumed = 60});
+  EXPECT_NEAR(d.wait->lambda, 180, 1e-9);  // one low tick: not believed yet
+  d = Run({.backlog = 10, .current = 4, .produced = 60, .consumed = 60});
+  EXPECT_NEAR(d.wait->lambda, 60, 1e-9);  // the second: believed
+}
+
+TEST_F(WaitPolicyTest, StartupIsTimedFromAScaleUpToItsTargetBeingReady) {
+  int64_t backlog = 3000;
+  Decision d;
+  for (int i = 0; i < 3; ++i) {
+    d = Run({.backlog = backlog, .current = 2, .produced = 200, .consumed = 100});
+    backlog += 1500;
+  }
+  ASSERT_EQ(d.wait->why, "up");
+  const int32_t target = d.desired;
+  EXPECT_DOUBLE_EQ(d.wait->startup_s, 30);  // the prior
+  // Ready reaches the target on the third tick after the decision: start-up in (30, 45].
+  d = Run({.backlog = backlog, .current = target, .ready = 2, .produced = 200, .consumed = 100});
+  d = Run({.backlog = backlog, .current = target, .ready = 3, .produced = 200, .consumed = 150});
+  d = Run(
+      {.backlog = backlog, .current = target, .ready = target, .produced = 200, .consumed = 300});
+  EXPECT_DOUBLE_EQ(d.wait->startup_s, 45);
+}
+
+TEST_F(WaitPolicyTest, ScalesDownOnlyWhenQuietEmptyAndWorthIt) {
+  // μ learned exact at 50 msg/s on a saturated group of 4.
+  Decision d;
+  for (int i = 0; i < 3; ++i)
+    d = Run({.backlog = 5000, .current = 4, .produced = 200, .consumed = 200});
+  ASSERT_DOUBLE_EQ(d.wait->mu, 50);
+  // The load falls to 40 msg/s; the group of 20 (someone scaled it) drains.
+  d = Run({.backlog = 0, .current = 20, .produced = 40, .consumed = 40});
+  EXPECT_EQ(d.desired, 20);  // the count just changed: no scale-down within M
+  for (int i = 0; i < 8 && d.desired == 20; ++i) {
+    d = Run({.backlog = 0, .current = 20, .produced = 40, .consumed = 40});
+  }
+  EXPECT_EQ(d.wait->why, "down");
+  EXPECT_LT(d.desired, 20);
+  EXPECT_GE(d.desired, 1);  // 40 msg/s needs one pod (+ band): few pods, not zero
+  EXPECT_LE(d.desired, 3);
+}
+
+TEST_F(WaitPolicyTest, StateStaysBounded) {
+  for (int i = 0; i < 2000; ++i) {
+    Run({.backlog = i % 7 == 0 ? 900 : 0, .current = 3, .produced = 100.0 + i % 13, .consumed = 100});
+  }
+  EXPECT_LE(state_.wait.recent.size(), 256u);
+}
+
+TEST_F(WaitPolicyTest, PureSameInputSameDecision) {
+  Run({.backlog = 3000, .current = 2, .produced = 200, .consumed = 100});
+  Run({.backlog = 4500, .current = 2, .produced = 200, .consumed = 100});
+  const PolicyState before = state_;
+  const PolicyInput in{.now = clock_.Now() + seconds(15),
+                       .backlog = 6000,
+                       .partition_count = 0,
+                       .current_replicas = 2,
+                       .ready_replicas = 2,
+                       .produced_per_minute = 200 * 60,
+                       .consumed_per_minute = 100 * 60};
+  const Decision a = Decide(in, before, Wait());
+  const Decision b = Decide(in, before, Wait());
+  EXPECT_EQ(a.desired, b.desired);
+  EXPECT_EQ(a.wait->predicted_peak_wait_s, b.wait->predicted_peak_wait_s);
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::policy
