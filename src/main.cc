@@ -305,8 +305,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.1, 20.0));
   demo_cmd->add_option("--out", demo_out, "folder for the chart and logs (default demo-out)");
   demo_cmd->add_flag("--plain", demo_plain, "one line per tick, even on a terminal");
-  demo_cmd->add_option("--policy", demo_policy, "scaling policy: messages or rate")
-      ->check(CLI::IsMember({"messages", "rate"}));
+  demo_cmd->add_option("--policy", demo_policy, "scaling policy: messages, rate or wait")
+      ->check(CLI::IsMember({"messages", "rate", "wait"}));
 
   auto* sim_cmd =
       app.add_subcommand("simulate", "replay a workload scenario against scaling policies");
@@ -361,10 +361,13 @@ int main(int argc, char** argv) {
     ka::StopToken stop;
     signals.Start(stop, nullptr);
     return ka::demo::RunDemo(
-        {.duration = std::chrono::seconds(demo_duration), .speed = demo_speed,
-         .out_dir = demo_out, .plain = demo_plain || isatty(STDOUT_FILENO) == 0,
-         .policy = demo_policy == "rate" ? ka::policy::PolicyKind::kRate
-                                         : ka::policy::PolicyKind::kMessages},
+        {.duration = std::chrono::seconds(demo_duration),
+         .speed = demo_speed,
+         .out_dir = demo_out,
+         .plain = demo_plain || isatty(STDOUT_FILENO) == 0,
+         .policy = demo_policy == "rate"   ? ka::policy::PolicyKind::kRate
+                   : demo_policy == "wait" ? ka::policy::PolicyKind::kWait
+                                           : ka::policy::PolicyKind::kMessages},
         stop, std::cout, std::cerr);
   }
 
