@@ -11,6 +11,7 @@ APT_PACKAGES=(
   prometheus            # promtool, for the /metrics test
   clang libclang-rt-14-dev  # libFuzzer targets
   python3-confluent-kafka python3-kubernetes  # the seed-design peer in bench/peer
+  chromium              # headless, for the status page's browser test (tests/http/ui)
 )
 
 missing=()
@@ -39,6 +40,10 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 if [ -f "$root/tests/telemetry/decoder/package.json" ] &&
    [ ! -d "$root/tests/telemetry/decoder/node_modules" ]; then
   (cd "$root/tests/telemetry/decoder" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# playwright-core drives Debian's chromium in the status page's browser test: tests/http/ui.
+if [ -f "$root/tests/http/ui/package.json" ] && [ ! -d "$root/tests/http/ui/node_modules" ]; then
+  (cd "$root/tests/http/ui" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 # Dockerfile linters (no Docker engine here): tests/deploy/lint.
 if [ -f "$root/tests/deploy/lint/package.json" ] && [ ! -d "$root/tests/deploy/lint/node_modules" ]; then

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "controller/history.h"
 #include "controller/loop.h"
 #include "controller/reconciler.h"
 #include "controller/status_board.h"
@@ -205,10 +206,16 @@ int RunDaemon(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptio
   const auto options = ReconcilerOptionsFrom(cfg);
   ka::daemon::OtelTickTracer tracer(telemetry.tracer());
   ka::daemon::MetricsTickListener metrics_listener(telemetry.metrics());
+  telemetry.metrics().SetMaxReplicas(cfg.policy.max_replicas);
   ka::controller::Reconciler reconciler(options, clock, **source, target, &events, log, tracer);
   ka::controller::StatusBoard board(clock, cfg.scale_interval, cfg.leader_election);
+  ka::controller::History history({.interval = cfg.scale_interval});
+  ka::controller::HistoryTickListener history_listener(
+      history, {.namespace_name = cfg.namespace_name, .name = cfg.deployment_name,
+                .topics = options.topics, .group = options.group,
+                .min_replicas = cfg.policy.min_replicas, .max_replicas = cfg.policy.max_replicas});
   ka::http::HealthServer server({.host = "0.0.0.0", .port = cfg.health_check_port}, board, options,
-                                [&telemetry] { return telemetry.PrometheusText(); });
+                                [&telemetry] { return telemetry.PrometheusText(); }, &history);
   if (auto s = server.Start(); !s) {
     log.Error("cannot start the health server", {{"error", s.error().message}});
     stop.Stop();
@@ -220,7 +227,7 @@ int RunDaemon(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptio
   std::function<bool()> may_act;
   if (elector) may_act = [&] { return elector->IsLeader(); };
   ka::controller::Loop loop({.interval = cfg.scale_interval, .max_ticks = flags.max_ticks},
-                            reconciler, board, may_act, {&metrics_listener});
+                            reconciler, board, may_act, {&metrics_listener, &history_listener});
   const int64_t ticks = loop.Run(stop);
 
   stop.Stop();

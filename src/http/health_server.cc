@@ -4,15 +4,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include "http/status_page.h"
+
 namespace kafka_autoscaler::http {
 
 HealthServer::HealthServer(HealthServerOptions options, const controller::StatusBoard& board,
                            controller::ReconcilerOptions labels,
-                           std::function<std::string()> metrics_text)
+                           std::function<std::string()> metrics_text,
+                           const controller::History* history)
     : options_(std::move(options)),
       board_(board),
       labels_(std::move(labels)),
       metrics_text_(std::move(metrics_text)),
+      history_(history),
       server_(std::make_unique<httplib::Server>()) {}
 
 HealthServer::~HealthServer() { Stop(); }
@@ -54,6 +58,7 @@ Status HealthServer::Start() {
     res.set_content(metrics_text_ ? metrics_text_() : std::string(),
                     "text/plain; version=0.0.4; charset=utf-8");
   });
+  if (history_ != nullptr) AddStatusPageRoutes(s, board_, *history_, labels_);
   if (options_.port == 0) {
     port_ = s.bind_to_any_port(options_.host);
     if (port_ <= 0) return MakeError(ErrorCode::kUnavailable, "http: cannot bind any port");

@@ -4,6 +4,8 @@
 //   GET /healthz  liveness: 200 while the loop ticks (a tick started within 3 intervals)
 //   GET /readyz   readiness: 200 when the last Kafka and Kubernetes checks succeeded
 //   GET /metrics  Prometheus text format
+//   GET /ui, /api/v1/targets...  the status page and its JSON (http/status_page.h), when a
+//                 History is given
 // Handlers only read the StatusBoard snapshot and the metrics registry; they never wait on
 // Kafka or the API server. The server runs on its own threads between Start() and Stop().
 #pragma once
@@ -14,6 +16,7 @@
 #include <thread>
 
 #include "common/result.h"
+#include "controller/history.h"
 #include "controller/reconciler.h"
 #include "controller/status_board.h"
 
@@ -30,9 +33,11 @@ struct HealthServerOptions {
 
 class HealthServer {
  public:
-  // `metrics_text` returns the Prometheus exposition; it must be thread-safe.
+  // `metrics_text` returns the Prometheus exposition; it must be thread-safe. `history` (may be
+  // null: no status page) feeds GET /ui and /api/v1/targets; it must outlive the server.
   HealthServer(HealthServerOptions options, const controller::StatusBoard& board,
-               controller::ReconcilerOptions labels, std::function<std::string()> metrics_text);
+               controller::ReconcilerOptions labels, std::function<std::string()> metrics_text,
+               const controller::History* history = nullptr);
   ~HealthServer();
 
   // Binds and starts serving. Fails with kUnavailable when the port cannot be bound.
@@ -45,6 +50,7 @@ class HealthServer {
   const controller::StatusBoard& board_;
   controller::ReconcilerOptions labels_;
   std::function<std::string()> metrics_text_;
+  const controller::History* history_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;
