@@ -52,7 +52,9 @@ std::string_view SignalName(Signal signal) {
 
 std::string_view MetricUnit(std::string_view name) {
   if (name == kMetricMessageCount) return "{message}";
-  if (name == kMetricPodCount || name == kMetricDesiredReplicas) return "{pod}";
+  if (name == kMetricPodCount || name == kMetricDesiredReplicas || name == kMetricMaxReplicas) {
+    return "{pod}";
+  }
   if (name == kMetricThroughput) return "{message}/min";
   if (name == kMetricScaleEvents) return "{event}";
   if (name == kMetricErrors) return "{error}";
@@ -71,6 +73,8 @@ Metrics::Metrics(std::string_view version)
                            "Messages produced to the Kafka topic per minute.")),
       desired_replicas_(AddGauge(*registry_, kMetricDesiredReplicas,
                                  "Replicas the last scaling decision asked for.")),
+      max_replicas_(AddGauge(*registry_, kMetricMaxReplicas,
+                             "MAX_REPLICAS: the most replicas the autoscaler will set.")),
       scale_events_(AddCounter(*registry_, kMetricScaleEvents,
                                "Changes of the Deployment's replicas, by direction.")),
       errors_(AddCounter(*registry_, kMetricErrors, "Errors of the reconcile loop, by kind.")),
@@ -100,6 +104,7 @@ void Metrics::SetMessageCount(double messages) { message_count_.Set(messages); }
 void Metrics::SetPodCount(double pods) { pod_count_.Set(pods); }
 void Metrics::SetThroughputPerMinute(double per_minute) { throughput_.Set(per_minute); }
 void Metrics::SetDesiredReplicas(double replicas) { desired_replicas_.Set(replicas); }
+void Metrics::SetMaxReplicas(double replicas) { max_replicas_.Set(replicas); }
 
 void Metrics::AddScaleEvent(ScaleDirection direction) {
   scale_events_

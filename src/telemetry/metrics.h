@@ -6,6 +6,8 @@
 //   k8s_pod_count                    gauge    current replicas of the Deployment (seed name)
 //   kafka_message_throughput         gauge    messages produced per minute (seed name)
 //   kafka_autoscaler_desired_replicas gauge   replicas the last decision asked for
+//   kafka_autoscaler_max_replicas    gauge    MAX_REPLICAS, the configured ceiling (alerts:
+//                                    held at the ceiling while the backlog grows)
 //   kafka_autoscaler_scale_events_total{direction="up"|"down"}  counter  (OTLP: monotonic sum,
 //                                    cumulative, name without `_total`)
 //   kafka_autoscaler_errors_total{kind=ErrorCodeName}           counter
@@ -38,6 +40,7 @@ inline constexpr std::string_view kMetricMessageCount = "kafka_message_count";
 inline constexpr std::string_view kMetricPodCount = "k8s_pod_count";
 inline constexpr std::string_view kMetricThroughput = "kafka_message_throughput";
 inline constexpr std::string_view kMetricDesiredReplicas = "kafka_autoscaler_desired_replicas";
+inline constexpr std::string_view kMetricMaxReplicas = "kafka_autoscaler_max_replicas";
 inline constexpr std::string_view kMetricScaleEvents = "kafka_autoscaler_scale_events_total";
 inline constexpr std::string_view kMetricErrors = "kafka_autoscaler_errors_total";
 inline constexpr std::string_view kMetricTickDuration = "kafka_autoscaler_tick_duration_seconds";
@@ -67,6 +70,7 @@ class Metrics {
   void SetPodCount(double pods);
   void SetThroughputPerMinute(double messages_per_minute);
   void SetDesiredReplicas(double replicas);
+  void SetMaxReplicas(double replicas);
   void AddScaleEvent(ScaleDirection direction);
   void AddError(ErrorCode code) { AddError(ErrorCodeName(code)); }
   void AddError(std::string_view kind);
@@ -88,6 +92,7 @@ class Metrics {
   prometheus::Gauge& pod_count_;
   prometheus::Gauge& throughput_;
   prometheus::Gauge& desired_replicas_;
+  prometheus::Gauge& max_replicas_;
   prometheus::Family<prometheus::Counter>& scale_events_;
   prometheus::Family<prometheus::Counter>& errors_;
   prometheus::Histogram& tick_duration_;

@@ -19,6 +19,7 @@ Metrics& Populate(Metrics& m) {
   m.SetPodCount(3);
   m.SetThroughputPerMinute(600.5);
   m.SetDesiredReplicas(5);
+  m.SetMaxReplicas(8);
   m.AddScaleEvent(ScaleDirection::kUp);
   m.AddScaleEvent(ScaleDirection::kUp);
   m.AddScaleEvent(ScaleDirection::kDown);
@@ -41,6 +42,8 @@ TEST(MetricsTest, PrometheusTextHasTheSeedNamesAndValues) {
            "# TYPE kafka_message_throughput gauge",
            "kafka_message_throughput 600.5",
            "kafka_autoscaler_desired_replicas 5",
+           "# TYPE kafka_autoscaler_max_replicas gauge",
+           "kafka_autoscaler_max_replicas 8",
            "# TYPE kafka_autoscaler_scale_events_total counter",
            "kafka_autoscaler_scale_events_total{direction=\"up\"} 2",
            "kafka_autoscaler_scale_events_total{direction=\"down\"} 1",
