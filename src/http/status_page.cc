@@ -75,6 +75,8 @@ void AddStatusPageRoutes(httplib::Server& s, const controller::StatusBoard& boar
     res.set_content(std::string(UiPageHtml()), "text/html; charset=utf-8");
   });
   s.Get("/ui/", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/ui"); });
+  // Browsers ask for an icon; "no content" keeps their consoles (and the browser test) clean.
+  s.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
   s.Get("/api/v1/targets",
         [&board, &history, labels](const httplib::Request&, httplib::Response& res) {
           nlohmann::json j = history.TargetsJson();

@@ -84,6 +84,7 @@ TEST(StatusPage, ServesTheEmbeddedPageWithAStrictPolicy) {
   EXPECT_NE(csp.find("style-src 'sha256-" + Sha256Base64(style) + "'"), std::string::npos) << csp;
   EXPECT_EQ(r->get_header_value("X-Content-Type-Options"), "nosniff");
   EXPECT_EQ(r->get_header_value("Cache-Control"), "no-store");
+  EXPECT_EQ(s.client->Get("/favicon.ico")->status, 204) << "no 404 in the browser console";
 }
 
 TEST(StatusPage, PageIsSelfContainedAndSmall) {

@@ -13,8 +13,6 @@
 // click. Prints one JSON line of measurements; exits 1 with the reason on any failure.
 import { chromium } from "playwright-core";
 import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import zlib from "node:zlib";
 
 function args() {
@@ -85,6 +83,17 @@ export function imageStats(png) {
            luminance_stddev: Math.sqrt(Math.max(0, sum2 / n - mean * mean)) };
 }
 
+// Polls `cond` (async) every 250 ms until it holds or `ms` pass. Not page.waitForFunction: that
+// evaluates a string in the page, which the page's Content-Security-Policy rightly refuses.
+async function until(cond, ms) {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await cond()) return true;
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 function fail(msg) {
   console.error("ui check: " + msg);
   process.exit(1);
@@ -94,11 +103,11 @@ async function main() {
   const a = args();
   const expect = a.expect ? JSON.parse(a.expect) : null;
   const origin = new URL(a.url).origin;
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "ka-ui-chromium-"));
+  // playwright gives the browser a fresh profile of its own (it refuses --user-data-dir here).
   const browser = await chromium.launch({
     executablePath: a.chromium || "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--no-first-run", "--user-data-dir=" + profile],
+           "--no-first-run"],
   });
   const problems = [];
   try {
@@ -120,16 +129,12 @@ async function main() {
         "#v-backlog": String(expect.backlog), "#v-replicas": String(expect.replicas),
         "#v-desired": String(expect.desired), "#v-reason": String(expect.reason),
       };
-      try {
-        await page.waitForFunction((w) => Object.entries(w).every(([sel, v]) => {
-          const e = document.querySelector(sel);
-          return e && e.textContent === v;
-        }), want, { timeout: 60000, polling: 250 });
-      } catch (e) {
-        const seen = {};
+      const seen = {};
+      const shown = await until(async () => {
         for (const sel of Object.keys(want)) seen[sel] = await page.textContent(sel);
-        fail("the page never showed " + JSON.stringify(want) + "; it shows " + JSON.stringify(seen));
-      }
+        return Object.keys(want).every((sel) => seen[sel] === want[sel]);
+      }, 60000);
+      if (!shown) fail("the page never showed " + JSON.stringify(want) + "; it shows " + JSON.stringify(seen));
       const reasons = await page.$$eval("#decisions tbody td.reason", (tds) => tds.map((t) => t.textContent));
       if (!reasons.includes(String(expect.reason))) fail("no decision with reason " + expect.reason + " in " + JSON.stringify(reasons));
       const row = await page.$$eval("#target-table tbody tr", (trs) => trs.map((tr) => tr.querySelector("td.backlog").textContent));
@@ -155,8 +160,8 @@ async function main() {
       }
       const top = await page.$eval("#target-table tbody tr", (tr) => tr.dataset.ns + "/" + tr.dataset.name);
       await page.click("#target-table tbody tr");
-      await page.waitForFunction((t) => document.querySelector("#detail-title").textContent.endsWith(" " + t), top, { timeout: 30000 });
-      if (!(await page.isVisible("#detail"))) fail("click-through: no detail");
+      const opened = await until(async () => (await page.textContent("#detail-title")).endsWith(" " + top), 30000);
+      if (!opened || !(await page.isVisible("#detail"))) fail("click-through: no detail for " + top);
       measured.top = top;
     }
 
@@ -171,7 +176,6 @@ async function main() {
     console.log(JSON.stringify({ ok: true, ...measured }));
   } finally {
     await browser.close();
-    fs.rmSync(profile, { recursive: true, force: true });
   }
 }
 
