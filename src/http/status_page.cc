@@ -39,10 +39,12 @@ void SetCommonHeaders(httplib::Response& res) {
   res.set_header("Referrer-Policy", "no-referrer");
 }
 
+// With a charset, cpp-httplib 0.11 does not compress the body: it would pick brotli at quality
+// 11 for any browser, which took 15 s for the 2.9 MB list of 3,000 targets (uncompressed: 0.4 s).
 void SendJson(httplib::Response& res, int status, const nlohmann::json& j) {
   SetCommonHeaders(res);
   res.status = status;
-  res.set_content(j.dump() + "\n", "application/json");
+  res.set_content(j.dump() + "\n", "application/json; charset=utf-8");
 }
 
 }  // namespace
