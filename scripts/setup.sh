@@ -23,6 +23,9 @@ command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
 # Node.js and npm run the independent OTLP decoder of the telemetry tests; any install will do.
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# Java 17+ runs the real Apache Kafka of the real_kafka tests; Maven fetches its jars (below).
+command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
 
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
@@ -49,4 +52,21 @@ fi
 if [ -f "$root/tests/deploy/lint/package.json" ] && [ ! -d "$root/tests/deploy/lint/node_modules" ]; then
   (cd "$root/tests/deploy/lint" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# Apache Kafka's jars for the real_kafka tests, pinned by tests/kafka/real/pom*.xml (one per
+# version), fetched once into the cache folder `scripts/real-kafka.sh lib` prints (no network at
+# test time).
+for kafka_pom in "$root"/tests/kafka/real/pom*.xml; do
+  [ -f "$kafka_pom" ] || continue
+  kafka_lib="$("$root/scripts/real-kafka.sh" lib "$kafka_pom")"
+  if [ ! -f "$kafka_lib/.complete" ]; then
+    echo "setup: fetching Apache Kafka jars into $kafka_lib"
+    rm -rf "$kafka_lib.tmp" && mkdir -p "$kafka_lib.tmp"
+    mvn -B -q -f "$kafka_pom" \
+      -Dmaven.repo.local="$(dirname "$kafka_lib")/m2" \
+      org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$kafka_lib.tmp" >&2
+    touch "$kafka_lib.tmp/.complete"
+    rm -rf "$kafka_lib" && mv "$kafka_lib.tmp" "$kafka_lib"
+  fi
+done
 echo "setup: ok"

@@ -17,15 +17,21 @@ Harness::Harness(const std::string& name, HarnessOptions options) : options_(std
          ("ka-faults-" + std::to_string(getpid()) + "-" + name);
   std::filesystem::remove_all(dir_);
   std::filesystem::create_directories(dir_);
-  auto kafka = kafka::testing::MockCluster::Start(3);
-  if (!kafka) {
-    error_ = "mock kafka: " + kafka.error().message;
-    return;
-  }
-  kafka_ = std::move(*kafka);
-  if (auto s = kafka_->CreateTopic(kTopic, options_.partitions); !s) {
-    error_ = "create topic: " + s.error().message;
-    return;
+  if (options_.client != nullptr) {
+    client_ = options_.client;
+  } else {
+    auto kafka = kafka::testing::MockCluster::Start(3);
+    if (!kafka) {
+      error_ = "mock kafka: " + kafka.error().message;
+      return;
+    }
+    kafka_ = std::move(*kafka);
+    client_ = &kafka_->client();
+    options_.bootstrap = kafka_->bootstrap();
+    if (auto s = kafka_->CreateTopic(options_.topic, options_.partitions); !s) {
+      error_ = "create topic: " + s.error().message;
+      return;
+    }
   }
   if (!RestartApiServer()) return;
   kubeconfig_ = (dir_ / "kubeconfig").string();
@@ -102,9 +108,9 @@ bool Harness::RestartApiServer() {
 
 std::map<std::string, std::string> Harness::Env() {
   port_ = FreePort();
-  return {{"KAFKA_BOOTSTRAP_SERVERS", kafka_->bootstrap()},
-          {"KAFKA_TOPIC", kTopic},
-          {"KAFKA_CONSUMER_GROUP", kGroup},
+  return {{"KAFKA_BOOTSTRAP_SERVERS", options_.bootstrap},
+          {"KAFKA_TOPIC", options_.topic},
+          {"KAFKA_CONSUMER_GROUP", options_.group},
           {"KAFKA_OFFSET_RESET_POLICY", "earliest"},
           {"NAMESPACE", kNamespace},
           {"DEPLOYMENT_NAME", kDeployment},
@@ -137,7 +143,7 @@ std::unique_ptr<Process> Harness::Start(std::map<std::string, std::string> overr
 }
 
 bool Harness::Produce(int per_partition) {
-  auto s = kafka_->ProduceEach(kTopic, options_.partitions, per_partition);
+  auto s = client_->ProduceEach(options_.topic, options_.partitions, per_partition);
   EXPECT_TRUE(s) << s.error().message;
   return static_cast<bool>(s);
 }
@@ -147,9 +153,9 @@ bool Harness::CommitLeaving(int64_t high, int64_t lag) {
   for (int p = 0; p < options_.partitions; ++p) {
     const int64_t keep = std::min(lag, high);
     lag -= keep;
-    offsets.push_back({kTopic, p, high - keep});
+    offsets.push_back({options_.topic, p, high - keep});
   }
-  auto s = kafka_->Commit(kGroup, offsets);
+  auto s = client_->Commit(options_.group, offsets);
   EXPECT_TRUE(s) << s.error().message;
   return static_cast<bool>(s) && lag == 0;
 }

@@ -42,6 +42,12 @@ struct HarnessOptions {
   bool insecure_tls = false;
   std::vector<TokenGrant> extra_tokens;  // more users, e.g. one per instance
   std::optional<TokenGrant> grant;       // for kToken; default: allowed everything
+  // An external Kafka (a real broker, tests/kafka/real) instead of the mock: its bootstrap and
+  // a client for producing and committing; `topic` must exist there with `partitions`.
+  std::string bootstrap;
+  kafka::testing::KafkaTestClient* client = nullptr;
+  std::string topic = kTopic;
+  std::string group = kGroup;
 };
 
 class Harness {
@@ -54,7 +60,7 @@ class Harness {
   bool ok() const { return error_.empty(); }
   const std::string& error() const { return error_; }
   const std::filesystem::path& dir() const { return dir_; }
-  kafka::testing::MockCluster& kafka() { return *kafka_; }
+  kafka::testing::MockCluster& kafka() { return *kafka_; }  // the mock (no external Kafka)
   TestApiServer& api() { return *api_; }
   const std::string& kubeconfig() const { return kubeconfig_; }
 
@@ -107,6 +113,7 @@ class Harness {
   std::filesystem::path dir_;
   std::string error_;
   std::unique_ptr<kafka::testing::MockCluster> kafka_;
+  kafka::testing::KafkaTestClient* client_ = nullptr;  // the mock's or the external one
   std::unique_ptr<TestApiServer> api_;
   int api_port_ = 0;
   int saved_replicas_ = 1;  // the Deployment's replicas while the API server is stopped

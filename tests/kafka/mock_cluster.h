@@ -21,16 +21,11 @@
 
 #include "common/result.h"
 #include "kafka/kafka_client.h"
+#include "test_client.h"
 
 struct rd_kafka_mock_cluster_s;
 
 namespace kafka_autoscaler::kafka::testing {
-
-struct CommitOffset {
-  std::string topic;
-  int32_t partition = 0;
-  int64_t offset = 0;
-};
 
 class MockCluster {
  public:
@@ -43,6 +38,8 @@ class MockCluster {
   // "127.0.0.1:port,127.0.0.1:port,..."
   const std::string& bootstrap() const { return bootstrap_; }
   int brokers() const { return brokers_; }
+  // The producing and committing client (on bootstrap()).
+  KafkaTestClient& client() { return *client_; }
 
   // Creates a topic (replication factor min(3, brokers)). Fails if it exists.
   [[nodiscard]] Status CreateTopic(const std::string& topic, int partitions);
@@ -66,16 +63,11 @@ class MockCluster {
 
  private:
   MockCluster() = default;
-  // Queues `count` messages for one partition (waiting while the local queue is full).
-  [[nodiscard]] Status Enqueue(const std::string& topic, int32_t partition, int count);
-  [[nodiscard]] Status Flush();
-
   RdPtr<rd_kafka_t> host_;  // owns the mock cluster's rd_kafka_t
   rd_kafka_mock_cluster_s* cluster_ = nullptr;
   std::string bootstrap_;
   int brokers_ = 0;
-  RdPtr<rd_kafka_t> producer_;
-  int64_t failed_deliveries_ = 0;  // written by the delivery callback during Flush()
+  std::unique_ptr<KafkaTestClient> client_;  // produces and commits
 };
 
 }  // namespace kafka_autoscaler::kafka::testing

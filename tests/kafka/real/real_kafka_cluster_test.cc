@@ -1,0 +1,127 @@
+// Faults only a real cluster shows, against three real brokers and one controller (shared by
+// every test of this binary). Every case runs the fault matrix's checks (RunFaultCase): no scale
+// on a failed observation, the error kind counted and logged, recovery within 2 ticks.
+#include <signal.h>
+
+#include <iostream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "faults/harness.h"
+#include "real_kafka.h"
+#include "test_macros.h"
+
+namespace kafka_autoscaler::kafka::testing {
+namespace {
+
+using kafka_autoscaler::testing::Eventually;
+using kafka_autoscaler::testing::FaultCase;
+using kafka_autoscaler::testing::Harness;
+using kafka_autoscaler::testing::HarnessOptions;
+using kafka_autoscaler::testing::Process;
+using kafka_autoscaler::testing::RunFaultCase;
+using std::chrono::seconds;
+
+RealKafka* kafka = nullptr;
+
+class ClusterEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    auto k = RealKafka::Start({.name = "cluster", .brokers = 3});
+    ASSERT_TRUE(k) << k.error().message;
+    owned_ = std::move(*k);
+    kafka = owned_.get();
+    std::cout << "real kafka: 3 brokers + 1 controller (format + start + ready) in "
+              << kafka->startup_time().count() << " ms\n";
+  }
+  void TearDown() override {
+    kafka = nullptr;
+    owned_.reset();
+  }
+
+ private:
+  std::unique_ptr<RealKafka> owned_;
+};
+const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new ClusterEnvironment);
+
+class RealKafkaFaults : public ::testing::Test {
+ protected:
+  // A topic of 6 partitions with `replication`, 30 records (3 replicas), a daemon in steady state.
+  void Boot(int replication) {
+    const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    topic_ = "t-" + name;
+    ASSERT_OK(kafka->client().CreateTopic(topic_, 6, replication));
+    h_ = std::make_unique<Harness>("real-" + name, HarnessOptions{.partitions = 6,
+                                                                  .bootstrap = kafka->bootstrap(),
+                                                                  .client = &kafka->client(),
+                                                                  .topic = topic_,
+                                                                  .group = "g-" + name});
+    ASSERT_TRUE(h_->ok()) << h_->error();
+    ASSERT_TRUE(h_->Produce(5));
+    daemon_ = h_->Start();
+    ASSERT_TRUE(h_->WaitSteady(3, seconds(90)))
+        << "no steady state: replicas " << h_->Replicas() << " " << h_->Status().dump() << "\n"
+        << daemon_->Stderr();
+  }
+  void TearDown() override {
+    if (daemon_ && daemon_->Running()) {
+      daemon_->Signal(SIGTERM);
+      EXPECT_EQ(daemon_->Wait(seconds(10)), 0);
+    }
+  }
+  // A broker that leads some of the topic's partitions (with replication 1, every broker
+  // leads two of the six).
+  int SomeLeader() { return kafka->broker_ids().at(1); }
+
+  std::string topic_;
+  std::unique_ptr<Harness> h_;
+  std::unique_ptr<Process> daemon_;
+};
+
+// kill -9 of a broker that holds partitions nobody else has (replication 1): those partitions
+// are offline until it restarts; the daemon must hold, count the error, and recover.
+TEST_F(RealKafkaFaults, BrokerKilledAndRestarted) {
+  Boot(1);
+  const int broker = SomeLeader();
+  RunFaultCase(*h_, *daemon_, 3,
+               {.kind = "kafka_unavailable",
+                .inject = [&] { kafka->Kill(broker); },
+                .clear = [&] { ASSERT_OK(kafka->Restart(broker)); },
+                .detect_within = seconds(60)});
+}
+
+// SIGSTOP: the broker is hung, not dead (its connections stay open, nothing answers).
+TEST_F(RealKafkaFaults, BrokerStopped) {
+  Boot(1);
+  const int broker = SomeLeader();
+  RunFaultCase(*h_, *daemon_, 3,
+               {.kind = "kafka_timeout",
+                .inject = [&] { kafka->Signal(broker, SIGSTOP); },
+                .clear = [&] { kafka->Signal(broker, SIGCONT); },
+                .detect_within = seconds(60)});
+}
+
+// kill -9 with replication 3: leadership moves to the other brokers. Until it has moved some
+// observations may fail (never counted as zero: nothing scales); afterwards, with the broker
+// still down, the daemon observes the whole backlog again.
+TEST_F(RealKafkaFaults, BrokerKilledLeadershipMoves) {
+  Boot(3);
+  const int broker = kafka->broker_ids().at(0);
+  const int patches = h_->Patches();
+  kafka->Kill(broker);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const auto s = h_->Status();
+        return h_->ReadyStatus() == 200 && s.is_object() && s["last_decision"].is_object() &&
+               s["last_decision"].value("backlog", -1) == 30;
+      },
+      seconds(90)))
+      << h_->Status().dump();
+  EXPECT_EQ(h_->Patches(), patches);
+  EXPECT_EQ(h_->Replicas(), 3);
+  ASSERT_OK(kafka->Restart(broker));
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::kafka::testing

@@ -1,0 +1,297 @@
+// Against real Apache Kafka (one combined KRaft node shared by every test of this binary):
+//   - the lag oracle: KafkaMetricSource's backlog equals what Kafka's own tools say
+//     (ConsumerGroupCommand --describe's LAG column; GetOffsetShell's offsets in topic mode);
+//   - end to end: the daemon binary scales a Deployment 1 → N → idle from a real producer and
+//     real consumers;
+//   - librdkafka 2.0.2's SCRAM failing against Kafka 4.x (security itself: real_kafka_secure_test).
+#include <signal.h>
+
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "common/clock.h"
+#include "faults/harness.h"
+#include "kafka/kafka_source.h"
+#include "real_kafka.h"
+#include "test_macros.h"
+
+namespace kafka_autoscaler::kafka::testing {
+namespace {
+
+using config::OffsetResetPolicy;
+using kafka_autoscaler::testing::Eventually;
+using kafka_autoscaler::testing::Harness;
+using kafka_autoscaler::testing::HarnessOptions;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+RealKafka* kafka = nullptr;  // the binary's Kafka (KafkaEnvironment)
+
+constexpr char kScalerUser[] = "scaler";
+constexpr char kScalerPassword[] = "scaler-Pw-0d1f9e";
+
+class KafkaEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    auto k = RealKafka::Start({.name = "single",
+                               .brokers = 1,
+                               .secure = true,
+                               .scram_users = {{"admin", "admin-secret"},
+                                               {kScalerUser, kScalerPassword}}});
+    ASSERT_TRUE(k) << k.error().message;
+    owned_ = std::move(*k);
+    kafka = owned_.get();
+    std::cout << "real kafka: one combined KRaft node (format + start + ready) in "
+              << kafka->startup_time().count() << " ms\n";
+  }
+  void TearDown() override {
+    kafka = nullptr;
+    owned_.reset();
+  }
+
+ private:
+  std::unique_ptr<RealKafka> owned_;
+};
+const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new KafkaEnvironment);
+
+struct ToolLag {
+  int64_t lag_sum = 0;  // Σ LAG over the listed partitions
+  std::set<std::pair<std::string, int>> listed;
+};
+
+// Kafka's consumer-groups tool: Σ of the LAG column over `topics`, and which partitions it listed.
+ToolLag DescribeGroup(const std::string& group, const std::set<std::string>& topics) {
+  auto out = kafka->Tool("org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+                         {"--bootstrap-server", kafka->bootstrap(), "--describe", "--group", group});
+  EXPECT_TRUE(out) << out.error().message;
+  ToolLag r;
+  if (!out) return r;
+  std::cout << *out;
+  std::istringstream in(*out);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::vector<std::string> cols;
+    for (std::string c; f >> c;) cols.push_back(c);
+    // GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID
+    if (cols.size() < 6 || cols[0] != group || !topics.count(cols[1])) continue;
+    r.listed.insert({cols[1], std::stoi(cols[2])});
+    if (cols[5] != "-") r.lag_sum += std::stoll(cols[5]);
+  }
+  return r;
+}
+
+// Kafka's GetOffsetShell: topic:partition → offset at `time` (-1 latest, -2 earliest).
+std::map<std::pair<std::string, int>, int64_t> Offsets(const std::string& topic_regex,
+                                                       const char* time) {
+  auto out = kafka->Tool("org.apache.kafka.tools.GetOffsetShell",
+                         {"--bootstrap-server", kafka->bootstrap(), "--topic", topic_regex,
+                          "--time", time});
+  EXPECT_TRUE(out) << out.error().message;
+  std::map<std::pair<std::string, int>, int64_t> r;
+  if (!out) return r;
+  std::istringstream in(*out);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto a = line.find(':'), b = line.rfind(':');
+    if (a == std::string::npos || a == b) continue;
+    r[{line.substr(0, a), std::stoi(line.substr(a + 1, b - a - 1))}] = std::stoll(line.substr(b + 1));
+  }
+  return r;
+}
+
+Result<Observation> Observe(const std::vector<std::string>& topics,
+                            std::optional<std::string> group, OffsetResetPolicy reset) {
+  static SystemClock clock;
+  KafkaSourceOptions o;
+  o.bootstrap_servers = kafka->bootstrap();
+  o.topics = topics;
+  o.group = std::move(group);
+  o.offset_reset = reset;
+  o.timeout = seconds(20);
+  auto source = KafkaMetricSource::Create(o, clock);
+  if (!source) return MakeError(source.error());
+  return (*source)->Fetch();
+}
+
+void ProducePer(const std::string& topic, const std::vector<int>& counts) {
+  for (size_t p = 0; p < counts.size(); ++p) {
+    if (counts[p] > 0) {
+      auto s = kafka->client().Produce(topic, static_cast<int32_t>(p), counts[p]);
+      ASSERT_TRUE(s) << s.error().message;
+    }
+  }
+}
+
+TEST(RealKafkaLag, BacklogEqualsKafkaToolsInBothPoliciesOverSeveralTopics) {
+  auto& c = kafka->client();
+  ASSERT_OK(c.CreateTopic("oracle-a", 3, 1));
+  ASSERT_OK(c.CreateTopic("oracle-b", 2, 1));
+  ProducePer("oracle-a", {7, 0, 12});
+  ProducePer("oracle-b", {5, 9});
+  // Records below offset 3 of oracle-b/0 deleted: its low watermark moves to 3.
+  ASSERT_OK(c.DeleteRecords("oracle-b", 0, 3));
+  // "full" commits every partition (above the low watermarks); "partial" leaves two
+  // partitions without a commit, where the reset policy decides.
+  ASSERT_OK(c.Commit("oracle-full", {{"oracle-a", 0, 3}, {"oracle-a", 1, 0}, {"oracle-a", 2, 5},
+                                       {"oracle-b", 0, 4}, {"oracle-b", 1, 9}}));
+  ASSERT_OK(c.Commit("oracle-partial", {{"oracle-a", 0, 7}, {"oracle-b", 1, 2}}));
+  // A real consumer's commits as well: it reads 10 of oracle-a's 19 records.
+  auto consumed = ConsumeAndCommit(kafka->bootstrap(), "oracle-consumer", "oracle-a", 10,
+                                   seconds(60));
+  ASSERT_TRUE(consumed) << consumed.error().message;
+  ASSERT_EQ(*consumed, 10);
+
+  const std::vector<std::string> topics = {"oracle-a", "oracle-b"};
+  const std::set<std::string> topic_set(topics.begin(), topics.end());
+  const auto high = Offsets("oracle-.*", "-1");
+  const auto low = Offsets("oracle-.*", "-2");
+  ASSERT_EQ(high.size(), 5u);
+  ASSERT_EQ(low.size(), 5u);
+  EXPECT_EQ((low.at({"oracle-b", 0})), 3);
+
+  // Topic mode: Σ(high − low) from GetOffsetShell.
+  int64_t held = 0;
+  for (const auto& [tp, h] : high) held += h - low.at(tp);
+  auto topic_obs = Observe(topics, std::nullopt, OffsetResetPolicy::kEarliest);
+  ASSERT_TRUE(topic_obs) << topic_obs.error().message;
+  std::cout << "lag oracle, topic mode: ours " << topic_obs->backlog
+            << ", GetOffsetShell sum(high-low) " << held << "\n";
+  EXPECT_EQ(topic_obs->backlog, held);
+
+  for (const std::string group : {"oracle-full", "oracle-partial", "oracle-consumer"}) {
+    const auto tool = DescribeGroup(group, topic_set);
+    // Partitions the tool does not list have no commit: earliest counts what they hold,
+    // latest counts 1 when they hold anything (lag.h).
+    int64_t uncommitted_earliest = 0, uncommitted_latest = 0;
+    for (const auto& [tp, h] : high) {
+      if (tool.listed.count(tp)) continue;
+      uncommitted_earliest += h - low.at(tp);
+      uncommitted_latest += h > low.at(tp) ? 1 : 0;
+    }
+    for (auto reset : {OffsetResetPolicy::kEarliest, OffsetResetPolicy::kLatest}) {
+      const bool earliest = reset == OffsetResetPolicy::kEarliest;
+      auto obs = Observe(topics, group, reset);
+      ASSERT_TRUE(obs) << obs.error().message;
+      const int64_t expected =
+          tool.lag_sum + (earliest ? uncommitted_earliest : uncommitted_latest);
+      std::cout << "lag oracle, group " << group << " (" << (earliest ? "earliest" : "latest")
+                << "): ours " << obs->backlog << ", ConsumerGroupCommand sum(LAG) "
+                << tool.lag_sum << " + uncommitted partitions "
+                << (earliest ? uncommitted_earliest : uncommitted_latest) << " = " << expected
+                << "\n";
+      EXPECT_EQ(obs->backlog, expected) << group;
+    }
+  }
+}
+
+// Records deleted below the group's commit (DeleteRecords; retention does the same) are never
+// counted: lag = high − max(committed, low). Kafka's own tool counts high − committed.
+TEST(RealKafkaLag, RecordsDeletedBelowTheCommitAreNotCounted) {
+  auto& c = kafka->client();
+  ASSERT_OK(c.CreateTopic("deleted-records", 2, 1));
+  ProducePer("deleted-records", {10, 10});
+  ASSERT_OK(c.Commit("deleted-records-g", {{"deleted-records", 0, 2}, {"deleted-records", 1, 9}}));
+  ASSERT_OK(c.DeleteRecords("deleted-records", 0, 6));  // low 6 > commit 2 on partition 0
+  auto obs = Observe({"deleted-records"}, "deleted-records-g", OffsetResetPolicy::kEarliest);
+  ASSERT_TRUE(obs) << obs.error().message;
+  EXPECT_EQ(obs->backlog, (10 - 6) + (10 - 9));
+  const auto tool = DescribeGroup("deleted-records-g", {"deleted-records"});
+  std::cout << "deleted records below the commit: ours " << obs->backlog
+            << ", ConsumerGroupCommand sum(LAG) " << tool.lag_sum << "\n";
+  EXPECT_EQ(tool.lag_sum, (10 - 2) + (10 - 9)) << "Kafka's tool counts from the commit";
+}
+
+// A topic deleted and created again: the real broker drops the group's commits of the deleted
+// partitions (the mock keeps them), so the new topic's records count as uncommitted.
+TEST(RealKafkaLag, TopicRecreatedAfterDeletionStartsWithoutOldCommits) {
+  auto& c = kafka->client();
+  ASSERT_OK(c.CreateTopic("recreated", 2, 1));
+  ProducePer("recreated", {10, 10});
+  ASSERT_OK(c.Commit("recreated-g", {{"recreated", 0, 10}, {"recreated", 1, 10}}));
+  ASSERT_OK(c.DeleteTopic("recreated"));
+  ASSERT_OK(c.CreateTopic("recreated", 2, 1));
+  ProducePer("recreated", {3, 4});
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto obs = Observe({"recreated"}, "recreated-g", OffsetResetPolicy::kEarliest);
+        if (obs) std::cout << "recreated topic: backlog " << obs->backlog << "\n";
+        return obs && obs->backlog == 7;
+      },
+      seconds(60)));
+  auto latest = Observe({"recreated"}, "recreated-g", OffsetResetPolicy::kLatest);
+  ASSERT_TRUE(latest) << latest.error().message;
+  EXPECT_EQ(latest->backlog, 2);  // one per partition that holds records (lag.h)
+}
+
+// The daemon binary against the real broker: a real producer fills the topic, the Deployment
+// goes 1 → 5; real consumers drain it in two steps, 5 → 2 → 1 → idle (0).
+TEST(RealKafkaEndToEnd, ScalesUpFromRealProducerDownFromRealConsumersThenIdle) {
+  constexpr int kParts = 6;
+  ASSERT_OK(kafka->client().CreateTopic("e2e-orders", kParts, 1));
+  Harness h("real-e2e", HarnessOptions{.partitions = kParts,
+                                       .bootstrap = kafka->bootstrap(),
+                                       .client = &kafka->client(),
+                                       .topic = "e2e-orders",
+                                       .group = "e2e-workers"});
+  ASSERT_TRUE(h.ok()) << h.error();
+  ASSERT_TRUE(h.Produce(8));  // 48 records, no commits (earliest): ceil(48/10) = 5
+  auto daemon = h.Start({{"MIN_TTL_SECONDS", "3"}});
+  ASSERT_TRUE(Eventually([&] { return h.Replicas() == 5; }, seconds(60)))
+      << "replicas " << h.Replicas() << "\n" << daemon->Stderr();
+
+  auto consumed = ConsumeAndCommit(kafka->bootstrap(), "e2e-workers", "e2e-orders", 30, seconds(60));
+  ASSERT_TRUE(consumed) << consumed.error().message;
+  ASSERT_EQ(*consumed, 30);  // lag 18 → 2
+  ASSERT_TRUE(Eventually([&] { return h.Replicas() == 2; }, seconds(60))) << h.Replicas();
+
+  consumed = ConsumeAndCommit(kafka->bootstrap(), "e2e-workers", "e2e-orders", 18, seconds(60));
+  ASSERT_TRUE(consumed) << consumed.error().message;
+  ASSERT_EQ(*consumed, 18);  // lag 0 → 1, then idle after MIN_TTL_SECONDS
+  ASSERT_TRUE(Eventually([&] { return h.Replicas() <= 1; }, seconds(60))) << h.Replicas();
+  ASSERT_TRUE(Eventually([&] { return h.Replicas() == 0; }, seconds(60))) << h.Replicas();
+  Harness::ExpectScaledWithin(*daemon, 0, 5);
+  EXPECT_LE(h.ErrorCount("kafka_unavailable"), 0);
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(seconds(10)), 0);
+}
+
+
+// librdkafka 2.0.2 cannot authenticate with SCRAM to Kafka 4.x, even with the right password:
+// it repeats the client nonce in its client-final message, which 4.x rejects (fixed in librdkafka
+// 2.6.1, confluentinc/librdkafka#4895; the Java client passes). The daemon reports it as
+// kafka_unauthenticated and holds. When librdkafka is upgraded this test fails: then move the
+// SCRAM tests (real_kafka_secure_test.cc) to Kafka 4.x and delete this one.
+TEST(RealKafkaScram, Librdkafka202CannotAuthenticateToKafka4WithScram) {
+  ASSERT_OK(kafka->client().CreateTopic("scram4-orders", 6, 1));
+  const std::string who = std::string("User:") + kScalerUser;
+  ASSERT_OK(kafka->client().CreateAcls(
+      {{RD_KAFKA_RESOURCE_TOPIC, "scram4-orders", who, RD_KAFKA_ACL_OPERATION_DESCRIBE},
+       {RD_KAFKA_RESOURCE_GROUP, "scram4-workers", who, RD_KAFKA_ACL_OPERATION_DESCRIBE}}));
+  Harness h("real-scram4", HarnessOptions{.partitions = 6,
+                                          .bootstrap = kafka->secure_bootstrap(),
+                                          .client = &kafka->client(),
+                                          .topic = "scram4-orders",
+                                          .group = "scram4-workers"});
+  ASSERT_TRUE(h.ok()) << h.error();
+  ASSERT_TRUE(h.Produce(5));
+  const auto file = h.dir() / "kafka.properties";
+  std::ofstream(file) << "security.protocol=SASL_SSL\nsasl.mechanisms=SCRAM-SHA-512\n"
+                      << "sasl.username=" << kScalerUser << "\nsasl.password=" << kScalerPassword
+                      << "\nssl.ca.location=" << kafka->ca_file() << "\n";
+  auto daemon = h.Start({{"KAFKA_CONFIG_FILE", file.string()}});
+  ASSERT_TRUE(Eventually([&] { return h.ErrorCount("kafka_unauthenticated") > 0; }, seconds(90)))
+      << h.Status().dump() << "\n" << daemon->Stderr();
+  EXPECT_EQ(h.Patches(), 0);
+  EXPECT_EQ(h.Replicas(), 1);
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(seconds(10)), 0);
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::kafka::testing
