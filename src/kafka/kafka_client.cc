@@ -153,7 +153,8 @@ void KafkaClient::OnError(rd_kafka_t* /*rk*/, int err, const char* reason, void*
   // Keep the most telling error: "all brokers down" beats a single transport failure, and a
   // rejected login beats both (librdkafka reports the brokers down right after a failed SASL
   // authentication, which would otherwise hide it as kafka_unavailable).
-  const bool down = err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT;
+  const bool down =
+      err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT;
   if ((self->last_error_code_ == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN &&
        err == RD_KAFKA_RESP_ERR__TRANSPORT) ||
       (down && CodeOf(self->last_error_code_) == ErrorCode::kUnauthenticated)) {

@@ -175,8 +175,8 @@ Status KafkaTestClient::Commit(const std::string& group, const std::vector<Commi
 
 Status KafkaTestClient::CreateTopic(const std::string& topic, int partitions, int replication) {
   std::array<char, 256> errstr{};
-  Own<rd_kafka_NewTopic_t, rd_kafka_NewTopic_destroy> t(rd_kafka_NewTopic_new(topic.c_str(), partitions, replication,
-                                                     errstr.data(), errstr.size()));
+  Own<rd_kafka_NewTopic_t, rd_kafka_NewTopic_destroy> t(
+      rd_kafka_NewTopic_new(topic.c_str(), partitions, replication, errstr.data(), errstr.size()));
   if (!t) return MakeError(ErrorCode::kInvalidArgument, errstr.data());
   RdPtr<rd_kafka_queue_t> queue(rd_kafka_queue_new(producer_.get()));
   auto options = Options(RD_KAFKA_ADMIN_OP_CREATETOPICS);
@@ -210,7 +210,8 @@ Status KafkaTestClient::CreatePartitions(const std::string& topic, int total) {
 }
 
 Status KafkaTestClient::DeleteTopic(const std::string& topic) {
-  Own<rd_kafka_DeleteTopic_t, rd_kafka_DeleteTopic_destroy> t(rd_kafka_DeleteTopic_new(topic.c_str()));
+  Own<rd_kafka_DeleteTopic_t, rd_kafka_DeleteTopic_destroy> t(
+      rd_kafka_DeleteTopic_new(topic.c_str()));
   RdPtr<rd_kafka_queue_t> queue(rd_kafka_queue_new(producer_.get()));
   auto options = Options(RD_KAFKA_ADMIN_OP_DELETETOPICS);
   rd_kafka_DeleteTopic_t* topics[] = {t.get()};
@@ -224,11 +225,11 @@ Status KafkaTestClient::DeleteTopic(const std::string& topic) {
   return WaitForTopic(topic, 0, std::chrono::seconds(30));
 }
 
-Status KafkaTestClient::DeleteRecords(const std::string& topic, int32_t partition,
-                                      int64_t offset) {
+Status KafkaTestClient::DeleteRecords(const std::string& topic, int32_t partition, int64_t offset) {
   PartitionList list(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = offset;
-  Own<rd_kafka_DeleteRecords_t, rd_kafka_DeleteRecords_destroy> d(rd_kafka_DeleteRecords_new(list.get()));
+  Own<rd_kafka_DeleteRecords_t, rd_kafka_DeleteRecords_destroy> d(
+      rd_kafka_DeleteRecords_new(list.get()));
   RdPtr<rd_kafka_queue_t> queue(rd_kafka_queue_new(producer_.get()));
   auto options = Options(RD_KAFKA_ADMIN_OP_DELETERECORDS);
   rd_kafka_DeleteRecords_t* requests[] = {d.get()};
@@ -314,8 +315,8 @@ Status KafkaTestClient::WaitForTopic(const std::string& topic, int partitions,
 Result<std::pair<int64_t, int64_t>> KafkaTestClient::Watermarks(const std::string& topic,
                                                                 int32_t partition) {
   int64_t low = 0, high = 0;
-  const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-      producer_.get(), topic.c_str(), partition, &low, &high, 10'000);
+  const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(producer_.get(), topic.c_str(),
+                                                                   partition, &low, &high, 10'000);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return MakeError(KafkaError(err, "watermarks"));
   return std::pair{low, high};
 }

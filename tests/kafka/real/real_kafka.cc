@@ -75,8 +75,8 @@ Result<std::string> RunProgram(const std::vector<std::string>& argv, millisecond
   if (*status != 0) {
     std::string cmd;
     for (const auto& a : argv) cmd += a + " ";
-    return MakeError(ErrorCode::kInternal, cmd + "exited " + std::to_string(*status) + ": " +
-                                               p.Stderr() + out);
+    return MakeError(ErrorCode::kInternal,
+                     cmd + "exited " + std::to_string(*status) + ": " + p.Stderr() + out);
   }
   return out;
 }
@@ -90,21 +90,12 @@ std::string RealKafka::LibDir(const std::string& version) {
 std::vector<std::string> RealKafka::Java(const std::string& heap,
                                          const std::string& log_config) const {
   // setpriv: the JVM gets SIGKILL when the test process dies, however it dies.
-  return {KA_SETPRIV,
-          "--pdeathsig",
-          "KILL",
-          KA_JAVA,
-          "-Xmx" + heap,
-          "-XX:+UseSerialGC",
-          "-XX:TieredStopAtLevel=1",
-          "-XX:-UsePerfData",
-          "-Xss512k",
-          "-Djava.awt.headless=true",
+  return {KA_SETPRIV, "--pdeathsig", "KILL", KA_JAVA, "-Xmx" + heap, "-XX:+UseSerialGC",
+          "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "-Xss512k", "-Djava.awt.headless=true",
           // 4.x logs with log4j2 (YAML), 3.x with reload4j (properties).
           Log4j() ? "-Dlog4j2.configurationFile=" + (dir_ / (log_config + ".yaml")).string()
                   : "-Dlog4j.configuration=file:" + (dir_ / (log_config + ".properties")).string(),
-          "-cp",
-          LibDir(options_.version) + "/*"};
+          "-cp", LibDir(options_.version) + "/*"};
 }
 
 Status RealKafka::MakeCertificates() {
@@ -123,12 +114,12 @@ Status RealKafka::MakeCertificates() {
                          "/CN=kafka-autoscaler test " + name, "-keyout", p(ca) + ".key", "-out",
                          p(ca) + ".pem"}));
   }
-  RETURN_IF_ERROR(ssl({"req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
-                       "-keyout", p("server.key"), "-out", p("server.csr")}));
+  RETURN_IF_ERROR(ssl({"req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout",
+                       p("server.key"), "-out", p("server.csr")}));
   RETURN_IF_ERROR(WriteFile(tls / "san.cnf", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"));
-  RETURN_IF_ERROR(ssl({"x509", "-req", "-in", p("server.csr"), "-CA", p("ca.pem"), "-CAkey",
-                       p("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", p("san.cnf"),
-                       "-out", p("server.pem")}));
+  RETURN_IF_ERROR(
+      ssl({"x509", "-req", "-in", p("server.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
+           "-CAcreateserial", "-days", "2", "-extfile", p("san.cnf"), "-out", p("server.pem")}));
   // Kafka's PEM key store: the (unencrypted PKCS#8) key, then the certificate chain.
   std::ifstream key(tls / "server.key"), cert(tls / "server.pem");
   std::stringstream both;
@@ -138,22 +129,25 @@ Status RealKafka::MakeCertificates() {
 
 Status RealKafka::WriteProperties(Node& n) {
   const int replication = std::min(3, options_.brokers);
-  const std::string voters =
-      (options_.brokers == 1 ? "1" : std::to_string(kControllerId)) + "@127.0.0.1:" +
-      std::to_string(controller_port_);
+  const std::string voters = (options_.brokers == 1 ? "1" : std::to_string(kControllerId)) +
+                             "@127.0.0.1:" + std::to_string(controller_port_);
   std::vector<std::string> listeners, advertised;
   if (n.broker) {
     listeners.push_back("PLAINTEXT://127.0.0.1:" + std::to_string(n.port));
-    if (options_.secure) listeners.push_back("SASL_SSL://127.0.0.1:" + std::to_string(n.secure_port));
+    if (options_.secure)
+      listeners.push_back("SASL_SSL://127.0.0.1:" + std::to_string(n.secure_port));
     advertised = listeners;
   }
-  if (n.controller) listeners.push_back("CONTROLLER://127.0.0.1:" + std::to_string(controller_port_));
+  if (n.controller)
+    listeners.push_back("CONTROLLER://127.0.0.1:" + std::to_string(controller_port_));
   auto join = [](const std::vector<std::string>& v) {
     std::string s;
     for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
     return s;
   };
-  std::string roles = n.broker && n.controller ? "broker,controller" : n.broker ? "broker" : "controller";
+  std::string roles = n.broker && n.controller ? "broker,controller"
+                      : n.broker               ? "broker"
+                                               : "controller";
   std::ostringstream p;
   p << "process.roles=" << roles << "\n"
     << "node.id=" << n.id << "\n"
@@ -161,7 +155,8 @@ Status RealKafka::WriteProperties(Node& n) {
     << "controller.listener.names=CONTROLLER\n"
     << "listeners=" << join(listeners) << "\n"
     << "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL\n"
-    << "log.dirs=" << (dir_ / ("node-" + std::to_string(n.id))).string() << "\n"
+    << "log.dirs=" << (dir_ / ("node-" + std::to_string(n.id))).string()
+    << "\n"
     // Sized for a 2-core machine: one network thread, few I/O and background threads, a small
     // log cleaner buffer (its default 128 MiB would not fit the 256 MiB heap).
     << "num.network.threads=1\nnum.io.threads=2\nbackground.threads=2\n"
@@ -210,9 +205,9 @@ Result<std::unique_ptr<RealKafka>> RealKafka::Start(RealKafkaOptions options) {
   static std::atomic<int> counter{0};
   std::unique_ptr<RealKafka> k(new RealKafka());
   k->options_ = std::move(options);
-  k->dir_ = std::filesystem::temp_directory_path() /
-            ("ka-realkafka-" + std::to_string(getpid()) + "-" + k->options_.name + "-" +
-             std::to_string(++counter));
+  k->dir_ =
+      std::filesystem::temp_directory_path() / ("ka-realkafka-" + std::to_string(getpid()) + "-" +
+                                                k->options_.name + "-" + std::to_string(++counter));
   std::filesystem::remove_all(k->dir_);
   std::filesystem::create_directories(k->dir_);
   RETURN_IF_ERROR(WriteFile(k->dir_ / "server-log.yaml", kServerLog));
@@ -259,8 +254,8 @@ Result<std::unique_ptr<RealKafka>> RealKafka::Start(RealKafkaOptions options) {
   std::vector<std::unique_ptr<Process>> formats;
   for (auto& n : k->nodes_) {
     auto a = k->Java("128m", "tool-log");
-    a.insert(a.end(), {"kafka.tools.StorageTool", "format", "-t", cluster_id, "-c",
-                       n.properties.string()});
+    a.insert(a.end(),
+             {"kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", n.properties.string()});
     for (const auto& [user, password] : k->options_.scram_users) {
       a.insert(a.end(),
                {"--add-scram", "SCRAM-SHA-512=[name=" + user + ",password=" + password + "]"});
@@ -271,8 +266,8 @@ Result<std::unique_ptr<RealKafka>> RealKafka::Start(RealKafkaOptions options) {
   for (auto& f : formats) {
     const auto status = f->Wait(kReadyTimeout);
     if (status != 0) {
-      return MakeError(ErrorCode::kInternal, "kafka format failed: " + f->Stderr() +
-                                                 Joined(f->Lines(), 20));
+      return MakeError(ErrorCode::kInternal,
+                       "kafka format failed: " + f->Stderr() + Joined(f->Lines(), 20));
     }
   }
   std::vector<Node*> all;
@@ -295,12 +290,10 @@ Status RealKafka::StartNodes(const std::vector<Node*>& nodes) {
   }
   for (Node* n : nodes) {
     const auto line = n->process->WaitForLine(
-        [](const std::string& l) { return l.find(kStarted) != std::string::npos; },
-        kReadyTimeout);
+        [](const std::string& l) { return l.find(kStarted) != std::string::npos; }, kReadyTimeout);
     if (!line) {
       return MakeError(ErrorCode::kTimeout, "kafka node " + std::to_string(n->id) +
-                                                " not ready: " + Log(n->id) +
-                                                n->process->Stderr());
+                                                " not ready: " + Log(n->id) + n->process->Stderr());
     }
   }
   return OkStatus();

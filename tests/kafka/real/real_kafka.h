@@ -30,7 +30,7 @@
 namespace kafka_autoscaler::kafka::testing {
 
 // The Kafka versions the build knows (one pom each; scripts/setup.sh fetches both).
-inline constexpr char kKafkaVersion[] = KA_KAFKA_VERSION;            // pom.xml: the default
+inline constexpr char kKafkaVersion[] = KA_KAFKA_VERSION;             // pom.xml: the default
 inline constexpr char kKafkaScramVersion[] = KA_KAFKA_SCRAM_VERSION;  // pom-3.9.1.xml
 
 struct RealKafkaOptions {

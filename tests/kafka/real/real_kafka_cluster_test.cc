@@ -1,12 +1,11 @@
 // Faults only a real cluster shows, against three real brokers and one controller (shared by
 // every test of this binary). Every case runs the fault matrix's checks (RunFaultCase): no scale
 // on a failed observation, the error kind counted and logged, recovery within 2 ticks.
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <iostream>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "faults/harness.h"
 #include "real_kafka.h"

@@ -1,6 +1,6 @@
 // real-kafka: starts a RealKafka (real_kafka.h) and keeps it until SIGTERM or SIGINT, for
-// scripts/real-kafka.sh. Usage: real-kafka [--brokers N] [--version V] [--secure]. Prints the bootstrap
-// servers, the start-up time, then "ready".
+// scripts/real-kafka.sh. Usage: real-kafka [--brokers N] [--version V] [--secure]. Prints the
+// bootstrap servers, the start-up time, then "ready".
 #include <signal.h>
 
 #include <cstring>

@@ -6,13 +6,12 @@
 //   (b) a missing ACL (removed mid-run) is kafka_permission_denied naming the resource;
 //   (c) a wrong password is kafka_unauthenticated; (d) a server certificate from another CA is
 //   refused; (e) the password never appears in the daemon's output.
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <fstream>
 #include <iostream>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "faults/harness.h"
 #include "real_kafka.h"
@@ -34,12 +33,12 @@ constexpr char kScalerPassword[] = "scaler-Pw-0d1f9e";
 class SecureEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
-    auto k = RealKafka::Start({.name = "secure",
-                               .version = kKafkaScramVersion,
-                               .brokers = 1,
-                               .secure = true,
-                               .scram_users = {{"admin", "admin-secret"},
-                                               {kScalerUser, kScalerPassword}}});
+    auto k = RealKafka::Start(
+        {.name = "secure",
+         .version = kKafkaScramVersion,
+         .brokers = 1,
+         .secure = true,
+         .scram_users = {{"admin", "admin-secret"}, {kScalerUser, kScalerPassword}}});
     ASSERT_TRUE(k) << k.error().message;
     owned_ = std::move(*k);
     kafka = owned_.get();
@@ -103,7 +102,8 @@ class RealKafkaSecurity : public ::testing::Test {
     EXPECT_EQ(all.find("wrong-Pw-77"), std::string::npos) << "password logged";
   }
   bool FailedObservationNames(const std::string& kind, const std::string& resource) {
-    for (const auto& j : Harness::LogLines(*daemon_, "kafka observation failed; holding replicas")) {
+    for (const auto& j :
+         Harness::LogLines(*daemon_, "kafka observation failed; holding replicas")) {
       if (j.value("error_kind", "") == kind &&
           j.value("error", "").find(resource) != std::string::npos) {
         return true;
@@ -124,7 +124,8 @@ TEST_F(RealKafkaSecurity, MinimalAclsSufficeAndEachMissingAclIsNamed) {
   ASSERT_OK(kafka->client().CreateAcls(acls));
   Boot(Properties(kScalerPassword, kafka->ca_file()));
   ASSERT_TRUE(h_->WaitSteady(3, seconds(90)))
-      << "replicas " << h_->Replicas() << " " << h_->Status().dump() << "\n" << daemon_->Stderr();
+      << "replicas " << h_->Replicas() << " " << h_->Status().dump() << "\n"
+      << daemon_->Stderr();
   EXPECT_LE(h_->ErrorCount("kafka_permission_denied"), 0);
 
   for (const auto& acl : acls) {
@@ -145,7 +146,8 @@ TEST_F(RealKafkaSecurity, WrongPasswordIsUnauthenticated) {
   ASSERT_OK(kafka->client().CreateAcls(MinimalAcls(kSecureTopic, kSecureGroup)));
   Boot(Properties("wrong-Pw-77", kafka->ca_file()), {{"LOG_LEVEL", "debug"}});
   ASSERT_TRUE(Eventually([&] { return h_->ErrorCount("kafka_unauthenticated") > 0; }, seconds(90)))
-      << h_->Status().dump() << "\n" << daemon_->Stderr();
+      << h_->Status().dump() << "\n"
+      << daemon_->Stderr();
   EXPECT_EQ(h_->Patches(), 0);
   EXPECT_EQ(h_->Replicas(), 1);
   EXPECT_NE(h_->ReadyStatus(), 200);

@@ -4,6 +4,9 @@
 //   - end to end: the daemon binary scales a Deployment 1 → N → idle from a real producer and
 //     real consumers;
 //   - librdkafka 2.0.2's SCRAM failing against Kafka 4.x (security itself: real_kafka_secure_test).
+#include "real_kafka.h"
+
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <fstream>
@@ -12,12 +15,9 @@
 #include <sstream>
 #include <thread>
 
-#include <gtest/gtest.h>
-
 #include "common/clock.h"
 #include "faults/harness.h"
 #include "kafka/kafka_source.h"
-#include "real_kafka.h"
 #include "test_macros.h"
 
 namespace kafka_autoscaler::kafka::testing {
@@ -38,11 +38,11 @@ constexpr char kScalerPassword[] = "scaler-Pw-0d1f9e";
 class KafkaEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
-    auto k = RealKafka::Start({.name = "single",
-                               .brokers = 1,
-                               .secure = true,
-                               .scram_users = {{"admin", "admin-secret"},
-                                               {kScalerUser, kScalerPassword}}});
+    auto k = RealKafka::Start(
+        {.name = "single",
+         .brokers = 1,
+         .secure = true,
+         .scram_users = {{"admin", "admin-secret"}, {kScalerUser, kScalerPassword}}});
     ASSERT_TRUE(k) << k.error().message;
     owned_ = std::move(*k);
     kafka = owned_.get();
@@ -66,8 +66,9 @@ struct ToolLag {
 
 // Kafka's consumer-groups tool: Σ of the LAG column over `topics`, and which partitions it listed.
 ToolLag DescribeGroup(const std::string& group, const std::set<std::string>& topics) {
-  auto out = kafka->Tool("org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
-                         {"--bootstrap-server", kafka->bootstrap(), "--describe", "--group", group});
+  auto out =
+      kafka->Tool("org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+                  {"--bootstrap-server", kafka->bootstrap(), "--describe", "--group", group});
   EXPECT_TRUE(out) << out.error().message;
   ToolLag r;
   if (!out) return r;
@@ -89,9 +90,9 @@ ToolLag DescribeGroup(const std::string& group, const std::set<std::string>& top
 // Kafka's GetOffsetShell: topic:partition → offset at `time` (-1 latest, -2 earliest).
 std::map<std::pair<std::string, int>, int64_t> Offsets(const std::string& topic_regex,
                                                        const char* time) {
-  auto out = kafka->Tool("org.apache.kafka.tools.GetOffsetShell",
-                         {"--bootstrap-server", kafka->bootstrap(), "--topic", topic_regex,
-                          "--time", time});
+  auto out = kafka->Tool(
+      "org.apache.kafka.tools.GetOffsetShell",
+      {"--bootstrap-server", kafka->bootstrap(), "--topic", topic_regex, "--time", time});
   EXPECT_TRUE(out) << out.error().message;
   std::map<std::pair<std::string, int>, int64_t> r;
   if (!out) return r;
@@ -100,7 +101,8 @@ std::map<std::pair<std::string, int>, int64_t> Offsets(const std::string& topic_
   while (std::getline(in, line)) {
     const auto a = line.find(':'), b = line.rfind(':');
     if (a == std::string::npos || a == b) continue;
-    r[{line.substr(0, a), std::stoi(line.substr(a + 1, b - a - 1))}] = std::stoll(line.substr(b + 1));
+    r[{line.substr(0, a), std::stoi(line.substr(a + 1, b - a - 1))}] =
+        std::stoll(line.substr(b + 1));
   }
   return r;
 }
@@ -138,12 +140,15 @@ TEST(RealKafkaLag, BacklogEqualsKafkaToolsInBothPoliciesOverSeveralTopics) {
   ASSERT_OK(c.DeleteRecords("oracle-b", 0, 3));
   // "full" commits every partition (above the low watermarks); "partial" leaves two
   // partitions without a commit, where the reset policy decides.
-  ASSERT_OK(c.Commit("oracle-full", {{"oracle-a", 0, 3}, {"oracle-a", 1, 0}, {"oracle-a", 2, 5},
-                                       {"oracle-b", 0, 4}, {"oracle-b", 1, 9}}));
+  ASSERT_OK(c.Commit("oracle-full", {{"oracle-a", 0, 3},
+                                     {"oracle-a", 1, 0},
+                                     {"oracle-a", 2, 5},
+                                     {"oracle-b", 0, 4},
+                                     {"oracle-b", 1, 9}}));
   ASSERT_OK(c.Commit("oracle-partial", {{"oracle-a", 0, 7}, {"oracle-b", 1, 2}}));
   // A real consumer's commits as well: it reads 10 of oracle-a's 19 records.
-  auto consumed = ConsumeAndCommit(kafka->bootstrap(), "oracle-consumer", "oracle-a", 10,
-                                   seconds(60));
+  auto consumed =
+      ConsumeAndCommit(kafka->bootstrap(), "oracle-consumer", "oracle-a", 10, seconds(60));
   ASSERT_TRUE(consumed) << consumed.error().message;
   ASSERT_EQ(*consumed, 10);
 
@@ -181,8 +186,8 @@ TEST(RealKafkaLag, BacklogEqualsKafkaToolsInBothPoliciesOverSeveralTopics) {
       const int64_t expected =
           tool.lag_sum + (earliest ? uncommitted_earliest : uncommitted_latest);
       std::cout << "lag oracle, group " << group << " (" << (earliest ? "earliest" : "latest")
-                << "): ours " << obs->backlog << ", ConsumerGroupCommand sum(LAG) "
-                << tool.lag_sum << " + uncommitted partitions "
+                << "): ours " << obs->backlog << ", ConsumerGroupCommand sum(LAG) " << tool.lag_sum
+                << " + uncommitted partitions "
                 << (earliest ? uncommitted_earliest : uncommitted_latest) << " = " << expected
                 << "\n";
       EXPECT_EQ(obs->backlog, expected) << group;
@@ -243,9 +248,11 @@ TEST(RealKafkaEndToEnd, ScalesUpFromRealProducerDownFromRealConsumersThenIdle) {
   ASSERT_TRUE(h.Produce(8));  // 48 records, no commits (earliest): ceil(48/10) = 5
   auto daemon = h.Start({{"MIN_TTL_SECONDS", "3"}});
   ASSERT_TRUE(Eventually([&] { return h.Replicas() == 5; }, seconds(60)))
-      << "replicas " << h.Replicas() << "\n" << daemon->Stderr();
+      << "replicas " << h.Replicas() << "\n"
+      << daemon->Stderr();
 
-  auto consumed = ConsumeAndCommit(kafka->bootstrap(), "e2e-workers", "e2e-orders", 30, seconds(60));
+  auto consumed =
+      ConsumeAndCommit(kafka->bootstrap(), "e2e-workers", "e2e-orders", 30, seconds(60));
   ASSERT_TRUE(consumed) << consumed.error().message;
   ASSERT_EQ(*consumed, 30);  // lag 18 → 2
   ASSERT_TRUE(Eventually([&] { return h.Replicas() == 2; }, seconds(60))) << h.Replicas();
@@ -260,7 +267,6 @@ TEST(RealKafkaEndToEnd, ScalesUpFromRealProducerDownFromRealConsumersThenIdle) {
   daemon->Signal(SIGTERM);
   EXPECT_EQ(daemon->Wait(seconds(10)), 0);
 }
-
 
 // librdkafka 2.0.2 cannot authenticate with SCRAM to Kafka 4.x, even with the right password:
 // it repeats the client nonce in its client-final message, which 4.x rejects (fixed in librdkafka
@@ -286,7 +292,8 @@ TEST(RealKafkaScram, Librdkafka202CannotAuthenticateToKafka4WithScram) {
                       << "\nssl.ca.location=" << kafka->ca_file() << "\n";
   auto daemon = h.Start({{"KAFKA_CONFIG_FILE", file.string()}});
   ASSERT_TRUE(Eventually([&] { return h.ErrorCount("kafka_unauthenticated") > 0; }, seconds(90)))
-      << h.Status().dump() << "\n" << daemon->Stderr();
+      << h.Status().dump() << "\n"
+      << daemon->Stderr();
   EXPECT_EQ(h.Patches(), 0);
   EXPECT_EQ(h.Replicas(), 1);
   daemon->Signal(SIGTERM);

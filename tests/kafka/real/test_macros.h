@@ -3,8 +3,8 @@
 
 #include <gtest/gtest.h>
 
-#define ASSERT_OK(expr)                                                \
-  do {                                                                 \
-    const auto& ka_result_ = (expr);                                   \
+#define ASSERT_OK(expr)                                                     \
+  do {                                                                      \
+    const auto& ka_result_ = (expr);                                        \
     ASSERT_TRUE(ka_result_) << #expr << ": " << ka_result_.error().message; \
   } while (0)
