@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <iostream>
+#include <regex>
 #include <thread>
 
 #include "faults/harness.h"
@@ -50,12 +51,13 @@ class RealKafkaFaults : public ::testing::Test {
   void Boot(int replication) {
     const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     topic_ = "t-" + name;
+    group_ = "g-" + name;
     ASSERT_OK(kafka->client().CreateTopic(topic_, 6, replication));
     h_ = std::make_unique<Harness>("real-" + name, HarnessOptions{.partitions = 6,
                                                                   .bootstrap = kafka->bootstrap(),
                                                                   .client = &kafka->client(),
                                                                   .topic = topic_,
-                                                                  .group = "g-" + name});
+                                                                  .group = group_});
     ASSERT_TRUE(h_->ok()) << h_->error();
     ASSERT_TRUE(h_->Produce(5));
     daemon_ = h_->Start();
@@ -74,6 +76,7 @@ class RealKafkaFaults : public ::testing::Test {
   int SomeLeader() { return kafka->broker_ids().at(1); }
 
   std::string topic_;
+  std::string group_;
   std::unique_ptr<Harness> h_;
   std::unique_ptr<Process> daemon_;
 };
@@ -120,6 +123,35 @@ TEST_F(RealKafkaFaults, BrokerKilledLeadershipMoves) {
   EXPECT_EQ(h_->Patches(), patches);
   EXPECT_EQ(h_->Replicas(), 3);
   ASSERT_OK(kafka->Restart(broker));
+}
+
+// The group's coordinator (the leader of its __consumer_offsets partition, replication 3) is
+// killed: the coordinator moves to another broker. Commits are unreadable meanwhile (never
+// counted as zero: nothing scales); afterwards the daemon reads them from the new coordinator.
+TEST_F(RealKafkaFaults, GroupCoordinatorMoves) {
+  Boot(3);
+  h_->CommitLeaving(5, 30);  // a commit on every partition (lag still 30)
+  auto out = kafka->Tool(
+      "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+      {"--bootstrap-server", kafka->bootstrap(), "--describe", "--state", "--group", group_});
+  ASSERT_OK(out);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(*out, m, std::regex(R"(\((\d+)\))"))) << *out;
+  const int coordinator = std::stoi(m[1]);
+  std::cout << "group coordinator: broker " << coordinator << "\n";
+  const int patches = h_->Patches();
+  kafka->Kill(coordinator);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const auto s = h_->Status();
+        return h_->ReadyStatus() == 200 && s.is_object() && s["last_decision"].is_object() &&
+               s["last_decision"].value("backlog", -1) == 30;
+      },
+      seconds(90)))
+      << h_->Status().dump();
+  EXPECT_EQ(h_->Patches(), patches);
+  EXPECT_EQ(h_->Replicas(), 3);
+  ASSERT_OK(kafka->Restart(coordinator));
 }
 
 }  // namespace
