@@ -61,12 +61,12 @@ for kafka_pom in "$root"/tests/kafka/real/pom*.xml; do
   if [ ! -f "$kafka_lib/.complete" ]; then
     echo "setup: fetching Apache Kafka jars into $kafka_lib"
     rm -rf "$kafka_lib.tmp" && mkdir -p "$kafka_lib.tmp"
-    mvn -B -q -f "$kafka_pom" \
-      -Dmaven.repo.local="$(dirname "$kafka_lib")/m2" \
+    mvn -B -q -Dstyle.color=never -f "$kafka_pom" \
+      -Dmaven.repo.local="$kafka_lib.m2" \
       org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
       -DincludeScope=runtime -DoutputDirectory="$kafka_lib.tmp" >&2
     touch "$kafka_lib.tmp/.complete"
-    rm -rf "$kafka_lib" && mv "$kafka_lib.tmp" "$kafka_lib"
+    rm -rf "$kafka_lib" "$kafka_lib.m2" && mv "$kafka_lib.tmp" "$kafka_lib"
   fi
 done
 echo "setup: ok"
