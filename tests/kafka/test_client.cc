@@ -152,7 +152,29 @@ Result<RdPtr<rd_kafka_event_t>> KafkaTestClient::Answer(rd_kafka_queue_t* queue,
   return ev;
 }
 
+namespace {
+// Errors of a group's coordinator that a real broker gives while it starts or moves.
+bool CoordinatorBusy(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS ||
+         err == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE ||
+         err == RD_KAFKA_RESP_ERR_NOT_COORDINATOR;
+}
+}  // namespace
+
 Status KafkaTestClient::Commit(const std::string& group, const std::vector<CommitOffset>& offsets) {
+  // A real broker answers "coordinator load in progress" for a while after it starts: retry.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (;;) {
+    rd_kafka_resp_err_t busy = RD_KAFKA_RESP_ERR_NO_ERROR;
+    Status s = CommitOnce(group, offsets, &busy);
+    if (s || !CoordinatorBusy(busy) || std::chrono::steady_clock::now() > until) return s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+Status KafkaTestClient::CommitOnce(const std::string& group,
+                                   const std::vector<CommitOffset>& offsets,
+                                   rd_kafka_resp_err_t* code) {
   PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
   for (const auto& o : offsets) {
     rd_kafka_topic_partition_list_add(list.get(), o.topic.c_str(), o.partition)->offset = o.offset;
@@ -169,8 +191,15 @@ Status KafkaTestClient::Commit(const std::string& group, const std::vector<Commi
   const rd_kafka_group_result_t** groups = rd_kafka_AlterConsumerGroupOffsets_result_groups(
       rd_kafka_event_AlterConsumerGroupOffsets_result(ev->get()), &count);
   if (count != 1) return MakeError(ErrorCode::kProtocol, "commit: unexpected answer");
+  if (const rd_kafka_error_t* e = rd_kafka_group_result_error(groups[0])) {
+    *code = rd_kafka_error_code(e);
+  }
+  const rd_kafka_topic_partition_list_t* done = rd_kafka_group_result_partitions(groups[0]);
+  for (int i = 0; done != nullptr && i < done->cnt && *code == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+    *code = done->elems[i].err;
+  }
   RETURN_IF_ERROR(ErrorStatus(rd_kafka_group_result_error(groups[0]), "commit"));
-  return PartitionErrors(rd_kafka_group_result_partitions(groups[0]), "commit");
+  return PartitionErrors(done, "commit");
 }
 
 Status KafkaTestClient::CreateTopic(const std::string& topic, int partitions, int replication) {

@@ -51,7 +51,8 @@ class KafkaTestClient {
   // Produces `per_partition` messages to each of partitions [0, partitions) in one flush.
   [[nodiscard]] Status ProduceEach(const std::string& topic, int partitions, int per_partition);
   // Commits explicit offsets for `group` (admin AlterConsumerGroupOffsets: the OffsetCommit a
-  // consumer sends, without joining).
+  // consumer sends, without joining), retrying while the group's coordinator is busy (loading
+  // after a start, moving) for up to 60 s.
   [[nodiscard]] Status Commit(const std::string& group, const std::vector<CommitOffset>& offsets);
 
   // Admin (real brokers; the 2.0.2 mock supports only some of them).
@@ -76,6 +77,10 @@ class KafkaTestClient {
   KafkaTestClient() = default;
   [[nodiscard]] Status Enqueue(const std::string& topic, int32_t partition, int count);
   [[nodiscard]] Status Flush();
+  // One commit; `code` gets the first librdkafka error of the answer.
+  [[nodiscard]] Status CommitOnce(const std::string& group,
+                                  const std::vector<CommitOffset>& offsets,
+                                  rd_kafka_resp_err_t* code);
   // Waits for the answer of an admin call posted to `queue`; checks the request-level error.
   [[nodiscard]] Result<RdPtr<rd_kafka_event_t>> Answer(rd_kafka_queue_t* queue,
                                                        const std::string& what);
