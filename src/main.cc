@@ -327,12 +327,11 @@ int main(int argc, char** argv) {
   auto* sim_scenario_opt =
       sim_cmd->add_option("--scenario", sim_scenario, "scenario YAML (see docs/simulator.md)");
   sim_cmd->add_option("--policy", sim_policies,
-                      "messages | keda-hpa | rate | wait | reactive-bound; repeatable (default: "
-                      "all)");
+                      "messages | keda-hpa | rate | wait | wait-predict | reactive-bound; "
+                      "repeatable (default: all)");
   sim_cmd->add_option("--out", sim_out, "folder for the CSV and SVG files (default sim-out)");
-  sim_cmd
-      ->add_option("--seeds", sim_seeds,
-                   "noise seeds: median and worst per measure (default 1; 3 with --generate)")
+  sim_cmd->add_option("--seeds", sim_seeds,
+                      "noise seeds: median and worst per measure (default 1; 3 with --generate)")
       ->check(CLI::Range(1, 100));
   auto* sim_generate_opt = sim_cmd->add_option(
       "--generate", sim_generate, "generate scenarios of a family (or all) and report vs keda-hpa");
@@ -354,24 +353,21 @@ int main(int argc, char** argv) {
       std::cerr << "simulate: --scenario FILE or --generate FAMILY is required\n";
       return ka::sim::kExitInvalid;
     }
-    return ka::sim::RunSimulate(
-        {.scenario = sim_scenario,
-         .policies = sim_policies,
-         .out_dir = sim_out,
-         .seeds = sim_seeds > 0 ? sim_seeds : (sim_generate.empty() ? 1 : 3),
-         .generate = sim_generate,
-         .count = sim_count,
-         .generate_seed = sim_generate_seed},
-        std::cout, std::cerr);
+    return ka::sim::RunSimulate({.scenario = sim_scenario,
+                                 .policies = sim_policies,
+                                 .out_dir = sim_out,
+                                 .seeds = sim_seeds > 0 ? sim_seeds : (sim_generate.empty() ? 1 : 3),
+                                 .generate = sim_generate,
+                                 .count = sim_count,
+                                 .generate_seed = sim_generate_seed},
+                                std::cout, std::cerr);
   }
   if (*demo_cmd) {
     ka::StopToken stop;
     signals.Start(stop, nullptr);
     return ka::demo::RunDemo(
-        {.duration = std::chrono::seconds(demo_duration),
-         .speed = demo_speed,
-         .out_dir = demo_out,
-         .plain = demo_plain || isatty(STDOUT_FILENO) == 0,
+        {.duration = std::chrono::seconds(demo_duration), .speed = demo_speed,
+         .out_dir = demo_out, .plain = demo_plain || isatty(STDOUT_FILENO) == 0,
          .policy = demo_policy == "rate"   ? ka::policy::PolicyKind::kRate
                    : demo_policy == "wait" ? ka::policy::PolicyKind::kWait
                                            : ka::policy::PolicyKind::kMessages},

@@ -193,43 +193,17 @@ std::string_view OffsetResetPolicyName(OffsetResetPolicy policy) {
 }
 
 const std::vector<std::string>& KnownVariables() {
-  static const std::vector<std::string> kNames = {"KAFKA_BOOTSTRAP_SERVERS",
-                                                  "KAFKA_TOPIC",
-                                                  "NAMESPACE",
-                                                  "DEPLOYMENT_NAME",
-                                                  "MESSAGES_PER_POD",
-                                                  "MIN_REPLICAS",
-                                                  "MAX_REPLICAS",
-                                                  "HEALTH_CHECK_PORT",
-                                                  "MIN_TTL_SECONDS",
-                                                  "SCALE_INTERVAL_SECONDS",
-                                                  "MESSAGE_COUNT_THRESHOLD",
-                                                  "KAFKA_CONSUMER_GROUP",
-                                                  "KAFKA_OFFSET_RESET_POLICY",
-                                                  "KAFKA_CONFIG_FILE",
-                                                  "IDLE_REPLICAS",
-                                                  "SCALE_DOWN_STABILIZATION_SECONDS",
-                                                  "SCALE_UP_MAX_STEP",
-                                                  "SCALE_DOWN_MAX_STEP",
-                                                  "LIMIT_TO_PARTITIONS",
-                                                  "FALLBACK_REPLICAS",
-                                                  "FALLBACK_AFTER_FAILURES",
-                                                  "DRY_RUN",
-                                                  "SCALING_POLICY",
-                                                  "TARGET_DRAIN_SECONDS",
-                                                  "RATE_SCALE_DOWN_WINDOW_SECONDS",
-                                                  "RATE_REBALANCE_SECONDS",
-                                                  "RATE_POD_STARTUP_SECONDS",
-                                                  "TARGET_WAIT_SECONDS",
-                                                  "LEADER_ELECTION",
-                                                  "POD_NAME",
-                                                  "POD_NAMESPACE",
-                                                  "LEASE_NAME",
-                                                  "LEASE_DURATION_SECONDS",
-                                                  "RENEW_DEADLINE_SECONDS",
-                                                  "RETRY_PERIOD_SECONDS",
-                                                  "LOG_LEVEL",
-                                                  "LOG_FORMAT"};
+  static const std::vector<std::string> kNames = {
+      "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_TOPIC", "NAMESPACE", "DEPLOYMENT_NAME",
+      "MESSAGES_PER_POD", "MIN_REPLICAS", "MAX_REPLICAS", "HEALTH_CHECK_PORT", "MIN_TTL_SECONDS",
+      "SCALE_INTERVAL_SECONDS", "MESSAGE_COUNT_THRESHOLD", "KAFKA_CONSUMER_GROUP",
+      "KAFKA_OFFSET_RESET_POLICY", "KAFKA_CONFIG_FILE", "IDLE_REPLICAS",
+      "SCALE_DOWN_STABILIZATION_SECONDS", "SCALE_UP_MAX_STEP", "SCALE_DOWN_MAX_STEP",
+      "LIMIT_TO_PARTITIONS", "FALLBACK_REPLICAS", "FALLBACK_AFTER_FAILURES", "DRY_RUN",
+      "SCALING_POLICY", "TARGET_DRAIN_SECONDS", "RATE_SCALE_DOWN_WINDOW_SECONDS",
+      "RATE_REBALANCE_SECONDS", "RATE_POD_STARTUP_SECONDS", "TARGET_WAIT_SECONDS", "PREDICT", "LEADER_ELECTION", "POD_NAME", "POD_NAMESPACE",
+      "LEASE_NAME", "LEASE_DURATION_SECONDS", "RENEW_DEADLINE_SECONDS", "RETRY_PERIOD_SECONDS",
+      "LOG_LEVEL", "LOG_FORMAT"};
   return kNames;
 }
 
@@ -291,14 +265,14 @@ Result<Config> Load(const Env& env) {
   }
   c.fallback_after_failures = r.Int<int32_t>("FALLBACK_AFTER_FAILURES", 3, 1, 1000);
   c.dry_run = r.Bool("DRY_RUN", false);
-  p.kind =
-      static_cast<policy::PolicyKind>(r.Enum("SCALING_POLICY", 0, {"messages", "rate", "wait"}));
+  p.kind = static_cast<policy::PolicyKind>(r.Enum("SCALING_POLICY", 0, {"messages", "rate", "wait"}));
   p.target_drain = r.Seconds("TARGET_DRAIN_SECONDS", p.target_drain, 1);
   p.rate_scale_down_window =
       r.Seconds("RATE_SCALE_DOWN_WINDOW_SECONDS", p.rate_scale_down_window, 0);
   p.rate_rebalance = r.Seconds("RATE_REBALANCE_SECONDS", p.rate_rebalance, 0);
   p.rate_pod_startup = r.Seconds("RATE_POD_STARTUP_SECONDS", p.rate_pod_startup, 0);
   p.target_wait = r.Seconds("TARGET_WAIT_SECONDS", p.target_wait, 1);
+  p.predict = r.Bool("PREDICT", p.predict);
   c.leader_election = r.Bool("LEADER_ELECTION", false);
   c.pod_name = r.OptionalString("POD_NAME", 253).value_or("");
   c.pod_namespace = r.OptionalString("POD_NAMESPACE", 63).value_or("");
@@ -386,6 +360,7 @@ nlohmann::json Config::ToJson() const {
   j["RATE_REBALANCE_SECONDS"] = policy.rate_rebalance.count();
   j["RATE_POD_STARTUP_SECONDS"] = policy.rate_pod_startup.count();
   j["TARGET_WAIT_SECONDS"] = policy.target_wait.count();
+  j["PREDICT"] = policy.predict;
   j["LEADER_ELECTION"] = leader_election;
   j["POD_NAME"] = pod_name;
   j["POD_NAMESPACE"] = pod_namespace;

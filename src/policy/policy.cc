@@ -29,6 +29,8 @@ std::string_view ReasonName(Reason reason) {
     case Reason::kRate: return "rate";
     case Reason::kWait:
       return "wait";
+    case Reason::kPredicted:
+      return "predicted";
   }
   return "backlog";
 }
@@ -50,7 +52,10 @@ Candidate Bound(int64_t raw, const PolicyInput& in, const PolicyConfig& c, Polic
                 Reason raw_reason) {
   // Idle means no backlog; for the rate policy also no arrivals (a consumer group that keeps
   // up with its load often reads a backlog of 0 while messages keep coming).
-  const bool arriving = c.kind != PolicyKind::kMessages && in.produced_per_minute.value_or(0) > 0;
+  // A pre-scale ahead of a predicted burst is not idle either.
+  const bool arriving =
+      (c.kind != PolicyKind::kMessages && in.produced_per_minute.value_or(0) > 0) ||
+      raw_reason == Reason::kPredicted;
   if (in.backlog <= 0 && !arriving) {
     if (!st.zero_backlog_since) st.zero_backlog_since = in.now;
     const bool ttl_passed = in.now - *st.zero_backlog_since >= c.min_ttl;
@@ -118,7 +123,7 @@ Decision Decide(const PolicyInput& in, const PolicyState& state, const PolicyCon
   } else if (c.kind == PolicyKind::kWait) {
     WaitDetail detail;
     raw = WaitPolicyRawPods(in, c, d.next_state, detail);
-    raw_reason = Reason::kWait;
+    raw_reason = detail.why == "prescale" ? Reason::kPredicted : Reason::kWait;
     d.wait = detail;
   }
   Candidate cand = Bound(raw, in, c, d.next_state, raw_reason);

@@ -22,6 +22,7 @@
 // state, trimmed to the window, so its size is bounded by window / tick interval.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -64,6 +65,12 @@ struct WaitMemory {
   int32_t prev_prev_ready = -1;         // ... and the tick before
   int64_t prev_backlog = -1;
   std::deque<std::pair<SteadyTime, double>> recent;  // (tick, λ) within M
+  // Prediction (PREDICT=true): the last kOnsets burst onsets (ring; `onset_count` ever seen)
+  // and the most pods each burst had within 2M of its onset.
+  static constexpr size_t kOnsets = 8;
+  std::array<SteadyTime, kOnsets> onsets{};
+  std::array<int32_t, kOnsets> onset_pods{};
+  int32_t onset_count = 0;
 };
 
 // What Decide remembers between ticks. Start with a default-constructed one.
@@ -87,18 +94,19 @@ struct PolicyState {
 };
 
 enum class Reason {
-  kBacklog,           // proportional to the backlog
-  kNoChange,          // desired equals current
-  kIdle,              // backlog 0 for min_ttl: idle_replicas
-  kIdlePending,       // backlog 0, idle timer running: min_replicas
-  kPartitionCap,      // capped at the partition count
-  kClampedMin,        // raised to min_replicas
-  kClampedMax,        // held at max_replicas
-  kStabilized,        // scale-down held by the stabilization window
-  kStepLimitedUp,     // scale-up limited by scale_up_max_step
-  kStepLimitedDown,   // scale-down limited by scale_down_max_step
-  kRate,              // rate policy: arrival rate and drain-time target
-  kWait,              // wait policy: predicted wait against TARGET_WAIT_SECONDS
+  kBacklog,         // proportional to the backlog
+  kNoChange,        // desired equals current
+  kIdle,            // backlog 0 for min_ttl: idle_replicas
+  kIdlePending,     // backlog 0, idle timer running: min_replicas
+  kPartitionCap,    // capped at the partition count
+  kClampedMin,      // raised to min_replicas
+  kClampedMax,      // held at max_replicas
+  kStabilized,      // scale-down held by the stabilization window
+  kStepLimitedUp,   // scale-up limited by scale_up_max_step
+  kStepLimitedDown, // scale-down limited by scale_down_max_step
+  kRate,            // rate policy: arrival rate and drain-time target
+  kWait,            // wait policy: predicted wait against TARGET_WAIT_SECONDS
+  kPredicted,       // wait policy with PREDICT: pre-scaled ahead of a predicted burst
 };
 std::string_view ReasonName(Reason reason);
 

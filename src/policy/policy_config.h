@@ -48,6 +48,9 @@ struct PolicyConfig {
   // Wait policy only (SCALING_POLICY=wait; policy/wait_policy.cc explains the rule):
   // TARGET_WAIT_SECONDS (default 20 s): the longest time a message should wait.
   std::chrono::seconds target_wait{20};
+  // PREDICT (default false): learn a repeating burst period and pre-scale ahead of the next
+  // burst when the last two intervals between bursts agree.
+  bool predict = false;
 };
 
 }  // namespace kafka_autoscaler::policy

@@ -62,6 +62,8 @@ constexpr double kNearlyEmptyFraction = 0.25;  // "nearly empty": drains within 
 constexpr double kSavingSeconds = 120;         // pod-seconds saved are counted over this
 constexpr double kEventPrice = 60;  // pod-seconds a scale event must earn beyond the pause
 constexpr size_t kMaxRecent = 256;  // capacity memory entries at most
+constexpr double kBurstFactor = 2;  // a burst onset at least doubles the rate
+constexpr double kPeriodTolerance = 0.05;  // intervals agreeing within this fraction repeat
 
 // What the fluid simulation starts from and assumes.
 struct Fluid {
@@ -140,12 +142,13 @@ double PeakWait(const Fluid& f, int32_t add, double from = 0) {
   return peak;
 }
 
-void LearnArrivalRate(double sample, double dt, WaitMemory& w) {
+// Returns true for a burst onset: a jump to at least twice the prediction (beyond 4σ).
+bool LearnArrivalRate(double sample, double dt, WaitMemory& w) {
   if (!w.has_level) {
     w.has_level = true;
     w.level = sample;
     w.trend = 0;
-    return;
+    return false;
   }
   const double predicted = std::max(0.0, w.level + w.trend * dt);
   const double residual = sample - predicted;
@@ -154,7 +157,7 @@ void LearnArrivalRate(double sample, double dt, WaitMemory& w) {
     w.level = sample;
     w.trend = 0;
     w.drop_ticks = 0;
-    return;
+    return sample >= kBurstFactor * predicted + kJumpSigmas * w.sigma;
   }
   if (residual < -threshold) {  // a drop: believed on the second tick in a row
     if (++w.drop_ticks >= kDropTicks) {
@@ -162,19 +165,46 @@ void LearnArrivalRate(double sample, double dt, WaitMemory& w) {
       w.trend = 0;
       w.drop_ticks = 0;
     }
-    return;
+    return false;
   }
   w.drop_ticks = 0;
   const double level = kAlpha * sample + (1 - kAlpha) * predicted;
   w.trend = kBeta * (level - w.level) / dt + (1 - kBeta) * w.trend;
   w.level = level;
   w.sigma = std::sqrt((1 - kSigmaWeight) * w.sigma * w.sigma + kSigmaWeight * residual * residual);
+  return false;
 }
 
-}  // namespace
+double Seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 
-int64_t WaitPolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicyState& st,
-                          WaitDetail& detail) {
+// The next burst, when the last two intervals between onsets agree within max(one tick, 5 %):
+// its onset (as this policy detects onsets) and the pods the last three bursts had (median).
+struct Burst {
+  SteadyTime at;
+  int32_t pods = 0;
+};
+std::optional<Burst> PredictBurst(const WaitMemory& w, double dt) {
+  const int32_t n = w.onset_count;
+  if (n < 3) return std::nullopt;
+  auto onset = [&](int32_t back) {  // back = 0: the last
+    return w.onsets[static_cast<size_t>(n - 1 - back) % WaitMemory::kOnsets];
+  };
+  const double i1 = Seconds(onset(1) - onset(2));
+  const double i2 = Seconds(onset(0) - onset(1));
+  if (std::abs(i1 - i2) > std::max(dt, kPeriodTolerance * i2)) return std::nullopt;
+  std::array<int32_t, 3> pods{};
+  for (int32_t b = 0; b < 3; ++b) {
+    pods[static_cast<size_t>(b)] =
+        w.onset_pods[static_cast<size_t>(n - 1 - b) % WaitMemory::kOnsets];
+  }
+  std::sort(pods.begin(), pods.end());
+  return Burst{
+      onset(0) + std::chrono::duration_cast<Duration>(std::chrono::duration<double>((i1 + i2) / 2)),
+      pods[1]};
+}
+
+int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, WaitDetail& detail,
+                 bool& onset, double& dt_out, int32_t& cap_out) {
   WaitMemory& w = st.wait;
   const int32_t n = in.current_replicas;
   const int32_t ready = std::clamp(in.ready_replicas, 0, std::max(0, n));
@@ -204,7 +234,8 @@ int64_t WaitPolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicySt
   // 1. Arrival rate.
   std::optional<double> sample;
   if (in.produced_per_minute) sample = std::max(0.0, *in.produced_per_minute / 60.0);
-  if (sample && dt > 0) LearnArrivalRate(*sample, dt, w);
+  onset = sample && dt > 0 && LearnArrivalRate(*sample, dt, w);
+  dt_out = dt;
   const double lambda = w.level;
   detail.lambda = lambda;
   detail.sigma = w.sigma;
@@ -256,6 +287,7 @@ int64_t WaitPolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicySt
   int32_t cap = c.max_replicas;
   if (c.limit_to_partitions && in.partition_count > 0) cap = std::min(cap, in.partition_count);
   cap = std::max(cap, c.min_replicas);
+  cap_out = cap;
 
   // 4. "Keep the current count".
   Fluid f;
@@ -339,6 +371,47 @@ int64_t WaitPolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicySt
   }
   detail.why = "hold";
   return std::max<int32_t>(n, lowest);
+}
+
+}  // namespace
+
+int64_t WaitPolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicyState& st,
+                          WaitDetail& detail) {
+  bool onset = false;
+  double dt = 0;
+  int32_t cap = std::max(c.min_replicas, c.max_replicas);
+  const int64_t reactive = Reactive(in, c, st, detail, onset, dt, cap);
+  WaitMemory& w = st.wait;
+  const double memory_s = w.startup + static_cast<double>(c.rate_rebalance.count()) + dt;
+  // 8. Prediction: remember burst onsets and the pods each burst had.
+  if (w.onset_count > 0) {
+    const size_t last = static_cast<size_t>(w.onset_count - 1) % WaitMemory::kOnsets;
+    if (Seconds(in.now - w.onsets[last]) <= 2 * memory_s) {
+      w.onset_pods[last] = std::max({w.onset_pods[last], in.current_replicas,
+                                     static_cast<int32_t>(std::min<int64_t>(reactive, cap))});
+    }
+  }
+  const bool far_from_last =
+      w.onset_count == 0 ||
+      Seconds(in.now - w.onsets[static_cast<size_t>(w.onset_count - 1) % WaitMemory::kOnsets]) >
+          2 * memory_s;
+  if (onset && far_from_last) {
+    const size_t slot = static_cast<size_t>(w.onset_count) % WaitMemory::kOnsets;
+    w.onsets[slot] = in.now;
+    w.onset_pods[slot] =
+        std::max(in.current_replicas, static_cast<int32_t>(std::min<int64_t>(reactive, cap)));
+    w.onset_count = std::min(w.onset_count + 1, INT32_MAX - 1);
+  }
+  if (!c.predict || !detail.mu) return reactive;
+  const auto burst = PredictBurst(w, dt);
+  if (!burst) return reactive;
+  // Pre-scale start-up + rebalance + one tick ahead of the predicted onset, and hold through it.
+  const double until = Seconds(burst->at - in.now);
+  if (until > memory_s || until < -memory_s) return reactive;
+  const int32_t pods = std::min(burst->pods, cap);
+  if (pods < reactive) return reactive;
+  detail.why = "prescale";  // also when already there: holds the pods through the window
+  return pods;
 }
 
 }  // namespace kafka_autoscaler::policy

@@ -175,7 +175,7 @@ namespace {
   for (const auto& p : policies) {
     if (std::find(KnownPolicies().begin(), KnownPolicies().end(), p) == KnownPolicies().end()) {
       err << "simulate: unknown policy \"" << p
-          << "\"; known: messages, keda-hpa, rate, wait, reactive-bound\n";
+          << "\"; known: messages, keda-hpa, rate, wait, wait-predict, reactive-bound\n";
       return false;
     }
   }

@@ -17,8 +17,8 @@
 namespace kafka_autoscaler::sim {
 
 const std::vector<std::string>& KnownPolicies() {
-  static const std::vector<std::string> kNames = {"messages", "keda-hpa", "rate", "wait",
-                                                  "reactive-bound"};
+  static const std::vector<std::string> kNames = {"messages", "keda-hpa",     "rate",
+                                                  "wait",     "wait-predict", "reactive-bound"};
   return kNames;
 }
 
@@ -56,6 +56,11 @@ class Controller {
   virtual void Step(int64_t step, double now_seconds) = 0;
 };
 
+policy::PolicyConfig WithPredict(policy::PolicyConfig c, bool predict) {
+  c.predict = predict;
+  return c;
+}
+
 // The Deployment as the wait policy needs it: status.replicas reports the READY pods. Until
 // ScaleState carries status.readyReplicas (issue 13 item 9), this is how the simulator feeds
 // the ready count to PolicyInput::ready_replicas; `messages` and `rate` keep status.replicas
@@ -77,21 +82,21 @@ class ReadyScaleTarget final : public kube::ScaleTarget {
 class ReconcilerController final : public Controller {
  public:
   ReconcilerController(const Scenario& s, policy::PolicyKind kind, const SimClock& clock,
-                       kafka::MetricSource& source, SimDeployment& deployment)
+                       kafka::MetricSource& source, SimDeployment& deployment, bool predict = false)
       : ready_target_(deployment),
         null_out_(nullptr),
         log_(clock, null_out_, LogLevel::kError, LogFormat::kText),
         interval_ticks_(s.IntervalTicks()),
-        reconciler_(controller::ReconcilerOptions{.policy = PolicyConfigFor(s, kind),
-                                                  .topics = "sim",
-                                                  .group = "sim",
-                                                  .namespace_name = "sim",
-                                                  .deployment_name = s.name},
-                    clock, source,
-                    kind == policy::PolicyKind::kWait
-                        ? static_cast<kube::ScaleTarget&>(ready_target_)
-                        : deployment,
-                    nullptr, log_, tracer_) {}
+        reconciler_(
+            controller::ReconcilerOptions{.policy = WithPredict(PolicyConfigFor(s, kind), predict),
+                                          .topics = "sim",
+                                          .group = "sim",
+                                          .namespace_name = "sim",
+                                          .deployment_name = s.name},
+            clock, source,
+            kind == policy::PolicyKind::kWait ? static_cast<kube::ScaleTarget&>(ready_target_)
+                                              : deployment,
+            nullptr, log_, tracer_) {}
   void Step(int64_t step, double) override {
     if (step % interval_ticks_ == 0) (void)reconciler_.Tick();
   }
@@ -272,17 +277,18 @@ Result<PolicyRun> RunOnce(const Scenario& s, const Workload& w, std::string_view
   } else if (policy == "rate") {
     controller = std::make_unique<ReconcilerController>(s, policy::PolicyKind::kRate, clock, topic,
                                                         deployment);
-  } else if (policy == "wait") {
+  } else if (policy == "wait" || policy == "wait-predict") {
     controller = std::make_unique<ReconcilerController>(s, policy::PolicyKind::kWait, clock, topic,
-                                                        deployment);
+                                                        deployment, policy == "wait-predict");
   } else if (policy == "keda-hpa") {
     controller = std::make_unique<KedaHpaController>(s, topic, deployment);
   } else if (policy == "reactive-bound") {
     controller = std::make_unique<ReactiveBoundController>(s, settings, backlog, deployment);
   } else {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "unknown policy \"" + std::string(policy) +
-                         "\" (known: messages, keda-hpa, rate, wait, reactive-bound)");
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "unknown policy \"" + std::string(policy) +
+            "\" (known: messages, keda-hpa, rate, wait, wait-predict, reactive-bound)");
   }
 
   PolicyRun run;

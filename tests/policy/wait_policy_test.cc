@@ -1,6 +1,8 @@
 // The wait policy (SCALING_POLICY=wait) through Decide, tick by tick with a FakeClock.
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "fakes/fake_clock.h"
 #include "policy/policy.h"
 
@@ -132,7 +134,10 @@ TEST_F(WaitPolicyTest, ScalesDownOnlyWhenQuietEmptyAndWorthIt) {
 
 TEST_F(WaitPolicyTest, StateStaysBounded) {
   for (int i = 0; i < 2000; ++i) {
-    Run({.backlog = i % 7 == 0 ? 900 : 0, .current = 3, .produced = 100.0 + i % 13, .consumed = 100});
+    Run({.backlog = i % 7 == 0 ? 900 : 0,
+         .current = 3,
+         .produced = 100.0 + i % 13,
+         .consumed = 100});
   }
   EXPECT_LE(state_.wait.recent.size(), 256u);
 }
@@ -152,6 +157,79 @@ TEST_F(WaitPolicyTest, PureSameInputSameDecision) {
   const Decision b = Decide(in, before, Wait());
   EXPECT_EQ(a.desired, b.desired);
   EXPECT_EQ(a.wait->predicted_peak_wait_s, b.wait->predicted_peak_wait_s);
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::policy
+
+namespace kafka_autoscaler::policy {
+namespace {
+
+// Bursts of 1,000 msg/s for one tick every 10 ticks (150 s) on an idle topic; one pod does 100.
+class WaitPredictTest : public WaitPolicyTest {
+ protected:
+  PolicyConfig Predict(bool on) {
+    PolicyConfig c = Wait();
+    c.predict = on;
+    return c;
+  }
+  // Runs `ticks` ticks; a burst on every tick i with i % 10 == 5 while i < bursts_until.
+  // Returns the decisions.
+  std::vector<Decision> Replay(bool predict, int ticks, int bursts_until) {
+    std::vector<Decision> out;
+    int32_t n = 1;
+    for (int i = 0; i < ticks; ++i) {
+      const bool burst = i % 10 == 5 && i < bursts_until;
+      Decision d = Run({.backlog = burst ? 12000 : 0,
+                        .current = n,
+                        .ready = n,
+                        .produced = burst ? 1000.0 : 0.0,
+                        .consumed = burst ? 100.0 * n : 0.0},
+                       Predict(predict));
+      n = d.desired;
+      out.push_back(d);
+    }
+    return out;
+  }
+};
+
+TEST_F(WaitPredictTest, PreScalesAheadOfTheFourthRepeatedBurst) {
+  const auto d = Replay(true, 36, 1000);
+  // Onsets at ticks 5, 15, 25: two equal intervals. The 4th burst (tick 35) is pre-scaled:
+  // start-up + rebalance + tick (≈ 50 s) ahead, i.e. at tick 32 or 33, not before tick 31.
+  bool prescaled_early = false;
+  for (int i = 26; i <= 30; ++i)
+    prescaled_early |= d[static_cast<size_t>(i)].wait->why == "prescale";
+  EXPECT_FALSE(prescaled_early);
+  bool prescaled = false;
+  for (int i = 31; i <= 34; ++i) {
+    if (d[static_cast<size_t>(i)].wait->why == "prescale") {
+      prescaled = true;
+      EXPECT_GT(d[static_cast<size_t>(i)].desired, 1);
+      if (d[static_cast<size_t>(i)].scale) {
+        EXPECT_EQ(d[static_cast<size_t>(i)].reason, Reason::kPredicted);
+      }
+    }
+  }
+  EXPECT_TRUE(prescaled);
+}
+
+TEST_F(WaitPredictTest, OffOrUnconfidentNeverPreScales) {
+  for (const auto& d : Replay(false, 36, 1000)) EXPECT_NE(d.wait->why, "prescale");
+  // Two bursts only (one interval): below the confidence threshold.
+  WaitPredictTest::TearDown();
+  state_ = PolicyState{};
+  for (const auto& d : Replay(true, 36, 20)) EXPECT_NE(d.wait->why, "prescale");
+}
+
+TEST_F(WaitPredictTest, AMissedBurstStopsThePreScale) {
+  // Bursts at 5, 15, 25 then none: the prediction for 35 is wrong; by tick 45 the pods go.
+  const auto d = Replay(true, 60, 30);
+  int prescale_ticks = 0;
+  for (const auto& x : d) prescale_ticks += x.wait->why == "prescale" ? 1 : 0;
+  EXPECT_GT(prescale_ticks, 0);
+  EXPECT_LE(prescale_ticks, 8);  // the window: ± (start-up + rebalance + tick) around tick 35
+  EXPECT_EQ(d.back().desired, 1);
 }
 
 }  // namespace
