@@ -151,13 +151,15 @@ void KafkaClient::OnError(rd_kafka_t* /*rk*/, int err, const char* reason, void*
   auto* self = static_cast<KafkaClient*>(opaque);
   std::lock_guard lock(self->mu_);
   // Keep the most telling error: "all brokers down" beats a single transport failure, and a
-  // rejected login beats both (librdkafka reports the brokers down right after a failed SASL
-  // authentication, which would otherwise hide it as kafka_unavailable).
+  // rejected login or a failed TLS handshake beats both (librdkafka reports the brokers down
+  // right after them, which would otherwise hide the reason: kafka_unavailable, "1/1 brokers
+  // are down").
   const bool down =
       err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT;
   if ((self->last_error_code_ == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN &&
        err == RD_KAFKA_RESP_ERR__TRANSPORT) ||
-      (down && CodeOf(self->last_error_code_) == ErrorCode::kUnauthenticated)) {
+      (down && (CodeOf(self->last_error_code_) == ErrorCode::kUnauthenticated ||
+                self->last_error_code_ == RD_KAFKA_RESP_ERR__SSL))) {
     return;
   }
   self->last_error_code_ = static_cast<rd_kafka_resp_err_t>(err);

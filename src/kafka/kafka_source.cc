@@ -506,6 +506,10 @@ Result<Observation> KafkaMetricSource::Fetch() {
     } else if (CodeOf(code) == ErrorCode::kUnauthenticated) {
       error.code = ErrorCode::kUnauthenticated;
       error.message = "authentication failed: " + broker_error + "; " + error.message;
+    } else if (code == RD_KAFKA_RESP_ERR__SSL) {  // e.g. a server certificate from another CA
+      error.code = ErrorCode::kUnavailable;
+      error.message = "TLS with the brokers failed (" + options_.bootstrap_servers +
+                      "): " + broker_error + "; " + error.message;
     }
   }
   if (IsRetryable(error.code)) recreate_client_ = true;

@@ -175,6 +175,11 @@ TEST_F(RealKafkaSecurity, ServerCertificateFromWrongCaIsRefused) {
   EXPECT_EQ(h_->Replicas(), 1);
   EXPECT_NE(h_->ReadyStatus(), 200);
   EXPECT_LE(h_->ErrorCount("kafka_permission_denied"), 0) << kind;
+  // The operator is told why: the certificate, not just "transport failure".
+  const auto status = h_->Status();
+  ASSERT_TRUE(status.is_object());
+  const std::string error = status["kafka"].value("error", "");
+  EXPECT_NE(error.find("certificate verify failed"), std::string::npos) << error;
 }
 
 }  // namespace
