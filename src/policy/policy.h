@@ -94,19 +94,19 @@ struct PolicyState {
 };
 
 enum class Reason {
-  kBacklog,         // proportional to the backlog
-  kNoChange,        // desired equals current
-  kIdle,            // backlog 0 for min_ttl: idle_replicas
-  kIdlePending,     // backlog 0, idle timer running: min_replicas
-  kPartitionCap,    // capped at the partition count
-  kClampedMin,      // raised to min_replicas
-  kClampedMax,      // held at max_replicas
-  kStabilized,      // scale-down held by the stabilization window
-  kStepLimitedUp,   // scale-up limited by scale_up_max_step
-  kStepLimitedDown, // scale-down limited by scale_down_max_step
-  kRate,            // rate policy: arrival rate and drain-time target
-  kWait,            // wait policy: predicted wait against TARGET_WAIT_SECONDS
-  kPredicted,       // wait policy with PREDICT: pre-scaled ahead of a predicted burst
+  kBacklog,           // proportional to the backlog
+  kNoChange,          // desired equals current
+  kIdle,              // backlog 0 for min_ttl: idle_replicas
+  kIdlePending,       // backlog 0, idle timer running: min_replicas
+  kPartitionCap,      // capped at the partition count
+  kClampedMin,        // raised to min_replicas
+  kClampedMax,        // held at max_replicas
+  kStabilized,        // scale-down held by the stabilization window
+  kStepLimitedUp,     // scale-up limited by scale_up_max_step
+  kStepLimitedDown,   // scale-down limited by scale_down_max_step
+  kRate,              // rate policy: arrival rate and drain-time target
+  kWait,              // wait policy: predicted wait against TARGET_WAIT_SECONDS
+  kPredicted,         // wait policy with PREDICT: pre-scaled ahead of a predicted burst
 };
 std::string_view ReasonName(Reason reason);
 
