@@ -16,8 +16,8 @@
 //      bound (μ rises to it, never falls). While μ is only a lower bound, scale-down assumes
 //      pods kProbe × faster: if they are not, the group saturates and μ becomes exact.
 //   3. Start-up S: after a scale-up to n pods decided at t0, the first tick that sees
-//      ready ≥ n brackets S in (previous tick − t0, now − t0]; S takes the upper end (the first
-//      sample replaces the 30 s prior, later ones average in).
+//      ready ≥ n brackets S in (previous tick − t0, now − t0]; S takes the upper end, at most
+//      900 s (the first sample replaces the 30 s prior, later ones average in).
 //   4. Predict: simulate "keep the current count" second by second over H = S + 120 s as a
 //      fluid FIFO queue: the backlog now, arrivals at the upper band λ + kBand·σ plus the
 //      trend (if rising) for up to S seconds, pods still starting ready when their start-up
@@ -62,6 +62,7 @@ constexpr double kNearlyEmptyFraction = 0.25;  // "nearly empty": drains within 
 constexpr double kSavingSeconds = 120;         // pod-seconds saved are counted over this
 constexpr double kEventPrice = 60;  // pod-seconds a scale event must earn beyond the pause
 constexpr size_t kMaxRecent = 256;  // capacity memory entries at most
+constexpr double kMaxStartupSeconds = 900;  // a start-up sample is capped at this
 constexpr double kBurstFactor = 2;  // a burst onset at least doubles the rate
 constexpr double kPeriodTolerance = 0.05;  // intervals agreeing within this fraction repeat
 
@@ -259,7 +260,9 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     if (n < w.up_target) {
       w.up_at.reset();  // someone scaled down meanwhile: this scale-up can no longer be timed
     } else if (ready >= w.up_target && prev_tick) {
-      const double upper = std::chrono::duration<double>(in.now - *w.up_at).count();
+      // Bounded: pods that took longer (crash loops) would stretch the prediction horizon.
+      const double upper =
+          std::min(kMaxStartupSeconds, std::chrono::duration<double>(in.now - *w.up_at).count());
       w.startup = w.startup_measured ? 0.5 * (w.startup + upper) : upper;
       w.startup_measured = true;
       w.up_at.reset();
