@@ -202,6 +202,7 @@ const std::vector<std::string>& KnownVariables() {
       "LIMIT_TO_PARTITIONS", "FALLBACK_REPLICAS", "FALLBACK_AFTER_FAILURES", "DRY_RUN",
       "SCALING_POLICY", "TARGET_DRAIN_SECONDS", "RATE_SCALE_DOWN_WINDOW_SECONDS",
       "RATE_REBALANCE_SECONDS", "RATE_POD_STARTUP_SECONDS", "TARGET_WAIT_SECONDS", "PREDICT", "LEADER_ELECTION", "POD_NAME", "POD_NAMESPACE",
+      "ACTIVATION_BACKLOG", "LIMIT_TO_PARTITIONS_WITH_LAG", "EVEN_PARTITION_DISTRIBUTION",
       "LEASE_NAME", "LEASE_DURATION_SECONDS", "RENEW_DEADLINE_SECONDS", "RETRY_PERIOD_SECONDS",
       "LOG_LEVEL", "LOG_FORMAT"};
   return kNames;
@@ -273,6 +274,12 @@ Result<Config> Load(const Env& env) {
   p.rate_pod_startup = r.Seconds("RATE_POD_STARTUP_SECONDS", p.rate_pod_startup, 0);
   p.target_wait = r.Seconds("TARGET_WAIT_SECONDS", p.target_wait, 1);
   p.predict = r.Bool("PREDICT", p.predict);
+  p.activation_backlog = r.Int<int64_t>("ACTIVATION_BACKLOG", p.activation_backlog, 0,
+                                        std::numeric_limits<int64_t>::max());
+  p.limit_to_partitions_with_lag =
+      r.Bool("LIMIT_TO_PARTITIONS_WITH_LAG", p.limit_to_partitions_with_lag);
+  p.even_partition_distribution =
+      r.Bool("EVEN_PARTITION_DISTRIBUTION", p.even_partition_distribution);
   c.leader_election = r.Bool("LEADER_ELECTION", false);
   c.pod_name = r.OptionalString("POD_NAME", 253).value_or("");
   c.pod_namespace = r.OptionalString("POD_NAMESPACE", 63).value_or("");
@@ -293,6 +300,11 @@ Result<Config> Load(const Env& env) {
   if (p.idle_replicas > p.min_replicas) {
     r.Problem("IDLE_REPLICAS=" + std::to_string(p.idle_replicas) + ": must be <= MIN_REPLICAS (" +
               std::to_string(p.min_replicas) + ")");
+  }
+  if (p.limit_to_partitions_with_lag && p.kind != policy::PolicyKind::kMessages) {
+    r.Problem("LIMIT_TO_PARTITIONS_WITH_LAG=true: only with SCALING_POLICY=messages (now " +
+              std::string(policy::PolicyKindName(p.kind)) +
+              "): a group that keeps up shows no lag, so the cap would undo the rate/wait rule");
   }
   if (c.fallback_replicas &&
       (*c.fallback_replicas < p.idle_replicas || *c.fallback_replicas > p.max_replicas)) {
@@ -361,6 +373,9 @@ nlohmann::json Config::ToJson() const {
   j["RATE_POD_STARTUP_SECONDS"] = policy.rate_pod_startup.count();
   j["TARGET_WAIT_SECONDS"] = policy.target_wait.count();
   j["PREDICT"] = policy.predict;
+  j["ACTIVATION_BACKLOG"] = policy.activation_backlog;
+  j["LIMIT_TO_PARTITIONS_WITH_LAG"] = policy.limit_to_partitions_with_lag;
+  j["EVEN_PARTITION_DISTRIBUTION"] = policy.even_partition_distribution;
   j["LEADER_ELECTION"] = leader_election;
   j["POD_NAME"] = pod_name;
   j["POD_NAMESPACE"] = pod_namespace;

@@ -163,7 +163,8 @@ TickReport Reconciler::Tick(bool may_act) {
                                   .current_replicas = report.scale->spec_replicas,
                                   .ready_replicas = report.scale->status_replicas,
                                   .produced_per_minute = report.throughput.produced_per_minute,
-                                  .consumed_per_minute = report.throughput.consumed_per_minute};
+                                  .consumed_per_minute = report.throughput.consumed_per_minute,
+                                  .partitions_with_lag = kafka::PartitionsWithLag(obs)};
   policy::Decision d = policy::Decide(input, state_, pc);
   state_ = d.next_state;
   report.decision = d;
@@ -173,6 +174,9 @@ TickReport Reconciler::Tick(bool may_act) {
   root->SetAttribute("k8s.replicas.recommended", d.recommended_raw);
   root->SetAttribute("kafka_autoscaler.reason", reason);
   root->SetAttribute("kafka_autoscaler.policy", std::string(policy::PolicyKindName(pc.kind)));
+  if (input.partitions_with_lag) {
+    root->SetAttribute("kafka.partitions_with_lag", int64_t{*input.partitions_with_lag});
+  }
   if (d.wait) {  // SCALING_POLICY=wait: what its model concluded
     root->SetAttribute("kafka_autoscaler.wait.predicted_peak_seconds",
                        d.wait->predicted_peak_wait_s);

@@ -3,6 +3,7 @@
 // a simulated topic in `simulate`). Plain data; safe to copy between threads.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -29,6 +30,15 @@ struct Observation {
   int32_t partition_count = 0;
   bool group_mode = false;                // lag is a consumer group's (KAFKA_CONSUMER_GROUP)
 };
+
+// How many partitions have lag > 0 (LIMIT_TO_PARTITIONS_WITH_LAG); absent when the observation
+// carries no per-partition offsets.
+inline std::optional<int32_t> PartitionsWithLag(const Observation& observation) {
+  if (observation.partitions.empty()) return std::nullopt;
+  return static_cast<int32_t>(std::count_if(observation.partitions.begin(),
+                                            observation.partitions.end(),
+                                            [](const PartitionOffsets& p) { return p.lag > 0; }));
+}
 
 class MetricSource {
  public:

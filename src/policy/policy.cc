@@ -31,6 +31,9 @@ std::string_view ReasonName(Reason reason) {
       return "wait";
     case Reason::kPredicted:
       return "predicted";
+    case Reason::kBelowActivation: return "below_activation";
+    case Reason::kLagPartitionCap: return "lag_partition_cap";
+    case Reason::kEvenPartitions: return "even_partitions";
   }
   return "backlog";
 }
@@ -65,10 +68,28 @@ Candidate Bound(int64_t raw, const PolicyInput& in, const PolicyConfig& c, Polic
     return {c.min_replicas, Reason::kIdlePending};
   }
   st.zero_backlog_since.reset();
+  // Activation: a trickle does not wake an idle Deployment (a predicted burst does).
+  if (c.activation_backlog > 0 && in.current_replicas <= c.idle_replicas &&
+      in.backlog <= c.activation_backlog && raw_reason != Reason::kPredicted) {
+    return {c.idle_replicas, Reason::kBelowActivation};
+  }
+  if (c.even_partition_distribution && raw > 0) {
+    // The smallest divisor of the partition count in [raw, max_replicas]; raw when none.
+    const double slack = (c.max_replicas + 0.5) / static_cast<double>(raw) - 1;
+    const int64_t even = SnapToPartitionDivisor(raw, in.partition_count, slack);
+    if (even != raw) {
+      raw = even;
+      raw_reason = Reason::kEvenPartitions;
+    }
+  }
   Candidate out{static_cast<int32_t>(std::min<int64_t>(raw, c.max_replicas + int64_t{1})),
                 raw_reason};
   if (c.limit_to_partitions && in.partition_count > 0 && out.replicas > in.partition_count) {
     out = {in.partition_count, Reason::kPartitionCap};
+  }
+  if (c.limit_to_partitions_with_lag && in.backlog > 0 && in.partitions_with_lag &&
+      out.replicas > *in.partitions_with_lag) {
+    out = {*in.partitions_with_lag, Reason::kLagPartitionCap};
   }
   if (out.replicas < c.min_replicas) out = {c.min_replicas, Reason::kClampedMin};
   if (out.replicas > c.max_replicas) out = {c.max_replicas, Reason::kClampedMax};

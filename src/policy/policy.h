@@ -8,8 +8,15 @@
 //   2. idle: backlog 0 for min_ttl (or the Deployment already at/below idle_replicas with
 //      backlog 0) → idle_replicas; backlog 0 for less → min_replicas;
 //      any backlog → at least min_replicas at once                         (idle, idle_pending)
+//      activation (activation_backlog > 0): a Deployment at/below idle_replicas stays there
+//      while 0 < backlog <= activation_backlog (a predicted burst still wakes it)
+//                                                                          (below_activation)
+//   2b. even distribution (even_partition_distribution): round up to the smallest divisor of
+//      the partition count within [count, max_replicas] (SnapToPartitionDivisor) (even_partitions)
 //   3. partition cap (limit_to_partitions): at most one consumer per partition, but never below
 //      min_replicas — the user's floor wins over the cap                    (partition_cap)
+//      lag cap (limit_to_partitions_with_lag): with backlog, at most one consumer per partition
+//      with lag > 0, again never below min_replicas                      (lag_partition_cap)
 //   4. clamp to [min_replicas, max_replicas]                        (clamped_min, clamped_max)
 //   5. scale-down stabilization: while going down, take the highest recommendation seen within
 //      the window (as the HPA does), never above current                   (stabilized)
@@ -43,6 +50,7 @@ struct PolicyInput {
   int32_t ready_replicas = 0;    // status.replicas (pods that exist), for rate estimates
   std::optional<double> produced_per_minute;  // absent on the first tick
   std::optional<double> consumed_per_minute;  // absent without a group, or on the first tick
+  std::optional<int32_t> partitions_with_lag;  // partitions with lag > 0; absent = unknown
 };
 
 // The wait policy's memory (policy/wait_policy.cc); bounded (`recent` by kMaxRecent there).
@@ -107,6 +115,9 @@ enum class Reason {
   kRate,              // rate policy: arrival rate and drain-time target
   kWait,              // wait policy: predicted wait against TARGET_WAIT_SECONDS
   kPredicted,         // wait policy with PREDICT: pre-scaled ahead of a predicted burst
+  kBelowActivation,   // at idle, backlog not above ACTIVATION_BACKLOG: stays idle
+  kLagPartitionCap,   // capped at the number of partitions with lag > 0
+  kEvenPartitions,    // rounded up to a divisor of the partition count
 };
 std::string_view ReasonName(Reason reason);
 

@@ -30,6 +30,15 @@ struct PolicyConfig {
   int32_t scale_down_max_step = 0;  // SCALE_DOWN_MAX_STEP; pods removed per tick, 0 = no limit
   bool limit_to_partitions = true;  // LIMIT_TO_PARTITIONS; never more consumers than partitions
   int64_t message_count_threshold = 1000;  // MESSAGE_COUNT_THRESHOLD; warn above this backlog
+  // ACTIVATION_BACKLOG (default 0 = the seed's behaviour): a Deployment at or below
+  // idle_replicas wakes only when the backlog exceeds this; above idle the normal rule applies.
+  int64_t activation_backlog = 0;
+  // LIMIT_TO_PARTITIONS_WITH_LAG (default false; SCALING_POLICY=messages only): with backlog,
+  // never more consumers than partitions with lag > 0 (but never below min_replicas).
+  bool limit_to_partitions_with_lag = false;
+  // EVEN_PARTITION_DISTRIBUTION (default false): round the count up to the next divisor of the
+  // partition count that is <= max_replicas, so every consumer gets as many partitions.
+  bool even_partition_distribution = false;
 
   // Rate policy only (SCALING_POLICY=rate; policy/rate_policy.cc explains the rule):
   // TARGET_DRAIN_SECONDS (default 30 s): the backlog should drain within this time.

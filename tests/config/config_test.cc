@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace kafka_autoscaler::config {
@@ -43,6 +45,9 @@ TEST(ConfigTest, SeedDefaultsAreKeptExactly) {
   EXPECT_EQ(c->policy.rate_scale_down_window, std::chrono::seconds(60));
   EXPECT_EQ(c->policy.rate_rebalance, std::chrono::seconds(5));
   EXPECT_EQ(c->policy.rate_pod_startup, std::chrono::seconds(30));
+  EXPECT_EQ(c->policy.activation_backlog, 0);
+  EXPECT_FALSE(c->policy.limit_to_partitions_with_lag);
+  EXPECT_FALSE(c->policy.even_partition_distribution);
   EXPECT_EQ(c->log_level, LogLevel::kInfo);
   EXPECT_EQ(c->log_format, LogFormat::kJson);
   EXPECT_EQ(c->pod_namespace, "default");
@@ -122,6 +127,12 @@ TEST(ConfigTest, EveryVariableParsesAGoodValue) {
        .holds = [](const Config& c) { return c.policy.target_wait.count() == 45; }},
       {.name = "predict", .var = "PREDICT", .value = "true",
        .holds = [](const Config& c) { return c.policy.predict; }},
+      {.name = "activation", .var = "ACTIVATION_BACKLOG", .value = "50",
+       .holds = [](const Config& c) { return c.policy.activation_backlog == 50; }},
+      {.name = "lag cap", .var = "LIMIT_TO_PARTITIONS_WITH_LAG", .value = "true",
+       .holds = [](const Config& c) { return c.policy.limit_to_partitions_with_lag; }},
+      {.name = "even", .var = "EVEN_PARTITION_DISTRIBUTION", .value = "on",
+       .holds = [](const Config& c) { return c.policy.even_partition_distribution; }},
       {.name = "leader election", .var = "LEADER_ELECTION", .value = "true",
        .holds = [](const Config& c) { return c.leader_election; }},
       {.name = "pod name", .var = "POD_NAME", .value = "scaler-0",
@@ -191,6 +202,12 @@ TEST(ConfigTest, EveryVariableRejectsBadAndEmptyValues) {
       {.name = "rate startup", .env = {{"RATE_POD_STARTUP_SECONDS", "9999999"}}, .var = "RATE_POD_STARTUP_SECONDS"},
       {.name = "target wait zero", .env = {{"TARGET_WAIT_SECONDS", "0"}}, .var = "TARGET_WAIT_SECONDS"},
       {.name = "predict", .env = {{"PREDICT", "maybe"}}, .var = "PREDICT"},
+      {.name = "activation negative", .env = {{"ACTIVATION_BACKLOG", "-1"}}, .var = "ACTIVATION_BACKLOG"},
+      {.name = "activation text", .env = {{"ACTIVATION_BACKLOG", "10k"}}, .var = "ACTIVATION_BACKLOG"},
+      {.name = "lag cap bool", .env = {{"LIMIT_TO_PARTITIONS_WITH_LAG", "maybe"}}, .var = "LIMIT_TO_PARTITIONS_WITH_LAG"},
+      {.name = "lag cap with rate", .env = {{"LIMIT_TO_PARTITIONS_WITH_LAG", "true"}, {"SCALING_POLICY", "rate"}}, .var = "LIMIT_TO_PARTITIONS_WITH_LAG"},
+      {.name = "lag cap with wait", .env = {{"LIMIT_TO_PARTITIONS_WITH_LAG", "true"}, {"SCALING_POLICY", "wait"}}, .var = "LIMIT_TO_PARTITIONS_WITH_LAG"},
+      {.name = "even bool", .env = {{"EVEN_PARTITION_DISTRIBUTION", "2"}}, .var = "EVEN_PARTITION_DISTRIBUTION"},
       {.name = "leader election", .env = {{"LEADER_ELECTION", ""}}, .var = "LEADER_ELECTION"},
       {.name = "renew >= lease", .env = {{"LEADER_ELECTION", "true"}, {"RENEW_DEADLINE_SECONDS", "15"}}, .var = "RENEW_DEADLINE_SECONDS"},
       {.name = "retry too long", .env = {{"LEADER_ELECTION", "true"}, {"RETRY_PERIOD_SECONDS", "9"}}, .var = "RETRY_PERIOD_SECONDS"},
@@ -250,6 +267,34 @@ TEST(ConfigTest, TickDeadlineIsEightyPercentCappedAtThirtySeconds) {
   c = Load({});
   ASSERT_TRUE(c);
   EXPECT_EQ(c->TickDeadline(), std::chrono::milliseconds(30000));
+}
+
+TEST(ConfigTest, LagRuleProblemsSayWhatIsAllowed) {
+  auto c = Load({{"ACTIVATION_BACKLOG", "-5"}});
+  ASSERT_FALSE(c);
+  ASSERT_EQ(c.error().details.size(), 1u);
+  EXPECT_EQ(c.error().details[0],
+            "ACTIVATION_BACKLOG='-5': must be an integer from 0 to 9223372036854775807");
+  c = Load({{"LIMIT_TO_PARTITIONS_WITH_LAG", "true"}, {"SCALING_POLICY", "rate"}});
+  ASSERT_FALSE(c);
+  ASSERT_EQ(c.error().details.size(), 1u);
+  EXPECT_EQ(c.error().details[0],
+            "LIMIT_TO_PARTITIONS_WITH_LAG=true: only with SCALING_POLICY=messages (now rate): a "
+            "group that keeps up shows no lag, so the cap would undo the rate/wait rule");
+}
+
+TEST(ConfigTest, LagRulesAreShownInToJsonAndKnown) {
+  auto c = Load({{"ACTIVATION_BACKLOG", "7"}, {"EVEN_PARTITION_DISTRIBUTION", "true"}});
+  ASSERT_TRUE(c) << c.error().ToString();
+  const auto j = c->ToJson();
+  EXPECT_EQ(j["ACTIVATION_BACKLOG"], 7);
+  EXPECT_EQ(j["LIMIT_TO_PARTITIONS_WITH_LAG"], false);
+  EXPECT_EQ(j["EVEN_PARTITION_DISTRIBUTION"], true);
+  const auto& known = KnownVariables();
+  for (const char* name :
+       {"ACTIVATION_BACKLOG", "LIMIT_TO_PARTITIONS_WITH_LAG", "EVEN_PARTITION_DISTRIBUTION"}) {
+    EXPECT_NE(std::find(known.begin(), known.end(), name), known.end()) << name;
+  }
 }
 
 TEST(ConfigTest, ToJsonShowsEverySeedVariable) {

@@ -30,27 +30,38 @@ class RecordingTracer final : public TickTracer {
   };
 };
 
-TEST(WaitSpanTest, DecisionSpanCarriesTheWaitModel) {
+// One reconciler tick of `policy` on `obs` (10 messages per pod, max 10, one pod), recorded.
+struct OneTick {
   testing::FakeClock clock;
   testing::FakeMetricSource source;
-  testing::FakeScaleTarget target(1);
+  testing::FakeScaleTarget target{1};
   testing::FakeEventRecorder events;
   std::ostringstream out;
-  Logger log{clock, out, LogLevel::kError, LogFormat::kJson};
+  Logger log{clock, out, LogLevel::kInfo, LogFormat::kJson};
   RecordingTracer tracer;
-  ReconcilerOptions o;
-  o.policy.kind = policy::PolicyKind::kWait;
-  o.policy.messages_per_pod = 10;
-  o.policy.max_replicas = 10;
-  o.topics = "orders";
-  o.namespace_name = "default";
-  o.deployment_name = "workers";
-  Reconciler reconciler(o, clock, source, target, &events, log, tracer);
-  auto obs = testing::FakeMetricSource::Backlog(45);
-  obs.at = clock.Now();
-  source.Push(std::move(obs));
-  (void)reconciler.Tick(true);
-  const auto& root = tracer.attributes[std::string(kSpanReconcile)];
+
+  const std::map<std::string, FieldValue>& Run(policy::PolicyConfig policy,
+                                               kafka::Observation obs) {
+    ReconcilerOptions o;
+    o.policy = policy;
+    o.policy.messages_per_pod = 10;
+    o.policy.max_replicas = 10;
+    o.topics = "orders";
+    o.namespace_name = "default";
+    o.deployment_name = "workers";
+    Reconciler reconciler(o, clock, source, target, &events, log, tracer);
+    obs.at = clock.Now();
+    source.Push(std::move(obs));
+    (void)reconciler.Tick(true);
+    return tracer.attributes[std::string(kSpanReconcile)];
+  }
+};
+
+TEST(WaitSpanTest, DecisionSpanCarriesTheWaitModel) {
+  OneTick t;
+  policy::PolicyConfig wait;
+  wait.kind = policy::PolicyKind::kWait;
+  const auto& root = t.Run(wait, testing::FakeMetricSource::Backlog(45));
   ASSERT_TRUE(root.count("kafka_autoscaler.wait.why")) << "no wait attributes on the root span";
   EXPECT_EQ(std::get<std::string>(root.at("kafka_autoscaler.wait.why")), "seed_rule");
   for (const char* key :
@@ -60,6 +71,23 @@ TEST(WaitSpanTest, DecisionSpanCarriesTheWaitModel) {
     EXPECT_TRUE(root.count(key)) << key;
   }
   EXPECT_EQ(std::get<std::string>(root.at("kafka_autoscaler.policy")), "wait");
+}
+
+// Issue 17 (LIMIT_TO_PARTITIONS_WITH_LAG): the reconciler passes the per-partition lag to the
+// policy; the rule that decided names itself on the span and in the log line of the scale.
+TEST(WaitSpanTest, LagCapReachesTheSpanAndTheLog) {
+  OneTick t;
+  policy::PolicyConfig lag_cap;
+  lag_cap.limit_to_partitions_with_lag = true;
+  // 80 messages on 3 of 12 partitions: ceil(80/10) = 8, capped at the 3 that have lag.
+  auto obs = testing::FakeMetricSource::Backlog(0, 12);
+  for (int p = 0; p < 3; ++p) obs.partitions[p].high = obs.partitions[p].lag = p == 0 ? 28 : 26;
+  obs.backlog = 80;
+  const auto& root = t.Run(lag_cap, std::move(obs));
+  EXPECT_EQ(t.target.state.spec_replicas, 3);
+  EXPECT_EQ(std::get<std::string>(root.at("kafka_autoscaler.reason")), "lag_partition_cap");
+  EXPECT_EQ(std::get<int64_t>(root.at("kafka.partitions_with_lag")), 3);
+  EXPECT_NE(t.out.str().find("lag_partition_cap"), std::string::npos) << t.out.str();
 }
 
 }  // namespace

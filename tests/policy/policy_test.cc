@@ -221,5 +221,108 @@ TEST(DecideTest, DesiredAlwaysWithinIdleAndMax) {
   }
 }
 
+// Issue 17 items 3-5: activation, the lag cap and even distribution. Seed(): 10 messages per
+// pod, min 1, max 10, idle 0; every expectation below is worked out by hand in its name.
+struct LagCase {
+  std::string name;
+  PolicyConfig config = Seed();
+  int64_t backlog = 0;
+  int32_t partitions = 0;
+  std::optional<int32_t> with_lag;
+  int32_t current = 1;
+  int32_t want_desired = 0;
+  Reason want_reason = Reason::kBacklog;
+};
+
+void RunLagCases(const std::vector<LagCase>& cases) {
+  FakeClock clock;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    PolicyInput in{.now = clock.Now(), .backlog = c.backlog, .partition_count = c.partitions,
+                   .current_replicas = c.current, .partitions_with_lag = c.with_lag};
+    Decision d = Decide(in, PolicyState{}, c.config);
+    EXPECT_EQ(d.desired, c.want_desired);
+    EXPECT_EQ(d.reason, c.want_reason) << ReasonName(d.reason);
+    EXPECT_EQ(d.scale, c.want_desired != c.current);
+  }
+}
+
+TEST(DecideTest, ActivationBacklogKeepsAnIdleDeploymentIdle) {
+  PolicyConfig act = Seed();
+  act.activation_backlog = 50;
+  PolicyConfig act_idle1 = act;  // idle 1, min 2
+  act_idle1.idle_replicas = 1;
+  act_idle1.min_replicas = 2;
+  RunLagCases({
+      {.name = "off (seed): 1 message wakes 0 -> 1", .backlog = 1, .current = 0, .want_desired = 1},
+      {.name = "50 <= 50 at idle: stays 0", .config = act, .backlog = 50, .current = 0, .want_desired = 0, .want_reason = Reason::kBelowActivation},
+      {.name = "1 <= 50 at idle: stays 0", .config = act, .backlog = 1, .current = 0, .want_desired = 0, .want_reason = Reason::kBelowActivation},
+      {.name = "51 > 50 at idle: ceil(51/10) = 6", .config = act, .backlog = 51, .current = 0, .want_desired = 6},
+      {.name = "above idle (2 pods), 30: normal rule ceil(30/10) = 3", .config = act, .backlog = 30, .current = 2, .want_desired = 3},
+      {.name = "above idle (5 pods), 5: normal rule 1", .config = act, .backlog = 5, .current = 5, .want_desired = 1},
+      {.name = "0 at idle: the idle rule", .config = act, .backlog = 0, .current = 0, .want_desired = 0, .want_reason = Reason::kIdle},
+      {.name = "idle 1: 20 <= 50 stays 1", .config = act_idle1, .backlog = 20, .current = 1, .want_desired = 1, .want_reason = Reason::kBelowActivation},
+      {.name = "idle 1: 60 > 50 wakes to ceil(60/10) = 6", .config = act_idle1, .backlog = 60, .current = 1, .want_desired = 6},
+  });
+}
+
+TEST(DecideTest, ActivationTrickleThenBurst) {
+  Driver dr;
+  dr.config.activation_backlog = 50;
+  dr.current = 0;
+  for (int64_t backlog : {10, 20, 30, 50}) {  // a trickle piling up at 0 pods
+    Decision d = dr.Tick(backlog);
+    EXPECT_EQ(d.desired, 0) << backlog;
+    EXPECT_EQ(d.reason, Reason::kBelowActivation) << backlog;
+  }
+  EXPECT_EQ(dr.Tick(60).desired, 6);  // 60 > 50: wakes to ceil(60/10)
+  Decision d = dr.Tick(20);           // awake: the normal rule, ceil(20/10) = 2
+  EXPECT_EQ(d.desired, 2);
+  EXPECT_EQ(d.reason, Reason::kBacklog);
+}
+
+TEST(DecideTest, LimitToPartitionsWithLag) {
+  PolicyConfig lag = Seed();
+  lag.limit_to_partitions_with_lag = true;
+  PolicyConfig lag_min3 = lag;
+  lag_min3.min_replicas = 3;
+  RunLagCases({
+      {.name = "off (seed): ceil(80/10) = 8", .backlog = 80, .partitions = 12, .with_lag = 3, .want_desired = 8},
+      {.name = "8 capped at 3 lagging", .config = lag, .backlog = 80, .partitions = 12, .with_lag = 3, .want_desired = 3, .want_reason = Reason::kLagPartitionCap},
+      {.name = "2 under 3 lagging: no cap", .config = lag, .backlog = 20, .partitions = 12, .with_lag = 3, .want_desired = 2},
+      {.name = "cap 1 raised to min 3", .config = lag_min3, .backlog = 80, .partitions = 12, .with_lag = 1, .want_desired = 3, .want_reason = Reason::kClampedMin},
+      {.name = "partition cap 4 then lag cap 2", .config = lag, .backlog = 80, .partitions = 4, .with_lag = 2, .want_desired = 2, .want_reason = Reason::kLagPartitionCap},
+      {.name = "unknown per-partition lag: no cap", .config = lag, .backlog = 80, .partitions = 12, .want_desired = 8},
+      {.name = "no backlog: the idle rule (min 1)", .config = lag, .backlog = 0, .partitions = 12, .with_lag = 0, .current = 5, .want_desired = 1, .want_reason = Reason::kIdlePending},
+  });
+}
+
+TEST(DecideTest, EvenPartitionDistribution) {
+  PolicyConfig even = Seed();  // max 10
+  even.even_partition_distribution = true;
+  PolicyConfig even_max12 = even;
+  even_max12.max_replicas = 12;
+  PolicyConfig even_lag = even;
+  even_lag.limit_to_partitions_with_lag = true;
+  RunLagCases({
+      {.name = "off (seed): 5 of 12", .backlog = 50, .partitions = 12, .want_desired = 5},
+      {.name = "5 -> 6 (12 = 2 x 6)", .config = even, .backlog = 50, .partitions = 12, .want_desired = 6, .want_reason = Reason::kEvenPartitions},
+      {.name = "4 divides 12: kept", .config = even, .backlog = 40, .partitions = 12, .want_desired = 4},
+      {.name = "7 -> 12 is above max 10: 7 kept", .config = even, .backlog = 70, .partitions = 12, .want_desired = 7},
+      {.name = "7 -> 12 within max 12", .config = even_max12, .backlog = 70, .partitions = 12, .want_desired = 12, .want_reason = Reason::kEvenPartitions},
+      {.name = "3 of 7 (prime) -> 7", .config = even, .backlog = 30, .partitions = 7, .want_desired = 7, .want_reason = Reason::kEvenPartitions},
+      {.name = "8 >= 4 partitions: partition cap 4", .config = even, .backlog = 80, .partitions = 4, .want_desired = 4, .want_reason = Reason::kPartitionCap},
+      {.name = "unknown partitions: 5 kept", .config = even, .backlog = 50, .partitions = 0, .want_desired = 5},
+      {.name = "even 6 then lag cap 4", .config = even_lag, .backlog = 50, .partitions = 12, .with_lag = 4, .want_desired = 4, .want_reason = Reason::kLagPartitionCap},
+      {.name = "already at 6, 5 -> 6: no scale, reason shown", .config = even, .backlog = 50, .partitions = 12, .current = 6, .want_desired = 6, .want_reason = Reason::kEvenPartitions},
+  });
+}
+
+TEST(DecideTest, NewReasonsHaveNames) {
+  EXPECT_EQ(ReasonName(Reason::kBelowActivation), "below_activation");
+  EXPECT_EQ(ReasonName(Reason::kLagPartitionCap), "lag_partition_cap");
+  EXPECT_EQ(ReasonName(Reason::kEvenPartitions), "even_partitions");
+}
+
 }  // namespace
 }  // namespace kafka_autoscaler::policy
