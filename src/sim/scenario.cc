@@ -303,6 +303,9 @@ Result<Scenario> ParseScenario(const std::string& yaml_text,
       a.scale_down_window_seconds =
           ar.Number<int64_t>("scale_down_window_seconds", false, 0, 604800,
                              "must be an integer number of seconds within 0..604800");
+      a.activation_backlog = ar.Number<int64_t>("activation_backlog", false, 0, INT64_MAX,
+                                                "must be a non-negative integer (messages)")
+                                 .value_or(0);
       ar.ReportUnknown();
       if (a.max_replicas > 0 && a.min_replicas > a.max_replicas) {
         ar.Problem("min_replicas",

@@ -12,6 +12,7 @@
 //   autoscaler.min_ttl_seconds     MIN_TTL_SECONDS; default 300.
 //   autoscaler.target_drain_seconds TARGET_DRAIN_SECONDS of the rate policy; default: its own.
 //   autoscaler.scale_down_window_seconds  RATE_SCALE_DOWN_WINDOW_SECONDS; default: its own.
+//   autoscaler.activation_backlog  ACTIVATION_BACKLOG; default 0 (any backlog wakes idle).
 #pragma once
 
 #include <cstdint>
@@ -47,6 +48,7 @@ struct AutoscalerKnobs {
   int64_t min_ttl_seconds = 300;
   std::optional<int64_t> target_drain_seconds;
   std::optional<int64_t> scale_down_window_seconds;
+  int64_t activation_backlog = 0;  // ACTIVATION_BACKLOG (0 = any backlog wakes an idle target)
 };
 
 struct Scenario {

@@ -252,6 +252,7 @@ policy::PolicyConfig PolicyConfigFor(const Scenario& s, policy::PolicyKind kind)
   c.idle_replicas = s.autoscaler.idle_replicas;
   c.min_ttl = std::chrono::seconds(s.autoscaler.min_ttl_seconds);
   c.message_count_threshold = s.autoscaler.message_count_threshold;
+  c.activation_backlog = s.autoscaler.activation_backlog;
   if (s.autoscaler.target_drain_seconds) {
     c.target_drain = std::chrono::seconds(*s.autoscaler.target_drain_seconds);
   }

@@ -59,6 +59,7 @@ TEST(ScenarioTest, ReadsEveryField) {
   EXPECT_EQ(s->autoscaler.interval_seconds, 15);
   EXPECT_EQ(s->autoscaler.message_count_threshold, kDefaultThreshold);
   EXPECT_EQ(s->autoscaler.idle_replicas, 1);  // defaults to min_replicas
+  EXPECT_EQ(s->autoscaler.activation_backlog, 0);  // off by default
   EXPECT_EQ(s->IntervalTicks(), 15);
   // Linear between points, flat outside them.
   EXPECT_DOUBLE_EQ(s->RateAt(0), 20);
@@ -146,6 +147,10 @@ TEST(ScenarioTest, RejectsOneProblemAtATime) {
        .from = "interval_seconds: 15}",
        .to = "interval_seconds: 15, idle_replicas: 3}",
        .want = "autoscaler.idle_replicas: must be <= min_replicas"},
+      {.name = "negative activation",
+       .from = "interval_seconds: 15}",
+       .to = "interval_seconds: 15, activation_backlog: -1}",
+       .want = "autoscaler.activation_backlog"},
       {.name = "threshold twice",
        .from = "interval_seconds: 15}",
        .to = "interval_seconds: 15, message_count_threshold: 5}\nthreshold: 7",

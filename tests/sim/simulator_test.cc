@@ -308,6 +308,19 @@ TEST(SimulatorSpeedTest, OneHourAtOneSecondTicksUnderASecondPerPolicy) {
   }
 }
 
+// `got` equals the committed file at `path`; with KA_UPDATE_GOLDEN set, (re)writes it instead.
+void CompareWithGolden(const std::filesystem::path& path, const std::string& got) {
+  if (std::getenv("KA_UPDATE_GOLDEN") != nullptr) {
+    std::ofstream(path) << got;
+    return;
+  }
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << "missing " << path << "; run with KA_UPDATE_GOLDEN=1";
+  std::stringstream want;
+  want << in.rdbuf();
+  EXPECT_EQ(got, want.str()) << "regenerate with KA_UPDATE_GOLDEN=1 if the change is intended";
+}
+
 // Every shared trace replays to the committed summary, per policy. A policy or model change
 // that moves a number shows up here and in review. Regenerate with KA_UPDATE_GOLDEN=1.
 TEST(GoldenTest, SharedTracesReplayToTheCommittedSummaries) {
@@ -324,22 +337,38 @@ TEST(GoldenTest, SharedTracesReplayToTheCommittedSummaries) {
       ASSERT_TRUE(run) << run.error().ToString();
       runs.push_back(std::move(*run));
     }
-    const std::string got = SummaryCsv(*s, runs);
-    const auto path = kGolden / (std::string(name) + ".csv");
-    if (update) {
-      std::ofstream(path) << got;
-      continue;
-    }
-    std::ifstream in(path);
-    ASSERT_TRUE(in) << "missing " << path << "; run with KA_UPDATE_GOLDEN=1";
-    std::stringstream want;
-    want << in.rdbuf();
-    EXPECT_EQ(got, want.str()) << "regenerate with KA_UPDATE_GOLDEN=1 if the change is intended";
-    ++checked;
+    CompareWithGolden(kGolden / (std::string(name) + ".csv"), SummaryCsv(*s, runs));
+    if (!update) ++checked;
   }
   if (!update) {
     EXPECT_EQ(checked, 5);
   }
+}
+
+// Issue 17 item 7: a trickle after idle. The scenario's activation_backlog (20) keeps the
+// Deployment at 0 while the trickle piles up and wakes it only past 20 messages; the same
+// scenario with activation_backlog 0 (the seed's rule) wakes a pod at the first message and
+// keeps it for the whole trickle. Both rows are committed (KA_UPDATE_GOLDEN=1 regenerates).
+TEST(GoldenTest, TrickleAfterIdleShowsActivation) {
+  auto with = LoadScenario(std::filesystem::path(KA_SIM_TESTDATA_DIR) / "trickle-after-idle.yaml");
+  ASSERT_TRUE(with) << with.error().ToString();
+  ASSERT_EQ(with->autoscaler.activation_backlog, 20);
+  Scenario without = *with;
+  without.autoscaler.activation_backlog = 0;
+  const Workload w = BuildWorkload(*with);
+  auto off = RunPolicy(without, w, "messages");
+  auto on = RunPolicy(*with, w, "messages");
+  ASSERT_TRUE(off && on);
+  off->policy = "messages activation_backlog=0";
+  on->policy = "messages activation_backlog=20";
+  // The trickle (1200-3000 s) at 0 pods with activation; without, one pod from its first message.
+  auto pods_at = [](const PolicyRun& r, size_t t) { return r.replicas.at(t); };
+  EXPECT_EQ(pods_at(*on, 1300), 0);
+  EXPECT_EQ(pods_at(*off, 1300), 1);
+  EXPECT_LT(on->metrics.pod_seconds, off->metrics.pod_seconds);
+  EXPECT_GT(on->metrics.max_wait_seconds, off->metrics.max_wait_seconds);  // the price
+
+  CompareWithGolden(kGolden / "trickle-after-idle.csv", SummaryCsv(*with, {*off, *on}));
 }
 
 }  // namespace
