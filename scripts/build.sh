@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Configures and builds into a build folder. Usage: scripts/build.sh [--sanitize] [--release]
-# The default build treats warnings as errors; --sanitize adds ASan + UBSan (folder build-asan).
+# Configures and builds into a build folder. Usage: scripts/build.sh [--sanitize|--tsan] [--release]
+# The default build treats warnings as errors; --sanitize adds ASan + UBSan (folder build-asan);
+# --tsan adds ThreadSanitizer (folder build-tsan).
 # Build output goes to stderr; the last line on stdout is the build folder.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -9,6 +10,7 @@ args=(-DKA_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo)
 for a in "$@"; do
   case "$a" in
     --sanitize) dir="$root/build-asan"; args+=(-DKA_SANITIZE=ON -DKA_BUILD_BENCH=OFF) ;;
+    --tsan) dir="$root/build-tsan"; args+=(-DKA_TSAN=ON -DKA_BUILD_BENCH=OFF) ;;
     --release) dir="$root/build-release"; args=(-DKA_WERROR=ON -DCMAKE_BUILD_TYPE=Release) ;;
     *) echo "build: unknown option $a" >&2; exit 2 ;;
   esac

@@ -51,6 +51,15 @@ constexpr std::string_view ErrorCodeName(ErrorCode code) {
   return "unknown";
 }
 
+// Every ErrorCode, for vocabularies built from them (metrics pre-create one error series per
+// kind). metrics_test checks that no code is missing.
+inline constexpr ErrorCode kAllErrorCodes[] = {
+    ErrorCode::kInvalidArgument, ErrorCode::kUnavailable,       ErrorCode::kTimeout,
+    ErrorCode::kNotFound,        ErrorCode::kUnauthenticated,   ErrorCode::kPermissionDenied,
+    ErrorCode::kConflict,        ErrorCode::kResourceExhausted, ErrorCode::kIncomplete,
+    ErrorCode::kProtocol,        ErrorCode::kInternal,
+};
+
 // True for codes where the same request may succeed later without any change by a person.
 constexpr bool IsRetryable(ErrorCode code) {
   return code == ErrorCode::kUnavailable || code == ErrorCode::kTimeout ||

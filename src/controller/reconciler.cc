@@ -20,8 +20,10 @@ std::string_view ActionName(Action action) {
 
 namespace {
 
-std::string Kind(std::string_view domain, const Error& e) {
-  return std::string(domain) + "_" + std::string(ErrorCodeName(e.code));
+using telemetry::ErrorDomain;
+
+std::string Kind(ErrorDomain domain, const Error& e) {
+  return telemetry::ErrorKind(domain, e.code);
 }
 
 }  // namespace
@@ -40,40 +42,42 @@ Reconciler::Reconciler(ReconcilerOptions options, const Clock& clock, kafka::Met
 std::optional<kafka::Observation> Reconciler::Observe(TickReport& report) {
   Result<kafka::Observation> obs = [&] {
     auto span = tracer_.StartSpan(kSpanCheckKafkaHealth, SpanKind::kClient);
-    span->SetAttribute("messaging.system", std::string("kafka"));
-    span->SetAttribute("messaging.destination.name", options_.topics);
+    span->SetAttribute(telemetry::kAttrMessagingSystem,
+                       std::string(telemetry::kMessagingSystemKafka));
+    span->SetAttribute(telemetry::kAttrMessagingDestinationName, options_.topics);
     if (!options_.group.empty()) {
-      span->SetAttribute("messaging.consumer.group.name", options_.group);
+      span->SetAttribute(telemetry::kAttrMessagingConsumerGroupName, options_.group);
     }
     auto r = source_.Fetch();
     if (!r) {
       span->SetError(r.error().message);
-      span->SetAttribute("error.type", Kind("kafka", r.error()));
+      span->SetAttribute(telemetry::kAttrErrorType, Kind(ErrorDomain::kKafka, r.error()));
     }
     return r;
   }();
   if (!obs) {
-    report.errors.push_back({Kind("kafka", obs.error()), obs.error()});
+    report.errors.push_back({Kind(ErrorDomain::kKafka, obs.error()), obs.error()});
     log_.Error("kafka observation failed; holding replicas",
                {{"topic", options_.topics},
                 {"group", options_.group},
-                {"error_kind", Kind("kafka", obs.error())},
+                {"error_kind", Kind(ErrorDomain::kKafka, obs.error())},
                 {"error", obs.error().message}});
     return std::nullopt;
   }
   report.kafka_ok = true;
   {
     auto span = tracer_.StartSpan(kSpanGetTopicLength, SpanKind::kInternal);
-    span->SetAttribute("messaging.destination.name", options_.topics);
-    span->SetAttribute("kafka.backlog", obs->backlog);
-    span->SetAttribute("kafka.partitions", int64_t{obs->partition_count});
-    span->SetAttribute("kafka.backlog.mode", std::string(obs->group_mode ? "group_lag" : "topic_messages"));
+    span->SetAttribute(telemetry::kAttrMessagingDestinationName, options_.topics);
+    span->SetAttribute(telemetry::kAttrBacklog, obs->backlog);
+    span->SetAttribute(telemetry::kAttrPartitions, int64_t{obs->partition_count});
+    span->SetAttribute(telemetry::kAttrBacklogMode,
+                       std::string(obs->group_mode ? "group_lag" : "topic_messages"));
     report.throughput = policy::ComputeThroughput(previous_ ? &*previous_ : nullptr, *obs);
     if (report.throughput.produced_per_minute) {
-      span->SetAttribute("kafka.produced_per_minute", *report.throughput.produced_per_minute);
+      span->SetAttribute(telemetry::kAttrProducedPerMinute, *report.throughput.produced_per_minute);
     }
     if (report.throughput.consumed_per_minute) {
-      span->SetAttribute("kafka.consumed_per_minute", *report.throughput.consumed_per_minute);
+      span->SetAttribute(telemetry::kAttrConsumedPerMinute, *report.throughput.consumed_per_minute);
     }
   }
   return std::move(*obs);
@@ -84,33 +88,36 @@ TickReport Reconciler::Tick(bool may_act) {
   report.started = clock_.Now();
   report.wall_time = clock_.WallNow();
   auto root = tracer_.StartSpan(kSpanReconcile, SpanKind::kInternal);
-  root->SetAttribute("messaging.system", std::string("kafka"));
-  root->SetAttribute("messaging.destination.name", options_.topics);
-  if (!options_.group.empty()) root->SetAttribute("messaging.consumer.group.name", options_.group);
-  root->SetAttribute("k8s.namespace.name", options_.namespace_name);
-  root->SetAttribute("k8s.deployment.name", options_.deployment_name);
+  root->SetAttribute(telemetry::kAttrMessagingSystem,
+                     std::string(telemetry::kMessagingSystemKafka));
+  root->SetAttribute(telemetry::kAttrMessagingDestinationName, options_.topics);
+  if (!options_.group.empty())
+    root->SetAttribute(telemetry::kAttrMessagingConsumerGroupName, options_.group);
+  root->SetAttribute(telemetry::kAttrK8sNamespaceName, options_.namespace_name);
+  root->SetAttribute(telemetry::kAttrK8sDeploymentName, options_.deployment_name);
 
   report.observation = Observe(report);
 
   {
     auto span = tracer_.StartSpan(kSpanCheckKubernetesHealth, SpanKind::kClient);
-    span->SetAttribute("k8s.namespace.name", options_.namespace_name);
-    span->SetAttribute("k8s.deployment.name", options_.deployment_name);
+    span->SetAttribute(telemetry::kAttrK8sNamespaceName, options_.namespace_name);
+    span->SetAttribute(telemetry::kAttrK8sDeploymentName, options_.deployment_name);
     auto scale = target_.Get();
     if (scale) {
       report.kube_ok = true;
       report.scale = *scale;
       report.replicas_after = scale->spec_replicas;
-      span->SetAttribute("k8s.replicas.current", int64_t{scale->spec_replicas});
-      span->SetAttribute("k8s.replicas.status", int64_t{scale->status_replicas});
-      span->SetAttribute("kafka_autoscaler.paused", scale->paused);
+      span->SetAttribute(telemetry::kAttrCurrentReplicas, int64_t{scale->spec_replicas});
+      span->SetAttribute(telemetry::kAttrStatusReplicas, int64_t{scale->status_replicas});
+      span->SetAttribute(telemetry::kAttrPaused, scale->paused);
     } else {
       span->SetError(scale.error().message);
-      report.errors.push_back({Kind("kube", scale.error()), scale.error()});
+      span->SetAttribute(telemetry::kAttrErrorType, Kind(ErrorDomain::kKube, scale.error()));
+      report.errors.push_back({Kind(ErrorDomain::kKube, scale.error()), scale.error()});
       log_.Error("kubernetes read failed; holding replicas",
                  {{"namespace", options_.namespace_name},
                   {"deployment", options_.deployment_name},
-                  {"error_kind", Kind("kube", scale.error())},
+                  {"error_kind", Kind(ErrorDomain::kKube, scale.error())},
                   {"error", scale.error().message}});
     }
   }
@@ -119,7 +126,7 @@ TickReport Reconciler::Tick(bool may_act) {
   if (!report.observation) {
     report.consecutive_failures = ++consecutive_failures_;
     report.action = Action::kHeld;
-    root->SetAttribute("kafka_autoscaler.consecutive_failures", int64_t{consecutive_failures_});
+    root->SetAttribute(telemetry::kAttrConsecutiveFailures, int64_t{consecutive_failures_});
     const bool fallback_due =
         options_.fallback_replicas && consecutive_failures_ >= options_.fallback_after_failures;
     if (fallback_due && report.scale && report.scale->spec_replicas != *options_.fallback_replicas) {
@@ -138,7 +145,7 @@ TickReport Reconciler::Tick(bool may_act) {
         Act(report, from, to, /*fallback=*/true);
       }
     }
-    root->SetAttribute("kafka_autoscaler.action", std::string(ActionName(report.action)));
+    root->SetAttribute(telemetry::kAttrAction, std::string(ActionName(report.action)));
     root->SetError(report.errors.front().error.message);
     report.duration = clock_.Now() - report.started;
     return report;
@@ -146,12 +153,12 @@ TickReport Reconciler::Tick(bool may_act) {
   consecutive_failures_ = 0;
   const kafka::Observation& obs = *report.observation;
   previous_ = obs;
-  root->SetAttribute("kafka.backlog", obs.backlog);
-  root->SetAttribute("kafka.partitions", int64_t{obs.partition_count});
+  root->SetAttribute(telemetry::kAttrBacklog, obs.backlog);
+  root->SetAttribute(telemetry::kAttrPartitions, int64_t{obs.partition_count});
 
   if (!report.scale) {
     report.action = Action::kHeld;
-    root->SetAttribute("kafka_autoscaler.action", std::string(ActionName(report.action)));
+    root->SetAttribute(telemetry::kAttrAction, std::string(ActionName(report.action)));
     root->SetError(report.errors.front().error.message);
     report.duration = clock_.Now() - report.started;
     return report;
@@ -169,22 +176,21 @@ TickReport Reconciler::Tick(bool may_act) {
   state_ = d.next_state;
   report.decision = d;
   const std::string reason(policy::ReasonName(d.reason));
-  root->SetAttribute("k8s.replicas.current", int64_t{input.current_replicas});
-  root->SetAttribute("k8s.replicas.desired", int64_t{d.desired});
-  root->SetAttribute("k8s.replicas.recommended", d.recommended_raw);
-  root->SetAttribute("kafka_autoscaler.reason", reason);
-  root->SetAttribute("kafka_autoscaler.policy", std::string(policy::PolicyKindName(pc.kind)));
+  root->SetAttribute(telemetry::kAttrCurrentReplicas, int64_t{input.current_replicas});
+  root->SetAttribute(telemetry::kAttrDesiredReplicas, int64_t{d.desired});
+  root->SetAttribute(telemetry::kAttrRecommendedReplicas, d.recommended_raw);
+  root->SetAttribute(telemetry::kAttrReason, reason);
+  root->SetAttribute(telemetry::kAttrPolicy, std::string(policy::PolicyKindName(pc.kind)));
   if (input.partitions_with_lag) {
-    root->SetAttribute("kafka.partitions_with_lag", int64_t{*input.partitions_with_lag});
+    root->SetAttribute(telemetry::kAttrPartitionsWithLag, int64_t{*input.partitions_with_lag});
   }
   if (d.wait) {  // SCALING_POLICY=wait: what its model concluded
-    root->SetAttribute("kafka_autoscaler.wait.predicted_peak_seconds",
-                       d.wait->predicted_peak_wait_s);
-    root->SetAttribute("kafka_autoscaler.wait.arrival_rate", d.wait->lambda);
-    root->SetAttribute("kafka_autoscaler.wait.arrival_sigma", d.wait->sigma);
-    root->SetAttribute("kafka_autoscaler.wait.per_pod_rate", d.wait->mu);
-    root->SetAttribute("kafka_autoscaler.wait.startup_seconds", d.wait->startup_s);
-    root->SetAttribute("kafka_autoscaler.wait.why", std::string(d.wait->why));
+    root->SetAttribute(telemetry::kAttrWaitPredictedPeakSeconds, d.wait->predicted_peak_wait_s);
+    root->SetAttribute(telemetry::kAttrWaitArrivalRate, d.wait->lambda);
+    root->SetAttribute(telemetry::kAttrWaitArrivalSigma, d.wait->sigma);
+    root->SetAttribute(telemetry::kAttrWaitPerPodRate, d.wait->mu);
+    root->SetAttribute(telemetry::kAttrWaitStartupSeconds, d.wait->startup_s);
+    root->SetAttribute(telemetry::kAttrWaitWhy, std::string(d.wait->why));
   }
 
   if (d.warning) {
@@ -221,7 +227,7 @@ TickReport Reconciler::Tick(bool may_act) {
   } else {
     Act(report, from, d.desired, /*fallback=*/false);
   }
-  root->SetAttribute("kafka_autoscaler.action", std::string(ActionName(report.action)));
+  root->SetAttribute(telemetry::kAttrAction, std::string(ActionName(report.action)));
   if (!report.errors.empty()) root->SetError(report.errors.front().error.message);
   report.duration = clock_.Now() - report.started;
   return report;
@@ -230,10 +236,10 @@ TickReport Reconciler::Tick(bool may_act) {
 void Reconciler::Act(TickReport& report, int32_t from, int32_t to, bool fallback) {
   const auto& pc = options_.policy;
   auto span = tracer_.StartSpan(kSpanScaleDeployment, SpanKind::kClient);
-  span->SetAttribute("k8s.namespace.name", options_.namespace_name);
-  span->SetAttribute("k8s.deployment.name", options_.deployment_name);
-  span->SetAttribute("k8s.replicas.from", int64_t{from});
-  span->SetAttribute("k8s.replicas.to", int64_t{to});
+  span->SetAttribute(telemetry::kAttrK8sNamespaceName, options_.namespace_name);
+  span->SetAttribute(telemetry::kAttrK8sDeploymentName, options_.deployment_name);
+  span->SetAttribute(telemetry::kAttrFromReplicas, int64_t{from});
+  span->SetAttribute(telemetry::kAttrToReplicas, int64_t{to});
   const int64_t backlog = report.observation ? report.observation->backlog : -1;
   const int64_t partitions = report.observation ? report.observation->partition_count : -1;
   const std::string reason =
@@ -248,13 +254,14 @@ void Reconciler::Act(TickReport& report, int32_t from, int32_t to, bool fallback
                       : target_.SetReplicas(to);
   if (!status) {
     report.action = Action::kScaleFailed;
-    report.errors.push_back({Kind("kube", status.error()), status.error()});
+    report.errors.push_back({Kind(ErrorDomain::kKube, status.error()), status.error()});
     span->SetError(status.error().message);
+    span->SetAttribute(telemetry::kAttrErrorType, Kind(ErrorDomain::kKube, status.error()));
     log_.Error("scaling failed", {{"deployment", options_.deployment_name},
                                   {"namespace", options_.namespace_name},
                                   {"from", int64_t{from}},
                                   {"to", int64_t{to}},
-                                  {"error_kind", Kind("kube", status.error())},
+                                  {"error_kind", Kind(ErrorDomain::kKube, status.error())},
                                   {"error", status.error().message}});
     if (events_ != nullptr) {
       (void)events_->Record(kube::EventType::kWarning, "ScaleFailed",
@@ -286,7 +293,7 @@ void Reconciler::Act(TickReport& report, int32_t from, int32_t to, bool fallback
     auto ev = events_->Record(fallback ? kube::EventType::kWarning : kube::EventType::kNormal,
                               event_reason, message);
     if (!ev) {
-      report.errors.push_back({Kind("event", ev.error()), ev.error()});
+      report.errors.push_back({Kind(ErrorDomain::kEvent, ev.error()), ev.error()});
       log_.Warn("could not post event", {{"reason", std::string(event_reason)},
                                          {"error", ev.error().message}});
     }

@@ -29,13 +29,6 @@ prometheus::Family<prometheus::Counter>& AddCounter(prometheus::Registry& regist
       .Register(registry);
 }
 
-constexpr ErrorCode kAllErrorCodes[] = {
-    ErrorCode::kInvalidArgument, ErrorCode::kUnavailable,       ErrorCode::kTimeout,
-    ErrorCode::kNotFound,        ErrorCode::kUnauthenticated,   ErrorCode::kPermissionDenied,
-    ErrorCode::kConflict,        ErrorCode::kResourceExhausted, ErrorCode::kIncomplete,
-    ErrorCode::kProtocol,        ErrorCode::kInternal,
-};
-
 }  // namespace
 
 std::string_view SignalName(Signal signal) {
@@ -94,7 +87,7 @@ Metrics::Metrics(std::string_view version)
   // Every series exists from the start, at zero, so rates and alerts see it.
   scale_events_.Add({{"direction", std::string(kDirectionUp)}});
   scale_events_.Add({{"direction", std::string(kDirectionDown)}});
-  for (ErrorCode code : kAllErrorCodes) errors_.Add({{"kind", std::string(ErrorCodeName(code))}});
+  for (const std::string& kind : AllErrorKinds()) errors_.Add({{"kind", kind}});
   for (Signal s : {Signal::kTraces, Signal::kMetrics, Signal::kLogs}) {
     dropped_.Add({{"signal", std::string(SignalName(s))}});
   }

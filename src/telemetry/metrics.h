@@ -10,7 +10,8 @@
 //                                    held at the ceiling while the backlog grows)
 //   kafka_autoscaler_scale_events_total{direction="up"|"down"}  counter  (OTLP: monotonic sum,
 //                                    cumulative, name without `_total`)
-//   kafka_autoscaler_errors_total{kind=ErrorCodeName}           counter
+//   kafka_autoscaler_errors_total{kind=ErrorKind()}             counter: "kafka_timeout", ...
+//                                    (semconv.h); every kind of AllErrorKinds() exists at zero
 //   kafka_autoscaler_tick_duration_seconds                      histogram, seconds
 //   kafka_autoscaler_telemetry_dropped_total{signal="traces"|"metrics"|"logs"}  counter: items
 //                                    the exporter dropped (queue full, or export failed)
@@ -72,8 +73,7 @@ class Metrics {
   void SetDesiredReplicas(double replicas);
   void SetMaxReplicas(double replicas);
   void AddScaleEvent(ScaleDirection direction);
-  void AddError(ErrorCode code) { AddError(ErrorCodeName(code)); }
-  void AddError(std::string_view kind);
+  void AddError(std::string_view kind);  // an ErrorKind() (semconv.h)
   void ObserveTickDuration(double seconds);
   void AddTelemetryDropped(Signal signal, double items);
 

@@ -1,11 +1,16 @@
 // Names shared by the reconcile loop and the telemetry it emits: span names (the seed's, a
 // contract: seed/original-readme.md "Key Traces"), span attribute keys (OpenTelemetry semantic
-// conventions where one exists, `kafka_autoscaler.*` otherwise) and label values of metrics.
+// conventions where one exists, `kafka_autoscaler.*` otherwise), label values of metrics, and the
+// error kinds counted on /metrics, logged and set on spans.
 //
-// Constants only; no state. Safe from any thread.
+// Constants and pure functions only; no state. Safe from any thread.
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <vector>
+
+#include "common/result.h"
 
 namespace kafka_autoscaler::telemetry {
 
@@ -23,19 +28,82 @@ inline constexpr std::string_view kAttrMessagingDestinationName = "messaging.des
 inline constexpr std::string_view kAttrMessagingConsumerGroupName = "messaging.consumer.group.name";
 inline constexpr std::string_view kAttrK8sNamespaceName = "k8s.namespace.name";
 inline constexpr std::string_view kAttrK8sDeploymentName = "k8s.deployment.name";
-inline constexpr std::string_view kAttrErrorType = "error.type";  // ErrorCodeName() of a failure
+inline constexpr std::string_view kAttrErrorType = "error.type";  // ErrorKind() of a failure
 
-// --- span attribute keys: the decision ---
+// --- span attribute keys: kafka-autoscaler's own, all under `kafka_autoscaler.*` ---
+// Never inside an OpenTelemetry namespace (`k8s.*`, `messaging.*`, ...): a key there that the
+// conventions do not define may be defined differently later. export_test checks every key a
+// real tick emits against the official registry.
 inline constexpr std::string_view kAttrBacklog = "kafka_autoscaler.backlog";  // messages (int)
+// "group_lag" (KAFKA_CONSUMER_GROUP set) or "topic_messages".
+inline constexpr std::string_view kAttrBacklogMode = "kafka_autoscaler.backlog.mode";
 inline constexpr std::string_view kAttrPartitions = "kafka_autoscaler.partitions";  // int
-// Messages produced per minute (double); absent on the first tick.
-inline constexpr std::string_view kAttrThroughput = "kafka_autoscaler.throughput_per_minute";
+// Partitions with lag, when LIMIT_TO_PARTITIONS_WITH_LAG caps the decision (int).
+inline constexpr std::string_view kAttrPartitionsWithLag = "kafka_autoscaler.partitions_with_lag";
+// Messages produced / consumed per minute (double); absent on the first tick.
+inline constexpr std::string_view kAttrProducedPerMinute = "kafka_autoscaler.produced_per_minute";
+inline constexpr std::string_view kAttrConsumedPerMinute = "kafka_autoscaler.consumed_per_minute";
+// The Deployment's /scale as read: spec.replicas and status.replicas (int).
 inline constexpr std::string_view kAttrCurrentReplicas = "kafka_autoscaler.replicas.current";
+inline constexpr std::string_view kAttrStatusReplicas = "kafka_autoscaler.replicas.status";
+inline constexpr std::string_view kAttrPaused = "kafka_autoscaler.paused";  // bool: annotation
+// The decision (root span): replicas asked for, and the unclamped recommendation.
 inline constexpr std::string_view kAttrDesiredReplicas = "kafka_autoscaler.replicas.desired";
 inline constexpr std::string_view kAttrRecommendedReplicas =
     "kafka_autoscaler.replicas.recommended";
-inline constexpr std::string_view kAttrReason = "kafka_autoscaler.reason";   // the rule (string)
-inline constexpr std::string_view kAttrDryRun = "kafka_autoscaler.dry_run";  // bool
+inline constexpr std::string_view kAttrReason = "kafka_autoscaler.reason";  // ReasonName()
+inline constexpr std::string_view kAttrPolicy = "kafka_autoscaler.policy";  // PolicyKindName()
+inline constexpr std::string_view kAttrAction = "kafka_autoscaler.action";  // ActionName()
+inline constexpr std::string_view kAttrConsecutiveFailures =
+    "kafka_autoscaler.consecutive_failures";  // failed observations in a row (int)
+// SCALING_POLICY=wait (root span): what its model concluded (policy/wait_policy.cc).
+inline constexpr std::string_view kAttrWaitPredictedPeakSeconds =
+    "kafka_autoscaler.wait.predicted_peak_seconds";
+inline constexpr std::string_view kAttrWaitArrivalRate = "kafka_autoscaler.wait.arrival_rate";
+inline constexpr std::string_view kAttrWaitArrivalSigma = "kafka_autoscaler.wait.arrival_sigma";
+inline constexpr std::string_view kAttrWaitPerPodRate = "kafka_autoscaler.wait.per_pod_rate";
+inline constexpr std::string_view kAttrWaitStartupSeconds = "kafka_autoscaler.wait.startup_seconds";
+inline constexpr std::string_view kAttrWaitWhy = "kafka_autoscaler.wait.why";
+// The write (scale_deployment span): spec.replicas before and after (int).
+inline constexpr std::string_view kAttrFromReplicas = "kafka_autoscaler.replicas.from";
+inline constexpr std::string_view kAttrToReplicas = "kafka_autoscaler.replicas.to";
+
+// --- error kinds: one vocabulary for the `kind` label of kafka_autoscaler_errors_total, the
+// `error_kind` field of logs and the error.type attribute of spans ---
+// A kind is "<domain>_<ErrorCodeName>": "kafka_timeout", "kube_conflict", "event_forbidden"...
+// The reconciler makes every kind with ErrorKind(); Metrics pre-creates AllErrorKinds() at zero.
+enum class ErrorDomain {
+  kKafka,  // reading the backlog from Kafka
+  kKube,   // reading or writing the Deployment's /scale
+  kEvent,  // posting a Kubernetes Event
+};
+inline constexpr ErrorDomain kAllErrorDomains[] = {ErrorDomain::kKafka, ErrorDomain::kKube,
+                                                   ErrorDomain::kEvent};
+
+constexpr std::string_view ErrorDomainName(ErrorDomain domain) {
+  switch (domain) {
+    case ErrorDomain::kKafka:
+      return "kafka";
+    case ErrorDomain::kKube:
+      return "kube";
+    case ErrorDomain::kEvent:
+      return "event";
+  }
+  return "unknown";
+}
+
+inline std::string ErrorKind(ErrorDomain domain, ErrorCode code) {
+  return std::string(ErrorDomainName(domain)) + "_" + std::string(ErrorCodeName(code));
+}
+
+// Every kind ErrorKind() can return, domain by domain.
+inline std::vector<std::string> AllErrorKinds() {
+  std::vector<std::string> kinds;
+  for (ErrorDomain d : kAllErrorDomains) {
+    for (ErrorCode c : kAllErrorCodes) kinds.push_back(ErrorKind(d, c));
+  }
+  return kinds;
+}
 
 // --- metric label values ---
 inline constexpr std::string_view kDirectionUp = "up";

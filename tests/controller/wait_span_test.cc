@@ -86,7 +86,7 @@ TEST(WaitSpanTest, LagCapReachesTheSpanAndTheLog) {
   const auto& root = t.Run(lag_cap, std::move(obs));
   EXPECT_EQ(t.target.state.spec_replicas, 3);
   EXPECT_EQ(std::get<std::string>(root.at("kafka_autoscaler.reason")), "lag_partition_cap");
-  EXPECT_EQ(std::get<int64_t>(root.at("kafka.partitions_with_lag")), 3);
+  EXPECT_EQ(std::get<int64_t>(root.at("kafka_autoscaler.partitions_with_lag")), 3);
   EXPECT_NE(t.out.str().find("lag_partition_cap"), std::string::npos) << t.out.str();
 }
 

@@ -132,7 +132,7 @@ TEST_F(TelemetryE2eTest, TracesMetricsAndLogsDecodeWithTheOfficialSchema) {
     const json& scale = spans["scale_deployment"][0];
     EXPECT_EQ(scale["kind"], 3);  // CLIENT
     EXPECT_TRUE(root_ids.count(scale["parentSpanId"].get<std::string>()));
-    EXPECT_EQ(Attr(scale["attributes"], "k8s.replicas.to"), (json{{"intValue", "2"}}));
+    EXPECT_EQ(Attr(scale["attributes"], "kafka_autoscaler.replicas.to"), (json{{"intValue", "2"}}));
     EXPECT_EQ(Attr(spans["check_kafka_health"][0]["attributes"], "messaging.system"),
               (json{{"stringValue", "kafka"}}));
     const json* first_root = nullptr;
@@ -140,8 +140,10 @@ TEST_F(TelemetryE2eTest, TracesMetricsAndLogsDecodeWithTheOfficialSchema) {
       if (root["spanId"] == scale["parentSpanId"]) first_root = &root;
     }
     ASSERT_NE(first_root, nullptr);
-    EXPECT_EQ(Attr((*first_root)["attributes"], "k8s.replicas.desired"), (json{{"intValue", "2"}}));
-    EXPECT_EQ(Attr((*first_root)["attributes"], "kafka.backlog"), (json{{"intValue", "20"}}));
+    EXPECT_EQ(Attr((*first_root)["attributes"], "kafka_autoscaler.replicas.desired"),
+              (json{{"intValue", "2"}}));
+    EXPECT_EQ(Attr((*first_root)["attributes"], "kafka_autoscaler.backlog"),
+              (json{{"intValue", "20"}}));
     EXPECT_EQ(Attr((*first_root)["attributes"], "kafka_autoscaler.reason"),
               (json{{"stringValue", "backlog"}}));
 

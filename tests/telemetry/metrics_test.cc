@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <sstream>
 
@@ -23,7 +24,7 @@ Metrics& Populate(Metrics& m) {
   m.AddScaleEvent(ScaleDirection::kUp);
   m.AddScaleEvent(ScaleDirection::kUp);
   m.AddScaleEvent(ScaleDirection::kDown);
-  m.AddError(ErrorCode::kUnavailable);
+  m.AddError(ErrorKind(ErrorDomain::kKafka, ErrorCode::kUnavailable));
   m.AddError("custom_kind");
   m.ObserveTickDuration(0.003);
   m.ObserveTickDuration(0.2);
@@ -47,8 +48,8 @@ TEST(MetricsTest, PrometheusTextHasTheSeedNamesAndValues) {
            "# TYPE kafka_autoscaler_scale_events_total counter",
            "kafka_autoscaler_scale_events_total{direction=\"up\"} 2",
            "kafka_autoscaler_scale_events_total{direction=\"down\"} 1",
-           "kafka_autoscaler_errors_total{kind=\"unavailable\"} 1",
-           "kafka_autoscaler_errors_total{kind=\"timeout\"} 0",
+           "kafka_autoscaler_errors_total{kind=\"kafka_unavailable\"} 1",
+           "kafka_autoscaler_errors_total{kind=\"kafka_timeout\"} 0",
            "kafka_autoscaler_errors_total{kind=\"custom_kind\"} 1",
            "# TYPE kafka_autoscaler_tick_duration_seconds histogram",
            "kafka_autoscaler_tick_duration_seconds_count 2",
@@ -59,8 +60,50 @@ TEST(MetricsTest, PrometheusTextHasTheSeedNamesAndValues) {
        }) {
     EXPECT_NE(text.find(std::string(line) + "\n"), std::string::npos) << line << "\n" << text;
   }
-  EXPECT_EQ(m.ErrorCount("unavailable"), 1);
+  EXPECT_EQ(m.ErrorCount("kafka_unavailable"), 1);
   EXPECT_EQ(m.TelemetryDropped(Signal::kLogs), 4);
+}
+
+// The kinds alerts and dashboards name (docs/reliability.md) exist from the start, at zero; a
+// bare code such as "timeout", which nothing counts, does not.
+TEST(MetricsTest, ErrorKindsOnMetricsAreTheOnesTheLoopCounts) {
+  const std::string text = Metrics("1.2.3").PrometheusText();
+  for (const char* kind : {"kafka_timeout", "kafka_unavailable", "kafka_incomplete",
+                           "kube_conflict", "kube_unavailable", "event_permission_denied"}) {
+    EXPECT_NE(text.find("kafka_autoscaler_errors_total{kind=\"" + std::string(kind) + "\"} 0\n"),
+              std::string::npos)
+        << kind << "\n"
+        << text;
+  }
+  EXPECT_EQ(text.find("kafka_autoscaler_errors_total{kind=\"timeout\"}"), std::string::npos);
+}
+
+// /metrics pre-creates exactly AllErrorKinds(): every kind ErrorKind() can make, and no other.
+TEST(MetricsTest, PreCreatesExactlyTheErrorKindVocabulary) {
+  std::istringstream lines(Metrics("1.2.3").PrometheusText());
+  const std::string prefix = "kafka_autoscaler_errors_total{kind=\"";
+  std::set<std::string> found;
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with(prefix)) continue;
+    found.insert(line.substr(prefix.size(), line.find('"', prefix.size()) - prefix.size()));
+  }
+  const std::vector<std::string> all = AllErrorKinds();
+  EXPECT_EQ(found, std::set<std::string>(all.begin(), all.end()));
+  EXPECT_EQ(found.size(), std::size(kAllErrorDomains) * std::size(kAllErrorCodes));
+}
+
+// kAllErrorCodes, from which the vocabulary is built, lists every ErrorCode.
+TEST(MetricsTest, EveryErrorCodeIsInTheVocabulary) {
+  int named = 0;
+  for (int i = 0; i < 256; ++i) {
+    const auto code = static_cast<ErrorCode>(i);
+    if (ErrorCodeName(code) == "unknown") continue;
+    ++named;
+    EXPECT_NE(std::find(std::begin(kAllErrorCodes), std::end(kAllErrorCodes), code),
+              std::end(kAllErrorCodes))
+        << ErrorCodeName(code) << " is missing from kAllErrorCodes (src/common/result.h)";
+  }
+  EXPECT_EQ(named, static_cast<int>(std::size(kAllErrorCodes)));
 }
 
 // promtool (Debian's prometheus package) lints the exposition; the only complaints we accept are

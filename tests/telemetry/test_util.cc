@@ -57,6 +57,25 @@ nlohmann::json DecodeOtlp(std::string_view signal, std::string_view content_type
   return j;
 }
 
+std::set<std::string> OfficialAttributeKeys(const std::set<std::string>& keys) {
+  std::string command = std::string(KA_NODE) + " " + KA_DECODER_DIR + "/semconv.js";
+  for (const std::string& key : keys) {
+    if (key.find('\'') != std::string::npos) {
+      ADD_FAILURE() << "attribute key with a quote: " << key;
+      continue;
+    }
+    command += " '" + key + "'";
+  }
+  const CommandResult r = RunCommand(command);
+  const nlohmann::json j = nlohmann::json::parse(r.output, nullptr, false);
+  if (r.exit_status != 0 || j.is_discarded() || !j.contains("official")) {
+    ADD_FAILURE() << "semconv.js failed (did scripts/setup.sh run npm ci in " << KA_DECODER_DIR
+                  << "?): " << r.output;
+    return {};
+  }
+  return j["official"].get<std::set<std::string>>();
+}
+
 nlohmann::json Attr(const nlohmann::json& attributes, std::string_view key) {
   if (!attributes.is_array()) return nullptr;
   for (const auto& kv : attributes) {

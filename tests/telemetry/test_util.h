@@ -1,8 +1,9 @@
-// Helpers of the telemetry tests: the independent decoder (node + the official OTLP schema),
-// temporary files, and lookups in decoded OTLP JSON.
+// Helpers of the telemetry tests: the independent decoder (node + the official OTLP schema), the
+// official semantic-conventions registry, temporary files, and lookups in decoded OTLP JSON.
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -12,6 +13,11 @@ namespace kafka_autoscaler::testing {
 // "jsonMismatches"}). Adds a test failure and returns null on any error.
 nlohmann::json DecodeOtlp(std::string_view signal, std::string_view content_type,
                           const std::string& body);
+
+// The keys among `keys` that the official OpenTelemetry semantic conventions define, stable or
+// incubating (decoder/semconv.js reads @opentelemetry/semantic-conventions, pinned in
+// decoder/package.json). Adds a test failure and returns {} on any error.
+std::set<std::string> OfficialAttributeKeys(const std::set<std::string>& keys);
 
 // Runs `command` through the shell; returns its exit status and what it printed (2>&1).
 struct CommandResult {
