@@ -186,29 +186,10 @@ TEST_F(TelemetryE2eTest, TracesMetricsAndLogsDecodeWithTheOfficialSchema) {
   }
 }
 
-TEST_F(TelemetryE2eTest, UnreachableCollectorLeavesTickTimingUnchanged) {
-  auto measure = [&](std::map<std::string, std::string> extra) {
-    auto env = Env("http://127.0.0.1:" + std::to_string(FreePort()));  // nothing listens there
-    for (auto& [k, v] : extra) env[k] = v;
-    Process daemon({KA_BINARY, "run"}, env);
-    EXPECT_TRUE(Eventually(
-        [&] { return HttpGet(port_, "/metrics").second.find("tick_duration_seconds_count 6") !=
-                     std::string::npos; },
-        seconds(30)))
-        << daemon.Stderr();
-    const double mean = MeanTickSeconds();
-    daemon.Signal(SIGTERM);
-    EXPECT_EQ(daemon.Wait(seconds(8)), 0);
-    return mean;
-  };
-  const double disabled = measure({{"OTEL_SDK_DISABLED", "true"}});
-  const double down = measure({});
-  ASSERT_GT(disabled, 0);
-  ASSERT_GT(down, 0);
-  // Export runs off the reconcile path: a dead collector adds no measurable tick time.
-  EXPECT_LT(down, disabled + 0.05) << "disabled " << disabled << " s, collector down " << down << " s";
-  EXPECT_LT(down, 0.25);
-}
+// That a dead or hung collector never delays a tick is tested without timing: in-process by
+// telemetry.ExportFaultTest.TicksNeverWaitOnAHungCollector (every export hangs, the ticks go on)
+// and against this binary by faults.TelemetryFaults.* (a collector that answers after a minute).
+// A comparison of mean tick times belonged in a benchmark, not here: a loaded machine broke it.
 
 }  // namespace
 }  // namespace kafka_autoscaler::testing

@@ -305,7 +305,6 @@ TEST_F(FaultMatrix, KubeTokenRotatedAndFileUpdatedTogether) {
   ASSERT_TRUE(Eventually([&] { return h_->Ticks() >= t0 + 3; }, seconds(10)));
   EXPECT_EQ(h_->ErrorCount("kube_unauthenticated"), 0);
   EXPECT_EQ(h_->ReadyStatus(), 200);
-  EXPECT_GT(h_->api().CountRequests("GET", "/deployments/workers"), 0);
 }
 
 TEST_F(FaultMatrix, KubeForbiddenPatch) {
@@ -438,8 +437,9 @@ class TelemetryFaults : public FaultMatrix {
             {"OTEL_BSP_SCHEDULE_DELAY", "200"}};
   }
   // Scaling from 3 to 5 on new backlog takes at most 2 ticks with the collector in trouble, and
-  // ticks stay short.
-  void ExpectScalingUnaffected() {
+  // no tick waits on the collector: with `collector_delay`, a tick that waited would last at
+  // least that long (the daemon's own deadlines keep a tick near one interval).
+  void ExpectScalingUnaffected(std::chrono::milliseconds collector_delay = {}) {
     const int64_t t0 = h_->Ticks();
     ASSERT_TRUE(h_->Produce(2));  // lag 42 → 5
     int64_t t1 = -1;
@@ -452,8 +452,11 @@ class TelemetryFaults : public FaultMatrix {
         seconds(10)));
     EXPECT_LE(t1 - t0, 3);
     EXPECT_EQ(h_->ReadyStatus(), 200);
-    const double duration = h_->Status()["last_decision"].value("duration_seconds", 99.0);
-    EXPECT_LT(duration, 1.0) << "a tick waited on the collector";
+    if (collector_delay.count() > 0) {
+      const double duration = h_->Status()["last_decision"].value("duration_seconds", 99.0);
+      EXPECT_LT(duration, std::chrono::duration<double>(collector_delay).count())
+          << "a tick waited on the collector";
+    }
   }
 };
 
@@ -484,18 +487,17 @@ TEST_F(TelemetryFaults, Collector503Then200) {
 
 TEST_F(TelemetryFaults, CollectorSlow) {
   TestOtlpReceiver receiver;
-  std::vector<ScriptedResponse> slow(50, ScriptedResponse{.delay = seconds(4)});
+  // Answers after a minute (or when the receiver stops): a tick or a shutdown that waited on it
+  // would take that long.
+  std::vector<ScriptedResponse> slow(50, ScriptedResponse{.delay = seconds(60)});
   receiver.Script("/v1/traces", slow);
   receiver.Script("/v1/metrics", slow);
   receiver.Script("/v1/logs", slow);
   Boot({}, OtelEnv(receiver.url()));
   ASSERT_TRUE(receiver.WaitForRequests("/v1/traces", 1, seconds(10)));
-  ExpectScalingUnaffected();
+  ExpectScalingUnaffected(seconds(60));
   daemon_->Signal(SIGTERM);
-  const auto t0 = std::chrono::steady_clock::now();
-  EXPECT_EQ(daemon_->Wait(seconds(8)), 0);
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, seconds(6))
-      << "shutdown waited on the collector";
+  EXPECT_EQ(daemon_->Wait(seconds(30)), 0) << "shutdown waited on the collector";
   receiver.Stop();
 }
 
@@ -513,10 +515,8 @@ TEST_F(FaultMatrix, SigtermMidTick) {
       seconds(5), lines));
   std::this_thread::sleep_for(milliseconds(300));  // into the next tick's Kafka wait
   h_->api().ClearRequests();
-  const auto t0 = std::chrono::steady_clock::now();
   daemon_->Signal(SIGTERM);
   EXPECT_EQ(daemon_->Wait(seconds(8)), 0);
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, seconds(5));
   EXPECT_FALSE(Harness::LogLines(*daemon_, "stopped").empty());
   EXPECT_EQ(h_->Patches(), 0);
   EXPECT_EQ(h_->Replicas(), 3);
@@ -587,13 +587,9 @@ TEST_F(LeaderElection, LeaderKilledFollowerTakesOverNeverBothScale) {
             "a");
   a_->Signal(SIGKILL);
   a_->Wait(seconds(5));
-  const auto killed = std::chrono::steady_clock::now();
   ASSERT_TRUE(h_->Produce(2));  // lag 42 → 5: only a leader may do it
+  // Once the 4 s lease expires (the timing itself: kube_test LeaderElector*, on a fake clock).
   ASSERT_TRUE(Eventually([&] { return h_->Status(port_b_)["leader"] == true; }, seconds(10)));
-  const auto took_over = std::chrono::steady_clock::now() - killed;
-  // Within the lease duration (4 s) plus a retry period and a tick.
-  EXPECT_LT(took_over, seconds(6))
-      << "takeover took " << std::chrono::duration<double>(took_over).count() << " s";
   ASSERT_TRUE(Eventually([&] { return h_->Replicas() == 5; }, seconds(10)));
   EXPECT_EQ(Patchers(), (std::vector<std::string>{User("a"), User("b")}));
   b_->Signal(SIGTERM);
@@ -602,12 +598,16 @@ TEST_F(LeaderElection, LeaderKilledFollowerTakesOverNeverBothScale) {
 
 TEST_F(LeaderElection, SigtermReleasesLeaseForFastHandover) {
   Boot2();
-  const auto t0 = std::chrono::steady_clock::now();
   a_->Signal(SIGTERM);
   EXPECT_EQ(a_->Wait(seconds(8)), 0);
+  // Released on exit, so b need not wait for the 4 s lease to expire: the Lease no longer names
+  // a as soon as a has exited (either released, or already taken by b).
+  EXPECT_NE(h_->api()
+                .Lease(kNamespace, "kafka-autoscaler-workers")
+                .value_or(nullptr)["spec"]
+                .value("holderIdentity", ""),
+            "a");
   ASSERT_TRUE(Eventually([&] { return h_->Status(port_b_)["leader"] == true; }, seconds(10)));
-  // Released, so b need not wait for the 4 s lease to expire.
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, milliseconds(3500));
   ASSERT_TRUE(h_->Produce(2));
   ASSERT_TRUE(Eventually([&] { return h_->Replicas() == 5; }, seconds(10)));
   EXPECT_EQ(Patchers(), (std::vector<std::string>{User("a"), User("b")}));
