@@ -3,15 +3,21 @@
 # whole default test suite (everything but the long `soak` label; `real_kafka` starts real Apache
 # Kafka JVMs from the jars setup.sh fetched). --sanitize runs it in an AddressSanitizer +
 # UndefinedBehaviorSanitizer build, without `real_kafka` (JVM start-up would dominate it; the
-# mock-cluster tests cover the same code there). Extra arguments go to ctest.
+# mock-cluster tests cover the same code there). --tsan builds with ThreadSanitizer (build-tsan)
+# and runs the unit, e2e and fault suites (not `soak`, `real_kafka`, nor the single-threaded
+# `fuzz` replays); every report of every process (the test binaries and the daemons, mock
+# servers and receivers they start) goes to build-tsan/tsan/, and any report fails the run.
+# Extra arguments go to ctest.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build_args=()
 ctest_args=()
 exclude='soak'
+tsan=0
 for a in "$@"; do
   case "$a" in
     --sanitize) build_args+=(--sanitize); exclude='soak|real_kafka' ;;
+    --tsan) build_args+=(--tsan); exclude='soak|real_kafka|fuzz'; tsan=1 ;;
     *) ctest_args+=("$a") ;;
   esac
 done
@@ -20,4 +26,18 @@ dir="$("$root/scripts/build.sh" "${build_args[@]}" | tail -n 1)"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 cd "$dir"
+if [ "$tsan" = 1 ]; then
+  reports="$dir/tsan"
+  rm -rf "$reports" && mkdir -p "$reports"
+  # scripts/tsan.supp: only documented false positives inside uninstrumented system libraries.
+  export TSAN_OPTIONS="${TSAN_OPTIONS:-second_deadlock_stack=1:history_size=4:suppressions=$root/scripts/tsan.supp:log_path=$reports/report}"
+  status=0
+  ctest --output-on-failure --timeout 600 -j 2 -LE "$exclude" "${ctest_args[@]}" || status=$?
+  if compgen -G "$reports/report*" >/dev/null; then
+    echo "test.sh --tsan: ThreadSanitizer reports (in $reports):" >&2
+    cat "$reports"/report* >&2
+    status=1
+  fi
+  exit "$status"
+fi
 ctest --output-on-failure --timeout 600 -j 2 -LE "$exclude" "${ctest_args[@]}"
