@@ -56,18 +56,6 @@ Status MockCluster::ProduceEach(const std::string& topic, int partitions, int pe
   return client_->ProduceEach(topic, partitions, per_partition);
 }
 
-Result<std::vector<int64_t>> MockCluster::HighWatermarks(const std::string& topic, int partitions) {
-  std::vector<int64_t> highs;
-  for (int32_t p = 0; p < partitions; ++p) {
-    int64_t low = 0, high = 0;
-    const rd_kafka_resp_err_t err =
-        rd_kafka_query_watermark_offsets(producer_.get(), topic.c_str(), p, &low, &high, 5'000);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return MakeError(KafkaError(err, "watermarks"));
-    highs.push_back(high);
-  }
-  return highs;
-}
-
 Status MockCluster::Commit(const std::string& group, const std::vector<CommitOffset>& offsets) {
   return client_->Commit(group, offsets);
 }

@@ -47,9 +47,6 @@ class MockCluster {
   [[nodiscard]] Status Produce(const std::string& topic, int32_t partition, int count);
   // Produces `per_partition` messages to each of partitions [0, partitions) in one flush.
   [[nodiscard]] Status ProduceEach(const std::string& topic, int partitions, int per_partition);
-  // The high watermark of each of partitions [0, partitions), asked of the brokers.
-  [[nodiscard]] Result<std::vector<int64_t>> HighWatermarks(const std::string& topic,
-                                                            int partitions);
   // Commits explicit offsets for `group`: a real OffsetCommit to the group's coordinator
   // (admin AlterConsumerGroupOffsets, i.e. what a consumer's commit sends, without joining).
   [[nodiscard]] Status Commit(const std::string& group, const std::vector<CommitOffset>& offsets);
