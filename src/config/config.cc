@@ -81,7 +81,10 @@ class Reader {
     std::string v = Trim(*raw);
     std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
     for (size_t i = 0; i < allowed.size(); ++i) {
-      if (v == allowed[i]) return i;
+      std::string a = allowed[i];  // matched case-insensitively ("ifHigher")
+      std::transform(a.begin(), a.end(), a.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
+      if (v == a) return i;
     }
     std::string list;
     for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
@@ -199,7 +202,7 @@ const std::vector<std::string>& KnownVariables() {
       "SCALE_INTERVAL_SECONDS", "MESSAGE_COUNT_THRESHOLD", "KAFKA_CONSUMER_GROUP",
       "KAFKA_OFFSET_RESET_POLICY", "KAFKA_CONFIG_FILE", "IDLE_REPLICAS",
       "SCALE_DOWN_STABILIZATION_SECONDS", "SCALE_UP_MAX_STEP", "SCALE_DOWN_MAX_STEP",
-      "LIMIT_TO_PARTITIONS", "FALLBACK_REPLICAS", "FALLBACK_AFTER_FAILURES", "DRY_RUN",
+      "LIMIT_TO_PARTITIONS", "FALLBACK_REPLICAS", "FALLBACK_AFTER_FAILURES", "FALLBACK_MODE", "DRY_RUN",
       "SCALING_POLICY", "TARGET_DRAIN_SECONDS", "RATE_SCALE_DOWN_WINDOW_SECONDS",
       "RATE_REBALANCE_SECONDS", "RATE_POD_STARTUP_SECONDS", "TARGET_WAIT_SECONDS", "PREDICT", "LEADER_ELECTION", "POD_NAME", "POD_NAMESPACE",
       "ACTIVATION_BACKLOG", "LIMIT_TO_PARTITIONS_WITH_LAG", "EVEN_PARTITION_DISTRIBUTION",
@@ -265,6 +268,7 @@ Result<Config> Load(const Env& env) {
     c.fallback_replicas = r.Int<int32_t>("FALLBACK_REPLICAS", 0, 0, kMaxReplicasAllowed);
   }
   c.fallback_after_failures = r.Int<int32_t>("FALLBACK_AFTER_FAILURES", 3, 1, 1000);
+  c.fallback_mode = static_cast<FallbackMode>(r.Enum("FALLBACK_MODE", 0, {"ifHigher", "static"}));
   c.dry_run = r.Bool("DRY_RUN", false);
   p.kind = static_cast<policy::PolicyKind>(r.Enum("SCALING_POLICY", 0, {"messages", "rate", "wait"}));
   p.target_drain = r.Seconds("TARGET_DRAIN_SECONDS", p.target_drain, 1);
@@ -365,6 +369,7 @@ nlohmann::json Config::ToJson() const {
   j["LIMIT_TO_PARTITIONS"] = policy.limit_to_partitions;
   j["FALLBACK_REPLICAS"] = fallback_replicas ? nlohmann::json(*fallback_replicas) : nullptr;
   j["FALLBACK_AFTER_FAILURES"] = fallback_after_failures;
+  j["FALLBACK_MODE"] = fallback_mode == FallbackMode::kStatic ? "static" : "ifHigher";
   j["DRY_RUN"] = dry_run;
   j["SCALING_POLICY"] = policy::PolicyKindName(policy.kind);
   j["TARGET_DRAIN_SECONDS"] = policy.target_drain.count();

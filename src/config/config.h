@@ -24,6 +24,9 @@ namespace kafka_autoscaler::config {
 using Env = std::map<std::string, std::string>;
 
 enum class OffsetResetPolicy { kLatest, kEarliest };
+// FALLBACK_MODE: ifHigher (default) applies FALLBACK_REPLICAS only above the current count,
+// like KEDA's currentReplicasIfHigher; static sets it even when that scales down.
+enum class FallbackMode { kIfHigher, kStatic };
 
 struct Config {
   // --- the seed's variables (names and defaults are a contract) ---
@@ -43,6 +46,7 @@ struct Config {
   std::optional<std::string> kafka_config_file;              // KAFKA_CONFIG_FILE
   std::optional<int32_t> fallback_replicas;  // FALLBACK_REPLICAS; unset = hold on failures
   int32_t fallback_after_failures = 3;       // FALLBACK_AFTER_FAILURES; consecutive failed ticks
+  FallbackMode fallback_mode = FallbackMode::kIfHigher;  // FALLBACK_MODE: ifHigher|static
   bool dry_run = false;                      // DRY_RUN
   bool leader_election = false;              // LEADER_ELECTION
   std::string pod_name;                      // POD_NAME; leader identity (hostname if unset)

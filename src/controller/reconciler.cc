@@ -126,10 +126,14 @@ TickReport Reconciler::Tick(bool may_act) {
   if (!report.observation) {
     report.consecutive_failures = ++consecutive_failures_;
     report.action = Action::kHeld;
+    policy::ForgetUnobserved(state_);
     root->SetAttribute(telemetry::kAttrConsecutiveFailures, int64_t{consecutive_failures_});
     const bool fallback_due =
         options_.fallback_replicas && consecutive_failures_ >= options_.fallback_after_failures;
-    if (fallback_due && report.scale && report.scale->spec_replicas != *options_.fallback_replicas) {
+    const bool fallback_moves =
+        report.scale && report.scale->spec_replicas != options_.fallback_replicas.value_or(-1) &&
+        (!options_.fallback_if_higher || options_.fallback_replicas > report.scale->spec_replicas);
+    if (fallback_due && fallback_moves) {
       const int32_t from = report.scale->spec_replicas;
       const int32_t to = *options_.fallback_replicas;
       if (report.scale->paused) {
@@ -168,7 +172,7 @@ TickReport Reconciler::Tick(bool may_act) {
                                   .backlog = obs.backlog,
                                   .partition_count = obs.partition_count,
                                   .current_replicas = report.scale->spec_replicas,
-                                  .ready_replicas = report.scale->status_replicas,
+                                  .ready_replicas = report.scale->ready_replicas,
                                   .produced_per_minute = report.throughput.produced_per_minute,
                                   .consumed_per_minute = report.throughput.consumed_per_minute,
                                   .partitions_with_lag = kafka::PartitionsWithLag(obs)};

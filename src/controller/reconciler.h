@@ -6,7 +6,9 @@
 // everything it saw and did; retries, backoff, timing and leadership live in the loop around it
 // (controller/loop.h). Invariants kept here:
 //   - a failed observation never scales (it holds, or applies FALLBACK_REPLICAS after
-//     FALLBACK_AFTER_FAILURES consecutive failures);
+//     FALLBACK_AFTER_FAILURES consecutive failures; under FALLBACK_MODE=ifHigher only upwards),
+//     and what was observed before it no longer counts towards idle or a scale-down
+//     (policy::ForgetUnobserved);
 //   - replicas are only ever set within [IDLE_REPLICAS, MAX_REPLICAS];
 //   - a paused Deployment, a dry run, or a follower (not the leader) decides but never patches.
 // Not thread-safe: one thread calls Tick(); copy the returned report to share it.
@@ -31,6 +33,9 @@ struct ReconcilerOptions {
   policy::PolicyConfig policy;
   std::optional<int32_t> fallback_replicas;  // FALLBACK_REPLICAS; unset = hold on failures
   int32_t fallback_after_failures = 3;       // FALLBACK_AFTER_FAILURES
+  // FALLBACK_MODE: true (ifHigher, default) applies the fallback only when it is above the
+  // current count, like KEDA's currentReplicasIfHigher; false (static) sets it either way.
+  bool fallback_if_higher = true;
   bool dry_run = false;                      // DRY_RUN
   // For logs, spans and events.
   std::string topics;  // comma-joined KAFKA_TOPIC

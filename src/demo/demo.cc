@@ -204,6 +204,7 @@ class DemoDeployment final : public kube::ScaleTarget, public kube::EventRecorde
     kube::ScaleState s;
     s.spec_replicas = fleet_.size();
     s.status_replicas = fleet_.ready();
+    s.ready_replicas = fleet_.ready();
     s.uid = "demo";
     return s;
   }

@@ -87,6 +87,8 @@ Result<ScaleState> DeploymentScaleTarget::GetLocked() {
     state.spec_replicas = spec.value("replicas", 0);
     state.status_replicas = status.value("replicas", 0);
     state.selector = status.value("selector", "");
+    state.ready_replicas =
+        deployment->value("status", nlohmann::json::object()).value("readyReplicas", 0);
     state.resource_version = scale->at("metadata").value("resourceVersion", "");
     resource_version_ = state.resource_version;
     return state;

@@ -1,8 +1,8 @@
 // DeploymentScaleTarget and DeploymentEventRecorder: the ScaleTarget and EventRecorder of the
 // daemon, acting on one Deployment through the API client.
 //
-// Get() reads the Deployment (annotations, uid) and its /scale subresource (spec.replicas,
-// status.replicas, status.selector). SetReplicas() sends a merge patch
+// Get() reads the Deployment (annotations, uid, status.readyReplicas) and its /scale subresource
+// (spec.replicas, status.replicas, status.selector). SetReplicas() sends a merge patch
 // {"metadata":{"resourceVersion":RV},"spec":{"replicas":N}} to /scale, RV being the version the
 // last Get() saw: a change made since (another writer, or someone pausing the Deployment) is a
 // 409, after which it re-reads and retries up to `max_conflict_retries` times; if the re-read

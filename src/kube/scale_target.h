@@ -12,6 +12,9 @@ namespace kafka_autoscaler::kube {
 struct ScaleState {
   int32_t spec_replicas = 0;    // desired replicas now (spec.replicas of /scale)
   int32_t status_replicas = 0;  // pods that exist (status.replicas of /scale)
+  // Pods ready to consume: the Deployment's status.readyReplicas (absent = 0; /scale does not
+  // carry it). Below status_replicas while new pods start or old ones fail their probes.
+  int32_t ready_replicas = 0;
   std::string selector;         // status.selector of /scale
   bool paused = false;          // annotation kafka-autoscaler/paused: "true"
   std::string uid;              // the Deployment's metadata.uid (for Events)

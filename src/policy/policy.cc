@@ -98,6 +98,9 @@ Candidate Bound(int64_t raw, const PolicyInput& in, const PolicyConfig& c, Polic
 
 // Steps 5-6: stabilization window for scale-down, then step limits.
 Candidate Smooth(Candidate cand, const PolicyInput& in, const PolicyConfig& c, PolicyState& st) {
+  // After an outage the window starts again from what runs now (ForgetUnobserved).
+  if (st.window_restart) st.recent.push_back({in.now, in.current_replicas});
+  st.window_restart = false;
   // Record this recommendation and forget those older than the window.
   st.recent.push_back({in.now, cand.replicas});
   while (!st.recent.empty() && in.now - st.recent.front().at > c.scale_down_stabilization) {
@@ -125,6 +128,14 @@ Candidate Smooth(Candidate cand, const PolicyInput& in, const PolicyConfig& c, P
 }
 
 }  // namespace
+
+void ForgetUnobserved(PolicyState& state) {
+  state.zero_backlog_since.reset();
+  state.recent.clear();
+  state.window_restart = true;
+  state.rate_recent.clear();
+  state.rate_since.reset();
+}
 
 // Defined in rate_policy.cc: the raw pod count of the rate policy.
 int64_t RatePolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicyState& st);

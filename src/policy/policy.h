@@ -47,7 +47,7 @@ struct PolicyInput {
   int64_t backlog = 0;          // messages waiting (topic count or group lag)
   int32_t partition_count = 0;  // partitions of the watched topics; 0 = unknown (no cap)
   int32_t current_replicas = 0;  // spec.replicas of the Deployment now
-  int32_t ready_replicas = 0;    // status.replicas (pods that exist), for rate estimates
+  int32_t ready_replicas = 0;    // status.readyReplicas (pods ready), for rate estimates
   std::optional<double> produced_per_minute;  // absent on the first tick
   std::optional<double> consumed_per_minute;  // absent without a group, or on the first tick
   std::optional<int32_t> partitions_with_lag;  // partitions with lag > 0; absent = unknown
@@ -99,7 +99,17 @@ struct PolicyState {
   std::deque<Recommendation> rate_recent;   // rate recommendations within the slow window
   std::optional<SteadyTime> rate_since;     // first tick with measured rates (window history)
   WaitMemory wait;                          // wait policy memory (policy/wait_policy.cc)
+  // Set by ForgetUnobserved(): the next Decide restarts the stabilization window from the
+  // current count, so a scale-down needs a full window of observed recommendations.
+  bool window_restart = false;
 };
+
+// A tick without an observation (Kafka failed): what was seen before it no longer counts
+// towards going idle or scaling down. Resets the idle timer (idle only after min_ttl of zero
+// backlog observed from now on) and the stabilization history of both policies (the seed
+// rule's window restarts from the current count; the rate policy's slow window refills before
+// it scales down, as on a cold start). Call it for every failed observation.
+void ForgetUnobserved(PolicyState& state);
 
 enum class Reason {
   kBacklog,           // proportional to the backlog

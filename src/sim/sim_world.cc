@@ -105,6 +105,7 @@ Result<kube::ScaleState> SimDeployment::Get() {
   kube::ScaleState s;
   s.spec_replicas = pods();
   s.status_replicas = pods();
+  s.ready_replicas = ready();
   s.selector = "app=sim";
   s.uid = "sim";
   return s;

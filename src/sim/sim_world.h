@@ -104,7 +104,8 @@ class SimDeployment final : public kube::ScaleTarget {
  public:
   SimDeployment(const PodModel& model, int32_t partitions, int32_t initial_replicas,
                 const SimClock& clock);
-  // spec_replicas = status_replicas = pods that exist (ready or starting), as /scale reports.
+  // spec_replicas = status_replicas = pods that exist (ready or starting), as /scale reports;
+  // ready_replicas = pods whose startup finished, as the Deployment's status.readyReplicas.
   [[nodiscard]] Result<kube::ScaleState> Get() override;
   // Creates or removes pods at the clock's time; counts a scale event when the count changes.
   [[nodiscard]] Status SetReplicas(int32_t replicas) override;

@@ -568,14 +568,19 @@ void TestApiServer::TouchDeploymentLocked(json& d, bool spec_changed) {
   if (spec_changed) {
     d["metadata"]["generation"] = d["metadata"].value("generation", 0) + 1;
   }
-  // An instant controller: pods follow spec.replicas at once.
+  // An instant controller: pods follow spec.replicas at once, and are ready at once unless a
+  // ready limit holds some back (SetReadyLimit).
   const int replicas = d["spec"].value("replicas", 1);
+  int ready = replicas;
+  const auto limit = ready_limits_.find(d["metadata"].value("namespace", "") + "/" +
+                                        d["metadata"].value("name", ""));
+  if (limit != ready_limits_.end()) ready = std::min(ready, limit->second);
   json status = {
       {"observedGeneration", d["metadata"]["generation"]},
       {"replicas", replicas},
       {"updatedReplicas", replicas},
-      {"readyReplicas", replicas},
-      {"availableReplicas", replicas},
+      {"readyReplicas", ready},
+      {"availableReplicas", ready},
       {"conditions", json::array({{{"type", "Available"},
                                    {"status", "True"},
                                    {"lastUpdateTime", Now()},
@@ -588,10 +593,11 @@ void TestApiServer::TouchDeploymentLocked(json& d, bool spec_changed) {
                                    {"lastTransitionTime", Now()},
                                    {"reason", "NewReplicaSetAvailable"},
                                    {"message", "ReplicaSet has successfully progressed."}}})}};
-  if (replicas == 0) {
+  if (ready == 0) {
     status.erase("readyReplicas");
     status.erase("availableReplicas");
   }
+  if (ready < replicas) status["unavailableReplicas"] = replicas - ready;
   d["status"] = status;
 }
 
@@ -657,6 +663,20 @@ std::optional<json> TestApiServer::Deployment(const std::string& ns,
   auto it = deployments_.find(ns + "/" + name);
   if (it == deployments_.end()) return std::nullopt;
   return it->second;
+}
+
+bool TestApiServer::SetReadyLimit(const std::string& ns, const std::string& name,
+                                  std::optional<int32_t> ready) {
+  std::lock_guard lock(mu_);
+  auto it = deployments_.find(ns + "/" + name);
+  if (it == deployments_.end()) return false;
+  if (ready) {
+    ready_limits_[ns + "/" + name] = std::max(*ready, 0);
+  } else {
+    ready_limits_.erase(ns + "/" + name);
+  }
+  TouchDeploymentLocked(it->second, /*spec_changed=*/false);
+  return true;
 }
 
 bool TestApiServer::PatchDeployment(const std::string& ns, const std::string& name,
@@ -1381,6 +1401,16 @@ void TestApiServer::HandleAdmin(const httplib::Request& req, httplib::Response& 
       }
       return Reply(res, 200, *Deployment(seg[1], seg[2]));
     }
+  }
+  if (seg.size() == 4 && seg[0] == "deployments" && seg[3] == "ready" && m == "POST") {
+    std::optional<int32_t> ready;
+    if (body.contains("ready") && body["ready"].is_number_integer()) {
+      ready = body["ready"].get<int32_t>();
+    }
+    if (!SetReadyLimit(seg[1], seg[2], ready)) {
+      return Fail(res, 404, "NotFound", "no such deployment");
+    }
+    return Reply(res, 200, *Deployment(seg[1], seg[2]));
   }
   if (rest == "tokens" && m == "POST") {
     auto grant = TokenGrantFromJson(body);

@@ -25,6 +25,8 @@
 //   GET    /_test/deployments/NS/NAME       the Deployment object
 //   PATCH  /_test/deployments/NS/NAME       merge patch, as another writer would
 //   DELETE /_test/deployments/NS/NAME       deletes it
+//   POST   /_test/deployments/NS/NAME/ready {"ready":N} at most N pods ready ({"ready":null}:
+//                                            all, the default instant controller)
 //   POST   /_test/tokens                    {"token","user","rules":[{verbs,resources,
 //                                            resourceNames}]} (no "rules": allow everything)
 //   POST   /_test/tokens/rotate             {"old","new"}: the old token now gets 401
@@ -155,6 +157,11 @@ class TestApiServer {
                                const std::map<std::string, std::string>& annotations = {});
   bool DeleteDeployment(const std::string& ns, const std::string& name);
   std::optional<nlohmann::json> Deployment(const std::string& ns, const std::string& name) const;
+  // Pods become ready at once by default (status.readyReplicas = spec.replicas). With a limit,
+  // at most `ready` of them are ready, as while new pods start or fail their readiness probes:
+  // status.readyReplicas/availableReplicas drop to the limit (absent at 0, as the real API
+  // server omits them) and unavailableReplicas counts the rest. std::nullopt lifts the limit.
+  bool SetReadyLimit(const std::string& ns, const std::string& name, std::optional<int32_t> ready);
   // Applies a JSON merge patch as another writer would (bumps resourceVersion).
   bool PatchDeployment(const std::string& ns, const std::string& name,
                        const nlohmann::json& merge_patch);
@@ -209,6 +216,7 @@ class TestApiServer {
   std::map<std::string, TokenGrant> tokens_;                   // guarded by mu_
   bool auth_enabled_ = false;                                  // guarded by mu_
   std::map<std::string, nlohmann::json> deployments_;          // "ns/name"; guarded by mu_
+  std::map<std::string, int32_t> ready_limits_;                // "ns/name"; guarded by mu_
   std::map<std::string, nlohmann::json> leases_;               // guarded by mu_
   std::map<std::string, std::vector<nlohmann::json>> events_;  // by namespace; guarded by mu_
   std::vector<Fault> faults_;                                  // guarded by mu_

@@ -6,6 +6,7 @@
 
 #include "fakes/fake_clock.h"
 #include "fakes/fakes.h"
+#include "kafka/lag.h"
 
 namespace kafka_autoscaler::controller {
 namespace {
@@ -173,6 +174,111 @@ TEST(ReconcilerTest, ThroughputAbsentOnFirstTickThenMeasured) {
   TickReport second = h.Tick(FakeMetricSource::Backlog(240));  // +120 messages in 15 s
   ASSERT_TRUE(second.throughput.produced_per_minute);
   EXPECT_DOUBLE_EQ(*second.throughput.produced_per_minute, 480.0);
+}
+
+// A consumer group's view of 4 partitions: high watermarks and commits per partition (no
+// commit = std::nullopt), lag computed by the daemon's own rule (kafka/lag.h).
+kafka::Observation GroupView(const std::vector<int64_t>& high,
+                             const std::vector<std::optional<int64_t>>& committed,
+                             config::OffsetResetPolicy reset = config::OffsetResetPolicy::kEarliest) {
+  kafka::Observation o;
+  for (size_t p = 0; p < high.size(); ++p) {
+    o.partitions.push_back({.topic = "orders",
+                            .partition = static_cast<int32_t>(p),
+                            .low = 0,
+                            .high = high[p],
+                            .committed = committed[p]});
+  }
+  kafka::ComputeBacklog(o, /*group_mode=*/true, reset);
+  return o;
+}
+
+// Issue 13 item 9: the rate policy learns a pod's rate from pods that are ready, not from pods
+// that merely exist (status.replicas counts pods still starting).
+TEST(ReconcilerTest, RatePolicyLearnsPerPodRateOnlyFromReadyPods) {
+  auto o = Harness::Options();
+  o.policy.kind = policy::PolicyKind::kRate;
+  Harness h(4, o);
+  h.target.state.ready_replicas = 2;  // two of the four pods are still starting
+  h.Tick(GroupView({1000, 1000, 1000, 1000}, {0, 0, 0, 0}));
+  // 15 s later each partition consumed 150: 2,400/min for the group.
+  TickReport starting = h.Tick(GroupView({1000, 1000, 1000, 1000}, {150, 150, 150, 150}));
+  ASSERT_TRUE(starting.decision);
+  ASSERT_TRUE(starting.throughput.consumed_per_minute);
+  EXPECT_FALSE(starting.decision->next_state.per_pod_rate_ewma)
+      << "learned " << *starting.decision->next_state.per_pod_rate_ewma
+      << "/s per pod while only 2 of 4 pods were ready";
+  h.target.state.ready_replicas = h.target.state.spec_replicas;  // all ready now
+  TickReport ready = h.Tick(GroupView({1000, 1000, 1000, 1000}, {300, 300, 300, 300}));
+  ASSERT_TRUE(ready.decision);
+  ASSERT_TRUE(ready.decision->next_state.per_pod_rate_ewma);
+  const int32_t pods = ready.scale->ready_replicas;
+  EXPECT_DOUBLE_EQ(*ready.decision->next_state.per_pod_rate_ewma, 600.0 / 15.0 / pods);
+}
+
+// Issue 13 item 5: zero backlog seen before an outage does not count towards MIN_TTL_SECONDS;
+// the daemon goes idle only after MIN_TTL_SECONDS of zero backlog observed after it.
+TEST(ReconcilerTest, FailedObservationRestartsTheIdleTimer) {
+  auto o = Harness::Options();
+  o.policy.min_ttl = std::chrono::seconds(300);
+  o.policy.idle_replicas = 0;
+  Harness h(1, o);
+  EXPECT_EQ(h.Tick(FakeMetricSource::Backlog(0)).decision->reason, policy::Reason::kIdlePending);
+  for (int i = 0; i < 20; ++i) h.Tick(MakeError(ErrorCode::kTimeout, "t"));  // 300 s blind
+  for (int i = 0; i < 20; ++i) {  // 0..285 s of observed zero backlog: not yet idle
+    SCOPED_TRACE(i);
+    TickReport r = h.Tick(FakeMetricSource::Backlog(0));
+    ASSERT_TRUE(r.decision);
+    EXPECT_EQ(r.decision->reason, policy::Reason::kIdlePending);
+    EXPECT_EQ(r.replicas_after, 1);
+  }
+  EXPECT_TRUE(h.target.Sets().empty());
+  TickReport idle = h.Tick(FakeMetricSource::Backlog(0));  // 300 s observed
+  EXPECT_EQ(idle.decision->reason, policy::Reason::kIdle);
+  EXPECT_EQ(h.target.Sets(), std::vector<std::string>{"set 0"});
+}
+
+// Issue 13 item 5: the scale-down stabilization window counts observed recommendations only;
+// after an outage it starts again from the current count.
+TEST(ReconcilerTest, FailedObservationRestartsTheStabilizationWindow) {
+  auto o = Harness::Options();
+  o.policy.scale_down_stabilization = std::chrono::seconds(60);
+  Harness h(1, o);
+  EXPECT_EQ(h.Tick(FakeMetricSource::Backlog(50)).replicas_after, 5);
+  for (int i = 0; i < 5; ++i) h.Tick(MakeError(ErrorCode::kTimeout, "t"));  // 75 s blind
+  for (int i = 0; i < 4; ++i) {  // 0..45 s of observed low backlog: held by the window
+    SCOPED_TRACE(i);
+    TickReport r = h.Tick(FakeMetricSource::Backlog(10));
+    EXPECT_EQ(r.replicas_after, 5);
+    EXPECT_EQ(r.decision->reason, policy::Reason::kStabilized);
+  }
+  h.Tick(FakeMetricSource::Backlog(10));  // 60 s: still within the window
+  h.Tick(FakeMetricSource::Backlog(10));  // 75 s: only low recommendations left
+  EXPECT_EQ(h.target.Sets(), (std::vector<std::string>{"set 5", "set 1"}));
+}
+
+// Issue 13 item 5: FALLBACK_MODE=ifHigher (the default) never scales down on failures.
+TEST(ReconcilerTest, FallbackNeverScalesDownByDefault) {
+  auto o = Harness::Options();
+  o.fallback_replicas = 2;
+  o.fallback_after_failures = 2;
+  Harness h(6, o);
+  for (int i = 0; i < 4; ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(h.Tick(MakeError(ErrorCode::kTimeout, "t")).action, Action::kHeld);
+  }
+  EXPECT_TRUE(h.target.Sets().empty());
+}
+
+TEST(ReconcilerTest, StaticFallbackScalesDownWhenAsked) {
+  auto o = Harness::Options();
+  o.fallback_replicas = 2;
+  o.fallback_after_failures = 2;
+  o.fallback_if_higher = false;  // FALLBACK_MODE=static
+  Harness h(6, o);
+  EXPECT_EQ(h.Tick(MakeError(ErrorCode::kTimeout, "t")).action, Action::kHeld);
+  EXPECT_EQ(h.Tick(MakeError(ErrorCode::kTimeout, "t")).action, Action::kFallback);
+  EXPECT_EQ(h.target.Sets(), std::vector<std::string>{"set 2"});
 }
 
 }  // namespace

@@ -46,7 +46,10 @@ class FakeMetricSource final : public kafka::MetricSource {
 
 class FakeScaleTarget final : public kube::ScaleTarget {
  public:
-  explicit FakeScaleTarget(int32_t replicas) { state.spec_replicas = state.status_replicas = replicas; }
+  // Pods exist and are ready at once (set state.ready_replicas to hold some back).
+  explicit FakeScaleTarget(int32_t replicas) {
+    state.spec_replicas = state.status_replicas = state.ready_replicas = replicas;
+  }
   Result<kube::ScaleState> Get() override {
     calls.push_back("get");
     if (get_error) return MakeError(*get_error);
@@ -57,6 +60,7 @@ class FakeScaleTarget final : public kube::ScaleTarget {
     if (set_error) return MakeError(*set_error);
     state.spec_replicas = replicas;
     state.status_replicas = replicas;
+    state.ready_replicas = replicas;
     return OkStatus();
   }
   kube::ScaleState state;

@@ -29,6 +29,27 @@ TEST_F(ScaleTargetTest, GetReadsScaleAnnotationsAndUid) {
   EXPECT_TRUE(paused_state->paused);
 }
 
+// Issue 13 item 9: /scale carries no readiness; ready pods come from the Deployment's status.
+TEST_F(ScaleTargetTest, GetReadsReadyReplicasFromTheDeployment) {
+  DeploymentScaleTarget target(*client_, {"prod", "web"});
+  ASSERT_TRUE(target.SetReplicas(4));
+  ASSERT_TRUE(server_->SetReadyLimit("prod", "web", 1));  // three pods still starting
+  auto starting = target.Get();
+  ASSERT_TRUE(starting) << starting.error().message;
+  EXPECT_EQ(starting->spec_replicas, 4);
+  EXPECT_EQ(starting->status_replicas, 4);
+  EXPECT_EQ(starting->ready_replicas, 1);
+  ASSERT_TRUE(server_->SetReadyLimit("prod", "web", 0));  // the API server omits the field at 0
+  EXPECT_FALSE(server_->Deployment("prod", "web")->at("status").contains("readyReplicas"));
+  auto none = target.Get();
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->ready_replicas, 0);
+  ASSERT_TRUE(server_->SetReadyLimit("prod", "web", std::nullopt));
+  auto ready = target.Get();
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->ready_replicas, 4);
+}
+
 TEST_F(ScaleTargetTest, ScalesUpAndDownWithMergePatchOnScale) {
   DeploymentScaleTarget target(*client_, {"prod", "web"});
   for (int32_t replicas : {5, 1, 0, 3}) {
