@@ -178,9 +178,9 @@ TEST(ReconcilerTest, ThroughputAbsentOnFirstTickThenMeasured) {
 
 // A consumer group's view of 4 partitions: high watermarks and commits per partition (no
 // commit = std::nullopt), lag computed by the daemon's own rule (kafka/lag.h).
-kafka::Observation GroupView(const std::vector<int64_t>& high,
-                             const std::vector<std::optional<int64_t>>& committed,
-                             config::OffsetResetPolicy reset = config::OffsetResetPolicy::kEarliest) {
+kafka::Observation GroupView(
+    const std::vector<int64_t>& high, const std::vector<std::optional<int64_t>>& committed,
+    config::OffsetResetPolicy reset = config::OffsetResetPolicy::kEarliest) {
   kafka::Observation o;
   for (size_t p = 0; p < high.size(); ++p) {
     o.partitions.push_back({.topic = "orders",
