@@ -7,6 +7,9 @@
 //   topic mode  lag = max(0, high − low)
 //   group mode  lag = max(0, high − max(committed, low))   — a commit below the low watermark
 //               (records deleted by retention) counts only what is still held;
+//               a commit above the high watermark (topic recreated, offsets reset past the
+//               end) is invalid, not "lag 0": the reset policy applies, as it does for the
+//               consumer, which gets OFFSET_OUT_OF_RANGE there;
 //               no commit: kEarliest → max(0, high − low);
 //               kLatest   → 1 while the partition holds messages (high > low), else 0, enough to
 //               wake one consumer from zero so that it can commit (KEDA's behaviour).
@@ -26,6 +29,9 @@ using config::OffsetResetPolicy;
 
 // Messages held by a partition: max(0, high − low).
 [[nodiscard]] int64_t TopicLag(int64_t low, int64_t high);
+
+// A commit beyond the end of its partition (committed > high): invalid, see above.
+[[nodiscard]] bool IsInvalidCommit(int64_t high, std::optional<int64_t> committed);
 
 // A consumer group's lag on one partition, following the rules above.
 [[nodiscard]] int64_t GroupLag(int64_t low, int64_t high, std::optional<int64_t> committed,

@@ -208,11 +208,17 @@ TEST_F(FaultMatrix, KafkaCommittedOffsetMovesBackwards) {
     }
     std::this_thread::sleep_for(milliseconds(200));
   }
-  // A commit beyond the high watermark counts 0 for its partition, never a negative lag that
-  // hides the others: partition 0 at 100, the rest at 0 → lag 25 → 3 replicas, kept.
+  // A commit beyond the high watermark is invalid (issue 13 item 1): the reset policy
+  // (earliest) counts its partition whole, never 0 nor a negative lag that hides the others:
+  // partition 0 at 100 (high 5), the rest at 0 → lag 30 → 3 replicas, kept.
   ASSERT_TRUE(h_->kafka().Commit(kGroup, {{kTopic, 0, 100}}));
-  EXPECT_TRUE(Eventually([&] { return h_->Status()["last_decision"].value("backlog", -1) == 25; },
-                         seconds(10)))
+  const int64_t invalid_at = h_->Ticks();
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return h_->Ticks() >= invalid_at + 3 &&
+               h_->Status()["last_decision"].value("backlog", -1) == 30;
+      },
+      seconds(10)))
       << h_->Status().dump();
   EXPECT_EQ(h_->Replicas(), 3);
   EXPECT_EQ(h_->ReadyStatus(), 200);
