@@ -24,6 +24,7 @@
 #include "kafka/kafka_source.h"
 #include "kube/client.h"
 #include "kube/deployment_target.h"
+#include "kube/guarded_scale_target.h"
 #include "kube/kube_config.h"
 #include "kube/leader_elector.h"
 #include "kube/lease_lock.h"
@@ -121,6 +122,7 @@ ka::controller::ReconcilerOptions ReconcilerOptionsFrom(const ka::config::Config
   o.group = c.kafka_consumer_group.value_or("");
   o.namespace_name = c.namespace_name;
   o.deployment_name = c.deployment_name;
+  o.other_writer_hold = c.other_writer_hold;
   return o;
 }
 
@@ -132,6 +134,13 @@ ka::Result<std::unique_ptr<ka::kube::Client>> MakeKubeClient(const ka::config::E
   if (!options) return ka::MakeError(options.error());
   const auto deadline = cfg.TickDeadline();
   options->timeout = std::min(options->timeout, std::max(deadline / 2, std::chrono::milliseconds(500)));
+  if (cfg.leader_election) {
+    // A write that starts while IsLeader() is true must land before a successor may take the
+    // Lease: within lease_duration - renew_deadline (kube/guarded_scale_target.h).
+    options->timeout = std::min<std::chrono::milliseconds>(
+        options->timeout, std::chrono::duration_cast<std::chrono::milliseconds>(
+                              cfg.lease_duration - cfg.renew_deadline));
+  }
   options->connect_timeout = std::min(options->connect_timeout, options->timeout);
   return ka::kube::Client::Create(*options, clock);
 }
@@ -171,10 +180,12 @@ int RunDaemon(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptio
     return kExitConfig;
   }
   const ka::kube::DeploymentRef ref{cfg.namespace_name, cfg.deployment_name};
-  ka::kube::DeploymentScaleTarget target(**client, ref);
+  ka::kube::DeploymentScaleTarget deployment(**client, ref);
   ka::kube::DeploymentEventRecorder events(**client, ref, clock, identity);
 
-  // Leader election has its own connection: a slow scale request must never delay a renewal.
+  // The elector stops only after the loop has (so the Lease is released once no write can
+  // follow), and has its own connection: a slow scale request must never delay a renewal.
+  ka::StopToken elector_stop;
   std::unique_ptr<ka::kube::Client> lease_client;
   std::unique_ptr<ka::kube::KubeLeaseLock> lease;
   std::unique_ptr<ka::kube::LeaderElector> elector;
@@ -201,8 +212,14 @@ int RunDaemon(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptio
       return kExitConfig;
     }
     elector = std::move(*e);
-    elector_thread = std::thread([&] { elector->Run(stop); });
+    elector_thread = std::thread([&] { elector->Run(elector_stop); });
   }
+  // Every write is checked right before it is sent: the range, and that we still lead and are
+  // not stopping (a leader deposed mid-tick, or shutting down, never writes).
+  ka::kube::GuardedScaleTarget target(
+      deployment, {.min_replicas = cfg.policy.idle_replicas,
+                   .max_replicas = cfg.policy.max_replicas,
+                   .may_write = [&] { return !stop.Stopped() && (!elector || elector->IsLeader()); }});
 
   const auto options = ReconcilerOptionsFrom(cfg);
   ka::daemon::OtelTickTracer tracer(telemetry.tracer());
@@ -220,6 +237,7 @@ int RunDaemon(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptio
   if (auto s = server.Start(); !s) {
     log.Error("cannot start the health server", {{"error", s.error().message}});
     stop.Stop();
+    elector_stop.Stop();
     if (elector_thread.joinable()) elector_thread.join();
     return kExitFailure;
   }
@@ -231,7 +249,10 @@ int RunDaemon(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptio
                             reconciler, board, may_act, {&metrics_listener, &history_listener});
   const int64_t ticks = loop.Run(stop);
 
+  // The loop has stopped: no tick is running, no write can follow. Only now give the Lease up
+  // (LeaderElector::Run releases it when its token stops).
   stop.Stop();
+  elector_stop.Stop();
   if (elector_thread.joinable()) elector_thread.join();
   if (elector && elector->IsLeader()) {
     if (auto s = elector->Release(); !s) {

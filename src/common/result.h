@@ -31,6 +31,7 @@ enum class ErrorCode {
   kIncomplete,         // an answer that lacks part of what was asked (a missing partition)
   kProtocol,           // a malformed or unexpected answer from a peer
   kInternal,           // a broken invariant or an unexpected library failure
+  kFailedPrecondition,  // refused before sending: not the leader (any more), or shutting down
 };
 
 // Stable snake_case name of a code, used as the `kind` label of error metrics and in logs.
@@ -47,6 +48,7 @@ constexpr std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kIncomplete: return "incomplete";
     case ErrorCode::kProtocol: return "protocol";
     case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kFailedPrecondition: return "failed_precondition";
   }
   return "unknown";
 }

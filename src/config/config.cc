@@ -207,13 +207,18 @@ const std::vector<std::string>& KnownVariables() {
       "RATE_REBALANCE_SECONDS", "RATE_POD_STARTUP_SECONDS", "TARGET_WAIT_SECONDS", "PREDICT", "LEADER_ELECTION", "POD_NAME", "POD_NAMESPACE",
       "ACTIVATION_BACKLOG", "LIMIT_TO_PARTITIONS_WITH_LAG", "EVEN_PARTITION_DISTRIBUTION",
       "LEASE_NAME", "LEASE_DURATION_SECONDS", "RENEW_DEADLINE_SECONDS", "RETRY_PERIOD_SECONDS",
-      "LOG_LEVEL", "LOG_FORMAT"};
+      "OTHER_WRITER_HOLD_SECONDS", "LOG_LEVEL", "LOG_FORMAT"};
   return kNames;
 }
 
 std::chrono::milliseconds Config::TickDeadline() const {
   const auto eighty = std::chrono::duration_cast<std::chrono::milliseconds>(scale_interval) * 8 / 10;
-  return std::min<std::chrono::milliseconds>(eighty, std::chrono::seconds(30));
+  auto deadline = std::min<std::chrono::milliseconds>(eighty, std::chrono::seconds(30));
+  if (leader_election) {
+    deadline = std::min<std::chrono::milliseconds>(
+        deadline, std::chrono::duration_cast<std::chrono::milliseconds>(renew_deadline) / 2);
+  }
+  return deadline;
 }
 
 Result<Config> Load(const Env& env) {
@@ -269,6 +274,7 @@ Result<Config> Load(const Env& env) {
   }
   c.fallback_after_failures = r.Int<int32_t>("FALLBACK_AFTER_FAILURES", 3, 1, 1000);
   c.fallback_mode = static_cast<FallbackMode>(r.Enum("FALLBACK_MODE", 0, {"ifHigher", "static"}));
+  c.other_writer_hold = r.Seconds("OTHER_WRITER_HOLD_SECONDS", c.other_writer_hold, 0);
   c.dry_run = r.Bool("DRY_RUN", false);
   p.kind = static_cast<policy::PolicyKind>(r.Enum("SCALING_POLICY", 0, {"messages", "rate", "wait"}));
   p.target_drain = r.Seconds("TARGET_DRAIN_SECONDS", p.target_drain, 1);
@@ -370,6 +376,7 @@ nlohmann::json Config::ToJson() const {
   j["FALLBACK_REPLICAS"] = fallback_replicas ? nlohmann::json(*fallback_replicas) : nullptr;
   j["FALLBACK_AFTER_FAILURES"] = fallback_after_failures;
   j["FALLBACK_MODE"] = fallback_mode == FallbackMode::kStatic ? "static" : "ifHigher";
+  j["OTHER_WRITER_HOLD_SECONDS"] = other_writer_hold.count();
   j["DRY_RUN"] = dry_run;
   j["SCALING_POLICY"] = policy::PolicyKindName(policy.kind);
   j["TARGET_DRAIN_SECONDS"] = policy.target_drain.count();

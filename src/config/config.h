@@ -55,10 +55,15 @@ struct Config {
   std::chrono::seconds lease_duration{15};   // LEASE_DURATION_SECONDS (client-go default)
   std::chrono::seconds renew_deadline{10};   // RENEW_DEADLINE_SECONDS
   std::chrono::seconds retry_period{2};      // RETRY_PERIOD_SECONDS
+  // OTHER_WRITER_HOLD_SECONDS: after another writer changed the replicas, hold until they have
+  // been left alone this long (default 300 s; 0 = hold only the tick that saw it).
+  std::chrono::seconds other_writer_hold{300};
   LogLevel log_level = LogLevel::kInfo;      // LOG_LEVEL: debug|info|warn|error
   LogFormat log_format = LogFormat::kJson;   // LOG_FORMAT: json|text
 
-  // Deadline of one tick: 80% of the interval, at most 30 s.
+  // Deadline of one tick's Kafka observation: 80% of the interval, at most 30 s, and with
+  // LEADER_ELECTION at most half the renew deadline, so a whole tick (observe, read, write)
+  // fits in one renew deadline and a stopping leader releases its Lease soon after SIGTERM.
   std::chrono::milliseconds TickDeadline() const;
   // The effective configuration as JSON (no secrets are held here; file paths only).
   nlohmann::json ToJson() const;

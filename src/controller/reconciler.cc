@@ -14,6 +14,7 @@ std::string_view ActionName(Action action) {
     case Action::kFallback: return "fallback";
     case Action::kHeld: return "held";
     case Action::kScaleFailed: return "scale_failed";
+    case Action::kOtherWriter: return "other_writer";
   }
   return "none";
 }
@@ -110,6 +111,7 @@ TickReport Reconciler::Tick(bool may_act) {
       span->SetAttribute(telemetry::kAttrCurrentReplicas, int64_t{scale->spec_replicas});
       span->SetAttribute(telemetry::kAttrStatusReplicas, int64_t{scale->status_replicas});
       span->SetAttribute(telemetry::kAttrPaused, scale->paused);
+      CheckOtherWriters(report, may_act);
     } else {
       span->SetError(scale.error().message);
       span->SetAttribute(telemetry::kAttrErrorType, Kind(ErrorDomain::kKube, scale.error()));
@@ -140,6 +142,8 @@ TickReport Reconciler::Tick(bool may_act) {
         report.action = Action::kPaused;
       } else if (!may_act) {
         report.action = Action::kNotLeader;
+      } else if (!report.other_writer.empty()) {
+        report.action = Action::kOtherWriter;
       } else if (options_.dry_run) {
         report.action = Action::kDryRun;
         log_.Warn("dry run: would apply fallback replicas",
@@ -223,6 +227,11 @@ TickReport Reconciler::Tick(bool may_act) {
     report.action = Action::kNotLeader;
     log_.Debug("not the leader; not scaling",
                {{"deployment", options_.deployment_name}, {"desired", int64_t{d.desired}}});
+  } else if (!report.other_writer.empty()) {
+    report.action = Action::kOtherWriter;
+    log_.Info("another writer is active; not scaling",
+              {{"deployment", options_.deployment_name}, {"from", int64_t{from}},
+               {"desired", int64_t{d.desired}}, {"why", report.other_writer}});
   } else if (options_.dry_run) {
     report.action = Action::kDryRun;
     log_.Info("dry run: would scale deployment",
@@ -238,7 +247,6 @@ TickReport Reconciler::Tick(bool may_act) {
 }
 
 void Reconciler::Act(TickReport& report, int32_t from, int32_t to, bool fallback) {
-  const auto& pc = options_.policy;
   auto span = tracer_.StartSpan(kSpanScaleDeployment, SpanKind::kClient);
   span->SetAttribute(telemetry::kAttrK8sNamespaceName, options_.namespace_name);
   span->SetAttribute(telemetry::kAttrK8sDeploymentName, options_.deployment_name);
@@ -250,13 +258,18 @@ void Reconciler::Act(TickReport& report, int32_t from, int32_t to, bool fallback
       fallback ? "fallback"
                : std::string(policy::ReasonName(report.decision ? report.decision->reason
                                                                 : policy::Reason::kBacklog));
-  // The last line of defence of the reliability contract.
-  Status status = (to < pc.idle_replicas || to > pc.max_replicas)
-                      ? Status(MakeError(ErrorCode::kInternal,
-                                         "refusing to scale to " + std::to_string(to) +
-                                             ": outside IDLE_REPLICAS..MAX_REPLICAS"))
-                      : target_.SetReplicas(to);
+  // The range and leadership checks live in the target's decorator (kube::GuardedScaleTarget).
+  Status status = target_.SetReplicas(to);
+  if (!status && status.error().code == ErrorCode::kFailedPrecondition) {
+    report.action = Action::kNotLeader;  // fenced: deposed mid-tick, or shutting down
+    span->SetAttribute("kafka_autoscaler.fenced", true);
+    log_.Info("not the leader any more, or stopping; not scaling",
+              {{"deployment", options_.deployment_name}, {"from", int64_t{from}},
+               {"to", int64_t{to}}, {"why", status.error().message}});
+    return;
+  }
   if (!status) {
+    unconfirmed_ = to;  // a timed-out write may still have landed: not a foreign write then
     report.action = Action::kScaleFailed;
     report.errors.push_back({Kind(ErrorDomain::kKube, status.error()), status.error()});
     span->SetError(status.error().message);
@@ -276,6 +289,7 @@ void Reconciler::Act(TickReport& report, int32_t from, int32_t to, bool fallback
   }
   report.action = fallback ? Action::kFallback : Action::kScaled;
   report.replicas_after = to;
+  known_replicas_ = to;
   std::string message = "from " + std::to_string(from) + " to " + std::to_string(to) + ": ";
   if (fallback) {
     message += std::to_string(report.consecutive_failures) + " failed observations in a row";
@@ -301,6 +315,74 @@ void Reconciler::Act(TickReport& report, int32_t from, int32_t to, bool fallback
       log_.Warn("could not post event", {{"reason", std::string(event_reason)},
                                          {"error", ev.error().message}});
     }
+  }
+}
+
+void Reconciler::CheckOtherWriters(TickReport& report, bool may_act) {
+  const kube::ScaleState& scale = *report.scale;
+  const SteadyTime now = clock_.Now();
+  const int32_t found = scale.spec_replicas;
+  const std::string hold_seconds = std::to_string(
+      std::chrono::duration_cast<std::chrono::seconds>(options_.other_writer_hold).count());
+  if (!may_act || scale.paused) {
+    // A follower sees the leader's writes, and a paused Deployment belongs to a person.
+    known_replicas_.reset();
+    unconfirmed_.reset();
+    foreign_since_.reset();
+  } else {
+    if (known_replicas_ && found != *known_replicas_ && !(unconfirmed_ && found == *unconfirmed_)) {
+      report.foreign_write = TickReport::ForeignWrite{*known_replicas_, found};
+      foreign_what_ = "spec.replicas changed from " + std::to_string(*known_replicas_) + " to " +
+                      std::to_string(found) + " by another writer";
+      foreign_last_ = now;
+      const bool new_episode = !foreign_since_;
+      if (new_episode) foreign_since_ = now;
+      log_.Warn("replicas changed by another writer",
+                {{"deployment", options_.deployment_name},
+                 {"namespace", options_.namespace_name},
+                 {"expected", int64_t{*known_replicas_}},
+                 {"found", int64_t{found}},
+                 {"hold_seconds", hold_seconds}});
+      if (new_episode && events_ != nullptr) {
+        auto ev = events_->Record(kube::EventType::kWarning, "OtherWriter",
+                                  foreign_what_ + "; kafka-autoscaler holds until it is left alone "
+                                                  "for " + hold_seconds +
+                                      " s (annotate kafka-autoscaler/paused=true to keep it)");
+        if (!ev) log_.Warn("could not post event", {{"reason", std::string("OtherWriter")},
+                                                    {"error", ev.error().message}});
+      }
+    }
+    known_replicas_ = found;
+    unconfirmed_.reset();
+    if (foreign_since_ && !report.foreign_write && now - foreign_last_ >= options_.other_writer_hold) {
+      log_.Info("replicas left alone by other writers; scaling again",
+                {{"deployment", options_.deployment_name}, {"replicas", int64_t{found}}});
+      foreign_since_.reset();
+    }
+    if (foreign_since_) {
+      report.other_writer = foreign_what_ + "; holding until it is left alone for " +
+                            hold_seconds + " s";
+    }
+  }
+  if (scale.other_autoscalers.empty()) {
+    autoscaler_warned_ = false;
+    return;
+  }
+  std::string names;
+  for (const auto& a : scale.other_autoscalers) names += (names.empty() ? "" : ", ") + a;
+  const std::string what =
+      names + " also scales this Deployment; not scaling (remove one of the two autoscalers)";
+  report.other_writer = report.other_writer.empty() ? what : report.other_writer + "; " + what;
+  if (autoscaler_warned_) return;
+  autoscaler_warned_ = true;
+  log_.Warn("another autoscaler targets the deployment; not scaling",
+            {{"deployment", options_.deployment_name},
+             {"namespace", options_.namespace_name},
+             {"autoscalers", names}});
+  if (events_ != nullptr) {
+    auto ev = events_->Record(kube::EventType::kWarning, "OtherAutoscaler", what);
+    if (!ev) log_.Warn("could not post event", {{"reason", std::string("OtherAutoscaler")},
+                                                {"error", ev.error().message}});
   }
 }
 

@@ -10,7 +10,14 @@
 //     and what was observed before it no longer counts towards idle or a scale-down
 //     (policy::ForgetUnobserved);
 //   - replicas are only ever set within [IDLE_REPLICAS, MAX_REPLICAS];
-//   - a paused Deployment, a dry run, or a follower (not the leader) decides but never patches.
+//   - a paused Deployment, a dry run, or a follower (not the leader) decides but never patches;
+//   - other writers are detected and never fought (docs/reliability.md, "Other writers"): when
+//     spec.replicas differs from what this leader last read or wrote and it did not write it,
+//     the tick reports a foreign write (log, metric, one Warning Event per episode, readiness)
+//     and holds until the value has been left alone for `other_writer_hold`, then resumes from
+//     the value found. An autoscaler on the same Deployment (an HPA, KEDA's HPA) holds for as
+//     long as it exists. The writes themselves go through kube::GuardedScaleTarget (range,
+//     leadership); a write it fences reports kNotLeader.
 // Not thread-safe: one thread calls Tick(); copy the returned report to share it.
 #pragma once
 
@@ -42,6 +49,10 @@ struct ReconcilerOptions {
   std::string group;   // KAFKA_CONSUMER_GROUP, empty when unset
   std::string namespace_name;
   std::string deployment_name;
+  // OTHER_WRITER_HOLD_SECONDS (default 300 s, the HPA's default scale-down window): after a
+  // foreign write, hold until spec.replicas has been left alone this long. 0: hold only the
+  // tick that saw it.
+  Duration other_writer_hold = std::chrono::minutes(5);
 };
 
 enum class Action {
@@ -53,6 +64,7 @@ enum class Action {
   kFallback,     // failed observations: FALLBACK_REPLICAS applied
   kHeld,         // failed observation or Kubernetes read: nothing changed
   kScaleFailed,  // the patch was refused; nothing changed
+  kOtherWriter,  // would have scaled; another writer changed the replicas, or an HPA targets it
 };
 std::string_view ActionName(Action action);
 
@@ -75,6 +87,16 @@ struct TickReport {
     Error error;
   };
   std::vector<KindedError> errors;
+  // spec.replicas as read differs from what this leader last read or wrote, and it did not
+  // write it: {expected, found}. Counted in kafka_autoscaler_foreign_writes_total.
+  struct ForeignWrite {
+    int32_t expected = 0;
+    int32_t found = 0;
+  };
+  std::optional<ForeignWrite> foreign_write;
+  // Non-empty while another writer holds this daemon back (a recent foreign write, another
+  // autoscaler on the Deployment): why, for /readyz and logs. Readiness is false meanwhile.
+  std::string other_writer;
 
   bool ok() const { return errors.empty(); }
 };
@@ -94,6 +116,9 @@ class Reconciler {
  private:
   std::optional<kafka::Observation> Observe(TickReport& report);
   void Act(TickReport& report, int32_t from, int32_t to, bool fallback);
+  // Foreign-write and other-autoscaler bookkeeping on a successful read; fills
+  // report.foreign_write and report.other_writer.
+  void CheckOtherWriters(TickReport& report, bool may_act);
 
   ReconcilerOptions options_;
   const Clock& clock_;
@@ -106,6 +131,14 @@ class Reconciler {
   policy::PolicyState state_;
   std::optional<kafka::Observation> previous_;
   int32_t consecutive_failures_ = 0;
+
+  // Other writers (leader only; reset while following or paused).
+  std::optional<int32_t> known_replicas_;  // spec.replicas as last read or written by us
+  std::optional<int32_t> unconfirmed_;     // a write whose outcome we did not learn
+  std::optional<SteadyTime> foreign_since_;  // start of the current foreign-write episode
+  SteadyTime foreign_last_{};                // the latest foreign change seen
+  std::string foreign_what_;                 // "from 5 to 8 at ..."
+  bool autoscaler_warned_ = false;           // Warning Event posted for the current HPA(s)
 };
 
 }  // namespace kafka_autoscaler::controller

@@ -65,7 +65,8 @@ bool StatusBoard::Alive() const {
 
 bool StatusBoard::Ready() const {
   std::lock_guard lock(mu_);
-  return s_.last_tick && s_.last_tick->kafka_ok && KubeOk(*s_.last_tick);
+  return s_.last_tick && s_.last_tick->kafka_ok && KubeOk(*s_.last_tick) &&
+         s_.last_tick->other_writer.empty();
 }
 
 nlohmann::json StatusBoard::StatusJson(const ReconcilerOptions& options) const {
@@ -85,6 +86,10 @@ nlohmann::json StatusBoard::StatusJson(const ReconcilerOptions& options) const {
   j["kubernetes"] = {{"ok", s.last_tick && KubeOk(*s.last_tick)},
                      {"last_ok", s.last_kube_ok ? nlohmann::json(Rfc3339(*s.last_kube_ok)) : nlohmann::json(nullptr)},
                      {"error", s.last_kube_error ? nlohmann::json(*s.last_kube_error) : nlohmann::json(nullptr)}};
+  // Why another writer holds the daemon back (foreign write, HPA); null when none.
+  j["other_writer"] = s.last_tick && !s.last_tick->other_writer.empty()
+                          ? nlohmann::json(s.last_tick->other_writer)
+                          : nlohmann::json(nullptr);
   j["leader_election"] = s.leader_election;
   j["leader"] = s.leader;
   j["ticks"] = s.ticks;

@@ -43,7 +43,8 @@ class StatusBoard {
   bool Alive() const;
   // Readiness: the latest Kafka observation and Kubernetes read both succeeded, and the scale
   // the tick decided on (if any) was not refused: a 403 or a conflict storm on the patch leaves
-  // the daemon unable to do its job, which readiness must show.
+  // the daemon unable to do its job, which readiness must show. Not ready either while another
+  // writer holds it back (TickReport::other_writer: a foreign write, an HPA on the Deployment).
   bool Ready() const;
   // The JSON document of `GET /` (labels for the deployment and topics come from `options`).
   nlohmann::json StatusJson(const ReconcilerOptions& options) const;

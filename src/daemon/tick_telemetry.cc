@@ -46,6 +46,7 @@ void MetricsTickListener::OnTick(const controller::TickReport& r) {
                                : telemetry::ScaleDirection::kDown);
   }
   for (const auto& e : r.errors) metrics_.AddError(e.kind);
+  if (r.foreign_write) metrics_.AddForeignWrite();
   metrics_.ObserveTickDuration(std::chrono::duration<double>(r.duration).count());
 }
 

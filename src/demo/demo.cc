@@ -20,6 +20,7 @@
 #include "controller/reconciler.h"
 #include "demo/demo_chart.h"
 #include "kafka/kafka_source.h"
+#include "kube/guarded_scale_target.h"
 #include "kube/scale_target.h"
 
 namespace kafka_autoscaler::demo {
@@ -428,7 +429,9 @@ int RunDemo(const DemoOptions& options, const StopToken& stop, std::ostream& out
   fleet.Resize(1);
   DemoDeployment deployment(fleet);
   controller::NullTickTracer tracer;
-  controller::Reconciler reconciler(ro, clock, **source, deployment, &deployment, log, tracer);
+  kube::GuardedScaleTarget guarded(deployment, {.min_replicas = ro.policy.idle_replicas,
+                                                .max_replicas = ro.policy.max_replicas});
+  controller::Reconciler reconciler(ro, clock, **source, guarded, &deployment, log, tracer);
   controller::StatusBoard board(clock, interval, false);
   std::vector<ChartPoint> series;
   const auto start = Clock::now();

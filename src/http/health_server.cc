@@ -52,6 +52,9 @@ Status HealthServer::Start() {
     if (snap.last_tick && !controller::KubeOk(*snap.last_tick)) {
       why += "kubernetes: " + snap.last_kube_error.value_or("not checked") + "\n";
     }
+    if (snap.last_tick && !snap.last_tick->other_writer.empty()) {
+      why += "other writer: " + snap.last_tick->other_writer + "\n";
+    }
     res.set_content(why, "text/plain");
   });
   s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {

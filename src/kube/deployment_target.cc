@@ -58,16 +58,42 @@ Result<WallTime> ParseTime(const std::string& s) {
   return std::chrono::system_clock::from_time_t(secs) + std::chrono::microseconds(micros);
 }
 
-DeploymentScaleTarget::DeploymentScaleTarget(Client& client, DeploymentRef ref,
-                                             int max_conflict_retries)
-    : client_(client), ref_(std::move(ref)), max_conflict_retries_(max_conflict_retries) {}
+DeploymentScaleTarget::DeploymentScaleTarget(Client& client, DeploymentRef ref)
+    : client_(client), ref_(std::move(ref)) {}
+
+Result<std::vector<std::string>> DeploymentScaleTarget::OtherAutoscalers() {
+  const std::string path =
+      "/apis/autoscaling/v2/namespaces/" + ref_.namespace_name + "/horizontalpodautoscalers";
+  auto list =
+      client_.Call("GET", path, {"list", "horizontalpodautoscalers", ref_.namespace_name, ""});
+  if (!list) return MakeError(list.error());
+  std::vector<std::string> found;
+  try {
+  if (!list->is_object() || !list->contains("items") || !(*list)["items"].is_array()) return found;
+  const auto& items = (*list)["items"];
+  for (const auto& hpa : items) {
+    if (!hpa.is_object()) continue;
+    const auto ref = hpa.value("spec", nlohmann::json::object())
+                         .value("scaleTargetRef", nlohmann::json::object());
+    if (!ref.is_object() || ref.value("kind", "") != "Deployment" ||
+        ref.value("name", "") != ref_.name) {
+      continue;
+    }
+    const std::string api_version = ref.value("apiVersion", "apps/v1");
+    if (api_version != "apps/v1" && api_version.rfind("apps/", 0) != 0) continue;
+    const auto meta = hpa.value("metadata", nlohmann::json::object());
+    found.push_back("HorizontalPodAutoscaler " + ref_.namespace_name + "/" +
+                    (meta.is_object() ? meta.value("name", "?") : std::string("?")));
+  }
+  } catch (const nlohmann::json::exception& e) {
+    return MakeError(ErrorCode::kProtocol, "kubernetes: unexpected HorizontalPodAutoscaler list: " +
+                                               std::string(e.what()));
+  }
+  return found;
+}
 
 Result<ScaleState> DeploymentScaleTarget::Get() {
   std::lock_guard lock(mu_);
-  return GetLocked();
-}
-
-Result<ScaleState> DeploymentScaleTarget::GetLocked() {
   const std::string path = DeploymentPath(ref_);
   auto deployment =
       client_.Call("GET", path, {"get", "deployments", ref_.namespace_name, ref_.name});
@@ -75,6 +101,8 @@ Result<ScaleState> DeploymentScaleTarget::GetLocked() {
   auto scale = client_.Call("GET", path + "/scale",
                             {"get", "deployments/scale", ref_.namespace_name, ref_.name});
   if (!scale) return MakeError(scale.error());
+  auto autoscalers = OtherAutoscalers();
+  if (!autoscalers) return MakeError(autoscalers.error());
   try {
     ScaleState state;
     const auto& meta = deployment->at("metadata");
@@ -90,6 +118,7 @@ Result<ScaleState> DeploymentScaleTarget::GetLocked() {
     state.ready_replicas =
         deployment->value("status", nlohmann::json::object()).value("readyReplicas", 0);
     state.resource_version = scale->at("metadata").value("resourceVersion", "");
+    state.other_autoscalers = std::move(*autoscalers);
     resource_version_ = state.resource_version;
     return state;
   } catch (const nlohmann::json::exception& e) {
@@ -100,35 +129,28 @@ Result<ScaleState> DeploymentScaleTarget::GetLocked() {
 
 Status DeploymentScaleTarget::SetReplicas(int32_t replicas) {
   std::lock_guard lock(mu_);
+  if (resource_version_.empty()) {
+    // No read to be conditional on (never read, or the last write conflicted): a write now
+    // would be decided from state we do not have.
+    return MakeError(ErrorCode::kConflict, "kubernetes: deployment " + ref_.namespace_name + "/" +
+                                               ref_.name +
+                                               ": not read since the last conflict; not scaling");
+  }
   const std::string path = DeploymentPath(ref_) + "/scale";
   const RequestInfo info{"patch", "deployments/scale", ref_.namespace_name, ref_.name};
-  Error last;
-  for (int attempt = 0; attempt <= max_conflict_retries_; ++attempt) {
-    if (resource_version_.empty() || attempt > 0) {
-      auto state = GetLocked();
-      if (!state) return MakeError(state.error());
-      if (state->paused) {
-        return MakeError(ErrorCode::kConflict, "kubernetes: deployment " + ref_.namespace_name +
-                                                   "/" + ref_.name + " was paused (" +
-                                                   kPausedAnnotation + "); not scaling");
-      }
-    }
-    nlohmann::json patch = {{"metadata", {{"resourceVersion", resource_version_}}},
-                            {"spec", {{"replicas", replicas}}}};
-    auto result = client_.Call("PATCH", path, info, &patch, "application/merge-patch+json");
-    if (result) {
-      if (result->contains("metadata")) {
-        resource_version_ = (*result)["metadata"].value("resourceVersion", "");
-      }
-      return OkStatus();
-    }
-    last = result.error();
-    if (last.code != ErrorCode::kConflict) return MakeError(last);
-    resource_version_.clear();
+  nlohmann::json patch = {{"metadata", {{"resourceVersion", resource_version_}}},
+                          {"spec", {{"replicas", replicas}}}};
+  auto result = client_.Call("PATCH", path, info, &patch, "application/merge-patch+json");
+  if (!result) {
+    if (result.error().code == ErrorCode::kConflict) resource_version_.clear();
+    if (result.error().code != ErrorCode::kConflict) return MakeError(result.error());
+    return MakeError(result.error().WithContext(
+        "another writer changed the deployment since it was read; deciding again next tick"));
   }
-  return MakeError(last.WithContext("gave up after " +
-                                    std::to_string(max_conflict_retries_ + 1) +
-                                    " conflicting writes"));
+  if (result->is_object() && result->contains("metadata") && (*result)["metadata"].is_object()) {
+    resource_version_ = (*result)["metadata"].value("resourceVersion", "");
+  }
+  return OkStatus();
 }
 
 DeploymentEventRecorder::DeploymentEventRecorder(Client& client, DeploymentRef ref,

@@ -1,13 +1,17 @@
 // DeploymentScaleTarget and DeploymentEventRecorder: the ScaleTarget and EventRecorder of the
 // daemon, acting on one Deployment through the API client.
 //
-// Get() reads the Deployment (annotations, uid, status.readyReplicas) and its /scale subresource
-// (spec.replicas, status.replicas, status.selector). SetReplicas() sends a merge patch
-// {"metadata":{"resourceVersion":RV},"spec":{"replicas":N}} to /scale, RV being the version the
-// last Get() saw: a change made since (another writer, or someone pausing the Deployment) is a
-// 409, after which it re-reads and retries up to `max_conflict_retries` times; if the re-read
-// shows the Deployment paused it stops with kConflict and patches nothing. 429/5xx/timeouts
-// come back as retryable errors (backoff is the caller's loop's job).
+// Get() reads the Deployment (annotations, uid, status.readyReplicas), its /scale subresource (spec.replicas,
+// status.replicas, status.selector), and the autoscaling/v2 HorizontalPodAutoscalers of the
+// namespace, naming those whose scaleTargetRef is this Deployment in
+// ScaleState::other_autoscalers (Role: `list` on horizontalpodautoscalers.autoscaling; without
+// it Get() fails with kPermissionDenied naming that verb, since scaling next to an HPA would
+// fight it). SetReplicas() sends one merge patch {"metadata":{"resourceVersion":RV},"spec":
+// {"replicas":N}} to /scale, RV being the version the last Get() saw: a change made since
+// (another writer, someone pausing the Deployment) is a 409, returned as kConflict at once —
+// never re-read and re-sent, because the target was decided from the old state; the caller's
+// next tick decides again. 429/5xx/timeouts come back as retryable errors (backoff is the
+// caller's loop's job).
 //
 // Both classes are thread-safe (an internal mutex guards the cached resourceVersion/uid) and
 // keep a reference to the Client, which must outlive them.
@@ -33,17 +37,15 @@ struct DeploymentRef {
 
 class DeploymentScaleTarget final : public ScaleTarget {
  public:
-  // `max_conflict_retries`: re-reads after a 409 before giving up (default 3).
-  DeploymentScaleTarget(Client& client, DeploymentRef ref, int max_conflict_retries = 3);
+  DeploymentScaleTarget(Client& client, DeploymentRef ref);
 
   [[nodiscard]] Result<ScaleState> Get() override;
   [[nodiscard]] Status SetReplicas(int32_t replicas) override;
 
  private:
-  Result<ScaleState> GetLocked();
+  Result<std::vector<std::string>> OtherAutoscalers();
   Client& client_;
   const DeploymentRef ref_;
-  const int max_conflict_retries_;
   std::mutex mu_;
   std::string resource_version_;  // guarded by mu_; from the last Get()
 };

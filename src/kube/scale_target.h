@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 
@@ -19,6 +20,9 @@ struct ScaleState {
   bool paused = false;          // annotation kafka-autoscaler/paused: "true"
   std::string uid;              // the Deployment's metadata.uid (for Events)
   std::string resource_version;
+  // Other autoscalers that target this Deployment ("HorizontalPodAutoscaler NS/NAME"): while
+  // any exists, the controller holds instead of fighting it.
+  std::vector<std::string> other_autoscalers;
 };
 
 class ScaleTarget {
@@ -27,7 +31,10 @@ class ScaleTarget {
   // Reads the current scale and the pause annotation. Errors: kNotFound (no such Deployment),
   // kPermissionDenied/kUnauthenticated (naming the refused verb and resource), retryable codes.
   [[nodiscard]] virtual Result<ScaleState> Get() = 0;
-  // Sets spec.replicas. Returns OK once the API server accepted it; on error nothing changed.
+  // Sets spec.replicas, conditional on the state the last Get() read: one attempt, never a
+  // retry with a stale target (a conflict means someone else wrote; the caller decides again
+  // from a fresh Get()). Returns OK once the API server accepted it; on error nothing changed
+  // (except after a timeout, when the write may have landed).
   [[nodiscard]] virtual Status SetReplicas(int32_t replicas) = 0;
 };
 

@@ -53,6 +53,7 @@ std::string_view MetricUnit(std::string_view name) {
   if (name == kMetricErrors) return "{error}";
   if (name == kMetricTickDuration) return "s";
   if (name == kMetricTelemetryDropped) return "{item}";
+  if (name == kMetricForeignWrites) return "{write}";
   if (name == kMetricBuildInfo) return "1";
   return "";
 }
@@ -77,7 +78,10 @@ Metrics::Metrics(std::string_view version)
                          .Register(*registry_)
                          .Add({}, TickBuckets())),
       dropped_(AddCounter(*registry_, kMetricTelemetryDropped,
-                          "Telemetry items dropped by the exporter, by signal.")) {
+                          "Telemetry items dropped by the exporter, by signal.")),
+      foreign_writes_(AddCounter(*registry_, kMetricForeignWrites,
+                                 "Changes of the Deployment's replicas made by another writer.")
+                          .Add({})) {
   prometheus::BuildGauge()
       .Name(std::string(kMetricBuildInfo))
       .Help("Build information; always 1.")
@@ -92,6 +96,9 @@ Metrics::Metrics(std::string_view version)
     dropped_.Add({{"signal", std::string(SignalName(s))}});
   }
 }
+
+void Metrics::AddForeignWrite() { foreign_writes_.Increment(); }
+double Metrics::ForeignWrites() const { return foreign_writes_.Value(); }
 
 void Metrics::SetMessageCount(double messages) { message_count_.Set(messages); }
 void Metrics::SetPodCount(double pods) { pod_count_.Set(pods); }

@@ -48,6 +48,8 @@ inline constexpr std::string_view kMetricTickDuration = "kafka_autoscaler_tick_d
 inline constexpr std::string_view kMetricTelemetryDropped =
     "kafka_autoscaler_telemetry_dropped_total";
 inline constexpr std::string_view kMetricBuildInfo = "kafka_autoscaler_build_info";
+// Changes of spec.replicas that this daemon did not make (another writer), see reconciler.h.
+inline constexpr std::string_view kMetricForeignWrites = "kafka_autoscaler_foreign_writes_total";
 
 // Content-Type of PrometheusText() for GET /metrics.
 inline constexpr std::string_view kPrometheusContentType =
@@ -76,10 +78,12 @@ class Metrics {
   void AddError(std::string_view kind);  // an ErrorKind() (semconv.h)
   void ObserveTickDuration(double seconds);
   void AddTelemetryDropped(Signal signal, double items);
+  void AddForeignWrite();
 
   // Current value of one counter series (for tests and the health page).
   double ErrorCount(std::string_view kind) const;
   double TelemetryDropped(Signal signal) const;
+  double ForeignWrites() const;
 
   // A snapshot of every family, for OTLP conversion.
   std::vector<prometheus::MetricFamily> Collect() const;
@@ -97,6 +101,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& errors_;
   prometheus::Histogram& tick_duration_;
   prometheus::Family<prometheus::Counter>& dropped_;
+  prometheus::Counter& foreign_writes_;
 };
 
 }  // namespace kafka_autoscaler::telemetry

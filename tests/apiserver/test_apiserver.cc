@@ -652,6 +652,37 @@ json TestApiServer::AddDeployment(const std::string& ns, const std::string& name
   return AddDeploymentLocked(ns, name, replicas, annotations);
 }
 
+json TestApiServer::AddHorizontalPodAutoscaler(const std::string& ns, const std::string& name,
+                                               const std::string& target) {
+  std::lock_guard lock(mu_);
+  json hpa = {
+      {"apiVersion", "autoscaling/v2"},
+      {"kind", "HorizontalPodAutoscaler"},
+      {"metadata",
+       {{"name", name},
+        {"namespace", ns},
+        {"uid", NewUidLocked()},
+        {"resourceVersion", NextResourceVersionLocked()},
+        {"creationTimestamp", Now()}}},
+      {"spec",
+       {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", target}}},
+        {"minReplicas", 1},
+        {"maxReplicas", 10},
+        {"metrics",
+         json::array({{{"type", "Resource"},
+                       {"resource",
+                        {{"name", "cpu"},
+                         {"target", {{"type", "Utilization"}, {"averageUtilization", 80}}}}}}})}}},
+  };
+  hpas_[ns + "/" + name] = hpa;
+  return hpa;
+}
+
+bool TestApiServer::DeleteHorizontalPodAutoscaler(const std::string& ns, const std::string& name) {
+  std::lock_guard lock(mu_);
+  return hpas_.erase(ns + "/" + name) > 0;
+}
+
 bool TestApiServer::DeleteDeployment(const std::string& ns, const std::string& name) {
   std::lock_guard lock(mu_);
   return deployments_.erase(ns + "/" + name) > 0;
@@ -914,6 +945,12 @@ void TestApiServer::HandleLocked(const httplib::Request& req, httplib::Response&
   if (gv == "v1" && route.resource == "events") return HandleEvents(req, res, route);
   if (gv == "coordination.k8s.io/v1" && route.resource == "leases") {
     return HandleLeases(req, res, route);
+  }
+  if (route.verb == "list" && gv == "autoscaling/v2" &&
+      route.resource == "horizontalpodautoscalers") {
+    Reply(res, 200,
+          ListBody(gv, "HorizontalPodAutoscalerList", ItemsIn(hpas_, route.ns), resource_version_));
+    return;
   }
   if (route.verb == "list" && ((gv == "apps/v1" && route.resource == "replicasets") ||
                                (gv == "v1" && route.resource == "pods"))) {

@@ -8,7 +8,7 @@
 // merge patch) and their /scale subresource (get, update, merge patch) with resourceVersion
 // and real 409 Status bodies, Events (create, get, list with fieldSelector), Leases (get, list,
 // create, update, delete), an empty ReplicaSet/Pod list, bearer-token authentication (401) with
-// a per-token RBAC-like allow list (403 worded like the real one), optional TLS with a CA
+// autoscaling/v2 HorizontalPodAutoscalers (list), a per-token RBAC-like allow list (403 worded like the real one), optional TLS with a CA
 // generated at start-up, and /openapi/v3(/<group-version>) from a schema directory.
 //
 // Tests drive it through this class or over HTTP under /_test/ (no authentication), so an
@@ -167,6 +167,12 @@ class TestApiServer {
                        const nlohmann::json& merge_patch);
   std::vector<nlohmann::json> Events(const std::string& ns) const;
   std::optional<nlohmann::json> Lease(const std::string& ns, const std::string& name) const;
+  // Creates (or replaces) an autoscaling/v2 HorizontalPodAutoscaler whose scaleTargetRef is the
+  // Deployment `target` (apps/v1) in `ns`; returns it. Listed by
+  // GET /apis/autoscaling/v2/namespaces/NS/horizontalpodautoscalers.
+  nlohmann::json AddHorizontalPodAutoscaler(const std::string& ns, const std::string& name,
+                                            const std::string& target);
+  bool DeleteHorizontalPodAutoscaler(const std::string& ns, const std::string& name);
 
   // --- authentication ---
   void SetToken(TokenGrant grant);
@@ -218,6 +224,7 @@ class TestApiServer {
   std::map<std::string, nlohmann::json> deployments_;          // "ns/name"; guarded by mu_
   std::map<std::string, int32_t> ready_limits_;                // "ns/name"; guarded by mu_
   std::map<std::string, nlohmann::json> leases_;               // guarded by mu_
+  std::map<std::string, nlohmann::json> hpas_;                 // "ns/name"; guarded by mu_
   std::map<std::string, std::vector<nlohmann::json>> events_;  // by namespace; guarded by mu_
   std::vector<Fault> faults_;                                  // guarded by mu_
   std::vector<LoggedRequest> log_;                             // guarded by mu_

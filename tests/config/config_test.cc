@@ -302,6 +302,29 @@ TEST(ConfigTest, LagRulesAreShownInToJsonAndKnown) {
   }
 }
 
+// Issue 13 item 2: with leader election the Kafka deadline stays below the renew deadline
+// (half of it), so a tick's observation cannot outlast the leadership it started with.
+TEST(ConfigTest, TickDeadlineStaysBelowTheRenewDeadline) {
+  auto c = Load({{"SCALE_INTERVAL_SECONDS", "60"}, {"LEADER_ELECTION", "true"}});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->TickDeadline(), std::chrono::milliseconds(5000));  // renew deadline 10 s
+  EXPECT_LT(c->TickDeadline(), c->renew_deadline);
+  c = Load({{"SCALE_INTERVAL_SECONDS", "5"}, {"LEADER_ELECTION", "true"},
+            {"LEASE_DURATION_SECONDS", "60"}, {"RENEW_DEADLINE_SECONDS", "40"}});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->TickDeadline(), std::chrono::milliseconds(4000));  // 80% of the interval
+}
+
+TEST(ConfigTest, OtherWriterHold) {
+  auto c = Load({});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->other_writer_hold, std::chrono::seconds(300));
+  c = Load({{"OTHER_WRITER_HOLD_SECONDS", "0"}});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->other_writer_hold, std::chrono::seconds(0));
+  EXPECT_FALSE(Load({{"OTHER_WRITER_HOLD_SECONDS", "-1"}}));
+}
+
 TEST(ConfigTest, ToJsonShowsEverySeedVariable) {
   auto c = Load({{"KAFKA_TOPIC", "a,b"}});
   ASSERT_TRUE(c);

@@ -7,6 +7,7 @@
 #include "fakes/fake_clock.h"
 #include "fakes/fakes.h"
 #include "kafka/lag.h"
+#include "kube/guarded_scale_target.h"
 
 namespace kafka_autoscaler::controller {
 namespace {
@@ -154,6 +155,146 @@ TEST(ReconcilerTest, PatchRefusedIsReportedAndEventPosted) {
   EXPECT_EQ(r.replicas_after, 1);
   ASSERT_EQ(h.events.events.size(), 1u);
   EXPECT_EQ(h.events.events[0].reason, "ScaleFailed");
+}
+
+// Item 2 of issue 13: the Lease is lost while Kafka is being read (after the loop asked
+// IsLeader() and passed may_act = true). The write guard asks again right before the PATCH.
+TEST(ReconcilerTest, LeadershipLostBetweenObserveAndActNeverPatches) {
+  FakeClock clock;
+  FakeMetricSource source;
+  FakeScaleTarget inner(1);
+  FakeEventRecorder events;
+  std::ostringstream out;
+  Logger log{clock, out, LogLevel::kDebug, LogFormat::kJson};
+  NullTickTracer tracer;
+  bool leader = true;
+  kube::GuardedScaleTarget target(inner, {.min_replicas = 0,
+                                          .max_replicas = 10,
+                                          .may_write = [&] { return leader; }});
+  Reconciler reconciler(Harness::Options(), clock, source, target, &events, log, tracer);
+  source.Push(FakeMetricSource::Backlog(100));
+  source.on_fetch = [&] { leader = false; };  // deposed while observing
+  TickReport r = reconciler.Tick(/*may_act=*/true);
+  EXPECT_EQ(r.action, Action::kNotLeader);
+  EXPECT_EQ(inner.calls, (std::vector<std::string>{"get"}));  // no "set"
+  EXPECT_TRUE(events.events.empty());
+  EXPECT_TRUE(r.ok()) << r.errors.front().error.message;  // losing the Lease is not an error
+  EXPECT_EQ(r.replicas_after, 1);
+  // Leader again: the same decision goes through the same guard.
+  source.on_fetch = nullptr;
+  leader = true;
+  clock.Advance(std::chrono::seconds(15));
+  EXPECT_EQ(reconciler.Tick(true).action, Action::kScaled);
+  EXPECT_EQ(inner.Sets(), std::vector<std::string>{"set 10"});
+}
+
+// The allowed range lives in the same guard: a target outside it is refused before sending.
+TEST(ReconcilerTest, GuardRefusesOutsideTheRange) {
+  FakeScaleTarget inner(1);
+  kube::GuardedScaleTarget target(inner, {.min_replicas = 1, .max_replicas = 4});
+  auto st = target.SetReplicas(5);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, ErrorCode::kInternal);
+  EXPECT_FALSE(target.SetReplicas(0));
+  EXPECT_TRUE(target.SetReplicas(4));
+  EXPECT_EQ(inner.Sets(), std::vector<std::string>{"set 4"});
+}
+
+// Item 3: a 409 is not retried inside the tick; the next tick re-reads and decides again.
+TEST(ReconcilerTest, ConflictReturnsToTheLoopAndTheNextTickDecidesFromFreshState) {
+  Harness h(1);
+  h.target.set_error = Error{ErrorCode::kConflict, "the object has been modified", {}, std::nullopt};
+  TickReport r = h.Tick(FakeMetricSource::Backlog(45));
+  EXPECT_EQ(r.action, Action::kScaleFailed);
+  EXPECT_EQ(r.errors.at(0).kind, "kube_conflict");
+  EXPECT_EQ(h.target.calls, (std::vector<std::string>{"get", "set 5"}));  // one attempt
+  // The backlog fell meanwhile: the next tick re-reads and writes what it decides now (2), not
+  // the stale target (5).
+  h.target.set_error.reset();
+  r = h.Tick(FakeMetricSource::Backlog(20));
+  EXPECT_EQ(r.action, Action::kScaled);
+  EXPECT_FALSE(r.foreign_write);
+  EXPECT_EQ(h.target.calls, (std::vector<std::string>{"get", "set 5", "get", "set 2"}));
+}
+
+// Item 3: spec.replicas changed by someone else is detected, reported once per episode, and
+// not fought: the daemon holds until the value has been left alone for other_writer_hold.
+TEST(ReconcilerTest, ForeignWriteIsReportedOnceAndNeverFought) {
+  auto o = Harness::Options();
+  o.other_writer_hold = std::chrono::seconds(60);
+  Harness h(3, o);
+  EXPECT_EQ(h.Tick(FakeMetricSource::Backlog(30)).action, Action::kNone);
+  // Our own write is not foreign.
+  EXPECT_EQ(h.Tick(FakeMetricSource::Backlog(50)).action, Action::kScaled);
+  TickReport r = h.Tick(FakeMetricSource::Backlog(50));
+  EXPECT_FALSE(r.foreign_write);
+  EXPECT_TRUE(r.other_writer.empty());
+  ASSERT_EQ(h.events.events.size(), 1u);  // ScaledUp
+
+  h.target.state.spec_replicas = 8;  // kubectl scale --replicas=8
+  r = h.Tick(FakeMetricSource::Backlog(50));
+  ASSERT_TRUE(r.foreign_write);
+  EXPECT_EQ(r.foreign_write->expected, 5);
+  EXPECT_EQ(r.foreign_write->found, 8);
+  EXPECT_EQ(r.action, Action::kOtherWriter);
+  EXPECT_NE(r.other_writer.find("from 5 to 8"), std::string::npos) << r.other_writer;
+  EXPECT_EQ(h.target.Sets(), std::vector<std::string>{"set 5"});  // not set back
+  ASSERT_EQ(h.events.events.size(), 2u);
+  EXPECT_EQ(h.events.events[1].type, kube::EventType::kWarning);
+  EXPECT_EQ(h.events.events[1].reason, "OtherWriter");
+  EXPECT_NE(h.out.str().find("\"msg\":\"replicas changed by another writer\""), std::string::npos);
+  // Left alone for less than the hold: still holding, no second Event, not counted again.
+  for (int i = 0; i < 3; ++i) {
+    r = h.Tick(FakeMetricSource::Backlog(50));  // +15 s each
+    EXPECT_FALSE(r.foreign_write);
+    EXPECT_EQ(r.action, Action::kOtherWriter);
+  }
+  EXPECT_EQ(h.events.events.size(), 2u);
+  // Quiet for 60 s: resume from the value found (8), and scale by the backlog again.
+  r = h.Tick(FakeMetricSource::Backlog(50));
+  EXPECT_TRUE(r.other_writer.empty());
+  EXPECT_EQ(r.action, Action::kScaled);
+  EXPECT_EQ(h.target.Sets(), (std::vector<std::string>{"set 5", "set 5"}));
+  // A new episode posts a new Event.
+  h.target.state.spec_replicas = 2;
+  r = h.Tick(FakeMetricSource::Backlog(50));
+  EXPECT_TRUE(r.foreign_write);
+  EXPECT_EQ(h.events.events.back().reason, "OtherWriter");
+  EXPECT_EQ(h.events.events.size(), 4u);  // ScaledUp, OtherWriter, ScaledDown, OtherWriter
+}
+
+// A follower, or a paused Deployment, sees other writers legitimately: nothing is reported.
+TEST(ReconcilerTest, FollowersAndPausedDeploymentsDoNotReportForeignWrites) {
+  Harness h(3);
+  h.Tick(FakeMetricSource::Backlog(30), /*may_act=*/false);
+  h.target.state.spec_replicas = 6;  // the leader wrote
+  EXPECT_FALSE(h.Tick(FakeMetricSource::Backlog(30), false).foreign_write);
+  h.Tick(FakeMetricSource::Backlog(60));  // leader now: adopts 6, nothing to do
+  h.target.state.paused = true;
+  h.target.state.spec_replicas = 1;  // a person, while paused
+  EXPECT_FALSE(h.Tick(FakeMetricSource::Backlog(60)).foreign_write);
+  EXPECT_TRUE(h.events.events.empty());
+}
+
+// Item 3: an HPA on the same Deployment: hold, warn once, and say why (readiness uses it).
+TEST(ReconcilerTest, AnotherAutoscalerOnTheDeploymentHoldsAndWarnsOnce) {
+  Harness h(1);
+  h.target.state.other_autoscalers = {"HorizontalPodAutoscaler default/workers"};
+  TickReport r = h.Tick(FakeMetricSource::Backlog(100));
+  EXPECT_EQ(r.action, Action::kOtherWriter);
+  EXPECT_NE(r.other_writer.find("HorizontalPodAutoscaler default/workers"), std::string::npos)
+      << r.other_writer;
+  r = h.Tick(FakeMetricSource::Backlog(100));
+  EXPECT_EQ(r.action, Action::kOtherWriter);
+  EXPECT_TRUE(h.target.Sets().empty());
+  ASSERT_EQ(h.events.events.size(), 1u);
+  EXPECT_EQ(h.events.events[0].type, kube::EventType::kWarning);
+  EXPECT_EQ(h.events.events[0].reason, "OtherAutoscaler");
+  // The HPA is deleted: scaling resumes.
+  h.target.state.other_autoscalers.clear();
+  r = h.Tick(FakeMetricSource::Backlog(100));
+  EXPECT_TRUE(r.other_writer.empty());
+  EXPECT_EQ(r.action, Action::kScaled);
 }
 
 TEST(ReconcilerTest, ThresholdWarningIsOneLogLine) {

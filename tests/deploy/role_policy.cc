@@ -14,6 +14,7 @@ const std::map<std::string, std::string>& ServedGroups() {
       {"deployments", "apps"},      {"deployments/scale", "apps"},
       {"replicasets", "apps"},      {"events", ""},
       {"pods", ""},                 {"leases", "coordination.k8s.io"},
+      {"horizontalpodautoscalers", "autoscaling"},
   };
   return kGroups;
 }
@@ -88,6 +89,31 @@ json WithoutRule(const json& policy, size_t index) {
   json out = policy;
   auto& rules = out["tokens"][0]["rules"];
   rules.erase(rules.begin() + static_cast<std::ptrdiff_t>(index));
+  return out;
+}
+
+std::string RuleVerb::Describe(const json& policy) const {
+  return "'" + verb + "' of rule " + policy["tokens"][0]["rules"][rule].dump();
+}
+
+std::vector<RuleVerb> EveryVerb(const json& policy) {
+  std::vector<RuleVerb> out;
+  const auto& rules = policy["tokens"][0]["rules"];
+  for (size_t i = 0; i < rules.size(); ++i) {
+    for (const auto& v : rules[i]["verbs"]) out.push_back({i, v.get<std::string>()});
+  }
+  return out;
+}
+
+json WithoutVerb(const json& policy, const RuleVerb& which) {
+  json out = policy;
+  auto& verbs = out["tokens"][0]["rules"][which.rule]["verbs"];
+  json kept = json::array();
+  for (const auto& v : verbs) {
+    if (v != which.verb) kept.push_back(v);
+  }
+  if (kept.empty()) return WithoutRule(policy, which.rule);
+  verbs = kept;
   return out;
 }
 

@@ -30,4 +30,14 @@ namespace kafka_autoscaler::deploy_test {
 // of the Role is needed). `index` must be below the number of rules.
 nlohmann::json WithoutRule(const nlohmann::json& policy, size_t index);
 
+// One verb of one rule of the first token, and `policy` without exactly that verb (the rule
+// itself goes when it had no other verb): the proof that every verb is needed.
+struct RuleVerb {
+  size_t rule = 0;
+  std::string verb;
+  std::string Describe(const nlohmann::json& policy) const;
+};
+std::vector<RuleVerb> EveryVerb(const nlohmann::json& policy);
+nlohmann::json WithoutVerb(const nlohmann::json& policy, const RuleVerb& which);
+
 }  // namespace kafka_autoscaler::deploy_test

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,7 @@ class FakeMetricSource final : public kafka::MetricSource {
   }
   Result<kafka::Observation> Fetch() override {
     ++fetches;
+    if (on_fetch) on_fetch();
     if (!queue_.empty()) {
       last_ = std::move(queue_.front());
       queue_.pop_front();
@@ -38,6 +40,7 @@ class FakeMetricSource final : public kafka::MetricSource {
     return last_;
   }
   int fetches = 0;
+  std::function<void()> on_fetch;  // runs inside every Fetch (e.g. leadership lost meanwhile)
 
  private:
   std::deque<Result<kafka::Observation>> queue_;

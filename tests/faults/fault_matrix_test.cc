@@ -257,8 +257,97 @@ TEST_F(FaultMatrix, KubeConflictStormOnPatch) {
        .clear = [&] { h_->api().ClearFaults(); },
        .patches_allowed = true,
        .replicas_after = 5});
-  // Each conflicting PATCH was preceded by a fresh read (re-read and retry, not blind retries).
-  EXPECT_TRUE(h_->api().CountRequests("GET", "/scale") > 0);
+}
+
+// Issue 13 item 3: a 409 is never re-sent within the tick; the next tick reads and decides
+// again. So a conflict storm costs one PATCH per tick, each after a fresh read of the scale.
+TEST_F(FaultMatrix, KubeConflictIsNeverReSentWithinATick) {
+  Boot();
+  h_->api().InjectFault({.kind = FaultKind::kConflict,
+                         .method = "PATCH",
+                         .path_contains = "/scale",
+                         .times = static_cast<int>(kForever)});
+  h_->api().ClearRequests();
+  const int64_t ticks_before = h_->Ticks();
+  ASSERT_TRUE(h_->Produce(2));  // lag 42 → 5
+  ASSERT_TRUE(Eventually([&] { return h_->Patches() >= 3; }, seconds(15))) << RequestLog();
+  const int64_t ticks_after = h_->Ticks();
+  h_->api().ClearFaults();
+  int patches = 0;
+  bool read_since_patch = true;
+  for (const auto& r : h_->api().Requests()) {
+    if (r.method == "GET" && r.path.find("/scale") != std::string::npos) read_since_patch = true;
+    if (r.method != "PATCH") continue;
+    ++patches;
+    EXPECT_TRUE(read_since_patch) << "a PATCH without a fresh read before it:\n" << RequestLog();
+    read_since_patch = false;
+  }
+  // One tick may still be running at each end of the window.
+  EXPECT_LE(patches, ticks_after - ticks_before + 2)
+      << "conflicting writes were re-sent within a tick:\n" << RequestLog();
+  EXPECT_TRUE(Eventually([&] { return h_->Replicas() == 5; }, seconds(10)));
+}
+
+// Issue 13 item 3: another writer (kubectl scale, an operator) changes spec.replicas. The
+// daemon detects it, counts it, logs it, posts one Warning Event, reports it on /readyz, and
+// does not fight: it holds until the value was left alone for OTHER_WRITER_HOLD_SECONDS, then
+// works from the value found.
+TEST_F(FaultMatrix, OtherWriterIsReportedAndNeverFought) {
+  Boot({}, {{"OTHER_WRITER_HOLD_SECONDS", "4"}});
+  h_->api().ClearRequests();
+  ASSERT_TRUE(h_->api().PatchDeployment(kNamespace, kDeployment, {{"spec", {{"replicas", 5}}}}));
+  ASSERT_TRUE(Eventually([&] { return h_->MetricValue("kafka_autoscaler_foreign_writes_total") >= 1; },
+                         seconds(10)))
+      << "foreign write not counted; replicas " << h_->Replicas() << "\n" << RequestLog();
+  EXPECT_EQ(h_->ReadyStatus(), 503);
+  const auto [status, body] = HttpGet(h_->port(), "/readyz");
+  EXPECT_NE(body.find("other writer: spec.replicas changed from 3 to 5"), std::string::npos)
+      << body;
+  EXPECT_FALSE(Harness::LogLines(*daemon_, "replicas changed by another writer").empty());
+  // Held, not fought, for a few ticks.
+  const int64_t ticks = h_->Ticks();
+  ASSERT_TRUE(Eventually([&] { return h_->Ticks() >= ticks + 2; }, seconds(10)));
+  EXPECT_EQ(h_->Patches(), 0) << RequestLog();
+  EXPECT_EQ(h_->Replicas(), 5);
+  EXPECT_EQ(h_->MetricValue("kafka_autoscaler_foreign_writes_total"), 1);
+  int warnings = 0;
+  for (const auto& e : h_->api().Events(kNamespace)) {
+    if (e.value("reason", "") == "OtherWriter" && e.value("type", "") == "Warning") ++warnings;
+  }
+  EXPECT_EQ(warnings, 1);
+  // Left alone for 4 s: back to scaling by the backlog (lag 30 → 3), and ready.
+  ASSERT_TRUE(Eventually([&] { return h_->Replicas() == 3 && h_->ReadyStatus() == 200; },
+                         seconds(15)))
+      << h_->Status().dump();
+  Harness::ExpectScaledWithin(*daemon_, 0, kMaxReplicas);
+}
+
+// Issue 13 item 3: an HPA that targets the same Deployment: hold, warn once, not ready — never
+// a tug of war. Deleting the HPA resumes scaling.
+TEST_F(FaultMatrix, HorizontalPodAutoscalerOnTheSameDeploymentIsNotFought) {
+  Boot();
+  h_->api().AddHorizontalPodAutoscaler(kNamespace, "workers-cpu", kDeployment);
+  ASSERT_TRUE(Eventually([&] { return h_->ReadyStatus() == 503; }, seconds(10)))
+      << h_->Status().dump();
+  h_->api().ClearRequests();
+  ASSERT_TRUE(h_->Produce(2));  // lag 42 → 5
+  const int64_t ticks = h_->Ticks();
+  ASSERT_TRUE(Eventually([&] { return h_->Ticks() >= ticks + 3; }, seconds(15)));
+  EXPECT_EQ(h_->Patches(), 0) << RequestLog();
+  EXPECT_EQ(h_->Replicas(), 3);
+  const auto [status, body] = HttpGet(h_->port(), "/readyz");
+  EXPECT_EQ(status, 503);
+  EXPECT_NE(body.find("HorizontalPodAutoscaler default/workers-cpu also scales this Deployment"),
+            std::string::npos)
+      << body;
+  int warnings = 0;
+  for (const auto& e : h_->api().Events(kNamespace)) {
+    if (e.value("reason", "") == "OtherAutoscaler" && e.value("type", "") == "Warning") ++warnings;
+  }
+  EXPECT_EQ(warnings, 1);
+  ASSERT_TRUE(h_->api().DeleteHorizontalPodAutoscaler(kNamespace, "workers-cpu"));
+  EXPECT_TRUE(Eventually([&] { return h_->Replicas() == 5 && h_->ReadyStatus() == 200; },
+                         seconds(10)));
 }
 
 TEST_F(FaultMatrix, KubeTooManyRequestsHonoursRetryAfter) {
@@ -530,7 +619,8 @@ TEST_F(FaultMatrix, SigtermMidTick) {
 
 class LeaderElection : public FaultMatrix {
  protected:
-  std::unique_ptr<Process> StartInstance(const std::string& name, int port) {
+  std::unique_ptr<Process> StartInstance(const std::string& name, int port,
+                                         const std::map<std::string, std::string>& extra = {}) {
     auto env = h_->Env();
     const std::string kubeconfig = (h_->dir() / ("kubeconfig-" + name)).string();
     EXPECT_TRUE(h_->WriteKubeconfig(kubeconfig, "token-" + name));
@@ -541,6 +631,7 @@ class LeaderElection : public FaultMatrix {
     env["LEASE_DURATION_SECONDS"] = "4";
     env["RENEW_DEADLINE_SECONDS"] = "3";
     env["RETRY_PERIOD_SECONDS"] = "1";
+    for (const auto& [k, v] : extra) env[k] = v;
     return h_->StartDaemon(env);
   }
   static std::string User(const std::string& name) {
@@ -619,6 +710,79 @@ TEST_F(LeaderElection, SigtermReleasesLeaseForFastHandover) {
   EXPECT_EQ(Patchers(), (std::vector<std::string>{User("a"), User("b")}));
   b_->Signal(SIGTERM);
   EXPECT_EQ(b_->Wait(seconds(8)), 0);
+}
+
+// Issue 13 item 2: SIGTERM reaches the leader while a slow tick is reading Kafka, and the
+// Deployment becomes scalable during that read (the pause annotation is removed). The old
+// leader must not PATCH after the signal, and in particular never after the successor acquired
+// the Lease (which a release before the loop stopped would allow at once).
+TEST_F(LeaderElection, SigtermDuringSlowTickNeverPatchesAfterSuccessorAcquired) {
+  HarnessOptions o;
+  for (const char* n : {"a", "b"}) {
+    o.extra_tokens.push_back({.token = std::string("token-") + n, .user = User(n)});
+  }
+  h_ = std::make_unique<Harness>(::testing::UnitTest::GetInstance()->current_test_info()->name(),
+                                 o);
+  ASSERT_TRUE(h_->ok()) << h_->error();
+  // Paused: every tick decides 3 but may not write, until the test unpauses mid-tick.
+  h_->api().AddDeployment(kNamespace, kDeployment, 1, {{"kafka-autoscaler/paused", "true"}});
+  ASSERT_TRUE(h_->Produce(5));  // lag 30 → 3
+  // Slow brokers: each observation takes seconds (within the 8 s Kafka deadline of a 10 s
+  // interval; with leader election it is also capped at half the 16 s renew deadline).
+  SetAllRtt(600);
+  const std::map<std::string, std::string> slow = {{"SCALE_INTERVAL_SECONDS", "10"},
+                                                   {"LEASE_DURATION_SECONDS", "20"},
+                                                   {"RENEW_DEADLINE_SECONDS", "16"},
+                                                   {"RETRY_PERIOD_SECONDS", "1"}};
+  port_a_ = FreePort();
+  a_ = StartInstance("a", port_a_, slow);
+  auto holder = [&] {
+    const auto lease = h_->api().Lease(kNamespace, "kafka-autoscaler-workers");
+    if (!lease || !lease->contains("spec")) return std::string();
+    return (*lease)["spec"].value("holderIdentity", std::string());
+  };
+  ASSERT_TRUE(Eventually([&] { return holder() == "a"; }, seconds(20))) << a_->Stderr();
+  port_b_ = FreePort();
+  b_ = StartInstance("b", port_b_, slow);
+  // A full paused tick of a as leader: how long a tick takes, and when the next one starts.
+  const auto paused_line = [](const std::string& l) {
+    return l.find("deployment paused by annotation") != std::string::npos;
+  };
+  ASSERT_TRUE(a_->WaitForLine(paused_line, seconds(40))) << a_->Stderr();
+  ASSERT_TRUE(a_->WaitForLine(paused_line, seconds(40), a_->Lines().size()));
+  const auto tick_ended = std::chrono::steady_clock::now();
+  const double tick_seconds =
+      h_->Status(port_a_)["last_decision"].value("duration_seconds", 0.0);
+  ASSERT_GT(tick_seconds, 1.5) << "the brokers are not slow enough for this test";
+  // Into the next tick's Kafka read (it starts one interval after the last one started).
+  std::this_thread::sleep_until(tick_ended + milliseconds(static_cast<int64_t>(
+                                                 (10.0 - tick_seconds) * 1000 + 700)));
+  ASSERT_TRUE(h_->api().PatchDeployment(
+      kNamespace, kDeployment,
+      {{"metadata", {{"annotations", {{"kafka-autoscaler/paused", nullptr}}}}}}));
+  const size_t at_signal = h_->api().Requests().size();
+  a_->Signal(SIGTERM);
+  EXPECT_EQ(a_->Wait(seconds(30)), 0);
+  // b takes over and scales (its own slow ticks).
+  ASSERT_TRUE(Eventually([&] { return h_->Replicas() == 3; }, seconds(40))) << RequestLog();
+  const auto log = h_->api().Requests();
+  std::optional<size_t> acquired;
+  for (size_t i = 0; i < log.size(); ++i) {
+    if (!acquired && log[i].user == User("b") && log[i].method == "PUT" &&
+        log[i].path.find("/leases/") != std::string::npos && log[i].status == 200) {
+      acquired = i;
+    }
+  }
+  ASSERT_TRUE(acquired) << RequestLog();
+  for (size_t i = at_signal; i < log.size(); ++i) {
+    if (log[i].method != "PATCH" || log[i].user != User("a")) continue;
+    EXPECT_LT(i, *acquired) << "the old leader PATCHed after the successor acquired the Lease:\n"
+                            << RequestLog();
+    ADD_FAILURE() << "the old leader PATCHed after SIGTERM (request " << i << ")";
+  }
+  EXPECT_EQ(Patchers(), std::vector<std::string>{User("b")});
+  b_->Signal(SIGTERM);
+  EXPECT_EQ(b_->Wait(seconds(30)), 0);
 }
 
 }  // namespace
