@@ -229,9 +229,10 @@ TickReport Reconciler::Tick(bool may_act) {
                {{"deployment", options_.deployment_name}, {"desired", int64_t{d.desired}}});
   } else if (!report.other_writer.empty()) {
     report.action = Action::kOtherWriter;
-    log_.Info("another writer is active; not scaling",
-              {{"deployment", options_.deployment_name}, {"from", int64_t{from}},
-               {"desired", int64_t{d.desired}}, {"why", report.other_writer}});
+    log_.Info("another writer is active; not scaling", {{"deployment", options_.deployment_name},
+                                                        {"from", int64_t{from}},
+                                                        {"desired", int64_t{d.desired}},
+                                                        {"why", report.other_writer}});
   } else if (options_.dry_run) {
     report.action = Action::kDryRun;
     log_.Info("dry run: would scale deployment",
@@ -264,8 +265,10 @@ void Reconciler::Act(TickReport& report, int32_t from, int32_t to, bool fallback
     report.action = Action::kNotLeader;  // fenced: deposed mid-tick, or shutting down
     span->SetAttribute("kafka_autoscaler.fenced", true);
     log_.Info("not the leader any more, or stopping; not scaling",
-              {{"deployment", options_.deployment_name}, {"from", int64_t{from}},
-               {"to", int64_t{to}}, {"why", status.error().message}});
+              {{"deployment", options_.deployment_name},
+               {"from", int64_t{from}},
+               {"to", int64_t{to}},
+               {"why", status.error().message}});
     return;
   }
   if (!status) {
@@ -322,6 +325,14 @@ void Reconciler::CheckOtherWriters(TickReport& report, bool may_act) {
   const kube::ScaleState& scale = *report.scale;
   const SteadyTime now = clock_.Now();
   const int32_t found = scale.spec_replicas;
+  if (scale.uid != known_uid_) {
+    // A new object (first read, or the Deployment was deleted and recreated): nothing to
+    // compare with; its replicas are adopted, not a foreign write.
+    known_uid_ = scale.uid;
+    known_replicas_.reset();
+    unconfirmed_.reset();
+    foreign_since_.reset();
+  }
   const std::string hold_seconds = std::to_string(
       std::chrono::duration_cast<std::chrono::seconds>(options_.other_writer_hold).count());
   if (!may_act || scale.paused) {
@@ -337,31 +348,34 @@ void Reconciler::CheckOtherWriters(TickReport& report, bool may_act) {
       foreign_last_ = now;
       const bool new_episode = !foreign_since_;
       if (new_episode) foreign_since_ = now;
-      log_.Warn("replicas changed by another writer",
-                {{"deployment", options_.deployment_name},
-                 {"namespace", options_.namespace_name},
-                 {"expected", int64_t{*known_replicas_}},
-                 {"found", int64_t{found}},
-                 {"hold_seconds", hold_seconds}});
+      log_.Warn("replicas changed by another writer", {{"deployment", options_.deployment_name},
+                                                       {"namespace", options_.namespace_name},
+                                                       {"expected", int64_t{*known_replicas_}},
+                                                       {"found", int64_t{found}},
+                                                       {"hold_seconds", hold_seconds}});
       if (new_episode && events_ != nullptr) {
         auto ev = events_->Record(kube::EventType::kWarning, "OtherWriter",
-                                  foreign_what_ + "; kafka-autoscaler holds until it is left alone "
-                                                  "for " + hold_seconds +
+                                  foreign_what_ +
+                                      "; kafka-autoscaler holds until it is left alone "
+                                      "for " +
+                                      hold_seconds +
                                       " s (annotate kafka-autoscaler/paused=true to keep it)");
-        if (!ev) log_.Warn("could not post event", {{"reason", std::string("OtherWriter")},
-                                                    {"error", ev.error().message}});
+        if (!ev)
+          log_.Warn("could not post event",
+                    {{"reason", std::string("OtherWriter")}, {"error", ev.error().message}});
       }
     }
     known_replicas_ = found;
     unconfirmed_.reset();
-    if (foreign_since_ && !report.foreign_write && now - foreign_last_ >= options_.other_writer_hold) {
+    if (foreign_since_ && !report.foreign_write &&
+        now - foreign_last_ >= options_.other_writer_hold) {
       log_.Info("replicas left alone by other writers; scaling again",
                 {{"deployment", options_.deployment_name}, {"replicas", int64_t{found}}});
       foreign_since_.reset();
     }
     if (foreign_since_) {
-      report.other_writer = foreign_what_ + "; holding until it is left alone for " +
-                            hold_seconds + " s";
+      report.other_writer =
+          foreign_what_ + "; holding until it is left alone for " + hold_seconds + " s";
     }
   }
   if (scale.other_autoscalers.empty()) {
@@ -381,8 +395,9 @@ void Reconciler::CheckOtherWriters(TickReport& report, bool may_act) {
              {"autoscalers", names}});
   if (events_ != nullptr) {
     auto ev = events_->Record(kube::EventType::kWarning, "OtherAutoscaler", what);
-    if (!ev) log_.Warn("could not post event", {{"reason", std::string("OtherAutoscaler")},
-                                                {"error", ev.error().message}});
+    if (!ev)
+      log_.Warn("could not post event",
+                {{"reason", std::string("OtherAutoscaler")}, {"error", ev.error().message}});
   }
 }
 

@@ -133,8 +133,9 @@ class Reconciler {
   int32_t consecutive_failures_ = 0;
 
   // Other writers (leader only; reset while following or paused).
-  std::optional<int32_t> known_replicas_;  // spec.replicas as last read or written by us
-  std::optional<int32_t> unconfirmed_;     // a write whose outcome we did not learn
+  std::string known_uid_;                    // the Deployment object known_replicas_ belongs to
+  std::optional<int32_t> known_replicas_;    // spec.replicas as last read or written by us
+  std::optional<int32_t> unconfirmed_;       // a write whose outcome we did not learn
   std::optional<SteadyTime> foreign_since_;  // start of the current foreign-write episode
   SteadyTime foreign_last_{};                // the latest foreign change seen
   std::string foreign_what_;                 // "from 5 to 8 at ..."

@@ -69,22 +69,23 @@ Result<std::vector<std::string>> DeploymentScaleTarget::OtherAutoscalers() {
   if (!list) return MakeError(list.error());
   std::vector<std::string> found;
   try {
-  if (!list->is_object() || !list->contains("items") || !(*list)["items"].is_array()) return found;
-  const auto& items = (*list)["items"];
-  for (const auto& hpa : items) {
-    if (!hpa.is_object()) continue;
-    const auto ref = hpa.value("spec", nlohmann::json::object())
-                         .value("scaleTargetRef", nlohmann::json::object());
-    if (!ref.is_object() || ref.value("kind", "") != "Deployment" ||
-        ref.value("name", "") != ref_.name) {
-      continue;
+    if (!list->is_object() || !list->contains("items") || !(*list)["items"].is_array())
+      return found;
+    const auto& items = (*list)["items"];
+    for (const auto& hpa : items) {
+      if (!hpa.is_object()) continue;
+      const auto ref = hpa.value("spec", nlohmann::json::object())
+                           .value("scaleTargetRef", nlohmann::json::object());
+      if (!ref.is_object() || ref.value("kind", "") != "Deployment" ||
+          ref.value("name", "") != ref_.name) {
+        continue;
+      }
+      const std::string api_version = ref.value("apiVersion", "apps/v1");
+      if (api_version != "apps/v1" && api_version.rfind("apps/", 0) != 0) continue;
+      const auto meta = hpa.value("metadata", nlohmann::json::object());
+      found.push_back("HorizontalPodAutoscaler " + ref_.namespace_name + "/" +
+                      (meta.is_object() ? meta.value("name", "?") : std::string("?")));
     }
-    const std::string api_version = ref.value("apiVersion", "apps/v1");
-    if (api_version != "apps/v1" && api_version.rfind("apps/", 0) != 0) continue;
-    const auto meta = hpa.value("metadata", nlohmann::json::object());
-    found.push_back("HorizontalPodAutoscaler " + ref_.namespace_name + "/" +
-                    (meta.is_object() ? meta.value("name", "?") : std::string("?")));
-  }
   } catch (const nlohmann::json::exception& e) {
     return MakeError(ErrorCode::kProtocol, "kubernetes: unexpected HorizontalPodAutoscaler list: " +
                                                std::string(e.what()));

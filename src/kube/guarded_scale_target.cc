@@ -12,11 +12,10 @@ Result<ScaleState> GuardedScaleTarget::Get() { return inner_.Get(); }
 
 Status GuardedScaleTarget::SetReplicas(int32_t replicas) {
   if (replicas < guard_.min_replicas || replicas > guard_.max_replicas) {
-    return MakeError(ErrorCode::kInternal,
-                     "refusing to scale to " + std::to_string(replicas) +
-                         ": outside IDLE_REPLICAS..MAX_REPLICAS (" +
-                         std::to_string(guard_.min_replicas) + ".." +
-                         std::to_string(guard_.max_replicas) + ")");
+    return MakeError(ErrorCode::kInternal, "refusing to scale to " + std::to_string(replicas) +
+                                               ": outside IDLE_REPLICAS..MAX_REPLICAS (" +
+                                               std::to_string(guard_.min_replicas) + ".." +
+                                               std::to_string(guard_.max_replicas) + ")");
   }
   if (guard_.may_write && !guard_.may_write()) {
     return MakeError(ErrorCode::kFailedPrecondition,

@@ -168,9 +168,8 @@ TEST(ReconcilerTest, LeadershipLostBetweenObserveAndActNeverPatches) {
   Logger log{clock, out, LogLevel::kDebug, LogFormat::kJson};
   NullTickTracer tracer;
   bool leader = true;
-  kube::GuardedScaleTarget target(inner, {.min_replicas = 0,
-                                          .max_replicas = 10,
-                                          .may_write = [&] { return leader; }});
+  kube::GuardedScaleTarget target(
+      inner, {.min_replicas = 0, .max_replicas = 10, .may_write = [&] { return leader; }});
   Reconciler reconciler(Harness::Options(), clock, source, target, &events, log, tracer);
   source.Push(FakeMetricSource::Backlog(100));
   source.on_fetch = [&] { leader = false; };  // deposed while observing
@@ -203,7 +202,8 @@ TEST(ReconcilerTest, GuardRefusesOutsideTheRange) {
 // Item 3: a 409 is not retried inside the tick; the next tick re-reads and decides again.
 TEST(ReconcilerTest, ConflictReturnsToTheLoopAndTheNextTickDecidesFromFreshState) {
   Harness h(1);
-  h.target.set_error = Error{ErrorCode::kConflict, "the object has been modified", {}, std::nullopt};
+  h.target.set_error =
+      Error{ErrorCode::kConflict, "the object has been modified", {}, std::nullopt};
   TickReport r = h.Tick(FakeMetricSource::Backlog(45));
   EXPECT_EQ(r.action, Action::kScaleFailed);
   EXPECT_EQ(r.errors.at(0).kind, "kube_conflict");

@@ -412,6 +412,7 @@ TEST(Manifest, RoleGrantsExactlyTheCallsTheCodeMakes) {
       "apps deployments/scale get " + target,
       "apps deployments/scale patch " + target,
       " events create *",
+      "autoscaling horizontalpodautoscalers list *",
       "coordination.k8s.io leases get " + lease,
       "coordination.k8s.io leases update " + lease,
       "coordination.k8s.io leases create *",

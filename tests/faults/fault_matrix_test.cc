@@ -284,7 +284,8 @@ TEST_F(FaultMatrix, KubeConflictIsNeverReSentWithinATick) {
   }
   // One tick may still be running at each end of the window.
   EXPECT_LE(patches, ticks_after - ticks_before + 2)
-      << "conflicting writes were re-sent within a tick:\n" << RequestLog();
+      << "conflicting writes were re-sent within a tick:\n"
+      << RequestLog();
   EXPECT_TRUE(Eventually([&] { return h_->Replicas() == 5; }, seconds(10)));
 }
 
@@ -296,9 +297,10 @@ TEST_F(FaultMatrix, OtherWriterIsReportedAndNeverFought) {
   Boot({}, {{"OTHER_WRITER_HOLD_SECONDS", "4"}});
   h_->api().ClearRequests();
   ASSERT_TRUE(h_->api().PatchDeployment(kNamespace, kDeployment, {{"spec", {{"replicas", 5}}}}));
-  ASSERT_TRUE(Eventually([&] { return h_->MetricValue("kafka_autoscaler_foreign_writes_total") >= 1; },
-                         seconds(10)))
-      << "foreign write not counted; replicas " << h_->Replicas() << "\n" << RequestLog();
+  ASSERT_TRUE(Eventually(
+      [&] { return h_->MetricValue("kafka_autoscaler_foreign_writes_total") >= 1; }, seconds(10)))
+      << "foreign write not counted; replicas " << h_->Replicas() << "\n"
+      << RequestLog();
   EXPECT_EQ(h_->ReadyStatus(), 503);
   const auto [status, body] = HttpGet(h_->port(), "/readyz");
   EXPECT_NE(body.find("other writer: spec.replicas changed from 3 to 5"), std::string::npos)
@@ -316,8 +318,8 @@ TEST_F(FaultMatrix, OtherWriterIsReportedAndNeverFought) {
   }
   EXPECT_EQ(warnings, 1);
   // Left alone for 4 s: back to scaling by the backlog (lag 30 → 3), and ready.
-  ASSERT_TRUE(Eventually([&] { return h_->Replicas() == 3 && h_->ReadyStatus() == 200; },
-                         seconds(15)))
+  ASSERT_TRUE(
+      Eventually([&] { return h_->Replicas() == 3 && h_->ReadyStatus() == 200; }, seconds(15)))
       << h_->Status().dump();
   Harness::ExpectScaledWithin(*daemon_, 0, kMaxReplicas);
 }
@@ -346,8 +348,8 @@ TEST_F(FaultMatrix, HorizontalPodAutoscalerOnTheSameDeploymentIsNotFought) {
   }
   EXPECT_EQ(warnings, 1);
   ASSERT_TRUE(h_->api().DeleteHorizontalPodAutoscaler(kNamespace, "workers-cpu"));
-  EXPECT_TRUE(Eventually([&] { return h_->Replicas() == 5 && h_->ReadyStatus() == 200; },
-                         seconds(10)));
+  EXPECT_TRUE(
+      Eventually([&] { return h_->Replicas() == 5 && h_->ReadyStatus() == 200; }, seconds(10)));
 }
 
 TEST_F(FaultMatrix, KubeTooManyRequestsHonoursRetryAfter) {
@@ -721,8 +723,8 @@ TEST_F(LeaderElection, SigtermDuringSlowTickNeverPatchesAfterSuccessorAcquired) 
   for (const char* n : {"a", "b"}) {
     o.extra_tokens.push_back({.token = std::string("token-") + n, .user = User(n)});
   }
-  h_ = std::make_unique<Harness>(::testing::UnitTest::GetInstance()->current_test_info()->name(),
-                                 o);
+  h_ =
+      std::make_unique<Harness>(::testing::UnitTest::GetInstance()->current_test_info()->name(), o);
   ASSERT_TRUE(h_->ok()) << h_->error();
   // Paused: every tick decides 3 but may not write, until the test unpauses mid-tick.
   h_->api().AddDeployment(kNamespace, kDeployment, 1, {{"kafka-autoscaler/paused", "true"}});
@@ -751,12 +753,11 @@ TEST_F(LeaderElection, SigtermDuringSlowTickNeverPatchesAfterSuccessorAcquired) 
   ASSERT_TRUE(a_->WaitForLine(paused_line, seconds(40))) << a_->Stderr();
   ASSERT_TRUE(a_->WaitForLine(paused_line, seconds(40), a_->Lines().size()));
   const auto tick_ended = std::chrono::steady_clock::now();
-  const double tick_seconds =
-      h_->Status(port_a_)["last_decision"].value("duration_seconds", 0.0);
+  const double tick_seconds = h_->Status(port_a_)["last_decision"].value("duration_seconds", 0.0);
   ASSERT_GT(tick_seconds, 1.5) << "the brokers are not slow enough for this test";
   // Into the next tick's Kafka read (it starts one interval after the last one started).
-  std::this_thread::sleep_until(tick_ended + milliseconds(static_cast<int64_t>(
-                                                 (10.0 - tick_seconds) * 1000 + 700)));
+  std::this_thread::sleep_until(
+      tick_ended + milliseconds(static_cast<int64_t>((10.0 - tick_seconds) * 1000 + 700)));
   ASSERT_TRUE(h_->api().PatchDeployment(
       kNamespace, kDeployment,
       {{"metadata", {{"annotations", {{"kafka-autoscaler/paused", nullptr}}}}}}));

@@ -130,7 +130,9 @@ TEST_F(ScaleTargetTest, GetNamesHorizontalPodAutoscalersOfTheDeployment) {
   ASSERT_TRUE(state);
   EXPECT_EQ(state->other_autoscalers,
             std::vector<std::string>{"HorizontalPodAutoscaler prod/web-cpu"});
-  EXPECT_EQ(server_->CountRequests("GET", "/apis/autoscaling/v2/namespaces/prod/horizontalpodautoscalers"), 3);
+  EXPECT_EQ(server_->CountRequests("GET",
+                                   "/apis/autoscaling/v2/namespaces/prod/horizontalpodautoscalers"),
+            3);
 }
 
 TEST_F(ScaleTargetTest, ErrorsAreClassifiedAndNameWhatWasRefused) {
@@ -208,7 +210,14 @@ TEST_F(ScaleTargetTest, DeletedAndRecreatedDeployment) {
   ASSERT_FALSE(gone);
   EXPECT_EQ(gone.error().code, ErrorCode::kNotFound);
   server_->AddDeployment("prod", "web", 1);
-  auto st = target.SetReplicas(3);  // stale resourceVersion: 409, re-read, then patched
+  auto st = target.SetReplicas(3);  // stale resourceVersion: 409, nothing written
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(server_->Deployment("prod", "web")->at("spec").at("replicas"), 1);
+  auto fresh = target.Get();  // the next tick reads the new object, then writes
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(fresh->uid, server_->Deployment("prod", "web")->at("metadata").at("uid"));
+  st = target.SetReplicas(3);
   ASSERT_TRUE(st) << st.error().message;
   EXPECT_EQ(server_->Deployment("prod", "web")->at("spec").at("replicas"), 3);
 }
