@@ -731,7 +731,7 @@ TEST_F(LeaderElection, SigtermDuringSlowTickNeverPatchesAfterSuccessorAcquired) 
   ASSERT_TRUE(h_->Produce(5));  // lag 30 → 3
   // Slow brokers: each observation takes seconds (within the 8 s Kafka deadline of a 10 s
   // interval; with leader election it is also capped at half the 16 s renew deadline).
-  SetAllRtt(600);
+  SetAllRtt(900);
   const std::map<std::string, std::string> slow = {{"SCALE_INTERVAL_SECONDS", "10"},
                                                    {"LEASE_DURATION_SECONDS", "20"},
                                                    {"RENEW_DEADLINE_SECONDS", "16"},
@@ -755,15 +755,21 @@ TEST_F(LeaderElection, SigtermDuringSlowTickNeverPatchesAfterSuccessorAcquired) 
   const auto tick_ended = std::chrono::steady_clock::now();
   const double tick_seconds = h_->Status(port_a_)["last_decision"].value("duration_seconds", 0.0);
   ASSERT_GT(tick_seconds, 1.5) << "the brokers are not slow enough for this test";
-  // Into the next tick's Kafka read (it starts one interval after the last one started).
+  // 1.5 s into the next tick's Kafka read (it starts one interval after the last one started).
   std::this_thread::sleep_until(
-      tick_ended + milliseconds(static_cast<int64_t>((10.0 - tick_seconds) * 1000 + 700)));
+      tick_ended + milliseconds(static_cast<int64_t>((10.0 - tick_seconds) * 1000 + 1500)));
   ASSERT_TRUE(h_->api().PatchDeployment(
       kNamespace, kDeployment,
       {{"metadata", {{"annotations", {{"kafka-autoscaler/paused", nullptr}}}}}}));
   const size_t at_signal = h_->api().Requests().size();
   a_->Signal(SIGTERM);
   EXPECT_EQ(a_->Wait(seconds(30)), 0);
+  // The signal landed in a tick that then wanted to scale, and the write was fenced (or, once
+  // the Kafka read honours the stop, the read was abandoned: a failed observation never scales).
+  EXPECT_TRUE(
+      !Harness::LogLines(*a_, "not the leader any more, or stopping; not scaling").empty() ||
+      !Harness::LogLines(*a_, "kafka observation failed; holding replicas").empty())
+      << "the signal did not land in a tick (tick " << tick_seconds << " s)";
   // b takes over and scales (its own slow ticks).
   ASSERT_TRUE(Eventually([&] { return h_->Replicas() == 3; }, seconds(40))) << RequestLog();
   const auto log = h_->api().Requests();
