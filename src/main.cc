@@ -295,6 +295,11 @@ int RunCheck(const ka::config::Config& cfg, const ka::config::Env& env, bool pri
       std::cout << "kubernetes: deployment " << cfg.namespace_name << "/" << cfg.deployment_name
                 << ": replicas " << scale->spec_replicas << " (" << scale->status_replicas
                 << " existing)" << (scale->paused ? ", paused by annotation" : "") << "\n";
+      for (const auto& other : scale->other_autoscalers) {
+        ok = false;  // the daemon would hold rather than fight it: not a working setup
+        std::cout << "kubernetes: FAILED: " << other
+                  << " also scales this Deployment; kafka-autoscaler would not scale it\n";
+      }
     } else {
       ok = false;
       std::cout << "kubernetes: FAILED: " << scale.error().ToString() << "\n";
