@@ -714,8 +714,8 @@ TEST_F(LeaderElection, SigtermReleasesLeaseForFastHandover) {
   EXPECT_EQ(b_->Wait(seconds(8)), 0);
 }
 
-// Issue 13 item 2: SIGTERM reaches the leader while a slow tick is reading Kafka, and the
-// Deployment becomes scalable during that read (the pause annotation is removed). The old
+// Issue 13 item 2: SIGTERM reaches the leader while a slow tick is reading the Deployment, and
+// the Deployment becomes scalable during that read (the pause annotation is removed). The old
 // leader must not PATCH after the signal, and in particular never after the successor acquired
 // the Lease (which a release before the loop stopped would allow at once).
 TEST_F(LeaderElection, SigtermDuringSlowTickNeverPatchesAfterSuccessorAcquired) {
@@ -723,15 +723,13 @@ TEST_F(LeaderElection, SigtermDuringSlowTickNeverPatchesAfterSuccessorAcquired) 
   for (const char* n : {"a", "b"}) {
     o.extra_tokens.push_back({.token = std::string("token-") + n, .user = User(n)});
   }
-  h_ =
-      std::make_unique<Harness>(::testing::UnitTest::GetInstance()->current_test_info()->name(), o);
+  h_ = std::make_unique<Harness>(::testing::UnitTest::GetInstance()->current_test_info()->name(),
+                                 o);
   ASSERT_TRUE(h_->ok()) << h_->error();
   // Paused: every tick decides 3 but may not write, until the test unpauses mid-tick.
   h_->api().AddDeployment(kNamespace, kDeployment, 1, {{"kafka-autoscaler/paused", "true"}});
   ASSERT_TRUE(h_->Produce(5));  // lag 30 → 3
-  // Slow brokers: each observation takes seconds (within the 8 s Kafka deadline of a 10 s
-  // interval; with leader election it is also capped at half the 16 s renew deadline).
-  SetAllRtt(900);
+  // 10 s ticks (Kubernetes requests may take 4 s), lease 20 s / renew 16 s / retry 1 s.
   const std::map<std::string, std::string> slow = {{"SCALE_INTERVAL_SECONDS", "10"},
                                                    {"LEASE_DURATION_SECONDS", "20"},
                                                    {"RENEW_DEADLINE_SECONDS", "16"},
@@ -744,24 +742,36 @@ TEST_F(LeaderElection, SigtermDuringSlowTickNeverPatchesAfterSuccessorAcquired) 
     return (*lease)["spec"].value("holderIdentity", std::string());
   };
   ASSERT_TRUE(Eventually([&] { return holder() == "a"; }, seconds(20))) << a_->Stderr();
+  auto ticks_a = [&] {
+    auto st = h_->Status(port_a_);
+    return st.is_object() ? st.value("ticks", int64_t{0}) : int64_t{0};
+  };
+  ASSERT_TRUE(Eventually([&] { return ticks_a() >= 2; }, seconds(30))) << a_->Stderr();
+  // The next tick of a starts one interval after the last one; its read of the Deployment is
+  // held for 3.5 s by the API server, and the signal lands 0.8 s into that.
+  const int64_t n = ticks_a();
+  while (ticks_a() == n) std::this_thread::sleep_for(milliseconds(20));
+  const auto tick_ended = std::chrono::steady_clock::now();
+  const double tick_seconds =
+      h_->Status(port_a_)["last_decision"].value("duration_seconds", 0.0);
+  h_->api().InjectFault({.kind = FaultKind::kDelay,
+                         .method = "GET",
+                         .path_contains = "/deployments/workers",
+                         .times = 1,
+                         .delay = milliseconds(3500)});
+  std::this_thread::sleep_until(
+      tick_ended + milliseconds(static_cast<int64_t>((10.0 - tick_seconds) * 1000 + 800)));
+  // The successor starts now (so that its own reads do not meet the delay): a follower until a
+  // lets the Lease go.
   port_b_ = FreePort();
   b_ = StartInstance("b", port_b_, slow);
-  // A full paused tick of a as leader: how long a tick takes, and when the next one starts.
-  const auto paused_line = [](const std::string& l) {
-    return l.find("deployment paused by annotation") != std::string::npos;
-  };
-  ASSERT_TRUE(a_->WaitForLine(paused_line, seconds(40))) << a_->Stderr();
-  ASSERT_TRUE(a_->WaitForLine(paused_line, seconds(40), a_->Lines().size()));
-  const auto tick_ended = std::chrono::steady_clock::now();
-  const double tick_seconds = h_->Status(port_a_)["last_decision"].value("duration_seconds", 0.0);
-  ASSERT_GT(tick_seconds, 1.5) << "the brokers are not slow enough for this test";
-  // 1.5 s into the next tick's Kafka read (it starts one interval after the last one started).
-  std::this_thread::sleep_until(
-      tick_ended + milliseconds(static_cast<int64_t>((10.0 - tick_seconds) * 1000 + 1500)));
   ASSERT_TRUE(h_->api().PatchDeployment(
       kNamespace, kDeployment,
       {{"metadata", {{"annotations", {{"kafka-autoscaler/paused", nullptr}}}}}}));
   const size_t at_signal = h_->api().Requests().size();
+  const auto signal_ms = std::chrono::duration_cast<milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
   a_->Signal(SIGTERM);
   EXPECT_EQ(a_->Wait(seconds(30)), 0);
   // The signal landed in a tick that then wanted to scale, and the write was fenced (or, once
@@ -769,7 +779,14 @@ TEST_F(LeaderElection, SigtermDuringSlowTickNeverPatchesAfterSuccessorAcquired) 
   EXPECT_TRUE(
       !Harness::LogLines(*a_, "not the leader any more, or stopping; not scaling").empty() ||
       !Harness::LogLines(*a_, "kafka observation failed; holding replicas").empty())
-      << "the signal did not land in a tick (tick " << tick_seconds << " s)";
+      << "the signal (at " << signal_ms % 86'400'000 / 1000.0 << " s of the UTC day) did not land "
+      << "in a tick (tick " << tick_seconds << " s)\n" << [&] {
+           std::string out;
+           for (const auto& l : Harness::LogLines(*a_)) {
+             out += l.value("time", std::string()) + " " + l.value("msg", std::string()) + "\n";
+           }
+           return out;
+         }();
   // b takes over and scales (its own slow ticks).
   ASSERT_TRUE(Eventually([&] { return h_->Replicas() == 3; }, seconds(40))) << RequestLog();
   const auto log = h_->api().Requests();
