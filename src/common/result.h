@@ -59,7 +59,7 @@ inline constexpr ErrorCode kAllErrorCodes[] = {
     ErrorCode::kInvalidArgument, ErrorCode::kUnavailable,       ErrorCode::kTimeout,
     ErrorCode::kNotFound,        ErrorCode::kUnauthenticated,   ErrorCode::kPermissionDenied,
     ErrorCode::kConflict,        ErrorCode::kResourceExhausted, ErrorCode::kIncomplete,
-    ErrorCode::kProtocol,        ErrorCode::kInternal,
+    ErrorCode::kProtocol,        ErrorCode::kInternal,          ErrorCode::kFailedPrecondition,
 };
 
 // True for codes where the same request may succeed later without any change by a person.
