@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
@@ -13,6 +14,7 @@
 #include <librdkafka/rdkafka.h>
 #include <nlohmann/json.hpp>
 
+#include "common/guarded.h"
 #include "config/config.h"
 #include "controller/history.h"
 #include "controller/loop.h"
@@ -57,29 +59,53 @@ std::string Hostname() {
   return buf;
 }
 
+// How long shutdown may take after SIGTERM/SIGINT before the process exits anyway: a tick stuck
+// in a Kafka or API server call that does not answer must not outlive the pod's grace period
+// (deploy/manifest.yaml: terminationGracePeriodSeconds 30, after which the kubelet SIGKILLs).
+// A forced exit leaves the Lease to expire instead of being released; it never writes.
+constexpr std::chrono::seconds kShutdownBudget{10};
+
 // SIGTERM/SIGINT handling without async-signal hazards: the signals are blocked in every thread
-// (set before any thread starts) and one watcher thread waits for them and stops the token.
+// (set before any thread starts) and one watcher thread waits for them. SIGPIPE is ignored: a
+// write to a closed pipe or socket (stdout piped to a reader that went away, a peer that hung up
+// on TLS) is an EPIPE error for the writer, never the end of the process.
 class SignalWatcher {
  public:
   SignalWatcher() {
+    signal(SIGPIPE, SIG_IGN);
     sigemptyset(&set_);
     sigaddset(&set_, SIGTERM);
     sigaddset(&set_, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set_, nullptr);
   }
+  // The daemon and the demo: the first signal stops `stop`; a second signal, or shutdown taking
+  // longer than kShutdownBudget, ends the process at once (exit 0: it was asked to stop).
   void Start(ka::StopToken& stop, ka::Logger* log) {
     thread_ = std::thread([this, &stop, log] {
-      const timespec poll{0, 200'000'000};
-      while (!done_.Stopped()) {
-        const int sig = sigtimedwait(&set_, nullptr, &poll);
-        if (sig == SIGTERM || sig == SIGINT) {
-          if (log != nullptr) {
-            log->Info("shutting down", {{"signal", std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT")}});
-          }
-          stop.Stop();
-          return;
-        }
-      }
+      ka::RunGuarded("signals", log, [&] {
+        const int sig = Wait(std::nullopt);
+        if (sig <= 0) return;
+        Say(log, "shutting down", sig);
+        stop.Stop();
+        const int again = Wait(std::chrono::steady_clock::now() + kShutdownBudget);
+        if (again < 0) return;  // finished in time
+        Say(log, again == 0 ? "shutdown is taking too long; exiting now" : "exiting now", again);
+        std::fflush(nullptr);
+        std::_Exit(kExitOk);
+      });
+    });
+  }
+  // Subcommands with nothing to clean up (check, simulate): a signal ends the process at once
+  // with the shell's status for it (128 + signal number).
+  void ExitOnSignal() {
+    thread_ = std::thread([this] {
+      ka::RunGuarded("signals", nullptr, [&] {
+        const int sig = Wait(std::nullopt);
+        if (sig <= 0) return;
+        std::cerr << "kafka-autoscaler: interrupted by " << Name(sig) << "\n" << std::flush;
+        std::fflush(nullptr);
+        std::_Exit(128 + sig);
+      });
     });
   }
   ~SignalWatcher() {
@@ -88,6 +114,28 @@ class SignalWatcher {
   }
 
  private:
+  static const char* Name(int sig) { return sig == SIGTERM ? "SIGTERM" : "SIGINT"; }
+  static void Say(ka::Logger* log, const char* what, int sig) {
+    if (log != nullptr) {
+      if (sig > 0) {
+        log->Info(what, {{"signal", std::string(Name(sig))}});
+      } else {
+        log->Warn(what, {{"budget_seconds", static_cast<int64_t>(kShutdownBudget.count())}});
+      }
+    }
+  }
+  // Waits for SIGTERM/SIGINT: returns the signal; 0 when `until` passed; -1 when the watcher is
+  // being destroyed (the program finished).
+  int Wait(std::optional<std::chrono::steady_clock::time_point> until) {
+    const timespec poll{0, 200'000'000};
+    while (!done_.Stopped()) {
+      if (until && std::chrono::steady_clock::now() >= *until) return 0;
+      const int sig = sigtimedwait(&set_, nullptr, &poll);
+      if (sig == SIGTERM || sig == SIGINT) return sig;
+    }
+    return -1;
+  }
+
   sigset_t set_;
   ka::StopToken done_;
   std::thread thread_;
@@ -169,7 +217,7 @@ int RunDaemon(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptio
                         {"leader_election", cfg.leader_election},
                         {"identity", identity}});
 
-  auto source = ka::kafka::MakeKafkaMetricSource(cfg, clock, &log);
+  auto source = ka::kafka::MakeKafkaMetricSource(cfg, clock, &log, &stop);
   if (!source) {
     log.Error("invalid kafka configuration", {{"error", source.error().ToString()}});
     return kExitConfig;
@@ -212,7 +260,8 @@ int RunDaemon(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptio
       return kExitConfig;
     }
     elector = std::move(*e);
-    elector_thread = std::thread([&] { elector->Run(elector_stop); });
+    elector_thread = std::thread(
+        [&] { ka::RunGuarded("leader-election", &log, [&] { elector->Run(elector_stop); }); });
   }
   // Every write is checked right before it is sent: the range, and that we still lead and are
   // not stopping (a leader deposed mid-tick, or shutting down, never writes).
@@ -232,8 +281,9 @@ int RunDaemon(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptio
       history, {.namespace_name = cfg.namespace_name, .name = cfg.deployment_name,
                 .topics = options.topics, .group = options.group,
                 .min_replicas = cfg.policy.min_replicas, .max_replicas = cfg.policy.max_replicas});
-  ka::http::HealthServer server({.host = "0.0.0.0", .port = cfg.health_check_port}, board, options,
-                                [&telemetry] { return telemetry.PrometheusText(); }, &history);
+  ka::http::HealthServer server({.host = cfg.health_check_host, .port = cfg.health_check_port},
+                                board, options, [&telemetry] { return telemetry.PrometheusText(); },
+                                &history);
   if (auto s = server.Start(); !s) {
     log.Error("cannot start the health server", {{"error", s.error().message}});
     stop.Stop();
@@ -241,12 +291,14 @@ int RunDaemon(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptio
     if (elector_thread.joinable()) elector_thread.join();
     return kExitFailure;
   }
-  log.Info("health server listening", {{"port", int64_t{server.port()}}});
+  log.Info("health server listening",
+           {{"host", server.bound_host()}, {"port", int64_t{server.port()}}});
 
   std::function<bool()> may_act;
   if (elector) may_act = [&] { return elector->IsLeader(); };
   ka::controller::Loop loop({.interval = cfg.scale_interval, .max_ticks = flags.max_ticks},
-                            reconciler, board, may_act, {&metrics_listener, &history_listener});
+                            clock, reconciler, board, may_act,
+                            {&metrics_listener, &history_listener});
   const int64_t ticks = loop.Run(stop);
 
   // The loop has stopped: no tick is running, no write can follow. Only now give the Lease up
@@ -311,7 +363,7 @@ int RunCheck(const ka::config::Config& cfg, const ka::config::Env& env, bool pri
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   SignalWatcher signals;  // first: blocks SIGTERM/SIGINT before any thread starts
   CLI::App app{"kafka-autoscaler: scales a Kubernetes Deployment to the backlog of a Kafka topic"};
   app.require_subcommand(0, 1);
@@ -376,6 +428,7 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (*sim_cmd) {
+    signals.ExitOnSignal();
     if (sim_scenario.empty() && sim_generate.empty()) {
       std::cerr << "simulate: --scenario FILE or --generate FAMILY is required\n";
       return ka::sim::kExitInvalid;
@@ -406,9 +459,16 @@ int main(int argc, char** argv) {
   if (!loaded) return kExitConfig;
   const auto& [cfg, telemetry_options] = *loaded;
   if (*check_cmd) {
+    signals.ExitOnSignal();
     if (print_config) std::cout << "telemetry: " << telemetry_options.Describe() << "\n";
     return RunCheck(cfg, env, print_config);
   }
   (void)run_cmd;
   return RunDaemon(cfg, telemetry_options, env, run_flags, signals);
+}
+
+int main(int argc, char** argv) {
+  int status = kExitFailure;
+  ka::RunGuarded("main", nullptr, [&] { status = Main(argc, argv); });
+  return status;
 }

@@ -1,5 +1,6 @@
 #include "common/log.h"
 
+#include <algorithm>
 #include <ctime>
 #include <iomanip>
 #include <sstream>
@@ -57,7 +58,16 @@ std::string ToText(const FieldValue& v) {
       [](const auto& x) -> std::string {
         using T = std::decay_t<decltype(x)>;
         if constexpr (std::is_same_v<T, std::string>) {
-          return x.find_first_of(" \"=") == std::string::npos ? x : nlohmann::json(x).dump();
+          // Quoted (JSON string syntax) when it holds a space, quote, '=', a control character
+          // (a newline would forge a second record) or any non-ASCII byte; invalid UTF-8 (a
+          // Kafka error text may carry any bytes) becomes U+FFFD instead of a throw.
+          const bool plain = !x.empty() && std::all_of(x.begin(), x.end(), [](char c) {
+            const auto u = static_cast<unsigned char>(c);
+            return u > 0x20 && u < 0x7f && c != '"' && c != '=';
+          });
+          return plain ? x
+                       : nlohmann::json(x).dump(-1, ' ', false,
+                                                nlohmann::json::error_handler_t::replace);
         } else if constexpr (std::is_same_v<T, bool>) {
           return x ? "true" : "false";
         } else {

@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <charconv>
 #include <limits>
@@ -207,7 +209,7 @@ const std::vector<std::string>& KnownVariables() {
       "RATE_REBALANCE_SECONDS", "RATE_POD_STARTUP_SECONDS", "TARGET_WAIT_SECONDS", "PREDICT", "LEADER_ELECTION", "POD_NAME", "POD_NAMESPACE",
       "ACTIVATION_BACKLOG", "LIMIT_TO_PARTITIONS_WITH_LAG", "EVEN_PARTITION_DISTRIBUTION",
       "LEASE_NAME", "LEASE_DURATION_SECONDS", "RENEW_DEADLINE_SECONDS", "RETRY_PERIOD_SECONDS",
-      "OTHER_WRITER_HOLD_SECONDS", "LOG_LEVEL", "LOG_FORMAT"};
+      "OTHER_WRITER_HOLD_SECONDS", "LOG_LEVEL", "LOG_FORMAT", "HEALTH_CHECK_HOST"};
   return kNames;
 }
 
@@ -254,6 +256,19 @@ Result<Config> Load(const Env& env) {
   p.min_replicas = r.Int<int32_t>("MIN_REPLICAS", p.min_replicas, 0, kMaxReplicasAllowed);
   p.max_replicas = r.Int<int32_t>("MAX_REPLICAS", p.max_replicas, 1, kMaxReplicasAllowed);
   c.health_check_port = r.Int<int>("HEALTH_CHECK_PORT", c.health_check_port, 1, 65535);
+  if (auto host = r.OptionalString("HEALTH_CHECK_HOST", 64)) {
+    // An address literal: a name would be resolved once at start-up, to one of its addresses.
+    in6_addr v6{};
+    in_addr v4{};
+    if (inet_pton(AF_INET, host->c_str(), &v4) == 1 ||
+        inet_pton(AF_INET6, host->c_str(), &v6) == 1) {
+      c.health_check_host = *host;
+    } else {
+      r.Problem("HEALTH_CHECK_HOST", *host,
+                "must be an IPv4 or IPv6 address (e.g. 0.0.0.0, ::, 127.0.0.1); unset binds :: "
+                "(IPv4 and IPv6) with a fallback to 0.0.0.0");
+    }
+  }
   p.min_ttl = r.Seconds("MIN_TTL_SECONDS", p.min_ttl, 0);
   c.scale_interval = r.Seconds("SCALE_INTERVAL_SECONDS", c.scale_interval, 1);
   p.message_count_threshold = r.Int<int64_t>("MESSAGE_COUNT_THRESHOLD", p.message_count_threshold,
@@ -362,6 +377,8 @@ nlohmann::json Config::ToJson() const {
   j["MIN_REPLICAS"] = policy.min_replicas;
   j["MAX_REPLICAS"] = policy.max_replicas;
   j["HEALTH_CHECK_PORT"] = health_check_port;
+  j["HEALTH_CHECK_HOST"] =
+      health_check_host.empty() ? nlohmann::json(nullptr) : nlohmann::json(health_check_host);
   j["MIN_TTL_SECONDS"] = policy.min_ttl.count();
   j["SCALE_INTERVAL_SECONDS"] = scale_interval.count();
   j["MESSAGE_COUNT_THRESHOLD"] = policy.message_count_threshold;

@@ -35,6 +35,8 @@ struct Config {
   std::string namespace_name = "default";                  // NAMESPACE
   std::string deployment_name = "my-deployment";           // DEPLOYMENT_NAME
   int health_check_port = 8000;                            // HEALTH_CHECK_PORT
+  // HEALTH_CHECK_HOST: an address literal; empty (default) binds :: dual-stack, else 0.0.0.0.
+  std::string health_check_host;
   std::chrono::seconds scale_interval{60};                 // SCALE_INTERVAL_SECONDS
   // MESSAGES_PER_POD, MIN_REPLICAS, MAX_REPLICAS, MIN_TTL_SECONDS, MESSAGE_COUNT_THRESHOLD and
   // the added scaling knobs live in `policy`.

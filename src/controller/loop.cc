@@ -4,9 +4,10 @@
 
 namespace kafka_autoscaler::controller {
 
-Loop::Loop(LoopOptions options, Reconciler& reconciler, StatusBoard& board,
+Loop::Loop(LoopOptions options, const Clock& clock, Reconciler& reconciler, StatusBoard& board,
            std::function<bool()> may_act, std::vector<TickListener*> listeners)
     : options_(options),
+      clock_(clock),
       reconciler_(reconciler),
       board_(board),
       may_act_(std::move(may_act)),
@@ -14,7 +15,7 @@ Loop::Loop(LoopOptions options, Reconciler& reconciler, StatusBoard& board,
 
 int64_t Loop::Run(const StopToken& stop) {
   int64_t ticks = 0;
-  auto next = std::chrono::steady_clock::now();
+  SteadyTime next = clock_.Now();
   while (!stop.Stopped()) {
     if (options_.max_ticks && ticks >= *options_.max_ticks) break;
     board_.TickStarted();
@@ -34,10 +35,10 @@ int64_t Loop::Run(const StopToken& stop) {
       if (e.error.retry_after) wait_extra = std::max<Duration>(wait_extra, *e.error.retry_after);
     }
     wait_extra = std::min<Duration>(wait_extra, MaxRetryAfter(options_.interval));
-    const auto now = std::chrono::steady_clock::now();
+    const SteadyTime now = clock_.Now();
     if (next < now) next = now;  // an overrun tick: start the next one at once, no burst
     const auto wake = std::max(next, now + wait_extra);
-    if (stop.WaitFor(wake - now)) break;
+    if (clock_.SleepUntil(wake, stop)) break;
   }
   return ticks;
 }

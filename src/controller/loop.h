@@ -7,6 +7,8 @@
 // storm). After each tick it records the report on the
 // StatusBoard and hands it to the listeners (metrics). Leadership is asked through `may_act`
 // right before each tick. Run() blocks the calling thread; Stop comes through the StopToken.
+// All time comes from the Clock (now and the waits between ticks), so tests drive the loop
+// with a FakeClock and no real sleeps.
 #pragma once
 
 #include <functional>
@@ -35,7 +37,7 @@ struct LoopOptions {
 
 class Loop {
  public:
-  Loop(LoopOptions options, Reconciler& reconciler, StatusBoard& board,
+  Loop(LoopOptions options, const Clock& clock, Reconciler& reconciler, StatusBoard& board,
        std::function<bool()> may_act, std::vector<TickListener*> listeners);
 
   // Ticks until `stop` is signalled or max_ticks ticks ran. Returns the number of ticks.
@@ -43,6 +45,7 @@ class Loop {
 
  private:
   LoopOptions options_;
+  const Clock& clock_;
   Reconciler& reconciler_;
   StatusBoard& board_;
   std::function<bool()> may_act_;

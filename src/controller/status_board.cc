@@ -44,7 +44,13 @@ void StatusBoard::Record(const TickReport& report) {
       s_.last_kube_error = e.error.message;
     }
   }
+  // A summary, not the observation: with thousands of partitions the per-partition offsets would
+  // be copied on every Record and every Snapshot (each HTTP request). Totals stay.
   s_.last_tick = report;
+  if (s_.last_tick->observation) {
+    s_.last_tick->observation->partitions.clear();
+    s_.last_tick->observation->partitions.shrink_to_fit();
+  }
 }
 
 void StatusBoard::SetLeader(bool leader) {

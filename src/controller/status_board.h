@@ -20,6 +20,8 @@ inline bool KubeOk(const TickReport& r) { return r.kube_ok && r.action != Action
 struct StatusSnapshot {
   SteadyTime started;                        // when the daemon started
   std::optional<SteadyTime> last_tick_start;  // latest tick start (monotonic)
+  // The latest tick as a summary: its observation keeps the totals (backlog, partition count)
+  // but not the per-partition offsets.
   std::optional<TickReport> last_tick;
   std::optional<WallTime> last_kafka_ok;     // wall time of the latest good observation
   std::optional<WallTime> last_kube_ok;

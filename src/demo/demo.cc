@@ -456,8 +456,8 @@ int RunDemo(const DemoOptions& options, const StopToken& stop, std::ostream& out
       }
     });
     const int64_t ticks = static_cast<int64_t>(std::floor(run_seconds / duration<double>(interval).count()));
-    controller::Loop loop({.interval = interval, .max_ticks = ticks}, reconciler, board, nullptr,
-                          {&view});
+    controller::Loop loop({.interval = interval, .max_ticks = ticks}, clock, reconciler, board,
+                          nullptr, {&view});
     loop.Run(stop);
     sampler_stop.Stop();
     sampler.join();

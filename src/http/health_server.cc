@@ -2,7 +2,13 @@
 
 #include <httplib.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <nlohmann/json.hpp>
+#include <vector>
+
+#include "common/guarded.h"
 
 #include "http/status_page.h"
 
@@ -62,18 +68,37 @@ Status HealthServer::Start() {
                     "text/plain; version=0.0.4; charset=utf-8");
   });
   if (history_ != nullptr) AddStatusPageRoutes(s, board_, *history_, labels_);
-  if (options_.port == 0) {
-    port_ = s.bind_to_any_port(options_.host);
-    if (port_ <= 0) return MakeError(ErrorCode::kUnavailable, "http: cannot bind any port");
-  } else {
-    if (!s.bind_to_port(options_.host, options_.port)) {
-      return MakeError(ErrorCode::kUnavailable,
-                       "http: cannot listen on " + options_.host + ":" +
-                           std::to_string(options_.port) + " (HEALTH_CHECK_PORT in use?)");
+  // Dual-stack unless told otherwise: IPV6_V6ONLY off on "::" (Linux defaults to off too, but
+  // net.ipv6.bindv6only may say otherwise). SO_REUSEADDR only: httplib's default also sets
+  // SO_REUSEPORT, with which a second daemon on the same port binds "successfully" and the
+  // kernel splits the probes between the two.
+  s.set_socket_options([](socket_t sock) {
+    int on = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    int off = 0;
+    setsockopt(sock, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));  // fails harmlessly on IPv4
+  });
+  std::vector<std::string> hosts = {options_.host};
+  if (options_.host.empty()) hosts = {"::", "0.0.0.0"};
+  for (const std::string& host : hosts) {
+    if (options_.port == 0) {
+      port_ = s.bind_to_any_port(host);
+      if (port_ > 0) bound_host_ = host;
+    } else if (s.bind_to_port(host, options_.port)) {
+      port_ = options_.port;
+      bound_host_ = host;
     }
-    port_ = options_.port;
+    if (!bound_host_.empty()) break;
   }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  if (bound_host_.empty()) {
+    std::string where;
+    for (const auto& h : hosts) where += (where.empty() ? "" : " or ") + h;
+    return MakeError(ErrorCode::kUnavailable,
+                     "http: cannot listen on " + where + " port " + std::to_string(options_.port) +
+                         (options_.port == 0 ? "" : " (HEALTH_CHECK_PORT in use?)"));
+  }
+  thread_ = std::thread(
+      [this] { RunGuarded("health-server", nullptr, [this] { server_->listen_after_bind(); }); });
   return OkStatus();
 }
 

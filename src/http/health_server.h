@@ -27,7 +27,10 @@ class Server;
 namespace kafka_autoscaler::http {
 
 struct HealthServerOptions {
-  std::string host = "0.0.0.0";
+  // HEALTH_CHECK_HOST. Empty: "::" with IPV6_V6ONLY off (IPv4 and IPv6 clients alike; kubelet
+  // probes an IPv6-only pod on its IPv6 address), falling back to "0.0.0.0" where the host
+  // has no IPv6. An address literal: exactly that address.
+  std::string host;
   int port = 8000;  // HEALTH_CHECK_PORT; 0 picks a free port (tests)
 };
 
@@ -43,6 +46,8 @@ class HealthServer {
   // Binds and starts serving. Fails with kUnavailable when the port cannot be bound.
   [[nodiscard]] Status Start();
   int port() const { return port_; }
+  // The address bound ("::", "0.0.0.0" or HEALTH_CHECK_HOST), after Start().
+  const std::string& bound_host() const { return bound_host_; }
   void Stop();
 
  private:
@@ -54,6 +59,7 @@ class HealthServer {
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;
+  std::string bound_host_;
 };
 
 }  // namespace kafka_autoscaler::http

@@ -476,6 +476,10 @@ Result<Observation> KafkaMetricSource::Fetch() {
   // only what happens now explains a failure (and the event queue never grows).
   if (client_) (void)client_->TakeBrokerError();
   for (int attempt = 0; attempt < 3; ++attempt) {
+    if (attempt > 0 && options_.stop != nullptr && options_.stop->Stopped()) {
+      result = MakeError(result.error().WithContext("kafka: shutting down, not retrying"));
+      break;
+    }
     stale_ = false;
     if (auto s = EnsureClient(); !s) return MakeError(s.error().WithContext("kafka"));
     const bool too_old =
@@ -517,9 +521,11 @@ Result<Observation> KafkaMetricSource::Fetch() {
 }
 
 Result<std::unique_ptr<MetricSource>> MakeKafkaMetricSource(const config::Config& config,
-                                                            const Clock& clock, Logger* logger) {
+                                                            const Clock& clock, Logger* logger,
+                                                            const StopToken* stop) {
   auto options = OptionsFromConfig(config);
   if (!options) return MakeError(options.error());
+  options->stop = stop;
   auto source = KafkaMetricSource::Create(std::move(*options), clock, logger);
   if (!source) return MakeError(source.error());
   return std::unique_ptr<MetricSource>(std::move(*source));

@@ -64,6 +64,11 @@ struct KafkaSourceOptions {
   // ~0.2 s of CPU against ~0.25 s with 1,000 and ~0.3 s with 100 (docs/performance.md).
   size_t chunk_partitions = 250;
   size_t parallel_requests = 4;
+  // Not owned; null: none. Once stopped (SIGTERM), Fetch sends no further round of requests
+  // (no retry after stale metadata). A request in flight is not interrupted: librdkafka 2.0.2's
+  // offset calls are synchronous and end at the Fetch deadline; main's shutdown budget bounds
+  // the exit.
+  const StopToken* stop = nullptr;
 };
 
 // Builds options from the typed configuration: topics, group, reset policy, bootstrap, the
@@ -121,8 +126,10 @@ class KafkaMetricSource final : public MetricSource {
 };
 
 // Builds the daemon's source from the configuration (OptionsFromConfig + Create).
+// `stop` (may be null) is KafkaSourceOptions::stop.
 [[nodiscard]] Result<std::unique_ptr<MetricSource>> MakeKafkaMetricSource(
-    const config::Config& config, const Clock& clock, Logger* logger);
+    const config::Config& config, const Clock& clock, Logger* logger,
+    const StopToken* stop = nullptr);
 
 // `kafka-autoscaler check`: probes Kafka once — brokers (metadata), every topic's partitions,
 // offsets and, with a group, its commits — and returns a human-readable multi-line report, or

@@ -8,6 +8,8 @@
 #include <sstream>
 #include <utility>
 
+#include "kube/json_field.h"
+
 namespace kafka_autoscaler::kube {
 namespace {
 
@@ -33,9 +35,27 @@ std::string Lower(std::string s) {
   return s;
 }
 
+// Where a response body goes, up to a limit: past it the callback refuses the data and curl
+// stops with CURLE_WRITE_ERROR (CURLOPT_MAXFILESIZE alone only sees a Content-Length).
+struct BodySink {
+  std::string* body;
+  size_t limit;
+  bool too_large = false;
+};
+
 size_t WriteBody(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
+  auto* sink = static_cast<BodySink*>(user);
+  if (sink->body->size() + size * n > sink->limit) {
+    sink->too_large = true;
+    return 0;
+  }
+  sink->body->append(data, size * n);
   return size * n;
+}
+
+std::string MiB(size_t bytes) {
+  return bytes % (size_t{1} << 20) == 0 ? std::to_string(bytes >> 20) + " MiB"
+                                        : std::to_string(bytes) + " bytes";
 }
 
 size_t WriteHeader(char* data, size_t size, size_t n, void* user) {
@@ -67,10 +87,10 @@ struct Client::Curl {
 ApiStatus ParseApiStatus(const std::string& body) {
   ApiStatus status;
   auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  // Any JSON may come back (a proxy, a broken server): check each type before reading it.
-  if (!j.is_object() || !j.contains("kind") || j["kind"] != "Status") return status;
-  if (j.contains("reason") && j["reason"].is_string()) status.reason = j["reason"];
-  if (j.contains("message") && j["message"].is_string()) status.message = j["message"];
+  // Any JSON may come back (a proxy, a broken server): fields of another type read as empty.
+  if (Field<std::string>(j, {"kind"}, "").value_or("") != "Status") return status;
+  status.reason = Field<std::string>(j, {"reason"}, "").value_or("");
+  status.message = Field<std::string>(j, {"message"}, "").value_or("");
   return status;
 }
 
@@ -226,7 +246,10 @@ Result<HttpResponse> Client::DoLocked(const std::string& method, const std::stri
                    static_cast<long>(options_.connect_timeout.count()));
   curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &WriteBody);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
+  BodySink sink{&response.body, options_.max_response_bytes};
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+                   static_cast<curl_off_t>(options_.max_response_bytes));
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &WriteHeader);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &response.headers);
   if (method == "HEAD") curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
@@ -272,6 +295,11 @@ Result<HttpResponse> Client::DoLocked(const std::string& method, const std::stri
   if (rc != CURLE_OK) {
     std::string what = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
     std::string message = "kubernetes: " + method + " " + path + ": " + what;
+    if (sink.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+      return MakeError(ErrorCode::kProtocol, "kubernetes: " + method + " " + path +
+                                                 ": answer larger than " +
+                                                 MiB(options_.max_response_bytes) + "; refused");
+    }
     switch (rc) {
       case CURLE_OPERATION_TIMEDOUT:
         return MakeError(
@@ -294,18 +322,27 @@ Result<HttpResponse> Client::DoLocked(const std::string& method, const std::stri
 Result<nlohmann::json> Client::Call(const std::string& method, const std::string& path,
                                     const RequestInfo& info, const nlohmann::json* body,
                                     const std::string& content_type) {
-  std::string payload = body != nullptr ? body->dump() : "";
-  auto response = Do(method, path, payload, body != nullptr ? content_type : "");
-  if (!response) return MakeError(response.error());
-  if (response->status < 200 || response->status >= 300) {
-    return MakeError(ErrorFromResponse(*response, info));
-  }
-  auto j = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
+  // No exception leaves here: an exception escaping a tick or the elector thread would end the
+  // process. Invalid UTF-8 in a body (a Kafka error text in an Event message) is sent as U+FFFD
+  // rather than refused: nlohmann's default dump() throws on it.
+  try {
+    std::string payload =
+        body != nullptr ? body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) : "";
+    auto response = Do(method, path, payload, body != nullptr ? content_type : "");
+    if (!response) return MakeError(response.error());
+    if (response->status < 200 || response->status >= 300) {
+      return MakeError(ErrorFromResponse(*response, info));
+    }
+    auto j = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) {
+      return MakeError(ErrorCode::kProtocol,
+                       "kubernetes: " + method + " " + path + ": answer is not JSON");
+    }
+    return j;
+  } catch (const std::exception& e) {
     return MakeError(ErrorCode::kProtocol,
-                     "kubernetes: " + method + " " + path + ": answer is not JSON");
+                     "kubernetes: " + method + " " + path + ": unreadable answer: " + e.what());
   }
-  return j;
 }
 
 }  // namespace kafka_autoscaler::kube

@@ -16,7 +16,8 @@
 // 429 kResourceExhausted with retry_after, 5xx kUnavailable, 504 kTimeout, other 4xx
 // kInvalidArgument). The message names the verb and resource that failed and ends with the
 // HTTP status and the Status body's reason and message; `details` repeats them as
-// "http_status: 403", "reason: Forbidden", "message: ..." lines for programs.
+// "http_status: 403", "reason: Forbidden", "message: ..." lines for programs. A response body
+// above `max_response_bytes` (16 MiB) is kProtocol ("answer larger than 16 MiB").
 #pragma once
 
 #include <chrono>
@@ -50,6 +51,9 @@ struct ClientOptions {
   std::chrono::milliseconds timeout{10'000};         // whole request; default 10 s
   std::chrono::milliseconds connect_timeout{5'000};  // TCP + TLS connect; default 5 s
   std::string user_agent = "kafka-autoscaler";
+  // Largest response body accepted; a larger one (a broken proxy, a hostile server) fails the
+  // request with kProtocol instead of growing memory without bound. Default 16 MiB.
+  size_t max_response_bytes = size_t{16} << 20;
   // Namespace the credentials came with (kubeconfig context or in-cluster namespace file);
   // empty when unknown. Informational: requests always name their namespace.
   std::string default_namespace;

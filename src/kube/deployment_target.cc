@@ -5,6 +5,8 @@
 #include <string_view>
 #include <utility>
 
+#include "kube/json_field.h"
+
 namespace kafka_autoscaler::kube {
 namespace {
 
@@ -104,28 +106,44 @@ Result<ScaleState> DeploymentScaleTarget::Get() {
   if (!scale) return MakeError(scale.error());
   auto autoscalers = OtherAutoscalers();
   if (!autoscalers) return MakeError(autoscalers.error());
-  try {
-    ScaleState state;
-    const auto& meta = deployment->at("metadata");
-    state.uid = meta.value("uid", "");
-    if (meta.contains("annotations") && meta["annotations"].is_object()) {
-      state.paused = meta["annotations"].value(kPausedAnnotation, "") == "true";
-    }
-    const auto& spec = scale->value("spec", nlohmann::json::object());
-    const auto& status = scale->value("status", nlohmann::json::object());
-    state.spec_replicas = spec.value("replicas", 0);
-    state.status_replicas = status.value("replicas", 0);
-    state.selector = status.value("selector", "");
-    state.ready_replicas =
-        deployment->value("status", nlohmann::json::object()).value("readyReplicas", 0);
-    state.resource_version = scale->at("metadata").value("resourceVersion", "");
-    state.other_autoscalers = std::move(*autoscalers);
-    resource_version_ = state.resource_version;
-    return state;
-  } catch (const nlohmann::json::exception& e) {
-    return MakeError(ErrorCode::kProtocol,
-                     "kubernetes: unexpected Deployment/Scale shape: " + std::string(e.what()));
+  // Every field through Field(): an answer of any shape is a kProtocol error, never a throw.
+  ScaleState state;
+  auto uid = Field<std::string>(*deployment, {"metadata", "uid"}, "");
+  auto paused = Field<std::string>(*deployment, {"metadata", "annotations", kPausedAnnotation}, "");
+  auto spec_replicas = Field<int32_t>(*scale, {"spec", "replicas"}, 0);
+  auto status_replicas = Field<int32_t>(*scale, {"status", "replicas"}, 0);
+  auto selector = Field<std::string>(*scale, {"status", "selector"}, "");
+  auto version = Field<std::string>(*scale, {"metadata", "resourceVersion"}, "");
+  auto ready_replicas = Field<int32_t>(*deployment, {"status", "readyReplicas"}, 0);
+  const Error* bad = nullptr;
+  auto check = [&bad](const auto& field) {
+    if (!field && bad == nullptr) bad = &field.error();
+  };
+  check(uid);
+  check(paused);
+  check(spec_replicas);
+  check(status_replicas);
+  check(selector);
+  check(version);
+  check(ready_replicas);
+  if (bad != nullptr) {
+    return MakeError(bad->WithContext("kubernetes: get " + ref_.namespace_name + "/" + ref_.name +
+                                      " (Deployment and its scale)"));
   }
+  if (version->empty()) {
+    return MakeError(ErrorCode::kProtocol, "kubernetes: get " + ref_.namespace_name + "/" +
+                                               ref_.name + ": the scale has no resourceVersion");
+  }
+  state.uid = *uid;
+  state.paused = *paused == "true";
+  state.spec_replicas = *spec_replicas;
+  state.status_replicas = *status_replicas;
+  state.selector = *selector;
+  state.ready_replicas = *ready_replicas;
+  state.resource_version = *version;
+  state.other_autoscalers = std::move(*autoscalers);
+  resource_version_ = state.resource_version;
+  return state;
 }
 
 Status DeploymentScaleTarget::SetReplicas(int32_t replicas) {
@@ -148,9 +166,9 @@ Status DeploymentScaleTarget::SetReplicas(int32_t replicas) {
     return MakeError(result.error().WithContext(
         "another writer changed the deployment since it was read; deciding again next tick"));
   }
-  if (result->is_object() && result->contains("metadata") && (*result)["metadata"].is_object()) {
-    resource_version_ = (*result)["metadata"].value("resourceVersion", "");
-  }
+  // The write happened; an odd answer only means the next write reads the scale first.
+  resource_version_ =
+      Field<std::string>(*result, {"metadata", "resourceVersion"}, "").value_or("");
   return OkStatus();
 }
 
@@ -165,7 +183,7 @@ Result<std::string> DeploymentEventRecorder::Uid() {
   auto deployment = client_.Call("GET", DeploymentPath(ref_),
                                  {"get", "deployments", ref_.namespace_name, ref_.name});
   if (!deployment) return MakeError(deployment.error());
-  return deployment->value("metadata", nlohmann::json::object()).value("uid", "");
+  return Field<std::string>(*deployment, {"metadata", "uid"}, "");
 }
 
 Status DeploymentEventRecorder::Record(EventType type, const std::string& reason,

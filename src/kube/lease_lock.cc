@@ -3,31 +3,39 @@
 #include <utility>
 
 #include "kube/deployment_target.h"
+#include "kube/json_field.h"
 
 namespace kafka_autoscaler::kube {
 namespace {
 
+// Every field is read through Field(): a Lease answer of any shape is an error, never a throw.
 Result<LeaderElectionRecord> FromLease(const nlohmann::json& lease) {
   LeaderElectionRecord record;
-  try {
-    const auto spec = lease.value("spec", nlohmann::json::object());
-    record.holder_identity = spec.value("holderIdentity", "");
-    record.lease_duration_seconds = spec.value("leaseDurationSeconds", 0);
-    record.leader_transitions = spec.value("leaseTransitions", 0);
-    if (spec.contains("acquireTime") && spec["acquireTime"].is_string()) {
-      auto t = ParseTime(spec["acquireTime"]);
-      if (!t) return MakeError(t.error());
-      record.acquire_time = *t;
-    }
-    if (spec.contains("renewTime") && spec["renewTime"].is_string()) {
-      auto t = ParseTime(spec["renewTime"]);
-      if (!t) return MakeError(t.error());
-      record.renew_time = *t;
-    }
-  } catch (const nlohmann::json::exception& e) {
-    return MakeError(ErrorCode::kProtocol, std::string("unexpected Lease shape: ") + e.what());
+  auto holder = Field<std::string>(lease, {"spec", "holderIdentity"}, "");
+  if (!holder) return MakeError(holder.error());
+  record.holder_identity = *holder;
+  auto duration = Field<int32_t>(lease, {"spec", "leaseDurationSeconds"}, 0);
+  if (!duration) return MakeError(duration.error());
+  record.lease_duration_seconds = *duration;
+  auto transitions = Field<int32_t>(lease, {"spec", "leaseTransitions"}, 0);
+  if (!transitions) return MakeError(transitions.error());
+  record.leader_transitions = *transitions;
+  for (auto [key, out] :
+       {std::pair<std::string_view, WallTime*>{"acquireTime", &record.acquire_time},
+        {"renewTime", &record.renew_time}}) {
+    auto text = Field<std::string>(lease, {"spec", key}, "");
+    if (!text) return MakeError(text.error());
+    if (text->empty()) continue;
+    auto t = ParseTime(*text);
+    if (!t) return MakeError(t.error());
+    *out = *t;
   }
   return record;
+}
+
+// The resourceVersion of a Lease answer (GET, POST or PUT).
+Result<std::string> ResourceVersion(const nlohmann::json& lease) {
+  return Field<std::string>(lease, {"metadata", "resourceVersion"}, "");
 }
 
 }  // namespace
@@ -59,9 +67,11 @@ Result<LeaderElectionRecord> KubeLeaseLock::Get() {
       "GET", "/apis/coordination.k8s.io/v1/namespaces/" + namespace_name_ + "/leases/" + name_,
       {"get", "leases", namespace_name_, name_});
   if (!lease) return MakeError(lease.error().WithContext("lease"));
-  resource_version_ =
-      lease->value("metadata", nlohmann::json::object()).value("resourceVersion", "");
-  return FromLease(*lease);
+  auto version = ResourceVersion(*lease);
+  auto record = version ? FromLease(*lease) : MakeError(version.error());
+  if (!record) return MakeError(record.error().WithContext("kubernetes: lease"));
+  resource_version_ = *version;
+  return record;
 }
 
 Status KubeLeaseLock::Create(const LeaderElectionRecord& record) {
@@ -72,8 +82,12 @@ Status KubeLeaseLock::Create(const LeaderElectionRecord& record) {
       client_.Call("POST", "/apis/coordination.k8s.io/v1/namespaces/" + namespace_name_ + "/leases",
                    {"create", "leases", namespace_name_, name_}, &body);
   if (!lease) return MakeError(lease.error().WithContext("lease"));
-  resource_version_ =
-      lease->value("metadata", nlohmann::json::object()).value("resourceVersion", "");
+  auto version = ResourceVersion(*lease);
+  if (!version) {
+    resource_version_.clear();  // unknown: the next Update reads the Lease again first
+    return MakeError(version.error().WithContext("kubernetes: lease"));
+  }
+  resource_version_ = *version;
   return OkStatus();
 }
 
@@ -87,8 +101,12 @@ Status KubeLeaseLock::Update(const LeaderElectionRecord& record) {
       "PUT", "/apis/coordination.k8s.io/v1/namespaces/" + namespace_name_ + "/leases/" + name_,
       {"update", "leases", namespace_name_, name_}, &body);
   if (!lease) return MakeError(lease.error().WithContext("lease"));
-  resource_version_ =
-      lease->value("metadata", nlohmann::json::object()).value("resourceVersion", "");
+  auto version = ResourceVersion(*lease);
+  if (!version) {
+    resource_version_.clear();  // unknown: the next Update reads the Lease again first
+    return MakeError(version.error().WithContext("kubernetes: lease"));
+  }
+  resource_version_ = *version;
   return OkStatus();
 }
 

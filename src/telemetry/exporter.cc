@@ -9,6 +9,8 @@
 #include <ostream>
 #include <random>
 
+#include "common/guarded.h"
+
 namespace kafka_autoscaler::telemetry {
 
 namespace {
@@ -182,7 +184,7 @@ Exporter::Exporter(TelemetryOptions options, const Clock& clock, Metrics* metric
       console_(console),
       start_time_(clock.WallNow()),
       version_(options_.ResourceValue("service.version")),
-      thread_([this] { Run(); }) {}
+      thread_([this] { RunGuarded("telemetry-exporter", diagnostics_, [this] { Run(); }); }) {}
 
 Exporter::~Exporter() { Shutdown(std::chrono::seconds(5)); }
 

@@ -151,6 +151,12 @@ TEST(ConfigTest, EveryVariableParsesAGoodValue) {
        .holds = [](const Config& c) { return c.log_level == LogLevel::kDebug; }},
       {.name = "log format", .var = "LOG_FORMAT", .value = "text",
        .holds = [](const Config& c) { return c.log_format == LogFormat::kText; }},
+      {.name = "health host ipv4", .var = "HEALTH_CHECK_HOST", .value = "127.0.0.1",
+       .holds = [](const Config& c) { return c.health_check_host == "127.0.0.1"; }},
+      {.name = "health host ipv6", .var = "HEALTH_CHECK_HOST", .value = "::1",
+       .holds = [](const Config& c) { return c.health_check_host == "::1"; }},
+      {.name = "health host empty: dual-stack", .var = "HEALTH_CHECK_HOST", .value = "",
+       .holds = [](const Config& c) { return c.health_check_host.empty(); }},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -183,6 +189,10 @@ TEST(ConfigTest, EveryVariableRejectsBadAndEmptyValues) {
       {.name = "max overflow", .env = {{"MAX_REPLICAS", "99999999999999999999"}}, .var = "MAX_REPLICAS"},
       {.name = "port zero", .env = {{"HEALTH_CHECK_PORT", "0"}}, .var = "HEALTH_CHECK_PORT"},
       {.name = "port high", .env = {{"HEALTH_CHECK_PORT", "65536"}}, .var = "HEALTH_CHECK_PORT"},
+      {.name = "health host name", .env = {{"HEALTH_CHECK_HOST", "localhost"}}, .var = "HEALTH_CHECK_HOST"},
+      {.name = "health host with port", .env = {{"HEALTH_CHECK_HOST", "0.0.0.0:80"}}, .var = "HEALTH_CHECK_HOST"},
+      {.name = "health host brackets", .env = {{"HEALTH_CHECK_HOST", "[::]"}}, .var = "HEALTH_CHECK_HOST"},
+      {.name = "health host invalid utf-8", .env = {{"HEALTH_CHECK_HOST", "\xff"}}, .var = "HEALTH_CHECK_HOST"},
       {.name = "ttl negative", .env = {{"MIN_TTL_SECONDS", "-5"}}, .var = "MIN_TTL_SECONDS"},
       {.name = "interval zero", .env = {{"SCALE_INTERVAL_SECONDS", "0"}}, .var = "SCALE_INTERVAL_SECONDS"},
       {.name = "interval text", .env = {{"SCALE_INTERVAL_SECONDS", "abc"}}, .var = "SCALE_INTERVAL_SECONDS"},

@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "faults/harness.h"
@@ -382,6 +383,165 @@ TEST_F(BadInput, HostileApiResponsesNeverScale) {
   }
   daemon->Signal(SIGTERM);
   EXPECT_EQ(daemon->Wait(seconds(8)), 0);
+}
+
+// Bodies of every shape a broken or hostile API server could answer a write (or a Lease read)
+// with: an array, a string, `metadata` of the wrong type, a numeric resourceVersion, strings
+// where numbers go, numbers where strings go, and invalid UTF-8 in each string field of
+// `object` (the JSON parser refuses those: the answer is "not JSON").
+std::vector<std::pair<std::string, std::string>> HostileBodies(const nlohmann::json& object) {
+  std::vector<std::pair<std::string, std::string>> rows = {
+      {"array", "[]"},
+      {"string", "\"hello\""},
+      {"metadata an array", R"({"metadata":[]})"},
+      {"metadata a string", R"({"metadata":"x"})"},
+      {"numeric resourceVersion", R"({"metadata":{"resourceVersion":5}})"},
+      {"resourceVersion an object", R"({"metadata":{"resourceVersion":{"a":1}}})"},
+      {"spec an array", R"({"metadata":{"resourceVersion":"7"},"spec":[1]})"},
+      {"strings where numbers go",
+       R"({"metadata":{"resourceVersion":"7"},"spec":{"replicas":"3","leaseDurationSeconds":"15","leaseTransitions":"1"}})"},
+      {"numbers where strings go",
+       R"({"metadata":{"resourceVersion":"7","uid":4},"spec":{"holderIdentity":5,"renewTime":6,"acquireTime":7}})"},
+      {"fractions and overflow",
+       R"({"metadata":{"resourceVersion":"7"},"spec":{"replicas":1.5,"leaseDurationSeconds":1e300,"leaseTransitions":99999999999}})"},
+      {"not JSON", "<html>gateway</html>"},
+      {"truncated", R"({"metadata":{"resourceVersion":)"},
+  };
+  // Invalid UTF-8 in every string field of the object, one at a time.
+  std::function<void(const nlohmann::json&, const std::vector<std::string>&)> walk =
+      [&](const nlohmann::json& j, const std::vector<std::string>& path) {
+        for (auto it = j.begin(); it != j.end(); ++it) {
+          auto here = path;
+          here.push_back(it.key());
+          if (it->is_object()) {
+            walk(*it, here);
+          } else if (it->is_string()) {
+            nlohmann::json copy = object;
+            nlohmann::json* at = &copy;
+            for (const auto& k : here) at = &(*at)[k];
+            const std::string marker_text = "@@INVALID@@";
+            *at = marker_text;
+            std::string body = copy.dump();
+            body.replace(body.find(marker_text), marker_text.size(), "a\xff\xfe z");
+            std::string name = "invalid UTF-8 in";
+            for (const auto& k : here) name += " " + k;
+            rows.push_back({name, body});
+          }
+        }
+      };
+  walk(object, {});
+  return rows;
+}
+
+// Each hostile body answers every matching request for a while; the daemon must keep running
+// (no std::terminate on a type_error escaping a tick or the elector thread) and recover once
+// the server answers properly again.
+void RunHostileAnswers(Harness& h, Process& daemon, const std::string& method,
+                       const std::string& path_contains,
+                       const std::vector<std::pair<std::string, std::string>>& rows) {
+  for (const auto& [name, body] : rows) {
+    SCOPED_TRACE(method + " " + path_contains + ": " + name);
+    ASSERT_TRUE(daemon.Running()) << "crashed: " << daemon.Stderr();
+    const int before = h.api().CountRequests(method, path_contains);
+    h.api().InjectFault({.kind = FaultKind::kBody,
+                         .method = method,
+                         .path_contains = path_contains,
+                         .times = 1'000'000,
+                         .status = 200,
+                         .body = body});
+    // Two hostile answers taken (the second proves the first one left the daemon working).
+    EXPECT_TRUE(Eventually(
+        [&] {
+          return h.api().CountRequests(method, path_contains) >= before + 2 || !daemon.Running();
+        },
+        seconds(15)))
+        << "no request answered";
+    h.api().ClearFaults();
+    EXPECT_TRUE(daemon.Running()) << "crashed: exit " << daemon.Wait(milliseconds(0)).value_or(-1)
+                                  << "\n"
+                                  << daemon.Stderr().substr(0, 4000);
+  }
+}
+
+const nlohmann::json kLeaseShape = {
+    {"apiVersion", "coordination.k8s.io/v1"},
+    {"kind", "Lease"},
+    {"metadata",
+     {{"name", "kafka-autoscaler"}, {"namespace", "default"}, {"resourceVersion", "9"}}},
+    {"spec",
+     {{"holderIdentity", "someone"},
+      {"leaseDurationSeconds", 4},
+      {"acquireTime", "2026-01-01T00:00:00.000000Z"},
+      {"renewTime", "2026-01-01T00:00:00.000000Z"},
+      {"leaseTransitions", 1}}}};
+
+// The Lease: answers to GET, POST and PUT alike (the elector reads resourceVersion and the
+// spec of each). A type_error here used to escape the elector thread and abort the process.
+TEST_F(BadInput, HostileLeaseAnswersNeverCrash) {
+  ASSERT_TRUE(h_->Produce(5));  // lag 30 → 3
+  auto daemon = h_->Start({{"LEADER_ELECTION", "true"},
+                           {"POD_NAME", "hostile-test"},
+                           {"LEASE_DURATION_SECONDS", "4"},
+                           {"RENEW_DEADLINE_SECONDS", "3"},
+                           {"RETRY_PERIOD_SECONDS", "1"}});
+  RunHostileAnswers(*h_, *daemon, "", "/leases", HostileBodies(kLeaseShape));
+  // Answers that parse but are the wrong kind of error body.
+  ASSERT_TRUE(daemon->Running());
+  h_->api().InjectFault({.kind = FaultKind::kBody,
+                         .path_contains = "/leases",
+                         .times = 3,
+                         .status = 409,
+                         .body = R"({"kind":"Status","reason":5,"message":["x"]})"});
+  // Recovery: the lease is taken and the Deployment scaled.
+  EXPECT_TRUE(h_->WaitSteady(3, seconds(40))) << h_->Status().dump() << daemon->Stderr();
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(seconds(15)), 0) << daemon->Stderr();
+}
+
+// Answers to writes: PATCH of the scale (the daemon reads its resourceVersion) and POST of an
+// Event. The write is answered 200 with a hostile body instead of being applied.
+TEST_F(BadInput, HostileWriteAnswersNeverCrash) {
+  ASSERT_TRUE(h_->Produce(5));  // lag 30 → 3; the Deployment starts at 1: every tick patches
+  auto daemon = h_->Start();
+  const nlohmann::json scale = {
+      {"apiVersion", "autoscaling/v1"},
+      {"kind", "Scale"},
+      {"metadata", {{"name", "workers"}, {"namespace", "default"}, {"resourceVersion", "9"}}},
+      {"spec", {{"replicas", 3}}},
+      {"status", {{"replicas", 1}, {"selector", "app=workers"}}}};
+  RunHostileAnswers(*h_, *daemon, "PATCH", "/scale", HostileBodies(scale));
+  const nlohmann::json event = {{"apiVersion", "v1"},
+                                {"kind", "Event"},
+                                {"metadata", {{"name", "workers.1"}, {"resourceVersion", "9"}}},
+                                {"reason", "Scaled"},
+                                {"message", "scaled"}};
+  // Events are posted on every scale: keep the Deployment away from 3 so that each tick scales.
+  h_->api().InjectFault({.kind = FaultKind::kBody,
+                         .method = "PATCH",
+                         .path_contains = "/scale",
+                         .times = 1'000'000,
+                         .status = 200,
+                         .body = scale.dump()});
+  for (const auto& [name, body] : HostileBodies(event)) {
+    SCOPED_TRACE("POST /events: " + name);
+    ASSERT_TRUE(daemon->Running()) << daemon->Stderr();
+    const int before = h_->api().CountRequests("POST", "/events");
+    h_->api().InjectFault({.kind = FaultKind::kBody,
+                           .method = "POST",
+                           .path_contains = "/events",
+                           .times = 2,
+                           .status = 201,
+                           .body = body});
+    EXPECT_TRUE(Eventually(
+        [&] {
+          return h_->api().CountRequests("POST", "/events") >= before + 2 || !daemon->Running();
+        },
+        seconds(15)));
+  }
+  h_->api().ClearFaults();
+  EXPECT_TRUE(h_->WaitSteady(3)) << h_->Status().dump() << daemon->Stderr();
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(seconds(15)), 0) << daemon->Stderr();
 }
 
 }  // namespace

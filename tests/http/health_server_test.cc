@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "controller/loop.h"
 #include "fakes/fake_clock.h"
@@ -116,27 +118,116 @@ TEST(HealthServerTest, LivenessFailsWhenLoopStalls) {
   EXPECT_EQ(h.client->Get("/healthz")->status, 503);
 }
 
+// No host given: one socket on "::" with IPV6_V6ONLY off answers IPv4 and IPv6 clients (an
+// IPv6-only cluster probes the pod's IPv6 address; the old "0.0.0.0" never answered it).
+TEST(HealthServerBindTest, DefaultIsDualStack) {
+  FakeClock clock;
+  StatusBoard board(clock, std::chrono::seconds(10), false);
+  HealthServer server(HealthServerOptions{.port = 0}, board, ReconcilerOptions{}, nullptr);
+  ASSERT_TRUE(server.Start());
+  httplib::Client v4("127.0.0.1", server.port());
+  auto r4 = v4.Get("/healthz");
+  ASSERT_TRUE(r4) << "IPv4 client refused";
+  EXPECT_EQ(r4->status, 200);
+  if (std::ifstream("/proc/net/if_inet6").peek() == std::ifstream::traits_type::eof()) {
+    GTEST_SKIP() << "no IPv6 on this host: the server fell back to " << server.bound_host();
+  }
+  EXPECT_EQ(server.bound_host(), "::");
+  httplib::Client v6("::1", server.port());
+  auto r6 = v6.Get("/healthz");
+  ASSERT_TRUE(r6) << "IPv6 client refused: bound " << server.bound_host();
+  EXPECT_EQ(r6->status, 200);
+}
+
+TEST(HealthServerBindTest, HostIsHonouredAndBindFailuresSayWhere) {
+  FakeClock clock;
+  StatusBoard board(clock, std::chrono::seconds(10), false);
+  HealthServer server(HealthServerOptions{.host = "127.0.0.1", .port = 0}, board,
+                      ReconcilerOptions{}, nullptr);
+  ASSERT_TRUE(server.Start());
+  EXPECT_EQ(server.bound_host(), "127.0.0.1");
+  HealthServer clash(HealthServerOptions{.host = "127.0.0.1", .port = server.port()}, board,
+                     ReconcilerOptions{}, nullptr);
+  auto st = clash.Start();
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("127.0.0.1 port " + std::to_string(server.port())),
+            std::string::npos)
+      << st.error().message;
+}
+
+// The board keeps a summary of the last tick: totals, not the per-partition offsets that every
+// Snapshot (every HTTP request) would otherwise copy.
+TEST(StatusBoardTest, KeepsATickSummaryNotEveryPartition) {
+  FakeClock clock;
+  StatusBoard board(clock, std::chrono::seconds(10), false);
+  TickReport report;
+  report.kafka_ok = true;
+  report.kube_ok = true;
+  kafka::Observation obs;
+  for (int p = 0; p < 10'000; ++p) {
+    obs.partitions.push_back({.topic = "orders", .partition = p, .low = 0, .high = 5});
+  }
+  obs.backlog = 50'000;
+  obs.partition_count = 10'000;
+  report.observation = obs;
+  board.Record(report);
+  const auto snap = board.Snapshot();
+  ASSERT_TRUE(snap.last_tick && snap.last_tick->observation);
+  EXPECT_TRUE(snap.last_tick->observation->partitions.empty())
+      << snap.last_tick->observation->partitions.size() << " partitions kept";
+  EXPECT_EQ(snap.last_tick->observation->backlog, 50'000);
+  const auto j = board.StatusJson(ReconcilerOptions{});
+  EXPECT_EQ(j["last_decision"]["partitions"], 10'000);
+  EXPECT_EQ(j["last_decision"]["backlog"], 50'000);
+}
+
 TEST(LoopTest, RunsMaxTicksThenReturns) {
   Harness h;
   h.source.Push(FakeMetricSource::Backlog(20));
-  Loop loop({.interval = std::chrono::milliseconds(1), .max_ticks = 3}, *h.reconciler, h.board,
+  Loop loop({.interval = std::chrono::seconds(10), .max_ticks = 3}, h.clock, *h.reconciler, h.board,
             [] { return true; }, {});
   StopToken stop;
-  EXPECT_EQ(loop.Run(stop), 3);
+  std::thread t([&] { EXPECT_EQ(loop.Run(stop), 3); });
+  for (int i = 0; i < 2; ++i) {
+    const SteadyTime wake = h.clock.AwaitSleepers();
+    h.clock.Advance(wake - h.clock.Now());
+  }
+  t.join();
   EXPECT_EQ(h.board.Snapshot().ticks, 3);
+}
+
+// The loop waits in the Clock's time: with a FakeClock it sleeps exactly one interval after
+// each tick started, ticks again only when the clock is advanced that far, and no real time
+// passes (an hour-long interval in a unit test).
+TEST(LoopTest, WaitsOneIntervalOnTheClock) {
+  Harness h;
+  h.source.Push(FakeMetricSource::Backlog(20));
+  Loop loop({.interval = std::chrono::hours(1), .max_ticks = 2}, h.clock, *h.reconciler, h.board,
+            nullptr, {});
+  StopToken stop;
+  const SteadyTime start = h.clock.Now();
+  std::thread t([&] { EXPECT_EQ(loop.Run(stop), 2); });
+  EXPECT_EQ(h.clock.AwaitSleepers(), start + std::chrono::hours(1));
+  EXPECT_EQ(h.board.Snapshot().ticks, 1);
+  h.clock.Advance(std::chrono::minutes(59));
+  EXPECT_EQ(h.clock.AwaitSleepers(), start + std::chrono::hours(1)) << "woke early";
+  EXPECT_EQ(h.board.Snapshot().ticks, 1);
+  h.clock.Advance(std::chrono::minutes(1));
+  t.join();
+  EXPECT_EQ(h.board.Snapshot().ticks, 2);
 }
 
 TEST(LoopTest, StopsPromptlyWhenSignalled) {
   Harness h;
   h.source.Push(FakeMetricSource::Backlog(20));
-  Loop loop({.interval = std::chrono::seconds(3600)}, *h.reconciler, h.board, nullptr, {});
+  Loop loop({.interval = std::chrono::seconds(3600)}, h.clock, *h.reconciler, h.board, nullptr, {});
   StopToken stop;
-  std::thread t([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    stop.Stop();
-  });
-  EXPECT_EQ(loop.Run(stop), 1);  // a loop deaf to Stop waits the hour: the ctest timeout
+  int64_t ticks = -1;
+  std::thread t([&] { ticks = loop.Run(stop); });
+  h.clock.AwaitSleepers();
+  stop.Stop();  // the clock never moves: only the stop can end the wait
   t.join();
+  EXPECT_EQ(ticks, 1);
 }
 
 TEST(LoopTest, HugeRetryAfterWaitsAtMostTwoIntervals) {
@@ -146,23 +237,28 @@ TEST(LoopTest, HugeRetryAfterWaitsAtMostTwoIntervals) {
   h.target.get_error = Error{.code = ErrorCode::kResourceExhausted,
                              .message = "kubernetes: throttled",
                              .retry_after = std::chrono::hours(1000)};
-  Loop loop({.interval = std::chrono::milliseconds(50), .max_ticks = 3}, *h.reconciler, h.board,
-            nullptr, {});
+  const auto interval = std::chrono::seconds(50);
+  Loop loop({.interval = interval, .max_ticks = 3}, h.clock, *h.reconciler, h.board, nullptr, {});
   StopToken stop;
-  const auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(loop.Run(stop), 3);
-  const auto took = std::chrono::steady_clock::now() - start;
-  EXPECT_GE(took, std::chrono::milliseconds(190));  // 2 waits of 2 intervals: backed off
-  // Uncapped, the 1000-hour wait would hang until the ctest timeout.
+  std::thread t([&] { EXPECT_EQ(loop.Run(stop), 3); });
+  for (int i = 0; i < 2; ++i) {
+    SCOPED_TRACE(i);
+    const SteadyTime now = h.clock.Now();
+    EXPECT_EQ(h.clock.AwaitSleepers(), now + 2 * interval);  // backed off, and no more
+    h.clock.Advance(2 * interval);
+  }
+  t.join();
 }
 
 TEST(LoopTest, FollowerNeverPatches) {
   Harness h;
   h.source.Push(FakeMetricSource::Backlog(80));
-  Loop loop({.interval = std::chrono::milliseconds(1), .max_ticks = 2}, *h.reconciler, h.board,
+  Loop loop({.interval = std::chrono::seconds(10), .max_ticks = 2}, h.clock, *h.reconciler, h.board,
             [] { return false; }, {});
   StopToken stop;
-  loop.Run(stop);
+  std::thread t([&] { loop.Run(stop); });
+  h.clock.Advance(h.clock.AwaitSleepers() - h.clock.Now());
+  t.join();
   EXPECT_TRUE(h.target.Sets().empty());
   EXPECT_FALSE(h.board.Snapshot().leader);
 }

@@ -297,6 +297,26 @@ TEST_F(KafkaSourceTest, InjectedRequestErrorsHaveTheirKind) {
   }
 }
 
+// Once the daemon is stopping, a Fetch sends no further round of requests: the retry after
+// stale metadata (which would succeed, as in InjectedRequestErrorsHaveTheirKind) is skipped.
+TEST_F(KafkaSourceTest, StopTokenEndsRetries) {
+  const std::string topic = TopicWith({3, 4, 5});
+  StopToken stop;
+  auto o = Options({topic});
+  o.stop = &stop;
+  auto source = NewSource(o);
+  ASSERT_TRUE(source->Fetch());
+  const int refreshes = source->metadata_refreshes();
+  stop.Stop();
+  cluster_->PushRequestErrors(kApiListOffsets, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, 1);
+  auto obs = source->Fetch();
+  cluster_->ClearRequestErrors(kApiListOffsets);
+  ASSERT_FALSE(obs) << "retried after the stop";
+  EXPECT_NE(obs.error().message.find("shutting down, not retrying"), std::string::npos)
+      << obs.error().message;
+  EXPECT_EQ(source->metadata_refreshes(), refreshes);
+}
+
 TEST_F(KafkaSourceTest, SlowBrokersTimeOutWithinTheDeadline) {
   const std::string topic = TopicWith({1, 1, 1});
   auto o = Options({topic}, Unique("g"));

@@ -122,6 +122,33 @@ TEST_F(ClientTest, CallParsesJsonAndMapsErrors) {
   EXPECT_NE(missing.error().message.find("deployments.apps \"nope\" not found"), std::string::npos);
 }
 
+// A body above the cap (16 MiB by default) is refused with a clear error instead of being read
+// into memory and parsed; a body at the cap is fine.
+TEST_F(ClientTest, ResponseBodiesAreCapped) {
+  const std::string path = "/apis/apps/v1/namespaces/prod/deployments/web";
+  const std::string big = "[" + std::string((size_t{16} << 20) + 10, ' ') + "]";
+  server_->InjectFault(
+      {.kind = FaultKind::kBody, .method = "GET", .path_contains = path, .times = 1, .body = big});
+  auto r = client_->Call("GET", path, {"get", "deployments", "prod", "web"});
+  ASSERT_FALSE(r) << "a body over 16 MiB was accepted";
+  EXPECT_EQ(r.error().code, ErrorCode::kProtocol);
+  EXPECT_NE(r.error().message.find("answer larger than 16 MiB"), std::string::npos)
+      << r.error().message;
+  // A smaller cap, and a body just under it.
+  auto small = NewClient({.token = kAdminToken, .max_response_bytes = 200});
+  server_->InjectFault({.kind = FaultKind::kBody,
+                        .method = "GET",
+                        .path_contains = path,
+                        .times = 1,
+                        .body = "[" + std::string(197, ' ') + "]"});
+  EXPECT_TRUE(small->Call("GET", path, {"get", "deployments", "prod", "web"}));
+  auto over = small->Call("GET", path, {"get", "deployments", "prod", "web"});  // the real one
+  ASSERT_FALSE(over);
+  EXPECT_NE(over.error().message.find("answer larger than 200 bytes"), std::string::npos)
+      << over.error().message;
+  EXPECT_TRUE(client_->Call("GET", path, {"get", "deployments", "prod", "web"}));
+}
+
 TEST_F(ClientTest, ReusesOneConnection) {
   for (int i = 0; i < 5; ++i) {
     auto r = client_->Do("GET", "/version");

@@ -282,6 +282,53 @@ TEST_F(LeaderElectorApiTest, TwoElectorsOverARealLease) {
   EXPECT_FALSE(a->Step());  // a is a follower now
 }
 
+// Hostile Lease answers to GET, POST and PUT: errors, never exceptions (one escaping the
+// elector thread ended the process), and the elector keeps stepping.
+TEST_F(LeaderElectorApiTest, HostileLeaseAnswersAreErrorsNotExceptions) {
+  const std::vector<std::pair<std::string, std::string>> rows = {
+      {"array", "[]"},
+      {"metadata an array", R"({"metadata":[]})"},
+      {"numeric resourceVersion", R"({"metadata":{"resourceVersion":5},"spec":{}})"},
+      {"spec a string", R"({"metadata":{"resourceVersion":"5"},"spec":"x"})"},
+      {"duration a string",
+       R"({"metadata":{"resourceVersion":"5"},"spec":{"leaseDurationSeconds":"15"}})"},
+      {"holder a number", R"({"metadata":{"resourceVersion":"5"},"spec":{"holderIdentity":7}})"},
+      {"renewTime a number", R"({"metadata":{"resourceVersion":"5"},"spec":{"renewTime":7}})"},
+      {"invalid UTF-8 holder",
+       "{\"metadata\":{\"resourceVersion\":\"5\"},\"spec\":{\"holderIdentity\":\"\xff\"}}"},
+  };
+  kube::KubeLeaseLock lock(*client_, "prod", "hostile-lease", "pod-a");
+  auto elector = NewElector(lock, clock_);
+  for (const auto& [name, body] : rows) {
+    for (const char* method : {"GET", "POST", "PUT"}) {
+      SCOPED_TRACE(name + " on " + method);
+      server_->InjectFault({.kind = FaultKind::kBody,
+                            .method = method,
+                            .path_contains = "/leases",
+                            .times = 100,
+                            .body = body});
+      EXPECT_NO_THROW({
+        auto got = lock.Get();
+        if (!got && std::string(method) == "GET") {
+          EXPECT_EQ(got.error().code, ErrorCode::kProtocol) << got.error().message;
+        }
+        (void)lock.Create({.holder_identity = "pod-a", .lease_duration_seconds = 15});
+        (void)lock.Update({.holder_identity = "pod-a", .lease_duration_seconds = 15});
+        elector->Step();
+      });
+      server_->ClearFaults();
+      clock_.Advance(seconds(2));
+    }
+  }
+  // A sane server again: the lease is taken.
+  bool leads = false;
+  for (int i = 0; i < 20 && !leads; ++i) {
+    leads = elector->Step();
+    clock_.Advance(seconds(2));
+  }
+  EXPECT_TRUE(leads);
+}
+
 TEST_F(LeaderElectorApiTest, RunReleasesOnStopSoTheOtherTakesOverQuickly) {
   SystemClock clock;
   auto client_b = NewClient({.token = kAdminToken});

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "kube/deployment_target.h"
+#include "kube/json_field.h"
 #include "kube/server_fixture.h"
 
 namespace kafka_autoscaler::testing {
@@ -325,6 +326,96 @@ TEST(TimeFormat, MalformedTimestampsAreProtocolErrors) {
   }
   EXPECT_TRUE(kube::ParseTime("2261-12-31T23:59:59.999999Z"));
   EXPECT_TRUE(kube::ParseTime("2026-01-01T00:00:00.5Z"));
+}
+
+// A Kafka error text may carry any bytes; an Event message built from it used to make
+// nlohmann's dump() throw (type_error 316) inside Client::Call and end the process.
+TEST_F(ScaleTargetTest, EventWithInvalidUtf8IsPostedNotAThrow) {
+  DeploymentEventRecorder recorder(*client_, {"prod", "web"}, clock_, "autoscaler-0");
+  Status st = MakeError(ErrorCode::kInternal, "not run");
+  EXPECT_NO_THROW(st = recorder.Record(kube::EventType::kWarning, "KafkaUnavailable",
+                                       "Broker: \xff\xfe transport failure"));
+  ASSERT_TRUE(st) << st.error().message;
+  const auto events = server_->Events("prod");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["message"], "Broker: \xEF\xBF\xBD\xEF\xBF\xBD transport failure");
+}
+
+// Hostile answers to GET of the scale and to the PATCH: an error or a written scale, never an
+// exception (a type_error escaping a tick ends the process).
+TEST_F(ScaleTargetTest, HostileAnswersAreErrorsNotExceptions) {
+  struct Row {
+    std::string name;
+    std::string method;
+    std::string body;
+    bool set_ok;  // the PATCH answer is odd but the write was accepted
+  };
+  const std::vector<Row> rows = {
+      {.name = "patch: metadata an array",
+       .method = "PATCH",
+       .body = R"({"metadata":[]})",
+       .set_ok = true},
+      {.name = "patch: numeric resourceVersion",
+       .method = "PATCH",
+       .body = R"({"metadata":{"resourceVersion":5}})",
+       .set_ok = true},
+      {.name = "patch: array", .method = "PATCH", .body = "[]", .set_ok = true},
+      {.name = "patch: not JSON", .method = "PATCH", .body = "<html>", .set_ok = false},
+      {.name = "get: numeric resourceVersion",
+       .method = "GET",
+       .body = R"({"metadata":{"resourceVersion":5},"spec":{"replicas":2}})",
+       .set_ok = false},
+      {.name = "get: annotations an array",
+       .method = "GET",
+       .body = R"({"metadata":{"resourceVersion":"5","annotations":[]},"spec":{"replicas":2}})",
+       .set_ok = false},
+      {.name = "get: replicas out of int32",
+       .method = "GET",
+       .body = R"({"metadata":{"resourceVersion":"5"},"spec":{"replicas":4294967297}})",
+       .set_ok = false},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    DeploymentScaleTarget target(*client_, {"prod", "web"});
+    server_->InjectFault({.kind = FaultKind::kBody,
+                          .method = r.method,
+                          .path_contains = "/deployments/web",
+                          .times = 100,
+                          .body = r.body});
+    Status st = MakeError(ErrorCode::kInternal, "not run");
+    EXPECT_NO_THROW(st = target.SetReplicas(3));
+    EXPECT_EQ(static_cast<bool>(st), r.set_ok) << (st ? "" : st.error().message);
+    if (!st) {
+      EXPECT_EQ(st.error().code, ErrorCode::kProtocol) << st.error().message;
+    }
+    server_->ClearFaults();
+    // An odd PATCH answer leaves no stale version behind: the next write reads the scale again.
+    ASSERT_TRUE(target.SetReplicas(2)) << "did not recover";
+  }
+}
+
+TEST(JsonFieldTest, ReadsOrNamesWhatIsWrong) {
+  using kube::Field;
+  const auto j = nlohmann::json::parse(
+      R"({"metadata":{"resourceVersion":"7","uid":4,"labels":[]},"spec":{"replicas":3,"big":4294967296,"f":1.5,"neg":-2}})");
+  EXPECT_EQ(Field<std::string>(j, {"metadata", "resourceVersion"}, "").value(), "7");
+  EXPECT_EQ(Field<std::string>(j, {"metadata", "missing"}, "dflt").value(), "dflt");
+  EXPECT_EQ(Field<int32_t>(j, {"spec", "replicas"}, 0).value(), 3);
+  EXPECT_EQ(Field<int32_t>(j, {"spec", "neg"}, 0).value(), -2);
+  EXPECT_EQ(Field<int64_t>(j, {"spec", "big"}, 0).value(), 4294967296);
+  EXPECT_EQ(Field<int32_t>(j, {"nothing", "here"}, 9).value(), 9);
+  auto uid = Field<std::string>(j, {"metadata", "uid"}, "");
+  ASSERT_FALSE(uid);
+  EXPECT_EQ(uid.error().code, ErrorCode::kProtocol);
+  EXPECT_NE(uid.error().message.find("'metadata.uid' is number, not a string"), std::string::npos)
+      << uid.error().message;
+  EXPECT_FALSE(Field<int32_t>(j, {"spec", "big"}, 0));
+  EXPECT_FALSE(Field<int32_t>(j, {"spec", "f"}, 0));
+  EXPECT_FALSE(Field<std::string>(j, {"metadata", "labels", "app"}, ""));
+  auto top = Field<std::string>(nlohmann::json::array(), {"metadata", "resourceVersion"}, "");
+  ASSERT_FALSE(top);
+  EXPECT_NE(top.error().message.find("'(answer)' is array"), std::string::npos)
+      << top.error().message;
 }
 
 }  // namespace
