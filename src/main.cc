@@ -319,7 +319,7 @@ int RunDaemon(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptio
 
 int RunCheck(const ka::config::Config& cfg, const ka::config::Env& env, bool print_config) {
   if (print_config) std::cout << cfg.ToJson().dump(2) << "\n";
-  std::cout << "configuration: ok\n";
+  std::cout << "configuration: ok" << std::endl;  // flushed: the probes below may take a while
   ka::SystemClock clock;
   bool ok = true;
   auto kafka_options = ka::kafka::OptionsFromConfig(cfg);

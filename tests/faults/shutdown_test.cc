@@ -49,11 +49,17 @@ class Shutdown : public ::testing::Test {
 };
 
 // The daemon in the middle of a tick whose Kafka requests never answer in time (a 60 s interval
-// gives the tick a 30 s Kafka deadline): SIGTERM must still end it, with exit 0, inside the
-// manifest's grace period. Only that generous bound is asserted.
+// gives the tick a 30 s Kafka deadline) and whose API server requests would then wait for their
+// own timeout (10 s each): SIGTERM must still end it, with exit 0, inside the manifest's grace
+// period. Only that generous bound is asserted. (The old daemon finished the tick first: ~29 s
+// of Kafka, then the scale read's timeout.)
 TEST_F(Shutdown, DaemonExitsInsideTheGracePeriodWhileKafkaHangs) {
   ASSERT_TRUE(h_->Produce(5));
   HangKafka(seconds(600));
+  h_->api().InjectFault({.kind = FaultKind::kDelay,
+                         .path_contains = "/apis/apps/",
+                         .times = 1'000'000,
+                         .delay = seconds(120)});
   auto daemon = h_->Start({{"SCALE_INTERVAL_SECONDS", "60"}});
   ASSERT_TRUE(daemon->WaitForLine(
       [](const std::string& l) { return l.find("health server listening") != std::string::npos; },
@@ -71,6 +77,7 @@ TEST_F(Shutdown, DaemonExitsInsideTheGracePeriodWhileKafkaHangs) {
                                  << std::chrono::duration_cast<milliseconds>(took).count()
                                  << " ms: the kubelet would have sent SIGKILL";
   EXPECT_EQ(h_->Patches(), 0);
+  h_->api().ClearFaults();
 }
 
 // `check` probes Kafka with the tick deadline (30 s here); SIGTERM must end it at once, with the
@@ -121,7 +128,11 @@ TEST_F(Shutdown, SigpipeDoesNotKill) {
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    signal(SIGPIPE, SIG_DFL);  // what a shell gives a program
+    signal(SIGPIPE, SIG_DFL);  // what a shell gives a program: default, and not blocked
+    sigset_t pipe_only;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    sigprocmask(SIG_UNBLOCK, &pipe_only, nullptr);
     dup2(fds[1], STDOUT_FILENO);
     execl(KA_BINARY, KA_BINARY, "version", static_cast<char*>(nullptr));
     _exit(127);
