@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -97,14 +98,22 @@ Status HealthServer::Start() {
                      "http: cannot listen on " + where + " port " + std::to_string(options_.port) +
                          (options_.port == 0 ? "" : " (HEALTH_CHECK_PORT in use?)"));
   }
-  thread_ = std::thread(
-      [this] { RunGuarded("health-server", nullptr, [this] { server_->listen_after_bind(); }); });
+  thread_ = std::thread([this] {
+    RunGuarded("health-server", nullptr, [this] { server_->listen_after_bind(); });
+    listen_returned_ = true;
+  });
   return OkStatus();
 }
 
 void HealthServer::Stop() {
-  if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (!thread_.joinable()) return;
+  // httplib's stop() does nothing until the listening thread has marked itself running: a Stop
+  // right after Start would leave that thread accepting forever and the join hanging.
+  while (!server_->is_running() && !listen_returned_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  server_->stop();
+  thread_.join();
 }
 
 }  // namespace kafka_autoscaler::http

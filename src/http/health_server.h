@@ -10,6 +10,7 @@
 // Kafka or the API server. The server runs on its own threads between Start() and Stop().
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -60,6 +61,7 @@ class HealthServer {
   std::thread thread_;
   int port_ = 0;
   std::string bound_host_;
+  std::atomic<bool> listen_returned_{false};  // set by thread_ when listening ends
 };
 
 }  // namespace kafka_autoscaler::http
