@@ -32,7 +32,10 @@ if [ "$tsan" = 1 ]; then
   # scripts/tsan.supp: only documented false positives inside uninstrumented system libraries.
   export TSAN_OPTIONS="${TSAN_OPTIONS:-second_deadlock_stack=1:history_size=4:suppressions=$root/scripts/tsan.supp:log_path=$reports/report}"
   status=0
-  ctest --output-on-failure --timeout 600 -j 2 -LE "$exclude" "${ctest_args[@]}" || status=$?
+  # deploy_dockerfile maps the binary's shared libraries to Alpine packages: a TSan binary links
+  # libtsan and the C11-threads shim, which no image has, so that packaging check is left out.
+  ctest --output-on-failure --timeout 600 -j 2 -LE "$exclude" -E '^deploy_dockerfile$' \
+    "${ctest_args[@]}" || status=$?
   if compgen -G "$reports/report*" >/dev/null; then
     echo "test.sh --tsan: ThreadSanitizer reports (in $reports):" >&2
     cat "$reports"/report* >&2

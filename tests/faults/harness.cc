@@ -121,7 +121,7 @@ std::map<std::string, std::string> Harness::Env() {
           {"MIN_TTL_SECONDS", "300"},
           {"SCALE_DOWN_STABILIZATION_SECONDS", "0"},
           {"SCALE_INTERVAL_SECONDS", "1"},
-          {"HEALTH_CHECK_PORT", std::to_string(port_)},
+          {"HEALTH_CHECK_PORT", std::to_string(port_.load())},
           {"KUBECONFIG", kubeconfig_},
           {"KUBERNETES_SERVICE_HOST", ""},
           {"OTEL_SDK_DISABLED", "true"},

@@ -9,6 +9,7 @@
 //
 // Thread-safety: one test thread drives a Harness; the fixtures it owns are thread-safe.
 #pragma once
+#include <atomic>
 
 #include <chrono>
 #include <filesystem>
@@ -80,7 +81,7 @@ class Harness {
   std::unique_ptr<Process> StartDaemon(const std::map<std::string, std::string>& env);
   // Env() + StartDaemon; remembers the health port for the helpers below.
   std::unique_ptr<Process> Start(std::map<std::string, std::string> overrides = {});
-  int port() const { return port_; }
+  int port() const { return port_.load(); }
 
   // Produces `per_partition` messages to every partition of kTopic (no commits: earliest lag).
   bool Produce(int per_partition);
@@ -119,7 +120,8 @@ class Harness {
   int saved_replicas_ = 1;  // the Deployment's replicas while the API server is stopped
   std::string kubeconfig_;
   std::string token_file_;
-  int port_ = 0;
+  // Written by Env(), which bad-input tests call from several threads at once.
+  std::atomic<int> port_{0};
 };
 
 // The standard checks of a fault case, in order: from a steady state at `replicas`, `inject`

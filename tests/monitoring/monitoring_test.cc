@@ -269,7 +269,8 @@ TEST(Rules, NameOnlyMetricsTheDaemonExports) {
 TEST(Rules, EveryAlertHasSeverityAndTextAndAUnitTest) {
   auto tests = ReadFile(kSource + "/tests/monitoring/rules_test.yaml");
   ASSERT_TRUE(tests.has_value());
-  for (const auto& g : RulesFile()["groups"]) {
+  const auto rules = RulesFile();  // the loop below must not range over a temporary's member
+  for (const auto& g : rules["groups"]) {
     for (const auto& r : g["rules"]) {
       const std::string name = r.value("alert", "");
       SCOPED_TRACE(name);
