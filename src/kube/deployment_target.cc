@@ -69,28 +69,31 @@ Result<std::vector<std::string>> DeploymentScaleTarget::OtherAutoscalers() {
   auto list =
       client_.Call("GET", path, {"list", "horizontalpodautoscalers", ref_.namespace_name, ""});
   if (!list) return MakeError(list.error());
+  // Every field through Field(), like Get(): a list of any shape is a kProtocol error.
   std::vector<std::string> found;
-  try {
-    if (!list->is_object() || !list->contains("items") || !(*list)["items"].is_array())
-      return found;
-    const auto& items = (*list)["items"];
-    for (const auto& hpa : items) {
-      if (!hpa.is_object()) continue;
-      const auto ref = hpa.value("spec", nlohmann::json::object())
-                           .value("scaleTargetRef", nlohmann::json::object());
-      if (!ref.is_object() || ref.value("kind", "") != "Deployment" ||
-          ref.value("name", "") != ref_.name) {
-        continue;
+  const nlohmann::json no_items = nlohmann::json::array();
+  const nlohmann::json* items = &no_items;
+  if (list->is_object() && list->contains("items") && (*list)["items"].is_array()) {
+    items = &(*list)["items"];
+  } else if (!list->is_object()) {
+    return MakeError(ErrorCode::kProtocol,
+                     "kubernetes: unexpected HorizontalPodAutoscaler list: not an object");
+  }
+  for (const auto& hpa : *items) {
+    auto kind = Field<std::string>(hpa, {"spec", "scaleTargetRef", "kind"}, "");
+    auto name = Field<std::string>(hpa, {"spec", "scaleTargetRef", "name"}, "");
+    auto api_version = Field<std::string>(hpa, {"spec", "scaleTargetRef", "apiVersion"}, "apps/v1");
+    auto hpa_name = Field<std::string>(hpa, {"metadata", "name"}, "?");
+    for (const auto* field : {&kind, &name, &api_version, &hpa_name}) {
+      if (!*field) {
+        return MakeError(field->error().WithContext(
+            "kubernetes: unexpected HorizontalPodAutoscaler list"));
       }
-      const std::string api_version = ref.value("apiVersion", "apps/v1");
-      if (api_version != "apps/v1" && api_version.rfind("apps/", 0) != 0) continue;
-      const auto meta = hpa.value("metadata", nlohmann::json::object());
-      found.push_back("HorizontalPodAutoscaler " + ref_.namespace_name + "/" +
-                      (meta.is_object() ? meta.value("name", "?") : std::string("?")));
     }
-  } catch (const nlohmann::json::exception& e) {
-    return MakeError(ErrorCode::kProtocol, "kubernetes: unexpected HorizontalPodAutoscaler list: " +
-                                               std::string(e.what()));
+    if (*kind != "Deployment" || *name != ref_.name || api_version->rfind("apps/", 0) != 0) {
+      continue;
+    }
+    found.push_back("HorizontalPodAutoscaler " + ref_.namespace_name + "/" + *hpa_name);
   }
   return found;
 }

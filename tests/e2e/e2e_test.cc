@@ -213,6 +213,7 @@ TEST_F(E2eTest, ForbiddenPatchGivesClearErrorWithoutRetryStorm) {
   StartApiServer(TokenGrant{.allow_all = false,
                             .rules = {{.verbs = {"get"},
                                        .resources = {"deployments", "deployments/scale"}},
+                                      {.verbs = {"list"}, .resources = {"horizontalpodautoscalers"}},
                                       {.verbs = {"create", "patch"}, .resources = {"events"}}}});
   ASSERT_TRUE(kafka_->ProduceEach(kTopic, kPartitions, 5));
   auto daemon = StartDaemon(Env());

@@ -502,7 +502,9 @@ TEST_F(BadInput, HostileLeaseAnswersNeverCrash) {
 // Event. The write is answered 200 with a hostile body instead of being applied.
 TEST_F(BadInput, HostileWriteAnswersNeverCrash) {
   ASSERT_TRUE(h_->Produce(5));  // lag 30 → 3; the Deployment starts at 1: every tick patches
-  auto daemon = h_->Start();
+  // The server answers PATCHes without applying them, so the next read finds the old count: an
+  // "other writer". Hold only the tick that sees it, so that the daemon keeps writing.
+  auto daemon = h_->Start({{"OTHER_WRITER_HOLD_SECONDS", "0"}});
   const nlohmann::json scale = {
       {"apiVersion", "autoscaling/v1"},
       {"kind", "Scale"},

@@ -413,6 +413,7 @@ TEST_F(FaultMatrix, KubeForbiddenPatch) {
                  {.token = kToken,
                   .allow_all = false,
                   .rules = {{.verbs = {"get"}, .resources = {"deployments", "deployments/scale"}},
+                            {.verbs = {"list"}, .resources = {"horizontalpodautoscalers"}},
                             {.verbs = {"create", "patch"}, .resources = {"events"}},
                             {.verbs = {"*"}, .resources = {"leases"}}}});
              ASSERT_TRUE(h_->Produce(2));  // lag 42 → 5, refused

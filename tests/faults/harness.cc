@@ -107,7 +107,8 @@ bool Harness::RestartApiServer() {
 }
 
 std::map<std::string, std::string> Harness::Env() {
-  port_ = FreePort();
+  const int port = FreePort();
+  port_ = port;
   return {{"KAFKA_BOOTSTRAP_SERVERS", options_.bootstrap},
           {"KAFKA_TOPIC", options_.topic},
           {"KAFKA_CONSUMER_GROUP", options_.group},
@@ -121,7 +122,7 @@ std::map<std::string, std::string> Harness::Env() {
           {"MIN_TTL_SECONDS", "300"},
           {"SCALE_DOWN_STABILIZATION_SECONDS", "0"},
           {"SCALE_INTERVAL_SECONDS", "1"},
-          {"HEALTH_CHECK_PORT", std::to_string(port_.load())},
+          {"HEALTH_CHECK_PORT", std::to_string(port)},
           {"KUBECONFIG", kubeconfig_},
           {"KUBERNETES_SERVICE_HOST", ""},
           {"OTEL_SDK_DISABLED", "true"},
@@ -166,10 +167,10 @@ int Harness::Replicas() {
   return d ? (*d)["spec"]["replicas"].get<int>() : -1;
 }
 
-int Harness::ReadyStatus(int port) { return HttpGet(port ? port : port_, "/readyz").first; }
+int Harness::ReadyStatus(int port) { return HttpGet(port ? port : port_.load(), "/readyz").first; }
 
 nlohmann::json Harness::Status(int port) {
-  auto [status, body] = HttpGet(port ? port : port_, "/");
+  auto [status, body] = HttpGet(port ? port : port_.load(), "/");
   if (status == 0) return nullptr;
   return nlohmann::json::parse(body, nullptr, false);
 }
@@ -180,7 +181,7 @@ int64_t Harness::Ticks(int port) {
 }
 
 double Harness::MetricValue(const std::string& series, int port) {
-  auto [status, body] = HttpGet(port ? port : port_, "/metrics");
+  auto [status, body] = HttpGet(port ? port : port_.load(), "/metrics");
   if (status != 200) return -1;
   std::istringstream in(body);
   std::string line;
