@@ -33,6 +33,7 @@ TEST_F(ScaleTargetTest, GetReadsScaleAnnotationsAndUid) {
 // Issue 13 item 9: /scale carries no readiness; ready pods come from the Deployment's status.
 TEST_F(ScaleTargetTest, GetReadsReadyReplicasFromTheDeployment) {
   DeploymentScaleTarget target(*client_, {"prod", "web"});
+  ASSERT_TRUE(target.Get());  // a write is decided from a read
   ASSERT_TRUE(target.SetReplicas(4));
   ASSERT_TRUE(server_->SetReadyLimit("prod", "web", 1));  // three pods still starting
   auto starting = target.Get();
@@ -382,14 +383,28 @@ TEST_F(ScaleTargetTest, HostileAnswersAreErrorsNotExceptions) {
                           .path_contains = "/deployments/web",
                           .times = 100,
                           .body = r.body});
+    // A write is always decided from a read (the reconciler reads first): a hostile GET answer
+    // is a kProtocol error and leaves nothing to write from; a hostile PATCH answer is judged
+    // by the write.
+    Result<kube::ScaleState> got = MakeError(ErrorCode::kInternal, "not run");
+    EXPECT_NO_THROW(got = target.Get());
     Status st = MakeError(ErrorCode::kInternal, "not run");
-    EXPECT_NO_THROW(st = target.SetReplicas(3));
-    EXPECT_EQ(static_cast<bool>(st), r.set_ok) << (st ? "" : st.error().message);
-    if (!st) {
-      EXPECT_EQ(st.error().code, ErrorCode::kProtocol) << st.error().message;
+    if (r.method == "GET") {
+      ASSERT_FALSE(got);
+      EXPECT_EQ(got.error().code, ErrorCode::kProtocol) << got.error().message;
+      EXPECT_NO_THROW(st = target.SetReplicas(3));
+      EXPECT_FALSE(st) << "wrote without a good read";
+    } else {
+      ASSERT_TRUE(got) << got.error().message;
+      EXPECT_NO_THROW(st = target.SetReplicas(3));
+      EXPECT_EQ(static_cast<bool>(st), r.set_ok) << (st ? "" : st.error().message);
+      if (!st) {
+        EXPECT_EQ(st.error().code, ErrorCode::kProtocol) << st.error().message;
+      }
     }
     server_->ClearFaults();
-    // An odd PATCH answer leaves no stale version behind: the next write reads the scale again.
+    // Nothing stale is left behind: the next read and write work.
+    ASSERT_TRUE(target.Get()) << "did not recover";
     ASSERT_TRUE(target.SetReplicas(2)) << "did not recover";
   }
 }
