@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """scale_k8s.py: a plain reference implementation of the seed's design, for bench/compare.
 
-What the seed's `scale_k8s.py` describes (../shared/seed/original-readme.md), written the way a
+What the seed's `scale_k8s.py` describes (docs/seed-readme.md), written the way a
 user of Debian's python3-confluent-kafka (1.7.0 on librdkafka 2.0.2) and python3-kubernetes
 (22.6) would write it, without telemetry export:
 
