@@ -234,6 +234,32 @@ TEST(RealKafkaLag, TopicRecreatedAfterDeletionStartsWithoutOldCommits) {
   EXPECT_EQ(latest->backlog, 2);  // one per partition that holds records (lag.h)
 }
 
+// A commit beyond the end of its partition (a tool reset offsets past the end, or the group
+// committed against an older incarnation of the topic): the real broker stores it as given, and
+// it is an invalid commit, not "lag 0" — the reset policy applies to that partition (lag.h).
+TEST(RealKafkaLag, CommitBeyondTheEndIsInvalidNotZeroLag) {
+  auto& c = kafka->client();
+  ASSERT_OK(c.CreateTopic("beyond-end", 2, 1));
+  ProducePer("beyond-end", {10, 10});
+  ASSERT_OK(c.Commit("beyond-end-g", {{"beyond-end", 0, 500}, {"beyond-end", 1, 9}}));
+  auto earliest = Observe({"beyond-end"}, "beyond-end-g", OffsetResetPolicy::kEarliest);
+  ASSERT_TRUE(earliest) << earliest.error().message;
+  ASSERT_EQ(earliest->partitions.size(), 2u);
+  for (const auto& p : earliest->partitions) {
+    if (p.partition == 0) {
+      EXPECT_EQ(p.committed, std::optional<int64_t>(500)) << "the broker stored the commit";
+      EXPECT_EQ(p.high, 10);
+    }
+  }
+  EXPECT_EQ(earliest->backlog, 10 + 1) << "partition 0 counts from the low watermark";
+  auto latest = Observe({"beyond-end"}, "beyond-end-g", OffsetResetPolicy::kLatest);
+  ASSERT_TRUE(latest) << latest.error().message;
+  EXPECT_EQ(latest->backlog, 1 + 1) << "partition 0 counts one, enough to wake a consumer";
+  const auto tool = DescribeGroup("beyond-end-g", {"beyond-end"});
+  std::cout << "commit beyond the end: ours (earliest) " << earliest->backlog
+            << ", ConsumerGroupCommand sum(LAG) " << tool.lag_sum << "\n";
+}
+
 // The daemon binary against the real broker: a real producer fills the topic, the Deployment
 // goes 1 → 5; real consumers drain it in two steps, 5 → 2 → 1 → idle (0).
 TEST(RealKafkaEndToEnd, ScalesUpFromRealProducerDownFromRealConsumersThenIdle) {
