@@ -171,6 +171,7 @@ ka::controller::ReconcilerOptions ReconcilerOptionsFrom(const ka::config::Config
   o.namespace_name = c.namespace_name;
   o.deployment_name = c.deployment_name;
   o.other_writer_hold = c.other_writer_hold;
+  o.stuck_after = c.stuck_after;
   return o;
 }
 

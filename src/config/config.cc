@@ -198,18 +198,52 @@ std::string_view OffsetResetPolicyName(OffsetResetPolicy policy) {
 }
 
 const std::vector<std::string>& KnownVariables() {
-  static const std::vector<std::string> kNames = {
-      "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_TOPIC", "NAMESPACE", "DEPLOYMENT_NAME",
-      "MESSAGES_PER_POD", "MIN_REPLICAS", "MAX_REPLICAS", "HEALTH_CHECK_PORT", "MIN_TTL_SECONDS",
-      "SCALE_INTERVAL_SECONDS", "MESSAGE_COUNT_THRESHOLD", "KAFKA_CONSUMER_GROUP",
-      "KAFKA_OFFSET_RESET_POLICY", "KAFKA_CONFIG_FILE", "IDLE_REPLICAS",
-      "SCALE_DOWN_STABILIZATION_SECONDS", "SCALE_UP_MAX_STEP", "SCALE_DOWN_MAX_STEP",
-      "LIMIT_TO_PARTITIONS", "FALLBACK_REPLICAS", "FALLBACK_AFTER_FAILURES", "FALLBACK_MODE", "DRY_RUN",
-      "SCALING_POLICY", "TARGET_DRAIN_SECONDS", "RATE_SCALE_DOWN_WINDOW_SECONDS",
-      "RATE_REBALANCE_SECONDS", "RATE_POD_STARTUP_SECONDS", "TARGET_WAIT_SECONDS", "PREDICT", "LEADER_ELECTION", "POD_NAME", "POD_NAMESPACE",
-      "ACTIVATION_BACKLOG", "LIMIT_TO_PARTITIONS_WITH_LAG", "EVEN_PARTITION_DISTRIBUTION",
-      "LEASE_NAME", "LEASE_DURATION_SECONDS", "RENEW_DEADLINE_SECONDS", "RETRY_PERIOD_SECONDS",
-      "OTHER_WRITER_HOLD_SECONDS", "LOG_LEVEL", "LOG_FORMAT", "HEALTH_CHECK_HOST"};
+  static const std::vector<std::string> kNames = {"KAFKA_BOOTSTRAP_SERVERS",
+                                                  "KAFKA_TOPIC",
+                                                  "NAMESPACE",
+                                                  "DEPLOYMENT_NAME",
+                                                  "MESSAGES_PER_POD",
+                                                  "MIN_REPLICAS",
+                                                  "MAX_REPLICAS",
+                                                  "HEALTH_CHECK_PORT",
+                                                  "MIN_TTL_SECONDS",
+                                                  "SCALE_INTERVAL_SECONDS",
+                                                  "MESSAGE_COUNT_THRESHOLD",
+                                                  "KAFKA_CONSUMER_GROUP",
+                                                  "KAFKA_OFFSET_RESET_POLICY",
+                                                  "KAFKA_CONFIG_FILE",
+                                                  "IDLE_REPLICAS",
+                                                  "SCALE_DOWN_STABILIZATION_SECONDS",
+                                                  "SCALE_UP_MAX_STEP",
+                                                  "SCALE_DOWN_MAX_STEP",
+                                                  "LIMIT_TO_PARTITIONS",
+                                                  "FALLBACK_REPLICAS",
+                                                  "FALLBACK_AFTER_FAILURES",
+                                                  "FALLBACK_MODE",
+                                                  "DRY_RUN",
+                                                  "SCALING_POLICY",
+                                                  "TARGET_DRAIN_SECONDS",
+                                                  "RATE_SCALE_DOWN_WINDOW_SECONDS",
+                                                  "RATE_REBALANCE_SECONDS",
+                                                  "RATE_POD_STARTUP_SECONDS",
+                                                  "TARGET_WAIT_SECONDS",
+                                                  "PREDICT",
+                                                  "LEADER_ELECTION",
+                                                  "POD_NAME",
+                                                  "POD_NAMESPACE",
+                                                  "ACTIVATION_BACKLOG",
+                                                  "LIMIT_TO_PARTITIONS_WITH_LAG",
+                                                  "EVEN_PARTITION_DISTRIBUTION",
+                                                  "LEASE_NAME",
+                                                  "LEASE_DURATION_SECONDS",
+                                                  "RENEW_DEADLINE_SECONDS",
+                                                  "RETRY_PERIOD_SECONDS",
+                                                  "OTHER_WRITER_HOLD_SECONDS",
+                                                  "STUCK_AFTER_SECONDS",
+                                                  "EXCLUDE_STUCK_LAG",
+                                                  "LOG_LEVEL",
+                                                  "LOG_FORMAT",
+                                                  "HEALTH_CHECK_HOST"};
   return kNames;
 }
 
@@ -305,6 +339,8 @@ Result<Config> Load(const Env& env) {
       r.Bool("LIMIT_TO_PARTITIONS_WITH_LAG", p.limit_to_partitions_with_lag);
   p.even_partition_distribution =
       r.Bool("EVEN_PARTITION_DISTRIBUTION", p.even_partition_distribution);
+  c.stuck_after = r.Seconds("STUCK_AFTER_SECONDS", c.stuck_after, 1);
+  p.exclude_stuck_lag = r.Bool("EXCLUDE_STUCK_LAG", p.exclude_stuck_lag);
   c.leader_election = r.Bool("LEADER_ELECTION", false);
   c.pod_name = r.OptionalString("POD_NAME", 253).value_or("");
   c.pod_namespace = r.OptionalString("POD_NAMESPACE", 63).value_or("");
@@ -405,6 +441,8 @@ nlohmann::json Config::ToJson() const {
   j["ACTIVATION_BACKLOG"] = policy.activation_backlog;
   j["LIMIT_TO_PARTITIONS_WITH_LAG"] = policy.limit_to_partitions_with_lag;
   j["EVEN_PARTITION_DISTRIBUTION"] = policy.even_partition_distribution;
+  j["STUCK_AFTER_SECONDS"] = stuck_after.count();
+  j["EXCLUDE_STUCK_LAG"] = policy.exclude_stuck_lag;
   j["LEADER_ELECTION"] = leader_election;
   j["POD_NAME"] = pod_name;
   j["POD_NAMESPACE"] = pod_namespace;

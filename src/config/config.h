@@ -60,6 +60,9 @@ struct Config {
   // OTHER_WRITER_HOLD_SECONDS: after another writer changed the replicas, hold until they have
   // been left alone this long (default 300 s; 0 = hold only the tick that saw it).
   std::chrono::seconds other_writer_hold{300};
+  // STUCK_AFTER_SECONDS (default 300 s, > 0): a partition whose commit has not moved this long
+  // while it has lag and other partitions advance is stuck (controller/stuck.h).
+  std::chrono::seconds stuck_after{300};
   LogLevel log_level = LogLevel::kInfo;      // LOG_LEVEL: debug|info|warn|error
   LogFormat log_format = LogFormat::kJson;   // LOG_FORMAT: json|text
 

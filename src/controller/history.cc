@@ -54,6 +54,11 @@ nlohmann::json Conditions(const std::optional<LastTick>& last) {
                         std::to_string(r.consecutive_failures) + " failed observations in a row"));
   c.push_back(Condition("Paused", r.paused, r.paused ? "Annotation" : "NotPaused",
                         r.paused ? "annotation kafka-autoscaler/paused is set" : ""));
+  std::string stuck;
+  for (const std::string& s : r.stuck) stuck += (stuck.empty() ? "" : "; ") + s;
+  if (r.stuck_count > static_cast<int32_t>(r.stuck.size())) stuck += "; ...";
+  c.push_back(Condition("StuckPartitions", r.stuck_count > 0,
+                        r.stuck_count > 0 ? "CommitNotMoving" : "NoneStuck", stuck));
   return c;
 }
 
@@ -86,6 +91,7 @@ nlohmann::json Summary(const TargetHistory& h, size_t sparkline_points) {
     errors.push_back({{"kind", kind}, {"message", message}});
   j["errors"] = errors;
   j["conditions"] = Conditions(last);
+  j["stuck_partitions"] = l.stuck_count;
   // The backlog of the ring in at most `sparkline_points` buckets (the latest point of each).
   nlohmann::json spark = nlohmann::json::array();
   const auto& pts = h.points();
@@ -116,6 +122,12 @@ LastTick Reduce(const TickReport& r) {
   if (r.replicas_after >= 0) l.replicas = r.replicas_after;
   if (r.decision) l.desired = r.decision->desired;
   for (const auto& e : r.errors) l.errors.emplace_back(e.kind, e.error.message);
+  l.stuck_count = static_cast<int32_t>(r.stuck.size());
+  for (const StuckPartition& s : r.stuck) {
+    if (l.stuck.size() >= kMaxStuckShown) break;
+    l.stuck.push_back(s.topic + "/" + std::to_string(s.partition) + " at committed offset " +
+                      std::to_string(s.committed) + ", lag " + std::to_string(s.lag));
+  }
   return l;
 }
 

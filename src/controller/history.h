@@ -87,7 +87,12 @@ struct LastTick {
   bool paused = false;
   bool fallback = false;
   std::vector<std::pair<std::string, std::string>> errors;  // kind, message
+  // Stuck partitions (controller/stuck.h), "topic/partition at committed offset N, lag L",
+  // at most kMaxStuckShown of them.
+  std::vector<std::string> stuck;
+  int32_t stuck_count = 0;
 };
+inline constexpr size_t kMaxStuckShown = 20;
 
 // The ring of one target. Not thread-safe (History guards it).
 class TargetHistory {

@@ -38,7 +38,8 @@ Reconciler::Reconciler(ReconcilerOptions options, const Clock& clock, kafka::Met
       target_(target),
       events_(events),
       log_(log),
-      tracer_(tracer) {}
+      tracer_(tracer),
+      stuck_(options_.stuck_after) {}
 
 std::optional<kafka::Observation> Reconciler::Observe(TickReport& report) {
   Result<kafka::Observation> obs = [&] {
@@ -125,6 +126,7 @@ TickReport Reconciler::Tick(bool may_act) {
   }
 
   const auto& pc = options_.policy;
+  report.stuck = stuck_.Current();  // a failed observation changes nothing
   if (!report.observation) {
     report.consecutive_failures = ++consecutive_failures_;
     report.action = Action::kHeld;
@@ -163,6 +165,20 @@ TickReport Reconciler::Tick(bool may_act) {
   previous_ = obs;
   root->SetAttribute(telemetry::kAttrBacklog, obs.backlog);
   root->SetAttribute(telemetry::kAttrPartitions, int64_t{obs.partition_count});
+  const StuckReport stuck = stuck_.Observe(obs, clock_.Now());
+  report.stuck = stuck.stuck;
+  ReportStuck(stuck, may_act);
+  root->SetAttribute(telemetry::kAttrStuckPartitions, static_cast<int64_t>(stuck.stuck.size()));
+  if (!stuck.stuck.empty()) {
+    std::string list;
+    for (const auto& s : stuck.stuck) {
+      list += (list.empty() ? "" : ",") + s.topic + "/" + std::to_string(s.partition) + "@" +
+              std::to_string(s.committed);
+    }
+    root->SetAttribute(telemetry::kAttrStuckLag, stuck.stuck_lag);
+    root->SetAttribute(telemetry::kAttrStuckList, list);
+    root->SetAttribute(telemetry::kAttrStuckExcluded, pc.exclude_stuck_lag);
+  }
 
   if (!report.scale) {
     report.action = Action::kHeld;
@@ -179,7 +195,9 @@ TickReport Reconciler::Tick(bool may_act) {
                                   .ready_replicas = report.scale->ready_replicas,
                                   .produced_per_minute = report.throughput.produced_per_minute,
                                   .consumed_per_minute = report.throughput.consumed_per_minute,
-                                  .partitions_with_lag = kafka::PartitionsWithLag(obs)};
+                                  .partitions_with_lag = kafka::PartitionsWithLag(obs),
+                                  .stuck_lag = stuck.stuck_lag,
+                                  .stuck_partitions = static_cast<int32_t>(stuck.stuck.size())};
   policy::Decision d = policy::Decide(input, state_, pc);
   state_ = d.next_state;
   report.decision = d;
@@ -318,6 +336,41 @@ void Reconciler::Act(TickReport& report, int32_t from, int32_t to, bool fallback
       log_.Warn("could not post event", {{"reason", std::string(event_reason)},
                                          {"error", ev.error().message}});
     }
+  }
+}
+
+void Reconciler::ReportStuck(const StuckReport& stuck, bool may_act) {
+  const int64_t after_s =
+      std::chrono::duration_cast<std::chrono::seconds>(options_.stuck_after).count();
+  for (const StuckPartition& s : stuck.started) {
+    const int64_t for_s =
+        std::chrono::duration_cast<std::chrono::seconds>(clock_.Now() - s.since).count();
+    log_.Warn("partition stuck", {{"topic", s.topic},
+                                  {"partition", int64_t{s.partition}},
+                                  {"group", options_.group},
+                                  {"committed", s.committed},
+                                  {"lag", s.lag},
+                                  {"stuck_seconds", for_s},
+                                  {"stuck_after_seconds", after_s},
+                                  {"excluded", options_.policy.exclude_stuck_lag}});
+    if (!may_act || events_ == nullptr) continue;  // the leader posts, once per episode
+    const std::string message =
+        "partition " + s.topic + "/" + std::to_string(s.partition) + " of group " + options_.group +
+        " stuck at committed offset " + std::to_string(s.committed) + " for " +
+        std::to_string(for_s) + " s with lag " + std::to_string(s.lag) +
+        " while other partitions advance" +
+        (options_.policy.exclude_stuck_lag ? "; its lag is left out of scaling (EXCLUDE_STUCK_LAG)"
+                                           : "");
+    auto ev = events_->Record(kube::EventType::kWarning, "StuckPartition", message);
+    if (!ev)
+      log_.Warn("could not post event",
+                {{"reason", std::string("StuckPartition")}, {"error", ev.error().message}});
+  }
+  for (const StuckPartition& s : stuck.ended) {
+    log_.Info("partition no longer stuck", {{"topic", s.topic},
+                                            {"partition", int64_t{s.partition}},
+                                            {"group", options_.group},
+                                            {"committed", s.committed}});
   }
 }
 

@@ -17,7 +17,11 @@
 //     and holds until the value has been left alone for `other_writer_hold`, then resumes from
 //     the value found. An autoscaler on the same Deployment (an HPA, KEDA's HPA) holds for as
 //     long as it exists. The writes themselves go through kube::GuardedScaleTarget (range,
-//     leadership); a write it fences reports kNotLeader.
+//     leadership); a write it fences reports kNotLeader;
+//   - stuck partitions (controller/stuck.h) are tracked across ticks here, from successful
+//     observations only; each episode is logged once, posted as one Warning Event
+//     `StuckPartition` (leader only) naming topic, partition and committed offset, and its lag
+//     is passed to Decide (EXCLUDE_STUCK_LAG leaves it out of the scale-up rule).
 // Not thread-safe: one thread calls Tick(); copy the returned report to share it.
 #pragma once
 
@@ -28,6 +32,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/result.h"
+#include "controller/stuck.h"
 #include "controller/tick_tracer.h"
 #include "kafka/observation.h"
 #include "kube/scale_target.h"
@@ -53,6 +58,8 @@ struct ReconcilerOptions {
   // foreign write, hold until spec.replicas has been left alone this long. 0: hold only the
   // tick that saw it.
   Duration other_writer_hold = std::chrono::minutes(5);
+  // STUCK_AFTER_SECONDS (default 300 s): see controller/stuck.h.
+  Duration stuck_after = std::chrono::minutes(5);
 };
 
 enum class Action {
@@ -97,6 +104,8 @@ struct TickReport {
   // Non-empty while another writer holds this daemon back (a recent foreign write, another
   // autoscaler on the Deployment): why, for /readyz and logs. Readiness is false meanwhile.
   std::string other_writer;
+  // Stuck partitions as of the last successful observation (kept through failed ones).
+  std::vector<StuckPartition> stuck;
 
   bool ok() const { return errors.empty(); }
 };
@@ -119,6 +128,8 @@ class Reconciler {
   // Foreign-write and other-autoscaler bookkeeping on a successful read; fills
   // report.foreign_write and report.other_writer.
   void CheckOtherWriters(TickReport& report, bool may_act);
+  // Logs and posts the episodes that began or ended with this observation.
+  void ReportStuck(const StuckReport& stuck, bool may_act);
 
   ReconcilerOptions options_;
   const Clock& clock_;
@@ -131,6 +142,7 @@ class Reconciler {
   policy::PolicyState state_;
   std::optional<kafka::Observation> previous_;
   int32_t consecutive_failures_ = 0;
+  StuckTracker stuck_;
 
   // Other writers (leader only; reset while following or paused).
   std::string known_uid_;                    // the Deployment object known_replicas_ belongs to

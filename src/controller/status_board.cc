@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "controller/history.h"
+
 namespace kafka_autoscaler::controller {
 
 namespace {
@@ -96,6 +98,22 @@ nlohmann::json StatusBoard::StatusJson(const ReconcilerOptions& options) const {
   j["other_writer"] = s.last_tick && !s.last_tick->other_writer.empty()
                           ? nlohmann::json(s.last_tick->other_writer)
                           : nlohmann::json(nullptr);
+  // Stuck partitions (controller/stuck.h) as of the latest good observation; at most 20 listed.
+  nlohmann::json stuck = nlohmann::json::array();
+  if (s.last_tick) {
+    for (const StuckPartition& p : s.last_tick->stuck) {
+      if (stuck.size() >= kMaxStuckShown) break;
+      stuck.push_back(
+          {{"topic", p.topic},
+           {"partition", p.partition},
+           {"committed", p.committed},
+           {"lag", p.lag},
+           {"stuck_seconds",
+            std::chrono::duration_cast<std::chrono::seconds>(clock_.Now() - p.since).count()}});
+    }
+  }
+  j["stuck_partition_count"] = s.last_tick ? s.last_tick->stuck.size() : 0;
+  j["stuck_partitions"] = stuck;
   j["leader_election"] = s.leader_election;
   j["leader"] = s.leader;
   j["ticks"] = s.ticks;

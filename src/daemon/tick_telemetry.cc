@@ -47,6 +47,7 @@ void MetricsTickListener::OnTick(const controller::TickReport& r) {
   }
   for (const auto& e : r.errors) metrics_.AddError(e.kind);
   if (r.foreign_write) metrics_.AddForeignWrite();
+  metrics_.SetStuckPartitions(static_cast<double>(r.stuck.size()));
   metrics_.ObserveTickDuration(std::chrono::duration<double>(r.duration).count());
 }
 

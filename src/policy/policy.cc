@@ -34,6 +34,8 @@ std::string_view ReasonName(Reason reason) {
     case Reason::kBelowActivation: return "below_activation";
     case Reason::kLagPartitionCap: return "lag_partition_cap";
     case Reason::kEvenPartitions: return "even_partitions";
+    case Reason::kStuckExcluded:
+      return "stuck_excluded";
   }
   return "backlog";
 }
@@ -50,16 +52,17 @@ struct Candidate {
   Reason reason;
 };
 
-// Steps 2-4 of the seed rule, applied to a raw pod count from any policy.
+// Steps 2-4 of the seed rule, applied to a raw pod count from any policy. `all_backlog` is the
+// whole backlog (with stuck lag), which decides idle and activation; `in` may exclude stuck lag.
 Candidate Bound(int64_t raw, const PolicyInput& in, const PolicyConfig& c, PolicyState& st,
-                Reason raw_reason) {
+                Reason raw_reason, int64_t all_backlog) {
   // Idle means no backlog; for the rate policy also no arrivals (a consumer group that keeps
   // up with its load often reads a backlog of 0 while messages keep coming).
   // A pre-scale ahead of a predicted burst is not idle either.
   const bool arriving =
       (c.kind != PolicyKind::kMessages && in.produced_per_minute.value_or(0) > 0) ||
       raw_reason == Reason::kPredicted;
-  if (in.backlog <= 0 && !arriving) {
+  if (all_backlog <= 0 && !arriving) {
     if (!st.zero_backlog_since) st.zero_backlog_since = in.now;
     const bool ttl_passed = in.now - *st.zero_backlog_since >= c.min_ttl;
     if (ttl_passed || in.current_replicas <= c.idle_replicas) {
@@ -70,7 +73,7 @@ Candidate Bound(int64_t raw, const PolicyInput& in, const PolicyConfig& c, Polic
   st.zero_backlog_since.reset();
   // Activation: a trickle does not wake an idle Deployment (a predicted burst does).
   if (c.activation_backlog > 0 && in.current_replicas <= c.idle_replicas &&
-      in.backlog <= c.activation_backlog && raw_reason != Reason::kPredicted) {
+      all_backlog <= c.activation_backlog && raw_reason != Reason::kPredicted) {
     return {c.idle_replicas, Reason::kBelowActivation};
   }
   if (c.even_partition_distribution && raw > 0) {
@@ -143,9 +146,18 @@ int64_t RatePolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicySt
 int64_t WaitPolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicyState& st,
                           WaitDetail& detail);
 
-Decision Decide(const PolicyInput& in, const PolicyState& state, const PolicyConfig& c) {
+Decision Decide(const PolicyInput& all, const PolicyState& state, const PolicyConfig& c) {
   Decision d;
   d.next_state = state;
+  // Step 1b: the scale-up rule's view of the observation (EXCLUDE_STUCK_LAG).
+  PolicyInput in = all;
+  const bool excluding = c.exclude_stuck_lag && all.stuck_lag > 0;
+  if (excluding) {
+    in.backlog = std::max<int64_t>(0, all.backlog - all.stuck_lag);
+    if (in.partitions_with_lag) {
+      in.partitions_with_lag = std::max(0, *in.partitions_with_lag - all.stuck_partitions);
+    }
+  }
   d.recommended_raw = RecommendedPods(in.backlog, c.messages_per_pod);
   int64_t raw = d.recommended_raw;
   Reason raw_reason = Reason::kBacklog;
@@ -158,14 +170,20 @@ Decision Decide(const PolicyInput& in, const PolicyState& state, const PolicyCon
     raw_reason = detail.why == "prescale" ? Reason::kPredicted : Reason::kWait;
     d.wait = detail;
   }
-  Candidate cand = Bound(raw, in, c, d.next_state, raw_reason);
+  if (excluding) {
+    // A stuck partition keeps one consumer on it (never idle); the rule sees the rest.
+    const int64_t with_stuck = RecommendedPods(all.backlog, c.messages_per_pod);
+    if (c.kind == PolicyKind::kMessages && raw < with_stuck) raw_reason = Reason::kStuckExcluded;
+    raw = std::max<int64_t>(raw, 1);
+  }
+  Candidate cand = Bound(raw, in, c, d.next_state, raw_reason, all.backlog);
   d.recommended = cand.replicas;
-  cand = Smooth(cand, in, c, d.next_state);
+  cand = Smooth(cand, all, c, d.next_state);
   d.desired = cand.replicas;
   d.scale = d.desired != in.current_replicas;
   d.reason = d.scale || cand.reason != raw_reason ? cand.reason : Reason::kNoChange;
-  if (in.backlog > c.message_count_threshold) {
-    d.warning = ThresholdWarning{in.backlog, c.message_count_threshold, d.recommended_raw,
+  if (all.backlog > c.message_count_threshold) {
+    d.warning = ThresholdWarning{all.backlog, c.message_count_threshold, d.recommended_raw,
                                  d.recommended_raw > c.max_replicas};
   }
   return d;

@@ -13,6 +13,10 @@
 //                                                                          (below_activation)
 //   2b. even distribution (even_partition_distribution): round up to the smallest divisor of
 //      the partition count within [count, max_replicas] (SnapToPartitionDivisor) (even_partitions)
+//   1b. stuck lag (exclude_stuck_lag): steps 1, 2b-4 (and the rate/wait rules) see the backlog
+//      minus stuck partitions' lag, and the partitions with lag minus the stuck ones; idle and
+//      activation (step 2) still see the whole backlog, and stuck lag keeps at least one pod
+//                                                                          (stuck_excluded)
 //   3. partition cap (limit_to_partitions): at most one consumer per partition, but never below
 //      min_replicas — the user's floor wins over the cap                    (partition_cap)
 //      lag cap (limit_to_partitions_with_lag): with backlog, at most one consumer per partition
@@ -51,6 +55,8 @@ struct PolicyInput {
   std::optional<double> produced_per_minute;  // absent on the first tick
   std::optional<double> consumed_per_minute;  // absent without a group, or on the first tick
   std::optional<int32_t> partitions_with_lag;  // partitions with lag > 0; absent = unknown
+  int64_t stuck_lag = 0;                       // Σ lag of stuck partitions (part of `backlog`)
+  int32_t stuck_partitions = 0;                // how many partitions are stuck (each has lag > 0)
 };
 
 // The wait policy's memory (policy/wait_policy.cc); bounded (`recent` by kMaxRecent there).
@@ -112,22 +118,23 @@ struct PolicyState {
 void ForgetUnobserved(PolicyState& state);
 
 enum class Reason {
-  kBacklog,           // proportional to the backlog
-  kNoChange,          // desired equals current
-  kIdle,              // backlog 0 for min_ttl: idle_replicas
-  kIdlePending,       // backlog 0, idle timer running: min_replicas
-  kPartitionCap,      // capped at the partition count
-  kClampedMin,        // raised to min_replicas
-  kClampedMax,        // held at max_replicas
-  kStabilized,        // scale-down held by the stabilization window
-  kStepLimitedUp,     // scale-up limited by scale_up_max_step
-  kStepLimitedDown,   // scale-down limited by scale_down_max_step
-  kRate,              // rate policy: arrival rate and drain-time target
-  kWait,              // wait policy: predicted wait against TARGET_WAIT_SECONDS
-  kPredicted,         // wait policy with PREDICT: pre-scaled ahead of a predicted burst
-  kBelowActivation,   // at idle, backlog not above ACTIVATION_BACKLOG: stays idle
-  kLagPartitionCap,   // capped at the number of partitions with lag > 0
-  kEvenPartitions,    // rounded up to a divisor of the partition count
+  kBacklog,          // proportional to the backlog
+  kNoChange,         // desired equals current
+  kIdle,             // backlog 0 for min_ttl: idle_replicas
+  kIdlePending,      // backlog 0, idle timer running: min_replicas
+  kPartitionCap,     // capped at the partition count
+  kClampedMin,       // raised to min_replicas
+  kClampedMax,       // held at max_replicas
+  kStabilized,       // scale-down held by the stabilization window
+  kStepLimitedUp,    // scale-up limited by scale_up_max_step
+  kStepLimitedDown,  // scale-down limited by scale_down_max_step
+  kRate,             // rate policy: arrival rate and drain-time target
+  kWait,             // wait policy: predicted wait against TARGET_WAIT_SECONDS
+  kPredicted,        // wait policy with PREDICT: pre-scaled ahead of a predicted burst
+  kBelowActivation,  // at idle, backlog not above ACTIVATION_BACKLOG: stays idle
+  kLagPartitionCap,  // capped at the number of partitions with lag > 0
+  kEvenPartitions,   // rounded up to a divisor of the partition count
+  kStuckExcluded,    // EXCLUDE_STUCK_LAG: stuck partitions' lag left out of the count
 };
 std::string_view ReasonName(Reason reason);
 

@@ -39,6 +39,10 @@ struct PolicyConfig {
   // EVEN_PARTITION_DISTRIBUTION (default false): round the count up to the next divisor of the
   // partition count that is <= max_replicas, so every consumer gets as many partitions.
   bool even_partition_distribution = false;
+  // EXCLUDE_STUCK_LAG (default false): the lag of stuck partitions (controller/stuck.h) is left
+  // out of the scale-up rule; it still counts for idle (a stuck partition never lets the
+  // Deployment go idle, and keeps at least one consumer).
+  bool exclude_stuck_lag = false;
 
   // Rate policy only (SCALING_POLICY=rate; policy/rate_policy.cc explains the rule):
   // TARGET_DRAIN_SECONDS (default 30 s): the backlog should drain within this time.

@@ -265,6 +265,36 @@ Result<Scenario> ParseScenario(const std::string& yaml_text,
     r.Problem("load", "missing; a list of [t_seconds, messages_per_second] pairs (or load_csv)");
   }
 
+  if (r.Has("stuck_partition")) {
+    const YAML::Node node = r.Get("stuck_partition");
+    if (!node.IsMap()) {
+      r.Problem("stuck_partition", "must be a map with partition, from_seconds, until_seconds");
+    } else {
+      Reader sr(node, "stuck_partition.", problems);
+      StuckEpisode e;
+      e.partition = sr.Number<int32_t>("partition", true, 0, 99999,
+                                       "must be a partition index within 0..partitions-1")
+                        .value_or(-1);
+      e.from_seconds = sr.Number<double>("from_seconds", true, 0, kMaxDuration,
+                                         "must be a number of seconds within the duration")
+                           .value_or(0);
+      e.until_seconds = sr.Number<double>("until_seconds", true, 0, kMaxDuration,
+                                          "must be a number of seconds within the duration")
+                            .value_or(0);
+      sr.ReportUnknown();
+      if (s.partitions > 0 && e.partition >= s.partitions) {
+        sr.Problem("partition", "must be below partitions (" + std::to_string(s.partitions) + ")");
+      }
+      if (s.partitions == 1) {
+        sr.Problem("partition", "needs at least 2 partitions (others must advance)");
+      }
+      if (e.until_seconds <= e.from_seconds) {
+        sr.Problem("until_seconds", "must be after from_seconds");
+      }
+      s.stuck_partition = e;
+    }
+  }
+
   auto& a = s.autoscaler;
   if (r.Has("autoscaler")) {
     const YAML::Node node = r.Get("autoscaler");
@@ -306,6 +336,19 @@ Result<Scenario> ParseScenario(const std::string& yaml_text,
       a.activation_backlog = ar.Number<int64_t>("activation_backlog", false, 0, INT64_MAX,
                                                 "must be a non-negative integer (messages)")
                                  .value_or(0);
+      a.stuck_after_seconds =
+          ar.Number<int64_t>("stuck_after_seconds", false, 1, 604800,
+                             "must be an integer number of seconds within 1..604800")
+              .value_or(300);
+      if (ar.Has("exclude_stuck_lag")) {
+        const YAML::Node n = ar.Get("exclude_stuck_lag");
+        const std::string v = n.IsScalar() ? n.Scalar() : "";
+        if (v == "true" || v == "false") {
+          a.exclude_stuck_lag = v == "true";
+        } else {
+          ar.Problem("exclude_stuck_lag", "must be true or false");
+        }
+      }
       ar.ReportUnknown();
       if (a.max_replicas > 0 && a.min_replicas > a.max_replicas) {
         ar.Problem("min_replicas",

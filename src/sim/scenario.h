@@ -13,6 +13,10 @@
 //   autoscaler.target_drain_seconds TARGET_DRAIN_SECONDS of the rate policy; default: its own.
 //   autoscaler.scale_down_window_seconds  RATE_SCALE_DOWN_WINDOW_SECONDS; default: its own.
 //   autoscaler.activation_backlog  ACTIVATION_BACKLOG; default 0 (any backlog wakes idle).
+//   autoscaler.stuck_after_seconds STUCK_AFTER_SECONDS; default 300.
+//   autoscaler.exclude_stuck_lag   EXCLUDE_STUCK_LAG (true|false); default false.
+//   stuck_partition                {partition, from_seconds, until_seconds}: a stuck partition
+//                                  (sim_world.h, "Stuck partition"); default none.
 #pragma once
 
 #include <cstdint>
@@ -49,6 +53,15 @@ struct AutoscalerKnobs {
   std::optional<int64_t> target_drain_seconds;
   std::optional<int64_t> scale_down_window_seconds;
   int64_t activation_backlog = 0;  // ACTIVATION_BACKLOG (0 = any backlog wakes an idle target)
+  int64_t stuck_after_seconds = 300;  // STUCK_AFTER_SECONDS
+  bool exclude_stuck_lag = false;     // EXCLUDE_STUCK_LAG
+};
+
+// One partition whose consumer stops committing (a poison message) in [from, until).
+struct StuckEpisode {
+  int32_t partition = 0;
+  double from_seconds = 0;
+  double until_seconds = 0;
 };
 
 struct Scenario {
@@ -62,6 +75,7 @@ struct Scenario {
   double noise = 0;             // multiplicative, standard deviation of the factor (seeded)
   uint64_t seed = 0;
   AutoscalerKnobs autoscaler;
+  std::optional<StuckEpisode> stuck_partition;
 
   // The noise-free production rate at `t_seconds` (linear interpolation).
   [[nodiscard]] double RateAt(double t_seconds) const;

@@ -70,6 +70,24 @@ int64_t FifoBacklog::Consume(double done_seconds, int64_t count, WaitHistogram* 
   return done;
 }
 
+std::optional<double> FifoBacklog::OldestStamp() const {
+  if (chunks_.empty()) return std::nullopt;
+  return chunks_.front().stamp_seconds;
+}
+
+int64_t ConsumeOldestFirst(FifoBacklog& a, FifoBacklog* b, double done_seconds, int64_t count,
+                           WaitHistogram* waits) {
+  int64_t done = 0;
+  while (done < count) {
+    const auto sa = a.OldestStamp();
+    const auto sb = b != nullptr ? b->OldestStamp() : std::nullopt;
+    if (!sa && !sb) break;
+    FifoBacklog& from = (sb && (!sa || *sb < *sa)) ? *b : a;
+    done += from.Consume(done_seconds, std::min(count - done, from.FrontCount()), waits);
+  }
+  return done;
+}
+
 void FifoBacklog::AddPendingWaits(double now_seconds, WaitHistogram& waits) const {
   for (const Chunk& c : chunks_) waits.Add(now_seconds - c.stamp_seconds, c.count);
 }
@@ -87,6 +105,22 @@ Result<kafka::Observation> SimTopic::Fetch() {
   auto share = [this](int64_t total, int32_t p) {
     return total / partitions_ + (p < total % partitions_ ? 1 : 0);
   };
+  if (lane_ != nullptr && partitions_ > 1) {
+    // The main FIFO over the other P − 1 partitions; the stuck partition is its lane.
+    auto share_others = [this](int64_t total, int32_t i) {
+      const int32_t n = partitions_ - 1;
+      return total / n + (i < total % n ? 1 : 0);
+    };
+    for (int32_t p = 0; p < partitions_; ++p) {
+      const int32_t i = p < lane_partition_ ? p : p - 1;
+      const int64_t h = p == lane_partition_ ? lane_->produced() : share_others(high, i);
+      const int64_t c = p == lane_partition_ ? lane_->consumed() : share_others(committed, i);
+      o.partitions.push_back(
+          {.topic = "sim", .partition = p, .low = 0, .high = h, .committed = c, .lag = h - c});
+    }
+    o.backlog = high - committed + lane_->size();
+    return o;
+  }
   for (int32_t p = 0; p < partitions_; ++p) {
     const int64_t h = share(high, p);
     const int64_t c = share(committed, p);

@@ -22,11 +22,19 @@
 //   - The topic's partitions share offsets evenly (high and committed of partition p are the
 //     totals split P ways), and the group commits everything it consumed, so the observation
 //     is in group mode and consumed throughput is measurable, as with KAFKA_CONSUMER_GROUP.
+//   - Stuck partition (scenario `stuck_partition`, issue 17 item 2): partition p then has its
+//     own lane, a FifoBacklog holding its share of every step's arrivals (split P ways, as the
+//     topic's offsets are); the other P − 1 partitions split the main FIFO. The group consumes
+//     both oldest first (ConsumeOldestFirst), except that the lane is blocked in [from, until):
+//     its committed offset stands still while the others advance, what the daemon's
+//     StuckTracker detects. The capacity stays min(ready, P) × rate (the blocked consumer's
+//     share goes to the others: an optimistic simplification).
 // Not thread-safe: one simulation runs on one thread.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <vector>
 
 #include "common/clock.h"
@@ -73,6 +81,9 @@ class FifoBacklog {
   // Adds the waits so far of everything still queued, as if done at `now_seconds`.
   void AddPendingWaits(double now_seconds, WaitHistogram& waits) const;
   int64_t size() const { return produced_ - consumed_; }
+  // The stamp and size of the oldest chunk; nullopt / 0 when empty.
+  std::optional<double> OldestStamp() const;
+  int64_t FrontCount() const { return chunks_.empty() ? 0 : chunks_.front().count; }
   int64_t produced() const { return produced_; }
   int64_t consumed() const { return consumed_; }
 
@@ -86,17 +97,28 @@ class FifoBacklog {
   int64_t consumed_ = 0;
 };
 
+// Consumes up to `count` messages from `a` and `b` (may be null: blocked), oldest chunk first.
+int64_t ConsumeOldestFirst(FifoBacklog& a, FifoBacklog* b, double done_seconds, int64_t count,
+                           WaitHistogram* waits);
+
 // The watched topic in group mode, over a FifoBacklog.
 class SimTopic final : public kafka::MetricSource {
  public:
   SimTopic(const FifoBacklog& backlog, int32_t partitions, const SimClock& clock)
       : backlog_(backlog), partitions_(partitions), clock_(clock) {}
   [[nodiscard]] Result<kafka::Observation> Fetch() override;
+  // Partition `partition` reads its offsets from `lane` (the stuck-partition model, above).
+  void SetStuckLane(const FifoBacklog& lane, int32_t partition) {
+    lane_ = &lane;
+    lane_partition_ = partition;
+  }
 
  private:
   const FifoBacklog& backlog_;
   int32_t partitions_;
   const SimClock& clock_;
+  const FifoBacklog* lane_ = nullptr;
+  int32_t lane_partition_ = -1;
 };
 
 // The consumer Deployment and its pods.

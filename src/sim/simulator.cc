@@ -88,11 +88,13 @@ class ReconcilerController final : public Controller {
         log_(clock, null_out_, LogLevel::kError, LogFormat::kText),
         interval_ticks_(s.IntervalTicks()),
         reconciler_(
-            controller::ReconcilerOptions{.policy = WithPredict(PolicyConfigFor(s, kind), predict),
-                                          .topics = "sim",
-                                          .group = "sim",
-                                          .namespace_name = "sim",
-                                          .deployment_name = s.name},
+            controller::ReconcilerOptions{
+                .policy = WithPredict(PolicyConfigFor(s, kind), predict),
+                .topics = "sim",
+                .group = "sim",
+                .namespace_name = "sim",
+                .deployment_name = s.name,
+                .stuck_after = std::chrono::seconds(s.autoscaler.stuck_after_seconds)},
             clock, source,
             kind == policy::PolicyKind::kWait ? static_cast<kube::ScaleTarget&>(ready_target_)
                                               : deployment,
@@ -253,6 +255,7 @@ policy::PolicyConfig PolicyConfigFor(const Scenario& s, policy::PolicyKind kind)
   c.min_ttl = std::chrono::seconds(s.autoscaler.min_ttl_seconds);
   c.message_count_threshold = s.autoscaler.message_count_threshold;
   c.activation_backlog = s.autoscaler.activation_backlog;
+  c.exclude_stuck_lag = s.autoscaler.exclude_stuck_lag;
   if (s.autoscaler.target_drain_seconds) {
     c.target_drain = std::chrono::seconds(*s.autoscaler.target_drain_seconds);
   }
@@ -270,6 +273,10 @@ Result<PolicyRun> RunOnce(const Scenario& s, const Workload& w, std::string_view
   SimClock clock;
   FifoBacklog backlog;
   SimTopic topic(backlog, s.partitions, clock);
+  FifoBacklog lane;  // the stuck partition's messages (scenario stuck_partition only)
+  const std::optional<StuckEpisode>& stuck = s.stuck_partition;
+  if (stuck) topic.SetStuckLane(lane, stuck->partition);
+  int64_t produced = 0;
   SimDeployment deployment(s.pod, s.partitions, s.initial_replicas, clock);
   std::unique_ptr<Controller> controller;
   if (policy == "messages") {
@@ -305,16 +312,31 @@ Result<PolicyRun> RunOnce(const Scenario& s, const Workload& w, std::string_view
     const double t = static_cast<double>(k) * dt;
     clock.Set(t);
     deployment.Advance(t);
-    backlog.Produce(t, w.arrivals[static_cast<size_t>(k)]);
+    const int64_t arrivals = w.arrivals[static_cast<size_t>(k)];
+    if (stuck) {
+      // The stuck partition's share of everything produced so far, split P ways.
+      auto share = [&](int64_t total) {
+        return total / s.partitions + (stuck->partition < total % s.partitions ? 1 : 0);
+      };
+      const int64_t to_lane = share(produced + arrivals) - share(produced);
+      lane.Produce(t, to_lane);
+      backlog.Produce(t, arrivals - to_lane);
+    } else {
+      backlog.Produce(t, arrivals);
+    }
+    produced += arrivals;
     controller->Step(k, t);
     deployment.Advance(t);  // pods with no startup delay are ready at once
     const double capacity =
         deployment.Capacity(deployment.ConsumingSeconds(t, t + dt)) + capacity_carry;
     const auto can = static_cast<int64_t>(std::floor(capacity + 1e-9));
-    const int64_t done = backlog.Consume(t + dt, can, &waits);
+    const bool blocked = stuck && t >= stuck->from_seconds && t < stuck->until_seconds;
+    const int64_t done =
+        stuck ? ConsumeOldestFirst(backlog, blocked ? nullptr : &lane, t + dt, can, &waits)
+              : backlog.Consume(t + dt, can, &waits);
     capacity_carry = done == can ? std::max(0.0, capacity - static_cast<double>(can)) : 0.0;
 
-    const int64_t size = backlog.size();
+    const int64_t size = backlog.size() + lane.size();
     m.max_backlog = std::max(m.max_backlog, size);
     if (size > s.autoscaler.message_count_threshold) m.seconds_above_threshold += dt;
     m.pod_seconds += deployment.pods() * dt;
@@ -322,12 +344,13 @@ Result<PolicyRun> RunOnce(const Scenario& s, const Workload& w, std::string_view
     run.backlog[static_cast<size_t>(k)] = size;
   }
   backlog.AddPendingWaits(static_cast<double>(n) * dt, waits);
+  lane.AddPendingWaits(static_cast<double>(n) * dt, waits);
   m.p50_wait_seconds = waits.Percentile(0.50);
   m.p99_wait_seconds = waits.Percentile(0.99);
   m.max_wait_seconds = waits.Max();
   m.scale_events = deployment.scale_events();
   m.clairvoyant_pod_seconds = w.clairvoyant_pod_seconds;
-  m.messages = backlog.produced();
+  m.messages = backlog.produced() + lane.produced();
   return run;
 }
 

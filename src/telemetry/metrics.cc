@@ -54,6 +54,7 @@ std::string_view MetricUnit(std::string_view name) {
   if (name == kMetricTickDuration) return "s";
   if (name == kMetricTelemetryDropped) return "{item}";
   if (name == kMetricForeignWrites) return "{write}";
+  if (name == kMetricStuckPartitions) return "{partition}";
   if (name == kMetricBuildInfo) return "1";
   return "";
 }
@@ -81,7 +82,10 @@ Metrics::Metrics(std::string_view version)
                           "Telemetry items dropped by the exporter, by signal.")),
       foreign_writes_(AddCounter(*registry_, kMetricForeignWrites,
                                  "Changes of the Deployment's replicas made by another writer.")
-                          .Add({})) {
+                          .Add({})),
+      stuck_partitions_(AddGauge(*registry_, kMetricStuckPartitions,
+                                 "Partitions whose committed offset has not moved for "
+                                 "STUCK_AFTER_SECONDS while they have lag and others advance.")) {
   prometheus::BuildGauge()
       .Name(std::string(kMetricBuildInfo))
       .Help("Build information; always 1.")
@@ -99,6 +103,7 @@ Metrics::Metrics(std::string_view version)
 
 void Metrics::AddForeignWrite() { foreign_writes_.Increment(); }
 double Metrics::ForeignWrites() const { return foreign_writes_.Value(); }
+void Metrics::SetStuckPartitions(double partitions) { stuck_partitions_.Set(partitions); }
 
 void Metrics::SetMessageCount(double messages) { message_count_.Set(messages); }
 void Metrics::SetPodCount(double pods) { pod_count_.Set(pods); }

@@ -16,6 +16,8 @@
 //   kafka_autoscaler_telemetry_dropped_total{signal="traces"|"metrics"|"logs"}  counter: items
 //                                    the exporter dropped (queue full, or export failed)
 //   kafka_autoscaler_build_info{version}                        gauge, always 1
+//   kafka_autoscaler_stuck_partitions gauge   partitions stuck now (controller/stuck.h); kept
+//                                    through failed observations
 //
 // Thread-safety: every method is thread-safe (prometheus-cpp metrics are atomic). The handles
 // point into the registry owned here.
@@ -50,6 +52,8 @@ inline constexpr std::string_view kMetricTelemetryDropped =
 inline constexpr std::string_view kMetricBuildInfo = "kafka_autoscaler_build_info";
 // Changes of spec.replicas that this daemon did not make (another writer), see reconciler.h.
 inline constexpr std::string_view kMetricForeignWrites = "kafka_autoscaler_foreign_writes_total";
+// Partitions stuck now: commit not moving, lag > 0, other partitions advancing (stuck.h).
+inline constexpr std::string_view kMetricStuckPartitions = "kafka_autoscaler_stuck_partitions";
 
 // Content-Type of PrometheusText() for GET /metrics.
 inline constexpr std::string_view kPrometheusContentType =
@@ -79,6 +83,7 @@ class Metrics {
   void ObserveTickDuration(double seconds);
   void AddTelemetryDropped(Signal signal, double items);
   void AddForeignWrite();
+  void SetStuckPartitions(double partitions);
 
   // Current value of one counter series (for tests and the health page).
   double ErrorCount(std::string_view kind) const;
@@ -102,6 +107,7 @@ class Metrics {
   prometheus::Histogram& tick_duration_;
   prometheus::Family<prometheus::Counter>& dropped_;
   prometheus::Counter& foreign_writes_;
+  prometheus::Gauge& stuck_partitions_;
 };
 
 }  // namespace kafka_autoscaler::telemetry

@@ -64,6 +64,13 @@ inline constexpr std::string_view kAttrWaitArrivalSigma = "kafka_autoscaler.wait
 inline constexpr std::string_view kAttrWaitPerPodRate = "kafka_autoscaler.wait.per_pod_rate";
 inline constexpr std::string_view kAttrWaitStartupSeconds = "kafka_autoscaler.wait.startup_seconds";
 inline constexpr std::string_view kAttrWaitWhy = "kafka_autoscaler.wait.why";
+// Stuck partitions (root span, controller/stuck.h): how many (int, every successful tick); and
+// while any: their summed lag (int), "topic/partition@committed,..." (string), and whether
+// EXCLUDE_STUCK_LAG left that lag out of the decision (bool).
+inline constexpr std::string_view kAttrStuckPartitions = "kafka_autoscaler.stuck.partitions";
+inline constexpr std::string_view kAttrStuckLag = "kafka_autoscaler.stuck.lag";
+inline constexpr std::string_view kAttrStuckList = "kafka_autoscaler.stuck.list";
+inline constexpr std::string_view kAttrStuckExcluded = "kafka_autoscaler.stuck.excluded";
 // The write (scale_deployment span): spec.replicas before and after (int).
 inline constexpr std::string_view kAttrFromReplicas = "kafka_autoscaler.replicas.from";
 inline constexpr std::string_view kAttrToReplicas = "kafka_autoscaler.replicas.to";

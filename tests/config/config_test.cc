@@ -137,6 +137,10 @@ TEST(ConfigTest, EveryVariableParsesAGoodValue) {
        .holds = [](const Config& c) { return c.policy.limit_to_partitions_with_lag; }},
       {.name = "even", .var = "EVEN_PARTITION_DISTRIBUTION", .value = "on",
        .holds = [](const Config& c) { return c.policy.even_partition_distribution; }},
+      {.name = "stuck after", .var = "STUCK_AFTER_SECONDS", .value = "120",
+       .holds = [](const Config& c) { return c.stuck_after.count() == 120; }},
+      {.name = "exclude stuck", .var = "EXCLUDE_STUCK_LAG", .value = "true",
+       .holds = [](const Config& c) { return c.policy.exclude_stuck_lag; }},
       {.name = "leader election", .var = "LEADER_ELECTION", .value = "true",
        .holds = [](const Config& c) { return c.leader_election; }},
       {.name = "pod name", .var = "POD_NAME", .value = "scaler-0",
@@ -223,6 +227,11 @@ TEST(ConfigTest, EveryVariableRejectsBadAndEmptyValues) {
       {.name = "lag cap with rate", .env = {{"LIMIT_TO_PARTITIONS_WITH_LAG", "true"}, {"SCALING_POLICY", "rate"}}, .var = "LIMIT_TO_PARTITIONS_WITH_LAG"},
       {.name = "lag cap with wait", .env = {{"LIMIT_TO_PARTITIONS_WITH_LAG", "true"}, {"SCALING_POLICY", "wait"}}, .var = "LIMIT_TO_PARTITIONS_WITH_LAG"},
       {.name = "even bool", .env = {{"EVEN_PARTITION_DISTRIBUTION", "2"}}, .var = "EVEN_PARTITION_DISTRIBUTION"},
+      {.name = "stuck after zero", .env = {{"STUCK_AFTER_SECONDS", "0"}}, .var = "STUCK_AFTER_SECONDS"},
+      {.name = "stuck after negative", .env = {{"STUCK_AFTER_SECONDS", "-5"}}, .var = "STUCK_AFTER_SECONDS"},
+      {.name = "stuck after text", .env = {{"STUCK_AFTER_SECONDS", "5m"}}, .var = "STUCK_AFTER_SECONDS"},
+      {.name = "stuck after fraction", .env = {{"STUCK_AFTER_SECONDS", "1.5"}}, .var = "STUCK_AFTER_SECONDS"},
+      {.name = "exclude stuck bool", .env = {{"EXCLUDE_STUCK_LAG", "yes please"}}, .var = "EXCLUDE_STUCK_LAG"},
       {.name = "leader election", .env = {{"LEADER_ELECTION", ""}}, .var = "LEADER_ELECTION"},
       {.name = "renew >= lease", .env = {{"LEADER_ELECTION", "true"}, {"RENEW_DEADLINE_SECONDS", "15"}}, .var = "RENEW_DEADLINE_SECONDS"},
       {.name = "retry too long", .env = {{"LEADER_ELECTION", "true"}, {"RETRY_PERIOD_SECONDS", "9"}}, .var = "RETRY_PERIOD_SECONDS"},
@@ -323,6 +332,20 @@ TEST(ConfigTest, TickDeadlineStaysBelowTheRenewDeadline) {
             {"LEASE_DURATION_SECONDS", "60"}, {"RENEW_DEADLINE_SECONDS", "40"}});
   ASSERT_TRUE(c);
   EXPECT_EQ(c->TickDeadline(), std::chrono::milliseconds(4000));  // 80% of the interval
+}
+
+TEST(ConfigTest, StuckPartitionDefaultsAreShownAndKnown) {
+  auto c = Load({});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->stuck_after, std::chrono::seconds(300));
+  EXPECT_FALSE(c->policy.exclude_stuck_lag);
+  const auto j = c->ToJson();
+  EXPECT_EQ(j["STUCK_AFTER_SECONDS"], 300);
+  EXPECT_EQ(j["EXCLUDE_STUCK_LAG"], false);
+  const auto& known = KnownVariables();
+  for (const char* name : {"STUCK_AFTER_SECONDS", "EXCLUDE_STUCK_LAG"}) {
+    EXPECT_NE(std::find(known.begin(), known.end(), name), known.end()) << name;
+  }
 }
 
 TEST(ConfigTest, OtherWriterHold) {

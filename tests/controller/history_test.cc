@@ -181,6 +181,25 @@ TEST(HistoryTest, ConditionsAndErrorsFollowTheLatestTick) {
   EXPECT_EQ(s["reason"], "no_change");
 }
 
+// Issue 17 item 2: stuck partitions are a condition and a count on the status page.
+TEST(HistoryTest, StuckPartitionsAreAConditionAndACount) {
+  History h({.interval = seconds(1)});
+  const TargetInfo t = Target("default", "workers");
+  TickReport r = Tick(0, 70, 1, 1);
+  h.Record(t, r);
+  auto s = h.TargetsJson()["targets"][0];
+  EXPECT_EQ(s["stuck_partitions"], 0);
+  EXPECT_EQ(s["conditions"].back()["type"], "StuckPartitions");
+  EXPECT_EQ(s["conditions"].back()["status"], "False");
+  r.stuck.push_back({.topic = "orders", .partition = 3, .committed = 120, .lag = 60});
+  h.Record(t, r);
+  s = h.TargetsJson()["targets"][0];
+  EXPECT_EQ(s["stuck_partitions"], 1);
+  EXPECT_EQ(s["conditions"].back()["status"], "True");
+  EXPECT_EQ(s["conditions"].back()["reason"], "CommitNotMoving");
+  EXPECT_EQ(s["conditions"].back()["message"], "orders/3 at committed offset 120, lag 60");
+}
+
 TEST(HistoryTest, ListenerRegistersItsTargetBeforeTheFirstTick) {
   History h({.interval = seconds(1)});
   HistoryTickListener listener(h, Target("default", "workers"));

@@ -422,5 +422,100 @@ TEST(ReconcilerTest, StaticFallbackScalesDownWhenAsked) {
   EXPECT_EQ(h.target.Sets(), std::vector<std::string>{"set 2"});
 }
 
+
+// Issue 17 item 2: stuck partitions. STUCK_AFTER_SECONDS = 60, a tick every 15 s, 10 messages
+// per pod, max 10. Partition 0 is held at commit 100 while producers add 10 a tick (lag 20 at
+// t=15, +10 a tick); partition 1 advances 10 a tick with lag 10. Partition 0's timer starts at
+// t=15, so it is stuck from t=75 (lag 60, backlog 70).
+struct StuckSeries {
+  explicit StuckSeries(bool exclude) : h(1, Opts(exclude)) {}
+  static ReconcilerOptions Opts(bool exclude) {
+    auto o = Harness::Options();
+    o.group = "workers";
+    o.stuck_after = std::chrono::seconds(60);
+    o.policy.exclude_stuck_lag = exclude;
+    o.policy.limit_to_partitions = false;  // 2 partitions: the cap would hide the rule
+    return o;
+  }
+  static kafka::Observation Obs(int64_t commit0, int64_t high0, int64_t commit1) {
+    kafka::Observation o;
+    o.group_mode = true;
+    o.partition_count = 2;
+    o.partitions = {{.topic = "orders", .partition = 0, .low = 0, .high = high0,
+                     .committed = commit0, .lag = high0 - commit0},
+                    {.topic = "orders", .partition = 1, .low = 0, .high = commit1 + 10,
+                     .committed = commit1, .lag = 10}};
+    o.backlog = high0 - commit0 + 10;
+    return o;
+  }
+  TickReport Next(int64_t commit0 = 100) {
+    high0 += 10;
+    commit1 += 10;
+    return h.Tick(Obs(commit0, high0, commit1));
+  }
+  Harness h;
+  int64_t high0 = 110;
+  int64_t commit1 = 1000;
+};
+
+TEST(ReconcilerTest, StuckPartitionIsExcludedReportedOnceAndPostedAsWarning) {
+  StuckSeries s(/*exclude=*/true);
+  std::vector<int32_t> replicas;
+  for (int t = 15; t <= 60; t += 15) {
+    TickReport r = s.Next();
+    EXPECT_TRUE(r.stuck.empty()) << t;
+    replicas.push_back(r.replicas_after);
+  }
+  EXPECT_EQ(replicas, (std::vector<int32_t>{3, 4, 5, 6}));  // ceil(30/10) .. ceil(60/10)
+  TickReport r = s.Next();  // t=75: stuck; backlog 70 − stuck 60 = 10 → 1 pod
+  ASSERT_EQ(r.stuck.size(), 1u);
+  EXPECT_EQ(r.stuck[0].committed, 100);
+  EXPECT_EQ(r.decision->reason, policy::Reason::kStuckExcluded);
+  EXPECT_EQ(r.replicas_after, 1);
+  for (int t = 90; t <= 600; t += 15) {
+    r = s.Next();
+    EXPECT_EQ(r.replicas_after, 1) << t;  // never towards MAX_REPLICAS, never idle
+  }
+  int stuck_events = 0;
+  for (const auto& e : s.h.events.events) {
+    if (e.reason != "StuckPartition") continue;
+    ++stuck_events;
+    EXPECT_EQ(e.type, kube::EventType::kWarning);
+    EXPECT_NE(e.message.find("partition orders/0 of group workers stuck at committed offset 100"),
+              std::string::npos)
+        << e.message;
+  }
+  EXPECT_EQ(stuck_events, 1);
+  size_t logged = 0;
+  for (size_t at = 0; (at = s.h.out.str().find("\"msg\":\"partition stuck\"", at)) !=
+                      std::string::npos;
+       ++at) {
+    ++logged;
+  }
+  EXPECT_EQ(logged, 1u);
+
+  // A failed observation neither ends the episode nor starts a new one.
+  r = s.h.Tick(MakeError(ErrorCode::kTimeout, "t"));
+  EXPECT_EQ(r.stuck.size(), 1u);
+  r = s.Next();
+  EXPECT_EQ(r.stuck.size(), 1u);
+  EXPECT_EQ(s.h.events.events.size(), 6u);  // 4 up, 1 down, 1 StuckPartition: nothing new
+
+  // The commit moves: the episode ends and the whole backlog counts again.
+  r = s.Next(/*commit0=*/s.high0 - 5);  // high0 is then 10 more: lag 15
+  EXPECT_TRUE(r.stuck.empty());
+  EXPECT_NE(s.h.out.str().find("\"msg\":\"partition no longer stuck\""), std::string::npos);
+  EXPECT_EQ(r.replicas_after, 3);  // lag 15 + 10 → ceil(25/10)
+}
+
+TEST(ReconcilerTest, StuckLagStillScalesUpWithoutExcludeStuckLag) {
+  StuckSeries s(/*exclude=*/false);
+  TickReport r;
+  for (int t = 15; t <= 600; t += 15) r = s.Next();
+  ASSERT_EQ(r.stuck.size(), 1u);  // reported all the same
+  EXPECT_EQ(r.replicas_after, 10);  // the seed's behaviour: the stuck lag drives it to MAX
+  EXPECT_EQ(r.decision->reason, policy::Reason::kClampedMax);
+}
+
 }  // namespace
 }  // namespace kafka_autoscaler::controller

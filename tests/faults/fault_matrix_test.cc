@@ -226,6 +226,86 @@ TEST_F(FaultMatrix, KafkaCommittedOffsetMovesBackwards) {
   Harness::ExpectScaledWithin(*daemon_, 0, kMaxReplicas);
 }
 
+// Issue 17 item 2: a consumer that stops committing one partition (a poison message) while it
+// keeps committing the others. Every round (~300 ms) one message lands on each partition;
+// partitions 1-5 are committed to their end, partition 0 stays at offset 5, so its lag grows by
+// one a round: 60 rounds take it to 60 (ceil(60/10) = 6 pods: the seed's rule holds
+// MAX_REPLICAS 5). With STUCK_AFTER_SECONDS=2 and EXCLUDE_STUCK_LAG=true it is stuck within ~3 s
+// (lag ~10) and its lag no longer counts for scale-up: the Deployment never reaches MAX_REPLICAS. One Warning Event
+// names topic, partition and committed offset; the gauge shows 1. The control case (same load,
+// EXCLUDE_STUCK_LAG=false) shows the load is strong enough to reach MAX without the exclusion.
+class StuckPartitionFault : public FaultMatrix {
+ protected:
+  // Returns the most replicas seen after the stuck episode has begun.
+  int RunStuckLoad(bool exclude) {
+    Boot({}, {{"STUCK_AFTER_SECONDS", "2"}, {"EXCLUDE_STUCK_LAG", exclude ? "true" : "false"}});
+    if (HasFatalFailure()) return -1;
+    int64_t high = 5;
+    EXPECT_TRUE(h_->CommitLeaving(high, 0));  // every partition at its end: lag 0
+    int most = 0;
+    for (int round = 0; round < 60; ++round) {
+      EXPECT_TRUE(h_->Produce(1));
+      high += 1;
+      std::vector<kafka::testing::CommitOffset> others;
+      for (int p = 1; p < kPartitions; ++p) others.push_back({kTopic, p, high});
+      EXPECT_TRUE(h_->kafka().Commit(kGroup, others).has_value());
+      std::this_thread::sleep_for(milliseconds(250));
+      most = std::max(most, h_->Replicas());
+    }
+    // Let the daemon see the final lag (60 on partition 0) for a few ticks.
+    const int64_t ticks = h_->Ticks();
+    EXPECT_TRUE(Eventually(
+        [&] {
+          most = std::max(most, h_->Replicas());
+          return h_->Ticks() >= ticks + 3;
+        },
+        seconds(15)));
+    most = std::max(most, h_->Replicas());
+    return most;
+  }
+  int StuckEvents() {
+    int n = 0;
+    for (const auto& e : h_->api().Events(kNamespace)) {
+      if (e.value("reason", "") != "StuckPartition") continue;
+      EXPECT_EQ(e.value("type", ""), "Warning");
+      EXPECT_NE(e.value("message", "").find("partition orders/0 of group workers stuck at "
+                                            "committed offset 5"),
+                std::string::npos)
+          << e.dump();
+      ++n;
+    }
+    return n;
+  }
+};
+
+TEST_F(StuckPartitionFault, ExcludedStuckLagNeverRunsToMaxReplicas) {
+  const int most = RunStuckLoad(/*exclude=*/true);
+  if (HasFatalFailure()) return;
+  const auto status = h_->Status();
+  EXPECT_LT(most, kMaxReplicas) << status.dump();
+  EXPECT_EQ(StuckEvents(), 1);
+  EXPECT_EQ(h_->MetricValue("kafka_autoscaler_stuck_partitions"), 1);
+  ASSERT_EQ(status["stuck_partitions"].size(), 1u) << status.dump();
+  EXPECT_EQ(status["stuck_partitions"][0]["partition"], 0);
+  EXPECT_EQ(status["stuck_partitions"][0]["committed"], 5);
+  EXPECT_EQ(Harness::LogLines(*daemon_, "partition stuck").size(), 1u);
+  EXPECT_GE(status["last_decision"].value("backlog", int64_t{-1}), 60) << status.dump();
+  // The consumer gets past the message: the episode ends, the gauge drops to 0.
+  EXPECT_TRUE(h_->CommitLeaving(65, 0));
+  EXPECT_TRUE(Eventually(
+      [&] { return h_->MetricValue("kafka_autoscaler_stuck_partitions") == 0; }, seconds(10)));
+  EXPECT_FALSE(Harness::LogLines(*daemon_, "partition no longer stuck").empty());
+  Harness::ExpectScaledWithin(*daemon_, 0, kMaxReplicas);
+}
+
+TEST_F(StuckPartitionFault, WithoutExclusionTheStuckLagRunsToMaxReplicas) {
+  const int most = RunStuckLoad(/*exclude=*/false);
+  if (HasFatalFailure()) return;
+  EXPECT_EQ(most, kMaxReplicas) << h_->Status().dump();
+  EXPECT_EQ(StuckEvents(), 1);  // reported all the same
+  EXPECT_EQ(h_->MetricValue("kafka_autoscaler_stuck_partitions"), 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Kubernetes
 

@@ -181,6 +181,32 @@ TEST(StatusBoardTest, KeepsATickSummaryNotEveryPartition) {
   EXPECT_EQ(j["last_decision"]["backlog"], 50'000);
 }
 
+// Issue 17 item 2: `GET /` lists the stuck partitions with how long they have been stuck.
+TEST(StatusBoardTest, ListsStuckPartitions) {
+  FakeClock clock;
+  StatusBoard board(clock, std::chrono::seconds(10), false);
+  TickReport report;
+  report.kafka_ok = true;
+  report.kube_ok = true;
+  const SteadyTime since = clock.Now();
+  report.stuck.push_back(
+      {.topic = "orders", .partition = 3, .committed = 120, .lag = 60, .since = since});
+  board.Record(report);
+  clock.Advance(std::chrono::seconds(400));
+  auto j = board.StatusJson(ReconcilerOptions{});
+  EXPECT_EQ(j["stuck_partition_count"], 1);
+  ASSERT_EQ(j["stuck_partitions"].size(), 1u) << j.dump();
+  EXPECT_EQ(j["stuck_partitions"][0]["topic"], "orders");
+  EXPECT_EQ(j["stuck_partitions"][0]["partition"], 3);
+  EXPECT_EQ(j["stuck_partitions"][0]["committed"], 120);
+  EXPECT_EQ(j["stuck_partitions"][0]["lag"], 60);
+  EXPECT_EQ(j["stuck_partitions"][0]["stuck_seconds"], 400);
+  board.Record(TickReport{});
+  j = board.StatusJson(ReconcilerOptions{});
+  EXPECT_EQ(j["stuck_partition_count"], 0);
+  EXPECT_TRUE(j["stuck_partitions"].empty());
+}
+
 TEST(LoopTest, RunsMaxTicksThenReturns) {
   Harness h;
   h.source.Push(FakeMetricSource::Backlog(20));

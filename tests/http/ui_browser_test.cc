@@ -59,7 +59,8 @@ TEST(UiBrowser, ShowsWhatTheDaemonReports) {
   const nlohmann::json expect = {{"backlog", d["backlog"]},
                                  {"replicas", d["replicas_after"]},
                                  {"desired", d["desired"]},
-                                 {"reason", d["reason"]}};
+                                 {"reason", d["reason"]},
+                                 {"stuck_partitions", s["stuck_partition_count"]}};
   const auto result =
       RunCheck({"--url", "http://127.0.0.1:" + std::to_string(h.port()) + "/ui", "--expect",
                 expect.dump(), "--screenshot", std::string(KA_UI_OUT) + "/status-page.png"});

@@ -232,6 +232,8 @@ struct LagCase {
   int32_t current = 1;
   int32_t want_desired = 0;
   Reason want_reason = Reason::kBacklog;
+  int64_t stuck_lag = 0;
+  int32_t stuck_partitions = 0;
 };
 
 void RunLagCases(const std::vector<LagCase>& cases) {
@@ -239,7 +241,8 @@ void RunLagCases(const std::vector<LagCase>& cases) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     PolicyInput in{.now = clock.Now(), .backlog = c.backlog, .partition_count = c.partitions,
-                   .current_replicas = c.current, .partitions_with_lag = c.with_lag};
+                   .current_replicas = c.current, .partitions_with_lag = c.with_lag,
+                   .stuck_lag = c.stuck_lag, .stuck_partitions = c.stuck_partitions};
     Decision d = Decide(in, PolicyState{}, c.config);
     EXPECT_EQ(d.desired, c.want_desired);
     EXPECT_EQ(d.reason, c.want_reason) << ReasonName(d.reason);
@@ -318,7 +321,43 @@ TEST(DecideTest, EvenPartitionDistribution) {
   });
 }
 
+// Issue 17 item 2: EXCLUDE_STUCK_LAG. Seed(): 10 messages per pod, min 1, max 10, idle 0.
+TEST(DecideTest, ExcludeStuckLag) {
+  PolicyConfig ex = Seed();
+  ex.exclude_stuck_lag = true;
+  PolicyConfig ex_min0 = ex;
+  ex_min0.min_replicas = 0;
+  PolicyConfig ex_lag = ex;
+  ex_lag.limit_to_partitions_with_lag = true;
+  RunLagCases({
+      {.name = "off (seed): ceil(1000/10) = 100, held at max 10", .backlog = 1000, .partitions = 12, .current = 5, .want_desired = 10, .want_reason = Reason::kClampedMax, .stuck_lag = 990, .stuck_partitions = 1},
+      {.name = "1000 - 990 stuck = 10: ceil(10/10) = 1", .config = ex, .backlog = 1000, .partitions = 12, .current = 5, .want_desired = 1, .want_reason = Reason::kStuckExcluded, .stuck_lag = 990, .stuck_partitions = 1},
+      {.name = "85 - 5 stuck = 80: 8 instead of 9", .config = ex, .backlog = 85, .partitions = 12, .current = 2, .want_desired = 8, .want_reason = Reason::kStuckExcluded, .stuck_lag = 5, .stuck_partitions = 1},
+      {.name = "nothing stuck: the seed rule, 9", .config = ex, .backlog = 85, .partitions = 12, .current = 2, .want_desired = 9},
+      {.name = "only stuck lag, min 0: one pod, never idle", .config = ex_min0, .backlog = 500, .partitions = 12, .current = 3, .want_desired = 1, .want_reason = Reason::kStuckExcluded, .stuck_lag = 500, .stuck_partitions = 2},
+      {.name = "only stuck lag, 0 pods, min 0: wakes 1", .config = ex_min0, .backlog = 500, .partitions = 12, .current = 0, .want_desired = 1, .want_reason = Reason::kStuckExcluded, .stuck_lag = 500, .stuck_partitions = 2},
+      {.name = "80 - 40 stuck = 4, lag cap 4 - 1 stuck = 3", .config = ex_lag, .backlog = 80, .partitions = 12, .with_lag = 4, .current = 1, .want_desired = 3, .want_reason = Reason::kLagPartitionCap, .stuck_lag = 40, .stuck_partitions = 1},
+  });
+}
+
+TEST(DecideTest, StuckLagNeverLetsTheDeploymentGoIdle) {
+  Driver dr;
+  dr.config.exclude_stuck_lag = true;
+  dr.config.min_replicas = 0;
+  dr.current = 2;
+  for (int i = 0; i < 20; ++i) {  // 20 min of only stuck lag, min_ttl 5 min
+    dr.clock.Advance(seconds(60));
+    Decision d = Decide({.now = dr.clock.Now(), .backlog = 70, .current_replicas = dr.current,
+                         .stuck_lag = 70, .stuck_partitions = 1},
+                        dr.state, dr.config);
+    dr.state = d.next_state;
+    dr.current = d.desired;
+    EXPECT_EQ(d.desired, 1) << i;
+  }
+}
+
 TEST(DecideTest, NewReasonsHaveNames) {
+  EXPECT_EQ(ReasonName(Reason::kStuckExcluded), "stuck_excluded");
   EXPECT_EQ(ReasonName(Reason::kBelowActivation), "below_activation");
   EXPECT_EQ(ReasonName(Reason::kLagPartitionCap), "lag_partition_cap");
   EXPECT_EQ(ReasonName(Reason::kEvenPartitions), "even_partitions");

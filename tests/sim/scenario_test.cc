@@ -40,7 +40,7 @@ TEST(ScenarioTest, EverySharedTraceLoads) {
     EXPECT_GT(s->TickCount(), 0);
     ++loaded;
   }
-  EXPECT_EQ(loaded, 5);
+  EXPECT_EQ(loaded, 6);  // the five reference shapes and stuck-partition
 }
 
 TEST(ScenarioTest, ReadsEveryField) {
@@ -164,6 +164,26 @@ TEST(ScenarioTest, RejectsOneProblemAtATime) {
        .to = "duration_seconds: 2000000\ntick_seconds: 0.1",
        .want = "more than 1e7 steps"},
       {.name = "empty name", .from = "name: good", .to = "name: ''", .want = "name: must be"},
+      {.name = "stuck partition out of range",
+       .from = "name: good",
+       .to = "name: good\nstuck_partition: {partition: 9, from_seconds: 10, until_seconds: 20}",
+       .want = "stuck_partition.partition: must be below partitions"},
+      {.name = "stuck partition ends before it starts",
+       .from = "name: good",
+       .to = "name: good\nstuck_partition: {partition: 1, from_seconds: 30, until_seconds: 20}",
+       .want = "stuck_partition.until_seconds: must be after from_seconds"},
+      {.name = "stuck partition unknown key",
+       .from = "name: good",
+       .to = "name: good\nstuck_partition: {partition: 1, from_seconds: 1, until_seconds: 2, x: 1}",
+       .want = "stuck_partition.x: unknown key"},
+      {.name = "stuck after zero",
+       .from = "interval_seconds: 15}",
+       .to = "interval_seconds: 15, stuck_after_seconds: 0}",
+       .want = "autoscaler.stuck_after_seconds"},
+      {.name = "exclude stuck lag not a bool",
+       .from = "interval_seconds: 15}",
+       .to = "interval_seconds: 15, exclude_stuck_lag: maybe}",
+       .want = "autoscaler.exclude_stuck_lag: must be true or false"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -175,6 +195,22 @@ TEST(ScenarioTest, RejectsOneProblemAtATime) {
     ASSERT_FALSE(s);
     EXPECT_TRUE(Mentions(s.error(), c.want)) << s.error().ToString();
   }
+}
+
+TEST(ScenarioTest, ReadsTheStuckPartition) {
+  auto s = LoadScenario(kTraces / "stuck-partition.yaml");
+  ASSERT_TRUE(s) << s.error().ToString();
+  ASSERT_TRUE(s->stuck_partition);
+  EXPECT_EQ(s->stuck_partition->partition, 2);
+  EXPECT_EQ(s->stuck_partition->from_seconds, 600);
+  EXPECT_EQ(s->stuck_partition->until_seconds, 2400);
+  EXPECT_EQ(s->autoscaler.stuck_after_seconds, 120);
+  EXPECT_TRUE(s->autoscaler.exclude_stuck_lag);
+  auto flash = LoadScenario(kTraces / "flash-crowd.yaml");
+  ASSERT_TRUE(flash);
+  EXPECT_FALSE(flash->stuck_partition);
+  EXPECT_EQ(flash->autoscaler.stuck_after_seconds, 300);
+  EXPECT_FALSE(flash->autoscaler.exclude_stuck_lag);
 }
 
 TEST(ScenarioTest, GoodScenarioParsesAndThresholdIsReadFromEitherPlace) {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -351,6 +352,42 @@ TEST(GoldenTest, TrickleAfterIdleShowsActivation) {
   EXPECT_GT(on->metrics.max_wait_seconds, off->metrics.max_wait_seconds);  // the price
 
   CompareWithGolden(kGolden / "trickle-after-idle.csv", SummaryCsv(*with, {*off, *on}));
+}
+
+
+// Issue 17 items 2 and 7: a stuck partition (scenarios/stuck-partition.yaml). Partition 2 stops
+// committing from 600 s to 2400 s while the others advance; its lag grows 10 msg/s. With
+// exclude_stuck_lag the daemon's StuckTracker (stuck_after_seconds 120) takes it out of the
+// scale-up rule and the Deployment goes back to min_replicas (3), which carries the rest; without
+// it (the seed's rule) the stuck lag holds max_replicas (6) for the rest of the episode. Before
+// detection (600-720 s) the stuck lag still counts in both runs: they reach 6 there alike.
+// Both rows are committed (KA_UPDATE_GOLDEN=1 regenerates).
+TEST(GoldenTest, StuckPartitionShowsExcludeStuckLag) {
+  auto with = LoadScenario(kTraces / "stuck-partition.yaml");
+  ASSERT_TRUE(with) << with.error().ToString();
+  ASSERT_TRUE(with->autoscaler.exclude_stuck_lag);
+  Scenario without = *with;
+  without.autoscaler.exclude_stuck_lag = false;
+  const Workload w = BuildWorkload(*with);
+  auto off = RunPolicy(without, w, "messages");
+  auto on = RunPolicy(*with, w, "messages");
+  ASSERT_TRUE(off && on);
+  off->policy = "messages exclude_stuck_lag=false";
+  on->policy = "messages exclude_stuck_lag=true";
+  auto max_between = [](const PolicyRun& r, size_t from, size_t to) {
+    return *std::max_element(r.replicas.begin() + static_cast<std::ptrdiff_t>(from),
+                             r.replicas.begin() + static_cast<std::ptrdiff_t>(to));
+  };
+  // Before the episode both runs are the same.
+  EXPECT_EQ(max_between(*on, 0, 600), max_between(*off, 0, 600));
+  // Stuck from 600 s, detected by 600 + 120 + one interval; then 1,000 s later:
+  EXPECT_EQ(max_between(*off, 1000, 2400), 6) << "the seed's rule: the stuck lag holds max";
+  EXPECT_EQ(max_between(*on, 1000, 2400), 3) << "excluded: min_replicas carries the others";
+  // The pile of the stuck partition (~18,000) is in the backlog either way, and drains after.
+  EXPECT_GT(on->backlog.at(2399), 17000);
+  EXPECT_LT(on->metrics.pod_seconds, off->metrics.pod_seconds);
+
+  CompareWithGolden(kGolden / "stuck-partition.csv", SummaryCsv(*with, {*off, *on}));
 }
 
 }  // namespace

@@ -129,6 +129,7 @@ async function main() {
         "#v-backlog": String(expect.backlog), "#v-replicas": String(expect.replicas),
         "#v-desired": String(expect.desired), "#v-reason": String(expect.reason),
       };
+      if (expect.stuck_partitions !== undefined) want["#v-stuck"] = String(expect.stuck_partitions);
       const seen = {};
       const shown = await until(async () => {
         for (const sel of Object.keys(want)) seen[sel] = await page.textContent(sel);
