@@ -92,3 +92,59 @@ TEST(WaitSpanTest, LagCapReachesTheSpanAndTheLog) {
 
 }  // namespace
 }  // namespace kafka_autoscaler::controller
+
+namespace kafka_autoscaler::controller {
+namespace {
+
+// Issue 17 item 2: a stuck partition is explained on the decision span. STUCK_AFTER 30 s, a tick
+// every 15 s: partition 0 at commit 100 (lag 50, then 60, 70), partition 1 advancing; stuck at the
+// third tick (30 s after the first saw its lag).
+TEST(WaitSpanTest, StuckPartitionsReachTheDecisionSpan) {
+  testing::FakeClock clock;
+  testing::FakeMetricSource source;
+  testing::FakeScaleTarget target{1};
+  std::ostringstream out;
+  Logger log{clock, out, LogLevel::kInfo, LogFormat::kJson};
+  RecordingTracer tracer;
+  ReconcilerOptions o;
+  o.policy.messages_per_pod = 10;
+  o.policy.max_replicas = 10;
+  o.policy.exclude_stuck_lag = true;
+  o.stuck_after = std::chrono::seconds(30);
+  o.topics = "orders";
+  o.group = "workers";
+  Reconciler reconciler(o, clock, source, target, nullptr, log, tracer);
+  const auto& root = tracer.attributes[std::string(kSpanReconcile)];
+  for (int i = 0; i < 3; ++i) {
+    kafka::Observation obs;
+    obs.group_mode = true;
+    obs.partition_count = 2;
+    obs.partitions = {{.topic = "orders",
+                       .partition = 0,
+                       .high = 150 + 10 * i,
+                       .committed = 100,
+                       .lag = 50 + 10 * i},
+                      {.topic = "orders",
+                       .partition = 1,
+                       .high = 1010 + 10 * i,
+                       .committed = 1000 + 10 * i,
+                       .lag = 10}};
+    obs.backlog = 60 + 10 * i;
+    obs.at = clock.Now();
+    source.Push(std::move(obs));
+    (void)reconciler.Tick(true);
+    if (i < 2) {
+      EXPECT_EQ(std::get<int64_t>(root.at("kafka_autoscaler.stuck.partitions")), 0) << i;
+      EXPECT_FALSE(root.count("kafka_autoscaler.stuck.list")) << i;
+    }
+    clock.Advance(std::chrono::seconds(15));
+  }
+  EXPECT_EQ(std::get<int64_t>(root.at("kafka_autoscaler.stuck.partitions")), 1);
+  EXPECT_EQ(std::get<int64_t>(root.at("kafka_autoscaler.stuck.lag")), 70);
+  EXPECT_EQ(std::get<std::string>(root.at("kafka_autoscaler.stuck.list")), "orders/0@100");
+  EXPECT_TRUE(std::get<bool>(root.at("kafka_autoscaler.stuck.excluded")));
+  EXPECT_EQ(std::get<std::string>(root.at("kafka_autoscaler.reason")), "stuck_excluded");
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::controller
