@@ -2,8 +2,8 @@
 // 1,000 and 10,000 partitions on librdkafka's mock cluster (3 brokers, loopback).
 //
 // For each size: a topic with one message per partition and a commit on every partition; a
-// cold Fetch (new client: Metadata + offsets) and then N warm Fetches (metadata cached). It
-// prints the median and p90 wall time of a warm Fetch and, per Fetch, CPU time of
+// cold Fetch (new client: Metadata + offsets) and then N warm Fetches (connections up; each
+// still reads Metadata, as every tick does). It prints the median and p90 wall time of a warm Fetch and, per Fetch, CPU time of
 //   caller  — the thread calling Fetch() (our request shaping and answer parsing),
 //   mock    — the mock cluster's thread ("rdk:mock": the mock brokers' own cost),
 //   process — everything, so process − mock is what a real deployment would spend;

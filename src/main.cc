@@ -166,7 +166,7 @@ ka::controller::ReconcilerOptions ReconcilerOptionsFrom(const ka::config::Config
   o.fallback_after_failures = c.fallback_after_failures;
   o.fallback_if_higher = c.fallback_mode == ka::config::FallbackMode::kIfHigher;
   o.dry_run = c.dry_run;
-  for (const auto& t : c.kafka_topics) o.topics += (o.topics.empty() ? "" : ",") + t;
+  o.topics = c.TopicSetting();
   o.group = c.kafka_consumer_group.value_or("");
   o.namespace_name = c.namespace_name;
   o.deployment_name = c.deployment_name;

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/topic_pattern.h"
+
 namespace kafka_autoscaler::config {
 namespace {
 
@@ -263,7 +265,16 @@ Result<Config> Load(const Env& env) {
   auto& p = c.policy;
 
   c.kafka_bootstrap_servers = r.String("KAFKA_BOOTSTRAP_SERVERS", c.kafka_bootstrap_servers);
-  if (auto raw = r.Raw("KAFKA_TOPIC")) {
+  if (auto raw = r.Raw("KAFKA_TOPIC"); raw && raw->starts_with(kTopicPatternPrefix)) {
+    // The whole value is one regex (it may contain commas): topic_pattern.h.
+    const std::string source = raw->substr(kTopicPatternPrefix.size());
+    if (auto pattern = TopicPattern::Parse(source); !pattern) {
+      r.Problem("KAFKA_TOPIC", *raw, pattern.error().message + "; e.g. re:orders-.*");
+    } else {
+      c.kafka_topics.clear();
+      c.kafka_topic_pattern = source;
+    }
+  } else if (raw) {
     std::vector<std::string> topics;
     std::string s = *raw;
     size_t start = 0;
@@ -401,12 +412,17 @@ Result<Config> Load(const Env& env) {
   return c;
 }
 
+std::string Config::TopicSetting() const {
+  if (kafka_topic_pattern) return std::string(kTopicPatternPrefix) + *kafka_topic_pattern;
+  std::string topics;
+  for (const auto& t : kafka_topics) topics += (topics.empty() ? "" : ",") + t;
+  return topics;
+}
+
 nlohmann::json Config::ToJson() const {
   nlohmann::ordered_json j;
   j["KAFKA_BOOTSTRAP_SERVERS"] = kafka_bootstrap_servers;
-  std::string topics;
-  for (const auto& t : kafka_topics) topics += (topics.empty() ? "" : ",") + t;
-  j["KAFKA_TOPIC"] = topics;
+  j["KAFKA_TOPIC"] = TopicSetting();
   j["NAMESPACE"] = namespace_name;
   j["DEPLOYMENT_NAME"] = deployment_name;
   j["MESSAGES_PER_POD"] = policy.messages_per_pod;

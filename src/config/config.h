@@ -44,6 +44,9 @@ struct Config {
 
   // --- added; each default keeps the seed's behaviour ---
   std::optional<std::string> kafka_consumer_group;           // KAFKA_CONSUMER_GROUP
+  // KAFKA_TOPIC=re:<regex> (topic_pattern.h): the regex without the prefix; kafka_topics is
+  // then empty. TopicSetting() gives KAFKA_TOPIC back as written, for logs and status.
+  std::optional<std::string> kafka_topic_pattern;
   OffsetResetPolicy offset_reset = OffsetResetPolicy::kLatest;  // KAFKA_OFFSET_RESET_POLICY
   std::optional<std::string> kafka_config_file;              // KAFKA_CONFIG_FILE
   std::optional<int32_t> fallback_replicas;  // FALLBACK_REPLICAS; unset = hold on failures
@@ -72,6 +75,8 @@ struct Config {
   std::chrono::milliseconds TickDeadline() const;
   // The effective configuration as JSON (no secrets are held here; file paths only).
   nlohmann::json ToJson() const;
+  // KAFKA_TOPIC as the user wrote it: "a,b" or "re:<regex>".
+  std::string TopicSetting() const;
 };
 
 // Builds a Config from `env`. On failure the Error has code kInvalidArgument, a summary

@@ -271,6 +271,7 @@ Result<KafkaSourceOptions> OptionsFromConfig(const config::Config& config) {
   KafkaSourceOptions o;
   o.bootstrap_servers = config.kafka_bootstrap_servers;
   o.topics = config.kafka_topics;
+  o.topic_pattern = config.kafka_topic_pattern;
   o.group = config.kafka_consumer_group;
   o.offset_reset = config.offset_reset;
   o.timeout = config.TickDeadline();
@@ -295,7 +296,12 @@ KafkaMetricSource::~KafkaMetricSource() = default;
 Result<std::unique_ptr<KafkaMetricSource>> KafkaMetricSource::Create(KafkaSourceOptions options,
                                                                      const Clock& clock,
                                                                      Logger* logger) {
-  if (options.topics.empty()) {
+  std::optional<config::TopicPattern> pattern;
+  if (options.topic_pattern) {
+    auto parsed = config::TopicPattern::Parse(*options.topic_pattern);
+    if (!parsed) return MakeError(parsed.error().WithContext("kafka: KAFKA_TOPIC"));
+    pattern = std::move(*parsed);
+  } else if (options.topics.empty()) {
     return MakeError(ErrorCode::kInvalidArgument, "kafka: no topic to watch");
   }
   if (options.group && options.group->empty()) {
@@ -310,6 +316,7 @@ Result<std::unique_ptr<KafkaMetricSource>> KafkaMetricSource::Create(KafkaSource
   }
   std::unique_ptr<KafkaMetricSource> source(
       new KafkaMetricSource(std::move(options), clock, logger));
+  source->pattern_ = std::move(pattern);
   RETURN_IF_ERROR(source->EnsureClient());
   return source;
 }
@@ -330,7 +337,48 @@ Status KafkaMetricSource::EnsureClient() {
   return OkStatus();
 }
 
-Status KafkaMetricSource::RefreshMetadata(SteadyTime deadline) {
+namespace {
+
+// The partition count of one topic of a Metadata answer, or why it cannot be used.
+Result<int32_t> PartitionCountOf(const rd_kafka_metadata_topic_t& t) {
+  const std::string topic(t.topic);
+  switch (t.err) {
+    case RD_KAFKA_RESP_ERR_NO_ERROR:
+      break;
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+      return MakeError(ErrorCode::kNotFound, "topic '" + topic + "' does not exist");
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+      return MakeError(ErrorCode::kPermissionDenied,
+                       "not authorized to describe topic '" + topic + "'");
+    default:
+      return MakeError(KafkaError(t.err, "metadata for topic '" + topic + "'"));
+  }
+  if (t.partition_cnt <= 0) {
+    return MakeError(ErrorCode::kIncomplete, "topic '" + topic + "' has no partitions");
+  }
+  std::vector<bool> ids(static_cast<size_t>(t.partition_cnt), false);
+  for (int i = 0; i < t.partition_cnt; ++i) {
+    const int32_t id = t.partitions[i].id;
+    if (id < 0 || id >= t.partition_cnt || ids[static_cast<size_t>(id)]) {
+      return MakeError(ErrorCode::kProtocol,
+                       "metadata for topic '" + topic + "' has unexpected partition ids");
+    }
+    ids[static_cast<size_t>(id)] = true;
+  }
+  return t.partition_cnt;
+}
+
+bool IsUnknownTopic(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+}
+
+}  // namespace
+
+// KAFKA_TOPIC as a list: one Metadata request per named topic (the request names only that
+// topic, so its cost does not grow with the cluster). A missing topic is kNotFound.
+Result<std::vector<KafkaMetricSource::TopicLayout>> KafkaMetricSource::ListedTopics(
+    SteadyTime deadline) {
   std::vector<TopicLayout> layout;
   for (const auto& topic : options_.topics) {
     RdPtr<rd_kafka_topic_t> rkt(rd_kafka_topic_new(client_->handle(), topic.c_str(), nullptr));
@@ -351,45 +399,145 @@ Status KafkaMetricSource::RefreshMetadata(SteadyTime deadline) {
     if (t == nullptr) {
       return MakeError(ErrorCode::kIncomplete, "metadata answer lacks topic '" + topic + "'");
     }
-    switch (t->err) {
-      case RD_KAFKA_RESP_ERR_NO_ERROR:
-        break;
-      case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
-      case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
-        return MakeError(ErrorCode::kNotFound, "topic '" + topic + "' does not exist");
-      case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
-        return MakeError(ErrorCode::kPermissionDenied,
-                         "not authorized to describe topic '" + topic + "'");
-      default:
-        return MakeError(KafkaError(t->err, "metadata for topic '" + topic + "'"));
-    }
-    if (t->partition_cnt <= 0) {
-      return MakeError(ErrorCode::kIncomplete, "topic '" + topic + "' has no partitions");
-    }
-    std::vector<bool> ids(static_cast<size_t>(t->partition_cnt), false);
-    for (int i = 0; i < t->partition_cnt; ++i) {
-      const int32_t id = t->partitions[i].id;
-      if (id < 0 || id >= t->partition_cnt || ids[static_cast<size_t>(id)]) {
-        return MakeError(ErrorCode::kProtocol,
-                         "metadata for topic '" + topic + "' has unexpected partition ids");
-      }
-      ids[static_cast<size_t>(id)] = true;
-    }
-    layout.push_back(TopicLayout{topic, t->partition_cnt});
+    auto partitions = PartitionCountOf(*t);
+    if (!partitions) return MakeError(partitions.error());
+    layout.push_back(TopicLayout{topic, *partitions});
   }
-  if (logger_ != nullptr && !layout_.empty()) {
-    for (size_t i = 0; i < layout.size() && i < layout_.size(); ++i) {
-      if (layout[i].partitions != layout_[i].partitions) {
-        logger_->Info("kafka: partition count changed", {{"topic", layout[i].topic},
-                                                         {"from", int64_t{layout_[i].partitions}},
-                                                         {"to", int64_t{layout[i].partitions}}});
+  return layout;
+}
+
+// KAFKA_TOPIC=re:…: one Metadata request for all topics (its answer grows with the cluster's
+// topics and partitions, about 30 bytes a partition: only pattern mode pays it), filtered by the
+// pattern, sorted by name. A matching topic the answer calls unknown is being deleted: dropped.
+// Any other error of a matching topic fails the observation (never a backlog without it).
+// No matching topic at all is kNotFound: a failed observation, never a backlog of 0 (the
+// daemon holds; docs/reliability.md).
+Result<std::vector<KafkaMetricSource::TopicLayout>> KafkaMetricSource::MatchingTopics(
+    SteadyTime deadline) {
+  const rd_kafka_metadata_t* raw = nullptr;
+  const rd_kafka_resp_err_t err =
+      rd_kafka_metadata(client_->handle(), 1, nullptr, &raw, RemainingMs(deadline));
+  RdPtr<const rd_kafka_metadata_t> md(raw);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return MakeError(KafkaError(err, "metadata (all topics)"));
+  std::vector<TopicLayout> layout;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    const rd_kafka_metadata_topic_t& t = md->topics[i];
+    if (t.topic == nullptr || !pattern_->Matches(t.topic) || IsUnknownTopic(t.err)) continue;
+    auto partitions = PartitionCountOf(t);
+    if (!partitions) return MakeError(partitions.error());
+    layout.push_back(TopicLayout{t.topic, *partitions});
+  }
+  if (layout.empty()) {
+    return MakeError(ErrorCode::kNotFound, "no topic matches KAFKA_TOPIC re:" + pattern_->source() +
+                                               " (of " + std::to_string(md->topic_cnt) +
+                                               " in the cluster)");
+  }
+  std::sort(layout.begin(), layout.end(),
+            [](const TopicLayout& a, const TopicLayout& b) { return a.topic < b.topic; });
+  return layout;
+}
+
+// Partitions are never removed from a Kafka topic, so a smaller count than before comes from a
+// broker whose metadata lags (KRaft brokers replay the controller's log asynchronously) or from
+// a topic deleted and recreated. The first is transient and would drop a partition's backlog
+// from one tick: the observation fails (kIncomplete). When the next refresh repeats the same
+// smaller count it is taken as a recreated topic and accepted (one failed tick).
+Status KafkaMetricSource::CheckNoShrink(const std::vector<TopicLayout>& layout) {
+  std::map<std::string, int32_t> shrunk;
+  std::optional<Error> error;
+  for (const auto& l : layout) {
+    const auto seen = partitions_seen_.find(l.topic);
+    if (seen == partitions_seen_.end() || l.partitions >= seen->second) continue;
+    const auto before = shrink_seen_.find(l.topic);
+    if (before != shrink_seen_.end() && before->second == l.partitions) {
+      if (logger_ != nullptr) {
+        logger_->Warn(
+            "kafka: topic has fewer partitions than before (recreated?); using them",
+            {{"topic", l.topic}, {"from", int64_t{seen->second}}, {"to", int64_t{l.partitions}}});
       }
+      continue;
+    }
+    shrunk[l.topic] = l.partitions;
+    if (!error) {
+      error = Error{ErrorCode::kIncomplete,
+                    "metadata says topic '" + l.topic + "' has " + std::to_string(l.partitions) +
+                        " partitions, " + std::to_string(seen->second) +
+                        " before (stale metadata, or the topic was recreated)",
+                    {},
+                    std::nullopt};
     }
   }
-  layout_ = std::move(layout);
-  layout_fetched_at_ = clock_.Now();
+  shrink_seen_ = std::move(shrunk);
+  if (error) return MakeError(*error);
+  return OkStatus();
+}
+
+// Logs partition counts that changed, and in pattern mode the set of topics in use whenever it
+// changes (once per change, including the first set).
+void KafkaMetricSource::LogChanges(const std::vector<TopicLayout>& layout) {
+  if (logger_ == nullptr) return;
+  for (const auto& l : layout) {
+    const auto seen = partitions_seen_.find(l.topic);
+    if (seen != partitions_seen_.end() && seen->second != l.partitions) {
+      logger_->Info(
+          "kafka: partition count changed",
+          {{"topic", l.topic}, {"from", int64_t{seen->second}}, {"to", int64_t{l.partitions}}});
+    }
+  }
+  if (!pattern_) return;
+  std::vector<std::string> names;
+  for (const auto& l : layout) names.push_back(l.topic);
+  if (topics_logged_ == names) return;
+  std::string joined, added, removed;
+  for (const auto& n : names) {
+    joined += (joined.empty() ? "" : ",") + n;
+    if (!topics_logged_ ||
+        std::find(topics_logged_->begin(), topics_logged_->end(), n) == topics_logged_->end()) {
+      added += (added.empty() ? "" : ",") + n;
+    }
+  }
+  for (const auto& n : topics_logged_.value_or(std::vector<std::string>{})) {
+    if (std::find(names.begin(), names.end(), n) == names.end()) {
+      removed += (removed.empty() ? "" : ",") + n;
+    }
+  }
+  logger_->Info("kafka: topics matching the pattern changed",
+                {{"pattern", "re:" + pattern_->source()},
+                 {"topics", joined},
+                 {"added", added},
+                 {"removed", removed}});
+  topics_logged_ = std::move(names);
+}
+
+// Every Fetch reads the partition lists afresh (issue 13 item 6): a partition added to a topic
+// counts on the next tick, and a deleted topic fails the next tick. The alternative, a cached
+// list plus a cheap "did the count change" check, needs the same Metadata round trip, since the
+// partition count is only in a Metadata answer; so the refresh itself is the cheap check. Its
+// cost: one small request per listed topic (a few hundred bytes plus ~30 a partition), against
+// the 2 × ListOffsets (+ OffsetFetch) a tick sends anyway (docs/performance.md).
+Status KafkaMetricSource::RefreshMetadata(SteadyTime deadline) {
+  layout_.clear();
+  auto layout = pattern_ ? MatchingTopics(deadline) : ListedTopics(deadline);
+  if (pattern_ && !layout && layout.error().code == ErrorCode::kNotFound &&
+      topics_logged_ != std::vector<std::string>{} && logger_ != nullptr) {
+    logger_->Warn("kafka: no topic matches the pattern; holding (a failed observation)",
+                  {{"pattern", "re:" + pattern_->source()}});
+    topics_logged_ = std::vector<std::string>{};
+  }
+  if (!layout) return MakeError(layout.error());
+  RETURN_IF_ERROR(CheckNoShrink(*layout));
+  LogChanges(*layout);
+  partitions_seen_.clear();
+  for (const auto& l : *layout) partitions_seen_[l.topic] = l.partitions;
+  layout_ = std::move(*layout);
   ++metadata_refreshes_;
   return OkStatus();
+}
+
+std::vector<std::string> KafkaMetricSource::topics_in_use() const {
+  std::vector<std::string> names;
+  for (const auto& l : partitions_seen_) names.push_back(l.first);
+  return names;
 }
 
 Result<Observation> KafkaMetricSource::FetchOnce(SteadyTime deadline) {
@@ -482,18 +630,13 @@ Result<Observation> KafkaMetricSource::Fetch() {
     }
     stale_ = false;
     if (auto s = EnsureClient(); !s) return MakeError(s.error().WithContext("kafka"));
-    const bool too_old =
-        layout_fetched_at_ && clock_.Now() - *layout_fetched_at_ >= options_.metadata_max_age;
-    if (layout_.empty() || too_old) {
-      if (auto s = RefreshMetadata(deadline); !s) {
-        result = MakeError(s.error());
-        layout_.clear();
-        break;
-      }
+    if (auto s = RefreshMetadata(deadline); !s) {  // every attempt: see RefreshMetadata
+      result = MakeError(s.error());
+      break;
     }
     result = FetchOnce(deadline);
     if (result || !stale_ || SteadyClock::now() >= deadline) break;
-    layout_.clear();  // a leader moved or a partition vanished: re-read metadata and retry
+    // A leader moved or a partition vanished: the next attempt re-reads metadata.
   }
   if (result) return result;
 
@@ -563,7 +706,16 @@ Result<std::string> ProbeKafka(const KafkaSourceOptions& options, const Clock& c
   if (!source) return MakeError(source.error().WithContext("kafka check"));
   auto obs = (*source)->Fetch();
   if (!obs) return MakeError(obs.error().WithContext("kafka check"));
-  for (const auto& topic : options.topics) {
+  // The topics observed: the listed ones, or those the pattern matched (check shows them).
+  std::vector<std::string> topics;
+  for (const auto& p : obs->partitions) {
+    if (topics.empty() || topics.back() != p.topic) topics.push_back(p.topic);
+  }
+  if (options.topic_pattern) {
+    report << "  KAFKA_TOPIC re:" << *options.topic_pattern << " matches " << topics.size()
+           << " topic(s)\n";
+  }
+  for (const auto& topic : topics) {
     int32_t partitions = 0, committed = 0;
     int64_t held = 0, lag = 0;
     for (const auto& p : obs->partitions) {

@@ -1,8 +1,10 @@
 // KafkaMetricSource: the MetricSource of the daemon and of `check`, backed by librdkafka.
 //
 // One Fetch() asks Kafka, within one deadline, for every partition of the watched topics:
-//   - partition lists from a Metadata request, cached (see metadata_max_age) and refreshed
-//     early whenever an answer says the cache is stale (unknown partition, leader moved);
+//   - partition lists from a Metadata request at every Fetch (so partitions added to a topic
+//     count on the next tick; see RefreshMetadata), read again when an offsets answer says
+//     they are stale (unknown partition, leader moved); with a topic pattern, one Metadata
+//     request for all topics, matched against the pattern;
 //   - high and low watermarks, batched: one ListOffsets request per leader broker for each of
 //     "latest" and "earliest" (rd_kafka_offsets_for_times with the −1/−2 sentinels, which
 //     honours its timeout even when a leader is down, unlike query_watermark_offsets);
@@ -27,6 +29,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +39,7 @@
 #include "common/log.h"
 #include "common/result.h"
 #include "config/config.h"
+#include "config/topic_pattern.h"
 #include "kafka/observation.h"
 #include "kafka/properties.h"
 
@@ -46,14 +50,13 @@ struct KafkaSourceOptions {
   std::vector<std::string> topics;                   // KAFKA_TOPIC, comma list summed
   std::optional<std::string> group;                  // KAFKA_CONSUMER_GROUP; unset = topic mode
   config::OffsetResetPolicy offset_reset = config::OffsetResetPolicy::kLatest;
+  // KAFKA_TOPIC=re:<regex> (config/topic_pattern.h), without the prefix: instead of `topics`,
+  // every topic of the cluster whose name matches, re-read at each Fetch.
+  std::optional<std::string> topic_pattern;
   // librdkafka properties (KAFKA_CONFIG_FILE), applied before bootstrap.servers, which always
   // comes from `bootstrap_servers`.
   ClientProperties properties;
   std::chrono::milliseconds timeout{10'000};  // deadline of one Fetch(); default 10 s
-  // How long partition lists are trusted before a Metadata refresh (default 5 min, as
-  // librdkafka's topic.metadata.refresh.interval.ms). Added partitions appear within it;
-  // deleted topics and moved leaders are noticed at once from the offsets answers.
-  std::chrono::milliseconds metadata_max_age{300'000};
   // Request shaping. librdkafka 2.0.2 matches every answered partition to its request list by
   // a linear search, so one request for n partitions costs O(n²) client CPU (~0.65 s for
   // 10,000 partitions); and every request wakes librdkafka's broker threads, which then walk
@@ -86,7 +89,7 @@ class KafkaClient;  // RAII wrapper of an rd_kafka_t; private to src/kafka.
 class KafkaMetricSource final : public MetricSource {
  public:
   // Validates the options and creates the librdkafka client (no network I/O yet).
-  // kInvalidArgument for no topics or a property librdkafka rejects.
+  // kInvalidArgument for no topics, an invalid topic pattern or a property librdkafka rejects.
   [[nodiscard]] static Result<std::unique_ptr<KafkaMetricSource>> Create(KafkaSourceOptions options,
                                                                          const Clock& clock,
                                                                          Logger* logger = nullptr);
@@ -99,8 +102,10 @@ class KafkaMetricSource final : public MetricSource {
 
   // Number of librdkafka clients created so far (1 after Create; grows on recovery).
   int clients_created() const { return clients_created_; }
-  // Number of Metadata refreshes so far (for tests of the cache).
+  // Number of successful Metadata refreshes so far (one per Fetch, more after stale answers).
   int metadata_refreshes() const { return metadata_refreshes_; }
+  // The topics of the last successful refresh (with a pattern: the matching ones, sorted).
+  std::vector<std::string> topics_in_use() const;
 
  private:
   struct TopicLayout {
@@ -111,6 +116,10 @@ class KafkaMetricSource final : public MetricSource {
 
   [[nodiscard]] Status EnsureClient();
   [[nodiscard]] Status RefreshMetadata(SteadyTime deadline);
+  [[nodiscard]] Result<std::vector<TopicLayout>> ListedTopics(SteadyTime deadline);
+  [[nodiscard]] Result<std::vector<TopicLayout>> MatchingTopics(SteadyTime deadline);
+  [[nodiscard]] Status CheckNoShrink(const std::vector<TopicLayout>& layout);
+  void LogChanges(const std::vector<TopicLayout>& layout);
   [[nodiscard]] Result<Observation> FetchOnce(SteadyTime deadline);
 
   KafkaSourceOptions options_;
@@ -119,8 +128,13 @@ class KafkaMetricSource final : public MetricSource {
   std::unique_ptr<KafkaClient> client_;
   bool recreate_client_ = false;                 // set after a retryable failure
   bool stale_ = false;                           // the last FetchOnce saw stale metadata
-  std::vector<TopicLayout> layout_;              // empty = unknown
-  std::optional<SteadyTime> layout_fetched_at_;  // source clock
+  std::optional<config::TopicPattern> pattern_;  // from options_.topic_pattern
+  std::vector<TopicLayout> layout_;              // of this Fetch; empty = unknown
+  // Partition counts of the last accepted refresh (they only grow in Kafka), and a smaller
+  // count seen once, accepted if the next refresh repeats it (see CheckNoShrink).
+  std::map<std::string, int32_t> partitions_seen_;
+  std::map<std::string, int32_t> shrink_seen_;
+  std::optional<std::vector<std::string>> topics_logged_;  // pattern mode: last set logged
   int clients_created_ = 0;
   int metadata_refreshes_ = 0;
 };

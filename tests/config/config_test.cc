@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/topic_pattern.h"
+
 namespace kafka_autoscaler::config {
 namespace {
 
@@ -368,6 +370,60 @@ TEST(ConfigTest, ToJsonShowsEverySeedVariable) {
     EXPECT_TRUE(j.contains(name)) << name;
   }
   EXPECT_EQ(j["KAFKA_TOPIC"], "a,b");
+}
+
+// Issue 17 item 6: KAFKA_TOPIC=re:<ECMAScript regex>, the whole value one pattern.
+TEST(TopicPatternConfig, ReFormIsOnePatternCommasIncluded) {
+  auto c = Load({{"KAFKA_TOPIC", "re:orders-[a-z]{2,3}"}});
+  ASSERT_TRUE(c) << c.error().ToString();
+  EXPECT_EQ(c->kafka_topic_pattern, "orders-[a-z]{2,3}");
+  EXPECT_TRUE(c->kafka_topics.empty());
+  EXPECT_EQ(c->TopicSetting(), "re:orders-[a-z]{2,3}");
+  EXPECT_EQ(c->ToJson()["KAFKA_TOPIC"], "re:orders-[a-z]{2,3}");
+  auto list = Load({{"KAFKA_TOPIC", "orders,payments"}});
+  ASSERT_TRUE(list);
+  EXPECT_FALSE(list->kafka_topic_pattern);
+  EXPECT_EQ(list->TopicSetting(), "orders,payments");
+}
+
+TEST(TopicPatternConfig, InvalidPatternIsAClearConfigError) {
+  for (const std::string bad : {"re:", "re:orders-(", "re:[z-a]", "re:(a)\\1", "re:*"}) {
+    SCOPED_TRACE(bad);
+    auto c = Load({{"KAFKA_TOPIC", bad}});
+    ASSERT_FALSE(c);
+    ASSERT_TRUE(Names(c.error(), "KAFKA_TOPIC")) << c.error().ToString();
+    EXPECT_NE(c.error().ToString().find("re:orders-.*"), std::string::npos)
+        << "the error shows an example: " << c.error().ToString();
+  }
+  EXPECT_FALSE(Load({{"KAFKA_TOPIC", "re:" + std::string(1001, 'a')}}));
+}
+
+TEST(TopicPatternConfig, MatchesWholeNamesAndInternalTopicsOnlyByName) {
+  auto p = TopicPattern::Parse("orders-.*");
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->Matches("orders-eu"));
+  EXPECT_TRUE(p->Matches("orders-"));
+  EXPECT_FALSE(p->Matches("old-orders-eu")) << "a full match, not a search";
+  EXPECT_FALSE(p->Matches("orders"));
+  auto all = TopicPattern::Parse(".*");
+  ASSERT_TRUE(all);
+  EXPECT_TRUE(all->Matches("payments"));
+  EXPECT_FALSE(all->Matches("__consumer_offsets"));
+  EXPECT_FALSE(all->Matches("__transaction_state"));
+  auto under = TopicPattern::Parse("_.*");
+  ASSERT_TRUE(under);
+  EXPECT_TRUE(under->Matches("_private"));
+  EXPECT_FALSE(under->Matches("__consumer_offsets")) << "only a pattern starting with __";
+  auto internal = TopicPattern::Parse("__consumer_offsets");
+  ASSERT_TRUE(internal);
+  EXPECT_TRUE(internal->Matches("__consumer_offsets"));
+}
+
+TEST(TopicPatternConfig, NoPatternBacktracksExponentially) {
+  // The default std::regex executor needs ~2^n steps here; this one is linear.
+  auto p = TopicPattern::Parse("(a|aa)*c");
+  ASSERT_TRUE(p);
+  EXPECT_FALSE(p->Matches(std::string(249, 'a')));  // returns: the test would hang otherwise
 }
 
 }  // namespace

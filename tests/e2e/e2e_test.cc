@@ -182,6 +182,40 @@ TEST_F(E2eTest, ScalesUpOnBacklogDownAfterWindowThenIdle) {
   EXPECT_EQ(daemon->Wait(seconds(5)), 0);
 }
 
+// Issue 17 item 6: KAFKA_TOPIC=re:<regex>. A topic created while the daemon runs is picked up
+// on the next tick and the Deployment scales for its backlog; a topic the group committed that
+// does not match never counts.
+TEST_F(E2eTest, TopicPatternPicksUpANewTopicAndScalesForIt) {
+  StartApiServer();
+  ASSERT_TRUE(kafka_->ProduceEach(kTopic, kPartitions, 1));  // lag 6 → 1 replica
+  ASSERT_TRUE(kafka_->CreateTopic("audit", 2));               // outside the pattern
+  ASSERT_TRUE(kafka_->ProduceEach("audit", 2, 100));
+  auto committed = kafka_->Commit(kGroup, {{"audit", 0, 0}, {"audit", 1, 0}});  // lag 200 there
+  ASSERT_TRUE(committed) << committed.error().message;
+  auto env = Env();
+  env["KAFKA_TOPIC"] = "re:orders(-.*)?";
+  auto daemon = StartDaemon(env);
+  ASSERT_TRUE(Eventually([&] { return HttpGet(port_, "/readyz").first == 200; }, seconds(20)))
+      << daemon->Stderr();
+  EXPECT_EQ(Replicas(), 1) << "the group's commits on 'audit' were counted";
+
+  ASSERT_TRUE(kafka_->CreateTopic("orders-new", 4));
+  ASSERT_TRUE(kafka_->ProduceEach("orders-new", 4, 10));  // lag 6 + 40 = 46 → 5
+  ASSERT_TRUE(Eventually([&] { return Replicas() == 5; }, seconds(20)))
+      << "replicas " << Replicas() << "\n" << daemon->Stderr();
+  const auto changes = LogLines(*daemon, "kafka: topics matching the pattern changed");
+  ASSERT_EQ(changes.size(), 2u);  // the first set, then once for the new topic
+  EXPECT_EQ(changes[0]["topics"], "orders");
+  EXPECT_EQ(changes[1]["topics"], "orders,orders-new");
+  EXPECT_EQ(changes[1]["added"], "orders-new");
+  auto scaled = LogLines(*daemon, "scaled deployment");
+  ASSERT_FALSE(scaled.empty());
+  EXPECT_EQ(scaled[0]["from"], 1);
+  EXPECT_EQ(scaled[0]["to"], 5);
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(seconds(5)), 0);
+}
+
 TEST_F(E2eTest, BrokersDownHoldsNotReadyAndRecovers) {
   StartApiServer();
   ASSERT_TRUE(kafka_->ProduceEach(kTopic, kPartitions, 5));  // lag 30 → 3

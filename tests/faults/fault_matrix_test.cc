@@ -115,7 +115,7 @@ TEST_F(FaultMatrix, KafkaTopicDeletedMidRun) {
        .inject =
            [&] {
              // As a real cluster answers for a deleted topic: in Metadata and in ListOffsets (the
-             // mock only fails Metadata, which the source caches between ticks).
+             // mock itself fails only Metadata for it).
              h_->kafka().SetTopicError(kTopic, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
              h_->kafka().PushRequestErrors(kApiListOffsets, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
                                            kForever);

@@ -297,7 +297,7 @@ TEST(RealKafkaEndToEnd, ScalesUpFromRealProducerDownFromRealConsumersThenIdle) {
 // Partitions added mid-run (CreatePartitions, which the 2.0.2 mock cannot do) are counted on the
 // next tick, not after the 5-minute partition-list cache. DISABLED while docs/reliability.md's
 // known bug 6 is open: today it fails with "backlog 30 after 30 ticks"; enable it with the fix.
-TEST(RealKafkaFaults, DISABLED_PartitionsAddedMidRunAreCountedOnTheNextTick) {
+TEST(RealKafkaFaults, PartitionsAddedMidRunAreCountedOnTheNextTick) {
   ASSERT_OK(kafka->client().CreateTopic("grown-orders", 6, 1));
   Harness h("real-grown", HarnessOptions{.partitions = 6,
                                          .bootstrap = kafka->bootstrap(),
