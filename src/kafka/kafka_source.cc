@@ -422,7 +422,7 @@ Result<std::vector<KafkaMetricSource::TopicLayout>> KafkaMetricSource::MatchingT
   std::vector<TopicLayout> layout;
   for (int i = 0; i < md->topic_cnt; ++i) {
     const rd_kafka_metadata_topic_t& t = md->topics[i];
-    if (t.topic == nullptr || !pattern_->Matches(t.topic) || IsUnknownTopic(t.err)) continue;
+    if (t.topic == nullptr || !Matches(t.topic) || IsUnknownTopic(t.err)) continue;
     auto partitions = PartitionCountOf(t);
     if (!partitions) return MakeError(partitions.error());
     layout.push_back(TopicLayout{t.topic, *partitions});
@@ -435,6 +435,15 @@ Result<std::vector<KafkaMetricSource::TopicLayout>> KafkaMetricSource::MatchingT
   std::sort(layout.begin(), layout.end(),
             [](const TopicLayout& a, const TopicLayout& b) { return a.topic < b.topic; });
   return layout;
+}
+
+// The pattern's verdict on a topic name, remembered (a cluster's names rarely change, and a
+// large pattern costs its size per character of each name, every tick).
+bool KafkaMetricSource::Matches(const std::string& topic) {
+  if (match_cache_.size() > 100'000) match_cache_.clear();  // bounded under topic churn
+  const auto [it, added] = match_cache_.try_emplace(topic, false);
+  if (added) it->second = pattern_->Matches(topic);
+  return it->second;
 }
 
 // Partitions are never removed from a Kafka topic, so a smaller count than before comes from a

@@ -33,6 +33,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/clock.h"
@@ -118,6 +119,7 @@ class KafkaMetricSource final : public MetricSource {
   [[nodiscard]] Status RefreshMetadata(SteadyTime deadline);
   [[nodiscard]] Result<std::vector<TopicLayout>> ListedTopics(SteadyTime deadline);
   [[nodiscard]] Result<std::vector<TopicLayout>> MatchingTopics(SteadyTime deadline);
+  bool Matches(const std::string& topic);
   [[nodiscard]] Status CheckNoShrink(const std::vector<TopicLayout>& layout);
   void LogChanges(const std::vector<TopicLayout>& layout);
   [[nodiscard]] Result<Observation> FetchOnce(SteadyTime deadline);
@@ -134,6 +136,8 @@ class KafkaMetricSource final : public MetricSource {
   // count seen once, accepted if the next refresh repeats it (see CheckNoShrink).
   std::map<std::string, int32_t> partitions_seen_;
   std::map<std::string, int32_t> shrink_seen_;
+  // pattern_'s verdict per topic name.
+  std::unordered_map<std::string, bool> match_cache_;
   std::optional<std::vector<std::string>> topics_logged_;  // pattern mode: last set logged
   int clients_created_ = 0;
   int metadata_refreshes_ = 0;

@@ -208,8 +208,10 @@ TEST_F(E2eTest, TopicPatternPicksUpANewTopicAndScalesForIt) {
   EXPECT_EQ(changes[0]["topics"], "orders");
   EXPECT_EQ(changes[1]["topics"], "orders,orders-new");
   EXPECT_EQ(changes[1]["added"], "orders-new");
-  auto scaled = LogLines(*daemon, "scaled deployment");
-  ASSERT_FALSE(scaled.empty());
+  // The line follows the PATCH: wait for it.
+  std::vector<nlohmann::json> scaled;
+  ASSERT_TRUE(Eventually(
+      [&] { return !(scaled = LogLines(*daemon, "scaled deployment")).empty(); }, seconds(10)));
   EXPECT_EQ(scaled[0]["from"], 1);
   EXPECT_EQ(scaled[0]["to"], 5);
   daemon->Signal(SIGTERM);
