@@ -183,7 +183,12 @@ Result<KafkaScalerTarget> FromKafkaScaler(const json& object, const Env& instanc
       std::string joined;
       for (size_t i = 0; i < topics->size(); ++i) {
         const std::string t = text(&(*topics)[i], "spec.topics[" + std::to_string(i) + "]", true);
-        if (t.find(',') != std::string::npos) {
+        if (t.starts_with("re:")) {  // KAFKA_TOPIC's pattern form: the whole value, commas too
+          if (topics->size() > 1) {
+            problems.push_back("spec.topics[" + std::to_string(i) + "]=" + t +
+                               ": a pattern (re:) must be the only item");
+          }
+        } else if (t.find(',') != std::string::npos) {
           problems.push_back("spec.topics[" + std::to_string(i) + "]=" + t +
                              ": one topic per item (no commas)");
         }

@@ -300,6 +300,9 @@ TEST(KafkaScalerCrd, BadObjectsAreRefusedWithTheirPaths) {
        "spec.kafkaBootstrapServers: unknown field"},
       {[](json& o) { o["spec"]["topics"] = "orders"; }, "spec.topics: required, a list"},
       {[](json& o) { o["spec"]["topics"] = json::array({"a,b"}); }, "spec.topics[0]=a,b"},
+      {[](json& o) { o["spec"]["topics"] = json::array({"re:a.*", "b"}); },
+       "spec.topics[0]=re:a.*: a pattern (re:) must be the only item"},
+      {[](json& o) { o["spec"]["topics"] = json::array({"re:a("}); }, "KAFKA_TOPIC"},
       {[](json& o) { o["spec"]["maxReplicas"] = json::object(); },
        "spec.maxReplicas: expected an integer, a boolean or a string, got object"},
       {[](json& o) { o["spec"]["messagesPerPod"] = 0; }, "spec.messagesPerPod='0'"},
@@ -321,6 +324,12 @@ TEST(KafkaScalerCrd, BadObjectsAreRefusedWithTheirPaths) {
   auto ok = config::FromKafkaScaler(MinimalScaler(), {});
   ASSERT_TRUE(ok) << ok.error().ToString();
   EXPECT_EQ(ok->config.policy.max_replicas, 10);
+  // KAFKA_TOPIC's pattern form as the only item (issue 17 item 6), commas inside the regex.
+  json pattern = MinimalScaler();
+  pattern["spec"]["topics"] = json::array({"re:orders-[a-z]{2,3}"});
+  auto p = config::FromKafkaScaler(pattern, {});
+  ASSERT_TRUE(p) << p.error().ToString();
+  EXPECT_EQ(p->config.kafka_topic_pattern, std::optional<std::string>("orders-[a-z]{2,3}"));
 }
 
 }  // namespace
