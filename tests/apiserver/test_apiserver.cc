@@ -11,6 +11,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "apiserver/crd_schema.h"
+#include "manifest_yaml.h"
+
 namespace kafka_autoscaler::testing {
 namespace {
 
@@ -170,6 +173,14 @@ std::vector<GroupVersionInfo> DiscoveryTable() {
       {.group = "coordination.k8s.io",
        .version = "v1",
        .resources = {{.name = "leases", .singular = "lease", .kind = "Lease"}}},
+      {.group = "kafka-autoscaler.io",
+       .version = "v1alpha1",
+       .resources = {{.name = "kafkascalers",
+                      .singular = "kafkascaler",
+                      .kind = "KafkaScaler",
+                      .short_names = {"ks"},
+                      .subresources = {{"status", "kafka-autoscaler.io", "v1alpha1", "KafkaScaler",
+                                        sub_verbs}}}}},
   };
 }
 
@@ -372,10 +383,9 @@ Result<Fault> FaultFromJson(const json& j) {
     }
   }
   if (!known) {
-    return MakeError(
-        ErrorCode::kInvalidArgument,
-        "fault: kind '" + kind +
-            "' is not conflict|server_error|too_many_requests|delay|drop|body");
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "fault: kind '" + kind +
+                         "' is not conflict|server_error|too_many_requests|delay|drop|body");
   }
   try {
     fault.method = j.value("method", "");
@@ -467,6 +477,19 @@ Result<std::unique_ptr<TestApiServer>> TestApiServer::Start(ApiServerOptions opt
       return MakeError(ErrorCode::kInvalidArgument,
                        "test apiserver: no *_openapi.json in " + opt.openapi_dir);
     }
+  }
+  {
+    const std::string crd_file =
+        opt.kafkascaler_crd_file.empty() ? KA_KAFKASCALER_CRD : opt.kafkascaler_crd_file;
+    auto text = deploy_test::ReadFile(crd_file);
+    auto docs = text ? deploy_test::ParseYamlDocuments(*text)
+                     : Result<std::vector<json>>(MakeError(text.error()));
+    if (!docs || docs->size() != 1 || !(*docs)[0]["spec"]["versions"].is_array()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "test apiserver: cannot read the KafkaScaler CRD " + crd_file +
+                           (docs ? std::string() : ": " + docs.error().message));
+    }
+    server->kafkascaler_version_ = (*docs)[0]["spec"]["versions"][0];
   }
   if (opt.tls) {
     server->cert_dir_ = opt.cert_dir;
@@ -946,6 +969,9 @@ void TestApiServer::HandleLocked(const httplib::Request& req, httplib::Response&
   if (gv == "coordination.k8s.io/v1" && route.resource == "leases") {
     return HandleLeases(req, res, route);
   }
+  if (gv == "kafka-autoscaler.io/v1alpha1" && route.resource == "kafkascalers") {
+    return HandleKafkaScalers(req, res, route);
+  }
   if (route.verb == "list" && gv == "autoscaling/v2" &&
       route.resource == "horizontalpodautoscalers") {
     Reply(res, 200,
@@ -1098,6 +1124,27 @@ std::optional<std::string> EventField(const json& event, const std::string& fiel
   return node->is_string() ? node->get<std::string>() : node->dump();
 }
 
+// The body of an update or a merge patch; null, after answering 405, 415 or 400, when the
+// request is not one.
+json WriteBody(const httplib::Request& req, httplib::Response& res, const std::string& verb) {
+  if (verb != "update" && verb != "patch") {
+    Fail(res, 405, "MethodNotAllowed", "the server does not allow this method");
+    return nullptr;
+  }
+  if (verb == "patch" && !IsMergePatch(req)) {
+    Fail(res, 415, "UnsupportedMediaType",
+         "the body of the request was in an unknown format - accepted media types include: "
+         "application/merge-patch+json, application/strategic-merge-patch+json");
+    return nullptr;
+  }
+  json body = ParseBody(req.body);
+  if (!body.is_object()) {
+    Fail(res, 400, "BadRequest", "the body of the request was in an unknown format");
+    return nullptr;
+  }
+  return body;
+}
+
 }  // namespace
 
 void TestApiServer::HandleDeployments(const httplib::Request& req, httplib::Response& res,
@@ -1129,21 +1176,8 @@ void TestApiServer::HandleDeployments(const httplib::Request& req, httplib::Resp
     Reply(res, 200, scale ? ScaleOf(d) : d);
     return;
   }
-  if (route.verb != "update" && route.verb != "patch") {
-    Fail(res, 405, "MethodNotAllowed", "the server does not allow this method");
-    return;
-  }
-  if (route.verb == "patch" && !IsMergePatch(req)) {
-    Fail(res, 415, "UnsupportedMediaType",
-         "the body of the request was in an unknown format - accepted media types include: "
-         "application/merge-patch+json, application/strategic-merge-patch+json");
-    return;
-  }
-  json body = ParseBody(req.body);
-  if (!body.is_object()) {
-    Fail(res, 400, "BadRequest", "the body of the request was in an unknown format");
-    return;
-  }
+  json body = WriteBody(req, res, route.verb);
+  if (body.is_null()) return;
   const std::string current_rv = d["metadata"]["resourceVersion"];
   const json sent_meta = body.value("metadata", json::object());
   const std::string sent_rv = sent_meta.is_object() && sent_meta.contains("resourceVersion") &&
@@ -1463,6 +1497,218 @@ void TestApiServer::HandleAdmin(const httplib::Request& req, httplib::Response& 
     return Reply(res, 200, Events(seg[1]));
   }
   Fail(res, 404, "NotFound", "unknown admin path " + req.path);
+}
+
+namespace {
+
+// kubectl's human-readable age (k8s.io/apimachinery duration.HumanDuration).
+std::string HumanAge(int64_t s) {
+  if (s < 0) return "<invalid>";
+  const int64_t m = s / 60, h = s / 3600, d = s / 86400;
+  if (s < 120) return std::to_string(s) + "s";
+  if (m < 10) return std::to_string(m) + "m" + (s % 60 ? std::to_string(s % 60) + "s" : "");
+  if (m < 180) return std::to_string(m) + "m";
+  if (h < 8) return std::to_string(h) + "h" + (m % 60 ? std::to_string(m % 60) + "m" : "");
+  if (h < 48) return std::to_string(h) + "h";
+  if (h < 192) return std::to_string(d) + "d" + (h % 24 ? std::to_string(h % 24) + "h" : "");
+  if (d < 730) return std::to_string(d) + "d";
+  return std::to_string(d / 365) + "y" + (d % 365 ? std::to_string(d % 365) + "d" : "");
+}
+
+int64_t SecondsSince(const std::string& rfc3339) {
+  std::tm tm{};
+  if (strptime(rfc3339.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) == nullptr) return -1;
+  return static_cast<int64_t>(std::time(nullptr) - timegm(&tm));
+}
+
+bool WantsTable(const httplib::Request& req) {
+  const std::string accept = req.get_header_value("Accept");
+  return accept.find("as=Table") != std::string::npos &&
+         accept.find("g=meta.k8s.io") != std::string::npos;
+}
+
+}  // namespace
+
+void TestApiServer::HandleKafkaScalers(const httplib::Request& req, httplib::Response& res,
+                                       const Route& route) {
+  const std::string group = "kafka-autoscaler.io";
+  const std::string api_version = group + "/v1alpha1";
+  const json& schema = kafkascaler_version_["schema"]["openAPIV3Schema"];
+  auto subject = [&](const std::string& name) {
+    return "kafkascalers." + group + " \"" + name + "\"";
+  };
+  auto details = [&](const std::string& name) {
+    return json{{"name", name}, {"group", group}, {"kind", "kafkascalers"}};
+  };
+  auto table = [&](const json& items) {
+    json columns = json::array({{{"name", "Name"},
+                                 {"type", "string"},
+                                 {"format", "name"},
+                                 {"description", "Name must be unique within a namespace."},
+                                 {"priority", 0}}});
+    for (const auto& c : kafkascaler_version_.value("additionalPrinterColumns", json::array())) {
+      columns.push_back({{"name", c["name"]},
+                         {"type", c["type"]},
+                         {"format", c.value("format", "")},
+                         {"description", c.value("description", "")},
+                         {"priority", c.value("priority", 0)}});
+    }
+    json rows = json::array();
+    for (const auto& o : items) {
+      json cells = json::array({o["metadata"]["name"]});
+      for (const auto& c : kafkascaler_version_.value("additionalPrinterColumns", json::array())) {
+        json v = EvalPrinterColumn(o, c["jsonPath"].get<std::string>());
+        if (c["type"] == "date" && v.is_string()) v = HumanAge(SecondsSince(v.get<std::string>()));
+        if (!v.is_null() && !v.is_primitive()) v = v.dump();
+        cells.push_back(v);
+      }
+      rows.push_back({{"cells", cells},
+                      {"object",
+                       {{"kind", "PartialObjectMetadata"},
+                        {"apiVersion", "meta.k8s.io/v1"},
+                        {"metadata", o["metadata"]}}}});
+    }
+    return json{{"kind", "Table"},
+                {"apiVersion", "meta.k8s.io/v1"},
+                {"metadata", {{"resourceVersion", std::to_string(resource_version_)}}},
+                {"columnDefinitions", columns},
+                {"rows", rows}};
+  };
+  // Defaults, then the schema; a 422 worded like the real server's when it does not conform.
+  auto admit = [&](json& object, const std::string& name) {
+    ApplyCrdDefaults(object, schema);
+    auto problems = CheckCrdSchema(object, schema, "");
+    if (problems.empty()) return true;
+    json causes = json::array();
+    std::string joined;
+    for (const auto& p : problems) {
+      causes.push_back(
+          {{"reason", "FieldValueInvalid"}, {"message", p}, {"field", p.substr(0, p.find(':'))}});
+      joined += (joined.empty() ? "" : ", ") + p;
+    }
+    Fail(res, 422, "Invalid",
+         "KafkaScaler." + group + " \"" + name + "\" is invalid: [" + joined + "]",
+         {{"name", name}, {"group", group}, {"kind", "KafkaScaler"}, {"causes", causes}});
+    return false;
+  };
+
+  if (route.name.empty()) {
+    if (route.verb == "list") {
+      const json items = ItemsIn(kafkascalers_, route.ns);
+      if (WantsTable(req)) {
+        Reply(res, 200, table(items));
+      } else {
+        Reply(res, 200, ListBody(api_version, "KafkaScalerList", items, resource_version_));
+      }
+      return;
+    }
+    if (route.verb != "create" || route.ns.empty()) {
+      Fail(res, 405, "MethodNotAllowed", "the server does not allow this method");
+      return;
+    }
+    json o = ParseBody(req.body);
+    if (!o.is_object()) {
+      Fail(res, 400, "BadRequest", "the body of the request was in an unknown format");
+      return;
+    }
+    json& meta = o["metadata"];
+    if (!meta.is_object() || !meta.contains("name") || !meta["name"].is_string()) {
+      Fail(res, 422, "Invalid",
+           "KafkaScaler." + group + " is invalid: metadata.name: Required value");
+      return;
+    }
+    const std::string name = meta["name"];
+    if (meta.contains("namespace") && meta["namespace"] != route.ns) {
+      Fail(res, 400, "BadRequest",
+           "the namespace of the provided object does not match the namespace sent on the "
+           "request");
+      return;
+    }
+    const std::string key = route.ns + "/" + name;
+    if (kafkascalers_.count(key)) {
+      Fail(res, 409, "AlreadyExists", subject(name) + " already exists", details(name));
+      return;
+    }
+    o.erase("status");  // the status subresource owns it
+    o["apiVersion"] = api_version;
+    o["kind"] = "KafkaScaler";
+    if (!admit(o, name)) return;
+    meta["namespace"] = route.ns;
+    meta["uid"] = NewUidLocked();
+    meta["resourceVersion"] = NextResourceVersionLocked();
+    meta["generation"] = 1;
+    meta["creationTimestamp"] = Now();
+    kafkascalers_[key] = o;
+    Reply(res, 201, o);
+    return;
+  }
+
+  auto it = kafkascalers_.find(route.ns + "/" + route.name);
+  if (it == kafkascalers_.end()) {
+    Fail(res, 404, "NotFound", subject(route.name) + " not found", details(route.name));
+    return;
+  }
+  if (!route.sub.empty() && route.sub != "status") {
+    Fail(res, 404, "NotFound", "the server could not find the requested resource");
+    return;
+  }
+  json& stored = it->second;
+  if (route.verb == "get") {
+    Reply(res, 200, WantsTable(req) ? table(json::array({stored})) : stored);
+    return;
+  }
+  if (route.verb == "delete" && route.sub.empty()) {
+    json gone = stored;
+    kafkascalers_.erase(it);
+    Reply(res, 200, gone);
+    return;
+  }
+  json body = WriteBody(req, res, route.verb);
+  if (body.is_null()) return;
+  const json sent_meta = body.value("metadata", json::object());
+  if (sent_meta.is_object() && sent_meta.contains("resourceVersion") &&
+      sent_meta["resourceVersion"] != stored["metadata"]["resourceVersion"]) {
+    return FailConflict(res, "kafkascalers", group, route.name);
+  }
+  json updated = stored;
+  if (route.verb == "patch") {
+    updated.merge_patch(body);
+  } else {
+    updated = body;
+  }
+  const bool status_write = route.sub == "status";
+  // The main resource never changes status, the status subresource never changes anything else.
+  if (status_write) {
+    json status = updated.value("status", json());
+    updated = stored;
+    if (status.is_null()) {
+      updated.erase("status");
+    } else {
+      updated["status"] = status;
+    }
+  } else if (stored.contains("status")) {
+    updated["status"] = stored["status"];
+  } else {
+    updated.erase("status");
+  }
+  json meta = updated.value("metadata", json::object());
+  for (const char* owned : {"name", "namespace", "uid", "creationTimestamp", "generation"}) {
+    meta[owned] = stored["metadata"][owned];
+  }
+  updated["metadata"] = meta;
+  updated["apiVersion"] = api_version;
+  updated["kind"] = "KafkaScaler";
+  if (!admit(updated, route.name)) return;
+  if (updated == stored) {  // a no-op write keeps the resourceVersion, as the real server does
+    Reply(res, 200, stored);
+    return;
+  }
+  if (!status_write && updated["spec"] != stored["spec"]) {
+    updated["metadata"]["generation"] = stored["metadata"]["generation"].get<int64_t>() + 1;
+  }
+  updated["metadata"]["resourceVersion"] = NextResourceVersionLocked();
+  stored = updated;
+  Reply(res, 200, stored);
 }
 
 }  // namespace kafka_autoscaler::testing

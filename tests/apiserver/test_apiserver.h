@@ -6,10 +6,13 @@
 // for aggregated discovery first, which kubectl accepts, or with `aggregated_discovery` the
 // apidiscovery.k8s.io/v2 document it asks for), Deployments (get, list, update,
 // merge patch) and their /scale subresource (get, update, merge patch) with resourceVersion
-// and real 409 Status bodies, Events (create, get, list with fieldSelector), Leases (get, list,
+// and real 409 Status bodies, KafkaScalers (kafka-autoscaler.io/v1alpha1: create, get, list
+// across namespaces, update, merge patch, delete, the status subresource, generation, defaults
+// and schema from the CRD, a Table with its printer columns for kubectl), Events (create, get, list with fieldSelector), Leases (get, list,
 // create, update, delete), an empty ReplicaSet/Pod list, bearer-token authentication (401) with
-// autoscaling/v2 HorizontalPodAutoscalers (list), a per-token RBAC-like allow list (403 worded like the real one), optional TLS with a CA
-// generated at start-up, and /openapi/v3(/<group-version>) from a schema directory.
+// autoscaling/v2 HorizontalPodAutoscalers (list), a per-token RBAC-like allow list (403 worded like
+// the real one), optional TLS with a CA generated at start-up, and /openapi/v3(/<group-version>)
+// from a schema directory.
 //
 // Tests drive it through this class or over HTTP under /_test/ (no authentication), so an
 // end-to-end test of the daemon binary can do the same:
@@ -121,6 +124,10 @@ struct ApiServerOptions {
   // Accept asks for it (kubectl 1.32 does). Off: plain APIVersions/APIGroupList, which kubectl
   // also accepts and which makes it fetch /api/v1, /apis/apps/v1... one by one.
   bool aggregated_discovery = false;
+  // The KafkaScaler CRD (YAML) whose resources are served under kafka-autoscaler.io/v1alpha1,
+  // validated with its schema, defaulted, and printed as a Table with its columns. Empty: the
+  // repository's deploy/many/kafkascaler-crd.yaml.
+  std::string kafkascaler_crd_file;
 };
 
 struct TlsFiles {
@@ -197,6 +204,7 @@ class TestApiServer {
   void HandleDeployments(const httplib::Request& req, httplib::Response& res, const Route& route);
   void HandleEvents(const httplib::Request& req, httplib::Response& res, const Route& route);
   void HandleLeases(const httplib::Request& req, httplib::Response& res, const Route& route);
+  void HandleKafkaScalers(const httplib::Request& req, httplib::Response& res, const Route& route);
   bool Discovery(const httplib::Request& req, httplib::Response& res);
   nlohmann::json AddDeploymentLocked(const std::string& ns, const std::string& name,
                                      int32_t replicas,
@@ -218,12 +226,14 @@ class TestApiServer {
 
   mutable std::mutex mu_;
   std::condition_variable stop_cv_;
-  bool stopping_ = false;                                      // guarded by mu_
-  std::map<std::string, TokenGrant> tokens_;                   // guarded by mu_
-  bool auth_enabled_ = false;                                  // guarded by mu_
-  std::map<std::string, nlohmann::json> deployments_;          // "ns/name"; guarded by mu_
-  std::map<std::string, int32_t> ready_limits_;                // "ns/name"; guarded by mu_
-  std::map<std::string, nlohmann::json> leases_;               // guarded by mu_
+  bool stopping_ = false;                               // guarded by mu_
+  std::map<std::string, TokenGrant> tokens_;            // guarded by mu_
+  bool auth_enabled_ = false;                           // guarded by mu_
+  std::map<std::string, nlohmann::json> deployments_;   // "ns/name"; guarded by mu_
+  std::map<std::string, int32_t> ready_limits_;         // "ns/name"; guarded by mu_
+  std::map<std::string, nlohmann::json> leases_;        // guarded by mu_
+  std::map<std::string, nlohmann::json> kafkascalers_;  // "ns/name"; guarded by mu_
+  nlohmann::json kafkascaler_version_;  // the CRD's served version (schema, printer columns)
   std::map<std::string, nlohmann::json> hpas_;                 // "ns/name"; guarded by mu_
   std::map<std::string, std::vector<nlohmann::json>> events_;  // by namespace; guarded by mu_
   std::vector<Fault> faults_;                                  // guarded by mu_

@@ -12,6 +12,7 @@
 #include <regex>
 #include <set>
 
+#include "apiserver/crd_schema.h"
 #include "apiserver/schema_check.h"
 #include "config/kafka_scaler.h"
 #include "manifest_yaml.h"
@@ -40,66 +41,12 @@ const json& Version() { return Crd()["spec"]["versions"][0]; }
 const json& Root() { return Version()["schema"]["openAPIV3Schema"]; }
 const json& SpecSchema() { return Root()["properties"]["spec"]; }
 
-// Problems of `value` against one node of a CRD schema: the subset of OpenAPI v3 the CRD uses.
-void Check(const json& value, const json& schema, const std::string& path,
-           std::vector<std::string>& problems) {
-  const std::string type = schema.value("type", "");
-  auto bad = [&](const std::string& what) { problems.push_back(path + ": " + what); };
-  if (type == "object") {
-    if (!value.is_object()) return bad("expected object");
-    for (const auto& r : schema.value("required", json::array())) {
-      if (!value.contains(r.get<std::string>())) bad("missing " + r.get<std::string>());
-    }
-    if (!schema.contains("properties")) return;
-    for (const auto& [k, v] : value.items()) {
-      if (!schema["properties"].contains(k)) {
-        bad("unknown field " + k);
-      } else {
-        Check(v, schema["properties"][k], path + "." + k, problems);
-      }
-    }
-    return;
-  }
-  if (type == "array") {
-    if (!value.is_array()) return bad("expected array");
-    if (schema.contains("minItems") && value.size() < schema["minItems"].get<size_t>()) {
-      bad("too few items");
-    }
-    if (schema.contains("maxItems") && value.size() > schema["maxItems"].get<size_t>()) {
-      bad("too many items");
-    }
-    for (size_t i = 0; i < value.size(); ++i) {
-      Check(value[i], schema["items"], path + "[" + std::to_string(i) + "]", problems);
-    }
-    return;
-  }
-  if (type == "integer" && !value.is_number_integer()) return bad("expected integer");
-  if (type == "boolean" && !value.is_boolean()) return bad("expected boolean");
-  if (type == "string" && !value.is_string()) return bad("expected string");
-  if (schema.contains("enum") &&
-      std::find(schema["enum"].begin(), schema["enum"].end(), value) == schema["enum"].end()) {
-    bad("not in enum " + schema["enum"].dump());
-  }
-  if (schema.contains("minimum") && value.get<int64_t>() < schema["minimum"].get<int64_t>()) {
-    bad("below minimum");
-  }
-  if (schema.contains("maximum") && value.get<int64_t>() > schema["maximum"].get<int64_t>()) {
-    bad("above maximum");
-  }
-  if (value.is_string()) {
-    const auto n = value.get<std::string>().size();
-    if (schema.contains("minLength") && n < schema["minLength"].get<size_t>()) bad("too short");
-    if (schema.contains("maxLength") && n > schema["maxLength"].get<size_t>()) bad("too long");
-  }
-}
-
 // Structural schema (apiextensions): every node says its type; a default satisfies its node.
 void CheckStructural(const json& schema, const std::string& path,
                      std::vector<std::string>& problems) {
   if (!schema.contains("type")) problems.push_back(path + ": no type");
   if (schema.contains("default")) {
-    std::vector<std::string> p;
-    Check(schema["default"], schema, path + " default", p);
+    const auto p = testing::CheckCrdSchema(schema["default"], schema, path + " default");
     problems.insert(problems.end(), p.begin(), p.end());
   }
   if (schema.contains("properties")) {
@@ -266,8 +213,7 @@ TEST(KafkaScalerCrd, IntegerBoundsAreTheVariablesBounds) {
 
 TEST(KafkaScalerCrd, ExampleConformsAndReadsAsAConfig) {
   const json example = LoadOne("deploy/many/example-kafkascaler.yaml");
-  std::vector<std::string> problems;
-  Check(example, Root(), "", problems);
+  const auto problems = testing::CheckCrdSchema(example, Root(), "");
   EXPECT_TRUE(problems.empty()) << json(problems).dump(1);
 
   auto t = config::FromKafkaScaler(

@@ -7,6 +7,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <regex>
 
 #include "kube/deployment_target.h"
 #include "kube/leader_elector.h"
@@ -123,6 +125,82 @@ TEST_F(KubectlTest, DescribeShowsOurEvent) {
   EXPECT_NE(tail.find("kafka-autoscaler"), std::string::npos) << r.output;
   EXPECT_EQ(tail.find("not this one"), std::string::npos) << r.output;
   EXPECT_EQ(server_->CountRequests("GET", "/api/v1/namespaces/prod/events"), 1);
+}
+
+// KafkaScalers (deploy/many/kafkascaler-crd.yaml): kubectl creates them, finds them by short
+// name, prints the CRD's columns for every namespace, writes status through the subresource,
+// and gets the server's 422 for an object its schema refuses.
+TEST_F(KubectlTest, KafkaScalersWithTheirColumns) {
+  const std::string file = dir_.path() + "/ks.yaml";
+  {
+    std::ofstream out(file);
+    out << "apiVersion: kafka-autoscaler.io/v1alpha1\nkind: KafkaScaler\n"
+           "metadata: {name: orders, namespace: shop}\n"
+           "spec:\n  scaleTargetRef: {kind: Deployment, name: orders-consumer}\n"
+           "  topics: [orders]\n  consumerGroup: orders-g\n  maxReplicas: 12\n"
+           "---\napiVersion: kafka-autoscaler.io/v1alpha1\nkind: KafkaScaler\n"
+           "metadata: {name: payments, namespace: prod}\n"
+           "spec:\n  scaleTargetRef: {kind: StatefulSet, name: payments}\n"
+           "  topics: [payments]\n";
+  }
+  // --validate=false: this fixture serves no /openapi/v3; the server validates with the CRD.
+  auto created = Kubectl("create --validate=false -f " + file);
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  EXPECT_NE(created.output.find("kafkascaler.kafka-autoscaler.io/orders created"),
+            std::string::npos)
+      << created.output;
+
+  // Defaults were applied by the server, generation starts at 1.
+  auto got = Kubectl("get ks orders -n shop -o json");
+  ASSERT_EQ(got.exit_code, 0) << got.output;
+  auto ks = nlohmann::json::parse(got.output);
+  EXPECT_EQ(ks["spec"]["messagesPerPod"], 10);
+  EXPECT_EQ(ks["spec"]["maxReplicas"], 12);
+  EXPECT_EQ(ks["metadata"]["generation"], 1);
+
+  auto status = Kubectl(
+      "patch ks orders -n shop --subresource=status --type=merge -p "
+      "'{\"status\":{\"backlog\":2500,\"currentReplicas\":3,\"desiredReplicas\":5,"
+      "\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"Observed\","
+      "\"message\":\"ok\",\"lastTransitionTime\":\"2026-11-30T00:00:00Z\"}]}}'");
+  ASSERT_EQ(status.exit_code, 0) << status.output;
+
+  auto table = Kubectl("get ks -A");
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  for (const char* header : {"NAMESPACE", "NAME", "TARGET", "TOPICS", "GROUP", "BACKLOG",
+                             "REPLICAS", "DESIRED", "READY", "AGE"}) {
+    EXPECT_NE(table.output.find(header), std::string::npos) << header << "\n" << table.output;
+  }
+  EXPECT_TRUE(std::regex_search(
+      table.output,
+      std::regex(
+          R"(shop\s+orders\s+orders-consumer\s+\S*orders\S*\s+orders-g\s+2500\s+3\s+5\s+True\s+\d+s)")))
+      << table.output;
+  EXPECT_TRUE(std::regex_search(table.output, std::regex(R"(prod\s+payments\s+payments\s)")))
+      << table.output;
+
+  // A spec change bumps the generation; the status written above survives it.
+  auto scaled =
+      Kubectl("patch ks orders -n shop --type=merge -p '{\"spec\":{\"maxReplicas\":20}}'");
+  ASSERT_EQ(scaled.exit_code, 0) << scaled.output;
+  auto after = nlohmann::json::parse(Kubectl("get ks orders -n shop -o json").output);
+  EXPECT_EQ(after["metadata"]["generation"], 2);
+  EXPECT_EQ(after["status"]["backlog"], 2500);
+
+  auto refused =
+      Kubectl("patch ks orders -n shop --type=merge -p '{\"spec\":{\"maxReplicas\":0}}'");
+  EXPECT_NE(refused.exit_code, 0) << refused.output;
+  EXPECT_NE(refused.output.find("spec.maxReplicas: should be greater than or equal to 1"),
+            std::string::npos)
+      << refused.output;
+
+  auto described = Kubectl("describe kafkascaler orders -n shop");
+  ASSERT_EQ(described.exit_code, 0) << described.output;
+  EXPECT_TRUE(std::regex_search(described.output, std::regex(R"(Backlog:\s+2500)")))
+      << described.output;
+
+  ASSERT_EQ(Kubectl("delete ks payments -n prod").exit_code, 0);
+  EXPECT_NE(Kubectl("get ks payments -n prod").exit_code, 0);
 }
 
 TEST_F(KubectlTest, GetLeaseShowsTheElectedLease) {
