@@ -325,6 +325,68 @@ TEST(RealKafkaFaults, PartitionsAddedMidRunAreCountedOnTheNextTick) {
   EXPECT_EQ(daemon->Wait(seconds(10)), 0);
 }
 
+// Issue 17 item 6 on a real broker: KAFKA_TOPIC=re:<regex> picks up a topic created between two
+// Fetches, drops a deleted one, never counts the group's commits on other topics, and never
+// matches Kafka's own __consumer_offsets (which exists here) unless the pattern names it.
+TEST(RealKafkaPattern, PicksUpCreatedTopicsDropsDeletedOnesAndSkipsInternalTopics) {
+  auto& c = kafka->client();
+  ASSERT_OK(c.CreateTopic("pat-a", 2, 1));
+  ASSERT_OK(c.CreateTopic("pat-other", 1, 1));
+  ASSERT_OK(c.WaitForTopic("pat-a", 2, seconds(30)));
+  ASSERT_OK(c.WaitForTopic("pat-other", 1, seconds(30)));
+  ASSERT_OK(c.ProduceEach("pat-a", 2, 5));   // 10
+  ASSERT_OK(c.Produce("pat-other", 0, 40));  // the group's lag there: 40
+  ASSERT_OK(c.Commit("pat-group", {{"pat-a", 0, 0}, {"pat-a", 1, 0}, {"pat-other", 0, 0}}));
+  static SystemClock clock;
+  KafkaSourceOptions o;
+  o.bootstrap_servers = kafka->bootstrap();
+  o.topic_pattern = "pat-[a-z]";
+  o.group = "pat-group";
+  o.offset_reset = OffsetResetPolicy::kEarliest;
+  o.timeout = seconds(20);
+  auto source = KafkaMetricSource::Create(o, clock);
+  ASSERT_TRUE(source) << source.error().message;
+  auto first = (*source)->Fetch();
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->backlog, 10) << "pat-other does not match; its group lag must not count";
+
+  ASSERT_OK(c.CreateTopic("pat-b", 3, 1));
+  ASSERT_OK(c.WaitForTopic("pat-b", 3, seconds(30)));
+  ASSERT_OK(c.ProduceEach("pat-b", 3, 3));  // 9, no commits: earliest counts them
+  auto grown = (*source)->Fetch();
+  ASSERT_TRUE(grown) << grown.error().message;
+  EXPECT_EQ(grown->backlog, 19);
+  EXPECT_EQ((*source)->topics_in_use(), (std::vector<std::string>{"pat-a", "pat-b"}));
+
+  ASSERT_OK(c.DeleteTopic("pat-b"));
+  // Deletion is asynchronous: until it is done a Fetch may fail, but a success is 19 or 10.
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto obs = (*source)->Fetch();
+        if (obs) {
+          EXPECT_TRUE(obs->backlog == 19 || obs->backlog == 10) << obs->backlog;
+        }
+        return obs && obs->backlog == 10;
+      },
+      seconds(60)));
+  EXPECT_EQ((*source)->topics_in_use(), std::vector<std::string>{"pat-a"});
+
+  // Internal topics: `.*` never reads __consumer_offsets; a pattern starting with __ does.
+  o.group.reset();
+  o.topic_pattern = ".*";
+  auto all = KafkaMetricSource::Create(o, clock);
+  ASSERT_TRUE(all) << all.error().message;
+  auto everything = (*all)->Fetch();
+  ASSERT_TRUE(everything) << everything.error().message;
+  for (const auto& p : everything->partitions) ASSERT_FALSE(p.topic.starts_with("__")) << p.topic;
+  o.topic_pattern = "__consumer_offsets";
+  auto internal = KafkaMetricSource::Create(o, clock);
+  ASSERT_TRUE(internal) << internal.error().message;
+  auto offsets_topic = (*internal)->Fetch();
+  ASSERT_TRUE(offsets_topic) << offsets_topic.error().message;
+  EXPECT_GT(offsets_topic->partition_count, 0);
+}
+
 // librdkafka 2.0.2 cannot authenticate with SCRAM to Kafka 4.x, even with the right password:
 // it repeats the client nonce in its client-final message, which 4.x rejects (fixed in librdkafka
 // 2.6.1, confluentinc/librdkafka#4895; the Java client passes). The daemon reports it as
