@@ -243,6 +243,7 @@ const std::vector<std::string>& KnownVariables() {
                                                   "OTHER_WRITER_HOLD_SECONDS",
                                                   "STUCK_AFTER_SECONDS",
                                                   "EXCLUDE_STUCK_LAG",
+                                                  "TARGET_LAG_SECONDS",
                                                   "LOG_LEVEL",
                                                   "LOG_FORMAT",
                                                   "HEALTH_CHECK_HOST"};
@@ -352,6 +353,7 @@ Result<Config> Load(const Env& env) {
       r.Bool("EVEN_PARTITION_DISTRIBUTION", p.even_partition_distribution);
   c.stuck_after = r.Seconds("STUCK_AFTER_SECONDS", c.stuck_after, 1);
   p.exclude_stuck_lag = r.Bool("EXCLUDE_STUCK_LAG", p.exclude_stuck_lag);
+  p.target_lag = r.Seconds("TARGET_LAG_SECONDS", p.target_lag, 0);  // 0 = off
   c.leader_election = r.Bool("LEADER_ELECTION", false);
   c.pod_name = r.OptionalString("POD_NAME", 253).value_or("");
   c.pod_namespace = r.OptionalString("POD_NAMESPACE", 63).value_or("");
@@ -459,6 +461,7 @@ nlohmann::json Config::ToJson() const {
   j["EVEN_PARTITION_DISTRIBUTION"] = policy.even_partition_distribution;
   j["STUCK_AFTER_SECONDS"] = stuck_after.count();
   j["EXCLUDE_STUCK_LAG"] = policy.exclude_stuck_lag;
+  j["TARGET_LAG_SECONDS"] = policy.target_lag.count();
   j["LEADER_ELECTION"] = leader_election;
   j["POD_NAME"] = pod_name;
   j["POD_NAMESPACE"] = pod_namespace;

@@ -1,5 +1,6 @@
 #include "controller/reconciler.h"
 
+#include <algorithm>
 #include <string>
 
 namespace kafka_autoscaler::controller {
@@ -25,6 +26,21 @@ using telemetry::ErrorDomain;
 
 std::string Kind(ErrorDomain domain, const Error& e) {
   return telemetry::ErrorKind(domain, e.code);
+}
+
+// The largest time lag the scaling rule sees (TARGET_LAG_SECONDS): with EXCLUDE_STUCK_LAG the
+// stuck partitions are left out, as their message lag is, or their growing age would undo it.
+double PolicyMaxLagSeconds(const kafka::TimeLag& lag, const std::vector<StuckPartition>& stuck,
+                           bool exclude_stuck) {
+  if (!exclude_stuck || stuck.empty()) return lag.max_seconds;
+  double max_seconds = 0;
+  for (const auto& p : lag.partitions) {
+    const bool is_stuck = std::any_of(stuck.begin(), stuck.end(), [&](const StuckPartition& s) {
+      return s.topic == p.topic && s.partition == p.partition;
+    });
+    if (!is_stuck) max_seconds = std::max(max_seconds, p.seconds);
+  }
+  return max_seconds;
 }
 
 }  // namespace
@@ -163,6 +179,9 @@ TickReport Reconciler::Tick(bool may_act) {
   consecutive_failures_ = 0;
   const kafka::Observation& obs = *report.observation;
   previous_ = obs;
+  report.time_lag = time_lag_.Update(obs);
+  root->SetAttribute(telemetry::kAttrLagSeconds, report.time_lag->max_seconds);
+  root->SetAttribute(telemetry::kAttrLagSecondsLowerBound, report.time_lag->max_lower_bound);
   root->SetAttribute(telemetry::kAttrBacklog, obs.backlog);
   root->SetAttribute(telemetry::kAttrPartitions, int64_t{obs.partition_count});
   const StuckReport stuck = stuck_.Observe(obs, clock_.Now());
@@ -197,7 +216,9 @@ TickReport Reconciler::Tick(bool may_act) {
                                   .consumed_per_minute = report.throughput.consumed_per_minute,
                                   .partitions_with_lag = kafka::PartitionsWithLag(obs),
                                   .stuck_lag = stuck.stuck_lag,
-                                  .stuck_partitions = static_cast<int32_t>(stuck.stuck.size())};
+                                  .stuck_partitions = static_cast<int32_t>(stuck.stuck.size()),
+                                  .max_lag_seconds = PolicyMaxLagSeconds(
+                                      *report.time_lag, stuck.stuck, pc.exclude_stuck_lag)};
   policy::Decision d = policy::Decide(input, state_, pc);
   state_ = d.next_state;
   report.decision = d;
@@ -209,6 +230,9 @@ TickReport Reconciler::Tick(bool may_act) {
   root->SetAttribute(telemetry::kAttrPolicy, std::string(policy::PolicyKindName(pc.kind)));
   if (input.partitions_with_lag) {
     root->SetAttribute(telemetry::kAttrPartitionsWithLag, int64_t{*input.partitions_with_lag});
+  }
+  if (pc.target_lag.count() > 0) {
+    root->SetAttribute(telemetry::kAttrLagReplicas, int64_t{d.lag_replicas});
   }
   if (d.wait) {  // SCALING_POLICY=wait: what its model concluded
     root->SetAttribute(telemetry::kAttrWaitPredictedPeakSeconds, d.wait->predicted_peak_wait_s);
@@ -326,6 +350,7 @@ void Reconciler::Act(TickReport& report, int32_t from, int32_t to, bool fallback
              {"to", int64_t{to}},
              {"backlog", backlog},
              {"partitions", partitions},
+             {"lag_seconds", report.time_lag ? report.time_lag->max_seconds : 0.0},
              {"reason", reason}});
   if (events_ != nullptr) {
     const char* event_reason = fallback ? "FallbackActive" : (to > from ? "ScaledUp" : "ScaledDown");

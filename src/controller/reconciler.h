@@ -35,6 +35,7 @@
 #include "controller/stuck.h"
 #include "controller/tick_tracer.h"
 #include "kafka/observation.h"
+#include "kafka/time_lag.h"
 #include "kube/scale_target.h"
 #include "policy/policy.h"
 #include "policy/throughput.h"
@@ -83,6 +84,7 @@ struct TickReport {
   bool kube_ok = false;
   std::optional<kafka::Observation> observation;
   policy::Throughput throughput;
+  std::optional<kafka::TimeLag> time_lag;  // per partition, with the observation
   std::optional<kube::ScaleState> scale;  // as read before acting
   std::optional<policy::Decision> decision;
   Action action = Action::kNone;
@@ -141,6 +143,7 @@ class Reconciler {
 
   policy::PolicyState state_;
   std::optional<kafka::Observation> previous_;
+  kafka::TimeLagTracker time_lag_;  // (time, high watermark) samples per partition
   int32_t consecutive_failures_ = 0;
   StuckTracker stuck_;
 

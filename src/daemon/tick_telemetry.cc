@@ -48,6 +48,14 @@ void MetricsTickListener::OnTick(const controller::TickReport& r) {
   for (const auto& e : r.errors) metrics_.AddError(e.kind);
   if (r.foreign_write) metrics_.AddForeignWrite();
   metrics_.SetStuckPartitions(static_cast<double>(r.stuck.size()));
+  if (r.time_lag) {
+    std::vector<telemetry::PartitionLagSeconds> partitions;
+    partitions.reserve(r.time_lag->partitions.size());
+    for (const auto& p : r.time_lag->partitions) {
+      partitions.push_back({p.topic, p.partition, p.seconds, p.lower_bound});
+    }
+    metrics_.SetLagSeconds(r.time_lag->max_seconds, r.time_lag->max_lower_bound, partitions);
+  }
   metrics_.ObserveTickDuration(std::chrono::duration<double>(r.duration).count());
 }
 

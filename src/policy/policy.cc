@@ -1,6 +1,7 @@
 #include "policy/policy.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace kafka_autoscaler::policy {
 
@@ -36,6 +37,8 @@ std::string_view ReasonName(Reason reason) {
     case Reason::kEvenPartitions: return "even_partitions";
     case Reason::kStuckExcluded:
       return "stuck_excluded";
+    case Reason::kTimeLag:
+      return "time_lag";
   }
   return "backlog";
 }
@@ -43,6 +46,29 @@ std::string_view ReasonName(Reason reason) {
 int64_t RecommendedPods(int64_t backlog, int64_t messages_per_pod) {
   if (backlog <= 0 || messages_per_pod <= 0) return 0;
   return backlog / messages_per_pod + (backlog % messages_per_pod != 0 ? 1 : 0);
+}
+
+int32_t TimeLagPods(const PolicyInput& in, const PolicyConfig& c, PolicyState& st) {
+  if (c.target_lag.count() <= 0 || !in.max_lag_seconds) return 0;  // off, or unknown
+  const double target = static_cast<double>(c.target_lag.count());
+  const double lag = *in.max_lag_seconds;
+  const int32_t current = std::max(in.current_replicas, 0);
+  const bool behind = lag > target / 2;
+  // While the group is behind, every ready pod is busy: consumed / ready is one pod's rate.
+  if (behind && in.ready_replicas > 0 && in.consumed_per_minute && *in.consumed_per_minute > 0) {
+    const double sample = *in.consumed_per_minute / 60.0 / in.ready_replicas;
+    st.lag_per_pod_rate = st.lag_per_pod_rate ? (*st.lag_per_pod_rate + sample) / 2 : sample;
+  }
+  if (lag > target) {
+    const double base = std::max(in.ready_replicas, 1);
+    return std::max(current, static_cast<int32_t>(std::min(std::ceil(base * lag / target), 1e6)));
+  }
+  if (behind) return current;
+  // Below half the target: the pods that keep up with the arrivals (10 % headroom), once one
+  // pod's rate was learned; before that, no opinion.
+  if (!st.lag_per_pod_rate || *st.lag_per_pod_rate <= 0 || !in.produced_per_minute) return 0;
+  const double keep_up = *in.produced_per_minute / 60.0 * 1.1 / *st.lag_per_pod_rate;
+  return static_cast<int32_t>(std::min(std::ceil(keep_up - 1e-9), 1e6));
 }
 
 namespace {
@@ -175,6 +201,13 @@ Decision Decide(const PolicyInput& all, const PolicyState& state, const PolicyCo
     const int64_t with_stuck = RecommendedPods(all.backlog, c.messages_per_pod);
     if (c.kind == PolicyKind::kMessages && raw < with_stuck) raw_reason = Reason::kStuckExcluded;
     raw = std::max<int64_t>(raw, 1);
+  }
+  // TARGET_LAG_SECONDS: the higher of the two counts (max_lag_seconds leaves stuck partitions
+  // out when they are excluded; the reconciler computes it so).
+  d.lag_replicas = TimeLagPods(in, c, d.next_state);
+  if (d.lag_replicas > raw) {
+    raw = d.lag_replicas;
+    raw_reason = Reason::kTimeLag;
   }
   Candidate cand = Bound(raw, in, c, d.next_state, raw_reason, all.backlog);
   d.recommended = cand.replicas;

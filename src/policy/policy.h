@@ -26,6 +26,22 @@
 //      the window (as the HPA does), never above current                   (stabilized)
 //   6. step limits per direction; a step limit never keeps a Deployment with backlog below
 //      min_replicas                                                        (step_limited_*)
+// Time lag (target_lag > 0, TARGET_LAG_SECONDS; any policy): with L the maximum time lag over
+// partitions, T the target, λ the produced rate and μ one pod's rate, the lag rule asks for
+//      L > T        max(current, ceil(max(ready, 1) × L / T))   up in proportion
+//      T/2 < L ≤ T  current                                      hold (no scale-down)
+//      L ≤ T/2      ceil(1.1 × λ / μ)                            the pods that keep up
+//                   (nothing, before μ is known: the policy's own count decides alone)
+// μ is learned (mean of the previous estimate and the new sample) from consumed / ready while
+// L > T/2: then every ready pod is busy, so what they consume is what they can.
+// Step 1's count becomes the higher of the policy's and the lag rule's (reason time_lag when the
+// lag rule wins); steps 2-6 then apply as usual (idle, activation, caps, MIN/MAX, windows).
+// Why this shape: the oldest message gets younger only as fast as the consumers drain, so a rule
+// proportional to L alone sheds pods as soon as L dips and oscillates; and a small L does not
+// say how many pods are spare. The band between T/2 and T is a dead zone (hysteresis), and below
+// it the count goes down only to what the measured arrivals need, not to what a small lag
+// suggests. Scaling up multiplies the READY pods, so pods still starting are not counted twice
+// while the lag keeps growing (it never asks for less than the current count while L > T/2).
 // The rate policy (PolicyKind::kRate, SCALING_POLICY=rate; rate_policy.cc) replaces step 1 by
 // a count from measured arrival and per-pod consumption rates, keeps its own fast/slow windows
 // in PolicyState, and counts as idle (step 2) only with no backlog AND no arrivals.
@@ -57,6 +73,7 @@ struct PolicyInput {
   std::optional<int32_t> partitions_with_lag;  // partitions with lag > 0; absent = unknown
   int64_t stuck_lag = 0;                       // Σ lag of stuck partitions (part of `backlog`)
   int32_t stuck_partitions = 0;                // how many partitions are stuck (each has lag > 0)
+  std::optional<double> max_lag_seconds;       // largest time lag over partitions; absent = unknown
 };
 
 // The wait policy's memory (policy/wait_policy.cc); bounded (`recent` by kMaxRecent there).
@@ -105,6 +122,8 @@ struct PolicyState {
   std::deque<Recommendation> rate_recent;   // rate recommendations within the slow window
   std::optional<SteadyTime> rate_since;     // first tick with measured rates (window history)
   WaitMemory wait;                          // wait policy memory (policy/wait_policy.cc)
+  // TARGET_LAG_SECONDS: one pod's rate (msg/s), learned while the group is behind (L > T/2).
+  std::optional<double> lag_per_pod_rate;
   // Set by ForgetUnobserved(): the next Decide restarts the stabilization window from the
   // current count, so a scale-down needs a full window of observed recommendations.
   bool window_restart = false;
@@ -135,6 +154,7 @@ enum class Reason {
   kLagPartitionCap,  // capped at the number of partitions with lag > 0
   kEvenPartitions,   // rounded up to a divisor of the partition count
   kStuckExcluded,    // EXCLUDE_STUCK_LAG: stuck partitions' lag left out of the count
+  kTimeLag,          // TARGET_LAG_SECONDS asked for more than the policy's own count
 };
 std::string_view ReasonName(Reason reason);
 
@@ -164,12 +184,18 @@ struct Decision {
   bool scale = false;                // desired != current
   std::optional<ThresholdWarning> warning;
   std::optional<WaitDetail> wait;  // SCALING_POLICY=wait only
+  int32_t lag_replicas = 0;        // the time-lag rule's count; 0 = off or no opinion
   PolicyState next_state;
 };
 
 // The policy chosen by config.kind. See the header comment for the seed rule.
 [[nodiscard]] Decision Decide(const PolicyInput& input, const PolicyState& state,
                               const PolicyConfig& config);
+
+// The time-lag rule's count (see "Time lag" above); 0 when off, unknown, or L <= T/2 before a
+// pod's rate is known.
+// Learns one pod's rate into `state` while the group is behind (L > T/2).
+int32_t TimeLagPods(const PolicyInput& input, const PolicyConfig& config, PolicyState& state);
 
 // ceil(backlog / messages_per_pod) without overflow; 0 for backlog <= 0.
 int64_t RecommendedPods(int64_t backlog, int64_t messages_per_pod);

@@ -43,6 +43,10 @@ struct PolicyConfig {
   // out of the scale-up rule; it still counts for idle (a stuck partition never lets the
   // Deployment go idle, and keeps at least one consumer).
   bool exclude_stuck_lag = false;
+  // TARGET_LAG_SECONDS (default 0 = off): keep the oldest unconsumed message (the maximum time
+  // lag over partitions, kafka/time_lag.h) younger than this; the count it asks for is combined
+  // with the policy's own by taking the higher (policy.h, "Time lag").
+  std::chrono::seconds target_lag{0};
 
   // Rate policy only (SCALING_POLICY=rate; policy/rate_policy.cc explains the rule):
   // TARGET_DRAIN_SECONDS (default 30 s): the backlog should drain within this time.

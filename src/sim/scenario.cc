@@ -349,6 +349,10 @@ Result<Scenario> ParseScenario(const std::string& yaml_text,
           ar.Problem("exclude_stuck_lag", "must be true or false");
         }
       }
+      a.target_lag_seconds =
+          ar.Number<int64_t>("target_lag_seconds", false, 0, 604800,
+                             "must be an integer number of seconds within 0..604800 (0 = off)")
+              .value_or(0);
       ar.ReportUnknown();
       if (a.max_replicas > 0 && a.min_replicas > a.max_replicas) {
         ar.Problem("min_replicas",

@@ -17,6 +17,7 @@
 //   autoscaler.exclude_stuck_lag   EXCLUDE_STUCK_LAG (true|false); default false.
 //   stuck_partition                {partition, from_seconds, until_seconds}: a stuck partition
 //                                  (sim_world.h, "Stuck partition"); default none.
+//   autoscaler.target_lag_seconds  TARGET_LAG_SECONDS; default 0 (off).
 #pragma once
 
 #include <cstdint>
@@ -55,6 +56,7 @@ struct AutoscalerKnobs {
   int64_t activation_backlog = 0;  // ACTIVATION_BACKLOG (0 = any backlog wakes an idle target)
   int64_t stuck_after_seconds = 300;  // STUCK_AFTER_SECONDS
   bool exclude_stuck_lag = false;     // EXCLUDE_STUCK_LAG
+  int64_t target_lag_seconds = 0;     // TARGET_LAG_SECONDS (0 = off)
 };
 
 // One partition whose consumer stops committing (a poison message) in [from, until).

@@ -256,6 +256,7 @@ policy::PolicyConfig PolicyConfigFor(const Scenario& s, policy::PolicyKind kind)
   c.message_count_threshold = s.autoscaler.message_count_threshold;
   c.activation_backlog = s.autoscaler.activation_backlog;
   c.exclude_stuck_lag = s.autoscaler.exclude_stuck_lag;
+  c.target_lag = std::chrono::seconds(s.autoscaler.target_lag_seconds);
   if (s.autoscaler.target_drain_seconds) {
     c.target_drain = std::chrono::seconds(*s.autoscaler.target_drain_seconds);
   }

@@ -56,6 +56,8 @@ std::string_view MetricUnit(std::string_view name) {
   if (name == kMetricForeignWrites) return "{write}";
   if (name == kMetricStuckPartitions) return "{partition}";
   if (name == kMetricBuildInfo) return "1";
+  if (name == kMetricLagSeconds) return "s";
+  if (name == kMetricLagSecondsLowerBound) return "1";
   return "";
 }
 
@@ -85,7 +87,19 @@ Metrics::Metrics(std::string_view version)
                           .Add({})),
       stuck_partitions_(AddGauge(*registry_, kMetricStuckPartitions,
                                  "Partitions whose committed offset has not moved for "
-                                 "STUCK_AFTER_SECONDS while they have lag and others advance.")) {
+                                 "STUCK_AFTER_SECONDS while they have lag and others advance.")),
+      lag_seconds_(prometheus::BuildGauge()
+                       .Name(std::string(kMetricLagSeconds))
+                       .Help("Age of the oldest unconsumed message in seconds: the largest over "
+                             "partitions (no labels), and per partition (topic, partition).")
+                       .Register(*registry_)),
+      lag_lower_bound_(prometheus::BuildGauge()
+                           .Name(std::string(kMetricLagSecondsLowerBound))
+                           .Help("1 when kafka_autoscaler_lag_seconds is a lower bound: the "
+                                 "message is older than the sampled history.")
+                           .Register(*registry_)) {
+  lag_seconds_.Add({});
+  lag_lower_bound_.Add({});
   prometheus::BuildGauge()
       .Name(std::string(kMetricBuildInfo))
       .Help("Build information; always 1.")
@@ -98,6 +112,32 @@ Metrics::Metrics(std::string_view version)
   for (const std::string& kind : AllErrorKinds()) errors_.Add({{"kind", kind}});
   for (Signal s : {Signal::kTraces, Signal::kMetrics, Signal::kLogs}) {
     dropped_.Add({{"signal", std::string(SignalName(s))}});
+  }
+}
+
+void Metrics::SetLagSeconds(double max_seconds, bool max_lower_bound,
+                            const std::vector<PartitionLagSeconds>& partitions) {
+  lag_seconds_.Add({}).Set(max_seconds);
+  lag_lower_bound_.Add({}).Set(max_lower_bound ? 1 : 0);
+  std::set<std::pair<std::string, int32_t>> now;
+  if (partitions.size() <= kMaxLagSeriesPartitions) {
+    for (const auto& p : partitions) now.insert({p.topic, p.partition});
+  }
+  auto labels = [](const std::pair<std::string, int32_t>& key) {
+    return prometheus::Labels{{"topic", key.first}, {"partition", std::to_string(key.second)}};
+  };
+  std::lock_guard lock(lag_mu_);
+  for (const auto& key : lag_series_) {
+    if (now.contains(key)) continue;
+    lag_seconds_.Remove(&lag_seconds_.Add(labels(key)));
+    lag_lower_bound_.Remove(&lag_lower_bound_.Add(labels(key)));
+  }
+  lag_series_ = now;
+  if (now.empty()) return;
+  for (const auto& p : partitions) {
+    const auto l = labels({p.topic, p.partition});
+    lag_seconds_.Add(l).Set(p.seconds);
+    lag_lower_bound_.Add(l).Set(p.lower_bound ? 1 : 0);
   }
 }
 

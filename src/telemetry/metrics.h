@@ -18,6 +18,14 @@
 //   kafka_autoscaler_build_info{version}                        gauge, always 1
 //   kafka_autoscaler_stuck_partitions gauge   partitions stuck now (controller/stuck.h); kept
 //                                    through failed observations
+//   kafka_autoscaler_lag_seconds                                gauge, seconds: the largest time
+//                                    lag over partitions (age of the oldest unconsumed message,
+//                                    kafka/time_lag.h); with {topic,partition}: per partition,
+//                                    only while the watched topics have at most
+//                                    kMaxLagSeriesPartitions partitions (cardinality bound;
+//                                    above it only the unlabelled maximum is exported)
+//   kafka_autoscaler_lag_seconds_lower_bound                    gauge 0/1, same series: 1 when
+//                                    the figure is a lower bound (older than the sampled history)
 //
 // Thread-safety: every method is thread-safe (prometheus-cpp metrics are atomic). The handles
 // point into the registry owned here.
@@ -31,8 +39,11 @@
 #include <prometheus/registry.h>
 
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -54,6 +65,20 @@ inline constexpr std::string_view kMetricBuildInfo = "kafka_autoscaler_build_inf
 inline constexpr std::string_view kMetricForeignWrites = "kafka_autoscaler_foreign_writes_total";
 // Partitions stuck now: commit not moving, lag > 0, other partitions advancing (stuck.h).
 inline constexpr std::string_view kMetricStuckPartitions = "kafka_autoscaler_stuck_partitions";
+
+// Time lag: the unlabelled series is the maximum over partitions; {topic,partition} series
+// exist only while there are at most kMaxLagSeriesPartitions partitions.
+inline constexpr std::string_view kMetricLagSeconds = "kafka_autoscaler_lag_seconds";
+inline constexpr std::string_view kMetricLagSecondsLowerBound =
+    "kafka_autoscaler_lag_seconds_lower_bound";
+inline constexpr size_t kMaxLagSeriesPartitions = 100;
+
+struct PartitionLagSeconds {
+  std::string topic;
+  int32_t partition = 0;
+  double seconds = 0;
+  bool lower_bound = false;
+};
 
 // Content-Type of PrometheusText() for GET /metrics.
 inline constexpr std::string_view kPrometheusContentType =
@@ -84,6 +109,10 @@ class Metrics {
   void AddTelemetryDropped(Signal signal, double items);
   void AddForeignWrite();
   void SetStuckPartitions(double partitions);
+  // Sets the maximum and, when there are at most kMaxLagSeriesPartitions, the per-partition
+  // series; series of partitions no longer listed (or all of them, above the cap) are removed.
+  void SetLagSeconds(double max_seconds, bool max_lower_bound,
+                     const std::vector<PartitionLagSeconds>& partitions);
 
   // Current value of one counter series (for tests and the health page).
   double ErrorCount(std::string_view kind) const;
@@ -108,6 +137,10 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& dropped_;
   prometheus::Counter& foreign_writes_;
   prometheus::Gauge& stuck_partitions_;
+  prometheus::Family<prometheus::Gauge>& lag_seconds_;
+  prometheus::Family<prometheus::Gauge>& lag_lower_bound_;
+  std::mutex lag_mu_;                                     // guards lag_series_
+  std::set<std::pair<std::string, int32_t>> lag_series_;  // per-partition series that exist
 };
 
 }  // namespace kafka_autoscaler::telemetry

@@ -71,6 +71,14 @@ inline constexpr std::string_view kAttrStuckPartitions = "kafka_autoscaler.stuck
 inline constexpr std::string_view kAttrStuckLag = "kafka_autoscaler.stuck.lag";
 inline constexpr std::string_view kAttrStuckList = "kafka_autoscaler.stuck.list";
 inline constexpr std::string_view kAttrStuckExcluded = "kafka_autoscaler.stuck.excluded";
+// Time lag (root span, every successful observation; kafka/time_lag.h): the largest age of the
+// oldest unconsumed message over partitions (double, seconds), whether that figure is only a
+// lower bound (bool: older than the sampled history), and, with TARGET_LAG_SECONDS, the count
+// the time-lag rule asked for (int; 0 = no opinion).
+inline constexpr std::string_view kAttrLagSeconds = "kafka_autoscaler.lag_seconds";
+inline constexpr std::string_view kAttrLagSecondsLowerBound =
+    "kafka_autoscaler.lag_seconds.lower_bound";
+inline constexpr std::string_view kAttrLagReplicas = "kafka_autoscaler.replicas.time_lag";
 // The write (scale_deployment span): spec.replicas before and after (int).
 inline constexpr std::string_view kAttrFromReplicas = "kafka_autoscaler.replicas.from";
 inline constexpr std::string_view kAttrToReplicas = "kafka_autoscaler.replicas.to";

@@ -50,6 +50,7 @@ TEST(ConfigTest, SeedDefaultsAreKeptExactly) {
   EXPECT_EQ(c->policy.activation_backlog, 0);
   EXPECT_FALSE(c->policy.limit_to_partitions_with_lag);
   EXPECT_FALSE(c->policy.even_partition_distribution);
+  EXPECT_EQ(c->policy.target_lag, std::chrono::seconds(0));  // time-lag target off
   EXPECT_EQ(c->log_level, LogLevel::kInfo);
   EXPECT_EQ(c->log_format, LogFormat::kJson);
   EXPECT_EQ(c->pod_namespace, "default");
@@ -143,6 +144,8 @@ TEST(ConfigTest, EveryVariableParsesAGoodValue) {
        .holds = [](const Config& c) { return c.stuck_after.count() == 120; }},
       {.name = "exclude stuck", .var = "EXCLUDE_STUCK_LAG", .value = "true",
        .holds = [](const Config& c) { return c.policy.exclude_stuck_lag; }},
+      {.name = "target lag", .var = "TARGET_LAG_SECONDS", .value = "120",
+       .holds = [](const Config& c) { return c.policy.target_lag.count() == 120; }},
       {.name = "leader election", .var = "LEADER_ELECTION", .value = "true",
        .holds = [](const Config& c) { return c.leader_election; }},
       {.name = "pod name", .var = "POD_NAME", .value = "scaler-0",
@@ -234,6 +237,9 @@ TEST(ConfigTest, EveryVariableRejectsBadAndEmptyValues) {
       {.name = "stuck after text", .env = {{"STUCK_AFTER_SECONDS", "5m"}}, .var = "STUCK_AFTER_SECONDS"},
       {.name = "stuck after fraction", .env = {{"STUCK_AFTER_SECONDS", "1.5"}}, .var = "STUCK_AFTER_SECONDS"},
       {.name = "exclude stuck bool", .env = {{"EXCLUDE_STUCK_LAG", "yes please"}}, .var = "EXCLUDE_STUCK_LAG"},
+      {.name = "target lag negative", .env = {{"TARGET_LAG_SECONDS", "-30"}}, .var = "TARGET_LAG_SECONDS"},
+      {.name = "target lag unit", .env = {{"TARGET_LAG_SECONDS", "30s"}}, .var = "TARGET_LAG_SECONDS"},
+      {.name = "target lag above a week", .env = {{"TARGET_LAG_SECONDS", "604801"}}, .var = "TARGET_LAG_SECONDS"},
       {.name = "leader election", .env = {{"LEADER_ELECTION", ""}}, .var = "LEADER_ELECTION"},
       {.name = "renew >= lease", .env = {{"LEADER_ELECTION", "true"}, {"RENEW_DEADLINE_SECONDS", "15"}}, .var = "RENEW_DEADLINE_SECONDS"},
       {.name = "retry too long", .env = {{"LEADER_ELECTION", "true"}, {"RETRY_PERIOD_SECONDS", "9"}}, .var = "RETRY_PERIOD_SECONDS"},
@@ -307,6 +313,19 @@ TEST(ConfigTest, LagRuleProblemsSayWhatIsAllowed) {
   EXPECT_EQ(c.error().details[0],
             "LIMIT_TO_PARTITIONS_WITH_LAG=true: only with SCALING_POLICY=messages (now rate): a "
             "group that keeps up shows no lag, so the cap would undo the rate/wait rule");
+}
+
+TEST(ConfigTest, TargetLagSecondsProblemSaysWhatIsAllowed) {
+  auto c = Load({{"TARGET_LAG_SECONDS", "1.5m"}});
+  ASSERT_FALSE(c);
+  ASSERT_EQ(c.error().details.size(), 1u);
+  EXPECT_EQ(c.error().details[0],
+            "TARGET_LAG_SECONDS='1.5m': must be an integer from 0 to 604800");
+  c = Load({{"TARGET_LAG_SECONDS", "90"}});
+  ASSERT_TRUE(c) << c.error().ToString();
+  EXPECT_EQ(c->ToJson()["TARGET_LAG_SECONDS"], 90);
+  const auto& known = KnownVariables();
+  EXPECT_NE(std::find(known.begin(), known.end(), "TARGET_LAG_SECONDS"), known.end());
 }
 
 TEST(ConfigTest, LagRulesAreShownInToJsonAndKnown) {

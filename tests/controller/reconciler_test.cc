@@ -519,3 +519,44 @@ TEST(ReconcilerTest, StuckLagStillScalesUpWithoutExcludeStuckLag) {
 
 }  // namespace
 }  // namespace kafka_autoscaler::controller
+
+namespace kafka_autoscaler::controller {
+namespace {
+
+// Issue 17 item 1: the reconciler samples each partition's high watermark every tick, reports
+// the time lag, and with TARGET_LAG_SECONDS scales on it. One partition, ticks every 15 s
+// (t = 15, 30, 45, 60), the group stuck at offset 100 while 300 messages arrive per tick:
+// high 100 (t 15), 400 (t 30), 700 (t 45), 1000 (t 60). The oldest unread message (offset 100)
+// was written just after t 15: lag 0, 15, 30, 45 s. MESSAGES_PER_POD is huge so the message
+// rule alone always says 1; at 45 s > 30 s the lag rule asks ceil(2 ready × 45 / 30) = 3.
+TEST(ReconcilerTest, TimeLagIsSampledReportedAndScalesWithATarget) {
+  auto o = Harness::Options();
+  o.policy.messages_per_pod = 1'000'000;
+  o.policy.target_lag = std::chrono::seconds(30);
+  o.other_writer_hold = std::chrono::seconds(0);  // the test's own write below holds one tick
+  Harness h(2, o);
+  TickReport r = h.Tick(GroupView({100, 100, 100, 100}, {100, 100, 100, 100}));
+  ASSERT_TRUE(r.time_lag);
+  EXPECT_EQ(r.time_lag->max_seconds, 0.0);
+  EXPECT_EQ(r.decision->desired, 1);  // no lag, the message rule: 1
+  h.target.state.spec_replicas = h.target.state.ready_replicas = 2;  // someone keeps 2 running
+  const std::vector<std::pair<int64_t, double>> ticks = {{400, 15.0}, {700, 30.0}};
+  for (const auto& [high, want] : ticks) {
+    r = h.Tick(GroupView({high, high, high, high}, {100, 100, 100, 100}));
+    EXPECT_DOUBLE_EQ(r.time_lag->max_seconds, want) << high;
+    EXPECT_FALSE(r.time_lag->max_lower_bound);
+  }
+  // 30 s = T: in the band (15, 30], hold 2 against the message rule's 1.
+  EXPECT_EQ(r.decision->desired, 2);
+  EXPECT_EQ(r.decision->lag_replicas, 2);
+  r = h.Tick(GroupView({1000, 1000, 1000, 1000}, {100, 100, 100, 100}));
+  EXPECT_DOUBLE_EQ(r.time_lag->max_seconds, 45.0);
+  EXPECT_EQ(r.decision->lag_replicas, 3);
+  EXPECT_EQ(r.decision->desired, 3);
+  EXPECT_EQ(r.decision->reason, policy::Reason::kTimeLag);
+  EXPECT_EQ(r.action, Action::kScaled);
+  EXPECT_NE(h.out.str().find("\"lag_seconds\":45"), std::string::npos) << h.out.str();
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::controller

@@ -101,11 +101,12 @@ struct Driver {
   PolicyState state;
   int32_t current = 1;
   int32_t partitions = 0;
+  std::optional<double> lag_seconds;  // PolicyInput::max_lag_seconds
 
   Decision Tick(int64_t backlog, seconds advance = seconds(60)) {
     clock.Advance(advance);
     Decision d = Decide({.now = clock.Now(), .backlog = backlog, .partition_count = partitions,
-                         .current_replicas = current},
+                         .current_replicas = current, .max_lag_seconds = lag_seconds},
                         state, config);
     state = d.next_state;
     current = d.desired;
@@ -354,6 +355,100 @@ TEST(DecideTest, StuckLagNeverLetsTheDeploymentGoIdle) {
     dr.current = d.desired;
     EXPECT_EQ(d.desired, 1) << i;
   }
+// Issue 17 item 1: TARGET_LAG_SECONDS. Seed(): 10 messages per pod, min 1, max 10. The lag rule
+// (policy.h, "Time lag"), with T = 60 s: L > T → max(current, ceil(max(ready, 1) × L / T));
+// T/2 < L <= T → current; L <= T/2 → nothing. Combined with ceil(backlog / 10) by the higher.
+struct TimeLagCase {
+  std::string name;
+  std::chrono::seconds target{60};
+  int64_t backlog = 0;
+  std::optional<double> lag_seconds;
+  int32_t current = 1;
+  int32_t ready = 1;
+  int32_t partitions = 0;
+  int32_t want_lag_pods = 0;
+  int32_t want_desired = 0;
+  Reason want_reason = Reason::kBacklog;
+};
+
+TEST(DecideTest, TargetLagSecondsTakesTheHigherOfBothRules) {
+  const TimeLagCase cases[] = {
+      {.name = "off (seed): ceil(20/10) = 2 whatever the lag", .target = seconds(0), .backlog = 20, .lag_seconds = 600, .want_lag_pods = 0, .want_desired = 2},
+      {.name = "lag unknown: the message rule", .backlog = 20, .want_lag_pods = 0, .want_desired = 2},
+      {.name = "L 150 > 60 with 2 ready: ceil(2 x 150 / 60) = 5 > 2", .backlog = 20, .lag_seconds = 150, .current = 2, .ready = 2, .want_lag_pods = 5, .want_desired = 5, .want_reason = Reason::kTimeLag},
+      {.name = "L 61 > 60 with 3 ready: ceil(3.05) = 4", .backlog = 20, .lag_seconds = 61, .current = 3, .ready = 3, .want_lag_pods = 4, .want_desired = 4, .want_reason = Reason::kTimeLag},
+      {.name = "message rule higher: ceil(90/10) = 9 > ceil(2 x 90 / 60) = 3", .backlog = 90, .lag_seconds = 90, .current = 2, .ready = 2, .want_lag_pods = 3, .want_desired = 9},
+      {.name = "L 45 in (30, 60]: holds 4 against the message rule's 1", .backlog = 5, .lag_seconds = 45, .current = 4, .ready = 4, .want_lag_pods = 4, .want_desired = 4, .want_reason = Reason::kNoChange},
+      {.name = "L 30 <= T/2: released, message rule 1", .backlog = 5, .lag_seconds = 30, .current = 4, .ready = 4, .want_lag_pods = 0, .want_desired = 1},
+      {.name = "pods starting (6 asked, 2 ready), L 120: ceil(2 x 2) = 4 < 6 holds 6", .backlog = 20, .lag_seconds = 120, .current = 6, .ready = 2, .want_lag_pods = 6, .want_desired = 6, .want_reason = Reason::kNoChange},
+      {.name = "0 ready counts as 1: L 180 → ceil(1 x 3) = 3", .backlog = 5, .lag_seconds = 180, .current = 0, .ready = 0, .want_lag_pods = 3, .want_desired = 3, .want_reason = Reason::kTimeLag},
+      {.name = "bounded by MAX 10: ceil(5 x 600 / 60) = 50", .backlog = 20, .lag_seconds = 600, .current = 5, .ready = 5, .want_lag_pods = 50, .want_desired = 10, .want_reason = Reason::kClampedMax},
+      {.name = "bounded by 4 partitions", .backlog = 20, .lag_seconds = 600, .current = 2, .ready = 2, .partitions = 4, .want_lag_pods = 20, .want_desired = 4, .want_reason = Reason::kPartitionCap},
+      {.name = "no backlog, lag 0: the idle rule", .backlog = 0, .lag_seconds = 0, .current = 3, .ready = 3, .want_lag_pods = 0, .want_desired = 1, .want_reason = Reason::kIdlePending},
+  };
+  FakeClock clock;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    PolicyConfig config = Seed();
+    config.target_lag = c.target;
+    PolicyInput in{.now = clock.Now(), .backlog = c.backlog, .partition_count = c.partitions,
+                   .current_replicas = c.current, .ready_replicas = c.ready,
+                   .max_lag_seconds = c.lag_seconds};
+    PolicyState st;
+    EXPECT_EQ(TimeLagPods(in, config, st), c.want_lag_pods);
+    Decision d = Decide(in, PolicyState{}, config);
+    EXPECT_EQ(d.lag_replicas, c.want_lag_pods);
+    EXPECT_EQ(d.desired, c.want_desired);
+    EXPECT_EQ(d.reason, c.want_reason) << ReasonName(d.reason);
+  }
+  EXPECT_EQ(ReasonName(Reason::kTimeLag), "time_lag");
+}
+
+// Below T/2 the rule asks for the pods that keep up with the arrivals, with a pod's rate learned
+// while behind: T = 60, 4 ready consuming 12,000/min while L = 45 → μ = 200/s / 4 = 50/s; then
+// at L = 5 with 6,000/min produced: ceil(1.1 × 100 / 50) = ceil(2.2) = 3; 9,000/min → ceil(3.3) = 4.
+// A second sample, 6,000/min over 4 ready (25/s), averages μ to 37.5.
+TEST(DecideTest, TargetLagBelowHalfKeepsUpWithTheArrivals) {
+  PolicyConfig config = Seed();
+  config.target_lag = seconds(60);
+  PolicyState st;
+  PolicyInput in{.backlog = 50, .current_replicas = 4, .ready_replicas = 4,
+                 .consumed_per_minute = 12000, .max_lag_seconds = 45};
+  EXPECT_EQ(TimeLagPods(in, config, st), 4);  // hold
+  ASSERT_TRUE(st.lag_per_pod_rate);
+  EXPECT_DOUBLE_EQ(*st.lag_per_pod_rate, 50.0);
+  in.max_lag_seconds = 5;
+  in.produced_per_minute = 6000;
+  EXPECT_EQ(TimeLagPods(in, config, st), 3);
+  in.produced_per_minute = 9000;
+  EXPECT_EQ(TimeLagPods(in, config, st), 4);
+  in.produced_per_minute = std::nullopt;  // no rate (first tick): no opinion
+  EXPECT_EQ(TimeLagPods(in, config, st), 0);
+  in.max_lag_seconds = 40;
+  in.consumed_per_minute = 6000;
+  (void)TimeLagPods(in, config, st);
+  EXPECT_DOUBLE_EQ(*st.lag_per_pod_rate, 37.5);
+  // Through Decide: the learned rate lives in the next state.
+  in.max_lag_seconds = 45;
+  in.consumed_per_minute = 12000;
+  Decision d = Decide(in, PolicyState{}, config);
+  ASSERT_TRUE(d.next_state.lag_per_pod_rate);
+  EXPECT_DOUBLE_EQ(*d.next_state.lag_per_pod_rate, 50.0);
+}
+
+// Stability: a consumer group whose lag hovers in the band never makes the count move, and the
+// count goes down only once the lag is under half the target.
+TEST(DecideTest, TargetLagHoldsInTheBandAndReleasesBelowHalf) {
+  Driver dr;
+  dr.config.target_lag = seconds(60);
+  dr.current = 2;
+  for (double lag : {40.0, 55.0, 35.0, 60.0, 31.0}) {
+    dr.lag_seconds = lag;
+    Decision d = dr.Tick(5);  // the message rule alone would say 1
+    EXPECT_EQ(d.desired, 2) << lag;
+  }
+  dr.lag_seconds = 29;
+  EXPECT_EQ(dr.Tick(5).desired, 1);
 }
 
 TEST(DecideTest, NewReasonsHaveNames) {

@@ -40,7 +40,7 @@ TEST(ScenarioTest, EverySharedTraceLoads) {
     EXPECT_GT(s->TickCount(), 0);
     ++loaded;
   }
-  EXPECT_EQ(loaded, 6);  // the five reference shapes and stuck-partition
+  EXPECT_EQ(loaded, 7);  // the five reference shapes, stuck-partition and time-lag
 }
 
 TEST(ScenarioTest, ReadsEveryField) {
@@ -60,6 +60,7 @@ TEST(ScenarioTest, ReadsEveryField) {
   EXPECT_EQ(s->autoscaler.message_count_threshold, kDefaultThreshold);
   EXPECT_EQ(s->autoscaler.idle_replicas, 1);  // defaults to min_replicas
   EXPECT_EQ(s->autoscaler.activation_backlog, 0);  // off by default
+  EXPECT_EQ(s->autoscaler.target_lag_seconds, 0);  // off by default
   EXPECT_EQ(s->IntervalTicks(), 15);
   // Linear between points, flat outside them.
   EXPECT_DOUBLE_EQ(s->RateAt(0), 20);
@@ -151,6 +152,10 @@ TEST(ScenarioTest, RejectsOneProblemAtATime) {
        .from = "interval_seconds: 15}",
        .to = "interval_seconds: 15, activation_backlog: -1}",
        .want = "autoscaler.activation_backlog"},
+      {.name = "negative target lag",
+       .from = "interval_seconds: 15}",
+       .to = "interval_seconds: 15, target_lag_seconds: -5}",
+       .want = "autoscaler.target_lag_seconds"},
       {.name = "threshold twice",
        .from = "interval_seconds: 15}",
        .to = "interval_seconds: 15, message_count_threshold: 5}\nthreshold: 7",

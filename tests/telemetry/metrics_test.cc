@@ -29,6 +29,7 @@ Metrics& Populate(Metrics& m) {
   m.ObserveTickDuration(0.003);
   m.ObserveTickDuration(0.2);
   m.AddTelemetryDropped(Signal::kLogs, 4);
+  m.SetLagSeconds(42.5, false, {{"orders", 0, 42.5, false}, {"orders", 1, 3, true}});
   return m;
 }
 
@@ -129,6 +130,46 @@ TEST(MetricsTest, PromtoolAcceptsTheExposition) {
     ADD_FAILURE() << "promtool: " << line;
   }
   EXPECT_EQ(accepted.size(), 2u) << r.output;
+}
+
+// Issue 17 item 1: the time lag, its maximum unlabelled and per partition while the partitions
+// are few; partitions that go away lose their series, and above the cap only the maximum stays.
+TEST(MetricsTest, LagSecondsMaxAndBoundedPerPartitionSeries) {
+  Metrics m("1.2.3");
+  std::string text = m.PrometheusText();
+  EXPECT_NE(text.find("\nkafka_autoscaler_lag_seconds 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nkafka_autoscaler_lag_seconds_lower_bound 0\n"), std::string::npos);
+
+  text = Populate(m).PrometheusText();
+  for (const char* line : {
+           "# TYPE kafka_autoscaler_lag_seconds gauge",
+           "kafka_autoscaler_lag_seconds 42.5",
+           "kafka_autoscaler_lag_seconds{partition=\"0\",topic=\"orders\"} 42.5",
+           "kafka_autoscaler_lag_seconds{partition=\"1\",topic=\"orders\"} 3",
+           "kafka_autoscaler_lag_seconds_lower_bound{partition=\"1\",topic=\"orders\"} 1",
+           "kafka_autoscaler_lag_seconds_lower_bound{partition=\"0\",topic=\"orders\"} 0",
+       }) {
+    EXPECT_NE(text.find(std::string("\n") + line + "\n"), std::string::npos) << line << "\n" << text;
+  }
+
+  m.SetLagSeconds(7, true, {{"orders", 1, 7, true}});  // partition 0 went away
+  text = m.PrometheusText();
+  EXPECT_EQ(text.find("partition=\"0\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\nkafka_autoscaler_lag_seconds_lower_bound 1\n"), std::string::npos);
+
+  std::vector<PartitionLagSeconds> many;
+  for (int32_t p = 0; p <= static_cast<int32_t>(kMaxLagSeriesPartitions); ++p) {
+    many.push_back({"big", p, 1.0 * p, false});
+  }
+  m.SetLagSeconds(100, false, many);  // one over the cap: only the maximum
+  text = m.PrometheusText();
+  EXPECT_EQ(text.find("partition="), std::string::npos) << text;
+  EXPECT_NE(text.find("\nkafka_autoscaler_lag_seconds 100\n"), std::string::npos);
+  many.pop_back();  // at the cap: every partition
+  m.SetLagSeconds(99, false, many);
+  text = m.PrometheusText();
+  EXPECT_NE(text.find("{partition=\"99\",topic=\"big\"} 99"), std::string::npos);
+  EXPECT_EQ(MetricUnit(kMetricLagSeconds), "s");
 }
 
 TEST(MetricsTest, UnitsForOtlp) {
