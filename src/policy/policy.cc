@@ -54,8 +54,11 @@ int32_t TimeLagPods(const PolicyInput& in, const PolicyConfig& c, PolicyState& s
   const double lag = *in.max_lag_seconds;
   const int32_t current = std::max(in.current_replicas, 0);
   const bool behind = lag > target / 2;
-  // While the group is behind, every ready pod is busy: consumed / ready is one pod's rate.
-  if (behind && in.ready_replicas > 0 && in.consumed_per_minute && *in.consumed_per_minute > 0) {
+  // While the group is behind, every ready pod is busy: consumed / ready is one pod's rate. Not
+  // with a stuck partition: its consumer is blocked, not busy (and what was learned is dropped).
+  if (in.stuck_partitions > 0) st.lag_per_pod_rate.reset();
+  if (behind && in.stuck_partitions == 0 && in.ready_replicas > 0 && in.consumed_per_minute &&
+      *in.consumed_per_minute > 0) {
     const double sample = *in.consumed_per_minute / 60.0 / in.ready_replicas;
     st.lag_per_pod_rate = st.lag_per_pod_rate ? (*st.lag_per_pod_rate + sample) / 2 : sample;
   }
@@ -64,11 +67,12 @@ int32_t TimeLagPods(const PolicyInput& in, const PolicyConfig& c, PolicyState& s
     return std::max(current, static_cast<int32_t>(std::min(std::ceil(base * lag / target), 1e6)));
   }
   if (behind) return current;
-  // Below half the target: the pods that keep up with the arrivals (10 % headroom), once one
-  // pod's rate was learned; before that, no opinion.
+  // Below half the target: scale down no further than the pods that keep up with the arrivals
+  // (10 % headroom), once one pod's rate was learned; before that, no opinion. Never up from
+  // here: the lag is fine.
   if (!st.lag_per_pod_rate || *st.lag_per_pod_rate <= 0 || !in.produced_per_minute) return 0;
   const double keep_up = *in.produced_per_minute / 60.0 * 1.1 / *st.lag_per_pod_rate;
-  return static_cast<int32_t>(std::min(std::ceil(keep_up - 1e-9), 1e6));
+  return std::min(current, static_cast<int32_t>(std::min(std::ceil(keep_up - 1e-9), 1e6)));
 }
 
 namespace {

@@ -30,10 +30,12 @@
 // partitions, T the target, λ the produced rate and μ one pod's rate, the lag rule asks for
 //      L > T        max(current, ceil(max(ready, 1) × L / T))   up in proportion
 //      T/2 < L ≤ T  current                                      hold (no scale-down)
-//      L ≤ T/2      ceil(1.1 × λ / μ)                            the pods that keep up
+//      L ≤ T/2      min(current, ceil(1.1 × λ / μ))              down to the pods that keep up
 //                   (nothing, before μ is known: the policy's own count decides alone)
 // μ is learned (mean of the previous estimate and the new sample) from consumed / ready while
-// L > T/2: then every ready pod is busy, so what they consume is what they can.
+// L > T/2: then every ready pod is busy, so what they consume is what they can. A stuck
+// partition (controller/stuck.h) blocks its consumer rather than keeping it busy: while there is
+// one, μ is neither learned nor kept.
 // Step 1's count becomes the higher of the policy's and the lag rule's (reason time_lag when the
 // lag rule wins); steps 2-6 then apply as usual (idle, activation, caps, MIN/MAX, windows).
 // Why this shape: the oldest message gets younger only as fast as the consumers drain, so a rule

@@ -508,6 +508,34 @@ TEST(ReconcilerTest, StuckPartitionIsExcludedReportedOnceAndPostedAsWarning) {
   EXPECT_EQ(r.replicas_after, 3);  // lag 15 + 10 → ceil(25/10)
 }
 
+// Issue 17 items 1 and 2 together: with EXCLUDE_STUCK_LAG the time-lag rule leaves the stuck
+// partition out too. Partition 0's oldest message ages without bound (a lower bound from t=15),
+// partition 1's is one tick (15 s) old. Before t=75 partition 0 counts (the lag rule scales up);
+// from t=75 it is stuck and excluded: L = 15 s <= T/2, μ dropped, so the message rule's 1 pod
+// stands. Counting it (the bug this guards against) would drive the count to MAX_REPLICAS (10).
+TEST(ReconcilerTest, TimeLagTargetLeavesExcludedStuckPartitionsOut) {
+  StuckSeries s(/*exclude=*/true);
+  s.h.reconciler = std::make_unique<Reconciler>(
+      [] {
+        auto o = StuckSeries::Opts(true);
+        o.policy.target_lag = std::chrono::seconds(30);
+        return o;
+      }(),
+      s.h.clock, s.h.source, s.h.target, &s.h.events, s.h.log, s.h.tracer);
+  TickReport r;
+  for (int t = 15; t <= 60; t += 15) r = s.Next();
+  EXPECT_GT(r.time_lag->max_seconds, 30.0);  // partition 0 counts before it is stuck
+  EXPECT_EQ(r.decision->reason, policy::Reason::kTimeLag);
+  for (int t = 75; t <= 600; t += 15) {
+    r = s.Next();
+    ASSERT_EQ(r.stuck.size(), 1u) << t;
+    EXPECT_EQ(r.replicas_after, 1) << t;
+  }
+  EXPECT_GT(r.time_lag->max_seconds, 500.0);  // still reported for partition 0
+  EXPECT_TRUE(r.time_lag->max_lower_bound);
+  EXPECT_EQ(r.decision->lag_replicas, 0);
+}
+
 TEST(ReconcilerTest, StuckLagStillScalesUpWithoutExcludeStuckLag) {
   StuckSeries s(/*exclude=*/false);
   TickReport r;

@@ -355,9 +355,12 @@ TEST(DecideTest, StuckLagNeverLetsTheDeploymentGoIdle) {
     dr.current = d.desired;
     EXPECT_EQ(d.desired, 1) << i;
   }
+}
+
 // Issue 17 item 1: TARGET_LAG_SECONDS. Seed(): 10 messages per pod, min 1, max 10. The lag rule
 // (policy.h, "Time lag"), with T = 60 s: L > T → max(current, ceil(max(ready, 1) × L / T));
-// T/2 < L <= T → current; L <= T/2 → nothing. Combined with ceil(backlog / 10) by the higher.
+// T/2 < L <= T → current; L <= T/2 → nothing until a pod's rate is known. Combined with
+// ceil(backlog / 10) by the higher.
 struct TimeLagCase {
   std::string name;
   std::chrono::seconds target{60};
