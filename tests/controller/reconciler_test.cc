@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <sstream>
+#include <tuple>
 
 #include "fakes/fake_clock.h"
 #include "fakes/fakes.h"
@@ -543,6 +544,96 @@ TEST(ReconcilerTest, StuckLagStillScalesUpWithoutExcludeStuckLag) {
   ASSERT_EQ(r.stuck.size(), 1u);  // reported all the same
   EXPECT_EQ(r.replicas_after, 10);  // the seed's behaviour: the stuck lag drives it to MAX
   EXPECT_EQ(r.decision->reason, policy::Reason::kClampedMax);
+// A consumer-group observation: `offsets` = {low, high, committed} per partition of "orders".
+kafka::Observation Group(const std::vector<std::tuple<int64_t, int64_t, std::optional<int64_t>>>&
+                             offsets,
+                         kafka::OffsetResetPolicy reset = kafka::OffsetResetPolicy::kEarliest) {
+  kafka::Observation o;
+  int32_t p = 0;
+  for (const auto& [low, high, committed] : offsets) {
+    o.partitions.push_back(
+        {.topic = "orders", .partition = p++, .low = low, .high = high, .committed = committed});
+  }
+  kafka::ComputeBacklog(o, /*group_mode=*/true, reset);
+  return o;
+}
+
+size_t LogCount(const std::ostringstream& out, const std::string& needle) {
+  size_t n = 0;
+  const std::string s = out.str();
+  for (size_t at = s.find(needle); at != std::string::npos; at = s.find(needle, at + 1)) ++n;
+  return n;
+}
+
+constexpr char kInvalidCommitLog[] = "\"msg\":\"committed offset beyond the end of the partition";
+constexpr char kUncommittedLog[] = "\"msg\":\"consumer group has no committed offset";
+
+// Issue 13 item 1: a commit beyond the end of an empty partition (topic recreated: commit 500,
+// high 0) has lag 0 under the reset policy, but it never carries the Deployment to idle: the
+// tick holds at the current count (never below MIN_REPLICAS), warns once per episode and says
+// why in the decision.
+TEST(ReconcilerTest, InvalidCommitOnAnEmptyPartitionNeverGoesIdle) {
+  auto o = Harness::Options();
+  o.policy.min_ttl = std::chrono::seconds(30);
+  o.policy.idle_replicas = 0;
+  Harness h(3, o);
+  const auto invalid = Group({{0, 0, 500}, {0, 10, 10}}, kafka::OffsetResetPolicy::kLatest);
+  ASSERT_EQ(invalid.backlog, 0);
+  for (int i = 0; i < 6; ++i) {  // 90 s of zero backlog, 3 × MIN_TTL_SECONDS
+    SCOPED_TRACE(i);
+    TickReport r = h.Tick(invalid);
+    ASSERT_TRUE(r.decision);
+    EXPECT_EQ(policy::ReasonName(r.decision->reason), "invalid_commit");
+    EXPECT_EQ(r.replicas_after, 3);
+  }
+  EXPECT_TRUE(h.target.Sets().empty()) << "an invalid commit carried the Deployment down";
+  EXPECT_EQ(LogCount(h.out, kInvalidCommitLog), 1u) << h.out.str();
+  for (const char* field : {"\"topic\":\"orders\"", "\"partition\":0", "\"committed\":500",
+                            "\"high\":0"}) {
+    EXPECT_NE(h.out.str().find(field), std::string::npos) << field << "\n" << h.out.str();
+  }
+  // The consumer resets and commits 0: a valid commit, zero backlog → idle after MIN_TTL.
+  const auto valid = Group({{0, 0, 0}, {0, 10, 10}});
+  for (int i = 0; i < 4; ++i) h.Tick(valid);
+  EXPECT_EQ(h.target.Sets(), (std::vector<std::string>{"set 1", "set 0"}));
+  // A new episode warns again; at idle, the hold wakes MIN_REPLICAS.
+  TickReport r = h.Tick(invalid);
+  EXPECT_EQ(policy::ReasonName(r.decision->reason), "invalid_commit");
+  EXPECT_EQ(r.replicas_after, 1);
+  EXPECT_EQ(LogCount(h.out, kInvalidCommitLog), 2u) << h.out.str();
+}
+
+// Issue 13 item 7: a group with no commit on any partition holds at MIN_REPLICAS (not
+// MAX_REPLICAS under `earliest`) until its first commit, and warns once.
+TEST(ReconcilerTest, GroupThatNeverCommittedHoldsAtMinReplicas) {
+  Harness h(1);
+  const auto none = Group({{0, 50, std::nullopt}, {0, 50, std::nullopt}, {0, 50, std::nullopt}});
+  ASSERT_EQ(none.backlog, 150);
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE(i);
+    TickReport r = h.Tick(none);
+    ASSERT_TRUE(r.decision);
+    EXPECT_EQ(r.decision->desired, 1);
+    EXPECT_EQ(policy::ReasonName(r.decision->reason), "uncommitted");
+  }
+  EXPECT_TRUE(h.target.Sets().empty()) << "scaled on the reset policy's lag of a new group";
+  EXPECT_EQ(LogCount(h.out, kUncommittedLog), 1u) << h.out.str();
+  // The first commit (one partition is enough): the lag rules apply again.
+  h.Tick(Group({{0, 50, 0}, {0, 50, std::nullopt}, {0, 50, std::nullopt}}));
+  EXPECT_EQ(h.target.Sets(), std::vector<std::string>{"set 3"});  // 150 → 15, 3 partitions
+}
+
+// MIN_REPLICAS=0: the hold is one replica while the topic holds messages (a consumer must run
+// to make the first commit), and nothing on an empty topic.
+TEST(ReconcilerTest, GroupThatNeverCommittedWakesOneConsumerWhenMinIsZero) {
+  auto o = Harness::Options();
+  o.policy.min_replicas = 0;
+  o.policy.idle_replicas = 0;
+  Harness h(0, o);
+  EXPECT_EQ(h.Tick(Group({{0, 0, std::nullopt}, {0, 0, std::nullopt}})).replicas_after, 0);
+  TickReport r = h.Tick(Group({{0, 40, std::nullopt}, {0, 40, std::nullopt}}));
+  EXPECT_EQ(policy::ReasonName(r.decision->reason), "uncommitted");
+  EXPECT_EQ(h.target.Sets(), std::vector<std::string>{"set 1"});
 }
 
 }  // namespace

@@ -23,10 +23,12 @@ constexpr int16_t kApiListOffsets = 2;
 constexpr int16_t kApiOffsetFetch = 9;
 constexpr int16_t kApiFindCoordinator = 10;
 constexpr size_t kForever = 1'000'000;  // injected errors that last until cleared
+constexpr char kInvalidCommitMsg[] = "committed offset beyond the end of the partition";
+constexpr char kUncommittedMsg[] = "consumer group has no committed offset";
 
 class FaultMatrix : public ::testing::Test {
  protected:
-  // Kafka with 30 messages (6 × 5, no commits, earliest): lag 30 → 3 replicas, steady.
+  // Kafka with 30 messages (6 × 5, the group committed 0 everywhere): lag 30 → 3 replicas, steady.
   void Boot(HarnessOptions options = {}, std::map<std::string, std::string> env = {}) {
     h_ = std::make_unique<Harness>(::testing::UnitTest::GetInstance()->current_test_info()->name(),
                                    std::move(options));
@@ -223,6 +225,20 @@ TEST_F(FaultMatrix, KafkaCommittedOffsetMovesBackwards) {
   EXPECT_EQ(h_->Replicas(), 3);
   EXPECT_EQ(h_->ReadyStatus(), 200);
   EXPECT_EQ(h_->ErrorCount("kafka_incomplete") + h_->ErrorCount("kafka_protocol"), 0);
+  // Counted on /metrics, and one warning for the episode (3 ticks) naming what is wrong.
+  EXPECT_EQ(h_->MetricValue("kafka_autoscaler_invalid_commit_partitions"), 1);
+  auto warned = Harness::LogLines(*daemon_, kInvalidCommitMsg);
+  ASSERT_EQ(warned.size(), 1u);
+  EXPECT_EQ(warned[0]["level"], "warn");
+  EXPECT_EQ(warned[0]["topic"], kTopic);
+  EXPECT_EQ(warned[0]["partition"], 0);
+  EXPECT_EQ(warned[0]["committed"], 100);
+  EXPECT_EQ(warned[0]["high"], 5);
+  // A valid commit ends the episode: the gauge returns to 0.
+  ASSERT_TRUE(h_->kafka().Commit(kGroup, {{kTopic, 0, 0}}));
+  EXPECT_TRUE(Eventually(
+      [&] { return h_->MetricValue("kafka_autoscaler_invalid_commit_partitions") == 0; },
+      seconds(10)));
   Harness::ExpectScaledWithin(*daemon_, 0, kMaxReplicas);
 }
 
@@ -304,6 +320,34 @@ TEST_F(StuckPartitionFault, WithoutExclusionTheStuckLagRunsToMaxReplicas) {
   EXPECT_EQ(most, kMaxReplicas) << h_->Status().dump();
   EXPECT_EQ(StuckEvents(), 1);  // reported all the same
   EXPECT_EQ(h_->MetricValue("kafka_autoscaler_stuck_partitions"), 1);
+}
+
+// Issue 13 item 7: a group that never committed holds at MIN_REPLICAS (1), not at the
+// reset policy's lag (earliest: 30 → 3), warns once and counts its partitions on /metrics, until
+// its first commit.
+TEST_F(FaultMatrix, GroupThatNeverCommittedHoldsAtMinReplicasUntilItsFirstCommit) {
+  h_ = std::make_unique<Harness>(::testing::UnitTest::GetInstance()->current_test_info()->name());
+  ASSERT_TRUE(h_->ok()) << h_->error();
+  ASSERT_TRUE(h_->Produce(5));  // 30 messages; the group "fresh" has no commit at all
+  daemon_ = h_->Start({{"KAFKA_CONSUMER_GROUP", "fresh"}});
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const auto last = h_->Status()["last_decision"];
+        return h_->Ticks() >= 3 && last.is_object() && last.value("reason", "") == "uncommitted";
+      },
+      seconds(20)))
+      << h_->Status().dump() << "\n" << daemon_->Stderr();
+  EXPECT_EQ(h_->Replicas(), 1);
+  EXPECT_EQ(h_->Patches(), 0);
+  EXPECT_EQ(h_->MetricValue("kafka_autoscaler_uncommitted_partitions"), kPartitions);
+  EXPECT_EQ(Harness::LogLines(*daemon_, kUncommittedMsg).size(), 1u);
+  // The first commit, on one partition: the lag rules apply again (30 → 3); the other five
+  // partitions are still counted.
+  ASSERT_TRUE(h_->kafka().Commit("fresh", {{kTopic, 0, 0}}));
+  EXPECT_TRUE(Eventually([&] { return h_->Replicas() == 3; }, seconds(10)));
+  EXPECT_TRUE(Eventually(
+      [&] { return h_->MetricValue("kafka_autoscaler_uncommitted_partitions") == kPartitions - 1; },
+      seconds(10)));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -33,6 +33,15 @@ Harness::Harness(const std::string& name, HarnessOptions options) : options_(std
       return;
     }
   }
+  // The group has committed offset 0 on every partition, as a consumer group that has run
+  // does: its lag is then every message produced (a group that never committed is held at
+  // MIN_REPLICAS until its first commit, issue 13 item 7, and has its own test).
+  std::vector<kafka::testing::CommitOffset> zero;
+  for (int p = 0; p < options_.partitions; ++p) zero.push_back({options_.topic, p, 0});
+  if (auto s = client_->Commit(options_.group, zero); !s) {
+    error_ = "commit offset 0: " + s.error().message;
+    return;
+  }
   if (!RestartApiServer()) return;
   kubeconfig_ = (dir_ / "kubeconfig").string();
   token_file_ = (dir_ / "token").string();

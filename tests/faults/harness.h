@@ -53,8 +53,8 @@ struct HarnessOptions {
 
 class Harness {
  public:
-  // Starts Kafka (topic kTopic with `partitions`) and the API server with Deployment
-  // kNamespace/kDeployment at 1 replica. Check ok() (and error()) before use.
+  // Starts Kafka (topic kTopic with `partitions`, group kGroup committed at offset 0 on each)
+  // and the API server with Deployment kNamespace/kDeployment at 1 replica. Check ok() (and error()) before use.
   explicit Harness(const std::string& name, HarnessOptions options = {});
   ~Harness();
 
@@ -83,7 +83,8 @@ class Harness {
   std::unique_ptr<Process> Start(std::map<std::string, std::string> overrides = {});
   int port() const { return port_.load(); }
 
-  // Produces `per_partition` messages to every partition of kTopic (no commits: earliest lag).
+  // Produces `per_partition` messages to every partition of kTopic (the group's commits stay:
+  // from the constructor's offset 0, the lag grows by every message).
   bool Produce(int per_partition);
   // Commits offsets for kGroup so that its lag is `lag` (assumes every partition holds `high`).
   bool CommitLeaving(int64_t high, int64_t lag);

@@ -119,6 +119,7 @@ struct RealTick {
     next_start = clock.Now() + 15s;
     kafka::Observation obs = FakeMetricSource::Backlog(backlog, 12);
     obs.group_mode = true;
+    for (auto& p : obs.partitions) p.committed = 0;  // a group that has committed (lag = high)
     source.fake.Push(std::move(obs));
     controller::TickReport r = reconciler->Tick();
     listener.OnTick(r);

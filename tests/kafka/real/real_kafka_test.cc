@@ -271,7 +271,7 @@ TEST(RealKafkaEndToEnd, ScalesUpFromRealProducerDownFromRealConsumersThenIdle) {
                                        .topic = "e2e-orders",
                                        .group = "e2e-workers"});
   ASSERT_TRUE(h.ok()) << h.error();
-  ASSERT_TRUE(h.Produce(8));  // 48 records, no commits (earliest): ceil(48/10) = 5
+  ASSERT_TRUE(h.Produce(8));  // 48 records, commits at 0: ceil(48/10) = 5
   auto daemon = h.Start({{"MIN_TTL_SECONDS", "3"}});
   ASSERT_TRUE(Eventually([&] { return h.Replicas() == 5; }, seconds(60)))
       << "replicas " << h.Replicas() << "\n"
