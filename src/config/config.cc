@@ -246,7 +246,8 @@ const std::vector<std::string>& KnownVariables() {
                                                   "TARGET_LAG_SECONDS",
                                                   "LOG_LEVEL",
                                                   "LOG_FORMAT",
-                                                  "HEALTH_CHECK_HOST"};
+                                                  "HEALTH_CHECK_HOST",
+                                                  "SCALE_ON_UNCOMMITTED"};
   return kNames;
 }
 
@@ -354,6 +355,7 @@ Result<Config> Load(const Env& env) {
   c.stuck_after = r.Seconds("STUCK_AFTER_SECONDS", c.stuck_after, 1);
   p.exclude_stuck_lag = r.Bool("EXCLUDE_STUCK_LAG", p.exclude_stuck_lag);
   p.target_lag = r.Seconds("TARGET_LAG_SECONDS", p.target_lag, 0);  // 0 = off
+  p.scale_on_uncommitted = r.Bool("SCALE_ON_UNCOMMITTED", p.scale_on_uncommitted);
   c.leader_election = r.Bool("LEADER_ELECTION", false);
   c.pod_name = r.OptionalString("POD_NAME", 253).value_or("");
   c.pod_namespace = r.OptionalString("POD_NAMESPACE", 63).value_or("");
@@ -462,6 +464,7 @@ nlohmann::json Config::ToJson() const {
   j["STUCK_AFTER_SECONDS"] = stuck_after.count();
   j["EXCLUDE_STUCK_LAG"] = policy.exclude_stuck_lag;
   j["TARGET_LAG_SECONDS"] = policy.target_lag.count();
+  j["SCALE_ON_UNCOMMITTED"] = policy.scale_on_uncommitted;
   j["LEADER_ELECTION"] = leader_election;
   j["POD_NAME"] = pod_name;
   j["POD_NAMESPACE"] = pod_namespace;

@@ -1,7 +1,9 @@
 #include "controller/reconciler.h"
 
 #include <algorithm>
+#include <set>
 #include <string>
+#include <utility>
 
 namespace kafka_autoscaler::controller {
 
@@ -218,7 +220,10 @@ TickReport Reconciler::Tick(bool may_act) {
                                   .stuck_lag = stuck.stuck_lag,
                                   .stuck_partitions = static_cast<int32_t>(stuck.stuck.size()),
                                   .max_lag_seconds = PolicyMaxLagSeconds(
-                                      *report.time_lag, stuck.stuck, pc.exclude_stuck_lag)};
+                                      *report.time_lag, stuck.stuck, pc.exclude_stuck_lag),
+                                  .invalid_commit_partitions = kafka::InvalidCommitPartitions(obs),
+                                  .no_commits = kafka::NoPartitionCommitted(obs)};
+  CheckCommits(obs, input.current_replicas);
   policy::Decision d = policy::Decide(input, state_, pc);
   state_ = d.next_state;
   report.decision = d;
@@ -233,6 +238,12 @@ TickReport Reconciler::Tick(bool may_act) {
   }
   if (pc.target_lag.count() > 0) {
     root->SetAttribute(telemetry::kAttrLagReplicas, int64_t{d.lag_replicas});
+  }
+  if (obs.group_mode) {  // why an invalid_commit / uncommitted hold held
+    root->SetAttribute(telemetry::kAttrPartitionsInvalidCommit,
+                       int64_t{input.invalid_commit_partitions});
+    root->SetAttribute(telemetry::kAttrPartitionsUncommitted,
+                       int64_t{kafka::UncommittedPartitions(obs)});
   }
   if (d.wait) {  // SCALING_POLICY=wait: what its model concluded
     root->SetAttribute(telemetry::kAttrWaitPredictedPeakSeconds, d.wait->predicted_peak_wait_s);
@@ -397,6 +408,48 @@ void Reconciler::ReportStuck(const StuckReport& stuck, bool may_act) {
                                             {"group", options_.group},
                                             {"committed", s.committed}});
   }
+}
+
+void Reconciler::CheckCommits(const kafka::Observation& obs, int32_t current) {
+  std::set<std::pair<std::string, int32_t>> invalid;
+  for (const auto& p : obs.partitions) {
+    if (!obs.group_mode || !kafka::IsInvalidCommit(p.high, p.committed)) continue;
+    invalid.insert({p.topic, p.partition});
+    if (invalid_warned_.count({p.topic, p.partition}) != 0) continue;
+    log_.Warn("committed offset beyond the end of the partition",
+              {{"topic", p.topic},
+               {"partition", int64_t{p.partition}},
+               {"group", options_.group},
+               {"committed", *p.committed},
+               {"high", p.high},
+               {"lag", p.lag},
+               {"why", std::string("topic recreated or offsets reset past the end: the offset "
+                                   "reset policy counts the partition, and the Deployment "
+                                   "never goes idle until the commit is valid again")}});
+  }
+  invalid_warned_ = std::move(invalid);  // re-armed for partitions whose commit is valid again
+
+  if (!kafka::NoPartitionCommitted(obs)) {
+    uncommitted_warned_ = false;
+    return;
+  }
+  if (uncommitted_warned_) return;
+  uncommitted_warned_ = true;
+  const auto& pc = options_.policy;
+  log_.Warn(
+      "consumer group has no committed offset",
+      {{"group", options_.group},
+       {"topic", options_.topics},
+       {"partitions", int64_t{obs.partition_count}},
+       {"backlog", obs.backlog},
+       {"replicas", int64_t{current}},
+       {"why", pc.scale_on_uncommitted
+                   ? std::string("SCALE_ON_UNCOMMITTED=true: scaling on the offset reset "
+                                 "policy's lag")
+                   : "holding at MIN_REPLICAS (" + std::to_string(std::max(pc.min_replicas, 1)) +
+                         " while the topic holds messages) until the group's first "
+                         "commit; SCALE_ON_UNCOMMITTED=true scales on the offset reset "
+                         "policy's lag instead"}});
 }
 
 void Reconciler::CheckOtherWriters(TickReport& report, bool may_act) {

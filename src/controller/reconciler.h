@@ -26,6 +26,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -132,6 +133,10 @@ class Reconciler {
   void CheckOtherWriters(TickReport& report, bool may_act);
   // Logs and posts the episodes that began or ended with this observation.
   void ReportStuck(const StuckReport& stuck, bool may_act);
+  // Consumer-group commits: one warning per episode for a commit beyond the end of a partition
+  // (per topic/partition, re-armed once it is valid again) and for a group that never
+  // committed (re-armed by its first commit). The holds themselves are policy rules.
+  void CheckCommits(const kafka::Observation& obs, int32_t current);
 
   ReconcilerOptions options_;
   const Clock& clock_;
@@ -155,6 +160,10 @@ class Reconciler {
   SteadyTime foreign_last_{};                // the latest foreign change seen
   std::string foreign_what_;                 // "from 5 to 8 at ..."
   bool autoscaler_warned_ = false;           // Warning Event posted for the current HPA(s)
+
+  // Commit warnings already logged for the current episode (CheckCommits).
+  std::set<std::pair<std::string, int32_t>> invalid_warned_;  // (topic, partition)
+  bool uncommitted_warned_ = false;
 };
 
 }  // namespace kafka_autoscaler::controller

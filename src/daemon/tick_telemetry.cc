@@ -34,6 +34,10 @@ std::unique_ptr<controller::TickSpan> OtelTickTracer::StartSpan(std::string_view
 
 void MetricsTickListener::OnTick(const controller::TickReport& r) {
   if (r.observation) metrics_.SetMessageCount(static_cast<double>(r.observation->backlog));
+  if (r.observation) {
+    metrics_.SetCommitPartitions(kafka::InvalidCommitPartitions(*r.observation),
+                                 kafka::UncommittedPartitions(*r.observation));
+  }
   if (r.replicas_after >= 0) metrics_.SetPodCount(r.replicas_after);
   if (r.throughput.produced_per_minute) {
     metrics_.SetThroughputPerMinute(*r.throughput.produced_per_minute);

@@ -16,10 +16,6 @@ int64_t SaturatingAdd(int64_t a, int64_t b) {
 
 int64_t TopicLag(int64_t low, int64_t high) { return high > low ? high - low : 0; }
 
-bool IsInvalidCommit(int64_t high, std::optional<int64_t> committed) {
-  return committed.has_value() && *committed > high;
-}
-
 int64_t GroupLag(int64_t low, int64_t high, std::optional<int64_t> committed,
                  OffsetResetPolicy reset) {
   if (committed.has_value() && !IsInvalidCommit(high, committed)) {

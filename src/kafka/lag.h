@@ -30,8 +30,8 @@ using config::OffsetResetPolicy;
 // Messages held by a partition: max(0, high − low).
 [[nodiscard]] int64_t TopicLag(int64_t low, int64_t high);
 
-// A commit beyond the end of its partition (committed > high): invalid, see above.
-[[nodiscard]] bool IsInvalidCommit(int64_t high, std::optional<int64_t> committed);
+// IsInvalidCommit() (a commit beyond the end of its partition) is in kafka/observation.h, with
+// the per-observation counts the reconciler and /metrics use.
 
 // A consumer group's lag on one partition, following the rules above.
 [[nodiscard]] int64_t GroupLag(int64_t low, int64_t high, std::optional<int64_t> committed,

@@ -40,6 +40,33 @@ inline std::optional<int32_t> PartitionsWithLag(const Observation& observation) 
                                             [](const PartitionOffsets& p) { return p.lag > 0; }));
 }
 
+// A commit beyond the end of its partition (committed > high; topic recreated, offsets reset
+// past the end): invalid, the offset-reset policy applies to the partition (kafka/lag.h).
+inline bool IsInvalidCommit(int64_t high, std::optional<int64_t> committed) {
+  return committed.has_value() && *committed > high;
+}
+
+// Group mode (KAFKA_CONSUMER_GROUP): partitions whose commit is invalid, and partitions the group
+// has no commit on. Both 0 in topic mode. On /metrics as
+// kafka_autoscaler_invalid_commit_partitions and kafka_autoscaler_uncommitted_partitions.
+inline int32_t InvalidCommitPartitions(const Observation& observation) {
+  if (!observation.group_mode) return 0;
+  return static_cast<int32_t>(std::count_if(
+      observation.partitions.begin(), observation.partitions.end(),
+      [](const PartitionOffsets& p) { return IsInvalidCommit(p.high, p.committed); }));
+}
+inline int32_t UncommittedPartitions(const Observation& observation) {
+  if (!observation.group_mode) return 0;
+  return static_cast<int32_t>(
+      std::count_if(observation.partitions.begin(), observation.partitions.end(),
+                    [](const PartitionOffsets& p) { return !p.committed.has_value(); }));
+}
+// A group that never committed: group mode, and no partition has a commit.
+inline bool NoPartitionCommitted(const Observation& observation) {
+  return observation.group_mode && !observation.partitions.empty() &&
+         UncommittedPartitions(observation) == static_cast<int32_t>(observation.partitions.size());
+}
+
 class MetricSource {
  public:
   virtual ~MetricSource() = default;

@@ -39,6 +39,10 @@ std::string_view ReasonName(Reason reason) {
       return "stuck_excluded";
     case Reason::kTimeLag:
       return "time_lag";
+    case Reason::kInvalidCommit:
+      return "invalid_commit";
+    case Reason::kUncommitted:
+      return "uncommitted";
   }
   return "backlog";
 }
@@ -92,6 +96,12 @@ Candidate Bound(int64_t raw, const PolicyInput& in, const PolicyConfig& c, Polic
   const bool arriving =
       (c.kind != PolicyKind::kMessages && in.produced_per_minute.value_or(0) > 0) ||
       raw_reason == Reason::kPredicted;
+  if (all_backlog <= 0 && !arriving && in.invalid_commit_partitions > 0) {
+    // The reset policy's 0 is no proof of an idle group: hold, never go idle.
+    st.zero_backlog_since.reset();
+    return {std::min(std::max(in.current_replicas, c.min_replicas), c.max_replicas),
+            Reason::kInvalidCommit};
+  }
   if (all_backlog <= 0 && !arriving) {
     if (!st.zero_backlog_since) st.zero_backlog_since = in.now;
     const bool ttl_passed = in.now - *st.zero_backlog_since >= c.min_ttl;
@@ -103,8 +113,12 @@ Candidate Bound(int64_t raw, const PolicyInput& in, const PolicyConfig& c, Polic
   st.zero_backlog_since.reset();
   // Activation: a trickle does not wake an idle Deployment (a predicted burst does).
   if (c.activation_backlog > 0 && in.current_replicas <= c.idle_replicas &&
-      all_backlog <= c.activation_backlog && raw_reason != Reason::kPredicted) {
+      in.invalid_commit_partitions == 0 && all_backlog <= c.activation_backlog &&
+      raw_reason != Reason::kPredicted) {
     return {c.idle_replicas, Reason::kBelowActivation};
+  }
+  if (in.no_commits && !c.scale_on_uncommitted) {
+    return {std::min(std::max(c.min_replicas, 1), c.max_replicas), Reason::kUncommitted};
   }
   if (c.even_partition_distribution && raw > 0) {
     // The smallest divisor of the partition count in [raw, max_replicas]; raw when none.

@@ -11,6 +11,12 @@
 //      activation (activation_backlog > 0): a Deployment at/below idle_replicas stays there
 //      while 0 < backlog <= activation_backlog (a predicted burst still wakes it)
 //                                                                          (below_activation)
+//      invalid commit (invalid_commit_partitions > 0): never idle — with zero backlog hold at
+//      the current count, never below min_replicas, and no activation hold; the idle timer
+//      restarts when the commits are valid again                           (invalid_commit)
+//      never committed (no_commits, unless scale_on_uncommitted): with backlog, hold at
+//      min_replicas (at least 1: a consumer must run to make the first commit)
+//                                                                          (uncommitted)
 //   2b. even distribution (even_partition_distribution): round up to the smallest divisor of
 //      the partition count within [count, max_replicas] (SnapToPartitionDivisor) (even_partitions)
 //   1b. stuck lag (exclude_stuck_lag): steps 1, 2b-4 (and the rate/wait rules) see the backlog
@@ -76,6 +82,10 @@ struct PolicyInput {
   int64_t stuck_lag = 0;                       // Σ lag of stuck partitions (part of `backlog`)
   int32_t stuck_partitions = 0;                // how many partitions are stuck (each has lag > 0)
   std::optional<double> max_lag_seconds;       // largest time lag over partitions; absent = unknown
+  // Consumer-group commits (kafka/observation.h): partitions whose commit lies beyond the high
+  // watermark, and whether the group has no commit on any partition (never committed).
+  int32_t invalid_commit_partitions = 0;
+  bool no_commits = false;
 };
 
 // The wait policy's memory (policy/wait_policy.cc); bounded (`recent` by kMaxRecent there).
@@ -157,6 +167,8 @@ enum class Reason {
   kEvenPartitions,   // rounded up to a divisor of the partition count
   kStuckExcluded,    // EXCLUDE_STUCK_LAG: stuck partitions' lag left out of the count
   kTimeLag,          // TARGET_LAG_SECONDS asked for more than the policy's own count
+  kInvalidCommit,    // backlog 0 with a commit beyond a partition's end: hold, never idle
+  kUncommitted,      // the group never committed: min_replicas (at least 1)
 };
 std::string_view ReasonName(Reason reason);
 

@@ -47,6 +47,10 @@ struct PolicyConfig {
   // lag over partitions, kafka/time_lag.h) younger than this; the count it asks for is combined
   // with the policy's own by taking the higher (policy.h, "Time lag").
   std::chrono::seconds target_lag{0};
+  // SCALE_ON_UNCOMMITTED (default false): a consumer group with no commit on any partition is
+  // held at min_replicas (at least 1 while the topic holds messages) until its first commit;
+  // true scales on the offset-reset policy's lag instead (earliest: the whole topic).
+  bool scale_on_uncommitted = false;
 
   // Rate policy only (SCALING_POLICY=rate; policy/rate_policy.cc explains the rule):
   // TARGET_DRAIN_SECONDS (default 30 s): the backlog should drain within this time.

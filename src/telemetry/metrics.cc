@@ -55,6 +55,9 @@ std::string_view MetricUnit(std::string_view name) {
   if (name == kMetricTelemetryDropped) return "{item}";
   if (name == kMetricForeignWrites) return "{write}";
   if (name == kMetricStuckPartitions) return "{partition}";
+  if (name == kMetricInvalidCommitPartitions || name == kMetricUncommittedPartitions) {
+    return "{partition}";
+  }
   if (name == kMetricBuildInfo) return "1";
   if (name == kMetricLagSeconds) return "s";
   if (name == kMetricLagSecondsLowerBound) return "1";
@@ -97,7 +100,12 @@ Metrics::Metrics(std::string_view version)
                            .Name(std::string(kMetricLagSecondsLowerBound))
                            .Help("1 when kafka_autoscaler_lag_seconds is a lower bound: the "
                                  "message is older than the sampled history.")
-                           .Register(*registry_)) {
+                           .Register(*registry_)),
+      invalid_commit_partitions_(
+          AddGauge(*registry_, kMetricInvalidCommitPartitions,
+                   "Partitions whose consumer group commit lies beyond the high watermark.")),
+      uncommitted_partitions_(AddGauge(*registry_, kMetricUncommittedPartitions,
+                                       "Partitions the consumer group has no commit on.")) {
   lag_seconds_.Add({});
   lag_lower_bound_.Add({});
   prometheus::BuildGauge()
@@ -144,6 +152,10 @@ void Metrics::SetLagSeconds(double max_seconds, bool max_lower_bound,
 void Metrics::AddForeignWrite() { foreign_writes_.Increment(); }
 double Metrics::ForeignWrites() const { return foreign_writes_.Value(); }
 void Metrics::SetStuckPartitions(double partitions) { stuck_partitions_.Set(partitions); }
+void Metrics::SetCommitPartitions(double invalid, double uncommitted) {
+  invalid_commit_partitions_.Set(invalid);
+  uncommitted_partitions_.Set(uncommitted);
+}
 
 void Metrics::SetMessageCount(double messages) { message_count_.Set(messages); }
 void Metrics::SetPodCount(double pods) { pod_count_.Set(pods); }

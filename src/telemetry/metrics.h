@@ -26,6 +26,10 @@
 //                                    above it only the unlabelled maximum is exported)
 //   kafka_autoscaler_lag_seconds_lower_bound                    gauge 0/1, same series: 1 when
 //                                    the figure is a lower bound (older than the sampled history)
+//   kafka_autoscaler_invalid_commit_partitions  gauge  partitions whose group commit lies beyond
+//                                    the high watermark, at the last observation (group mode)
+//   kafka_autoscaler_uncommitted_partitions     gauge  partitions the group has no commit on,
+//                                    at the last observation (group mode)
 //
 // Thread-safety: every method is thread-safe (prometheus-cpp metrics are atomic). The handles
 // point into the registry owned here.
@@ -65,6 +69,10 @@ inline constexpr std::string_view kMetricBuildInfo = "kafka_autoscaler_build_inf
 inline constexpr std::string_view kMetricForeignWrites = "kafka_autoscaler_foreign_writes_total";
 // Partitions stuck now: commit not moving, lag > 0, other partitions advancing (stuck.h).
 inline constexpr std::string_view kMetricStuckPartitions = "kafka_autoscaler_stuck_partitions";
+inline constexpr std::string_view kMetricInvalidCommitPartitions =
+    "kafka_autoscaler_invalid_commit_partitions";
+inline constexpr std::string_view kMetricUncommittedPartitions =
+    "kafka_autoscaler_uncommitted_partitions";
 
 // Time lag: the unlabelled series is the maximum over partitions; {topic,partition} series
 // exist only while there are at most kMaxLagSeriesPartitions partitions.
@@ -113,6 +121,8 @@ class Metrics {
   // series; series of partitions no longer listed (or all of them, above the cap) are removed.
   void SetLagSeconds(double max_seconds, bool max_lower_bound,
                      const std::vector<PartitionLagSeconds>& partitions);
+  // Consumer-group commits at the last observation (kafka/observation.h).
+  void SetCommitPartitions(double invalid, double uncommitted);
 
   // Current value of one counter series (for tests and the health page).
   double ErrorCount(std::string_view kind) const;
@@ -141,6 +151,8 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& lag_lower_bound_;
   std::mutex lag_mu_;                                     // guards lag_series_
   std::set<std::pair<std::string, int32_t>> lag_series_;  // per-partition series that exist
+  prometheus::Gauge& invalid_commit_partitions_;
+  prometheus::Gauge& uncommitted_partitions_;
 };
 
 }  // namespace kafka_autoscaler::telemetry

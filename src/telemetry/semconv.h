@@ -40,6 +40,13 @@ inline constexpr std::string_view kAttrBacklogMode = "kafka_autoscaler.backlog.m
 inline constexpr std::string_view kAttrPartitions = "kafka_autoscaler.partitions";  // int
 // Partitions with lag, when LIMIT_TO_PARTITIONS_WITH_LAG caps the decision (int).
 inline constexpr std::string_view kAttrPartitionsWithLag = "kafka_autoscaler.partitions_with_lag";
+// Consumer group mode (root span): partitions whose commit lies beyond the high watermark
+// (reason invalid_commit holds instead of going idle), and partitions with no commit (all of
+// them: reason uncommitted holds at MIN_REPLICAS) (int).
+inline constexpr std::string_view kAttrPartitionsInvalidCommit =
+    "kafka_autoscaler.invalid_commit_partitions";
+inline constexpr std::string_view kAttrPartitionsUncommitted =
+    "kafka_autoscaler.uncommitted_partitions";
 // Messages produced / consumed per minute (double); absent on the first tick.
 inline constexpr std::string_view kAttrProducedPerMinute = "kafka_autoscaler.produced_per_minute";
 inline constexpr std::string_view kAttrConsumedPerMinute = "kafka_autoscaler.consumed_per_minute";

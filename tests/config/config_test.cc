@@ -146,6 +146,8 @@ TEST(ConfigTest, EveryVariableParsesAGoodValue) {
        .holds = [](const Config& c) { return c.policy.exclude_stuck_lag; }},
       {.name = "target lag", .var = "TARGET_LAG_SECONDS", .value = "120",
        .holds = [](const Config& c) { return c.policy.target_lag.count() == 120; }},
+      {.name = "scale on uncommitted", .var = "SCALE_ON_UNCOMMITTED", .value = "true",
+       .holds = [](const Config& c) { return c.policy.scale_on_uncommitted; }},
       {.name = "leader election", .var = "LEADER_ELECTION", .value = "true",
        .holds = [](const Config& c) { return c.leader_election; }},
       {.name = "pod name", .var = "POD_NAME", .value = "scaler-0",
@@ -240,6 +242,7 @@ TEST(ConfigTest, EveryVariableRejectsBadAndEmptyValues) {
       {.name = "target lag negative", .env = {{"TARGET_LAG_SECONDS", "-30"}}, .var = "TARGET_LAG_SECONDS"},
       {.name = "target lag unit", .env = {{"TARGET_LAG_SECONDS", "30s"}}, .var = "TARGET_LAG_SECONDS"},
       {.name = "target lag above a week", .env = {{"TARGET_LAG_SECONDS", "604801"}}, .var = "TARGET_LAG_SECONDS"},
+      {.name = "uncommitted bool", .env = {{"SCALE_ON_UNCOMMITTED", "always"}}, .var = "SCALE_ON_UNCOMMITTED"},
       {.name = "leader election", .env = {{"LEADER_ELECTION", ""}}, .var = "LEADER_ELECTION"},
       {.name = "renew >= lease", .env = {{"LEADER_ELECTION", "true"}, {"RENEW_DEADLINE_SECONDS", "15"}}, .var = "RENEW_DEADLINE_SECONDS"},
       {.name = "retry too long", .env = {{"LEADER_ELECTION", "true"}, {"RETRY_PERIOD_SECONDS", "9"}}, .var = "RETRY_PERIOD_SECONDS"},
@@ -443,6 +446,20 @@ TEST(TopicPatternConfig, NoPatternBacktracksExponentially) {
   auto p = TopicPattern::Parse("(a|aa)*c");
   ASSERT_TRUE(p);
   EXPECT_FALSE(p->Matches(std::string(249, 'a')));  // returns: the test would hang otherwise
+}
+
+// Issue 13 item 7: the opt-in to scale a group that never committed on the reset policy's lag.
+TEST(ConfigTest, ScaleOnUncommittedIsOffByDefaultShownAndKnown) {
+  auto c = Load({});
+  ASSERT_TRUE(c) << c.error().ToString();
+  EXPECT_FALSE(c->policy.scale_on_uncommitted);
+  EXPECT_EQ(c->ToJson()["SCALE_ON_UNCOMMITTED"], false);
+  const auto& known = KnownVariables();
+  EXPECT_NE(std::find(known.begin(), known.end(), "SCALE_ON_UNCOMMITTED"), known.end());
+  c = Load({{"SCALE_ON_UNCOMMITTED", "maybe"}});
+  ASSERT_FALSE(c);
+  ASSERT_EQ(c.error().details.size(), 1u);
+  EXPECT_EQ(c.error().details[0], "SCALE_ON_UNCOMMITTED='maybe': must be true or false");
 }
 
 }  // namespace

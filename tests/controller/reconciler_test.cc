@@ -545,9 +545,9 @@ TEST(ReconcilerTest, StuckLagStillScalesUpWithoutExcludeStuckLag) {
   EXPECT_EQ(r.replicas_after, 10);  // the seed's behaviour: the stuck lag drives it to MAX
   EXPECT_EQ(r.decision->reason, policy::Reason::kClampedMax);
 // A consumer-group observation: `offsets` = {low, high, committed} per partition of "orders".
-kafka::Observation Group(const std::vector<std::tuple<int64_t, int64_t, std::optional<int64_t>>>&
-                             offsets,
-                         kafka::OffsetResetPolicy reset = kafka::OffsetResetPolicy::kEarliest) {
+kafka::Observation Group(
+    const std::vector<std::tuple<int64_t, int64_t, std::optional<int64_t>>>& offsets,
+    kafka::OffsetResetPolicy reset = kafka::OffsetResetPolicy::kEarliest) {
   kafka::Observation o;
   int32_t p = 0;
   for (const auto& [low, high, committed] : offsets) {
@@ -588,8 +588,8 @@ TEST(ReconcilerTest, InvalidCommitOnAnEmptyPartitionNeverGoesIdle) {
   }
   EXPECT_TRUE(h.target.Sets().empty()) << "an invalid commit carried the Deployment down";
   EXPECT_EQ(LogCount(h.out, kInvalidCommitLog), 1u) << h.out.str();
-  for (const char* field : {"\"topic\":\"orders\"", "\"partition\":0", "\"committed\":500",
-                            "\"high\":0"}) {
+  for (const char* field :
+       {"\"topic\":\"orders\"", "\"partition\":0", "\"committed\":500", "\"high\":0"}) {
     EXPECT_NE(h.out.str().find(field), std::string::npos) << field << "\n" << h.out.str();
   }
   // The consumer resets and commits 0: a valid commit, zero backlog → idle after MIN_TTL.

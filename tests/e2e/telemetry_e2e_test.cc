@@ -36,8 +36,8 @@ class TelemetryE2eTest : public ::testing::Test {
     ASSERT_TRUE(kafka_->CreateTopic("orders", 4));
     ASSERT_TRUE(kafka_->ProduceEach("orders", 4, 5));  // lag 20 → 2 replicas
     // Committed at 0 (a group that never committed would be held at MIN_REPLICAS).
-    ASSERT_TRUE(kafka_->Commit("workers", {{"orders", 0, 0}, {"orders", 1, 0}, {"orders", 2, 0},
-                                           {"orders", 3, 0}}));
+    ASSERT_TRUE(kafka_->Commit(
+        "workers", {{"orders", 0, 0}, {"orders", 1, 0}, {"orders", 2, 0}, {"orders", 3, 0}}));
     auto api = TestApiServer::Start({.tls = true, .cert_dir = (dir_ / "tls").string(),
                                      .tokens = {TokenGrant{.token = "t"}}});
     ASSERT_TRUE(api) << api.error().message;

@@ -68,7 +68,7 @@ std::vector<GarbageRow> RefusedRows() {
                                                                   {"other", "maybe"}};
   for (const char* var :
        {"LIMIT_TO_PARTITIONS", "DRY_RUN", "LEADER_ELECTION", "KAFKA_OFFSET_RESET_POLICY",
-        "SCALING_POLICY", "LOG_LEVEL", "LOG_FORMAT"}) {
+        "SCALING_POLICY", "LOG_LEVEL", "LOG_FORMAT", "SCALE_ON_UNCOMMITTED"}) {
     add(var, words);
   }
   const std::vector<std::pair<std::string, std::string>> names = {

@@ -236,9 +236,9 @@ TEST_F(FaultMatrix, KafkaCommittedOffsetMovesBackwards) {
   EXPECT_EQ(warned[0]["high"], 5);
   // A valid commit ends the episode: the gauge returns to 0.
   ASSERT_TRUE(h_->kafka().Commit(kGroup, {{kTopic, 0, 0}}));
-  EXPECT_TRUE(Eventually(
-      [&] { return h_->MetricValue("kafka_autoscaler_invalid_commit_partitions") == 0; },
-      seconds(10)));
+  EXPECT_TRUE(
+      Eventually([&] { return h_->MetricValue("kafka_autoscaler_invalid_commit_partitions") == 0; },
+                 seconds(10)));
   Harness::ExpectScaledWithin(*daemon_, 0, kMaxReplicas);
 }
 
@@ -336,7 +336,8 @@ TEST_F(FaultMatrix, GroupThatNeverCommittedHoldsAtMinReplicasUntilItsFirstCommit
         return h_->Ticks() >= 3 && last.is_object() && last.value("reason", "") == "uncommitted";
       },
       seconds(20)))
-      << h_->Status().dump() << "\n" << daemon_->Stderr();
+      << h_->Status().dump() << "\n"
+      << daemon_->Stderr();
   EXPECT_EQ(h_->Replicas(), 1);
   EXPECT_EQ(h_->Patches(), 0);
   EXPECT_EQ(h_->MetricValue("kafka_autoscaler_uncommitted_partitions"), kPartitions);

@@ -54,7 +54,8 @@ struct HarnessOptions {
 class Harness {
  public:
   // Starts Kafka (topic kTopic with `partitions`, group kGroup committed at offset 0 on each)
-  // and the API server with Deployment kNamespace/kDeployment at 1 replica. Check ok() (and error()) before use.
+  // and the API server with Deployment kNamespace/kDeployment at 1 replica. Check ok() (and
+  // error()) before use.
   explicit Harness(const std::string& name, HarnessOptions options = {});
   ~Harness();
 

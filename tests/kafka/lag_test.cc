@@ -167,5 +167,24 @@ TEST(ComputeBacklogTest, SumsPerPartitionLag) {
   }
 }
 
+// Issue 13 items 1 and 7: what /metrics and the policy count per observation.
+TEST(CommitCountsTest, InvalidAndMissingCommitsPerObservation) {
+  Observation obs{.partitions = {{.topic = "a", .partition = 0, .high = 10, .committed = 4},
+                                 {.topic = "a", .partition = 1, .high = 0, .committed = 500},
+                                 {.topic = "b", .partition = 0, .high = 7}}};
+  ComputeBacklog(obs, /*group_mode=*/true, OffsetResetPolicy::kEarliest);
+  EXPECT_EQ(InvalidCommitPartitions(obs), 1);
+  EXPECT_EQ(UncommittedPartitions(obs), 1);
+  EXPECT_FALSE(NoPartitionCommitted(obs));
+  for (auto& p : obs.partitions) p.committed.reset();
+  EXPECT_EQ(InvalidCommitPartitions(obs), 0);
+  EXPECT_EQ(UncommittedPartitions(obs), 3);
+  EXPECT_TRUE(NoPartitionCommitted(obs));
+  ComputeBacklog(obs, /*group_mode=*/false, OffsetResetPolicy::kEarliest);  // topic mode
+  EXPECT_EQ(UncommittedPartitions(obs), 0);
+  EXPECT_FALSE(NoPartitionCommitted(obs));
+  EXPECT_FALSE(NoPartitionCommitted(Observation{.group_mode = true}));
+}
+
 }  // namespace
 }  // namespace kafka_autoscaler::kafka

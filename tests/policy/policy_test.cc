@@ -461,5 +461,45 @@ TEST(DecideTest, NewReasonsHaveNames) {
   EXPECT_EQ(ReasonName(Reason::kEvenPartitions), "even_partitions");
 }
 
+// Issue 13 item 7: a group that never committed holds at MIN_REPLICAS (at least 1) instead of
+// scaling on the reset policy's lag, unless SCALE_ON_UNCOMMITTED.
+TEST(DecideTest, GroupThatNeverCommittedHoldsAtMinUnlessOptedIn) {
+  FakeClock clock;
+  PolicyConfig c = Seed();
+  c.min_replicas = 2;
+  const PolicyInput in{
+      .now = clock.Now(), .backlog = 300, .current_replicas = 1, .no_commits = true};
+  Decision d = Decide(in, PolicyState{}, c);
+  EXPECT_EQ(d.desired, 2);
+  EXPECT_EQ(d.reason, Reason::kUncommitted);
+  c.min_replicas = 0;
+  c.idle_replicas = 0;
+  EXPECT_EQ(Decide(in, PolicyState{}, c).desired, 1);  // a consumer must run to commit
+  c.scale_on_uncommitted = true;
+  d = Decide(in, PolicyState{}, c);
+  EXPECT_EQ(d.desired, 10);
+  EXPECT_EQ(d.reason, Reason::kClampedMax);
+  EXPECT_EQ(ReasonName(Reason::kUncommitted), "uncommitted");
+}
+
+// Issue 13 item 1: an invalid commit never lets the Deployment go (or stay, by activation) idle.
+TEST(DecideTest, InvalidCommitNeverGoesIdle) {
+  FakeClock clock;
+  PolicyConfig c = Seed();
+  c.min_ttl = seconds(0);
+  c.activation_backlog = 50;
+  PolicyInput in{
+      .now = clock.Now(), .backlog = 0, .current_replicas = 4, .invalid_commit_partitions = 1};
+  Decision d = Decide(in, PolicyState{}, c);
+  EXPECT_EQ(d.desired, 4);  // hold at the current count
+  EXPECT_EQ(d.reason, Reason::kInvalidCommit);
+  EXPECT_FALSE(d.next_state.zero_backlog_since);
+  in.current_replicas = 0;  // at idle: back to MIN_REPLICAS, never below
+  EXPECT_EQ(Decide(in, PolicyState{}, c).desired, 1);
+  in.backlog = 5;  // below ACTIVATION_BACKLOG: no activation hold at idle either
+  EXPECT_EQ(Decide(in, PolicyState{}, c).desired, 1);
+  EXPECT_EQ(ReasonName(Reason::kInvalidCommit), "invalid_commit");
+}
+
 }  // namespace
 }  // namespace kafka_autoscaler::policy

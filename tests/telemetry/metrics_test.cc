@@ -172,6 +172,22 @@ TEST(MetricsTest, LagSecondsMaxAndBoundedPerPartitionSeries) {
   EXPECT_EQ(MetricUnit(kMetricLagSeconds), "s");
 }
 
+// Issue 13 items 1 and 7: both commit gauges exist from the start, at 0.
+TEST(MetricsTest, CommitGaugesExistAtZeroAndFollowTheLastObservation) {
+  Metrics m("1.2.3");
+  for (const char* line : {"# TYPE kafka_autoscaler_invalid_commit_partitions gauge",
+                           "kafka_autoscaler_invalid_commit_partitions 0",
+                           "# TYPE kafka_autoscaler_uncommitted_partitions gauge",
+                           "kafka_autoscaler_uncommitted_partitions 0"}) {
+    EXPECT_NE(m.PrometheusText().find(std::string(line) + "\n"), std::string::npos) << line;
+  }
+  m.SetCommitPartitions(1, 5);
+  const std::string text = m.PrometheusText();
+  EXPECT_NE(text.find("kafka_autoscaler_invalid_commit_partitions 1\n"), std::string::npos);
+  EXPECT_NE(text.find("kafka_autoscaler_uncommitted_partitions 5\n"), std::string::npos);
+  EXPECT_EQ(MetricUnit(kMetricUncommittedPartitions), "{partition}");
+}
+
 TEST(MetricsTest, UnitsForOtlp) {
   EXPECT_EQ(MetricUnit(kMetricTickDuration), "s");
   EXPECT_EQ(MetricUnit(kMetricMessageCount), "{message}");
