@@ -90,6 +90,29 @@ TEST(WaitSpanTest, LagCapReachesTheSpanAndTheLog) {
   EXPECT_NE(t.out.str().find("lag_partition_cap"), std::string::npos) << t.out.str();
 }
 
+// Issue 13 items 1 and 7: the commit holds explain themselves on the decision span.
+TEST(WaitSpanTest, CommitHoldsReachTheSpan) {
+  {
+    OneTick t;  // a group that never committed: held at MIN_REPLICAS (1)
+    auto obs = testing::FakeMetricSource::Backlog(300, 6);
+    obs.group_mode = true;
+    const auto& root = t.Run(policy::PolicyConfig{}, std::move(obs));
+    EXPECT_EQ(std::get<std::string>(root.at(std::string(telemetry::kAttrReason))), "uncommitted");
+    EXPECT_EQ(std::get<int64_t>(root.at(std::string(telemetry::kAttrPartitionsUncommitted))), 6);
+    EXPECT_EQ(std::get<int64_t>(root.at(std::string(telemetry::kAttrPartitionsInvalidCommit))),
+              0);
+  }
+  OneTick t;  // an empty partition with a commit beyond its end: hold, not idle
+  auto obs = testing::FakeMetricSource::Backlog(0, 2);
+  obs.group_mode = true;
+  obs.partitions[0].committed = 500;
+  obs.partitions[1].committed = 0;
+  const auto& root = t.Run(policy::PolicyConfig{}, std::move(obs));
+  EXPECT_EQ(std::get<std::string>(root.at(std::string(telemetry::kAttrReason))), "invalid_commit");
+  EXPECT_EQ(std::get<int64_t>(root.at(std::string(telemetry::kAttrPartitionsInvalidCommit))), 1);
+  EXPECT_EQ(std::get<int64_t>(root.at(std::string(telemetry::kAttrPartitionsUncommitted))), 0);
+}
+
 }  // namespace
 }  // namespace kafka_autoscaler::controller
 
