@@ -99,8 +99,7 @@ TEST(WaitSpanTest, CommitHoldsReachTheSpan) {
     const auto& root = t.Run(policy::PolicyConfig{}, std::move(obs));
     EXPECT_EQ(std::get<std::string>(root.at(std::string(telemetry::kAttrReason))), "uncommitted");
     EXPECT_EQ(std::get<int64_t>(root.at(std::string(telemetry::kAttrPartitionsUncommitted))), 6);
-    EXPECT_EQ(std::get<int64_t>(root.at(std::string(telemetry::kAttrPartitionsInvalidCommit))),
-              0);
+    EXPECT_EQ(std::get<int64_t>(root.at(std::string(telemetry::kAttrPartitionsInvalidCommit))), 0);
   }
   OneTick t;  // an empty partition with a commit beyond its end: hold, not idle
   auto obs = testing::FakeMetricSource::Backlog(0, 2);
