@@ -544,6 +544,8 @@ TEST(ReconcilerTest, StuckLagStillScalesUpWithoutExcludeStuckLag) {
   ASSERT_EQ(r.stuck.size(), 1u);  // reported all the same
   EXPECT_EQ(r.replicas_after, 10);  // the seed's behaviour: the stuck lag drives it to MAX
   EXPECT_EQ(r.decision->reason, policy::Reason::kClampedMax);
+}
+
 // A consumer-group observation: `offsets` = {low, high, committed} per partition of "orders".
 kafka::Observation Group(
     const std::vector<std::tuple<int64_t, int64_t, std::optional<int64_t>>>& offsets,
