@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "apiserver/schema_check.h"
 #include "apiserver/test_apiserver.h"
@@ -475,6 +476,92 @@ TEST_F(ServerTest, EventFieldSelectors) {
       EXPECT_EQ(json::parse(r.body)["items"].size(), c.items);
     }
   }
+}
+
+// KafkaScaler watch: the initial ADDED list, every change in order, bookmarks, resuming from a
+// resourceVersion, and 410 Gone once the history no longer reaches back.
+TEST_F(ServerTest, KafkaScalerWatchStreamsChangesBookmarksAndGone) {
+  const std::string collection = "/apis/kafka-autoscaler.io/v1alpha1/namespaces/prod/kafkascalers";
+  auto scaler = [](const std::string& name) {
+    return json{
+        {"apiVersion", "kafka-autoscaler.io/v1alpha1"},
+        {"kind", "KafkaScaler"},
+        {"metadata", {{"name", name}}},
+        {"spec",
+         {{"scaleTargetRef", {{"kind", "Deployment"}, {"name", "web"}}}, {"topics", {"orders"}}}}}
+        .dump();
+  };
+  ASSERT_EQ(Raw("POST", collection, scaler("a"), "application/json").status, 201);
+  auto events_of = [](const std::string& body) {
+    std::vector<json> events;
+    std::istringstream in(body);
+    for (std::string l; std::getline(in, l);) {
+      if (!l.empty()) events.push_back(json::parse(l));
+    }
+    return events;
+  };
+  auto watch = [&](const std::string& query) {
+    auto client = kube::Client::Create({.server = server_->url(),
+                                        .ca_file = server_->ca_file(),
+                                        .token = "admin-token",
+                                        .timeout = std::chrono::milliseconds(30000)},
+                                       clock_);
+    EXPECT_TRUE(client);
+    if (!client) return std::vector<json>{};
+    auto r = (*client)->Do("GET", collection + "?watch=true&" + query, "", "");
+    EXPECT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r ? r->status : 0, 200);
+    return r ? events_of(r->body) : std::vector<json>{};
+  };
+
+  std::vector<json> first;
+  std::thread watcher([&] { first = watch("allowWatchBookmarks=true&timeoutSeconds=3"); });
+  auto watching = [&] {
+    for (const auto& r : server_->Requests()) {
+      if (r.query.find("watch=true") != std::string::npos) return true;
+    }
+    return false;
+  };
+  for (int i = 0; i < 500 && !watching(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(watching());
+  const auto modified = Raw("PATCH", collection + "/a", R"({"spec":{"maxReplicas":4}})",
+                            "application/merge-patch+json");
+  ASSERT_EQ(modified.status, 200);
+  const std::string modified_rv = json::parse(modified.body)["metadata"]["resourceVersion"];
+  ASSERT_EQ(Raw("POST", collection, scaler("b"), "application/json").status, 201);
+  ASSERT_EQ(Raw("DELETE", collection + "/a").status, 200);
+  watcher.join();
+
+  std::vector<std::string> seen;
+  int bookmarks = 0;
+  for (const auto& e : first) {
+    if (e["type"] == "BOOKMARK") {
+      ++bookmarks;
+      EXPECT_TRUE(e["object"]["metadata"]["resourceVersion"].is_string());
+      continue;
+    }
+    seen.push_back(e["type"].get<std::string>() + " " +
+                   e["object"]["metadata"]["name"].get<std::string>());
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"ADDED a", "MODIFIED a", "ADDED b", "DELETED a"}));
+  EXPECT_GE(bookmarks, 1);
+
+  // Resuming after the MODIFIED event gives exactly what followed it.
+  seen.clear();
+  for (const auto& e : watch("resourceVersion=" + modified_rv + "&timeoutSeconds=1")) {
+    seen.push_back(e["type"].get<std::string>() + " " +
+                   e["object"]["metadata"]["name"].get<std::string>());
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"ADDED b", "DELETED a"}));
+
+  // After compaction that resourceVersion is gone: one ERROR event with a 410 Status.
+  server_->CompactKafkaScalerHistory();
+  const auto gone = watch("resourceVersion=" + modified_rv + "&timeoutSeconds=1");
+  ASSERT_EQ(gone.size(), 1u);
+  EXPECT_EQ(gone[0]["type"], "ERROR");
+  EXPECT_EQ(gone[0]["object"]["code"], 410);
+  EXPECT_EQ(gone[0]["object"]["reason"], "Expired");
 }
 
 TEST(TokenFlags, ParseRulesAndPolicies) {

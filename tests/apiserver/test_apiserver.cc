@@ -547,6 +547,7 @@ TestApiServer::~TestApiServer() {
     stopping_ = true;
   }
   stop_cv_.notify_all();
+  kafkascaler_changed_.notify_all();
   if (server_) server_->stop();
   if (thread_.joinable()) thread_.join();
   if (owns_cert_dir_) {
@@ -1529,6 +1530,42 @@ bool WantsTable(const httplib::Request& req) {
 
 }  // namespace
 
+// A meta.k8s.io/v1 Table of KafkaScalers: Name and the CRD's printer columns (kubectl get).
+json TestApiServer::KafkaScalerTableLocked(const json& items) const {
+  json columns = json::array({{{"name", "Name"},
+                               {"type", "string"},
+                               {"format", "name"},
+                               {"description", "Name must be unique within a namespace."},
+                               {"priority", 0}}});
+  for (const auto& c : kafkascaler_version_.value("additionalPrinterColumns", json::array())) {
+    columns.push_back({{"name", c["name"]},
+                       {"type", c["type"]},
+                       {"format", c.value("format", "")},
+                       {"description", c.value("description", "")},
+                       {"priority", c.value("priority", 0)}});
+  }
+  json rows = json::array();
+  for (const auto& o : items) {
+    json cells = json::array({o["metadata"]["name"]});
+    for (const auto& c : kafkascaler_version_.value("additionalPrinterColumns", json::array())) {
+      json v = EvalPrinterColumn(o, c["jsonPath"].get<std::string>());
+      if (c["type"] == "date" && v.is_string()) v = HumanAge(SecondsSince(v.get<std::string>()));
+      if (!v.is_null() && !v.is_primitive()) v = v.dump();
+      cells.push_back(v);
+    }
+    rows.push_back({{"cells", cells},
+                    {"object",
+                     {{"kind", "PartialObjectMetadata"},
+                      {"apiVersion", "meta.k8s.io/v1"},
+                      {"metadata", o["metadata"]}}}});
+  }
+  return json{{"kind", "Table"},
+              {"apiVersion", "meta.k8s.io/v1"},
+              {"metadata", {{"resourceVersion", std::to_string(resource_version_)}}},
+              {"columnDefinitions", columns},
+              {"rows", rows}};
+}
+
 void TestApiServer::HandleKafkaScalers(const httplib::Request& req, httplib::Response& res,
                                        const Route& route) {
   const std::string group = "kafka-autoscaler.io";
@@ -1540,40 +1577,7 @@ void TestApiServer::HandleKafkaScalers(const httplib::Request& req, httplib::Res
   auto details = [&](const std::string& name) {
     return json{{"name", name}, {"group", group}, {"kind", "kafkascalers"}};
   };
-  auto table = [&](const json& items) {
-    json columns = json::array({{{"name", "Name"},
-                                 {"type", "string"},
-                                 {"format", "name"},
-                                 {"description", "Name must be unique within a namespace."},
-                                 {"priority", 0}}});
-    for (const auto& c : kafkascaler_version_.value("additionalPrinterColumns", json::array())) {
-      columns.push_back({{"name", c["name"]},
-                         {"type", c["type"]},
-                         {"format", c.value("format", "")},
-                         {"description", c.value("description", "")},
-                         {"priority", c.value("priority", 0)}});
-    }
-    json rows = json::array();
-    for (const auto& o : items) {
-      json cells = json::array({o["metadata"]["name"]});
-      for (const auto& c : kafkascaler_version_.value("additionalPrinterColumns", json::array())) {
-        json v = EvalPrinterColumn(o, c["jsonPath"].get<std::string>());
-        if (c["type"] == "date" && v.is_string()) v = HumanAge(SecondsSince(v.get<std::string>()));
-        if (!v.is_null() && !v.is_primitive()) v = v.dump();
-        cells.push_back(v);
-      }
-      rows.push_back({{"cells", cells},
-                      {"object",
-                       {{"kind", "PartialObjectMetadata"},
-                        {"apiVersion", "meta.k8s.io/v1"},
-                        {"metadata", o["metadata"]}}}});
-    }
-    return json{{"kind", "Table"},
-                {"apiVersion", "meta.k8s.io/v1"},
-                {"metadata", {{"resourceVersion", std::to_string(resource_version_)}}},
-                {"columnDefinitions", columns},
-                {"rows", rows}};
-  };
+  auto table = [&](const json& items) { return KafkaScalerTableLocked(items); };
   // Defaults, then the schema; a 422 worded like the real server's when it does not conform.
   auto admit = [&](json& object, const std::string& name) {
     ApplyCrdDefaults(object, schema);
@@ -1593,6 +1597,7 @@ void TestApiServer::HandleKafkaScalers(const httplib::Request& req, httplib::Res
   };
 
   if (route.name.empty()) {
+    if (route.verb == "watch") return WatchKafkaScalers(req, res, route);
     if (route.verb == "list") {
       const json items = ItemsIn(kafkascalers_, route.ns);
       if (WantsTable(req)) {
@@ -1639,6 +1644,7 @@ void TestApiServer::HandleKafkaScalers(const httplib::Request& req, httplib::Res
     meta["generation"] = 1;
     meta["creationTimestamp"] = Now();
     kafkascalers_[key] = o;
+    RecordKafkaScalerEventLocked("ADDED", o);
     Reply(res, 201, o);
     return;
   }
@@ -1660,6 +1666,8 @@ void TestApiServer::HandleKafkaScalers(const httplib::Request& req, httplib::Res
   if (route.verb == "delete" && route.sub.empty()) {
     json gone = stored;
     kafkascalers_.erase(it);
+    gone["metadata"]["resourceVersion"] = NextResourceVersionLocked();
+    RecordKafkaScalerEventLocked("DELETED", gone);
     Reply(res, 200, gone);
     return;
   }
@@ -1708,7 +1716,123 @@ void TestApiServer::HandleKafkaScalers(const httplib::Request& req, httplib::Res
   }
   updated["metadata"]["resourceVersion"] = NextResourceVersionLocked();
   stored = updated;
+  RecordKafkaScalerEventLocked("MODIFIED", stored);
   Reply(res, 200, stored);
+}
+
+void TestApiServer::RecordKafkaScalerEventLocked(const std::string& type, const json& object) {
+  constexpr size_t kKeep = 1000;  // changes a watch can resume from
+  kafkascaler_events_.push_back(
+      {std::stoull(object["metadata"]["resourceVersion"].get<std::string>()), type, object});
+  if (kafkascaler_events_.size() > kKeep) {
+    kafkascaler_history_from_ = kafkascaler_events_.front().resource_version;
+    kafkascaler_events_.erase(kafkascaler_events_.begin());
+  }
+  kafkascaler_changed_.notify_all();
+}
+
+void TestApiServer::CompactKafkaScalerHistory() {
+  std::lock_guard lock(mu_);
+  kafkascaler_events_.clear();
+  kafkascaler_history_from_ = resource_version_;
+}
+
+// GET .../kafkascalers?watch=true: a stream of WatchEvent lines, as the real server sends.
+// resourceVersion "" or "0": ADDED for every current object first; a number: the changes after
+// it, or one ERROR event with a 410 Status when the history no longer reaches back to it.
+// allowWatchBookmarks=true adds a BOOKMARK each second; timeoutSeconds ends the stream.
+void TestApiServer::WatchKafkaScalers(const httplib::Request& req, httplib::Response& res,
+                                      const Route& route) {
+  struct State {
+    std::string ns;
+    uint64_t cursor = 0;
+    std::vector<std::string> pending;  // lines to send before waiting
+    bool bookmarks = false;
+    bool done = false;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  auto state = std::make_shared<State>();
+  state->ns = route.ns;
+  state->bookmarks = req.get_param_value("allowWatchBookmarks") == "true";
+  int64_t timeout = 1800;
+  if (req.has_param("timeoutSeconds")) {
+    timeout =
+        std::clamp<int64_t>(std::atoll(req.get_param_value("timeoutSeconds").c_str()), 1, 3600);
+  }
+  state->deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
+  const std::string from = req.get_param_value("resourceVersion");
+  // kubectl asks for Tables (as=Table): each ADDED/MODIFIED/DELETED object is then a one-row Table.
+  const bool as_table = WantsTable(req);
+  auto line = [this, as_table](const std::string& type, const json& object) {
+    const bool row = as_table && type != "ERROR" && type != "BOOKMARK";
+    return json{{"type", type},
+                {"object", row ? KafkaScalerTableLocked(json::array({object})) : object}}
+               .dump() +
+           "\n";
+  };
+  if (from.empty() || from == "0") {
+    for (const auto& o : ItemsIn(kafkascalers_, route.ns))
+      state->pending.push_back(line("ADDED", o));
+    state->cursor = resource_version_;
+  } else {
+    const uint64_t rv = std::strtoull(from.c_str(), nullptr, 10);
+    if (rv < kafkascaler_history_from_) {
+      state->pending.push_back(
+          line("ERROR", StatusBody(410, "Expired",
+                                   "too old resource version: " + from + " (" +
+                                       std::to_string(kafkascaler_history_from_) + ")",
+                                   nullptr)));
+      state->done = true;
+    }
+    state->cursor = rv;
+  }
+  res.status = 200;
+  res.set_chunked_content_provider(
+      // With a charset cpp-httplib does not compress: a compressor would hold each event back.
+      "application/json; charset=utf-8", [this, state, line](size_t, httplib::DataSink& sink) {
+        std::vector<std::string> out;
+        bool end = false;
+        {
+          std::unique_lock lock(mu_);
+          out.swap(state->pending);
+          if (state->done) {
+            end = true;
+          } else if (out.empty()) {
+            auto has_news = [&] {
+              return stopping_ || (!kafkascaler_events_.empty() &&
+                                   kafkascaler_events_.back().resource_version > state->cursor);
+            };
+            const auto wake = std::min(state->deadline,
+                                       std::chrono::steady_clock::now() + std::chrono::seconds(1));
+            kafkascaler_changed_.wait_until(lock, wake, has_news);
+            if (state->cursor < kafkascaler_history_from_) {
+              out.push_back(
+                  line("ERROR", StatusBody(410, "Expired", "too old resource version", nullptr)));
+              end = true;
+            }
+            for (const auto& e : kafkascaler_events_) {
+              if (end || e.resource_version <= state->cursor) continue;
+              state->cursor = e.resource_version;
+              if (state->ns.empty() || e.object["metadata"]["namespace"] == state->ns) {
+                out.push_back(line(e.type, e.object));
+              }
+            }
+            if (out.empty() && state->bookmarks && !end) {
+              out.push_back(
+                  line("BOOKMARK",
+                       {{"kind", "KafkaScaler"},
+                        {"apiVersion", "kafka-autoscaler.io/v1alpha1"},
+                        {"metadata", {{"resourceVersion", std::to_string(resource_version_)}}}}));
+            }
+            end = end || stopping_ || std::chrono::steady_clock::now() >= state->deadline;
+          }
+        }
+        for (const auto& l : out) {
+          if (!sink.write(l.data(), l.size())) return false;
+        }
+        if (end) sink.done();
+        return true;
+      });
 }
 
 }  // namespace kafka_autoscaler::testing

@@ -7,12 +7,13 @@
 // apidiscovery.k8s.io/v2 document it asks for), Deployments (get, list, update,
 // merge patch) and their /scale subresource (get, update, merge patch) with resourceVersion
 // and real 409 Status bodies, KafkaScalers (kafka-autoscaler.io/v1alpha1: create, get, list
-// across namespaces, update, merge patch, delete, the status subresource, generation, defaults
-// and schema from the CRD, a Table with its printer columns for kubectl), Events (create, get, list with fieldSelector), Leases (get, list,
-// create, update, delete), an empty ReplicaSet/Pod list, bearer-token authentication (401) with
-// autoscaling/v2 HorizontalPodAutoscalers (list), a per-token RBAC-like allow list (403 worded like
-// the real one), optional TLS with a CA generated at start-up, and /openapi/v3(/<group-version>)
-// from a schema directory.
+// across namespaces, watch with bookmarks and 410 Gone, update, merge patch, delete, the status
+// subresource, generation, defaults
+// and schema from the CRD, a Table with its printer columns for kubectl), Events (create, get, list
+// with fieldSelector), Leases (get, list, create, update, delete), an empty ReplicaSet/Pod list,
+// bearer-token authentication (401) with autoscaling/v2 HorizontalPodAutoscalers (list), a
+// per-token RBAC-like allow list (403 worded like the real one), optional TLS with a CA generated
+// at start-up, and /openapi/v3(/<group-version>) from a schema directory.
 //
 // Tests drive it through this class or over HTTP under /_test/ (no authentication), so an
 // end-to-end test of the daemon binary can do the same:
@@ -187,6 +188,10 @@ class TestApiServer {
   void RotateToken(const std::string& old_token, const std::string& new_token);
 
   // --- faults and the request log ---
+  // KafkaScaler watch: forgets the change history, so a watch from an older resourceVersion
+  // gets 410 Gone (as after etcd's compaction).
+  void CompactKafkaScalerHistory();
+
   void InjectFault(Fault fault);
   void ClearFaults();
   std::vector<LoggedRequest> Requests() const;
@@ -205,6 +210,9 @@ class TestApiServer {
   void HandleEvents(const httplib::Request& req, httplib::Response& res, const Route& route);
   void HandleLeases(const httplib::Request& req, httplib::Response& res, const Route& route);
   void HandleKafkaScalers(const httplib::Request& req, httplib::Response& res, const Route& route);
+  void WatchKafkaScalers(const httplib::Request& req, httplib::Response& res, const Route& route);
+  void RecordKafkaScalerEventLocked(const std::string& type, const nlohmann::json& object);
+  nlohmann::json KafkaScalerTableLocked(const nlohmann::json& items) const;
   bool Discovery(const httplib::Request& req, httplib::Response& res);
   nlohmann::json AddDeploymentLocked(const std::string& ns, const std::string& name,
                                      int32_t replicas,
@@ -233,6 +241,14 @@ class TestApiServer {
   std::map<std::string, int32_t> ready_limits_;         // "ns/name"; guarded by mu_
   std::map<std::string, nlohmann::json> leases_;        // guarded by mu_
   std::map<std::string, nlohmann::json> kafkascalers_;  // "ns/name"; guarded by mu_
+  struct WatchEvent {
+    uint64_t resource_version;
+    std::string type;  // ADDED, MODIFIED, DELETED
+    nlohmann::json object;
+  };
+  std::vector<WatchEvent> kafkascaler_events_;   // the last changes, oldest first; guarded by mu_
+  uint64_t kafkascaler_history_from_ = 0;        // older resourceVersions are gone (410)
+  std::condition_variable kafkascaler_changed_;  // a change, or stopping
   nlohmann::json kafkascaler_version_;  // the CRD's served version (schema, printer columns)
   std::map<std::string, nlohmann::json> hpas_;                 // "ns/name"; guarded by mu_
   std::map<std::string, std::vector<nlohmann::json>> events_;  // by namespace; guarded by mu_

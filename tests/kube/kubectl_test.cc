@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <thread>
 
 #include "kube/deployment_target.h"
 #include "kube/leader_elector.h"
@@ -198,6 +199,31 @@ TEST_F(KubectlTest, KafkaScalersWithTheirColumns) {
   ASSERT_EQ(described.exit_code, 0) << described.output;
   EXPECT_TRUE(std::regex_search(described.output, std::regex(R"(Backlog:\s+2500)")))
       << described.output;
+
+  // kubectl's watch (list, then watch from the list's resourceVersion) sees a change made while
+  // it runs.
+  CommandResult watched;
+  std::thread watcher([&] {
+    watched = Kubectl(
+        "get ks -n shop --watch --output-watch-events --request-timeout=0 2>&1 & "
+        "sleep 6; kill $!");
+  });
+  bool watching = false;
+  for (int i = 0; i < 500 && !watching; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (const auto& r : server_->Requests()) {
+      watching |= r.query.find("watch=true") != std::string::npos;
+    }
+  }
+  EXPECT_TRUE(watching) << "kubectl never started a watch";
+  ASSERT_EQ(Kubectl("patch ks orders -n shop --type=merge -p '{\"spec\":{\"maxReplicas\":21}}'")
+                .exit_code,
+            0);
+  watcher.join();
+  EXPECT_TRUE(std::regex_search(watched.output, std::regex(R"(ADDED\s+orders\s)")))
+      << watched.output;
+  EXPECT_TRUE(std::regex_search(watched.output, std::regex(R"(MODIFIED\s+orders\s)")))
+      << watched.output;
 
   ASSERT_EQ(Kubectl("delete ks payments -n prod").exit_code, 0);
   EXPECT_NE(Kubectl("get ks payments -n prod").exit_code, 0);
