@@ -363,16 +363,20 @@ void Reconciler::Act(TickReport& report, int32_t from, int32_t to, bool fallback
              {"partitions", partitions},
              {"lag_seconds", report.time_lag ? report.time_lag->max_seconds : 0.0},
              {"reason", reason}});
-  if (events_ != nullptr) {
-    const char* event_reason = fallback ? "FallbackActive" : (to > from ? "ScaledUp" : "ScaledDown");
-    auto ev = events_->Record(fallback ? kube::EventType::kWarning : kube::EventType::kNormal,
-                              event_reason, message);
-    if (!ev) {
-      report.errors.push_back({Kind(ErrorDomain::kEvent, ev.error()), ev.error()});
-      log_.Warn("could not post event", {{"reason", std::string(event_reason)},
-                                         {"error", ev.error().message}});
-    }
+  const char* event_reason = fallback ? "FallbackActive" : (to > from ? "ScaledUp" : "ScaledDown");
+  if (Status ev = PostEvent(fallback ? kube::EventType::kWarning : kube::EventType::kNormal,
+                            event_reason, message);
+      !ev) {
+    report.errors.push_back({Kind(ErrorDomain::kEvent, ev.error()), ev.error()});
   }
+}
+
+Status Reconciler::PostEvent(kube::EventType type, const std::string& reason,
+                             const std::string& message) {
+  if (events_ == nullptr) return OkStatus();
+  Status ev = events_->Record(type, reason, message);
+  if (!ev) log_.Warn("could not post event", {{"reason", reason}, {"error", ev.error().message}});
+  return ev;
 }
 
 void Reconciler::ReportStuck(const StuckReport& stuck, bool may_act) {
@@ -389,7 +393,7 @@ void Reconciler::ReportStuck(const StuckReport& stuck, bool may_act) {
                                   {"stuck_seconds", for_s},
                                   {"stuck_after_seconds", after_s},
                                   {"excluded", options_.policy.exclude_stuck_lag}});
-    if (!may_act || events_ == nullptr) continue;  // the leader posts, once per episode
+    if (!may_act) continue;  // the leader posts, once per episode
     const std::string message =
         "partition " + s.topic + "/" + std::to_string(s.partition) + " of group " + options_.group +
         " stuck at committed offset " + std::to_string(s.committed) + " for " +
@@ -397,10 +401,7 @@ void Reconciler::ReportStuck(const StuckReport& stuck, bool may_act) {
         " while other partitions advance" +
         (options_.policy.exclude_stuck_lag ? "; its lag is left out of scaling (EXCLUDE_STUCK_LAG)"
                                            : "");
-    auto ev = events_->Record(kube::EventType::kWarning, "StuckPartition", message);
-    if (!ev)
-      log_.Warn("could not post event",
-                {{"reason", std::string("StuckPartition")}, {"error", ev.error().message}});
+    (void)PostEvent(kube::EventType::kWarning, "StuckPartition", message);
   }
   for (const StuckPartition& s : stuck.ended) {
     log_.Info("partition no longer stuck", {{"topic", s.topic},
@@ -484,16 +485,10 @@ void Reconciler::CheckOtherWriters(TickReport& report, bool may_act) {
                                                        {"expected", int64_t{*known_replicas_}},
                                                        {"found", int64_t{found}},
                                                        {"hold_seconds", hold_seconds}});
-      if (new_episode && events_ != nullptr) {
-        auto ev = events_->Record(kube::EventType::kWarning, "OtherWriter",
-                                  foreign_what_ +
-                                      "; kafka-autoscaler holds until it is left alone "
-                                      "for " +
-                                      hold_seconds +
-                                      " s (annotate kafka-autoscaler/paused=true to keep it)");
-        if (!ev)
-          log_.Warn("could not post event",
-                    {{"reason", std::string("OtherWriter")}, {"error", ev.error().message}});
+      if (new_episode) {
+        (void)PostEvent(kube::EventType::kWarning, "OtherWriter",
+                        foreign_what_ + "; kafka-autoscaler holds until it is left alone for " +
+                            hold_seconds + " s (annotate kafka-autoscaler/paused=true to keep it)");
       }
     }
     known_replicas_ = found;
@@ -524,12 +519,7 @@ void Reconciler::CheckOtherWriters(TickReport& report, bool may_act) {
             {{"deployment", options_.deployment_name},
              {"namespace", options_.namespace_name},
              {"autoscalers", names}});
-  if (events_ != nullptr) {
-    auto ev = events_->Record(kube::EventType::kWarning, "OtherAutoscaler", what);
-    if (!ev)
-      log_.Warn("could not post event",
-                {{"reason", std::string("OtherAutoscaler")}, {"error", ev.error().message}});
-  }
+  (void)PostEvent(kube::EventType::kWarning, "OtherAutoscaler", what);
 }
 
 }  // namespace kafka_autoscaler::controller

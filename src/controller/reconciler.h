@@ -131,6 +131,9 @@ class Reconciler {
   // Foreign-write and other-autoscaler bookkeeping on a successful read; fills
   // report.foreign_write and report.other_writer.
   void CheckOtherWriters(TickReport& report, bool may_act);
+  // Posts an Event when a recorder is set; a failure is logged as "could not post event" and
+  // returned, never fatal to the tick.
+  Status PostEvent(kube::EventType type, const std::string& reason, const std::string& message);
   // Logs and posts the episodes that began or ended with this observation.
   void ReportStuck(const StuckReport& stuck, bool may_act);
   // Consumer-group commits: one warning per episode for a commit beyond the end of a partition
