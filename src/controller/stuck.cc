@@ -15,6 +15,7 @@ StuckReport StuckTracker::Observe(const kafka::Observation& observation, SteadyT
       const bool moved = known && t.commit != p.committed;
       if (moved) t.moved_at = now;
       t.commit = p.committed;
+      t.lag = p.lag;
       if (!p.committed || p.lag <= 0) {
         t.lag_since.reset();  // Burrow: any zero lag in the window is OK
         t.stuck = false;
@@ -35,15 +36,9 @@ StuckReport StuckTracker::Observe(const kafka::Observation& observation, SteadyT
       }
     }
   }
-  auto lag_of = [&](const Key& key) {
-    for (const kafka::PartitionOffsets& p : observation.partitions) {
-      if (p.topic == key.first && p.partition == key.second) return p.lag;
-    }
-    return int64_t{0};
-  };
   for (const auto& [key, t] : next) {
     if (!t.stuck) continue;
-    StuckPartition s{key.first, key.second, *t.commit, lag_of(key), *t.lag_since};
+    StuckPartition s{key.first, key.second, *t.commit, t.lag, *t.lag_since};
     report.stuck_lag = s.lag > std::numeric_limits<int64_t>::max() - report.stuck_lag
                            ? std::numeric_limits<int64_t>::max()
                            : report.stuck_lag + s.lag;

@@ -76,6 +76,7 @@ class StuckTracker {
     std::optional<int64_t> commit;        // as last observed
     std::optional<SteadyTime> lag_since;  // this commit seen with lag > 0 since
     std::optional<SteadyTime> moved_at;   // last observation that saw the commit change
+    int64_t lag = 0;                      // as last observed
     bool stuck = false;
   };
   using Key = std::pair<std::string, int32_t>;

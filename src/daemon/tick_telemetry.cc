@@ -33,8 +33,8 @@ std::unique_ptr<controller::TickSpan> OtelTickTracer::StartSpan(std::string_view
 }
 
 void MetricsTickListener::OnTick(const controller::TickReport& r) {
-  if (r.observation) metrics_.SetMessageCount(static_cast<double>(r.observation->backlog));
   if (r.observation) {
+    metrics_.SetMessageCount(static_cast<double>(r.observation->backlog));
     metrics_.SetCommitPartitions(kafka::InvalidCommitPartitions(*r.observation),
                                  kafka::UncommittedPartitions(*r.observation));
   }
