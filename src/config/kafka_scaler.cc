@@ -150,10 +150,11 @@ Result<KafkaScalerTarget> FromKafkaScaler(const json& object, const Env& instanc
   for (const auto& name : InstanceVariables()) {
     if (auto it = instance_env.find(name); it != instance_env.end()) env[name] = it->second;
   }
+  static const json kNone;  // Member() finds nothing in null
   const json* metadata = Member(object, "metadata");
-  target.name = text(Member(metadata ? *metadata : json(), "name"), "metadata.name", true);
-  env["NAMESPACE"] =
-      text(Member(metadata ? *metadata : json(), "namespace"), "metadata.namespace", true);
+  const json& meta = metadata ? *metadata : kNone;
+  target.name = text(Member(meta, "name"), "metadata.name", true);
+  env["NAMESPACE"] = text(Member(meta, "namespace"), "metadata.namespace", true);
 
   const json* spec = Member(object, "spec");
   if (!spec || !spec->is_object()) {

@@ -1577,7 +1577,6 @@ void TestApiServer::HandleKafkaScalers(const httplib::Request& req, httplib::Res
   auto details = [&](const std::string& name) {
     return json{{"name", name}, {"group", group}, {"kind", "kafkascalers"}};
   };
-  auto table = [&](const json& items) { return KafkaScalerTableLocked(items); };
   // Defaults, then the schema; a 422 worded like the real server's when it does not conform.
   auto admit = [&](json& object, const std::string& name) {
     ApplyCrdDefaults(object, schema);
@@ -1601,7 +1600,7 @@ void TestApiServer::HandleKafkaScalers(const httplib::Request& req, httplib::Res
     if (route.verb == "list") {
       const json items = ItemsIn(kafkascalers_, route.ns);
       if (WantsTable(req)) {
-        Reply(res, 200, table(items));
+        Reply(res, 200, KafkaScalerTableLocked(items));
       } else {
         Reply(res, 200, ListBody(api_version, "KafkaScalerList", items, resource_version_));
       }
@@ -1660,7 +1659,7 @@ void TestApiServer::HandleKafkaScalers(const httplib::Request& req, httplib::Res
   }
   json& stored = it->second;
   if (route.verb == "get") {
-    Reply(res, 200, WantsTable(req) ? table(json::array({stored})) : stored);
+    Reply(res, 200, WantsTable(req) ? KafkaScalerTableLocked(json::array({stored})) : stored);
     return;
   }
   if (route.verb == "delete" && route.sub.empty()) {
