@@ -1,0 +1,100 @@
+// Informer: list+watch of one Kubernetes collection, kept as a local cache (client-go's
+// reflector + store, reduced to what kafka-autoscaler needs).
+//
+// Run() lists the collection, then watches it from the list's resourceVersion with
+// allowWatchBookmarks=true and timeoutSeconds; when the server ends a watch it resumes from the
+// last resourceVersion seen (an event's or a bookmark's). A 410 Gone (an ERROR event carrying a
+// Status with code 410, or a 410 answer) starts over with a fresh list, and the difference
+// between the old cache and the new list is delivered as changes (kAdded/kModified/kDeleted),
+// so a consumer never misses a deletion that happened while it was not watching. Other failures
+// (transport, 5xx, 403) back off exponentially from `backoff_initial` to `backoff_max` and
+// retry; they are logged once per episode.
+//
+// The watch holds its HTTP connection open, so the informer owns its own kube::Client (one
+// libcurl handle) and never delays the requests of others.
+//
+// Thread-safety: Run() on one thread; Get/Snapshot/synced/stats from any thread. The change
+// handler is called on Run()'s thread after the cache was updated, without the lock held.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/result.h"
+#include "kube/client.h"
+
+namespace kafka_autoscaler::kube {
+
+struct InformerOptions {
+  // The collection, e.g. "/apis/kafka-autoscaler.io/v1alpha1/kafkascalers" (all namespaces) or
+  // "/apis/apps/v1/namespaces/NS/deployments".
+  std::string path;
+  std::string label_selector;  // optional labelSelector
+  std::string field_selector;  // optional fieldSelector
+  std::string what = "objects";  // for logs and errors: "kafkascalers", "deployments"
+  std::chrono::seconds watch_timeout{300};  // timeoutSeconds of each watch request
+  Duration backoff_initial = std::chrono::seconds(1);
+  Duration backoff_max = std::chrono::seconds(30);
+};
+
+enum class ChangeType { kAdded, kModified, kDeleted };
+std::string_view ChangeTypeName(ChangeType type);
+
+struct Change {
+  ChangeType type = ChangeType::kAdded;
+  nlohmann::json object;  // after the change; for kDeleted the last state known
+};
+
+// "namespace/name" of an object (just "name" when it has no namespace).
+std::string ObjectKey(const nlohmann::json& object);
+
+class Informer {
+ public:
+  struct Stats {
+    int64_t lists = 0;          // successful lists
+    int64_t watches = 0;        // watch requests started
+    int64_t events = 0;         // ADDED/MODIFIED/DELETED events applied
+    int64_t bookmarks = 0;
+    int64_t relists_after_gone = 0;
+    int64_t errors = 0;         // failed requests (each followed by a backoff)
+  };
+
+  // `client_options` configure the informer's own client; its `timeout` is raised to cover a
+  // whole watch. Errors: those of Client::Create.
+  [[nodiscard]] static Result<std::unique_ptr<Informer>> Create(ClientOptions client_options,
+                                                                InformerOptions options,
+                                                                const Clock& clock, Logger& log);
+  ~Informer();
+  Informer(const Informer&) = delete;
+  Informer& operator=(const Informer&) = delete;
+
+  // Sets the handler for changes; call before Run().
+  void OnChange(std::function<void(const Change&)> handler);
+
+  // Lists and watches until `stop` is signalled (see the file comment). A watch in flight is
+  // ended within about a second of the stop.
+  void Run(const StopToken& stop);
+
+  bool synced() const;  // true once a list succeeded
+  std::optional<nlohmann::json> Get(const std::string& key) const;  // by ObjectKey
+  std::vector<nlohmann::json> Snapshot() const;                     // sorted by key
+  Stats stats() const;
+
+ private:
+  Informer(std::unique_ptr<Client> client, InformerOptions options, const Clock& clock,
+           Logger& log);
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kafka_autoscaler::kube
