@@ -37,20 +37,41 @@ std::string Lower(std::string s) {
 
 // Where a response body goes, up to a limit: past it the callback refuses the data and curl
 // stops with CURLE_WRITE_ERROR (CURLOPT_MAXFILESIZE alone only sees a Content-Length).
+// With `stream` set, the body of a 2xx answer goes to it piece by piece instead (a watch);
+// a false return ends the transfer (CURLE_WRITE_ERROR, reported as `stream_ended`).
 struct BodySink {
   std::string* body;
   size_t limit;
   bool too_large = false;
+  CURL* handle = nullptr;
+  const Client::StreamHandler* stream = nullptr;
+  bool stream_ended = false;
 };
 
 size_t WriteBody(char* data, size_t size, size_t n, void* user) {
   auto* sink = static_cast<BodySink*>(user);
+  if (sink->stream != nullptr) {
+    long status = 0;
+    curl_easy_getinfo(sink->handle, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200 && status < 300) {
+      if ((*sink->stream)(std::string_view(data, size * n))) return size * n;
+      sink->stream_ended = true;
+      return 0;
+    }
+  }
   if (sink->body->size() + size * n > sink->limit) {
     sink->too_large = true;
     return 0;
   }
   sink->body->append(data, size * n);
   return size * n;
+}
+
+// CURLOPT_XFERINFOFUNCTION: curl calls it about once a second even on an idle stream, so a
+// cancelled watch ends within a second.
+int CheckCancelled(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* cancelled = static_cast<const std::function<bool()>*>(user);
+  return (*cancelled)() ? 1 : 0;
 }
 
 std::string MiB(size_t bytes) {
@@ -222,18 +243,34 @@ Result<HttpResponse> Client::Do(const std::string& method, const std::string& pa
   std::lock_guard lock(mu_);
   auto token = Token(/*force=*/false);
   if (!token) return MakeError(token.error());
-  auto response = DoLocked(method, path, body, content_type, *token);
+  auto response = DoLocked(method, path, body, content_type, *token, nullptr, nullptr);
   if (response && response->status == 401 && !options_.token_file.empty()) {
     // The token may have rotated since the last read: re-read once and retry if it changed.
     auto fresh = Token(/*force=*/true);
-    if (fresh && *fresh != *token) return DoLocked(method, path, body, content_type, *fresh);
+    if (fresh && *fresh != *token)
+      return DoLocked(method, path, body, content_type, *fresh, nullptr, nullptr);
+  }
+  return response;
+}
+
+Result<HttpResponse> Client::Stream(const std::string& path, const StreamHandler& on_data,
+                                    const std::function<bool()>& cancelled) {
+  std::lock_guard lock(mu_);
+  auto token = Token(/*force=*/false);
+  if (!token) return MakeError(token.error());
+  auto response = DoLocked("GET", path, "", "", *token, &on_data, &cancelled);
+  if (response && response->status == 401 && !options_.token_file.empty()) {
+    auto fresh = Token(/*force=*/true);
+    if (fresh && *fresh != *token)
+      return DoLocked("GET", path, "", "", *fresh, &on_data, &cancelled);
   }
   return response;
 }
 
 Result<HttpResponse> Client::DoLocked(const std::string& method, const std::string& path,
                                       const std::string& body, const std::string& content_type,
-                                      const std::string& token) {
+                                      const std::string& token, const StreamHandler* stream,
+                                      const std::function<bool()>* cancelled) {
   CURL* h = curl_->handle;
   curl_easy_reset(h);  // keeps the connection cache
   const std::string url = options_.server + path;
@@ -246,10 +283,17 @@ Result<HttpResponse> Client::DoLocked(const std::string& method, const std::stri
                    static_cast<long>(options_.connect_timeout.count()));
   curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &WriteBody);
-  BodySink sink{&response.body, options_.max_response_bytes};
+  BodySink sink{&response.body, options_.max_response_bytes, false, h, stream, false};
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
-  curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
-                   static_cast<curl_off_t>(options_.max_response_bytes));
+  if (stream == nullptr) {
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+                     static_cast<curl_off_t>(options_.max_response_bytes));
+  }
+  if (cancelled != nullptr) {
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &CheckCancelled);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, cancelled);
+  }
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &WriteHeader);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &response.headers);
   if (method == "HEAD") curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
@@ -292,6 +336,9 @@ Result<HttpResponse> Client::DoLocked(const std::string& method, const std::stri
   CURLcode rc = curl_easy_perform(h);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
+  if ((rc == CURLE_WRITE_ERROR && sink.stream_ended) || rc == CURLE_ABORTED_BY_CALLBACK) {
+    rc = CURLE_OK;  // the caller ended the stream
+  }
   if (rc != CURLE_OK) {
     std::string what = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
     std::string message = "kubernetes: " + method + " " + path + ": " + what;

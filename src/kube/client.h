@@ -21,12 +21,14 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/clock.h"
 #include "common/result.h"
@@ -110,6 +112,17 @@ class Client {
                                             const nlohmann::json* body = nullptr,
                                             const std::string& content_type = "application/json");
 
+  // Receives the body of a streamed answer piece by piece; false ends the stream.
+  using StreamHandler = std::function<bool(std::string_view)>;
+
+  // A GET whose 2xx body goes to `on_data` as it arrives instead of into the response (a
+  // watch); a non-2xx body is returned in the response as with Do(). Ends when the server
+  // closes the stream, `on_data` returns false, `cancelled` returns true (checked about once a
+  // second), or ClientOptions::timeout passes (kTimeout). Serialized with other requests, so a
+  // watch should have a Client of its own.
+  [[nodiscard]] Result<HttpResponse> Stream(const std::string& path, const StreamHandler& on_data,
+                                            const std::function<bool()>& cancelled);
+
   const ClientOptions& options() const { return options_; }
 
  private:
@@ -119,7 +132,8 @@ class Client {
   Result<std::string> Token(bool force);
   Result<HttpResponse> DoLocked(const std::string& method, const std::string& path,
                                 const std::string& body, const std::string& content_type,
-                                const std::string& token);
+                                const std::string& token, const StreamHandler* stream,
+                                const std::function<bool()>* cancelled);
 
   const ClientOptions options_;
   const Clock& clock_;

@@ -39,9 +39,9 @@ struct InformerOptions {
   // The collection, e.g. "/apis/kafka-autoscaler.io/v1alpha1/kafkascalers" (all namespaces) or
   // "/apis/apps/v1/namespaces/NS/deployments".
   std::string path;
-  std::string label_selector;  // optional labelSelector
-  std::string field_selector;  // optional fieldSelector
-  std::string what = "objects";  // for logs and errors: "kafkascalers", "deployments"
+  std::string label_selector;               // optional labelSelector
+  std::string field_selector;               // optional fieldSelector
+  std::string what = "objects";             // for logs and errors: "kafkascalers", "deployments"
   std::chrono::seconds watch_timeout{300};  // timeoutSeconds of each watch request
   Duration backoff_initial = std::chrono::seconds(1);
   Duration backoff_max = std::chrono::seconds(30);
@@ -61,12 +61,12 @@ std::string ObjectKey(const nlohmann::json& object);
 class Informer {
  public:
   struct Stats {
-    int64_t lists = 0;          // successful lists
-    int64_t watches = 0;        // watch requests started
-    int64_t events = 0;         // ADDED/MODIFIED/DELETED events applied
+    int64_t lists = 0;    // successful lists
+    int64_t watches = 0;  // watch requests started
+    int64_t events = 0;   // ADDED/MODIFIED/DELETED events applied
     int64_t bookmarks = 0;
     int64_t relists_after_gone = 0;
-    int64_t errors = 0;         // failed requests (each followed by a backoff)
+    int64_t errors = 0;  // failed requests (each followed by a backoff)
   };
 
   // `client_options` configure the informer's own client; its `timeout` is raised to cover a
@@ -85,15 +85,14 @@ class Informer {
   // ended within about a second of the stop.
   void Run(const StopToken& stop);
 
-  bool synced() const;  // true once a list succeeded
+  bool synced() const;                                              // true once a list succeeded
   std::optional<nlohmann::json> Get(const std::string& key) const;  // by ObjectKey
   std::vector<nlohmann::json> Snapshot() const;                     // sorted by key
   Stats stats() const;
 
  private:
-  Informer(std::unique_ptr<Client> client, InformerOptions options, const Clock& clock,
-           Logger& log);
   struct Impl;
+  explicit Informer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

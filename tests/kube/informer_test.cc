@@ -1,0 +1,196 @@
+// Informer against the test API server's KafkaScaler collection: list, watch, resume, 410 Gone
+// with a re-list that delivers what was missed, backoff on refusal, and a prompt stop.
+#include "kube/informer.h"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "kube/server_fixture.h"
+
+namespace kafka_autoscaler::testing {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kGroupVersion[] = "/apis/kafka-autoscaler.io/v1alpha1";
+
+json Scaler(const std::string& name, const std::string& topic) {
+  return json{
+      {"apiVersion", "kafka-autoscaler.io/v1alpha1"},
+      {"kind", "KafkaScaler"},
+      {"metadata", {{"name", name}}},
+      {"spec",
+       {{"scaleTargetRef", {{"kind", "Deployment"}, {"name", "web"}}}, {"topics", {topic}}}}};
+}
+
+bool WaitFor(const std::function<bool()>& cond) {
+  for (int i = 0; i < 600; ++i) {  // up to a minute on a loaded machine
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return cond();
+}
+
+class InformerTest : public ServerFixture {
+ protected:
+  std::string Collection(const std::string& ns) const {
+    return std::string(kGroupVersion) + "/namespaces/" + ns + "/kafkascalers";
+  }
+  void Create(const std::string& ns, const std::string& name, const std::string& topic) {
+    json body = Scaler(name, topic);
+    auto r = client_->Call("POST", Collection(ns), {"create", "kafkascalers", ns, name}, &body);
+    ASSERT_TRUE(r) << r.error().message;
+  }
+  void Delete(const std::string& ns, const std::string& name) {
+    auto r =
+        client_->Call("DELETE", Collection(ns) + "/" + name, {"delete", "kafkascalers", ns, name});
+    ASSERT_TRUE(r) << r.error().message;
+  }
+  void SetTopic(const std::string& ns, const std::string& name, const std::string& topic) {
+    json patch = {{"spec", {{"topics", {topic}}}}};
+    auto r =
+        client_->Call("PATCH", Collection(ns) + "/" + name, {"patch", "kafkascalers", ns, name},
+                      &patch, "application/merge-patch+json");
+    ASSERT_TRUE(r) << r.error().message;
+  }
+
+  std::unique_ptr<kube::Informer> NewInformer(const std::string& token,
+                                              std::chrono::seconds watch_timeout) {
+    kube::InformerOptions options{.path = std::string(kGroupVersion) + "/kafkascalers",
+                                  .what = "kafkascalers",
+                                  .watch_timeout = watch_timeout,
+                                  .backoff_initial = std::chrono::milliseconds(50),
+                                  .backoff_max = std::chrono::milliseconds(200)};
+    auto informer = kube::Informer::Create(
+        {.server = server_->url(), .ca_file = server_->ca_file(), .token = token}, options, clock_,
+        log_);
+    EXPECT_TRUE(informer) << informer.error().message;
+    if (!informer) return nullptr;
+    (*informer)->OnChange([this](const kube::Change& change) {
+      std::lock_guard lock(mu_);
+      seen_.push_back(std::string(kube::ChangeTypeName(change.type)) + " " +
+                      kube::ObjectKey(change.object));
+    });
+    return std::move(*informer);
+  }
+  bool Seen(const std::string& what) {
+    std::lock_guard lock(mu_);
+    return std::find(seen_.begin(), seen_.end(), what) != seen_.end();
+  }
+  std::vector<std::string> SeenSoFar() {
+    std::lock_guard lock(mu_);
+    return seen_;
+  }
+
+  std::ostringstream log_out_;
+  Logger log_{clock_, log_out_, LogLevel::kDebug, LogFormat::kJson};
+  std::mutex mu_;
+  std::vector<std::string> seen_;
+};
+
+TEST_F(InformerTest, ListsThenDeliversEveryChangeInOrder) {
+  Create("prod", "a", "orders");
+  auto informer = NewInformer(kAdminToken, std::chrono::seconds(300));
+  ASSERT_NE(informer, nullptr);
+  StopToken stop;
+  std::thread runner([&] { informer->Run(stop); });
+
+  ASSERT_TRUE(WaitFor([&] { return informer->synced(); }));
+  EXPECT_TRUE(informer->Get("prod/a").has_value());
+  EXPECT_TRUE(Seen("ADDED prod/a"));
+
+  Create("dev", "b", "payments");
+  ASSERT_TRUE(WaitFor([&] { return Seen("ADDED dev/b"); }))
+      << ::testing::PrintToString(SeenSoFar());
+  SetTopic("prod", "a", "orders-v2");
+  ASSERT_TRUE(WaitFor([&] { return Seen("MODIFIED prod/a"); }));
+  auto a = informer->Get("prod/a");
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ((*a)["spec"]["topics"][0], "orders-v2");
+  Delete("dev", "b");
+  ASSERT_TRUE(WaitFor([&] { return Seen("DELETED dev/b"); }));
+  EXPECT_FALSE(informer->Get("dev/b").has_value());
+  EXPECT_EQ(informer->Snapshot().size(), 1u);
+
+  stop.Stop();  // ends the open watch within about a second (watch_timeout is 300 s)
+  runner.join();
+  EXPECT_EQ(SeenSoFar(), (std::vector<std::string>{"ADDED prod/a", "ADDED dev/b", "MODIFIED prod/a",
+                                                   "DELETED dev/b"}));
+  const auto stats = informer->stats();
+  EXPECT_EQ(stats.lists, 1);
+  EXPECT_EQ(stats.events, 3);
+  EXPECT_EQ(stats.errors, 0);
+}
+
+TEST_F(InformerTest, ResumesAfterTheServerEndsAWatchAndCountsBookmarks) {
+  auto informer = NewInformer(kAdminToken, std::chrono::seconds(1));
+  ASSERT_NE(informer, nullptr);
+  StopToken stop;
+  std::thread runner([&] { informer->Run(stop); });
+  ASSERT_TRUE(WaitFor([&] { return informer->stats().watches >= 3; }));
+  Create("prod", "late", "orders");
+  ASSERT_TRUE(WaitFor([&] { return Seen("ADDED prod/late"); }));
+  stop.Stop();
+  runner.join();
+  const auto stats = informer->stats();
+  EXPECT_EQ(stats.lists, 1) << "a watch the server ended resumes; it does not list again";
+  EXPECT_EQ(stats.relists_after_gone, 0);
+  EXPECT_GE(stats.bookmarks, 1);
+}
+
+TEST_F(InformerTest, GoneListsAgainAndDeliversTheDeletionItMissed) {
+  Create("prod", "a", "orders");
+  Create("prod", "b", "orders");
+  auto informer = NewInformer(kAdminToken, std::chrono::seconds(300));
+  ASSERT_NE(informer, nullptr);
+  {
+    StopToken stop;
+    std::thread runner([&] { informer->Run(stop); });
+    ASSERT_TRUE(WaitFor([&] { return informer->Snapshot().size() == 2; }));
+    stop.Stop();
+    runner.join();
+  }
+  // While nobody watches: b is deleted, a changes, c appears, and the history is forgotten.
+  Delete("prod", "b");
+  SetTopic("prod", "a", "orders-v2");
+  Create("prod", "c", "orders");
+  server_->CompactKafkaScalerHistory();
+
+  StopToken stop;
+  std::thread runner([&] { informer->Run(stop); });
+  ASSERT_TRUE(WaitFor([&] { return Seen("DELETED prod/b"); }))
+      << ::testing::PrintToString(SeenSoFar());
+  EXPECT_TRUE(Seen("MODIFIED prod/a"));
+  EXPECT_TRUE(Seen("ADDED prod/c"));
+  stop.Stop();
+  runner.join();
+  EXPECT_EQ(informer->stats().relists_after_gone, 1);
+  EXPECT_EQ(informer->stats().lists, 2);
+  EXPECT_EQ(informer->Snapshot().size(), 2u);
+}
+
+TEST_F(InformerTest, RefusedListBacksOffAndNeverSyncs) {
+  auto informer = NewInformer("wrong-token", std::chrono::seconds(300));
+  ASSERT_NE(informer, nullptr);
+  StopToken stop;
+  std::thread runner([&] { informer->Run(stop); });
+  ASSERT_TRUE(WaitFor([&] { return informer->stats().errors >= 3; }));
+  stop.Stop();
+  runner.join();
+  EXPECT_FALSE(informer->synced());
+  // One warning for the whole episode, however many retries.
+  const std::string logs = log_out_.str();
+  size_t warnings = 0;
+  for (size_t at = 0;
+       (at = logs.find("list/watch of kafkascalers failed", at)) != std::string::npos; ++at) {
+    ++warnings;
+  }
+  EXPECT_EQ(warnings, 1u) << logs;
+  EXPECT_NE(logs.find("401"), std::string::npos) << logs;
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::testing
