@@ -30,6 +30,7 @@
 #include "kube/kube_config.h"
 #include "kube/leader_elector.h"
 #include "kube/lease_lock.h"
+#include "many/options.h"
 #include "sim/simulate.h"
 #include "telemetry/telemetry.h"
 
@@ -159,21 +160,7 @@ std::optional<std::pair<ka::config::Config, ka::telemetry::TelemetryOptions>> Lo
   return std::nullopt;
 }
 
-ka::controller::ReconcilerOptions ReconcilerOptionsFrom(const ka::config::Config& c) {
-  ka::controller::ReconcilerOptions o;
-  o.policy = c.policy;
-  o.fallback_replicas = c.fallback_replicas;
-  o.fallback_after_failures = c.fallback_after_failures;
-  o.fallback_if_higher = c.fallback_mode == ka::config::FallbackMode::kIfHigher;
-  o.dry_run = c.dry_run;
-  o.topics = c.TopicSetting();
-  o.group = c.kafka_consumer_group.value_or("");
-  o.namespace_name = c.namespace_name;
-  o.deployment_name = c.deployment_name;
-  o.other_writer_hold = c.other_writer_hold;
-  o.stuck_after = c.stuck_after;
-  return o;
-}
+using ka::many::ReconcilerOptionsFrom;
 
 // Kubernetes client options from the environment, with the tick deadline as request timeout.
 ka::Result<std::unique_ptr<ka::kube::Client>> MakeKubeClient(const ka::config::Env& env,

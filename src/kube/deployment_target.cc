@@ -86,8 +86,8 @@ Result<std::vector<std::string>> DeploymentScaleTarget::OtherAutoscalers() {
     auto hpa_name = Field<std::string>(hpa, {"metadata", "name"}, "?");
     for (const auto* field : {&kind, &name, &api_version, &hpa_name}) {
       if (!*field) {
-        return MakeError(field->error().WithContext(
-            "kubernetes: unexpected HorizontalPodAutoscaler list"));
+        return MakeError(
+            field->error().WithContext("kubernetes: unexpected HorizontalPodAutoscaler list"));
       }
     }
     if (*kind != "Deployment" || *name != ref_.name || api_version->rfind("apps/", 0) != 0) {
@@ -170,8 +170,7 @@ Status DeploymentScaleTarget::SetReplicas(int32_t replicas) {
         "another writer changed the deployment since it was read; deciding again next tick"));
   }
   // The write happened; an odd answer only means the next write reads the scale first.
-  resource_version_ =
-      Field<std::string>(*result, {"metadata", "resourceVersion"}, "").value_or("");
+  resource_version_ = Field<std::string>(*result, {"metadata", "resourceVersion"}, "").value_or("");
   return OkStatus();
 }
 
@@ -194,23 +193,30 @@ Status DeploymentEventRecorder::Record(EventType type, const std::string& reason
   std::lock_guard lock(mu_);
   auto uid = Uid();
   if (!uid) return MakeError(uid.error().WithContext("event"));
-  const WallTime now = clock_.WallNow();
+  const nlohmann::json involved = {{"apiVersion", "apps/v1"},
+                                   {"kind", "Deployment"},
+                                   {"name", ref_.name},
+                                   {"namespace", ref_.namespace_name},
+                                   {"uid", *uid}};
+  return PostEvent(client_, involved, type, reason, message, clock_.WallNow(), sequence_++,
+                   reporting_instance_);
+}
+
+Status PostEvent(Client& client, const nlohmann::json& involved_object, EventType type,
+                 const std::string& reason, const std::string& message, WallTime now,
+                 uint64_t sequence, const std::string& reporting_instance) {
+  const std::string name = involved_object.value("name", "");
+  const std::string namespace_name = involved_object.value("namespace", "");
   const auto nanos =
       std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
   char suffix[32];
-  std::snprintf(suffix, sizeof suffix, "%llx",
-                static_cast<unsigned long long>(nanos) + sequence_++);
+  std::snprintf(suffix, sizeof suffix, "%llx", static_cast<unsigned long long>(nanos) + sequence);
   const std::string stamp = FormatTime(now);
   nlohmann::json event = {
       {"apiVersion", "v1"},
       {"kind", "Event"},
-      {"metadata", {{"name", ref_.name + "." + suffix}, {"namespace", ref_.namespace_name}}},
-      {"involvedObject",
-       {{"apiVersion", "apps/v1"},
-        {"kind", "Deployment"},
-        {"name", ref_.name},
-        {"namespace", ref_.namespace_name},
-        {"uid", *uid}}},
+      {"metadata", {{"name", name + "." + suffix}, {"namespace", namespace_name}}},
+      {"involvedObject", involved_object},
       {"reason", reason},
       {"message", message},
       {"type", type == EventType::kWarning ? "Warning" : "Normal"},
@@ -219,10 +225,10 @@ Status DeploymentEventRecorder::Record(EventType type, const std::string& reason
       {"lastTimestamp", stamp},
       {"count", 1},
       {"reportingComponent", kEventComponent},
-      {"reportingInstance", reporting_instance_},
+      {"reportingInstance", reporting_instance},
   };
-  const std::string path = "/api/v1/namespaces/" + ref_.namespace_name + "/events";
-  auto created = client_.Call("POST", path, {"create", "events", ref_.namespace_name, ""}, &event);
+  const std::string path = "/api/v1/namespaces/" + namespace_name + "/events";
+  auto created = client.Call("POST", path, {"create", "events", namespace_name, ""}, &event);
   if (!created) return MakeError(created.error().WithContext("event"));
   return OkStatus();
 }

@@ -72,6 +72,14 @@ class DeploymentEventRecorder final : public EventRecorder {
   uint64_t sequence_ = 0;  // guarded by mu_; keeps event names unique within a nanosecond
 };
 
+// Posts one core/v1 Event about `involved_object` ({apiVersion, kind, name, namespace, uid}),
+// stamped `now`; `sequence` keeps event names unique within a nanosecond. Errors as
+// Client::Call, with the context "event".
+[[nodiscard]] Status PostEvent(Client& client, const nlohmann::json& involved_object,
+                               EventType type, const std::string& reason,
+                               const std::string& message, WallTime now, uint64_t sequence,
+                               const std::string& reporting_instance);
+
 // "2026-11-28T11:00:00Z" (metav1.Time) and "2026-11-28T11:00:00.123456Z" (metav1.MicroTime).
 std::string FormatTime(WallTime t);
 std::string FormatMicroTime(WallTime t);

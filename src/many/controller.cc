@@ -1,0 +1,425 @@
+#include "many/controller.h"
+
+#include <algorithm>
+#include <sstream>
+#include <utility>
+
+#include "controller/loop.h"
+#include "kube/guarded_scale_target.h"
+#include "many/options.h"
+
+namespace kafka_autoscaler::many {
+namespace {
+
+using nlohmann::json;
+
+// Span attribute naming the KafkaScaler a tick belongs to ("namespace/name").
+constexpr char kAttrKafkaScaler[] = "kafka_autoscaler.kafkascaler";
+// How often a refused target's status is looked at again (a failed status write is retried).
+constexpr Duration kRefusedRecheck = std::chrono::seconds(10);
+
+// The Reconciler's MetricSource: the observation the pass fetched for this target, once.
+class PassSource final : public kafka::MetricSource {
+ public:
+  void Set(Result<kafka::Observation> r) { next_ = std::move(r); }
+  Result<kafka::Observation> Fetch() override {
+    if (!next_) return MakeError(ErrorCode::kInternal, "no observation was fetched for this pass");
+    Result<kafka::Observation> r = std::move(*next_);
+    next_.reset();
+    return r;
+  }
+
+ private:
+  std::optional<Result<kafka::Observation>> next_;
+};
+
+// spec.paused: the target reads as paused, so the Reconciler observes and decides but never
+// writes (Action::kPaused), as with the kafka-autoscaler/paused annotation.
+class SpecPausable final : public kube::ScaleTarget {
+ public:
+  SpecPausable(kube::ScaleTarget& inner, bool paused) : inner_(inner), paused_(paused) {}
+  Result<kube::ScaleState> Get() override {
+    auto s = inner_.Get();
+    if (s && paused_) s->paused = true;
+    return s;
+  }
+  Status SetReplicas(int32_t replicas) override { return inner_.SetReplicas(replicas); }
+
+ private:
+  kube::ScaleTarget& inner_;
+  const bool paused_;
+};
+
+// Each Event goes to the workload and to the KafkaScaler; the first failure is returned.
+class FanOutRecorder final : public kube::EventRecorder {
+ public:
+  explicit FanOutRecorder(std::vector<kube::EventRecorder*> to) : to_(std::move(to)) {}
+  Status Record(kube::EventType type, const std::string& reason,
+                const std::string& message) override {
+    Status first = OkStatus();
+    for (kube::EventRecorder* r : to_) {
+      if (r == nullptr) continue;
+      Status s = r->Record(type, reason, message);
+      if (!s && first) first = s;
+    }
+    return first;
+  }
+
+ private:
+  std::vector<kube::EventRecorder*> to_;
+};
+
+// The instance's tracer, with every span of a target naming its KafkaScaler.
+class NamedTracer final : public controller::TickTracer {
+ public:
+  NamedTracer(controller::TickTracer& inner, std::string key)
+      : inner_(inner), key_(std::move(key)) {}
+  std::unique_ptr<controller::TickSpan> StartSpan(std::string_view name,
+                                                  controller::SpanKind kind) override {
+    auto span = inner_.StartSpan(name, kind);
+    span->SetAttribute(kAttrKafkaScaler, key_);
+    return span;
+  }
+
+ private:
+  controller::TickTracer& inner_;
+  const std::string key_;
+};
+
+// "namespace/name", as kube::ObjectKey (the informer's key).
+std::string KeyOf(const json& object) {
+  const json meta = object.value("metadata", json::object());
+  const std::string ns = meta.value("namespace", "");
+  return ns.empty() ? meta.value("name", "") : ns + "/" + meta.value("name", "");
+}
+
+std::string Joined(const Error& e) {
+  std::string out = e.message;
+  for (const auto& d : e.details) out += (out.empty() ? "" : "; ") + d;
+  return out;
+}
+
+std::string LabelValue(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Controller::Target {
+  ScalerRef ref;
+  std::string key;
+  int64_t generation = 0;
+  json written_status = json::object();  // as last written (or found on the object)
+  std::optional<Refusal> refusal;
+  bool spec_paused = false;
+  Duration interval = std::chrono::seconds(60);
+  kafka::SharedObserver* observer = nullptr;
+  kafka::TargetQuery query;
+  std::shared_ptr<std::atomic<bool>> deleted;
+  controller::ReconcilerOptions options;
+  PassSource source;
+  TargetKube kube;
+  std::unique_ptr<SpecPausable> pausable;
+  std::unique_ptr<kube::GuardedScaleTarget> guarded;
+  std::unique_ptr<kube::EventRecorder> scaler_events;
+  std::unique_ptr<FanOutRecorder> events;
+  std::unique_ptr<NamedTracer> tracer;
+  std::unique_ptr<controller::Reconciler> reconciler;
+  SteadyTime next_due{};
+  std::optional<WallTime> last_scale_time;
+  int64_t ticks = 0;
+};
+
+Controller::Controller(ControllerOptions options, const Clock& clock, Logger& log,
+                       controller::TickTracer& tracer, KubeFactory kube_factory,
+                       ScalerEventsFactory scaler_events, StatusWriter& status_writer)
+    : options_(std::move(options)),
+      clock_(clock),
+      log_(log),
+      tracer_(tracer),
+      kube_factory_(std::move(kube_factory)),
+      scaler_events_(std::move(scaler_events)),
+      status_writer_(status_writer) {}
+
+Controller::~Controller() = default;
+
+void Controller::Apply(const kube::Change& change) {
+  std::lock_guard lock(mu_);
+  if (change.type == kube::ChangeType::kDeleted) {
+    // Fence now: a tick in flight on the pass thread must not write for a deleted target.
+    if (auto it = fences_.find(KeyOf(change.object)); it != fences_.end()) {
+      it->second->store(true);
+    }
+  }
+  queue_.push_back(change);
+}
+
+void Controller::ApplyQueued() {
+  std::vector<kube::Change> changes;
+  {
+    std::lock_guard lock(mu_);
+    changes.swap(queue_);
+  }
+  for (const auto& c : changes) {
+    const std::string key = KeyOf(c.object);
+    if (c.type != kube::ChangeType::kDeleted) {
+      Build(c.object);
+      continue;
+    }
+    if (targets_.erase(key) > 0)
+      log_.Info("kafkascaler deleted; not scaling it any more", {{"kafkascaler", key}});
+    std::lock_guard lock(mu_);
+    fences_.erase(key);
+    summaries_.erase(key);
+  }
+}
+
+void Controller::Build(const json& object) {
+  const std::string key = KeyOf(object);
+  const json meta = object.value("metadata", json::object());
+  ScalerRef ref{meta.value("namespace", ""), meta.value("name", ""), meta.value("uid", "")};
+  const int64_t generation = meta.value("generation", int64_t{0});
+  auto existing = targets_.find(key);
+  if (existing != targets_.end() && existing->second->generation == generation &&
+      existing->second->ref.uid == ref.uid) {
+    return;  // a status change (ours coming back) or metadata only: nothing to rebuild
+  }
+  auto t = std::make_unique<Target>();
+  t->ref = ref;
+  t->key = key;
+  t->generation = generation;
+  if (existing != targets_.end() && existing->second->ref.uid == ref.uid) {
+    t->written_status = existing->second->written_status;
+    t->last_scale_time = existing->second->last_scale_time;
+  } else if (object.contains("status") && object["status"].is_object()) {
+    t->written_status = object["status"];  // keeps transition times across restarts
+  }
+  t->deleted = std::make_shared<std::atomic<bool>>(false);
+  {
+    std::lock_guard lock(mu_);
+    fences_[key] = t->deleted;
+  }
+  t->next_due = clock_.Now();
+
+  auto spec = config::FromKafkaScaler(object, options_.instance_env);
+  if (!spec) {
+    t->refusal = Refusal{"InvalidSpec", Joined(spec.error())};
+  } else if (options_.clusters.count(spec->kafka_cluster) == 0) {
+    std::string known;
+    for (const auto& [name, observer] : options_.clusters) {
+      (void)observer;
+      known += (known.empty() ? "" : ", ") + name;
+    }
+    t->refusal = Refusal{"UnknownCluster", "spec.kafkaCluster \"" + spec->kafka_cluster +
+                                               "\" is not a Kafka cluster of this instance "
+                                               "(known: " +
+                                               known + ")"};
+  }
+  if (spec) {
+    t->spec_paused = spec->paused;
+    t->interval = spec->config.scale_interval;
+  }
+  if (!t->refusal) {
+    auto kube = kube_factory_(ref, *spec);
+    if (!kube) {
+      t->refusal = Refusal{"InvalidTarget", kube.error().message};
+    } else {
+      t->kube = std::move(*kube);
+    }
+  }
+  if (t->refusal) {
+    log_.Warn(
+        "kafkascaler refused; it will not scale",
+        {{"kafkascaler", key}, {"reason", t->refusal->reason}, {"error", t->refusal->message}});
+  } else {
+    const config::Config& cfg = spec->config;
+    t->observer = options_.clusters.at(spec->kafka_cluster);
+    t->query = {.key = key,
+                .topics = cfg.kafka_topics,
+                .topic_pattern = cfg.kafka_topic_pattern,
+                .group = cfg.kafka_consumer_group,
+                .offset_reset = cfg.offset_reset};
+    t->options = ReconcilerOptionsFrom(cfg);
+    t->pausable = std::make_unique<SpecPausable>(*t->kube.scale, spec->paused);
+    auto fence = t->deleted;
+    auto may_write = options_.may_write;
+    t->guarded = std::make_unique<kube::GuardedScaleTarget>(
+        *t->pausable, kube::WriteGuard{.min_replicas = cfg.policy.idle_replicas,
+                                       .max_replicas = cfg.policy.max_replicas,
+                                       .may_write = [fence, may_write] {
+                                         return !fence->load() && (!may_write || may_write());
+                                       }});
+    if (scaler_events_) t->scaler_events = scaler_events_(ref);
+    t->events = std::make_unique<FanOutRecorder>(
+        std::vector<kube::EventRecorder*>{t->kube.events.get(), t->scaler_events.get()});
+    t->tracer = std::make_unique<NamedTracer>(tracer_, key);
+    t->reconciler = std::make_unique<controller::Reconciler>(
+        t->options, clock_, t->source, *t->guarded, t->events.get(), log_, *t->tracer);
+    log_.Info(existing == targets_.end() ? "kafkascaler added" : "kafkascaler changed; rebuilt",
+              {{"kafkascaler", key},
+               {"generation", generation},
+               {"target", spec->target_kind + "/" + cfg.deployment_name},
+               {"topic", t->options.topics},
+               {"group", t->options.group},
+               {"interval_seconds", static_cast<int64_t>(cfg.scale_interval.count())}});
+  }
+  {
+    std::lock_guard lock(mu_);
+    TargetSummary& s = summaries_[key];
+    s = TargetSummary{};
+    s.namespace_name = ref.namespace_name;
+    s.name = ref.name;
+  }
+  targets_[key] = std::move(t);
+}
+
+int Controller::Pass() {
+  ApplyQueued();
+  const bool may_act = options_.may_act ? options_.may_act() : true;
+  const SteadyTime now = clock_.Now();
+  std::map<kafka::SharedObserver*, std::vector<Target*>> batches;
+  for (auto& [key, t] : targets_) {
+    (void)key;
+    if (now < t->next_due) continue;
+    if (t->refusal) {
+      t->next_due = now + kRefusedRecheck;
+      Finish(*t, nullptr, may_act);
+      continue;
+    }
+    batches[t->observer].push_back(t.get());
+  }
+  int ticked = 0;
+  for (auto& [observer, batch] : batches) {
+    TickBatch(batch, observer, may_act);
+    ticked += static_cast<int>(batch.size());
+  }
+  return ticked;
+}
+
+void Controller::TickBatch(std::vector<Target*>& batch, kafka::SharedObserver* observer,
+                           bool may_act) {
+  std::vector<kafka::TargetQuery> queries;
+  queries.reserve(batch.size());
+  for (const Target* t : batch) queries.push_back(t->query);
+  auto results = observer->Observe(queries);
+  for (Target* t : batch) {
+    auto it = results.find(t->key);
+    if (it == results.end()) {
+      t->source.Set(MakeError(ErrorCode::kInternal, "the shared observer gave no answer"));
+    } else {
+      t->source.Set(std::move(it->second));
+    }
+    const controller::TickReport report = t->reconciler->Tick(may_act);
+    ++t->ticks;
+    if (report.action == controller::Action::kScaled ||
+        report.action == controller::Action::kFallback) {
+      t->last_scale_time = report.wall_time;
+    }
+    // Fixed rate per target, as controller::Loop: one interval after the last due time, later
+    // when the API server asked to back off (at most two intervals), never in a burst.
+    Duration wait_extra{};
+    for (const auto& e : report.errors) {
+      if (e.error.retry_after) wait_extra = std::max<Duration>(wait_extra, *e.error.retry_after);
+    }
+    wait_extra = std::min<Duration>(wait_extra, controller::MaxRetryAfter(t->interval));
+    const SteadyTime after = clock_.Now();
+    t->next_due = std::max({t->next_due + t->interval, after, after + wait_extra});
+    Finish(*t, &report, may_act);
+  }
+}
+
+void Controller::Finish(Target& t, const controller::TickReport* report, bool may_act) {
+  StatusInput in{.generation = t.generation,
+                 .refusal = t.refusal,
+                 .report = report,
+                 .options = &t.options,
+                 .spec_paused = t.spec_paused,
+                 .last_scale_time = t.last_scale_time,
+                 .now = clock_.WallNow()};
+  json status = ComputeStatus(t.written_status, in);
+  {
+    std::lock_guard lock(mu_);
+    TargetSummary& s = summaries_[t.key];
+    s.ready = FindCondition(status, "Ready").value("status", "") == "True";
+    s.backlog =
+        status.contains("backlog") ? std::optional<int64_t>(status["backlog"]) : std::nullopt;
+    s.current_replicas = status.contains("currentReplicas")
+                             ? std::optional<int32_t>(status["currentReplicas"])
+                             : std::nullopt;
+    s.desired_replicas = status.contains("desiredReplicas")
+                             ? std::optional<int32_t>(status["desiredReplicas"])
+                             : std::nullopt;
+    s.ticks = t.ticks;
+  }
+  // A follower never writes; a deleted KafkaScaler has no status to write.
+  if (status == t.written_status || !may_act || t.deleted->load()) return;
+  Status written = status_writer_.Write(t.ref, StatusMergePatch(t.written_status, status));
+  if (!written) {
+    if (written.error().code != ErrorCode::kNotFound) {
+      log_.Warn("could not write kafkascaler status",
+                {{"kafkascaler", t.key}, {"error", written.error().message}});
+    }
+    return;  // written_status unchanged: the next tick tries again
+  }
+  t.written_status = std::move(status);
+}
+
+size_t Controller::TargetCount() const {
+  std::lock_guard lock(mu_);
+  return summaries_.size();
+}
+
+std::vector<TargetSummary> Controller::Summaries() const {
+  std::lock_guard lock(mu_);
+  std::vector<TargetSummary> out;
+  out.reserve(summaries_.size());
+  for (const auto& [key, s] : summaries_) {
+    (void)key;
+    out.push_back(s);
+  }
+  return out;
+}
+
+std::string Controller::PrometheusText() const {
+  const std::vector<TargetSummary> all = Summaries();
+  std::ostringstream out;
+  out << "# HELP kafka_autoscaler_targets KafkaScalers this instance reconciles.\n"
+      << "# TYPE kafka_autoscaler_targets gauge\n"
+      << "kafka_autoscaler_targets " << all.size() << "\n";
+  struct Series {
+    const char* name;
+    const char* help;
+    std::function<std::optional<int64_t>(const TargetSummary&)> value;
+  };
+  const Series series[] = {
+      {"kafka_autoscaler_target_backlog", "The target's backlog in messages at its last tick.",
+       [](const TargetSummary& s) { return s.backlog; }},
+      {"kafka_autoscaler_target_replicas", "The target's spec.replicas after its last tick.",
+       [](const TargetSummary& s) -> std::optional<int64_t> { return s.current_replicas; }},
+      {"kafka_autoscaler_target_desired_replicas", "The replicas the target's last tick decided.",
+       [](const TargetSummary& s) -> std::optional<int64_t> { return s.desired_replicas; }},
+      {"kafka_autoscaler_target_ready", "1 when the target's Ready condition is True.",
+       [](const TargetSummary& s) -> std::optional<int64_t> { return s.ready ? 1 : 0; }},
+  };
+  for (const Series& m : series) {
+    out << "# HELP " << m.name << " " << m.help << "\n# TYPE " << m.name << " gauge\n";
+    for (const TargetSummary& s : all) {
+      const auto v = m.value(s);
+      if (!v) continue;
+      out << m.name << "{namespace=\"" << LabelValue(s.namespace_name) << "\",name=\""
+          << LabelValue(s.name) << "\"} " << *v << "\n";
+    }
+  }
+  return out.str();
+}
+
+}  // namespace kafka_autoscaler::many

@@ -1,0 +1,155 @@
+// Controller: many-targets mode. One instance reconciles every KafkaScaler it watches, each with
+// today's per-target code unchanged in meaning: a controller::Reconciler (observe → Decide →
+// act, other writers, stuck partitions, fallback) over a GuardedScaleTarget (range, leadership,
+// and "this KafkaScaler still exists"), with Events on the workload and on the KafkaScaler.
+//
+// Changes come from a KafkaScaler informer (Apply(), any thread); they are queued and applied
+// at the start of the next pass, on the pass thread, which alone owns the targets:
+//   - added, or a new metadata.generation (spec change) or uid (recreated): the target is
+//     (re)built from config::FromKafkaScaler() with the new options; policy state starts over.
+//     A spec Load() refuses → Ready=False InvalidSpec (message lists every problem with its
+//     field path); spec.kafkaCluster naming no cluster of this instance → UnknownCluster; a
+//     workload this instance cannot scale → InvalidTarget. Such a target never scales.
+//   - deleted: the target's writes are fenced at once (its may_write turns false from the
+//     informer thread, so a tick in flight cannot PATCH), and it is dropped at the next pass.
+// Status-only changes (our own status writes coming back) change nothing.
+//
+// Pass(): the targets whose own interval is due are batched per Kafka cluster, each cluster's
+// SharedObserver answers for its whole batch in one Observe(), and each due target then Ticks
+// with a MetricSource that hands the Reconciler the observation this pass fetched for it. The
+// next tick of a target is one interval after this one started (later after a Retry-After, at
+// most two intervals, as controller::Loop does). After a tick the target's status is computed
+// (many/status.h) and written through the status subresource only when it changed. One
+// target's failure (missing topic, 403 on its Deployment, invalid spec) shows in that target's
+// status only.
+//
+// Leadership: `may_act` is asked once per pass. A follower ticks (so its state is warm) but
+// neither scales, posts Events, nor writes status.
+//
+// Thread-safety: Apply() and the read-only accessors (TargetCount, Summaries, PrometheusText)
+// from any thread; Pass() from one thread (main.cc runs a pass each second).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/result.h"
+#include "config/config.h"
+#include "config/kafka_scaler.h"
+#include "controller/reconciler.h"
+#include "controller/tick_tracer.h"
+#include "kafka/shared_observer.h"
+#include "kube/informer.h"
+#include "kube/scale_target.h"
+#include "many/status.h"
+
+namespace kafka_autoscaler::many {
+
+// What one KafkaScaler needs from Kubernetes: its workload's /scale and an Event recorder
+// (the controller adds the Events on the KafkaScaler itself).
+struct TargetKube {
+  std::unique_ptr<kube::ScaleTarget> scale;
+  std::unique_ptr<kube::EventRecorder> events;  // may be null: no Events on the workload
+};
+
+// The identity of a KafkaScaler, for Events and status writes.
+struct ScalerRef {
+  std::string namespace_name;
+  std::string name;
+  std::string uid;
+};
+
+// Builds the Kubernetes side of a target; an Error refuses the target (InvalidTarget, with the
+// error's message). Called on the pass thread.
+using KubeFactory =
+    std::function<Result<TargetKube>(const ScalerRef& ref, const config::KafkaScalerTarget& spec)>;
+// An Event recorder whose involvedObject is the KafkaScaler `ref`.
+using ScalerEventsFactory = std::function<std::unique_ptr<kube::EventRecorder>(const ScalerRef&)>;
+
+// Writes a KafkaScaler's status subresource.
+class StatusWriter {
+ public:
+  virtual ~StatusWriter() = default;
+  // Sends `merge_patch` ({"status": {...}}) to .../kafkascalers/NAME/status. Errors: those of
+  // the API client (kNotFound once the KafkaScaler is gone, kPermissionDenied, ...).
+  [[nodiscard]] virtual Status Write(const ScalerRef& ref, const nlohmann::json& merge_patch) = 0;
+};
+
+struct ControllerOptions {
+  // The instance's environment (config::FromKafkaScaler takes the instance-wide settings).
+  config::Env instance_env;
+  // The Kafka clusters by name (spec.kafkaCluster); not owned.
+  std::map<std::string, kafka::SharedObserver*> clusters;
+  // Leadership, asked once per pass; empty = always the leader.
+  std::function<bool()> may_act;
+  // Asked right before every write of replicas (with the per-target deletion fence); e.g.
+  // leadership and "not stopping". Empty = allowed.
+  std::function<bool()> may_write;
+};
+
+// One target as /metrics and logs see it (copied under a lock).
+struct TargetSummary {
+  std::string namespace_name;
+  std::string name;
+  bool ready = false;
+  std::optional<int64_t> backlog;
+  std::optional<int32_t> current_replicas;
+  std::optional<int32_t> desired_replicas;
+  int64_t ticks = 0;
+};
+
+class Controller {
+ public:
+  Controller(ControllerOptions options, const Clock& clock, Logger& log,
+             controller::TickTracer& tracer, KubeFactory kube_factory,
+             ScalerEventsFactory scaler_events, StatusWriter& status_writer);
+  ~Controller();
+  Controller(const Controller&) = delete;
+  Controller& operator=(const Controller&) = delete;
+
+  // Queues a KafkaScaler change (the informer's handler). A deletion fences the target's
+  // writes at once. Any thread.
+  void Apply(const kube::Change& change);
+
+  // One pass (see the file comment). Returns the number of targets that ticked.
+  int Pass();
+
+  size_t TargetCount() const;
+  std::vector<TargetSummary> Summaries() const;  // sorted by namespace/name
+  // kafka_autoscaler_targets and per-target series labelled namespace/name.
+  std::string PrometheusText() const;
+
+ private:
+  struct Target;
+  void ApplyQueued();
+  void Build(const nlohmann::json& object);
+  void TickBatch(std::vector<Target*>& batch, kafka::SharedObserver* observer, bool may_act);
+  void Finish(Target& t, const controller::TickReport* report, bool may_act);
+  void WriteStatus(Target& t, const StatusInput& input, bool may_act);
+
+  ControllerOptions options_;
+  const Clock& clock_;
+  Logger& log_;
+  controller::TickTracer& tracer_;
+  KubeFactory kube_factory_;
+  ScalerEventsFactory scaler_events_;
+  StatusWriter& status_writer_;
+
+  std::map<std::string, std::unique_ptr<Target>> targets_;  // pass thread only
+
+  mutable std::mutex mu_;
+  std::vector<kube::Change> queue_;                                   // guarded by mu_
+  std::map<std::string, std::shared_ptr<std::atomic<bool>>> fences_;  // guarded by mu_
+  std::map<std::string, TargetSummary> summaries_;                    // guarded by mu_
+};
+
+}  // namespace kafka_autoscaler::many

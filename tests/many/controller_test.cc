@@ -1,0 +1,416 @@
+// Many-targets mode: the controller (many/controller.h) with fakes for Kafka (a SharedObserver
+// answering per target), the workloads (FakeScaleTarget), Events and status writes, on a
+// FakeClock; and the pure status computation (many/status.h).
+#include "many/controller.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/log.h"
+#include "fakes/fake_clock.h"
+#include "fakes/fakes.h"
+#include "many/status.h"
+
+namespace kafka_autoscaler::many {
+namespace {
+
+using nlohmann::json;
+using std::chrono::seconds;
+using testing::FakeClock;
+using testing::FakeEventRecorder;
+using testing::FakeMetricSource;
+using testing::FakeScaleTarget;
+
+// Answers each target from a per-key result (default: an error); records every batch.
+class FakeObserver final : public kafka::SharedObserver {
+ public:
+  std::map<std::string, Result<kafka::Observation>> Observe(
+      const std::vector<kafka::TargetQuery>& targets) override {
+    if (during_observe) during_observe();
+    std::vector<std::string> keys;
+    std::map<std::string, Result<kafka::Observation>> out;
+    for (const auto& q : targets) {
+      keys.push_back(q.key);
+      auto it = answers.find(q.key);
+      out.emplace(q.key, it != answers.end()
+                             ? it->second
+                             : Result<kafka::Observation>(
+                                   MakeError(ErrorCode::kNotFound, "topic orders does not exist")));
+    }
+    batches.push_back(keys);
+    return out;
+  }
+  kafka::RequestCounts stats() const override { return {}; }
+
+  std::map<std::string, Result<kafka::Observation>> answers;
+  std::vector<std::vector<std::string>> batches;
+  std::function<void()> during_observe;
+};
+
+class FakeStatusWriter final : public StatusWriter {
+ public:
+  Status Write(const ScalerRef& ref, const json& merge_patch) override {
+    writes.push_back({ref.namespace_name + "/" + ref.name, merge_patch});
+    json& s = status[ref.namespace_name + "/" + ref.name];
+    s.merge_patch(merge_patch["status"]);
+    return OkStatus();
+  }
+  std::vector<std::pair<std::string, json>> writes;
+  std::map<std::string, json> status;  // as the server would hold it after the merge patches
+};
+
+json Scaler(const std::string& ns, const std::string& name, const std::string& deployment,
+            json spec_extra = json::object(), int64_t generation = 1) {
+  json spec = {
+      {"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", deployment}}},
+      {"topics", {"orders"}},
+      {"consumerGroup", "workers"},
+      {"messagesPerPod", 10},
+      {"minReplicas", 1},
+      {"maxReplicas", 5},
+      {"scaleIntervalSeconds", 1}};
+  spec.merge_patch(spec_extra);
+  return {{"apiVersion", "kafka-autoscaler.io/v1alpha1"},
+          {"kind", "KafkaScaler"},
+          {"metadata",
+           {{"namespace", ns}, {"name", name}, {"uid", "uid-" + name}, {"generation", generation}}},
+          {"spec", spec}};
+}
+
+class ManyControllerTest : public ::testing::Test {
+ protected:
+  ManyControllerTest()
+      : log_(clock_, log_out_, LogLevel::kWarn, LogFormat::kJson),
+        controller_(
+            ControllerOptions{.instance_env = {}, .clusters = {{"default", &observer_}}}, clock_,
+            log_, tracer_,
+            [this](const ScalerRef& ref,
+                   const config::KafkaScalerTarget& spec) -> Result<TargetKube> {
+              ++factory_calls_;
+              if (refuse_target_) return MakeError(ErrorCode::kInvalidArgument, "no such kind");
+              const std::string key =
+                  spec.config.namespace_name + "/" + spec.config.deployment_name;
+              if (!workloads_.count(key)) workloads_[key] = std::make_unique<FakeScaleTarget>(1);
+              TargetKube k;
+              k.scale = std::make_unique<Forward>(*workloads_[key]);
+              k.events = std::make_unique<ForwardEvents>(workload_events_[ref.name]);
+              return k;
+            },
+            [this](const ScalerRef& ref) -> std::unique_ptr<kube::EventRecorder> {
+              return std::make_unique<ForwardEvents>(scaler_events_[ref.name]);
+            },
+            writer_) {}
+
+  // The factory hands out forwarding objects so the fakes outlive rebuilt targets.
+  struct Forward final : kube::ScaleTarget {
+    explicit Forward(kube::ScaleTarget& t) : t(t) {}
+    Result<kube::ScaleState> Get() override { return t.Get(); }
+    Status SetReplicas(int32_t r) override { return t.SetReplicas(r); }
+    kube::ScaleTarget& t;
+  };
+  struct ForwardEvents final : kube::EventRecorder {
+    explicit ForwardEvents(FakeEventRecorder& r) : r(r) {}
+    Status Record(kube::EventType type, const std::string& reason,
+                  const std::string& message) override {
+      return r.Record(type, reason, message);
+    }
+    FakeEventRecorder& r;
+  };
+
+  void Add(const json& object) { controller_.Apply({kube::ChangeType::kAdded, object}); }
+  FakeScaleTarget& Workload(const std::string& key) { return *workloads_.at(key); }
+  json Status(const std::string& key) { return writer_.status[key]; }
+  std::string Condition(const std::string& key, const std::string& type, const char* field) {
+    return FindCondition(Status(key), type).value(field, "");
+  }
+  // Advances one second and runs a pass.
+  int Next() {
+    clock_.Advance(seconds(1));
+    return controller_.Pass();
+  }
+
+  FakeClock clock_;
+  std::ostringstream log_out_;
+  Logger log_;
+  controller::NullTickTracer tracer_;
+  FakeObserver observer_;
+  FakeStatusWriter writer_;
+  std::map<std::string, std::unique_ptr<FakeScaleTarget>> workloads_;
+  std::map<std::string, FakeEventRecorder> workload_events_;
+  std::map<std::string, FakeEventRecorder> scaler_events_;
+  int factory_calls_ = 0;
+  bool refuse_target_ = false;
+  Controller controller_;
+};
+
+TEST_F(ManyControllerTest, TargetsScaleIndependentlyFromOneObservationPerPass) {
+  Add(Scaler("team-a", "orders", "orders-worker"));
+  Add(Scaler("team-a", "billing", "billing-worker"));
+  Add(Scaler("team-b", "audit", "audit-worker"));
+  observer_.answers["team-a/orders"] = FakeMetricSource::Backlog(40, 12);
+  observer_.answers["team-a/billing"] = FakeMetricSource::Backlog(0, 12);
+  observer_.answers["team-b/audit"] = FakeMetricSource::Backlog(25, 12);
+
+  EXPECT_EQ(controller_.Pass(), 3);
+  ASSERT_EQ(observer_.batches.size(), 1u) << "one Observe for the cluster per pass";
+  EXPECT_EQ(observer_.batches[0].size(), 3u);
+  EXPECT_EQ(Workload("team-a/orders-worker").state.spec_replicas, 4);
+  EXPECT_EQ(Workload("team-a/billing-worker").state.spec_replicas, 1);
+  EXPECT_EQ(Workload("team-b/audit-worker").state.spec_replicas, 3);
+  EXPECT_EQ(controller_.TargetCount(), 3u);
+
+  const json s = Status("team-a/orders");
+  EXPECT_EQ(s["observedGeneration"], 1);
+  EXPECT_EQ(s["backlog"], 40);
+  EXPECT_EQ(s["partitions"], 12);
+  EXPECT_EQ(s["currentReplicas"], 4);
+  EXPECT_EQ(s["desiredReplicas"], 4);
+  EXPECT_EQ(s["lastDecision"], "backlog");
+  EXPECT_TRUE(s.contains("lastScaleTime"));
+  EXPECT_EQ(Condition("team-a/orders", "Ready", "status"), "True");
+  EXPECT_EQ(Condition("team-a/orders", "Ready", "reason"), "Reconciled");
+  EXPECT_EQ(Condition("team-a/orders", "Active", "reason"), "BacklogPresent");
+  EXPECT_EQ(Condition("team-a/orders", "Fallback", "status"), "False");
+  EXPECT_EQ(Condition("team-a/orders", "Paused", "status"), "False");
+  EXPECT_EQ(Condition("team-a/billing", "Active", "reason"), "NoBacklog");
+  EXPECT_FALSE(Status("team-a/billing").contains("lastScaleTime"));
+
+  // Events on the workload and on the KafkaScaler.
+  ASSERT_EQ(workload_events_["orders"].events.size(), 1u);
+  EXPECT_EQ(workload_events_["orders"].events[0].reason, "ScaledUp");
+  ASSERT_EQ(scaler_events_["orders"].events.size(), 1u);
+  EXPECT_EQ(scaler_events_["orders"].events[0].reason, "ScaledUp");
+
+  const std::string metrics = controller_.PrometheusText();
+  EXPECT_NE(metrics.find("kafka_autoscaler_targets 3\n"), std::string::npos) << metrics;
+  EXPECT_NE(
+      metrics.find("kafka_autoscaler_target_backlog{namespace=\"team-a\",name=\"orders\"} 40"),
+      std::string::npos)
+      << metrics;
+}
+
+TEST_F(ManyControllerTest, StatusIsWrittenOnlyWhenItChanges) {
+  Add(Scaler("ns", "orders", "worker"));
+  observer_.answers["ns/orders"] = FakeMetricSource::Backlog(30, 6);
+  controller_.Pass();  // scales 1 → 3
+  ASSERT_EQ(writer_.writes.size(), 1u);
+  Next();  // the pods are ready and the decision is now "no_change": a real change
+  ASSERT_EQ(writer_.writes.size(), 2u);
+  EXPECT_EQ(Status("ns/orders")["readyReplicas"], 3);
+  EXPECT_EQ(Status("ns/orders")["lastDecision"], "no_change");
+  const std::string since = Condition("ns/orders", "Ready", "lastTransitionTime");
+  for (int i = 0; i < 5; ++i) Next();  // same backlog, same replicas
+  EXPECT_EQ(writer_.writes.size(), 2u)
+      << "an unchanged status must not be written again: " << writer_.writes.back().second.dump();
+
+  observer_.answers["ns/orders"] = FakeMetricSource::Backlog(35, 6);
+  Next();
+  ASSERT_EQ(writer_.writes.size(), 3u);
+  EXPECT_EQ(Status("ns/orders")["backlog"], 35);
+  EXPECT_EQ(Condition("ns/orders", "Ready", "lastTransitionTime"), since)
+      << "Ready stayed True: its transition time stays";
+
+  // Kafka fails: Ready flips (new transition time), backlog and partitions are removed.
+  observer_.answers["ns/orders"] = MakeError(ErrorCode::kNotFound, "topic orders does not exist");
+  Next();
+  ASSERT_EQ(writer_.writes.size(), 4u);
+  const json patch = writer_.writes.back().second["status"];
+  EXPECT_TRUE(patch["backlog"].is_null()) << patch.dump();
+  EXPECT_FALSE(Status("ns/orders").contains("backlog"));
+  EXPECT_EQ(Condition("ns/orders", "Ready", "status"), "False");
+  EXPECT_EQ(Condition("ns/orders", "Ready", "reason"), "KafkaError");
+  EXPECT_NE(Condition("ns/orders", "Ready", "message").find("topic orders does not exist"),
+            std::string::npos);
+  EXPECT_NE(Condition("ns/orders", "Ready", "lastTransitionTime"), since);
+  EXPECT_EQ(Condition("ns/orders", "Active", "status"), "Unknown");
+  EXPECT_EQ(Condition("ns/orders", "Fallback", "reason"), "ObservationsFailing");
+}
+
+TEST_F(ManyControllerTest, InvalidSpecGetsAConditionAndNeverScales) {
+  Add(Scaler("ns", "bad", "worker", {{"minReplicas", 5}, {"maxReplicas", 2}}));
+  controller_.Pass();
+  EXPECT_EQ(factory_calls_, 0);
+  EXPECT_TRUE(observer_.batches.empty()) << "a refused target is never observed";
+  EXPECT_EQ(Condition("ns/bad", "Ready", "status"), "False");
+  EXPECT_EQ(Condition("ns/bad", "Ready", "reason"), "InvalidSpec");
+  EXPECT_NE(Condition("ns/bad", "Ready", "message")
+                .find("spec.minReplicas=5: must be <= spec.maxReplicas (2)"),
+            std::string::npos)
+      << Status("ns/bad").dump();
+  for (int i = 0; i < 30; ++i) Next();
+  EXPECT_EQ(writer_.writes.size(), 1u);
+
+  // Fixed (generation 2): it runs.
+  observer_.answers["ns/bad"] = FakeMetricSource::Backlog(20, 6);
+  controller_.Apply(
+      {kube::ChangeType::kModified, Scaler("ns", "bad", "worker", {{"minReplicas", 1}}, 2)});
+  Next();
+  EXPECT_EQ(Workload("ns/worker").state.spec_replicas, 2);
+  EXPECT_EQ(Condition("ns/bad", "Ready", "reason"), "Reconciled");
+  EXPECT_EQ(Status("ns/bad")["observedGeneration"], 2);
+}
+
+TEST_F(ManyControllerTest, UnknownClusterAndUnscalableTargetAreRefused) {
+  Add(Scaler("ns", "elsewhere", "worker", {{"kafkaCluster", "analytics"}}));
+  controller_.Pass();
+  EXPECT_EQ(Condition("ns/elsewhere", "Ready", "reason"), "UnknownCluster");
+  EXPECT_NE(Condition("ns/elsewhere", "Ready", "message").find("\"analytics\""), std::string::npos);
+  EXPECT_NE(Condition("ns/elsewhere", "Ready", "message").find("known: default"),
+            std::string::npos);
+
+  refuse_target_ = true;
+  Add(Scaler("ns", "unscalable", "worker"));
+  Next();
+  EXPECT_EQ(Condition("ns/unscalable", "Ready", "reason"), "InvalidTarget");
+  EXPECT_EQ(Condition("ns/unscalable", "Ready", "message"), "no such kind");
+}
+
+TEST_F(ManyControllerTest, OneTargetsFailureAffectsOnlyThatTarget) {
+  Add(Scaler("ns", "good", "good-worker"));
+  Add(Scaler("ns", "denied", "denied-worker"));
+  Add(Scaler("ns", "missing", "missing-worker", {{"topics", {"nope"}}}));
+  observer_.answers["ns/good"] = FakeMetricSource::Backlog(50, 6);
+  observer_.answers["ns/denied"] = FakeMetricSource::Backlog(50, 6);  // "missing": not found
+  workloads_["ns/denied-worker"] = std::make_unique<FakeScaleTarget>(1);
+  Workload("ns/denied-worker").set_error =
+      Error{ErrorCode::kPermissionDenied, "patch deployments/scale denied-worker: 403 Forbidden"};
+  controller_.Pass();
+  EXPECT_EQ(Workload("ns/good-worker").state.spec_replicas, 5);
+  EXPECT_EQ(Condition("ns/good", "Ready", "status"), "True");
+  EXPECT_EQ(Condition("ns/denied", "Ready", "reason"), "ScaleFailed");
+  EXPECT_NE(Condition("ns/denied", "Ready", "message").find("403 Forbidden"), std::string::npos);
+  EXPECT_EQ(Condition("ns/missing", "Ready", "reason"), "KafkaError");
+  EXPECT_EQ(Workload("ns/missing-worker").Sets().size(), 0u);
+}
+
+TEST_F(ManyControllerTest, DeletionStopsScalingAtOnceEvenMidPass) {
+  Add(Scaler("ns", "orders", "worker"));
+  observer_.answers["ns/orders"] = FakeMetricSource::Backlog(20, 6);
+  controller_.Pass();
+  ASSERT_EQ(Workload("ns/worker").Sets(), std::vector<std::string>{"set 2"});
+  const size_t writes = writer_.writes.size();
+
+  // Deleted while the pass is observing Kafka: the tick that follows must not write.
+  observer_.answers["ns/orders"] = FakeMetricSource::Backlog(50, 6);
+  observer_.during_observe = [&] {
+    controller_.Apply({kube::ChangeType::kDeleted, Scaler("ns", "orders", "worker")});
+  };
+  Next();
+  EXPECT_EQ(Workload("ns/worker").Sets(), std::vector<std::string>{"set 2"});
+  EXPECT_EQ(writer_.writes.size(), writes) << "no status for a deleted KafkaScaler";
+  observer_.during_observe = nullptr;
+  for (int i = 0; i < 5; ++i) Next();
+  EXPECT_EQ(Workload("ns/worker").Sets(), std::vector<std::string>{"set 2"});
+  EXPECT_EQ(controller_.TargetCount(), 0u);
+}
+
+TEST_F(ManyControllerTest, SpecChangeRebuildsWithTheNewOptions) {
+  Add(Scaler("ns", "orders", "worker"));
+  observer_.answers["ns/orders"] = FakeMetricSource::Backlog(50, 6);
+  controller_.Pass();
+  EXPECT_EQ(Workload("ns/worker").state.spec_replicas, 5);
+  // Our own status write coming back (same generation) changes nothing.
+  json same = Scaler("ns", "orders", "worker");
+  same["status"] = Status("ns/orders");
+  controller_.Apply({kube::ChangeType::kModified, same});
+  Next();
+  EXPECT_EQ(factory_calls_, 1);
+
+  controller_.Apply(
+      {kube::ChangeType::kModified, Scaler("ns", "orders", "worker", {{"messagesPerPod", 25}}, 2)});
+  Next();
+  EXPECT_EQ(factory_calls_, 2);
+  EXPECT_EQ(Status("ns/orders")["observedGeneration"], 2);
+  EXPECT_EQ(Status("ns/orders")["desiredReplicas"], 2);
+}
+
+TEST_F(ManyControllerTest, EachTargetTicksOnItsOwnInterval) {
+  Add(Scaler("ns", "fast", "fast-worker"));
+  Add(Scaler("ns", "slow", "slow-worker", {{"scaleIntervalSeconds", 5}}));
+  observer_.answers["ns/fast"] = FakeMetricSource::Backlog(0, 6);
+  observer_.answers["ns/slow"] = FakeMetricSource::Backlog(0, 6);
+  controller_.Pass();
+  for (int i = 0; i < 10; ++i) Next();
+  int fast = 0;
+  int slow = 0;
+  for (const auto& b : observer_.batches) {
+    for (const auto& k : b) (k == "ns/fast" ? fast : slow)++;
+  }
+  EXPECT_EQ(fast, 11);
+  EXPECT_EQ(slow, 3);  // at 0, 5 and 10 s
+}
+
+TEST_F(ManyControllerTest, PausedBySpecObservesButNeverWrites) {
+  Add(Scaler("ns", "orders", "worker", {{"paused", true}}));
+  observer_.answers["ns/orders"] = FakeMetricSource::Backlog(50, 6);
+  controller_.Pass();
+  EXPECT_TRUE(Workload("ns/worker").Sets().empty());
+  EXPECT_EQ(Condition("ns/orders", "Paused", "status"), "True");
+  EXPECT_EQ(Condition("ns/orders", "Paused", "reason"), "SpecPaused");
+  EXPECT_EQ(Status("ns/orders")["desiredReplicas"], 5);
+  EXPECT_EQ(Status("ns/orders")["currentReplicas"], 1);
+}
+
+TEST_F(ManyControllerTest, AFollowerNeitherScalesNorWritesStatus) {
+  bool leader = false;
+  Controller follower(
+      ControllerOptions{.clusters = {{"default", &observer_}}, .may_act = [&] { return leader; }},
+      clock_, log_, tracer_,
+      [this](const ScalerRef&, const config::KafkaScalerTarget&) -> Result<TargetKube> {
+        workloads_["ns/worker"] = std::make_unique<FakeScaleTarget>(1);
+        TargetKube k;
+        k.scale = std::make_unique<Forward>(*workloads_["ns/worker"]);
+        return k;
+      },
+      nullptr, writer_);
+  follower.Apply({kube::ChangeType::kAdded, Scaler("ns", "orders", "worker")});
+  observer_.answers["ns/orders"] = FakeMetricSource::Backlog(50, 6);
+  follower.Pass();
+  EXPECT_TRUE(Workload("ns/worker").Sets().empty());
+  EXPECT_TRUE(writer_.writes.empty());
+  leader = true;
+  clock_.Advance(seconds(1));
+  follower.Pass();
+  EXPECT_EQ(Workload("ns/worker").Sets(), std::vector<std::string>{"set 5"});
+  EXPECT_EQ(writer_.writes.size(), 1u);
+}
+
+// --- ComputeStatus, pure ---
+
+TEST(ManyStatus, TransitionTimeChangesOnlyWhenTheStatusFlips) {
+  controller::ReconcilerOptions options;
+  controller::TickReport r;
+  r.kafka_ok = r.kube_ok = true;
+  r.observation = FakeMetricSource::Backlog(10, 2);
+  r.scale = kube::ScaleState{.spec_replicas = 1};
+  r.replicas_after = 1;
+  const WallTime t0 = WallTime(seconds(1'800'000'000));
+  StatusInput in{.generation = 3, .report = &r, .options = &options, .now = t0};
+  const json first = ComputeStatus(json::object(), in);
+  EXPECT_EQ(FindCondition(first, "Ready")["lastTransitionTime"], "2027-01-15T08:00:00Z");
+  EXPECT_EQ(FindCondition(first, "Ready")["observedGeneration"], 3);
+
+  in.now = t0 + seconds(60);
+  r.observation = FakeMetricSource::Backlog(0, 2);  // Active flips, Ready does not
+  const json second = ComputeStatus(first, in);
+  EXPECT_EQ(FindCondition(second, "Ready")["lastTransitionTime"], "2027-01-15T08:00:00Z");
+  EXPECT_EQ(FindCondition(second, "Active")["status"], "False");
+  EXPECT_EQ(FindCondition(second, "Active")["lastTransitionTime"], "2027-01-15T08:01:00Z");
+  EXPECT_NE(FindCondition(second, "Ready")["message"], FindCondition(first, "Ready")["message"]);
+
+  const json patch = StatusMergePatch(
+      second,
+      ComputeStatus(second, StatusInput{.generation = 4,
+                                        .refusal = Refusal{"InvalidSpec", "spec.topics: required"},
+                                        .now = t0}));
+  EXPECT_TRUE(patch["status"]["backlog"].is_null());
+  EXPECT_EQ(patch["status"]["observedGeneration"], 4);
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::many
