@@ -138,6 +138,42 @@ class ServerTest : public ::testing::Test {
     EXPECT_TRUE(r) << r.error().message;
     return r ? *r : kube::HttpResponse{};
   }
+  // The events of GET `collection`?watch=true&`query`, read until the server ends the stream.
+  std::vector<json> Watch(const std::string& collection, const std::string& query) {
+    auto client = kube::Client::Create({.server = server_->url(),
+                                        .ca_file = server_->ca_file(),
+                                        .token = "admin-token",
+                                        .timeout = std::chrono::milliseconds(30000)},
+                                       clock_);
+    EXPECT_TRUE(client);
+    if (!client) return {};
+    auto r = (*client)->Do("GET", collection + "?watch=true&" + query, "", "");
+    EXPECT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r ? r->status : 0, 200);
+    std::vector<json> events;
+    std::istringstream in(r ? r->body : "");
+    for (std::string l; std::getline(in, l);) {
+      if (!l.empty()) events.push_back(json::parse(l));
+    }
+    return events;
+  }
+  // "TYPE name" of each event but bookmarks.
+  static std::vector<std::string> Seen(const std::vector<json>& events) {
+    std::vector<std::string> seen;
+    for (const auto& e : events) {
+      if (e["type"] == "BOOKMARK") continue;
+      seen.push_back(e["type"].get<std::string>() + " " +
+                     e["object"]["metadata"]["name"].get<std::string>());
+    }
+    return seen;
+  }
+  // The resourceVersion of a list of `collection` now.
+  std::string ListVersion(const std::string& collection) {
+    auto r = Raw("GET", collection);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.status == 200 ? json::parse(r.body)["metadata"]["resourceVersion"].get<std::string>()
+                           : "";
+  }
   SystemClock clock_;
   std::unique_ptr<TestApiServer> server_;
   std::unique_ptr<kube::Client> client_;
@@ -492,27 +528,7 @@ TEST_F(ServerTest, KafkaScalerWatchStreamsChangesBookmarksAndGone) {
         .dump();
   };
   ASSERT_EQ(Raw("POST", collection, scaler("a"), "application/json").status, 201);
-  auto events_of = [](const std::string& body) {
-    std::vector<json> events;
-    std::istringstream in(body);
-    for (std::string l; std::getline(in, l);) {
-      if (!l.empty()) events.push_back(json::parse(l));
-    }
-    return events;
-  };
-  auto watch = [&](const std::string& query) {
-    auto client = kube::Client::Create({.server = server_->url(),
-                                        .ca_file = server_->ca_file(),
-                                        .token = "admin-token",
-                                        .timeout = std::chrono::milliseconds(30000)},
-                                       clock_);
-    EXPECT_TRUE(client);
-    if (!client) return std::vector<json>{};
-    auto r = (*client)->Do("GET", collection + "?watch=true&" + query, "", "");
-    EXPECT_TRUE(r) << r.error().message;
-    EXPECT_EQ(r ? r->status : 0, 200);
-    return r ? events_of(r->body) : std::vector<json>{};
-  };
+  auto watch = [&](const std::string& query) { return Watch(collection, query); };
 
   std::vector<json> first;
   std::thread watcher([&] { first = watch("allowWatchBookmarks=true&timeoutSeconds=3"); });
@@ -533,27 +549,20 @@ TEST_F(ServerTest, KafkaScalerWatchStreamsChangesBookmarksAndGone) {
   ASSERT_EQ(Raw("DELETE", collection + "/a").status, 200);
   watcher.join();
 
-  std::vector<std::string> seen;
   int bookmarks = 0;
   for (const auto& e : first) {
     if (e["type"] == "BOOKMARK") {
       ++bookmarks;
       EXPECT_TRUE(e["object"]["metadata"]["resourceVersion"].is_string());
-      continue;
     }
-    seen.push_back(e["type"].get<std::string>() + " " +
-                   e["object"]["metadata"]["name"].get<std::string>());
   }
-  EXPECT_EQ(seen, (std::vector<std::string>{"ADDED a", "MODIFIED a", "ADDED b", "DELETED a"}));
+  EXPECT_EQ(Seen(first),
+            (std::vector<std::string>{"ADDED a", "MODIFIED a", "ADDED b", "DELETED a"}));
   EXPECT_GE(bookmarks, 1);
 
   // Resuming after the MODIFIED event gives exactly what followed it.
-  seen.clear();
-  for (const auto& e : watch("resourceVersion=" + modified_rv + "&timeoutSeconds=1")) {
-    seen.push_back(e["type"].get<std::string>() + " " +
-                   e["object"]["metadata"]["name"].get<std::string>());
-  }
-  EXPECT_EQ(seen, (std::vector<std::string>{"ADDED b", "DELETED a"}));
+  EXPECT_EQ(Seen(watch("resourceVersion=" + modified_rv + "&timeoutSeconds=1")),
+            (std::vector<std::string>{"ADDED b", "DELETED a"}));
 
   // After compaction that resourceVersion is gone: one ERROR event with a 410 Status.
   server_->CompactKafkaScalerHistory();
@@ -562,6 +571,193 @@ TEST_F(ServerTest, KafkaScalerWatchStreamsChangesBookmarksAndGone) {
   EXPECT_EQ(gone[0]["type"], "ERROR");
   EXPECT_EQ(gone[0]["object"]["code"], 410);
   EXPECT_EQ(gone[0]["object"]["reason"], "Expired");
+}
+
+// Deployments and StatefulSets: every change, whoever makes it, is one event with a new
+// resourceVersion, on the namespaced and the all-namespaces watch alike.
+TEST_F(ServerTest, WorkloadWatchSeesEveryChange) {
+  struct Case {
+    const char* name;
+    WorkloadKind kind;
+    std::string resource;
+  };
+  const Case cases[] = {
+      {.name = "deployment", .kind = WorkloadKind::kDeployment, .resource = "deployments"},
+      {.name = "statefulset", .kind = WorkloadKind::kStatefulSet, .resource = "statefulsets"},
+  };
+  httplib::Client admin(server_->url());
+  admin.enable_server_certificate_verification(false);
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string all = "/apis/apps/v1/" + c.resource;
+    const std::string in_ns = "/apis/apps/v1/namespaces/stream/" + c.resource;
+    const std::string from = ListVersion(all);
+    ASSERT_EQ(admin
+                  .Post("/_test/" + c.resource, R"({"namespace":"stream","name":"w","replicas":1})",
+                        "application/json")
+                  ->status,
+              201);
+    server_->AddWorkload(c.kind, "elsewhere", "x", 1);
+    const std::string scale = in_ns + "/w/scale";
+    ASSERT_EQ(
+        Raw("PATCH", scale, R"({"spec":{"replicas":4}})", "application/merge-patch+json").status,
+        200);
+    ASSERT_EQ(admin
+                  .Patch("/_test/" + c.resource + "/stream/w",
+                         R"({"metadata":{"annotations":{"kafka-autoscaler/paused":"true"}}})",
+                         "application/json")
+                  ->status,
+              200);
+    ASSERT_EQ(
+        admin
+            .Post("/_test/" + c.resource + "/stream/w/ready", R"({"ready":2})", "application/json")
+            ->status,
+        200);
+    ASSERT_EQ(Raw("PATCH", in_ns + "/w", R"({"metadata":{"labels":{"team":"t"}}})",
+                  "application/merge-patch+json")
+                  .status,
+              200);
+    server_->AddWorkload(c.kind, "stream", "w", 3);  // recreated: a new uid
+    ASSERT_TRUE(server_->DeleteWorkload(c.kind, "stream", "w"));
+
+    const auto events = Watch(in_ns, "resourceVersion=" + from + "&timeoutSeconds=1");
+    EXPECT_EQ(Seen(events),
+              (std::vector<std::string>{"ADDED w", "MODIFIED w", "MODIFIED w", "MODIFIED w",
+                                        "MODIFIED w", "DELETED w", "ADDED w", "DELETED w"}));
+    uint64_t last = std::stoull(from);
+    for (const auto& e : events) {
+      if (e["type"] == "BOOKMARK") continue;
+      EXPECT_EQ(e["object"]["kind"],
+                c.kind == WorkloadKind::kDeployment ? "Deployment" : "StatefulSet");
+      const uint64_t rv =
+          std::stoull(e["object"]["metadata"]["resourceVersion"].get<std::string>());
+      EXPECT_GT(rv, last) << e.dump();
+      last = rv;
+    }
+    ASSERT_GE(events.size(), 5u);
+    EXPECT_EQ(events[1]["object"]["spec"]["replicas"], 4);  // the /scale write
+    EXPECT_EQ(events[3]["object"]["status"]["readyReplicas"], 2);
+    // Across namespaces: the other namespace's object too.
+    EXPECT_EQ(Seen(Watch(all, "resourceVersion=" + from + "&timeoutSeconds=1")).size(), 9u);
+    // A fresh watch starts with the objects that exist; after compaction an old version is gone.
+    const json listed = json::parse(Raw("GET", all).body);
+    std::vector<std::string> existing;
+    for (const auto& o : listed["items"])
+      existing.push_back("ADDED " + o["metadata"]["name"].get<std::string>());
+    EXPECT_EQ(Seen(Watch(all, "timeoutSeconds=1")), existing);
+    EXPECT_EQ(existing.size(), c.kind == WorkloadKind::kDeployment ? 2u : 1u);  // x (and web)
+    server_->CompactHistory(c.resource);
+    const auto gone = Watch(all, "resourceVersion=" + from + "&timeoutSeconds=1");
+    ASSERT_EQ(gone.size(), 1u);
+    EXPECT_EQ(gone[0]["object"]["code"], 410);
+  }
+}
+
+// StatefulSets have what the autoscaler reads and writes on Deployments: /scale with
+// resourceVersion preconditions, status.replicas/readyReplicas, real shapes.
+TEST_F(ServerTest, StatefulSetScaleLikeDeployments) {
+  server_->AddWorkload(WorkloadKind::kStatefulSet, "prod", "db", 2,
+                       {{"kafka-autoscaler/paused", "false"}});
+  const std::string path = "/apis/apps/v1/namespaces/prod/statefulsets/db";
+  auto scale = Raw("GET", path + "/scale");
+  ASSERT_EQ(scale.status, 200) << scale.body;
+  const json s = json::parse(scale.body);
+  EXPECT_EQ(s["kind"], "Scale");
+  EXPECT_EQ(s["spec"]["replicas"], 2);
+  EXPECT_EQ(s["status"]["selector"], "app=db");
+  EXPECT_TRUE(Schemas().Validate(s).empty());
+  const std::string rv = s["metadata"]["resourceVersion"];
+  const std::string write =
+      R"({"metadata":{"resourceVersion":")" + rv + R"("},"spec":{"replicas":5}})";
+  ASSERT_EQ(Raw("PATCH", path + "/scale", write, "application/merge-patch+json").status, 200);
+  const auto stale = Raw("PATCH", path + "/scale", write, "application/merge-patch+json");
+  EXPECT_EQ(stale.status, 409);
+  EXPECT_EQ(json::parse(stale.body)["message"].get<std::string>().rfind(
+                "Operation cannot be fulfilled on statefulsets.apps \"db\"", 0),
+            0u)
+      << stale.body;
+  auto sts = json::parse(Raw("GET", path).body);
+  EXPECT_EQ(sts["spec"]["replicas"], 5);
+  EXPECT_EQ(sts["status"]["replicas"], 5);
+  EXPECT_EQ(sts["status"]["readyReplicas"], 5);
+  auto problems = Schemas().Validate(sts);
+  EXPECT_TRUE(problems.empty()) << JoinLines(problems);
+  ASSERT_TRUE(server_->SetWorkloadReadyLimit(WorkloadKind::kStatefulSet, "prod", "db", 1));
+  EXPECT_EQ(json::parse(Raw("GET", path).body)["status"]["readyReplicas"], 1);
+  auto list = json::parse(Raw("GET", "/apis/apps/v1/namespaces/prod/statefulsets").body);
+  EXPECT_EQ(list["kind"], "StatefulSetList");
+  ASSERT_EQ(list["items"].size(), 1u);
+  EXPECT_EQ(Raw("GET", path + "x").status, 404);
+}
+
+TEST_F(ServerTest, SelectorsFilterListsAndWatches) {
+  server_->AddDeployment("prod", "a", 1);
+  server_->AddDeployment("dev", "b", 1);
+  ASSERT_TRUE(server_->PatchDeployment("prod", "a", {{"metadata", {{"labels", {{"team", "x"}}}}}}));
+  const std::string all = "/apis/apps/v1/deployments";
+  auto names = [&](const std::string& query) {
+    auto r = Raw("GET", all + "?" + query);
+    EXPECT_EQ(r.status, 200) << r.body;
+    std::vector<std::string> out;
+    if (r.status != 200) return out;
+    const json list = json::parse(r.body);
+    for (const auto& item : list["items"]) {
+      out.push_back(item["metadata"]["name"].get<std::string>());
+    }
+    return out;
+  };
+  using Names = std::vector<std::string>;
+  EXPECT_EQ(names(""), (Names{"b", "a", "web"}));  // sorted by namespace/name
+  EXPECT_EQ(names("labelSelector=team%3Dx"), (Names{"a"}));
+  EXPECT_EQ(names("labelSelector=team%3D%3Dx"), (Names{"a"}));
+  EXPECT_EQ(names("labelSelector=team%21%3Dx"), (Names{"b", "web"}));
+  EXPECT_EQ(names("labelSelector=team"), (Names{"a"}));
+  EXPECT_EQ(names("labelSelector=%21team"), (Names{"b", "web"}));
+  EXPECT_EQ(names("labelSelector=app%20in%20(a,web),team"), (Names{"a"}));
+  EXPECT_EQ(names("labelSelector=app%20notin%20(a,web)"), (Names{"b"}));
+  EXPECT_EQ(names("fieldSelector=metadata.name%3Dweb"), (Names{"web"}));
+  EXPECT_EQ(names("fieldSelector=metadata.namespace%21%3Dprod"), (Names{"b"}));
+  EXPECT_EQ(Raw("GET", all + "?fieldSelector=spec.replicas%3D1").status, 400);
+  EXPECT_EQ(Raw("GET", all + "?labelSelector=app%20within%20(a)").status, 400);
+
+  // Watch under a selector: an object that starts matching is ADDED, one that stops DELETED.
+  const std::string from = ListVersion(all);
+  ASSERT_TRUE(server_->PatchDeployment("dev", "b", {{"metadata", {{"labels", {{"team", "x"}}}}}}));
+  ASSERT_TRUE(server_->PatchDeployment("prod", "web", {{"spec", {{"replicas", 3}}}}));
+  ASSERT_TRUE(server_->PatchDeployment("prod", "a", {{"metadata", {{"labels", {{"team", "y"}}}}}}));
+  ASSERT_TRUE(server_->PatchDeployment("dev", "b", {{"spec", {{"replicas", 2}}}}));
+  EXPECT_EQ(
+      Seen(Watch(all, "labelSelector=team%3Dx&resourceVersion=" + from + "&timeoutSeconds=1")),
+      (Names{"ADDED b", "DELETED a", "MODIFIED b"}));
+  EXPECT_EQ(Seen(Watch(all, "fieldSelector=metadata.name%3Dweb&resourceVersion=" + from +
+                                "&timeoutSeconds=1")),
+            (Names{"MODIFIED web"}));
+  EXPECT_EQ(Seen(Watch(all, "labelSelector=team%3Dx&timeoutSeconds=1")), (Names{"ADDED b"}));
+}
+
+TEST_F(ServerTest, HorizontalPodAutoscalersAreWatched) {
+  const std::string all = "/apis/autoscaling/v2/horizontalpodautoscalers";
+  const std::string from = ListVersion(all);
+  httplib::Client admin(server_->url());
+  admin.enable_server_certificate_verification(false);
+  ASSERT_EQ(admin
+                .Post("/_test/horizontalpodautoscalers",
+                      R"({"namespace":"prod","name":"db-cpu","target":"db",)"
+                      R"("target_kind":"StatefulSet"})",
+                      "application/json")
+                ->status,
+            201);
+  server_->AddHorizontalPodAutoscaler("prod", "web-cpu", "web");
+  ASSERT_EQ(admin.Delete("/_test/horizontalpodautoscalers/prod/db-cpu")->status, 200);
+  const auto events = Watch(all, "resourceVersion=" + from + "&timeoutSeconds=1");
+  EXPECT_EQ(Seen(events),
+            (std::vector<std::string>{"ADDED db-cpu", "ADDED web-cpu", "DELETED db-cpu"}));
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events[0]["object"]["spec"]["scaleTargetRef"]["kind"], "StatefulSet");
+  auto list =
+      json::parse(Raw("GET", "/apis/autoscaling/v2/namespaces/prod/horizontalpodautoscalers").body);
+  ASSERT_EQ(list["items"].size(), 1u);
+  EXPECT_EQ(list["kind"], "HorizontalPodAutoscalerList");
 }
 
 TEST(TokenFlags, ParseRulesAndPolicies) {

@@ -79,15 +79,6 @@ json ListBody(const std::string& api_version, const std::string& kind, json item
           {"items", std::move(items)}};
 }
 
-// The objects of `objects` in namespace `ns` ("" = all namespaces).
-json ItemsIn(const std::map<std::string, json>& objects, const std::string& ns) {
-  json items = json::array();
-  for (const auto& [key, object] : objects) {
-    if (ns.empty() || object["metadata"]["namespace"] == ns) items.push_back(object);
-  }
-  return items;
-}
-
 json ParseBody(const std::string& body) {
   return json::parse(body, nullptr, /*allow_exceptions=*/false);
 }
@@ -169,6 +160,20 @@ std::vector<GroupVersionInfo> DiscoveryTable() {
                       .singular = "replicaset",
                       .kind = "ReplicaSet",
                       .short_names = {"rs"},
+                      .categories = {"all"}},
+                     {.name = "statefulsets",
+                      .singular = "statefulset",
+                      .kind = "StatefulSet",
+                      .short_names = {"sts"},
+                      .categories = {"all"},
+                      .subresources = {{"scale", "autoscaling", "v1", "Scale", sub_verbs},
+                                       {"status", "apps", "v1", "StatefulSet", sub_verbs}}}}},
+      {.group = "autoscaling",
+       .version = "v2",
+       .resources = {{.name = "horizontalpodautoscalers",
+                      .singular = "horizontalpodautoscaler",
+                      .kind = "HorizontalPodAutoscaler",
+                      .short_names = {"hpa"},
                       .categories = {"all"}}}},
       {.group = "coordination.k8s.io",
        .version = "v1",
@@ -547,7 +552,7 @@ TestApiServer::~TestApiServer() {
     stopping_ = true;
   }
   stop_cv_.notify_all();
-  kafkascaler_changed_.notify_all();
+  changed_.notify_all();
   if (server_) server_->stop();
   if (thread_.joinable()) thread_.join();
   if (owns_cert_dir_) {
@@ -587,109 +592,171 @@ std::string TestApiServer::NewUidLocked() {
   return buf;
 }
 
-void TestApiServer::TouchDeploymentLocked(json& d, bool spec_changed) {
-  d["metadata"]["resourceVersion"] = NextResourceVersionLocked();
+namespace {
+
+const char* ResourceOf(WorkloadKind kind) {
+  return kind == WorkloadKind::kDeployment ? "deployments" : "statefulsets";
+}
+
+const char* KindName(WorkloadKind kind) {
+  return kind == WorkloadKind::kDeployment ? "Deployment" : "StatefulSet";
+}
+
+std::string KeyOf(const json& object) {
+  const json& meta = object["metadata"];
+  return meta.value("namespace", "") + "/" + meta.value("name", "");
+}
+
+}  // namespace
+
+TestApiServer::Collection& TestApiServer::WorkloadsLocked(WorkloadKind kind) {
+  return kind == WorkloadKind::kDeployment ? deployments_ : statefulsets_;
+}
+
+const TestApiServer::Collection& TestApiServer::WorkloadsLocked(WorkloadKind kind) const {
+  return kind == WorkloadKind::kDeployment ? deployments_ : statefulsets_;
+}
+
+json TestApiServer::ChangeLocked(Collection& collection, json object, bool deleted) {
+  constexpr size_t kKeep = 1000;  // changes a watch can resume from
+  object["metadata"]["resourceVersion"] = NextResourceVersionLocked();
+  const std::string key = KeyOf(object);
+  auto it = collection.objects.find(key);
+  WatchEvent event{resource_version_, deleted ? "DELETED" : "ADDED", object, nullptr};
+  if (it != collection.objects.end() && !deleted) {
+    event.type = "MODIFIED";
+    event.old_object = it->second;
+  }
+  if (deleted) {
+    collection.objects.erase(key);
+  } else {
+    collection.objects[key] = object;
+  }
+  collection.events.push_back(std::move(event));
+  if (collection.events.size() > kKeep) {
+    collection.history_from = collection.events.front().resource_version;
+    collection.events.erase(collection.events.begin());
+  }
+  changed_.notify_all();
+  return object;
+}
+
+void TestApiServer::CompactHistory(const std::string& resource) {
+  std::lock_guard lock(mu_);
+  for (Collection* c : {&deployments_, &statefulsets_, &hpas_, &kafkascalers_}) {
+    if (c->resource != resource) continue;
+    c->events.clear();
+    c->history_from = resource_version_;
+  }
+}
+
+json TestApiServer::TouchWorkloadLocked(WorkloadKind kind, json d, bool spec_changed) {
   if (spec_changed) {
     d["metadata"]["generation"] = d["metadata"].value("generation", 0) + 1;
   }
   // An instant controller: pods follow spec.replicas at once, and are ready at once unless a
-  // ready limit holds some back (SetReadyLimit).
+  // ready limit holds some back (SetWorkloadReadyLimit).
   const int replicas = d["spec"].value("replicas", 1);
   int ready = replicas;
-  const auto limit = ready_limits_.find(d["metadata"].value("namespace", "") + "/" +
-                                        d["metadata"].value("name", ""));
+  const auto limit = ready_limits_.find(std::string(ResourceOf(kind)) + "/" + KeyOf(d));
   if (limit != ready_limits_.end()) ready = std::min(ready, limit->second);
-  json status = {
-      {"observedGeneration", d["metadata"]["generation"]},
-      {"replicas", replicas},
-      {"updatedReplicas", replicas},
-      {"readyReplicas", ready},
-      {"availableReplicas", ready},
-      {"conditions", json::array({{{"type", "Available"},
-                                   {"status", "True"},
-                                   {"lastUpdateTime", Now()},
-                                   {"lastTransitionTime", Now()},
-                                   {"reason", "MinimumReplicasAvailable"},
-                                   {"message", "Deployment has minimum availability."}},
-                                  {{"type", "Progressing"},
-                                   {"status", "True"},
-                                   {"lastUpdateTime", Now()},
-                                   {"lastTransitionTime", Now()},
-                                   {"reason", "NewReplicaSetAvailable"},
-                                   {"message", "ReplicaSet has successfully progressed."}}})}};
-  if (ready == 0) {
-    status.erase("readyReplicas");
-    status.erase("availableReplicas");
+  json status = {{"observedGeneration", d["metadata"]["generation"]},
+                 {"replicas", replicas},
+                 {"updatedReplicas", replicas},
+                 {"readyReplicas", ready},
+                 {"availableReplicas", ready}};
+  if (kind == WorkloadKind::kDeployment) {
+    status["conditions"] = json::array({{{"type", "Available"},
+                                         {"status", "True"},
+                                         {"lastUpdateTime", Now()},
+                                         {"lastTransitionTime", Now()},
+                                         {"reason", "MinimumReplicasAvailable"},
+                                         {"message", "Deployment has minimum availability."}},
+                                        {{"type", "Progressing"},
+                                         {"status", "True"},
+                                         {"lastUpdateTime", Now()},
+                                         {"lastTransitionTime", Now()},
+                                         {"reason", "NewReplicaSetAvailable"},
+                                         {"message", "ReplicaSet has successfully progressed."}}});
+    if (ready < replicas) status["unavailableReplicas"] = replicas - ready;
+    if (ready == 0) status.erase("availableReplicas");
+  } else {
+    const std::string revision = d["metadata"].value("name", "") + "-5d8f7c9b6";
+    status["currentReplicas"] = replicas;
+    status["currentRevision"] = revision;
+    status["updateRevision"] = revision;
+    status["collisionCount"] = 0;
   }
-  if (ready < replicas) status["unavailableReplicas"] = replicas - ready;
+  if (ready == 0) status.erase("readyReplicas");
   d["status"] = status;
+  return ChangeLocked(WorkloadsLocked(kind), std::move(d));
 }
 
-json TestApiServer::AddDeploymentLocked(const std::string& ns, const std::string& name,
-                                        int32_t replicas,
-                                        const std::map<std::string, std::string>& annotations) {
-  json ann = {{"deployment.kubernetes.io/revision", "1"}};
+json TestApiServer::AddWorkload(WorkloadKind kind, const std::string& ns, const std::string& name,
+                                int32_t replicas,
+                                const std::map<std::string, std::string>& annotations) {
+  std::lock_guard lock(mu_);
+  json ann = json::object();
+  if (kind == WorkloadKind::kDeployment) ann["deployment.kubernetes.io/revision"] = "1";
   for (const auto& [k, v] : annotations) ann[k] = v;
   json labels = {{"app", name}};
-  json d = {
-      {"apiVersion", "apps/v1"},
-      {"kind", "Deployment"},
-      {"metadata",
-       {{"name", name},
-        {"namespace", ns},
-        {"uid", NewUidLocked()},
-        {"generation", 0},
-        {"creationTimestamp", Now()},
-        {"labels", labels},
-        {"annotations", ann}}},
-      {"spec",
-       {{"replicas", replicas},
-        {"selector", {{"matchLabels", labels}}},
-        {"template",
-         {{"metadata", {{"labels", labels}}},
-          {"spec",
-           {{"containers", json::array({{{"name", "consumer"},
-                                         {"image", "registry.k8s.io/pause:3.9"},
-                                         {"imagePullPolicy", "IfNotPresent"},
-                                         {"resources", json::object()},
-                                         {"terminationMessagePath", "/dev/termination-log"},
-                                         {"terminationMessagePolicy", "File"}}})},
-            {"restartPolicy", "Always"},
-            {"terminationGracePeriodSeconds", 30},
-            {"dnsPolicy", "ClusterFirst"},
-            {"schedulerName", "default-scheduler"},
-            {"securityContext", json::object()}}}}},
-        {"strategy",
-         {{"type", "RollingUpdate"},
-          {"rollingUpdate", {{"maxUnavailable", "25%"}, {"maxSurge", "25%"}}}}},
-        {"revisionHistoryLimit", 10},
-        {"progressDeadlineSeconds", 600}}},
-  };
-  TouchDeploymentLocked(d, /*spec_changed=*/true);
-  deployments_[ns + "/" + name] = d;
-  return d;
-}
-
-json TestApiServer::AddDeployment(const std::string& ns, const std::string& name, int32_t replicas,
-                                  const std::map<std::string, std::string>& annotations) {
-  std::lock_guard lock(mu_);
-  return AddDeploymentLocked(ns, name, replicas, annotations);
+  json spec = {{"replicas", replicas},
+               {"selector", {{"matchLabels", labels}}},
+               {"template",
+                {{"metadata", {{"labels", labels}}},
+                 {"spec",
+                  {{"containers", json::array({{{"name", "consumer"},
+                                                {"image", "registry.k8s.io/pause:3.9"},
+                                                {"imagePullPolicy", "IfNotPresent"},
+                                                {"resources", json::object()},
+                                                {"terminationMessagePath", "/dev/termination-log"},
+                                                {"terminationMessagePolicy", "File"}}})},
+                   {"restartPolicy", "Always"},
+                   {"terminationGracePeriodSeconds", 30},
+                   {"dnsPolicy", "ClusterFirst"},
+                   {"schedulerName", "default-scheduler"},
+                   {"securityContext", json::object()}}}}},
+               {"revisionHistoryLimit", 10}};
+  if (kind == WorkloadKind::kDeployment) {
+    spec["strategy"] = {{"type", "RollingUpdate"},
+                        {"rollingUpdate", {{"maxUnavailable", "25%"}, {"maxSurge", "25%"}}}};
+    spec["progressDeadlineSeconds"] = 600;
+  } else {
+    spec["serviceName"] = name;
+    spec["podManagementPolicy"] = "OrderedReady";
+    spec["updateStrategy"] = {{"type", "RollingUpdate"}, {"rollingUpdate", {{"partition", 0}}}};
+    spec["persistentVolumeClaimRetentionPolicy"] = {{"whenDeleted", "Retain"},
+                                                    {"whenScaled", "Retain"}};
+  }
+  json d = {{"apiVersion", "apps/v1"},
+            {"kind", KindName(kind)},
+            {"metadata",
+             {{"name", name},
+              {"namespace", ns},
+              {"uid", NewUidLocked()},
+              {"generation", 0},
+              {"creationTimestamp", Now()},
+              {"labels", labels},
+              {"annotations", ann}}},
+            {"spec", spec}};
+  Collection& workloads = WorkloadsLocked(kind);
+  if (auto old = workloads.objects.find(ns + "/" + name); old != workloads.objects.end()) {
+    ChangeLocked(workloads, old->second, /*deleted=*/true);
+  }
+  return TouchWorkloadLocked(kind, std::move(d), /*spec_changed=*/true);
 }
 
 json TestApiServer::AddHorizontalPodAutoscaler(const std::string& ns, const std::string& name,
-                                               const std::string& target) {
+                                               const std::string& target,
+                                               const std::string& target_kind) {
   std::lock_guard lock(mu_);
   json hpa = {
       {"apiVersion", "autoscaling/v2"},
       {"kind", "HorizontalPodAutoscaler"},
       {"metadata",
-       {{"name", name},
-        {"namespace", ns},
-        {"uid", NewUidLocked()},
-        {"resourceVersion", NextResourceVersionLocked()},
-        {"creationTimestamp", Now()}}},
+       {{"name", name}, {"namespace", ns}, {"uid", NewUidLocked()}, {"creationTimestamp", Now()}}},
       {"spec",
-       {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", target}}},
+       {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", target_kind}, {"name", target}}},
         {"minReplicas", 1},
         {"maxReplicas", 10},
         {"metrics",
@@ -698,50 +765,61 @@ json TestApiServer::AddHorizontalPodAutoscaler(const std::string& ns, const std:
                         {{"name", "cpu"},
                          {"target", {{"type", "Utilization"}, {"averageUtilization", 80}}}}}}})}}},
   };
-  hpas_[ns + "/" + name] = hpa;
-  return hpa;
+  return ChangeLocked(hpas_, std::move(hpa));
 }
 
 bool TestApiServer::DeleteHorizontalPodAutoscaler(const std::string& ns, const std::string& name) {
   std::lock_guard lock(mu_);
-  return hpas_.erase(ns + "/" + name) > 0;
-}
-
-bool TestApiServer::DeleteDeployment(const std::string& ns, const std::string& name) {
-  std::lock_guard lock(mu_);
-  return deployments_.erase(ns + "/" + name) > 0;
-}
-
-std::optional<json> TestApiServer::Deployment(const std::string& ns,
-                                              const std::string& name) const {
-  std::lock_guard lock(mu_);
-  auto it = deployments_.find(ns + "/" + name);
-  if (it == deployments_.end()) return std::nullopt;
-  return it->second;
-}
-
-bool TestApiServer::SetReadyLimit(const std::string& ns, const std::string& name,
-                                  std::optional<int32_t> ready) {
-  std::lock_guard lock(mu_);
-  auto it = deployments_.find(ns + "/" + name);
-  if (it == deployments_.end()) return false;
-  if (ready) {
-    ready_limits_[ns + "/" + name] = std::max(*ready, 0);
-  } else {
-    ready_limits_.erase(ns + "/" + name);
-  }
-  TouchDeploymentLocked(it->second, /*spec_changed=*/false);
+  auto it = hpas_.objects.find(ns + "/" + name);
+  if (it == hpas_.objects.end()) return false;
+  ChangeLocked(hpas_, it->second, /*deleted=*/true);
   return true;
 }
 
-bool TestApiServer::PatchDeployment(const std::string& ns, const std::string& name,
-                                    const json& merge_patch) {
+bool TestApiServer::DeleteWorkload(WorkloadKind kind, const std::string& ns,
+                                   const std::string& name) {
   std::lock_guard lock(mu_);
-  auto it = deployments_.find(ns + "/" + name);
-  if (it == deployments_.end()) return false;
-  json before = it->second["spec"];
-  it->second.merge_patch(merge_patch);
-  TouchDeploymentLocked(it->second, before != it->second["spec"]);
+  Collection& workloads = WorkloadsLocked(kind);
+  auto it = workloads.objects.find(ns + "/" + name);
+  if (it == workloads.objects.end()) return false;
+  ChangeLocked(workloads, it->second, /*deleted=*/true);
+  return true;
+}
+
+std::optional<json> TestApiServer::Workload(WorkloadKind kind, const std::string& ns,
+                                            const std::string& name) const {
+  std::lock_guard lock(mu_);
+  const Collection& workloads = WorkloadsLocked(kind);
+  auto it = workloads.objects.find(ns + "/" + name);
+  if (it == workloads.objects.end()) return std::nullopt;
+  return it->second;
+}
+
+bool TestApiServer::SetWorkloadReadyLimit(WorkloadKind kind, const std::string& ns,
+                                          const std::string& name, std::optional<int32_t> ready) {
+  std::lock_guard lock(mu_);
+  Collection& workloads = WorkloadsLocked(kind);
+  auto it = workloads.objects.find(ns + "/" + name);
+  if (it == workloads.objects.end()) return false;
+  const std::string limit_key = std::string(ResourceOf(kind)) + "/" + ns + "/" + name;
+  if (ready) {
+    ready_limits_[limit_key] = std::max(*ready, 0);
+  } else {
+    ready_limits_.erase(limit_key);
+  }
+  TouchWorkloadLocked(kind, it->second, /*spec_changed=*/false);
+  return true;
+}
+
+bool TestApiServer::PatchWorkload(WorkloadKind kind, const std::string& ns, const std::string& name,
+                                  const json& merge_patch) {
+  std::lock_guard lock(mu_);
+  Collection& workloads = WorkloadsLocked(kind);
+  auto it = workloads.objects.find(ns + "/" + name);
+  if (it == workloads.objects.end()) return false;
+  json patched = it->second;
+  patched.merge_patch(merge_patch);
+  TouchWorkloadLocked(kind, patched, patched["spec"] != it->second["spec"]);
   return true;
 }
 
@@ -965,7 +1043,11 @@ void TestApiServer::HandleLocked(const httplib::Request& req, httplib::Response&
     return;
   }
   const std::string gv = route.group.empty() ? route.version : route.group + "/" + route.version;
-  if (gv == "apps/v1" && route.resource == "deployments") return HandleDeployments(req, res, route);
+  for (WorkloadKind kind : {WorkloadKind::kDeployment, WorkloadKind::kStatefulSet}) {
+    if (gv == "apps/v1" && route.resource == ResourceOf(kind)) {
+      return HandleWorkloads(req, res, route, kind);
+    }
+  }
   if (gv == "v1" && route.resource == "events") return HandleEvents(req, res, route);
   if (gv == "coordination.k8s.io/v1" && route.resource == "leases") {
     return HandleLeases(req, res, route);
@@ -973,11 +1055,9 @@ void TestApiServer::HandleLocked(const httplib::Request& req, httplib::Response&
   if (gv == "kafka-autoscaler.io/v1alpha1" && route.resource == "kafkascalers") {
     return HandleKafkaScalers(req, res, route);
   }
-  if (route.verb == "list" && gv == "autoscaling/v2" &&
+  if ((route.verb == "list" || route.verb == "watch") && gv == "autoscaling/v2" &&
       route.resource == "horizontalpodautoscalers") {
-    Reply(res, 200,
-          ListBody(gv, "HorizontalPodAutoscalerList", ItemsIn(hpas_, route.ns), resource_version_));
-    return;
+    return ListOrWatch(req, res, route, hpas_, /*tables=*/false);
   }
   if (route.verb == "list" && ((gv == "apps/v1" && route.resource == "replicasets") ||
                                (gv == "v1" && route.resource == "pods"))) {
@@ -1066,7 +1146,7 @@ bool TestApiServer::Discovery(const httplib::Request& req, httplib::Response& re
 
 namespace {
 
-std::string SelectorOf(const json& deployment) {
+std::string ScaleSelector(const json& deployment) {
   std::string out;
   const json labels = deployment["spec"]["selector"].value("matchLabels", json::object());
   for (const auto& [k, v] : labels.items()) {
@@ -1087,7 +1167,7 @@ json ScaleOf(const json& d) {
         {"resourceVersion", meta["resourceVersion"]},
         {"creationTimestamp", meta["creationTimestamp"]}}},
       {"spec", {{"replicas", d["spec"].value("replicas", 1)}}},
-      {"status", {{"replicas", d["status"].value("replicas", 0)}, {"selector", SelectorOf(d)}}}};
+      {"status", {{"replicas", d["status"].value("replicas", 0)}, {"selector", ScaleSelector(d)}}}};
 }
 
 bool IsMergePatch(const httplib::Request& req) {
@@ -1096,7 +1176,20 @@ bool IsMergePatch(const httplib::Request& req) {
          ct.rfind("application/strategic-merge-patch+json", 0) == 0;
 }
 
-// The value of a field selector's field in an Event; nullopt when the field is not supported.
+// The string at a dotted path of `object` ("" when absent).
+std::string PathValue(const json& object, const std::string& path) {
+  const json* node = &object;
+  for (const auto& part : Split(path, '.')) {
+    if (!node->is_object() || !node->contains(part)) return std::string();
+    node = &(*node)[part];
+  }
+  return node->is_string() ? node->get<std::string>() : node->dump();
+}
+
+// The value of a field selector's field; nullopt when the field is not supported.
+using FieldOf = std::optional<std::string> (*)(const json& object, const std::string& field);
+
+// Fields of an Event.
 std::optional<std::string> EventField(const json& event, const std::string& field) {
   static constexpr std::string_view kSupported[] = {"involvedObject.kind",
                                                     "involvedObject.namespace",
@@ -1117,12 +1210,169 @@ std::optional<std::string> EventField(const json& event, const std::string& fiel
   if (field == "source") {
     return event.value("source", json::object()).value("component", "");
   }
-  const json* node = &event;
-  for (const auto& part : Split(field, '.')) {
-    if (!node->is_object() || !node->contains(part)) return std::string();
-    node = &(*node)[part];
+  return PathValue(event, field);
+}
+
+// Fields every resource supports.
+std::optional<std::string> MetadataField(const json& object, const std::string& field) {
+  if (field != "metadata.name" && field != "metadata.namespace") return std::nullopt;
+  return PathValue(object, field);
+}
+
+std::string Trim(const std::string& s) {
+  const auto first = s.find_first_not_of(' ');
+  if (first == std::string::npos) return "";
+  return s.substr(first, s.find_last_not_of(' ') - first + 1);
+}
+
+// One requirement of a label or field selector, on a value that may be absent.
+struct Requirement {
+  enum class Op { kEq, kNeq, kIn, kNotIn, kExists, kNotExists };
+  std::string key;
+  Op op = Op::kEq;
+  std::vector<std::string> values;
+
+  bool Matches(const std::optional<std::string>& value) const {
+    const bool listed = value && std::find(values.begin(), values.end(), *value) != values.end();
+    switch (op) {
+      case Op::kEq:
+      case Op::kIn:
+        return listed;
+      case Op::kNeq:
+      case Op::kNotIn:
+        return !listed;
+      case Op::kExists:
+        return value.has_value();
+      case Op::kNotExists:
+        return !value.has_value();
+    }
+    return false;
   }
-  return node->is_string() ? node->get<std::string>() : node->dump();
+};
+
+// labelSelector and fieldSelector of a list or watch; the default matches everything.
+struct Selector {
+  std::vector<Requirement> labels;
+  std::vector<Requirement> fields;
+  FieldOf field_of = MetadataField;
+
+  bool Matches(const json& object) const {
+    const json no_labels = json::object();
+    const json& meta = object.contains("metadata") ? object["metadata"] : no_labels;
+    const json& labels_of = meta.contains("labels") ? meta["labels"] : no_labels;
+    for (const auto& r : labels) {
+      std::optional<std::string> value;
+      if (labels_of.contains(r.key)) value = labels_of[r.key].get<std::string>();
+      if (!r.Matches(value)) return false;
+    }
+    for (const auto& r : fields) {
+      if (!r.Matches(field_of(object, r.key))) return false;
+    }
+    return true;
+  }
+};
+
+// "a=b,c in (d,e),!f": the terms, split at commas outside parentheses.
+std::vector<std::string> SelectorTerms(const std::string& text) {
+  std::vector<std::string> terms(1);
+  int depth = 0;
+  for (char c : text) {
+    if (c == '(') ++depth;
+    if (c == ')') --depth;
+    if (c == ',' && depth == 0) {
+      terms.emplace_back();
+    } else {
+      terms.back() += c;
+    }
+  }
+  return terms;
+}
+
+Result<std::vector<Requirement>> ParseLabelSelector(const std::string& text) {
+  using Op = Requirement::Op;
+  std::vector<Requirement> out;
+  for (const auto& raw : SelectorTerms(text)) {
+    const std::string term = Trim(raw);
+    if (term.empty()) continue;
+    Requirement r;
+    const auto open = term.find('(');
+    if (open != std::string::npos) {
+      const std::string head = Trim(term.substr(0, open));
+      const auto space = head.find(' ');
+      const std::string word = space == std::string::npos ? "" : Trim(head.substr(space));
+      r.key = head.substr(0, space);
+      r.op = word == "in" ? Op::kIn : Op::kNotIn;
+      if ((word != "in" && word != "notin") || term.back() != ')') r.key.clear();
+      for (const auto& v : Split(term.substr(open + 1, term.size() - open - 2), ',')) {
+        r.values.push_back(Trim(v));
+      }
+    } else if (term[0] == '!') {
+      r.key = Trim(term.substr(1));
+      r.op = Op::kNotExists;
+    } else if (const auto eq = term.find('='); eq != std::string::npos) {
+      const bool neq = eq > 0 && term[eq - 1] == '!';
+      r.key = Trim(term.substr(0, neq ? eq - 1 : eq));
+      r.op = neq ? Op::kNeq : Op::kEq;
+      const size_t value_at = eq + (term.compare(eq, 2, "==") == 0 ? 2 : 1);
+      r.values.push_back(Trim(term.substr(value_at)));
+    } else {
+      r.key = term;
+      r.op = Op::kExists;
+    }
+    if (r.key.empty() || r.key.find_first_of(" =!()") != std::string::npos) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "unable to parse requested label selector: '" + term + "'");
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<std::vector<Requirement>> ParseFieldSelector(const std::string& text, FieldOf field_of) {
+  std::vector<Requirement> out;
+  for (const auto& term : Split(text, ',')) {
+    if (term.empty()) continue;
+    auto neq = term.find("!=");
+    auto eq = term.find('=');
+    if (eq == std::string::npos) {
+      return MakeError(ErrorCode::kInvalidArgument, "invalid selector: '" + term + "'");
+    }
+    std::string field = term.substr(0, neq != std::string::npos ? neq : eq);
+    if (!field_of(json::object(), field)) {
+      return MakeError(
+          ErrorCode::kInvalidArgument,
+          "unable to parse requested fieldSelector: field label not supported: " + field);
+    }
+    out.push_back({.key = field,
+                   .op = neq != std::string::npos ? Requirement::Op::kNeq : Requirement::Op::kEq,
+                   .values = {term.substr(term.find_last_of('=') + 1)}});
+  }
+  return out;
+}
+
+// The selectors of a request; kInvalidArgument (a 400) when one does not parse.
+Result<Selector> ParseSelectors(const httplib::Request& req, FieldOf field_of = MetadataField) {
+  Selector selector;
+  selector.field_of = field_of;
+  auto labels = ParseLabelSelector(req.get_param_value("labelSelector"));
+  if (!labels) return MakeError(labels.error());
+  auto fields = ParseFieldSelector(req.get_param_value("fieldSelector"), field_of);
+  if (!fields) return MakeError(fields.error());
+  selector.labels = std::move(*labels);
+  selector.fields = std::move(*fields);
+  return selector;
+}
+
+// The objects of `objects` in namespace `ns` ("" = all namespaces) that `selector` matches.
+json ItemsIn(const std::map<std::string, json>& objects, const std::string& ns,
+             const Selector& selector = {}) {
+  json items = json::array();
+  for (const auto& [key, object] : objects) {
+    if ((ns.empty() || object["metadata"]["namespace"] == ns) && selector.Matches(object)) {
+      items.push_back(object);
+    }
+  }
+  return items;
 }
 
 // The body of an update or a merge patch; null, after answering 405, 415 or 400, when the
@@ -1148,26 +1398,25 @@ json WriteBody(const httplib::Request& req, httplib::Response& res, const std::s
 
 }  // namespace
 
-void TestApiServer::HandleDeployments(const httplib::Request& req, httplib::Response& res,
-                                      const Route& route) {
+void TestApiServer::HandleWorkloads(const httplib::Request& req, httplib::Response& res,
+                                    const Route& route, WorkloadKind kind) {
+  Collection& workloads = WorkloadsLocked(kind);
+  const std::string resource = ResourceOf(kind);
   const std::string key = route.ns + "/" + route.name;
   auto not_found = [&] {
-    Fail(res, 404, "NotFound", "deployments.apps \"" + route.name + "\" not found",
-         {{"name", route.name}, {"group", "apps"}, {"kind", "deployments"}});
+    Fail(res, 404, "NotFound", resource + ".apps \"" + route.name + "\" not found",
+         {{"name", route.name}, {"group", "apps"}, {"kind", resource}});
   };
   if (route.name.empty()) {
-    if (route.verb != "list") {
+    if (route.verb != "list" && route.verb != "watch") {
       Fail(res, 405, "MethodNotAllowed", "the server does not allow this method");
       return;
     }
-    Reply(
-        res, 200,
-        ListBody("apps/v1", "DeploymentList", ItemsIn(deployments_, route.ns), resource_version_));
-    return;
+    return ListOrWatch(req, res, route, workloads, /*tables=*/false);
   }
-  auto it = deployments_.find(key);
-  if (it == deployments_.end()) return not_found();
-  json& d = it->second;
+  auto it = workloads.objects.find(key);
+  if (it == workloads.objects.end()) return not_found();
+  const json& d = it->second;
   if (!route.sub.empty() && route.sub != "scale") {
     Fail(res, 404, "NotFound", "the server could not find the requested resource");
     return;
@@ -1186,7 +1435,7 @@ void TestApiServer::HandleDeployments(const httplib::Request& req, httplib::Resp
                                   ? sent_meta["resourceVersion"].get<std::string>()
                                   : "";
   if (!sent_rv.empty() && sent_rv != current_rv) {
-    return FailConflict(res, "deployments", "apps", route.name);
+    return FailConflict(res, resource, "apps", route.name);
   }
   json updated;
   if (scale) {
@@ -1212,10 +1461,9 @@ void TestApiServer::HandleDeployments(const httplib::Request& req, httplib::Resp
                                      {"field", "spec.replicas"}}})}});
       return;
     }
-    const bool changed = d["spec"]["replicas"] != replicas;
-    d["spec"]["replicas"] = replicas;
-    TouchDeploymentLocked(d, changed);
-    Reply(res, 200, ScaleOf(d));
+    json scaled = d;
+    scaled["spec"]["replicas"] = replicas;
+    Reply(res, 200, ScaleOf(TouchWorkloadLocked(kind, scaled, d["spec"] != scaled["spec"])));
     return;
   }
   if (route.verb == "patch") {
@@ -1226,7 +1474,8 @@ void TestApiServer::HandleDeployments(const httplib::Request& req, httplib::Resp
   }
   if (!updated.contains("spec") || !updated["spec"].is_object()) {
     Fail(res, 422, "Invalid",
-         "Deployment.apps \"" + route.name + "\" is invalid: spec: Required value");
+         std::string(KindName(kind)) + ".apps \"" + route.name +
+             "\" is invalid: spec: Required value");
     return;
   }
   // Fields the server owns survive any write.
@@ -1237,10 +1486,8 @@ void TestApiServer::HandleDeployments(const httplib::Request& req, httplib::Resp
   const bool changed = updated["spec"] != d["spec"];
   updated["metadata"] = meta;
   updated["apiVersion"] = "apps/v1";
-  updated["kind"] = "Deployment";
-  d = updated;
-  TouchDeploymentLocked(d, changed);
-  Reply(res, 200, d);
+  updated["kind"] = KindName(kind);
+  Reply(res, 200, TouchWorkloadLocked(kind, updated, changed));
 }
 
 void TestApiServer::HandleEvents(const httplib::Request& req, httplib::Response& res,
@@ -1302,33 +1549,14 @@ void TestApiServer::HandleEvents(const httplib::Request& req, httplib::Response&
     Fail(res, 405, "MethodNotAllowed", "the server does not allow this method");
     return;
   }
-  std::vector<std::pair<std::string, std::string>> terms;
-  for (const auto& term : Split(req.get_param_value("fieldSelector"), ',')) {
-    if (term.empty()) continue;
-    auto neq = term.find("!=");
-    auto eq = term.find('=');
-    if (eq == std::string::npos) {
-      Fail(res, 400, "BadRequest", "invalid selector: '" + term + "'");
-      return;
-    }
-    std::string field = term.substr(0, neq != std::string::npos ? neq : eq);
-    std::string value = term.substr(term.find_last_of('=') + 1);
-    if (!EventField(json::object(), field)) {
-      Fail(res, 400, "BadRequest",
-           "unable to parse requested fieldSelector: field label not supported: " + field);
-      return;
-    }
-    terms.emplace_back((neq != std::string::npos ? "!" : "") + field, value);
+  auto selector = ParseSelectors(req, EventField);
+  if (!selector) {
+    Fail(res, 400, "BadRequest", selector.error().message);
+    return;
   }
   json items = json::array();
   for (const auto& e : events) {
-    bool match = true;
-    for (const auto& [field, value] : terms) {
-      const bool negated = field[0] == '!';
-      const auto got = EventField(e, negated ? field.substr(1) : field);
-      if ((got == value) == negated) match = false;
-    }
-    if (match) items.push_back(e);
+    if (selector->Matches(e)) items.push_back(e);
   }
   Reply(res, 200, ListBody("v1", "EventList", items, resource_version_));
 }
@@ -1446,43 +1674,57 @@ void TestApiServer::HandleAdmin(const httplib::Request& req, httplib::Response& 
     ClearFaults();
     return Reply(res, 200, json::object());
   }
-  if (rest == "deployments" && m == "POST") {
-    try {
-      std::map<std::string, std::string> annotations =
-          body.value("annotations", std::map<std::string, std::string>{});
-      return Reply(
-          res, 201,
-          AddDeployment(body.value("namespace", "default"), body.at("name").get<std::string>(),
-                        body.value("replicas", 1), annotations));
-    } catch (const json::exception& e) {
-      return bad(e.what());
-    }
-  }
-  if (seg.size() == 3 && seg[0] == "deployments") {
-    if (m == "GET") {
-      auto d = Deployment(seg[1], seg[2]);
-      return d ? Reply(res, 200, *d) : Fail(res, 404, "NotFound", "no such deployment");
-    }
-    if (m == "DELETE") {
-      return DeleteDeployment(seg[1], seg[2]) ? Reply(res, 200, json::object())
-                                              : Fail(res, 404, "NotFound", "no such deployment");
-    }
-    if (m == "PATCH") {
-      if (!PatchDeployment(seg[1], seg[2], body)) {
-        return Fail(res, 404, "NotFound", "no such deployment");
+  for (WorkloadKind kind : {WorkloadKind::kDeployment, WorkloadKind::kStatefulSet}) {
+    if (seg.empty() || seg[0] != ResourceOf(kind)) continue;
+    const std::string missing = std::string("no such ") + KindName(kind);
+    if (seg.size() == 1 && m == "POST") {
+      try {
+        std::map<std::string, std::string> annotations =
+            body.value("annotations", std::map<std::string, std::string>{});
+        return Reply(res, 201,
+                     AddWorkload(kind, body.value("namespace", "default"),
+                                 body.at("name").get<std::string>(), body.value("replicas", 1),
+                                 annotations));
+      } catch (const json::exception& e) {
+        return bad(e.what());
       }
-      return Reply(res, 200, *Deployment(seg[1], seg[2]));
     }
+    if (seg.size() < 3) break;
+    bool found = true;
+    if (seg.size() == 3 && m == "DELETE") {
+      return DeleteWorkload(kind, seg[1], seg[2]) ? Reply(res, 200, json::object())
+                                                  : Fail(res, 404, "NotFound", missing);
+    } else if (seg.size() == 3 && m == "PATCH") {
+      found = PatchWorkload(kind, seg[1], seg[2], body);
+    } else if (seg.size() == 4 && seg[3] == "ready" && m == "POST") {
+      std::optional<int32_t> ready;
+      if (body.contains("ready") && body["ready"].is_number_integer()) {
+        ready = body["ready"].get<int32_t>();
+      }
+      found = SetWorkloadReadyLimit(kind, seg[1], seg[2], ready);
+    } else if (seg.size() != 3 || m != "GET") {
+      break;
+    }
+    auto object = Workload(kind, seg[1], seg[2]);
+    return found && object ? Reply(res, 200, *object) : Fail(res, 404, "NotFound", missing);
   }
-  if (seg.size() == 4 && seg[0] == "deployments" && seg[3] == "ready" && m == "POST") {
-    std::optional<int32_t> ready;
-    if (body.contains("ready") && body["ready"].is_number_integer()) {
-      ready = body["ready"].get<int32_t>();
+  if (!seg.empty() && seg[0] == "horizontalpodautoscalers") {
+    if (seg.size() == 1 && m == "POST") {
+      try {
+        return Reply(res, 201,
+                     AddHorizontalPodAutoscaler(
+                         body.value("namespace", "default"), body.at("name").get<std::string>(),
+                         body.at("target").get<std::string>(),
+                         body.value("target_kind", std::string("Deployment"))));
+      } catch (const json::exception& e) {
+        return bad(e.what());
+      }
     }
-    if (!SetReadyLimit(seg[1], seg[2], ready)) {
-      return Fail(res, 404, "NotFound", "no such deployment");
+    if (seg.size() == 3 && m == "DELETE") {
+      return DeleteHorizontalPodAutoscaler(seg[1], seg[2])
+                 ? Reply(res, 200, json::object())
+                 : Fail(res, 404, "NotFound", "no such HorizontalPodAutoscaler");
     }
-    return Reply(res, 200, *Deployment(seg[1], seg[2]));
   }
   if (rest == "tokens" && m == "POST") {
     auto grant = TokenGrantFromJson(body);
@@ -1596,15 +1838,8 @@ void TestApiServer::HandleKafkaScalers(const httplib::Request& req, httplib::Res
   };
 
   if (route.name.empty()) {
-    if (route.verb == "watch") return WatchKafkaScalers(req, res, route);
-    if (route.verb == "list") {
-      const json items = ItemsIn(kafkascalers_, route.ns);
-      if (WantsTable(req)) {
-        Reply(res, 200, KafkaScalerTableLocked(items));
-      } else {
-        Reply(res, 200, ListBody(api_version, "KafkaScalerList", items, resource_version_));
-      }
-      return;
+    if (route.verb == "watch" || route.verb == "list") {
+      return ListOrWatch(req, res, route, kafkascalers_, /*tables=*/true);
     }
     if (route.verb != "create" || route.ns.empty()) {
       Fail(res, 405, "MethodNotAllowed", "the server does not allow this method");
@@ -1629,7 +1864,7 @@ void TestApiServer::HandleKafkaScalers(const httplib::Request& req, httplib::Res
       return;
     }
     const std::string key = route.ns + "/" + name;
-    if (kafkascalers_.count(key)) {
+    if (kafkascalers_.objects.count(key)) {
       Fail(res, 409, "AlreadyExists", subject(name) + " already exists", details(name));
       return;
     }
@@ -1639,17 +1874,14 @@ void TestApiServer::HandleKafkaScalers(const httplib::Request& req, httplib::Res
     if (!admit(o, name)) return;
     meta["namespace"] = route.ns;
     meta["uid"] = NewUidLocked();
-    meta["resourceVersion"] = NextResourceVersionLocked();
     meta["generation"] = 1;
     meta["creationTimestamp"] = Now();
-    kafkascalers_[key] = o;
-    RecordKafkaScalerEventLocked("ADDED", o);
-    Reply(res, 201, o);
+    Reply(res, 201, ChangeLocked(kafkascalers_, std::move(o)));
     return;
   }
 
-  auto it = kafkascalers_.find(route.ns + "/" + route.name);
-  if (it == kafkascalers_.end()) {
+  auto it = kafkascalers_.objects.find(route.ns + "/" + route.name);
+  if (it == kafkascalers_.objects.end()) {
     Fail(res, 404, "NotFound", subject(route.name) + " not found", details(route.name));
     return;
   }
@@ -1657,17 +1889,13 @@ void TestApiServer::HandleKafkaScalers(const httplib::Request& req, httplib::Res
     Fail(res, 404, "NotFound", "the server could not find the requested resource");
     return;
   }
-  json& stored = it->second;
+  const json& stored = it->second;
   if (route.verb == "get") {
     Reply(res, 200, WantsTable(req) ? KafkaScalerTableLocked(json::array({stored})) : stored);
     return;
   }
   if (route.verb == "delete" && route.sub.empty()) {
-    json gone = stored;
-    kafkascalers_.erase(it);
-    gone["metadata"]["resourceVersion"] = NextResourceVersionLocked();
-    RecordKafkaScalerEventLocked("DELETED", gone);
-    Reply(res, 200, gone);
+    Reply(res, 200, ChangeLocked(kafkascalers_, stored, /*deleted=*/true));
     return;
   }
   json body = WriteBody(req, res, route.verb);
@@ -1713,45 +1941,44 @@ void TestApiServer::HandleKafkaScalers(const httplib::Request& req, httplib::Res
   if (!status_write && updated["spec"] != stored["spec"]) {
     updated["metadata"]["generation"] = stored["metadata"]["generation"].get<int64_t>() + 1;
   }
-  updated["metadata"]["resourceVersion"] = NextResourceVersionLocked();
-  stored = updated;
-  RecordKafkaScalerEventLocked("MODIFIED", stored);
-  Reply(res, 200, stored);
+  Reply(res, 200, ChangeLocked(kafkascalers_, std::move(updated)));
 }
 
-void TestApiServer::RecordKafkaScalerEventLocked(const std::string& type, const json& object) {
-  constexpr size_t kKeep = 1000;  // changes a watch can resume from
-  kafkascaler_events_.push_back(
-      {std::stoull(object["metadata"]["resourceVersion"].get<std::string>()), type, object});
-  if (kafkascaler_events_.size() > kKeep) {
-    kafkascaler_history_from_ = kafkascaler_events_.front().resource_version;
-    kafkascaler_events_.erase(kafkascaler_events_.begin());
-  }
-  kafkascaler_changed_.notify_all();
+void TestApiServer::ListOrWatch(const httplib::Request& req, httplib::Response& res,
+                                const Route& route, const Collection& collection, bool tables) {
+  if (route.verb == "watch") return Watch(req, res, route, collection, tables);
+  auto selector = ParseSelectors(req);
+  if (!selector) return Fail(res, 400, "BadRequest", selector.error().message);
+  const json items = ItemsIn(collection.objects, route.ns, *selector);
+  if (tables && WantsTable(req)) return Reply(res, 200, KafkaScalerTableLocked(items));
+  Reply(res, 200,
+        ListBody(collection.api_version, collection.kind + "List", items, resource_version_));
 }
 
-void TestApiServer::CompactKafkaScalerHistory() {
-  std::lock_guard lock(mu_);
-  kafkascaler_events_.clear();
-  kafkascaler_history_from_ = resource_version_;
-}
-
-// GET .../kafkascalers?watch=true: a stream of WatchEvent lines, as the real server sends.
+// GET ...?watch=true: a stream of WatchEvent lines, as the real server sends.
 // resourceVersion "" or "0": ADDED for every current object first; a number: the changes after
 // it, or one ERROR event with a 410 Status when the history no longer reaches back to it.
-// allowWatchBookmarks=true adds a BOOKMARK each second; timeoutSeconds ends the stream.
-void TestApiServer::WatchKafkaScalers(const httplib::Request& req, httplib::Response& res,
-                                      const Route& route) {
+// allowWatchBookmarks=true adds a BOOKMARK each idle second; timeoutSeconds ends the stream.
+// Under a selector, a MODIFIED object that starts matching is ADDED, one that stops DELETED.
+void TestApiServer::Watch(const httplib::Request& req, httplib::Response& res, const Route& route,
+                          const Collection& collection, bool tables) {
+  auto selector = ParseSelectors(req);
+  if (!selector) return Fail(res, 400, "BadRequest", selector.error().message);
   struct State {
     std::string ns;
+    Selector selector;
     uint64_t cursor = 0;
     std::vector<std::string> pending;  // lines to send before waiting
     bool bookmarks = false;
     bool done = false;
     std::chrono::steady_clock::time_point deadline;
+    bool Visible(const json& o) const {
+      return (ns.empty() || o["metadata"]["namespace"] == ns) && selector.Matches(o);
+    }
   };
   auto state = std::make_shared<State>();
   state->ns = route.ns;
+  state->selector = std::move(*selector);
   state->bookmarks = req.get_param_value("allowWatchBookmarks") == "true";
   int64_t timeout = 1800;
   if (req.has_param("timeoutSeconds")) {
@@ -1761,7 +1988,7 @@ void TestApiServer::WatchKafkaScalers(const httplib::Request& req, httplib::Resp
   state->deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
   const std::string from = req.get_param_value("resourceVersion");
   // kubectl asks for Tables (as=Table): each ADDED/MODIFIED/DELETED object is then a one-row Table.
-  const bool as_table = WantsTable(req);
+  const bool as_table = tables && WantsTable(req);
   auto line = [this, as_table](const std::string& type, const json& object) {
     const bool row = as_table && type != "ERROR" && type != "BOOKMARK";
     return json{{"type", type},
@@ -1769,18 +1996,29 @@ void TestApiServer::WatchKafkaScalers(const httplib::Request& req, httplib::Resp
                .dump() +
            "\n";
   };
+  // The line a change is for this watch ("" when it does not concern it).
+  auto line_of = [state, line](const WatchEvent& e) {
+    const bool now = state->Visible(e.object);
+    const bool before = e.type == "MODIFIED" ? state->Visible(e.old_object) : now;
+    if (!now && !before) return std::string();
+    std::string type = e.type;
+    if (now && !before) type = "ADDED";
+    if (!now && before) type = "DELETED";
+    return line(type, e.object);
+  };
+  auto gone = [line](const std::string& message) {
+    return line("ERROR", StatusBody(410, "Expired", message, nullptr));
+  };
   if (from.empty() || from == "0") {
-    for (const auto& o : ItemsIn(kafkascalers_, route.ns))
+    for (const auto& o : ItemsIn(collection.objects, route.ns, state->selector)) {
       state->pending.push_back(line("ADDED", o));
+    }
     state->cursor = resource_version_;
   } else {
     const uint64_t rv = std::strtoull(from.c_str(), nullptr, 10);
-    if (rv < kafkascaler_history_from_) {
-      state->pending.push_back(
-          line("ERROR", StatusBody(410, "Expired",
-                                   "too old resource version: " + from + " (" +
-                                       std::to_string(kafkascaler_history_from_) + ")",
-                                   nullptr)));
+    if (rv < collection.history_from) {
+      state->pending.push_back(gone("too old resource version: " + from + " (" +
+                                    std::to_string(collection.history_from) + ")"));
       state->done = true;
     }
     state->cursor = rv;
@@ -1788,7 +2026,8 @@ void TestApiServer::WatchKafkaScalers(const httplib::Request& req, httplib::Resp
   res.status = 200;
   res.set_chunked_content_provider(
       // With a charset cpp-httplib does not compress: a compressor would hold each event back.
-      "application/json; charset=utf-8", [this, state, line](size_t, httplib::DataSink& sink) {
+      "application/json; charset=utf-8",
+      [this, state, line, line_of, gone, &collection](size_t, httplib::DataSink& sink) {
         std::vector<std::string> out;
         bool end = false;
         {
@@ -1798,29 +2037,26 @@ void TestApiServer::WatchKafkaScalers(const httplib::Request& req, httplib::Resp
             end = true;
           } else if (out.empty()) {
             auto has_news = [&] {
-              return stopping_ || (!kafkascaler_events_.empty() &&
-                                   kafkascaler_events_.back().resource_version > state->cursor);
+              return stopping_ || (!collection.events.empty() &&
+                                   collection.events.back().resource_version > state->cursor);
             };
             const auto wake = std::min(state->deadline,
                                        std::chrono::steady_clock::now() + std::chrono::seconds(1));
-            kafkascaler_changed_.wait_until(lock, wake, has_news);
-            if (state->cursor < kafkascaler_history_from_) {
-              out.push_back(
-                  line("ERROR", StatusBody(410, "Expired", "too old resource version", nullptr)));
+            changed_.wait_until(lock, wake, has_news);
+            if (state->cursor < collection.history_from) {
+              out.push_back(gone("too old resource version"));
               end = true;
             }
-            for (const auto& e : kafkascaler_events_) {
+            for (const auto& e : collection.events) {
               if (end || e.resource_version <= state->cursor) continue;
               state->cursor = e.resource_version;
-              if (state->ns.empty() || e.object["metadata"]["namespace"] == state->ns) {
-                out.push_back(line(e.type, e.object));
-              }
+              if (std::string l = line_of(e); !l.empty()) out.push_back(std::move(l));
             }
             if (out.empty() && state->bookmarks && !end) {
               out.push_back(
                   line("BOOKMARK",
-                       {{"kind", "KafkaScaler"},
-                        {"apiVersion", "kafka-autoscaler.io/v1alpha1"},
+                       {{"kind", collection.kind},
+                        {"apiVersion", collection.api_version},
                         {"metadata", {{"resourceVersion", std::to_string(resource_version_)}}}}));
             }
             end = end || stopping_ || std::chrono::steady_clock::now() >= state->deadline;

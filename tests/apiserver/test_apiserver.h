@@ -4,16 +4,28 @@
 // It serves: discovery (/version, /api, /apis, /api/v1, /apis/apps/v1,
 // /apis/coordination.k8s.io/v1; plain APIVersions/APIGroupList JSON even when the client asks
 // for aggregated discovery first, which kubectl accepts, or with `aggregated_discovery` the
-// apidiscovery.k8s.io/v2 document it asks for), Deployments (get, list, update,
-// merge patch) and their /scale subresource (get, update, merge patch) with resourceVersion
-// and real 409 Status bodies, KafkaScalers (kafka-autoscaler.io/v1alpha1: create, get, list
+// apidiscovery.k8s.io/v2 document it asks for), Deployments and StatefulSets (apps/v1: get,
+// list and watch in a namespace or across namespaces, update, merge patch) and their /scale
+// subresource (get, update, merge patch) with resourceVersion and real 409 Status bodies,
+// KafkaScalers (kafka-autoscaler.io/v1alpha1: create, get, list
 // across namespaces, watch with bookmarks and 410 Gone, update, merge patch, delete, the status
 // subresource, generation, defaults
 // and schema from the CRD, a Table with its printer columns for kubectl), Events (create, get, list
 // with fieldSelector), Leases (get, list, create, update, delete), an empty ReplicaSet/Pod list,
-// bearer-token authentication (401) with autoscaling/v2 HorizontalPodAutoscalers (list), a
+// autoscaling/v2 HorizontalPodAutoscalers (list, watch), bearer-token authentication (401), a
 // per-token RBAC-like allow list (403 worded like the real one), optional TLS with a CA generated
 // at start-up, and /openapi/v3(/<group-version>) from a schema directory.
+//
+// Watch (?watch=true) works the same way on every watchable collection (Deployments,
+// StatefulSets, HorizontalPodAutoscalers, KafkaScalers): resourceVersion ""/"0" starts with an
+// ADDED event per object, a number resumes after it (an ERROR event with a 410 Status when the
+// history no longer reaches back), allowWatchBookmarks=true adds a BOOKMARK each idle second,
+// timeoutSeconds ends the stream. Every change of an object (any write, a /scale write, a
+// /_test patch or ready change, a recreation = DELETED + ADDED) is an event with a new
+// resourceVersion. List and watch of these collections take a labelSelector (k=v, k==v, k!=v,
+// k, !k, k in (a,b), k notin (a,b)) and a fieldSelector (metadata.name, metadata.namespace with
+// =, ==, !=); under a selector a watch shows an object that starts matching as ADDED and one that
+// stops matching as DELETED, as the real server does.
 //
 // Tests drive it through this class or over HTTP under /_test/ (no authentication), so an
 // end-to-end test of the daemon binary can do the same:
@@ -31,6 +43,10 @@
 //   DELETE /_test/deployments/NS/NAME       deletes it
 //   POST   /_test/deployments/NS/NAME/ready {"ready":N} at most N pods ready ({"ready":null}:
 //                                            all, the default instant controller)
+//   .../_test/statefulsets...               the same five for StatefulSets
+//   POST   /_test/horizontalpodautoscalers  {"namespace","name","target","target_kind"}
+//                                            (target_kind default "Deployment")
+//   DELETE /_test/horizontalpodautoscalers/NS/NAME
 //   POST   /_test/tokens                    {"token","user","rules":[{verbs,resources,
 //                                            resourceNames}]} (no "rules": allow everything)
 //   POST   /_test/tokens/rotate             {"old","new"}: the old token now gets 401
@@ -141,6 +157,9 @@ struct TlsFiles {
 // P-256 keys, valid two days). Errors: kInternal with the openssl output.
 [[nodiscard]] Result<TlsFiles> GenerateTlsFiles(const std::string& dir);
 
+// The workload kinds with a /scale subresource that the server serves (apps/v1).
+enum class WorkloadKind { kDeployment, kStatefulSet };
+
 class TestApiServer {
  public:
   // Binds, then serves on a background thread. Errors: bind failure, TLS generation failure,
@@ -160,26 +179,50 @@ class TestApiServer {
                                        const std::string& namespace_name) const;
 
   // --- objects ---
-  // Creates (or recreates with a new uid) a Deployment; returns it.
-  nlohmann::json AddDeployment(const std::string& ns, const std::string& name, int32_t replicas,
-                               const std::map<std::string, std::string>& annotations = {});
-  bool DeleteDeployment(const std::string& ns, const std::string& name);
-  std::optional<nlohmann::json> Deployment(const std::string& ns, const std::string& name) const;
+  // Creates (or recreates with a new uid: a DELETED then an ADDED watch event) a Deployment or
+  // StatefulSet with labels/selector app=NAME; returns it.
+  nlohmann::json AddWorkload(WorkloadKind kind, const std::string& ns, const std::string& name,
+                             int32_t replicas,
+                             const std::map<std::string, std::string>& annotations = {});
+  bool DeleteWorkload(WorkloadKind kind, const std::string& ns, const std::string& name);
+  std::optional<nlohmann::json> Workload(WorkloadKind kind, const std::string& ns,
+                                         const std::string& name) const;
   // Pods become ready at once by default (status.readyReplicas = spec.replicas). With a limit,
   // at most `ready` of them are ready, as while new pods start or fail their readiness probes:
   // status.readyReplicas/availableReplicas drop to the limit (absent at 0, as the real API
-  // server omits them) and unavailableReplicas counts the rest. std::nullopt lifts the limit.
-  bool SetReadyLimit(const std::string& ns, const std::string& name, std::optional<int32_t> ready);
+  // server omits them) and (Deployment) unavailableReplicas counts the rest. std::nullopt lifts
+  // the limit.
+  bool SetWorkloadReadyLimit(WorkloadKind kind, const std::string& ns, const std::string& name,
+                             std::optional<int32_t> ready);
   // Applies a JSON merge patch as another writer would (bumps resourceVersion).
+  bool PatchWorkload(WorkloadKind kind, const std::string& ns, const std::string& name,
+                     const nlohmann::json& merge_patch);
+  // The Deployment forms of the five above.
+  nlohmann::json AddDeployment(const std::string& ns, const std::string& name, int32_t replicas,
+                               const std::map<std::string, std::string>& annotations = {}) {
+    return AddWorkload(WorkloadKind::kDeployment, ns, name, replicas, annotations);
+  }
+  bool DeleteDeployment(const std::string& ns, const std::string& name) {
+    return DeleteWorkload(WorkloadKind::kDeployment, ns, name);
+  }
+  std::optional<nlohmann::json> Deployment(const std::string& ns, const std::string& name) const {
+    return Workload(WorkloadKind::kDeployment, ns, name);
+  }
+  bool SetReadyLimit(const std::string& ns, const std::string& name, std::optional<int32_t> ready) {
+    return SetWorkloadReadyLimit(WorkloadKind::kDeployment, ns, name, ready);
+  }
   bool PatchDeployment(const std::string& ns, const std::string& name,
-                       const nlohmann::json& merge_patch);
+                       const nlohmann::json& merge_patch) {
+    return PatchWorkload(WorkloadKind::kDeployment, ns, name, merge_patch);
+  }
   std::vector<nlohmann::json> Events(const std::string& ns) const;
   std::optional<nlohmann::json> Lease(const std::string& ns, const std::string& name) const;
-  // Creates (or replaces) an autoscaling/v2 HorizontalPodAutoscaler whose scaleTargetRef is the
-  // Deployment `target` (apps/v1) in `ns`; returns it. Listed by
-  // GET /apis/autoscaling/v2/namespaces/NS/horizontalpodautoscalers.
+  // Creates (or replaces) an autoscaling/v2 HorizontalPodAutoscaler whose scaleTargetRef is
+  // `target_kind` (apps/v1) `target` in `ns`; returns it. Listed and watched at
+  // /apis/autoscaling/v2/(namespaces/NS/)horizontalpodautoscalers.
   nlohmann::json AddHorizontalPodAutoscaler(const std::string& ns, const std::string& name,
-                                            const std::string& target);
+                                            const std::string& target,
+                                            const std::string& target_kind = "Deployment");
   bool DeleteHorizontalPodAutoscaler(const std::string& ns, const std::string& name);
 
   // --- authentication ---
@@ -188,9 +231,11 @@ class TestApiServer {
   void RotateToken(const std::string& old_token, const std::string& new_token);
 
   // --- faults and the request log ---
-  // KafkaScaler watch: forgets the change history, so a watch from an older resourceVersion
-  // gets 410 Gone (as after etcd's compaction).
-  void CompactKafkaScalerHistory();
+  // Forgets the change history of a watchable collection ("deployments", "statefulsets",
+  // "horizontalpodautoscalers", "kafkascalers"), so a watch from an older resourceVersion gets
+  // 410 Gone (as after etcd's compaction).
+  void CompactHistory(const std::string& resource);
+  void CompactKafkaScalerHistory() { CompactHistory("kafkascalers"); }
 
   void InjectFault(Fault fault);
   void ClearFaults();
@@ -206,18 +251,41 @@ class TestApiServer {
   void HandleAdmin(const httplib::Request& req, httplib::Response& res);
   void HandleLocked(const httplib::Request& req, httplib::Response& res, const Route& route,
                     const std::string& user);
-  void HandleDeployments(const httplib::Request& req, httplib::Response& res, const Route& route);
+  // One watchable collection: its objects and its recent changes (for watches).
+  struct WatchEvent {
+    uint64_t resource_version;
+    std::string type;  // ADDED, MODIFIED, DELETED
+    nlohmann::json object;
+    nlohmann::json old_object;  // MODIFIED: the object before (for selector transitions)
+  };
+  struct Collection {
+    std::string resource;                           // "deployments"
+    std::string api_version;                        // "apps/v1"
+    std::string kind;                               // "Deployment"
+    std::map<std::string, nlohmann::json> objects;  // "ns/name"
+    std::vector<WatchEvent> events;                 // the last changes, oldest first
+    uint64_t history_from = 0;                      // older resourceVersions are gone (410)
+  };
+  Collection& WorkloadsLocked(WorkloadKind kind);
+  const Collection& WorkloadsLocked(WorkloadKind kind) const;
+  // Stores (or, `deleted`, removes) `object` with a new resourceVersion, records the change
+  // for watches and wakes them; returns the object as stored.
+  // ADDED when new, MODIFIED when it exists.
+  nlohmann::json ChangeLocked(Collection& collection, nlohmann::json object, bool deleted = false);
+  // List (with selectors) of a collection, or its watch; `tables`: kubectl may ask for Tables.
+  void ListOrWatch(const httplib::Request& req, httplib::Response& res, const Route& route,
+                   const Collection& collection, bool tables);
+  void Watch(const httplib::Request& req, httplib::Response& res, const Route& route,
+             const Collection& collection, bool tables);
+  void HandleWorkloads(const httplib::Request& req, httplib::Response& res, const Route& route,
+                       WorkloadKind kind);
   void HandleEvents(const httplib::Request& req, httplib::Response& res, const Route& route);
   void HandleLeases(const httplib::Request& req, httplib::Response& res, const Route& route);
   void HandleKafkaScalers(const httplib::Request& req, httplib::Response& res, const Route& route);
-  void WatchKafkaScalers(const httplib::Request& req, httplib::Response& res, const Route& route);
-  void RecordKafkaScalerEventLocked(const std::string& type, const nlohmann::json& object);
   nlohmann::json KafkaScalerTableLocked(const nlohmann::json& items) const;
   bool Discovery(const httplib::Request& req, httplib::Response& res);
-  nlohmann::json AddDeploymentLocked(const std::string& ns, const std::string& name,
-                                     int32_t replicas,
-                                     const std::map<std::string, std::string>& annotations);
-  void TouchDeploymentLocked(nlohmann::json& deployment, bool spec_changed);
+  // A new status (the instant controller) and a MODIFIED event for a changed workload.
+  nlohmann::json TouchWorkloadLocked(WorkloadKind kind, nlohmann::json workload, bool spec_changed);
   std::string NextResourceVersionLocked();
   std::string NewUidLocked();
   void Log(const httplib::Request& req, int status, const std::string& user);
@@ -234,23 +302,19 @@ class TestApiServer {
 
   mutable std::mutex mu_;
   std::condition_variable stop_cv_;
-  bool stopping_ = false;                               // guarded by mu_
-  std::map<std::string, TokenGrant> tokens_;            // guarded by mu_
-  bool auth_enabled_ = false;                           // guarded by mu_
-  std::map<std::string, nlohmann::json> deployments_;   // "ns/name"; guarded by mu_
-  std::map<std::string, int32_t> ready_limits_;         // "ns/name"; guarded by mu_
-  std::map<std::string, nlohmann::json> leases_;        // guarded by mu_
-  std::map<std::string, nlohmann::json> kafkascalers_;  // "ns/name"; guarded by mu_
-  struct WatchEvent {
-    uint64_t resource_version;
-    std::string type;  // ADDED, MODIFIED, DELETED
-    nlohmann::json object;
-  };
-  std::vector<WatchEvent> kafkascaler_events_;   // the last changes, oldest first; guarded by mu_
-  uint64_t kafkascaler_history_from_ = 0;        // older resourceVersions are gone (410)
-  std::condition_variable kafkascaler_changed_;  // a change, or stopping
+  bool stopping_ = false;                     // guarded by mu_
+  std::map<std::string, TokenGrant> tokens_;  // guarded by mu_
+  bool auth_enabled_ = false;                 // guarded by mu_
+  // The watchable collections; guarded by mu_.
+  Collection deployments_{"deployments", "apps/v1", "Deployment"};
+  Collection statefulsets_{"statefulsets", "apps/v1", "StatefulSet"};
+  Collection hpas_{"horizontalpodautoscalers", "autoscaling/v2", "HorizontalPodAutoscaler"};
+  Collection kafkascalers_{"kafkascalers", "kafka-autoscaler.io/v1alpha1", "KafkaScaler"};
+  std::condition_variable changed_;  // a change in any collection, or stopping
+  // "deployments/ns/name", "statefulsets/ns/name"; guarded by mu_
+  std::map<std::string, int32_t> ready_limits_;
+  std::map<std::string, nlohmann::json> leases_;  // guarded by mu_
   nlohmann::json kafkascaler_version_;  // the CRD's served version (schema, printer columns)
-  std::map<std::string, nlohmann::json> hpas_;                 // "ns/name"; guarded by mu_
   std::map<std::string, std::vector<nlohmann::json>> events_;  // by namespace; guarded by mu_
   std::vector<Fault> faults_;                                  // guarded by mu_
   std::vector<LoggedRequest> log_;                             // guarded by mu_
