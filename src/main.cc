@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -30,7 +31,11 @@
 #include "kube/kube_config.h"
 #include "kube/leader_elector.h"
 #include "kube/lease_lock.h"
+#include "kube/informer.h"
+#include "many/controller.h"
+#include "many/kube_parts.h"
 #include "many/options.h"
+#include "many/per_target_observer.h"
 #include "sim/simulate.h"
 #include "telemetry/telemetry.h"
 
@@ -181,18 +186,108 @@ ka::Result<std::unique_ptr<ka::kube::Client>> MakeKubeClient(const ka::config::E
   return ka::kube::Client::Create(*options, clock);
 }
 
+// Leader election when LEADER_ELECTION is on: the elector runs on its own thread with its own
+// connection (a slow scale request must never delay a renewal). It stops only after the
+// caller's loop has (Finish), so the Lease is released once no write can follow.
+class Election {
+ public:
+  ~Election() { Stop(); }
+  // Starts the elector when cfg.leader_election; false (logged) when it cannot.
+  bool Start(const ka::config::Config& cfg, const ka::config::Env& env, const ka::Clock& clock,
+             ka::Logger& log, const std::string& identity) {
+    if (!cfg.leader_election) return true;
+    auto c = MakeKubeClient(env, cfg, clock);
+    if (!c) {
+      log.Error("no usable kubernetes configuration", {{"error", c.error().ToString()}});
+      return false;
+    }
+    client_ = std::move(*c);
+    lease_ = std::make_unique<ka::kube::KubeLeaseLock>(*client_, cfg.pod_namespace, cfg.lease_name,
+                                                       identity);
+    const std::string lease_name = cfg.pod_namespace + "/" + cfg.lease_name;
+    auto e = ka::kube::LeaderElector::Create(
+        *lease_, clock,
+        {.lease_duration = cfg.lease_duration,
+         .renew_deadline = cfg.renew_deadline,
+         .retry_period = cfg.retry_period},
+        [&log, lease_name](bool leading) {
+          log.Info(leading ? "became leader" : "lost leadership", {{"lease", lease_name}});
+        });
+    if (!e) {
+      log.Error("invalid leader election settings", {{"error", e.error().ToString()}});
+      return false;
+    }
+    elector_ = std::move(*e);
+    thread_ = std::thread(
+        [this, &log] { ka::RunGuarded("leader-election", &log, [&] { elector_->Run(stop_); }); });
+    return true;
+  }
+  bool enabled() const { return elector_ != nullptr; }
+  bool IsLeader() const { return !elector_ || elector_->IsLeader(); }
+  // Stops the elector's thread (LeaderElector::Run releases the Lease when its token stops).
+  void Stop() {
+    stop_.Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  // After the loop stopped: Stop(), then release the Lease if still held.
+  void Finish(ka::Logger& log) {
+    Stop();
+    if (elector_ && elector_->IsLeader()) {
+      if (auto s = elector_->Release(); !s) {
+        log.Warn("could not release the lease", {{"error", s.error().message}});
+      }
+    }
+  }
+
+ private:
+  ka::StopToken stop_;
+  std::unique_ptr<ka::kube::Client> client_;
+  std::unique_ptr<ka::kube::KubeLeaseLock> lease_;
+  std::unique_ptr<ka::kube::LeaderElector> elector_;
+  std::thread thread_;
+};
+
+// WATCH_NAMESPACES: a comma list of namespaces (blanks ignored); empty = all namespaces.
+std::vector<std::string> WatchNamespaces(const ka::config::Env& env) {
+  std::vector<std::string> out;
+  auto it = env.find("WATCH_NAMESPACES");
+  if (it == env.end()) return out;
+  std::string item;
+  for (char c : it->second + ",") {
+    if (c == ',') {
+      if (!item.empty()) out.push_back(item);
+      item.clear();
+    } else if (c != ' ' && c != '\t') {
+      item += c;
+    }
+  }
+  return out;
+}
+
+// What both daemon modes start with: the clock, the logger (feeding telemetry's log sink),
+// telemetry, and the stop token that SIGTERM/SIGINT stop.
+struct Runtime {
+  Runtime(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions& options,
+          SignalWatcher& signals)
+      : log(clock, std::cout, cfg.log_level, cfg.log_format),
+        telemetry(options, clock, &log, &std::cout) {
+    log.AddSink(&telemetry.log_sink());
+    signals.Start(stop, &log);
+  }
+  ka::SystemClock clock;
+  ka::Logger log;
+  ka::telemetry::Telemetry telemetry;
+  ka::StopToken stop;
+};
+
 struct RunFlags {
   std::optional<int64_t> max_ticks;
 };
 
 int RunDaemon(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions& telemetry_options,
               const ka::config::Env& env, const RunFlags& flags, SignalWatcher& signals) {
-  ka::SystemClock clock;
-  ka::Logger log(clock, std::cout, cfg.log_level, cfg.log_format);
-  ka::telemetry::Telemetry telemetry(telemetry_options, clock, &log, &std::cout);
-  log.AddSink(&telemetry.log_sink());
-  ka::StopToken stop;
-  signals.Start(stop, &log);
+  Runtime runtime(cfg, telemetry_options, signals);
+  auto& [clock, log, telemetry, stop] = runtime;
   const std::string identity = cfg.pod_name.empty() ? Hostname() : cfg.pod_name;
   log.Info("starting", {{"version", std::string(KA_VERSION)},
                         {"topic", ReconcilerOptionsFrom(cfg).topics},
@@ -219,44 +314,14 @@ int RunDaemon(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptio
   ka::kube::DeploymentScaleTarget deployment(**client, ref);
   ka::kube::DeploymentEventRecorder events(**client, ref, clock, identity);
 
-  // The elector stops only after the loop has (so the Lease is released once no write can
-  // follow), and has its own connection: a slow scale request must never delay a renewal.
-  ka::StopToken elector_stop;
-  std::unique_ptr<ka::kube::Client> lease_client;
-  std::unique_ptr<ka::kube::KubeLeaseLock> lease;
-  std::unique_ptr<ka::kube::LeaderElector> elector;
-  std::thread elector_thread;
-  if (cfg.leader_election) {
-    auto c = MakeKubeClient(env, cfg, clock);
-    if (!c) {
-      log.Error("no usable kubernetes configuration", {{"error", c.error().ToString()}});
-      return kExitConfig;
-    }
-    lease_client = std::move(*c);
-    lease = std::make_unique<ka::kube::KubeLeaseLock>(*lease_client, cfg.pod_namespace,
-                                                      cfg.lease_name, identity);
-    auto e = ka::kube::LeaderElector::Create(
-        *lease, clock,
-        {.lease_duration = cfg.lease_duration, .renew_deadline = cfg.renew_deadline,
-         .retry_period = cfg.retry_period},
-        [&log, &cfg](bool leading) {
-          log.Info(leading ? "became leader" : "lost leadership",
-                   {{"lease", cfg.pod_namespace + "/" + cfg.lease_name}});
-        });
-    if (!e) {
-      log.Error("invalid leader election settings", {{"error", e.error().ToString()}});
-      return kExitConfig;
-    }
-    elector = std::move(*e);
-    elector_thread = std::thread(
-        [&] { ka::RunGuarded("leader-election", &log, [&] { elector->Run(elector_stop); }); });
-  }
+  Election election;
+  if (!election.Start(cfg, env, clock, log, identity)) return kExitConfig;
   // Every write is checked right before it is sent: the range, and that we still lead and are
   // not stopping (a leader deposed mid-tick, or shutting down, never writes).
   ka::kube::GuardedScaleTarget target(
       deployment, {.min_replicas = cfg.policy.idle_replicas,
                    .max_replicas = cfg.policy.max_replicas,
-                   .may_write = [&] { return !stop.Stopped() && (!elector || elector->IsLeader()); }});
+                   .may_write = [&] { return !stop.Stopped() && election.IsLeader(); }});
 
   const auto options = ReconcilerOptionsFrom(cfg);
   ka::daemon::OtelTickTracer tracer(telemetry.tracer());
@@ -275,15 +340,14 @@ int RunDaemon(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptio
   if (auto s = server.Start(); !s) {
     log.Error("cannot start the health server", {{"error", s.error().message}});
     stop.Stop();
-    elector_stop.Stop();
-    if (elector_thread.joinable()) elector_thread.join();
+    election.Stop();
     return kExitFailure;
   }
   log.Info("health server listening",
            {{"host", server.bound_host()}, {"port", int64_t{server.port()}}});
 
   std::function<bool()> may_act;
-  if (elector) may_act = [&] { return elector->IsLeader(); };
+  if (election.enabled()) may_act = [&] { return election.IsLeader(); };
   ka::controller::Loop loop({.interval = cfg.scale_interval, .max_ticks = flags.max_ticks},
                             clock, reconciler, board, may_act,
                             {&metrics_listener, &history_listener});
@@ -292,17 +356,136 @@ int RunDaemon(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptio
   // The loop has stopped: no tick is running, no write can follow. Only now give the Lease up
   // (LeaderElector::Run releases it when its token stops).
   stop.Stop();
-  elector_stop.Stop();
-  if (elector_thread.joinable()) elector_thread.join();
-  if (elector && elector->IsLeader()) {
-    if (auto s = elector->Release(); !s) {
-      log.Warn("could not release the lease", {{"error", s.error().message}});
-    }
-  }
+  election.Finish(log);
   server.Stop();
   log.Info("stopped", {{"ticks", ticks}});
   telemetry.Shutdown(std::chrono::seconds(3));
   return kExitOk;
+}
+
+// MODE=many: one instance reconciles every KafkaScaler it watches (docs/many-targets.md).
+// Instance-wide settings come from the environment as in env-var mode (Kafka connection of
+// the `default` cluster, health port, logging, leader election); WATCH_NAMESPACES (comma list,
+// empty = all namespaces) chooses where KafkaScalers are watched.
+int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions& telemetry_options,
+            const ka::config::Env& env, SignalWatcher& signals) {
+  Runtime runtime(cfg, telemetry_options, signals);
+  auto& [clock, log, telemetry, stop] = runtime;
+  const std::string identity = cfg.pod_name.empty() ? Hostname() : cfg.pod_name;
+  const std::vector<std::string> namespaces = WatchNamespaces(env);
+  std::string watched;
+  for (const auto& ns : namespaces) watched += (watched.empty() ? "" : ",") + ns;
+  log.Info("starting", {{"version", std::string(KA_VERSION)},
+                        {"mode", std::string("many")},
+                        {"watch_namespaces", watched.empty() ? std::string("*") : watched},
+                        {"kafka_clusters", std::string("default")},
+                        {"leader_election", cfg.leader_election},
+                        {"identity", identity}});
+
+  auto kafka_options = ka::kafka::OptionsFromConfig(cfg);
+  if (!kafka_options) {
+    log.Error("invalid kafka configuration", {{"error", kafka_options.error().ToString()}});
+    return kExitConfig;
+  }
+  ka::many::PerTargetObserver observer({.name = "default",
+                                        .bootstrap_servers = cfg.kafka_bootstrap_servers,
+                                        .properties = kafka_options->properties,
+                                        .timeout = std::min<std::chrono::milliseconds>(
+                                            kafka_options->timeout, std::chrono::seconds(10))},
+                                       clock, &log);
+  auto client = MakeKubeClient(env, cfg, clock);
+  auto informer_client = ka::kube::OptionsFromEnv(env);
+  if (!client || !informer_client) {
+    log.Error(
+        "no usable kubernetes configuration",
+        {{"error", !client ? client.error().ToString() : informer_client.error().ToString()}});
+    return kExitConfig;
+  }
+  // One Lease for the instance: LEASE_NAME, else "kafka-autoscaler" (env-var mode's default
+  // names the Deployment, which many mode has none of).
+  ka::config::Config election_cfg = cfg;
+  if (env.count("LEASE_NAME") == 0) election_cfg.lease_name = "kafka-autoscaler";
+  Election election;
+  if (!election.Start(election_cfg, env, clock, log, identity)) return kExitConfig;
+
+  ka::daemon::OtelTickTracer tracer(telemetry.tracer());
+  ka::many::KubeStatusWriter status_writer(**client);
+  ka::many::Controller controller(
+      {.instance_env = env,
+       .clusters = {{"default", &observer}},
+       .may_act = [&] { return election.IsLeader(); },
+       .may_write = [&] { return !stop.Stopped() && election.IsLeader(); }},
+      clock, log, tracer, ka::many::MakeKubeFactory(**client, clock, identity),
+      [&](const ka::many::ScalerRef& ref) -> std::unique_ptr<ka::kube::EventRecorder> {
+        return std::make_unique<ka::many::ScalerEventRecorder>(**client, ref, clock, identity);
+      },
+      status_writer);
+
+  // One informer per watched namespace (one for all when WATCH_NAMESPACES is empty).
+  std::vector<std::unique_ptr<ka::kube::Informer>> informers;
+  for (const std::string& ns : namespaces.empty() ? std::vector<std::string>{""} : namespaces) {
+    auto informer = ka::kube::Informer::Create(
+        *informer_client, {.path = ka::many::KafkaScalersPath(ns), .what = "kafkascalers"}, clock,
+        log);
+    if (!informer) {
+      log.Error("no usable kubernetes configuration", {{"error", informer.error().ToString()}});
+      return kExitConfig;
+    }
+    (*informer)->OnChange([&controller](const ka::kube::Change& c) { controller.Apply(c); });
+    informers.push_back(std::move(*informer));
+  }
+  std::vector<std::thread> informer_threads;
+  for (auto& informer : informers) {
+    informer_threads.emplace_back([&log, &stop, i = informer.get()] {
+      ka::RunGuarded("kafkascaler-informer", &log, [&] { i->Run(stop); });
+    });
+  }
+  auto synced = [&informers] {
+    return std::all_of(informers.begin(), informers.end(),
+                       [](const auto& i) { return i->synced(); });
+  };
+
+  // Liveness: a pass started within three minutes (a pass waits on Kafka at most its deadline
+  // per cluster). Readiness: every informer listed once; one target's trouble shows in its own
+  // status, never in the instance's readiness.
+  const ka::Duration pass_period = std::chrono::seconds(1);
+  ka::controller::StatusBoard board(clock, std::chrono::seconds(60), cfg.leader_election);
+  ka::http::HealthServer server({.host = cfg.health_check_host, .port = cfg.health_check_port},
+                                board, ka::controller::ReconcilerOptions{}, [&] {
+                                  return telemetry.PrometheusText() + controller.PrometheusText();
+                                });
+  int exit_code = kExitOk;
+  if (auto s = server.Start(); !s) {
+    log.Error("cannot start the health server", {{"error", s.error().message}});
+    stop.Stop();
+    exit_code = kExitFailure;
+  } else {
+    log.Info("health server listening",
+             {{"host", server.bound_host()}, {"port", int64_t{server.port()}}});
+  }
+  int64_t passes = 0;
+  while (!stop.Stopped()) {
+    const ka::SteadyTime started = clock.Now();
+    board.TickStarted();
+    board.SetLeader(election.IsLeader());
+    controller.Pass();
+    ++passes;
+    if (synced()) {
+      ka::controller::TickReport pass;
+      pass.kafka_ok = pass.kube_ok = true;
+      board.Record(pass);
+    }
+    if (clock.SleepUntil(started + pass_period, stop)) break;
+  }
+
+  // No pass is running: no write can follow. Stop watching, then give the Lease up.
+  stop.Stop();
+  for (auto& t : informer_threads) t.join();
+  election.Finish(log);
+  server.Stop();
+  log.Info("stopped", {{"passes", passes}});
+  telemetry.Shutdown(std::chrono::seconds(3));
+  return exit_code;
 }
 
 int RunCheck(const ka::config::Config& cfg, const ka::config::Env& env, bool print_config) {
@@ -452,6 +635,15 @@ int Main(int argc, char** argv) {
     return RunCheck(cfg, env, print_config);
   }
   (void)run_cmd;
+  // MODE: "single" (default, env-var mode: one Deployment) or "many" (every KafkaScaler).
+  const auto mode = env.find("MODE");
+  const std::string mode_name = mode == env.end() || mode->second.empty() ? "single" : mode->second;
+  if (mode_name == "many") return RunMany(cfg, telemetry_options, env, signals);
+  if (mode_name != "single") {
+    std::cerr << "kafka-autoscaler: invalid configuration (1 problem)\n  - MODE=" << mode_name
+              << ": must be single or many\n";
+    return kExitConfig;
+  }
   return RunDaemon(cfg, telemetry_options, env, run_flags, signals);
 }
 
