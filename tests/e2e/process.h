@@ -70,6 +70,16 @@ std::pair<int, std::string> HttpGet(int port, const std::string& path);
 // A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
 int FreePort();
 
+// The outcome of a shell command: its exit status (-1 when it did not exit normally) and its
+// stdout and stderr together.
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+// Runs `command` with /bin/sh (stderr is captured only when the command redirects it, e.g.
+// "... 2>&1") and waits for it.
+CommandResult RunShell(const std::string& command);
+
 // Polls `cond` every 100 ms until it holds or `timeout` passes; returns its last value.
 bool Eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout);
 

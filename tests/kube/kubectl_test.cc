@@ -3,7 +3,6 @@
 // posted by our recorder) and get lease, the server is faithful enough to trust the client
 // tests run against it. kubectl missing is a failure, not a skip: setup installs it.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +10,7 @@
 #include <regex>
 #include <thread>
 
+#include "e2e/process.h"
 #include "kube/deployment_target.h"
 #include "kube/leader_elector.h"
 #include "kube/lease_lock.h"
@@ -31,11 +31,6 @@ std::string FindKubectl() {
   while (!path.empty() && (path.back() == '\n' || path.back() == ' ')) path.pop_back();
   return path;
 }
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
 
 class KubectlTest : public ServerFixture {
  protected:
@@ -58,15 +53,7 @@ class KubectlTest : public ServerFixture {
     const std::string command = "HOME='" + dir_.path() + "' KUBECONFIG='" + kubeconfig_ + "' " +
                                 kubectl_ + " --cache-dir='" + dir_.path() +
                                 "/cache' --request-timeout=20s " + args + " 2>&1";
-    CommandResult result;
-    FILE* pipe = popen(command.c_str(), "r");
-    if (pipe == nullptr) return result;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) result.output.append(buf, n);
-    int status = pclose(pipe);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
+    return RunShell(command);
   }
   TempDir dir_;
   std::string kubectl_;
