@@ -104,7 +104,7 @@ class ManyE2eTest : public ::testing::Test {
     return p;
   }
 
-  CommandResult Kubectl(const std::string& args) {
+  ShellResult Kubectl(const std::string& args) {
     const std::string command = "HOME='" + dir_.string() + "' KUBECONFIG='" + kubeconfig_ + "' " +
                                 KA_KUBECTL + " --cache-dir='" + dir_.string() +
                                 "/cache' --request-timeout=20s " + args + " 2>&1";

@@ -188,8 +188,8 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
-CommandResult RunShell(const std::string& command) {
-  CommandResult result;
+ShellResult RunShell(const std::string& command) {
+  ShellResult result;
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return result;
   char buf[4096];

@@ -72,13 +72,13 @@ int FreePort();
 
 // The outcome of a shell command: its exit status (-1 when it did not exit normally) and its
 // stdout and stderr together.
-struct CommandResult {
+struct ShellResult {
   int exit_code = -1;
   std::string output;
 };
 // Runs `command` with /bin/sh (stderr is captured only when the command redirects it, e.g.
 // "... 2>&1") and waits for it.
-CommandResult RunShell(const std::string& command);
+ShellResult RunShell(const std::string& command);
 
 // Polls `cond` every 100 ms until it holds or `timeout` passes; returns its last value.
 bool Eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout);

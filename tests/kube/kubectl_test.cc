@@ -49,7 +49,7 @@ class KubectlTest : public ServerFixture {
                   r.query.empty() ? "" : "?", r.query.c_str(), r.status);
     }
   }
-  CommandResult Kubectl(const std::string& args) {
+  ShellResult Kubectl(const std::string& args) {
     const std::string command = "HOME='" + dir_.path() + "' KUBECONFIG='" + kubeconfig_ + "' " +
                                 kubectl_ + " --cache-dir='" + dir_.path() +
                                 "/cache' --request-timeout=20s " + args + " 2>&1";
@@ -189,7 +189,7 @@ TEST_F(KubectlTest, KafkaScalersWithTheirColumns) {
 
   // kubectl's watch (list, then watch from the list's resourceVersion) sees a change made while
   // it runs.
-  CommandResult watched;
+  ShellResult watched;
   std::thread watcher([&] {
     watched = Kubectl(
         "get ks -n shop --watch --output-watch-events --request-timeout=0 2>&1 & "
