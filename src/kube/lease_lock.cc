@@ -6,10 +6,8 @@
 #include "kube/json_field.h"
 
 namespace kafka_autoscaler::kube {
-namespace {
-
 // Every field is read through Field(): a Lease answer of any shape is an error, never a throw.
-Result<LeaderElectionRecord> FromLease(const nlohmann::json& lease) {
+Result<LeaderElectionRecord> RecordOfLease(const nlohmann::json& lease) {
   LeaderElectionRecord record;
   auto holder = Field<std::string>(lease, {"spec", "holderIdentity"}, "");
   if (!holder) return MakeError(holder.error());
@@ -33,6 +31,24 @@ Result<LeaderElectionRecord> FromLease(const nlohmann::json& lease) {
   return record;
 }
 
+nlohmann::json LeaseObject(const std::string& namespace_name, const std::string& name,
+                           const std::string& resource_version,
+                           const LeaderElectionRecord& record) {
+  nlohmann::json spec = {{"holderIdentity", record.holder_identity},
+                         {"leaseDurationSeconds", record.lease_duration_seconds},
+                         {"acquireTime", FormatMicroTime(record.acquire_time)},
+                         {"renewTime", FormatMicroTime(record.renew_time)},
+                         {"leaseTransitions", record.leader_transitions}};
+  nlohmann::json meta = {{"name", name}, {"namespace", namespace_name}};
+  if (!resource_version.empty()) meta["resourceVersion"] = resource_version;
+  return {{"apiVersion", "coordination.k8s.io/v1"},
+          {"kind", "Lease"},
+          {"metadata", meta},
+          {"spec", spec}};
+}
+
+namespace {
+
 // The resourceVersion of a Lease answer (GET, POST or PUT).
 Result<std::string> ResourceVersion(const nlohmann::json& lease) {
   return Field<std::string>(lease, {"metadata", "resourceVersion"}, "");
@@ -48,17 +64,7 @@ KubeLeaseLock::KubeLeaseLock(Client& client, std::string namespace_name, std::st
       identity_(std::move(identity)) {}
 
 nlohmann::json KubeLeaseLock::ToLease(const LeaderElectionRecord& record) const {
-  nlohmann::json spec = {{"holderIdentity", record.holder_identity},
-                         {"leaseDurationSeconds", record.lease_duration_seconds},
-                         {"acquireTime", FormatMicroTime(record.acquire_time)},
-                         {"renewTime", FormatMicroTime(record.renew_time)},
-                         {"leaseTransitions", record.leader_transitions}};
-  nlohmann::json meta = {{"name", name_}, {"namespace", namespace_name_}};
-  if (!resource_version_.empty()) meta["resourceVersion"] = resource_version_;
-  return {{"apiVersion", "coordination.k8s.io/v1"},
-          {"kind", "Lease"},
-          {"metadata", meta},
-          {"spec", spec}};
+  return LeaseObject(namespace_name_, name_, resource_version_, record);
 }
 
 Result<LeaderElectionRecord> KubeLeaseLock::Get() {
@@ -68,7 +74,7 @@ Result<LeaderElectionRecord> KubeLeaseLock::Get() {
       {"get", "leases", namespace_name_, name_});
   if (!lease) return MakeError(lease.error().WithContext("lease"));
   auto version = ResourceVersion(*lease);
-  auto record = version ? FromLease(*lease) : MakeError(version.error());
+  auto record = version ? RecordOfLease(*lease) : MakeError(version.error());
   if (!record) return MakeError(record.error().WithContext("kubernetes: lease"));
   resource_version_ = *version;
   return record;

@@ -28,6 +28,12 @@ struct LeaderElectionRecord {
   bool operator==(const LeaderElectionRecord&) const = default;
 };
 
+// The record of a Lease object (API answer of any shape: kProtocol, never a throw).
+[[nodiscard]] Result<LeaderElectionRecord> RecordOfLease(const nlohmann::json& lease);
+// A coordination.k8s.io/v1 Lease object holding `record`; `resource_version` may be empty.
+nlohmann::json LeaseObject(const std::string& namespace_name, const std::string& name,
+                           const std::string& resource_version, const LeaderElectionRecord& record);
+
 class LeaseLock {
  public:
   virtual ~LeaseLock() = default;

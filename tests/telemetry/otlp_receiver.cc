@@ -22,6 +22,7 @@ std::string Lower(std::string s) {
 
 TestOtlpReceiver::TestOtlpReceiver(std::string dump_dir, int port)
     : dump_dir_(std::move(dump_dir)), server_(std::make_unique<httplib::Server>()) {
+  server_->set_tcp_nodelay(true);
   server_->Post(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) {
     CapturedRequest captured{req.path, {}, req.body, std::chrono::steady_clock::now()};
     for (const auto& [k, v] : req.headers) captured.headers[Lower(k)] = v;
