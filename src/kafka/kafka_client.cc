@@ -110,10 +110,11 @@ Status ApplyProperties(rd_kafka_conf_t* conf, const ClientProperties& properties
   return OkStatus();
 }
 
-Result<std::unique_ptr<KafkaClient>> KafkaClient::Create(const std::string& bootstrap_servers,
-                                                         const ClientProperties& properties,
-                                                         Logger* logger) {
+Result<std::unique_ptr<KafkaClient>> KafkaClient::Create(
+    const std::string& bootstrap_servers, const ClientProperties& properties, Logger* logger,
+    std::function<void(std::string_view)> on_statistics) {
   std::unique_ptr<KafkaClient> client(new KafkaClient(logger));
+  client->on_statistics_ = std::move(on_statistics);
   RdPtr<rd_kafka_conf_t> conf(rd_kafka_conf_new());
   std::array<char, 512> errstr{};
   auto set = [&](const char* key, const std::string& value) -> Status {
@@ -133,6 +134,7 @@ Result<std::unique_ptr<KafkaClient>> KafkaClient::Create(const std::string& boot
   rd_kafka_conf_set_opaque(conf.get(), client.get());
   rd_kafka_conf_set_error_cb(conf.get(), &KafkaClient::OnError);
   rd_kafka_conf_set_log_cb(conf.get(), &KafkaClient::OnLog);
+  if (client->on_statistics_) rd_kafka_conf_set_stats_cb(conf.get(), &KafkaClient::OnStatistics);
 
   // rd_kafka_new takes ownership of conf only on success.
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr.data(), errstr.size());
@@ -172,6 +174,12 @@ void KafkaClient::OnLog(const rd_kafka_t* rk, int level, const char* facility,
   if (self == nullptr || self->logger_ == nullptr || level > 4) return;  // warnings and worse
   self->logger_->Log(level <= 3 ? LogLevel::kError : LogLevel::kWarn,
                      std::string("librdkafka: ") + message, {{"facility", std::string(facility)}});
+}
+
+int KafkaClient::OnStatistics(rd_kafka_t* /*rk*/, char* json, size_t json_len, void* opaque) {
+  auto* self = static_cast<KafkaClient*>(opaque);
+  self->on_statistics_(std::string_view(json, json_len));
+  return 0;  // librdkafka frees the JSON
 }
 
 std::string KafkaClient::TakeBrokerError(rd_kafka_resp_err_t* code) {

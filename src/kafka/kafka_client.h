@@ -13,6 +13,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -63,8 +64,11 @@ class KafkaClient {
  public:
   // Creates the handle: our defaults, then `properties`, then bootstrap.servers. librdkafka
   // warnings and errors go to `logger` when given (not owned; may be null).
+  // `on_statistics` (optional) receives librdkafka's statistics JSON when the properties set
+  // statistics.interval.ms; it runs inside TakeBrokerError() (which serves the callbacks).
   [[nodiscard]] static Result<std::unique_ptr<KafkaClient>> Create(
-      const std::string& bootstrap_servers, const ClientProperties& properties, Logger* logger);
+      const std::string& bootstrap_servers, const ClientProperties& properties, Logger* logger,
+      std::function<void(std::string_view)> on_statistics = {});
   ~KafkaClient();
   KafkaClient(const KafkaClient&) = delete;
   KafkaClient& operator=(const KafkaClient&) = delete;
@@ -79,8 +83,10 @@ class KafkaClient {
   explicit KafkaClient(Logger* logger) : logger_(logger) {}
   static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   static void OnLog(const rd_kafka_t* rk, int level, const char* facility, const char* message);
+  static int OnStatistics(rd_kafka_t* rk, char* json, size_t json_len, void* opaque);
 
   Logger* logger_;
+  std::function<void(std::string_view)> on_statistics_;
   RdPtr<rd_kafka_t> rk_;
   std::mutex mu_;
   std::string last_error_;                                            // guarded by mu_

@@ -9,89 +9,12 @@
 
 #include "kafka/kafka_client.h"
 #include "kafka/lag.h"
+#include "kafka/offsets.h"
 
 namespace kafka_autoscaler::kafka {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-
-// The first error seen in an answer, kept by severity: a person must act on authorization and
-// missing topics, so those win over transient ones.
-class ErrorCollector {
- public:
-  void Add(Error e, bool stale) {
-    stale_ = stale_ || stale;
-    ++count_;
-    if (!first_ || Rank(e.code) > Rank(first_->code)) first_ = std::move(e);
-  }
-  bool empty() const { return !first_; }
-  bool stale() const { return stale_; }
-  Error Take() {
-    Error e = std::move(*first_);
-    if (count_ > 1) e.message += " (and " + std::to_string(count_ - 1) + " more)";
-    return e;
-  }
-
- private:
-  static int Rank(ErrorCode c) {
-    switch (c) {
-      case ErrorCode::kPermissionDenied:
-        return 5;
-      case ErrorCode::kUnauthenticated:
-        return 4;
-      case ErrorCode::kNotFound:
-        return 3;
-      case ErrorCode::kIncomplete:
-        return 2;
-      default:
-        return 1;
-    }
-  }
-  std::optional<Error> first_;
-  size_t count_ = 0;
-  bool stale_ = false;
-};
-
-std::string PartitionName(const char* topic, int32_t partition) {
-  return std::string(topic) + "/" + std::to_string(partition);
-}
-
-// An error about one partition of an offsets answer, worded for a person.
-Error PartitionError(rd_kafka_resp_err_t err, const char* topic, int32_t partition,
-                     std::string_view what) {
-  const std::string t(topic);
-  switch (err) {
-    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
-      return Error{ErrorCode::kPermissionDenied,
-                   "not authorized to read topic '" + t + "'",
-                   {},
-                   std::nullopt};
-    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
-    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
-    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
-      return Error{ErrorCode::kNotFound,
-                   "partition " + PartitionName(topic, partition) + " does not exist (" +
-                       std::string(what) + ")",
-                   {},
-                   std::nullopt};
-    default:
-      return KafkaError(err,
-                        std::string(what) + " for partition " + PartitionName(topic, partition));
-  }
-}
-
-Error GroupError(rd_kafka_resp_err_t err, const std::string& group, std::string_view reason) {
-  if (err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED) {
-    return Error{ErrorCode::kPermissionDenied,
-                 "not authorized to read group '" + group + "'",
-                 {},
-                 std::nullopt};
-  }
-  Error e = KafkaError(err, "committed offsets of group '" + group + "'");
-  if (!reason.empty() && reason != rd_kafka_err2str(err))
-    e.message += " (" + std::string(reason) + ")";
-  return e;
-}
 
 // The client's properties: the user's, plus, in group mode, the group whose commits
 // rd_kafka_committed() reads (never subscribed: the handle does not join the group).
@@ -158,112 +81,6 @@ class GroupOffsetsRequest {
   std::vector<rd_kafka_resp_err_t> errors_;  // one per chunk, written by its worker
   std::vector<std::thread> workers_;
 };
-
-// Index of (topic, partition) in an observation laid out topic by topic, partitions 0..n-1.
-class PartitionIndex {
- public:
-  void AddTopic(const std::string& topic, int32_t partitions) {
-    topics_.push_back({topic, base_, partitions});
-    base_ += static_cast<size_t>(partitions);
-  }
-  size_t size() const { return base_; }
-  std::optional<size_t> Find(const char* topic, int32_t partition) const {
-    for (const auto& t : topics_) {
-      if (t.name == topic) {
-        if (partition < 0 || partition >= t.partitions) return std::nullopt;
-        return t.base + static_cast<size_t>(partition);
-      }
-    }
-    return std::nullopt;
-  }
-
- private:
-  struct Entry {
-    std::string name;
-    size_t base;
-    int32_t partitions;
-  };
-  std::vector<Entry> topics_;
-  size_t base_ = 0;
-};
-
-// Chunks of at most `chunk` partitions (see KafkaSourceOptions::chunk_partitions: librdkafka
-// 2.0.2's answer matching is quadratic in a request's size, so chunks keep Fetch linear).
-std::vector<PartitionList> ChunksOf(const Observation& obs, int64_t offset, size_t chunk) {
-  std::vector<PartitionList> chunks;
-  for (size_t base = 0; base < obs.partitions.size(); base += chunk) {
-    const size_t end = std::min(obs.partitions.size(), base + chunk);
-    PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(end - base)));
-    for (size_t i = base; i < end; ++i) {
-      const auto& p = obs.partitions[i];
-      rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition)->offset = offset;
-    }
-    chunks.push_back(std::move(list));
-  }
-  return chunks;
-}
-
-// Copies one offsets answer into the observation through `set`, marking `seen`; per-partition
-// errors and negative offsets go to `errors`.
-template <typename Setter>
-void ApplyOffsets(const rd_kafka_topic_partition_list_t* list, const PartitionIndex& index,
-                  std::string_view what, bool allow_negative, ErrorCollector& errors,
-                  std::vector<bool>& seen, Setter&& set) {
-  for (int i = 0; i < list->cnt; ++i) {
-    const rd_kafka_topic_partition_t& e = list->elems[i];
-    const auto at = index.Find(e.topic, e.partition);
-    if (!at) continue;  // not asked for
-    seen[*at] = true;
-    if (e.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      errors.Add(PartitionError(e.err, e.topic, e.partition, what), IsStaleMetadata(e.err));
-      continue;
-    }
-    if (e.offset < 0 && !allow_negative) {
-      errors.Add(Error{ErrorCode::kIncomplete,
-                       std::string(what) + " gave no offset for partition " +
-                           PartitionName(e.topic, e.partition),
-                       {},
-                       std::nullopt},
-                 false);
-    }
-    set(*at, e.offset);
-  }
-}
-
-void CheckComplete(const std::vector<bool>& seen, std::string_view what, ErrorCollector& errors) {
-  const auto missing = std::count(seen.begin(), seen.end(), false);
-  if (missing > 0) {
-    errors.Add(
-        Error{ErrorCode::kIncomplete,
-              std::string(what) + " answer lacks " + std::to_string(missing) + " partition(s)",
-              {},
-              std::nullopt},
-        true);
-  }
-}
-
-// Runs rd_kafka_offsets_for_times (synchronous) on every chunk, `workers` threads at a time
-// (the caller included); returns the first call-level error, or NO_ERROR (per-partition errors
-// stay in the lists).
-rd_kafka_resp_err_t OffsetsForTimes(rd_kafka_t* rk, std::vector<PartitionList*>& jobs,
-                                    size_t workers, SteadyClock::time_point deadline) {
-  std::atomic<size_t> next{0};
-  std::vector<rd_kafka_resp_err_t> results(jobs.size(), RD_KAFKA_RESP_ERR_NO_ERROR);
-  auto work = [&] {
-    for (size_t i = next++; i < jobs.size(); i = next++) {
-      results[i] = rd_kafka_offsets_for_times(rk, jobs[i]->get(), RemainingMs(deadline));
-    }
-  };
-  {
-    std::vector<std::jthread> helpers;
-    for (size_t t = 1; t < std::min(workers, jobs.size()); ++t) helpers.emplace_back(work);
-    work();
-  }
-  for (auto err : results) {
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return err;
-  }
-  return RD_KAFKA_RESP_ERR_NO_ERROR;
-}
 
 }  // namespace
 
@@ -336,44 +153,6 @@ Status KafkaMetricSource::EnsureClient() {
   }
   return OkStatus();
 }
-
-namespace {
-
-// The partition count of one topic of a Metadata answer, or why it cannot be used.
-Result<int32_t> PartitionCountOf(const rd_kafka_metadata_topic_t& t) {
-  const std::string topic(t.topic);
-  switch (t.err) {
-    case RD_KAFKA_RESP_ERR_NO_ERROR:
-      break;
-    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
-    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
-      return MakeError(ErrorCode::kNotFound, "topic '" + topic + "' does not exist");
-    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
-      return MakeError(ErrorCode::kPermissionDenied,
-                       "not authorized to describe topic '" + topic + "'");
-    default:
-      return MakeError(KafkaError(t.err, "metadata for topic '" + topic + "'"));
-  }
-  if (t.partition_cnt <= 0) {
-    return MakeError(ErrorCode::kIncomplete, "topic '" + topic + "' has no partitions");
-  }
-  std::vector<bool> ids(static_cast<size_t>(t.partition_cnt), false);
-  for (int i = 0; i < t.partition_cnt; ++i) {
-    const int32_t id = t.partitions[i].id;
-    if (id < 0 || id >= t.partition_cnt || ids[static_cast<size_t>(id)]) {
-      return MakeError(ErrorCode::kProtocol,
-                       "metadata for topic '" + topic + "' has unexpected partition ids");
-    }
-    ids[static_cast<size_t>(id)] = true;
-  }
-  return t.partition_cnt;
-}
-
-bool IsUnknownTopic(rd_kafka_resp_err_t err) {
-  return err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
-}
-
-}  // namespace
 
 // KAFKA_TOPIC as a list: one Metadata request per named topic (the request names only that
 // topic, so its cost does not grow with the cluster). A missing topic is kNotFound.
@@ -649,25 +428,7 @@ Result<Observation> KafkaMetricSource::Fetch() {
   }
   if (result) return result;
 
-  Error error = result.error();
-  if (error.code == ErrorCode::kTimeout || error.code == ErrorCode::kUnavailable) {
-    // What librdkafka saw underneath explains a timeout better: brokers down, bad credentials.
-    rd_kafka_resp_err_t code = RD_KAFKA_RESP_ERR_NO_ERROR;
-    const std::string broker_error = client_->TakeBrokerError(&code);
-    if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || code == RD_KAFKA_RESP_ERR__TRANSPORT ||
-        code == RD_KAFKA_RESP_ERR__RESOLVE) {
-      error.code = ErrorCode::kUnavailable;
-      error.message = "brokers unreachable (" + options_.bootstrap_servers + "): " + broker_error +
-                      "; " + error.message;
-    } else if (CodeOf(code) == ErrorCode::kUnauthenticated) {
-      error.code = ErrorCode::kUnauthenticated;
-      error.message = "authentication failed: " + broker_error + "; " + error.message;
-    } else if (code == RD_KAFKA_RESP_ERR__SSL) {  // e.g. a server certificate from another CA
-      error.code = ErrorCode::kUnavailable;
-      error.message = "TLS with the brokers failed (" + options_.bootstrap_servers +
-                      "): " + broker_error + "; " + error.message;
-    }
-  }
+  Error error = ExplainFailure(result.error(), *client_, options_.bootstrap_servers);
   if (IsRetryable(error.code)) recreate_client_ = true;
   return MakeError(error.WithContext("kafka"));
 }

@@ -57,13 +57,8 @@ class KafkaSourceTest : public ::testing::Test {
   // A topic with the given messages per partition.
   std::string TopicWith(const std::vector<int>& messages) {
     const std::string topic = Unique("t");
-    EXPECT_TRUE(cluster_->CreateTopic(topic, static_cast<int>(messages.size())));
-    for (size_t p = 0; p < messages.size(); ++p) {
-      if (messages[p] > 0) {
-        auto s = cluster_->Produce(topic, static_cast<int32_t>(p), messages[p]);
-        EXPECT_TRUE(s) << s.error().ToString();
-      }
-    }
+    auto s = cluster_->CreateTopicWith(topic, messages);
+    EXPECT_TRUE(s) << s.error().ToString();
     return topic;
   }
 

@@ -48,6 +48,14 @@ Status MockCluster::CreateTopic(const std::string& topic, int partitions) {
       "create topic '" + topic + "'");
 }
 
+Status MockCluster::CreateTopicWith(const std::string& topic, const std::vector<int>& messages) {
+  RETURN_IF_ERROR(CreateTopic(topic, static_cast<int>(messages.size())));
+  for (size_t p = 0; p < messages.size(); ++p) {
+    if (messages[p] > 0) RETURN_IF_ERROR(Produce(topic, static_cast<int32_t>(p), messages[p]));
+  }
+  return OkStatus();
+}
+
 Status MockCluster::Produce(const std::string& topic, int32_t partition, int count) {
   return client_->Produce(topic, partition, count);
 }

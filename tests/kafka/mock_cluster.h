@@ -43,6 +43,8 @@ class MockCluster {
 
   // Creates a topic (replication factor min(3, brokers)). Fails if it exists.
   [[nodiscard]] Status CreateTopic(const std::string& topic, int partitions);
+  // Creates a topic with messages.size() partitions holding messages[p] messages each.
+  [[nodiscard]] Status CreateTopicWith(const std::string& topic, const std::vector<int>& messages);
   // Produces `count` small messages to one partition and waits until all are acknowledged.
   [[nodiscard]] Status Produce(const std::string& topic, int32_t partition, int count);
   // Produces `per_partition` messages to each of partitions [0, partitions) in one flush.
