@@ -25,6 +25,7 @@
 #include "demo/demo.h"
 #include "http/health_server.h"
 #include "kafka/kafka_source.h"
+#include "kafka/shared_observer.h"
 #include "kube/client.h"
 #include "kube/deployment_target.h"
 #include "kube/guarded_scale_target.h"
@@ -35,7 +36,6 @@
 #include "many/controller.h"
 #include "many/kube_parts.h"
 #include "many/options.h"
-#include "many/per_target_observer.h"
 #include "sim/simulate.h"
 #include "telemetry/telemetry.h"
 
@@ -387,12 +387,17 @@ int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions
     log.Error("invalid kafka configuration", {{"error", kafka_options.error().ToString()}});
     return kExitConfig;
   }
-  ka::many::PerTargetObserver observer({.name = "default",
-                                        .bootstrap_servers = cfg.kafka_bootstrap_servers,
-                                        .properties = kafka_options->properties,
-                                        .timeout = std::min<std::chrono::milliseconds>(
-                                            kafka_options->timeout, std::chrono::seconds(10))},
-                                       clock, &log);
+  auto observer = ka::kafka::SharedObserver::Create(
+      {.name = "default",
+       .bootstrap_servers = cfg.kafka_bootstrap_servers,
+       .properties = kafka_options->properties,
+       .timeout = std::min<std::chrono::milliseconds>(kafka_options->timeout,
+                                                      std::chrono::seconds(10))},
+      clock, &log);
+  if (!observer) {
+    log.Error("invalid kafka configuration", {{"error", observer.error().ToString()}});
+    return kExitConfig;
+  }
   auto client = MakeKubeClient(env, cfg, clock);
   auto informer_client = ka::kube::OptionsFromEnv(env);
   if (!client || !informer_client) {
@@ -412,7 +417,7 @@ int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions
   ka::many::KubeStatusWriter status_writer(**client);
   ka::many::Controller controller(
       {.instance_env = env,
-       .clusters = {{"default", &observer}},
+       .clusters = {{"default", observer->get()}},
        .may_act = [&] { return election.IsLeader(); },
        .may_write = [&] { return !stop.Stopped() && election.IsLeader(); }},
       clock, log, tracer, ka::many::MakeKubeFactory(**client, clock, identity),
