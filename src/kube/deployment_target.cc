@@ -1,5 +1,6 @@
 #include "kube/deployment_target.h"
 
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <string_view>
@@ -10,11 +11,55 @@
 namespace kafka_autoscaler::kube {
 namespace {
 
-std::string DeploymentPath(const DeploymentRef& ref) {
-  return "/apis/apps/v1/namespaces/" + ref.namespace_name + "/deployments/" + ref.name;
+// "deployment", "statefulset", for messages.
+std::string LowerKind(const WorkloadRef& ref) {
+  std::string kind = ref.kind;
+  for (char& c : kind) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return kind;
 }
 
 }  // namespace
+
+std::string WorkloadResource(const std::string& kind) {
+  if (kind == "Deployment") return "deployments";
+  if (kind == "StatefulSet") return "statefulsets";
+  return "";
+}
+
+nlohmann::json WorkloadObjectRef(const WorkloadRef& ref, const std::string& uid) {
+  return {{"apiVersion", "apps/v1"},
+          {"kind", ref.kind},
+          {"name", ref.name},
+          {"namespace", ref.namespace_name},
+          {"uid", uid}};
+}
+
+std::string WorkloadPath(const WorkloadRef& ref) {
+  return "/apis/apps/v1/namespaces/" + ref.namespace_name + "/" + WorkloadResource(ref.kind) + "/" +
+         ref.name;
+}
+
+Result<nlohmann::json> PatchScale(Client& client, const WorkloadRef& ref,
+                                  const std::string& resource_version, int32_t replicas) {
+  if (resource_version.empty()) {
+    // No read to be conditional on (never read, or the last write conflicted): a write now
+    // would be decided from state we do not have.
+    return MakeError(ErrorCode::kConflict, "kubernetes: " + LowerKind(ref) + " " +
+                                               ref.namespace_name + "/" + ref.name +
+                                               ": not read since the last conflict; not scaling");
+  }
+  const RequestInfo info{"patch", WorkloadResource(ref.kind) + "/scale", ref.namespace_name,
+                         ref.name};
+  nlohmann::json patch = {{"metadata", {{"resourceVersion", resource_version}}},
+                          {"spec", {{"replicas", replicas}}}};
+  auto result = client.Call("PATCH", WorkloadPath(ref) + "/scale", info, &patch,
+                            "application/merge-patch+json");
+  if (!result && result.error().code == ErrorCode::kConflict) {
+    return MakeError(result.error().WithContext("another writer changed the " + LowerKind(ref) +
+                                                " since it was read; deciding again next tick"));
+  }
+  return result;
+}
 
 std::string FormatTime(WallTime t) {
   std::time_t secs =
@@ -90,7 +135,7 @@ Result<std::vector<std::string>> DeploymentScaleTarget::OtherAutoscalers() {
             field->error().WithContext("kubernetes: unexpected HorizontalPodAutoscaler list"));
       }
     }
-    if (*kind != "Deployment" || *name != ref_.name || api_version->rfind("apps/", 0) != 0) {
+    if (*kind != ref_.kind || *name != ref_.name || api_version->rfind("apps/", 0) != 0) {
       continue;
     }
     found.push_back("HorizontalPodAutoscaler " + ref_.namespace_name + "/" + *hpa_name);
@@ -100,12 +145,12 @@ Result<std::vector<std::string>> DeploymentScaleTarget::OtherAutoscalers() {
 
 Result<ScaleState> DeploymentScaleTarget::Get() {
   std::lock_guard lock(mu_);
-  const std::string path = DeploymentPath(ref_);
-  auto deployment =
-      client_.Call("GET", path, {"get", "deployments", ref_.namespace_name, ref_.name});
+  const std::string path = WorkloadPath(ref_);
+  const std::string resource = WorkloadResource(ref_.kind);
+  auto deployment = client_.Call("GET", path, {"get", resource, ref_.namespace_name, ref_.name});
   if (!deployment) return MakeError(deployment.error());
   auto scale = client_.Call("GET", path + "/scale",
-                            {"get", "deployments/scale", ref_.namespace_name, ref_.name});
+                            {"get", resource + "/scale", ref_.namespace_name, ref_.name});
   if (!scale) return MakeError(scale.error());
   auto autoscalers = OtherAutoscalers();
   if (!autoscalers) return MakeError(autoscalers.error());
@@ -131,7 +176,7 @@ Result<ScaleState> DeploymentScaleTarget::Get() {
   check(ready_replicas);
   if (bad != nullptr) {
     return MakeError(bad->WithContext("kubernetes: get " + ref_.namespace_name + "/" + ref_.name +
-                                      " (Deployment and its scale)"));
+                                      " (" + ref_.kind + " and its scale)"));
   }
   if (version->empty()) {
     return MakeError(ErrorCode::kProtocol, "kubernetes: get " + ref_.namespace_name + "/" +
@@ -151,23 +196,10 @@ Result<ScaleState> DeploymentScaleTarget::Get() {
 
 Status DeploymentScaleTarget::SetReplicas(int32_t replicas) {
   std::lock_guard lock(mu_);
-  if (resource_version_.empty()) {
-    // No read to be conditional on (never read, or the last write conflicted): a write now
-    // would be decided from state we do not have.
-    return MakeError(ErrorCode::kConflict, "kubernetes: deployment " + ref_.namespace_name + "/" +
-                                               ref_.name +
-                                               ": not read since the last conflict; not scaling");
-  }
-  const std::string path = DeploymentPath(ref_) + "/scale";
-  const RequestInfo info{"patch", "deployments/scale", ref_.namespace_name, ref_.name};
-  nlohmann::json patch = {{"metadata", {{"resourceVersion", resource_version_}}},
-                          {"spec", {{"replicas", replicas}}}};
-  auto result = client_.Call("PATCH", path, info, &patch, "application/merge-patch+json");
+  auto result = PatchScale(client_, ref_, resource_version_, replicas);
   if (!result) {
     if (result.error().code == ErrorCode::kConflict) resource_version_.clear();
-    if (result.error().code != ErrorCode::kConflict) return MakeError(result.error());
-    return MakeError(result.error().WithContext(
-        "another writer changed the deployment since it was read; deciding again next tick"));
+    return MakeError(result.error());
   }
   // The write happened; an odd answer only means the next write reads the scale first.
   resource_version_ = Field<std::string>(*result, {"metadata", "resourceVersion"}, "").value_or("");
@@ -182,8 +214,9 @@ DeploymentEventRecorder::DeploymentEventRecorder(Client& client, DeploymentRef r
       reporting_instance_(std::move(reporting_instance)) {}
 
 Result<std::string> DeploymentEventRecorder::Uid() {
-  auto deployment = client_.Call("GET", DeploymentPath(ref_),
-                                 {"get", "deployments", ref_.namespace_name, ref_.name});
+  auto deployment =
+      client_.Call("GET", WorkloadPath(ref_),
+                   {"get", WorkloadResource(ref_.kind), ref_.namespace_name, ref_.name});
   if (!deployment) return MakeError(deployment.error());
   return Field<std::string>(*deployment, {"metadata", "uid"}, "");
 }
@@ -193,13 +226,8 @@ Status DeploymentEventRecorder::Record(EventType type, const std::string& reason
   std::lock_guard lock(mu_);
   auto uid = Uid();
   if (!uid) return MakeError(uid.error().WithContext("event"));
-  const nlohmann::json involved = {{"apiVersion", "apps/v1"},
-                                   {"kind", "Deployment"},
-                                   {"name", ref_.name},
-                                   {"namespace", ref_.namespace_name},
-                                   {"uid", *uid}};
-  return PostEvent(client_, involved, type, reason, message, clock_.WallNow(), sequence_++,
-                   reporting_instance_);
+  return PostEvent(client_, WorkloadObjectRef(ref_, *uid), type, reason, message, clock_.WallNow(),
+                   sequence_++, reporting_instance_);
 }
 
 Status PostEvent(Client& client, const nlohmann::json& involved_object, EventType type,

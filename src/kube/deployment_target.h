@@ -1,10 +1,12 @@
 // DeploymentScaleTarget and DeploymentEventRecorder: the ScaleTarget and EventRecorder of the
-// daemon, acting on one Deployment through the API client.
+// daemon, acting on one Deployment through the API client. Both take a WorkloadRef whose kind
+// may also be StatefulSet (apps/v1; the same /scale subresource and status fields), read
+// "Deployment" below as "the workload".
 //
-// Get() reads the Deployment (annotations, uid, status.readyReplicas), its /scale subresource (spec.replicas,
-// status.replicas, status.selector), and the autoscaling/v2 HorizontalPodAutoscalers of the
-// namespace, naming those whose scaleTargetRef is this Deployment in
-// ScaleState::other_autoscalers (Role: `list` on horizontalpodautoscalers.autoscaling; without
+// Get() reads the Deployment (annotations, uid, status.readyReplicas), its /scale subresource
+// (spec.replicas, status.replicas, status.selector), and the autoscaling/v2
+// HorizontalPodAutoscalers of the namespace, naming those whose scaleTargetRef is this Deployment
+// in ScaleState::other_autoscalers (Role: `list` on horizontalpodautoscalers.autoscaling; without
 // it Get() fails with kPermissionDenied naming that verb, since scaling next to an HPA would
 // fight it). SetReplicas() sends one merge patch {"metadata":{"resourceVersion":RV},"spec":
 // {"replicas":N}} to /scale, RV being the version the last Get() saw: a change made since
@@ -30,10 +32,29 @@ namespace kafka_autoscaler::kube {
 inline constexpr char kPausedAnnotation[] = "kafka-autoscaler/paused";
 inline constexpr char kEventComponent[] = "kafka-autoscaler";
 
-struct DeploymentRef {
+// A workload with a /scale subresource: kind "Deployment" or "StatefulSet" (apps/v1).
+struct WorkloadRef {
   std::string namespace_name;
   std::string name;
+  std::string kind = "Deployment";
 };
+using DeploymentRef = WorkloadRef;  // its name from the Deployment-only days
+
+// "deployments" or "statefulsets" for a kind; "" for a kind without /scale support here.
+std::string WorkloadResource(const std::string& kind);
+// "/apis/apps/v1/namespaces/NS/deployments/NAME".
+std::string WorkloadPath(const WorkloadRef& ref);
+// The involvedObject of an Event about the workload.
+nlohmann::json WorkloadObjectRef(const WorkloadRef& ref, const std::string& uid);
+
+// The write of every ScaleTarget on the API: one merge patch {"metadata":{"resourceVersion":
+// RV},"spec":{"replicas":N}} to the workload's /scale, RV = `resource_version` (the version the
+// decision was made from). Returns the answer (the Scale after the write). Errors: kConflict at
+// once when RV is empty (no read to be conditional on) or on a 409 (someone wrote since; never
+// re-sent), others as Client::Call.
+[[nodiscard]] Result<nlohmann::json> PatchScale(Client& client, const WorkloadRef& ref,
+                                                const std::string& resource_version,
+                                                int32_t replicas);
 
 class DeploymentScaleTarget final : public ScaleTarget {
  public:
