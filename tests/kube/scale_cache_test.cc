@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -313,6 +315,34 @@ TEST_F(ScaleCacheTest, FiftyTargetsReadTenTimesMakeNoApiRequest) {
   const auto stats = cache_->stats();
   EXPECT_EQ(stats.lists, 3);
   EXPECT_EQ(stats.watches, 3);
+}
+
+// OnChange names the workload a change concerns (for a work queue keyed by target): the
+// workload itself, or the target of a changed HPA.
+TEST_F(ScaleCacheTest, ChangesNameTheirWorkload) {
+  StartCache({}, /*run=*/false);
+  std::mutex mu;
+  std::vector<std::string> seen;
+  cache_->OnChange([&](const kube::WorkloadRef& ref) {
+    std::lock_guard lock(mu);
+    seen.push_back(ref.kind + " " + ref.namespace_name + "/" + ref.name);
+  });
+  RunCache(1);
+  auto saw = [&](const std::string& what) {
+    std::lock_guard lock(mu);
+    return std::find(seen.begin(), seen.end(), what) != seen.end();
+  };
+  EXPECT_TRUE(saw("Deployment prod/web"));  // the initial list
+  EXPECT_TRUE(saw("StatefulSet prod/db"));
+  server_->AddHorizontalPodAutoscaler("prod", "db-cpu", "db", "StatefulSet");
+  server_->AddWorkload(WorkloadKind::kStatefulSet, "prod", "cache", 1);
+  EXPECT_TRUE(Eventually([&] { return saw("StatefulSet prod/cache"); }, kPatience));
+  EXPECT_TRUE(Eventually(
+      [&] {
+        std::lock_guard lock(mu);
+        return std::count(seen.begin(), seen.end(), "StatefulSet prod/db") == 2;  // list + HPA
+      },
+      kPatience));
 }
 
 TEST(LabelSelectorString, RendersLikeTheScaleSubresource) {
