@@ -3,7 +3,8 @@
 //
 // For each size: a topic with one message per partition and a commit on every partition; a
 // cold Fetch (new client: Metadata + offsets) and then N warm Fetches (connections up; each
-// still reads Metadata, as every tick does). It prints the median and p90 wall time of a warm Fetch and, per Fetch, CPU time of
+// still reads Metadata, as every tick does). It prints the median and p90 wall time of a warm Fetch
+// and, per Fetch, CPU time of
 //   caller  — the thread calling Fetch() (our request shaping and answer parsing),
 //   mock    — the mock cluster's thread ("rdk:mock": the mock brokers' own cost),
 //   process — everything, so process − mock is what a real deployment would spend;
@@ -33,6 +34,7 @@
 #include "common/clock.h"
 #include "kafka/kafka_source.h"
 #include "mock_cluster.h"
+#include "proc_stats.h"
 
 // Counting allocator: the bench binary's own replacement of the global operator new.
 namespace {
@@ -49,43 +51,9 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 namespace {
 
 using namespace kafka_autoscaler;
+using bench::CpuMs;
+using bench::ThreadsCpuMs;
 using kafka::testing::MockCluster;
-
-double CpuMs(clockid_t id) {
-  timespec ts{};
-  clock_gettime(id, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-// CPU time (ms) of every thread of this process whose name starts with `prefix`.
-double ThreadsCpuMs(const char* prefix) {
-  double total = 0;
-  DIR* dir = opendir("/proc/self/task");
-  if (dir == nullptr) return 0;
-  const double tick_ms = 1000.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
-  while (dirent* e = readdir(dir)) {
-    if (e->d_name[0] == '.') continue;
-    const std::string base = std::string("/proc/self/task/") + e->d_name;
-    std::ifstream comm(base + "/comm");
-    std::string name;
-    std::getline(comm, name);
-    if (name.rfind(prefix, 0) != 0) continue;
-    std::ifstream stat(base + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    const auto close = text.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream fields(text.substr(close + 2));
-    std::string f;
-    unsigned long long utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && fields >> f; ++i) {
-      if (i == 14) utime = std::strtoull(f.c_str(), nullptr, 10);
-      if (i == 15) stime = std::strtoull(f.c_str(), nullptr, 10);
-    }
-    total += static_cast<double>(utime + stime) * tick_ms;
-  }
-  closedir(dir);
-  return total;
-}
 
 struct Figures {
   int partitions = 0;
