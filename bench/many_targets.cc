@@ -10,6 +10,8 @@
 //   obs_mib      VmRSS growth from just before the observer was created to after the passes
 //   wall_ms      median wall time of a pass
 //   cpu_ms       CPU per pass of the whole process minus the mock brokers' thread ("rdk:mock")
+//   rdk_main / rdk_broker   of which librdkafka's main thread (admin requests, metadata) and
+//                broker threads (requests, answers); the rest is the caller (our code)
 //   metadata / list_offsets / offset_fetch   Kafka requests per pass, by API (RequestCounts)
 // Usage: many_targets [--targets 1,100,1000,3000] [--passes 5]
 // (the ctest `bench.many_targets`, label bench, runs --targets 1,100 --passes 3).
@@ -159,7 +161,7 @@ int RunOne(MockCluster& cluster, int run, int targets, int passes) {
   (void)(*observer)->Observe(queries);
   const kafka::RequestCounts before = (*observer)->stats();
   std::vector<double> walls;
-  double cpu = 0;
+  double cpu = 0, rdk_main = 0, rdk_broker = 0;
   int failures = 0;
   for (int pass = 0; pass < passes; ++pass) {
     std::vector<int> moving;  // a tenth of the groups commit further
@@ -167,20 +169,23 @@ int RunOne(MockCluster& cluster, int run, int targets, int passes) {
     (void)CommitMany(cluster.client().handle(), run, moving, 1);
     const double process0 = CpuMs(CLOCK_PROCESS_CPUTIME_ID);
     const double mock0 = ThreadsCpuMs("rdk:mock");
+    const double main0 = ThreadsCpuMs("rdk:main"), broker0 = ThreadsCpuMs("rdk:broker");
     const auto t0 = std::chrono::steady_clock::now();
     const auto results = (*observer)->Observe(queries);
     walls.push_back(
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     cpu += (CpuMs(CLOCK_PROCESS_CPUTIME_ID) - process0) - (ThreadsCpuMs("rdk:mock") - mock0);
+    rdk_main += ThreadsCpuMs("rdk:main") - main0;
+    rdk_broker += ThreadsCpuMs("rdk:broker") - broker0;
     for (const auto& [key, r] : results) failures += r ? 0 : 1;
   }
   const kafka::RequestCounts after = (*observer)->stats();
   std::sort(walls.begin(), walls.end());
   const long rss = RssKiB();
   const double n = passes;
-  std::printf("%8d %10.1f %10.1f %10.1f %10.1f %10.1f %12.1f %12.1f %9d\n", targets,
+  std::printf("%8d %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %12.1f %12.1f %9d\n", targets,
               static_cast<double>(rss) / 1024, static_cast<double>(rss - rss0) / 1024,
-              walls[walls.size() / 2], cpu / n,
+              walls[walls.size() / 2], cpu / n, rdk_main / n, rdk_broker / n,
               static_cast<double>(after.metadata - before.metadata) / n,
               static_cast<double>(after.list_offsets - before.list_offsets) / n,
               static_cast<double>(after.offset_fetch - before.offset_fetch) / n, failures);
@@ -204,8 +209,9 @@ int main(int argc, char** argv) {
   }
   std::printf("# SharedObserver, 3-broker mock cluster, %d partitions per target, %d passes\n",
               kPartitions, passes);
-  std::printf("%8s %10s %10s %10s %10s %10s %12s %12s %9s\n", "targets", "rss_mib", "obs_mib",
-              "wall_ms", "cpu_ms", "metadata", "list_offsets", "offset_fetch", "failures");
+  std::printf("%8s %10s %10s %10s %10s %10s %10s %10s %12s %12s %9s\n", "targets", "rss_mib",
+              "obs_mib", "wall_ms", "cpu_ms", "rdk_main", "rdk_broker", "metadata", "list_offsets",
+              "offset_fetch", "failures");
   int run = 0;
   for (int n : sizes) {
     if (RunOne(**cluster, run++, n, passes) != 0) return 1;

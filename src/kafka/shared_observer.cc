@@ -298,21 +298,28 @@ class SharedObserverImpl final : public SharedObserver {
       }
     }
 
-    // Watermarks of the union: latest and earliest, chunked, one request per leader per chunk.
-    std::vector<PartitionList> latest =
-        ChunksOf(all, RD_KAFKA_OFFSET_END, options_.chunk_partitions);
-    std::vector<PartitionList> earliest =
-        ChunksOf(all, RD_KAFKA_OFFSET_BEGINNING, options_.chunk_partitions);
+    // Watermarks of the union: latest and earliest, in chunks that each hold partitions of
+    // one leader only (per this pass's metadata), so that each chunk is one ListOffsets
+    // request: 2 × Σ_broker ⌈partitions led / chunk⌉ requests a pass, instead of up to
+    // brokers × that when chunks mixed leaders.
+    std::map<int32_t, Observation> by_leader;
+    for (size_t i = 0; i < all.partitions.size(); ++i) {
+      by_leader[leaders[i]].partitions.push_back(PartitionOffsets{
+          .topic = all.partitions[i].topic, .partition = all.partitions[i].partition});
+    }
+    std::vector<PartitionList> latest, earliest;
+    for (const auto& [leader, part] : by_leader) {
+      for (auto& l : ChunksOf(part, RD_KAFKA_OFFSET_END, options_.chunk_partitions)) {
+        latest.push_back(std::move(l));
+      }
+      for (auto& l : ChunksOf(part, RD_KAFKA_OFFSET_BEGINNING, options_.chunk_partitions)) {
+        earliest.push_back(std::move(l));
+      }
+    }
     std::vector<PartitionList*> jobs;
     for (auto& l : latest) jobs.push_back(&l);
     for (auto& l : earliest) jobs.push_back(&l);
-    int64_t list_requests = 0;
-    for (size_t c = 0; c < latest.size(); ++c) {
-      std::set<int32_t> brokers;
-      const size_t end = std::min(all.partitions.size(), (c + 1) * options_.chunk_partitions);
-      for (size_t i = c * options_.chunk_partitions; i < end; ++i) brokers.insert(leaders[i]);
-      list_requests += 2 * static_cast<int64_t>(brokers.size());  // latest + earliest
-    }
+    const auto list_requests = static_cast<int64_t>(jobs.size());
     const std::vector<rd_kafka_resp_err_t> errs =
         OffsetsForTimesEach(rk, jobs, options_.parallel_requests, deadline);
 
