@@ -31,6 +31,7 @@
 #include "kube/guarded_scale_target.h"
 #include "kube/kube_config.h"
 #include "kube/leader_elector.h"
+#include "kube/scale_cache.h"
 #include "kube/lease_lock.h"
 #include "kube/informer.h"
 #include "many/controller.h"
@@ -413,6 +414,14 @@ int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions
   Election election;
   if (!election.Start(election_cfg, env, clock, log, identity)) return kExitConfig;
 
+  // The targets' scale state from a watch cache: a pass reads no workload from the API server.
+  auto cache = ka::kube::ScaleCache::Create(*informer_client, {.namespaces = namespaces}, clock,
+                                            log);
+  if (!cache) {
+    log.Error("no usable kubernetes configuration", {{"error", cache.error().ToString()}});
+    return kExitConfig;
+  }
+
   ka::daemon::OtelTickTracer tracer(telemetry.tracer());
   ka::many::KubeStatusWriter status_writer(**client);
   ka::many::Controller controller(
@@ -420,7 +429,7 @@ int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions
        .clusters = {{"default", observer->get()}},
        .may_act = [&] { return election.IsLeader(); },
        .may_write = [&] { return !stop.Stopped() && election.IsLeader(); }},
-      clock, log, tracer, ka::many::MakeKubeFactory(**client, clock, identity),
+      clock, log, tracer, ka::many::MakeKubeFactory(**client, **cache, clock, identity),
       [&](const ka::many::ScalerRef& ref) -> std::unique_ptr<ka::kube::EventRecorder> {
         return std::make_unique<ka::many::ScalerEventRecorder>(**client, ref, clock, identity);
       },
@@ -440,13 +449,16 @@ int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions
     informers.push_back(std::move(*informer));
   }
   std::vector<std::thread> informer_threads;
+  informer_threads.emplace_back([&log, &stop, c = cache->get()] {
+    ka::RunGuarded("scale-cache", &log, [&] { c->Run(stop); });
+  });
   for (auto& informer : informers) {
     informer_threads.emplace_back([&log, &stop, i = informer.get()] {
       ka::RunGuarded("kafkascaler-informer", &log, [&] { i->Run(stop); });
     });
   }
-  auto synced = [&informers] {
-    return std::all_of(informers.begin(), informers.end(),
+  auto synced = [&informers, &cache] {
+    return (*cache)->synced() && std::all_of(informers.begin(), informers.end(),
                        [](const auto& i) { return i->synced(); });
   };
 

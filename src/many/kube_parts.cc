@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "kube/deployment_target.h"
+#include "kube/scale_cache.h"
 
 namespace kafka_autoscaler::many {
 
@@ -39,19 +40,20 @@ Status KubeStatusWriter::Write(const ScalerRef& ref, const nlohmann::json& merge
   return OkStatus();
 }
 
-KubeFactory MakeKubeFactory(kube::Client& client, const Clock& clock,
+KubeFactory MakeKubeFactory(kube::Client& client, kube::ScaleCache& cache, const Clock& clock,
                             std::string reporting_instance) {
-  return [&client, &clock, reporting_instance](
+  return [&client, &cache, &clock, reporting_instance](
              const ScalerRef&, const config::KafkaScalerTarget& spec) -> Result<TargetKube> {
-    const kube::DeploymentRef workload{spec.config.namespace_name, spec.config.deployment_name};
-    if (spec.target_kind != "Deployment") {
+    const kube::WorkloadRef workload{spec.config.namespace_name, spec.config.deployment_name,
+                                     spec.target_kind};
+    if (kube::WorkloadResource(spec.target_kind).empty()) {
       return MakeError(ErrorCode::kInvalidArgument, "spec.scaleTargetRef.kind " + spec.target_kind +
-                                                        ": this instance scales Deployments only");
+                                                        ": must be Deployment or StatefulSet");
     }
     TargetKube k;
-    k.scale = std::make_unique<kube::DeploymentScaleTarget>(client, workload);
-    k.events = std::make_unique<kube::DeploymentEventRecorder>(client, workload, clock,
-                                                               reporting_instance);
+    k.scale = std::make_unique<kube::CachedScaleTarget>(cache, client, workload);
+    k.events = std::make_unique<kube::CachedEventRecorder>(cache, client, workload, clock,
+                                                           reporting_instance);
     return k;
   };
 }

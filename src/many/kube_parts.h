@@ -2,8 +2,9 @@
 //   - ScalerEventRecorder: core/v1 Events whose involvedObject is a KafkaScaler
 //     (kafka-autoscaler.io/v1alpha1), next to the Events the workload gets;
 //   - KubeStatusWriter: merge PATCH of .../kafkascalers/NAME/status;
-//   - MakeKubeFactory: the workload of a KafkaScaler's scaleTargetRef as a ScaleTarget and an
-//     EventRecorder (Deployment: kube::DeploymentScaleTarget and DeploymentEventRecorder).
+//   - MakeKubeFactory: the workload of a KafkaScaler's scaleTargetRef (Deployment or
+//     StatefulSet) as a kube::CachedScaleTarget and CachedEventRecorder: reads come from the
+//     watch cache (kube::ScaleCache), so a pass makes API requests only for writes.
 // All keep a reference to the Client, which must outlive them; thread-safe as the Client is.
 #pragma once
 
@@ -13,6 +14,7 @@
 
 #include "common/clock.h"
 #include "kube/client.h"
+#include "kube/scale_cache.h"
 #include "many/controller.h"
 
 namespace kafka_autoscaler::many {
@@ -46,8 +48,9 @@ class KubeStatusWriter final : public StatusWriter {
   kube::Client& client_;
 };
 
-// The KubeFactory of the daemon. `reporting_instance` names this instance in Events.
-KubeFactory MakeKubeFactory(kube::Client& client, const Clock& clock,
+// The KubeFactory of the daemon, on `cache` (which must outlive the targets).
+// `reporting_instance` names this instance in Events.
+KubeFactory MakeKubeFactory(kube::Client& client, kube::ScaleCache& cache, const Clock& clock,
                             std::string reporting_instance);
 
 // The collection path of KafkaScalers: all namespaces ("" ) or one.

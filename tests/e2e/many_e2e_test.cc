@@ -11,6 +11,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <thread>
 
 #include "apiserver/test_apiserver.h"
 #include "e2e/process.h"
@@ -256,23 +257,52 @@ TEST_F(ManyE2eTest, ThreeScalersInTwoNamespacesScaleIndependentlyDeleteStopsInva
   EXPECT_EQ(daemon->Wait(seconds(30)), 0) << daemon->Stderr();
 }
 
-// WATCH_NAMESPACES: KafkaScalers elsewhere are not served.
-TEST_F(ManyE2eTest, WatchNamespacesLimitsWhatIsServed) {
-  ASSERT_TRUE(kafka_->ProduceEach(kOrders.topic, kOrders.partitions, 8));  // 48 → 5
-  ASSERT_TRUE(kafka_->ProduceEach(kAudit.topic, kAudit.partitions, 10));   // 30 → 3
+// WATCH_NAMESPACES: KafkaScalers elsewhere are not served. A StatefulSet scales like a
+// Deployment, and once the targets are steady a pass reads nothing from the API server (the
+// scale state comes from the watch cache) and writes nothing.
+TEST_F(ManyE2eTest, WatchNamespacesStatefulSetsAndIdlePassesCostNoRequest) {
+  ASSERT_TRUE(kafka_->ProduceEach(kOrders.topic, kOrders.partitions, 8));    // 48 → 5
+  ASSERT_TRUE(kafka_->ProduceEach(kAudit.topic, kAudit.partitions, 10));     // 30 → 3
+  ASSERT_TRUE(kafka_->ProduceEach(kBilling.topic, kBilling.partitions, 5));  // 20 → 2
+  api_->AddWorkload(WorkloadKind::kStatefulSet, "team-a", "stream", 1);
   auto daemon = StartDaemon({{"WATCH_NAMESPACES", "team-a"}});
-  Apply(ScalerYaml(kOrders) + "---\n" + ScalerYaml(kAudit));
-  ASSERT_TRUE(Eventually([&] { return Replicas(kOrders) == 5; }, seconds(60))) << daemon->Stderr();
+  Apply(ScalerYaml(kOrders) + "---\n" + ScalerYaml(kAudit) + "---\n" +
+        std::regex_replace(ScalerYaml({"team-a", "stream", "stream", "billing", "g-billing", 4}),
+                           std::regex("kind: Deployment"), "kind: StatefulSet"));
+  auto stream_replicas = [&] {
+    auto s = api_->Workload(WorkloadKind::kStatefulSet, "team-a", "stream");
+    return s ? (*s)["spec"]["replicas"].get<int>() : -1;
+  };
+  ASSERT_TRUE(
+      Eventually([&] { return Replicas(kOrders) == 5 && stream_replicas() == 2; }, seconds(60)))
+      << "orders " << Replicas(kOrders) << ", stream " << stream_replicas() << "\n"
+      << daemon->Stderr();
   ASSERT_TRUE(Eventually(
       [&] {
         const json o = Scaler("team-a", "orders");
-        return Condition(o, "Ready").value("status", "") == "True";
+        const json s = Scaler("team-a", "stream");
+        return Condition(o, "Ready").value("status", "") == "True" &&
+               Condition(s, "Ready").value("status", "") == "True" &&
+               o["status"].value("readyReplicas", -1) == 5 &&
+               s["status"].value("readyReplicas", -1) == 2;
       },
-      seconds(60)));
+      seconds(60)))
+      << Kubectl("get ks -A -o yaml").output;
   EXPECT_EQ(Replicas(kAudit), 1);
   EXPECT_FALSE(Scaler("team-b", "audit").contains("status"));
-  EXPECT_EQ(api_->CountRequests("", "/namespaces/team-b/deployments"), 0)
-      << "nothing in team-b was even read";
+  EXPECT_EQ(api_->CountRequests("", "/namespaces/team-b/deployments") +
+                api_->CountRequests("", "/namespaces/team-b/events") +
+                api_->CountRequests("", "/namespaces/team-b/kafkascalers/audit/status"),
+            0)
+      << "the daemon never looked at team-b";
+
+  // Steady: a few seconds of 1 s passes send no request but the watches' own.
+  api_->ClearRequests();
+  std::this_thread::sleep_for(seconds(3));
+  for (const auto& r : api_->Requests()) {
+    EXPECT_NE(r.query.find("watch"), std::string::npos)
+        << "an idle pass sent " << r.method << " " << r.path << "?" << r.query;
+  }
   daemon->Signal(SIGTERM);
   EXPECT_EQ(daemon->Wait(seconds(30)), 0) << daemon->Stderr();
 }
