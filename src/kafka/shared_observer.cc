@@ -26,6 +26,7 @@ struct TopicView {
 struct MetadataView {
   std::unordered_map<std::string, TopicView> topics;
   std::vector<std::string> names;  // every topic of the answer (pattern matching)
+  bool all_topics = false;         // the answer lists every topic of the cluster
 };
 
 struct TopicLayout {
@@ -145,15 +146,19 @@ class SharedObserverImpl final : public SharedObserver {
     return OkStatus();
   }
 
-  // One Metadata request: every topic when a target has a pattern, else the batch's topics
-  // (librdkafka asks for the topics it knows locally: the handles held here, plus its cache).
+  // One Metadata request: every topic when a target has a pattern or the batch names more than
+  // max_listed_topics topics, else the batch's topics (librdkafka asks for the topics it knows
+  // locally: the handles held here, plus its cache).
   Result<MetadataView> ReadMetadata(const std::vector<const TargetQuery*>& targets,
                                     SteadyTime deadline) {
-    const bool all = std::any_of(targets.begin(), targets.end(),
+    std::set<std::string> wanted;
+    for (const auto* t : targets) wanted.insert(t->topics.begin(), t->topics.end());
+    const bool all = wanted.size() > options_.max_listed_topics ||
+                     std::any_of(targets.begin(), targets.end(),
                                  [](const TargetQuery* t) { return t->topic_pattern.has_value(); });
-    if (!all) {
-      std::set<std::string> wanted;
-      for (const auto* t : targets) wanted.insert(t->topics.begin(), t->topics.end());
+    if (all) {
+      topic_handles_.clear();
+    } else {
       // Forget handles of topics no target watches any more; create the new ones.
       for (auto it = topic_handles_.begin(); it != topic_handles_.end();) {
         it = wanted.contains(it->first) ? std::next(it) : topic_handles_.erase(it);
@@ -177,6 +182,7 @@ class SharedObserverImpl final : public SharedObserver {
       return MakeError(KafkaError(err, all ? "metadata (all topics)" : "metadata"));
     }
     MetadataView view;
+    view.all_topics = all;
     for (int i = 0; i < md->topic_cnt; ++i) {
       const rd_kafka_metadata_topic_t& t = md->topics[i];
       if (t.topic == nullptr) continue;
@@ -202,6 +208,9 @@ class SharedObserverImpl final : public SharedObserver {
     if (!t.topic_pattern) {
       for (const auto& topic : t.topics) {
         const auto it = view.topics.find(topic);
+        if (it == view.topics.end() && view.all_topics) {
+          return MakeError(ErrorCode::kNotFound, "topic '" + topic + "' does not exist");
+        }
         if (it == view.topics.end()) {
           return MakeError(ErrorCode::kIncomplete, "metadata answer lacks topic '" + topic + "'");
         }

@@ -139,6 +139,18 @@ TEST_F(SharedObserverTest, GivesWhatSeparateSourcesGiveForEachTarget) {
     ExpectSameObservation(*got, SingleSource(t));
     EXPECT_EQ(got->at, clock_.Now());
   }
+  // The same with an all-topics Metadata request (a batch naming more topics than
+  // max_listed_topics).
+  auto o = Options();
+  o.max_listed_topics = 1;
+  auto wide = NewObserver(o);
+  const auto wide_results = wide->Observe(targets);
+  for (const auto& t : targets) {
+    SCOPED_TRACE("all topics: " + t.key);
+    const auto& got = wide_results.at(t.key);
+    ASSERT_TRUE(got) << got.error().ToString();
+    ExpectSameObservation(*got, *results.at(t.key));
+  }
   // Spot checks against the lag rules themselves.
   EXPECT_EQ(results.at(targets[0].key)->backlog, 4 + 0 + 1);  // a/2: no commit, latest
   EXPECT_EQ(results.at(targets[2].key)->backlog, 0 + 3 + 5 + 5);
@@ -192,6 +204,22 @@ TEST_F(SharedObserverTest, AMissingTopicFailsOnlyItsTarget) {
   ASSERT_FALSE(results.at(bad.key));
   EXPECT_EQ(results.at(bad.key).error().code, ErrorCode::kNotFound);
   EXPECT_NE(results.at(bad.key).error().message.find(missing), std::string::npos)
+      << results.at(bad.key).error().ToString();
+}
+
+// The same when the Metadata request asks for all topics: a listed topic absent from the
+// cluster's list is kNotFound.
+TEST_F(SharedObserverTest, ATopicAbsentFromAllTopicsMetadataFailsOnlyItsTarget) {
+  const std::string good = TopicWith({2, 2});
+  const TargetQuery ok = Target({good}), bad = Target({good, Unique("absent")});
+  auto o = Options();
+  o.max_listed_topics = 1;
+  auto observer = NewObserver(o);
+  const auto results = observer->Observe({ok, bad});
+  ASSERT_TRUE(results.at(ok.key)) << results.at(ok.key).error().ToString();
+  EXPECT_EQ(results.at(ok.key)->backlog, 4);
+  ASSERT_FALSE(results.at(bad.key));
+  EXPECT_EQ(results.at(bad.key).error().code, ErrorCode::kNotFound)
       << results.at(bad.key).error().ToString();
 }
 
