@@ -33,6 +33,7 @@
 #include "kube/leader_elector.h"
 #include "kube/scale_cache.h"
 #include "kube/lease_lock.h"
+#include "kube/shards.h"
 #include "kube/informer.h"
 #include "many/controller.h"
 #include "many/kube_parts.h"
@@ -248,6 +249,67 @@ class Election {
   std::thread thread_;
 };
 
+// Active-active (MODE=many with LEADER_ELECTION): the replicas split the KafkaScalers into
+// SHARDS shard Leases (kube::ShardCoordinator) instead of electing one leader. The coordinator
+// runs on its own thread with its own connection, and releases every shard when stopped
+// (Finish, after the last pass), so the others take over within a retry period.
+class Shards {
+ public:
+  ~Shards() { Finish(); }
+  bool Start(const ka::config::Config& cfg, const ka::config::Env& env, const ka::Clock& clock,
+             ka::Logger& log, const std::string& identity) {
+    auto c = MakeKubeClient(env, cfg, clock);
+    if (!c) {
+      log.Error("no usable kubernetes configuration", {{"error", c.error().ToString()}});
+      return false;
+    }
+    client_ = std::move(*c);
+    auto coordinator = ka::kube::ShardCoordinator::Create(
+        *client_,
+        {.shards = cfg.shards,
+         .namespace_name = cfg.pod_namespace,
+         .lease_prefix = cfg.lease_name,
+         .identity = identity,
+         .timing = {.lease_duration = cfg.lease_duration,
+                    .renew_deadline = cfg.renew_deadline,
+                    .retry_period = cfg.retry_period}},
+        clock, log, [&log](int shard, bool held) {
+          log.Info(held ? "shard acquired" : "shard lost", {{"shard", int64_t{shard}}});
+        });
+    if (!coordinator) {
+      log.Error("invalid shard settings", {{"error", coordinator.error().ToString()}});
+      return false;
+    }
+    coordinator_ = std::move(*coordinator);
+    thread_ = std::thread(
+        [this, &log] { ka::RunGuarded("shards", &log, [&] { coordinator_->Run(stop_); }); });
+    return true;
+  }
+  bool OwnsKey(const std::string& key) const { return !coordinator_ || coordinator_->OwnsKey(key); }
+  std::string PrometheusText() const {
+    if (!coordinator_) return "";
+    return "# HELP kafka_autoscaler_shards_held Shard Leases this replica holds.\n"
+           "# TYPE kafka_autoscaler_shards_held gauge\n"
+           "kafka_autoscaler_shards_held " +
+           std::to_string(coordinator_->Held().size()) +
+           "\n# HELP kafka_autoscaler_shards Shards the KafkaScalers are split into (SHARDS).\n"
+           "# TYPE kafka_autoscaler_shards gauge\n"
+           "kafka_autoscaler_shards " +
+           std::to_string(coordinator_->options().shards) + "\n";
+  }
+  // After the last pass: stop the coordinator, which releases every shard (Run's contract).
+  void Finish() {
+    stop_.Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  ka::StopToken stop_;
+  std::unique_ptr<ka::kube::Client> client_;
+  std::unique_ptr<ka::kube::ShardCoordinator> coordinator_;
+  std::thread thread_;
+};
+
 // WATCH_NAMESPACES: a comma list of namespaces (blanks ignored); empty = all namespaces.
 std::vector<std::string> WatchNamespaces(const ka::config::Env& env) {
   std::vector<std::string> out;
@@ -381,6 +443,7 @@ int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions
                         {"watch_namespaces", watched.empty() ? std::string("*") : watched},
                         {"kafka_clusters", std::string("default")},
                         {"leader_election", cfg.leader_election},
+                        {"shards", cfg.leader_election ? int64_t{cfg.shards} : int64_t{0}},
                         {"identity", identity}});
 
   auto kafka_options = ka::kafka::OptionsFromConfig(cfg);
@@ -411,8 +474,15 @@ int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions
   // names the Deployment, which many mode has none of).
   ka::config::Config election_cfg = cfg;
   if (env.count("LEASE_NAME") == 0) election_cfg.lease_name = "kafka-autoscaler";
+  // With LEADER_ELECTION the replicas share the targets by shard Leases (SHARDS) named
+  // "<LEASE_NAME>-shard-NN"; the single leader Lease is not used in this mode.
   Election election;
-  if (!election.Start(election_cfg, env, clock, log, identity)) return kExitConfig;
+  Shards shards;
+  if (cfg.leader_election) {
+    if (!shards.Start(election_cfg, env, clock, log, identity)) return kExitConfig;
+  } else if (!election.Start(election_cfg, env, clock, log, identity)) {
+    return kExitConfig;
+  }
 
   // The targets' scale state from a watch cache: a pass reads no workload from the API server.
   auto cache = ka::kube::ScaleCache::Create(*informer_client, {.namespaces = namespaces}, clock,
@@ -428,7 +498,9 @@ int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions
       {.instance_env = env,
        .clusters = {{"default", observer->get()}},
        .may_act = [&] { return election.IsLeader(); },
-       .may_write = [&] { return !stop.Stopped() && election.IsLeader(); }},
+       .may_write = [&] { return !stop.Stopped() && election.IsLeader(); },
+       .owns = [&](const std::string& key) { return shards.OwnsKey(key); },
+       .identity = identity},
       clock, log, tracer, ka::many::MakeKubeFactory(**client, **cache, clock, identity),
       [&](const ka::many::ScalerRef& ref) -> std::unique_ptr<ka::kube::EventRecorder> {
         return std::make_unique<ka::many::ScalerEventRecorder>(**client, ref, clock, identity);
@@ -469,7 +541,8 @@ int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions
   ka::controller::StatusBoard board(clock, std::chrono::seconds(60), cfg.leader_election);
   ka::http::HealthServer server({.host = cfg.health_check_host, .port = cfg.health_check_port},
                                 board, ka::controller::ReconcilerOptions{}, [&] {
-                                  return telemetry.PrometheusText() + controller.PrometheusText();
+                                  return telemetry.PrometheusText() + controller.PrometheusText() +
+                                         shards.PrometheusText();
                                 });
   int exit_code = kExitOk;
   if (auto s = server.Start(); !s) {
@@ -499,6 +572,7 @@ int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions
   stop.Stop();
   for (auto& t : informer_threads) t.join();
   election.Finish(log);
+  shards.Finish();
   server.Stop();
   log.Info("stopped", {{"passes", passes}});
   telemetry.Shutdown(std::chrono::seconds(3));

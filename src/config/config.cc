@@ -240,6 +240,7 @@ const std::vector<std::string>& KnownVariables() {
                                                   "LEASE_DURATION_SECONDS",
                                                   "RENEW_DEADLINE_SECONDS",
                                                   "RETRY_PERIOD_SECONDS",
+                                                  "SHARDS",
                                                   "OTHER_WRITER_HOLD_SECONDS",
                                                   "STUCK_AFTER_SECONDS",
                                                   "EXCLUDE_STUCK_LAG",
@@ -363,6 +364,7 @@ Result<Config> Load(const Env& env) {
   c.lease_duration = r.Seconds("LEASE_DURATION_SECONDS", c.lease_duration, 1);
   c.renew_deadline = r.Seconds("RENEW_DEADLINE_SECONDS", c.renew_deadline, 1);
   c.retry_period = r.Seconds("RETRY_PERIOD_SECONDS", c.retry_period, 1);
+  c.shards = r.Int<int32_t>("SHARDS", c.shards, 1, 1024);
   c.log_level = static_cast<LogLevel>(r.Enum("LOG_LEVEL", 1, {"debug", "info", "warn", "error"}));
   c.log_format = static_cast<LogFormat>(r.Enum("LOG_FORMAT", 0, {"json", "text"}));
 
@@ -472,6 +474,7 @@ nlohmann::json Config::ToJson() const {
   j["LEASE_DURATION_SECONDS"] = lease_duration.count();
   j["RENEW_DEADLINE_SECONDS"] = renew_deadline.count();
   j["RETRY_PERIOD_SECONDS"] = retry_period.count();
+  j["SHARDS"] = shards;
   j["LOG_LEVEL"] = LogLevelName(log_level);
   j["LOG_FORMAT"] = log_format == LogFormat::kJson ? "json" : "text";
   return j;

@@ -60,6 +60,9 @@ struct Config {
   std::chrono::seconds lease_duration{15};   // LEASE_DURATION_SECONDS (client-go default)
   std::chrono::seconds renew_deadline{10};   // RENEW_DEADLINE_SECONDS
   std::chrono::seconds retry_period{2};      // RETRY_PERIOD_SECONDS
+  // SHARDS (1..1024, default 16): MODE=many with LEADER_ELECTION splits the KafkaScalers into
+  // this many shard Leases shared by the replicas (docs/many-targets.md, "Active-active").
+  int32_t shards = 16;
   // OTHER_WRITER_HOLD_SECONDS: after another writer changed the replicas, hold until they have
   // been left alone this long (default 300 s; 0 = hold only the tick that saw it).
   std::chrono::seconds other_writer_hold{300};

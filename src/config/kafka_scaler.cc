@@ -111,6 +111,7 @@ const std::vector<std::string>& InstanceVariables() {
                                              "LEASE_DURATION_SECONDS",
                                              "RENEW_DEADLINE_SECONDS",
                                              "RETRY_PERIOD_SECONDS",
+                                             "SHARDS",
                                              "LOG_LEVEL",
                                              "LOG_FORMAT"};
   return v;

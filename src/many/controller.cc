@@ -51,11 +51,16 @@ class SpecPausable final : public kube::ScaleTarget {
 };
 
 // Each Event goes to the workload and to the KafkaScaler; the first failure is returned.
+// `may_write` (the target's fence) is asked right before; refused = nothing sent.
 class FanOutRecorder final : public kube::EventRecorder {
  public:
-  explicit FanOutRecorder(std::vector<kube::EventRecorder*> to) : to_(std::move(to)) {}
+  FanOutRecorder(std::vector<kube::EventRecorder*> to, std::function<bool()> may_write)
+      : to_(std::move(to)), may_write_(std::move(may_write)) {}
   Status Record(kube::EventType type, const std::string& reason,
                 const std::string& message) override {
+    if (may_write_ && !may_write_()) {
+      return MakeError(ErrorCode::kFailedPrecondition, "not the owner of this target any more");
+    }
     Status first = OkStatus();
     for (kube::EventRecorder* r : to_) {
       if (r == nullptr) continue;
@@ -67,6 +72,7 @@ class FanOutRecorder final : public kube::EventRecorder {
 
  private:
   std::vector<kube::EventRecorder*> to_;
+  std::function<bool()> may_write_;
 };
 
 // The instance's tracer, with every span of a target naming its KafkaScaler.
@@ -137,6 +143,9 @@ struct Controller::Target {
   SteadyTime next_due{};
   std::optional<WallTime> last_scale_time;
   int64_t ticks = 0;
+  json object;         // the latest KafkaScaler the informer delivered (a rebuild starts here)
+  bool owned = false;  // at the last pass
+  bool handover_announced = false;
 };
 
 Controller::Controller(ControllerOptions options, const Clock& clock, Logger& log,
@@ -183,21 +192,26 @@ void Controller::ApplyQueued() {
   }
 }
 
-void Controller::Build(const json& object) {
+void Controller::Build(const json& object, bool fresh) {
   const std::string key = KeyOf(object);
   const json meta = object.value("metadata", json::object());
   ScalerRef ref{meta.value("namespace", ""), meta.value("name", ""), meta.value("uid", "")};
   const int64_t generation = meta.value("generation", int64_t{0});
   auto existing = targets_.find(key);
-  if (existing != targets_.end() && existing->second->generation == generation &&
+  if (!fresh && existing != targets_.end() && existing->second->generation == generation &&
       existing->second->ref.uid == ref.uid) {
+    existing->second->object = object;  // kept for a rebuild on a shard hand-over
     return;  // a status change (ours coming back) or metadata only: nothing to rebuild
   }
   auto t = std::make_unique<Target>();
   t->ref = ref;
   t->key = key;
   t->generation = generation;
+  t->object = object;
   if (existing != targets_.end() && existing->second->ref.uid == ref.uid) {
+    t->owned = existing->second->owned;
+  }
+  if (!fresh && existing != targets_.end() && existing->second->ref.uid == ref.uid) {
     t->written_status = existing->second->written_status;
     t->last_scale_time = existing->second->last_scale_time;
   } else if (object.contains("status") && object["status"].is_object()) {
@@ -252,15 +266,18 @@ void Controller::Build(const json& object) {
     t->pausable = std::make_unique<SpecPausable>(*t->kube.scale, spec->paused);
     auto fence = t->deleted;
     auto may_write = options_.may_write;
+    auto owns = options_.owns;
+    auto target_may_write = [fence, may_write, owns, key] {
+      return !fence->load() && (!may_write || may_write()) && (!owns || owns(key));
+    };
     t->guarded = std::make_unique<kube::GuardedScaleTarget>(
         *t->pausable, kube::WriteGuard{.min_replicas = cfg.policy.idle_replicas,
                                        .max_replicas = cfg.policy.max_replicas,
-                                       .may_write = [fence, may_write] {
-                                         return !fence->load() && (!may_write || may_write());
-                                       }});
+                                       .may_write = target_may_write});
     if (scaler_events_) t->scaler_events = scaler_events_(ref);
     t->events = std::make_unique<FanOutRecorder>(
-        std::vector<kube::EventRecorder*>{t->kube.events.get(), t->scaler_events.get()});
+        std::vector<kube::EventRecorder*>{t->kube.events.get(), t->scaler_events.get()},
+        target_may_write);
     t->tracer = std::make_unique<NamedTracer>(tracer_, key);
     t->reconciler = std::make_unique<controller::Reconciler>(
         t->options, clock_, t->source, *t->guarded, t->events.get(), log_, *t->tracer);
@@ -285,10 +302,35 @@ void Controller::Build(const json& object) {
 int Controller::Pass() {
   ApplyQueued();
   const bool may_act = options_.may_act ? options_.may_act() : true;
+  // Shards: a target gained after it ticked here starts over from the latest object (another
+  // replica may have scaled it and written its status meanwhile); every gained one ticks now.
+  std::vector<json> handed_back;
+  size_t owned = 0;
+  for (auto& [key, t] : targets_) {
+    const bool owns = Owns(key);
+    owned += owns ? 1 : 0;
+    if (owns == t->owned) continue;
+    t->owned = owns;
+    if (!owns) {
+      log_.Info("kafkascaler no longer owned here", {{"kafkascaler", key}});
+      continue;
+    }
+    if (t->ticks > 0) {
+      handed_back.push_back(t->object);
+    } else if (t->object.contains("status") && t->object["status"].is_object()) {
+      t->written_status = t->object["status"];  // the previous owner's, for the merge patch
+    }
+    t->next_due = clock_.Now();
+  }
+  owned_count_.store(owned);
+  for (const json& object : handed_back) {
+    Build(object, /*fresh=*/true);
+    targets_[KeyOf(object)]->owned = true;
+  }
   const SteadyTime now = clock_.Now();
   std::map<kafka::SharedObserver*, std::vector<Target*>> batches;
   for (auto& [key, t] : targets_) {
-    (void)key;
+    if (!t->owned) continue;
     if (now < t->next_due) continue;
     if (t->refusal) {
       t->next_due = now + kRefusedRecheck;
@@ -346,6 +388,7 @@ void Controller::Finish(Target& t, const controller::TickReport* report, bool ma
                  .last_scale_time = t.last_scale_time,
                  .now = clock_.WallNow()};
   json status = ComputeStatus(t.written_status, in);
+  if (!options_.identity.empty()) status["reconciledBy"] = options_.identity;
   {
     std::lock_guard lock(mu_);
     TargetSummary& s = summaries_[t.key];
@@ -360,8 +403,21 @@ void Controller::Finish(Target& t, const controller::TickReport* report, bool ma
                              : std::nullopt;
     s.ticks = t.ticks;
   }
-  // A follower never writes; a deleted KafkaScaler has no status to write.
-  if (status == t.written_status || !may_act || t.deleted->load()) return;
+  // A follower never writes; a deleted KafkaScaler has no status to write; a target whose
+  // shard was lost since the pass began is fenced right before the write.
+  if (status == t.written_status || !may_act || t.deleted->load() || !Owns(t.key)) return;
+  const std::string previous = t.written_status.value("reconciledBy", "");
+  if (!t.handover_announced && t.scaler_events && !options_.identity.empty() && !previous.empty() &&
+      previous != options_.identity) {
+    t.handover_announced = true;
+    if (auto s = t.scaler_events->Record(
+            kube::EventType::kNormal, "TargetHandedOver",
+            "Reconciled by " + options_.identity + " now (was " + previous + ")");
+        !s) {
+      log_.Warn("could not post the hand-over event",
+                {{"kafkascaler", t.key}, {"error", s.error().message}});
+    }
+  }
   Status written = status_writer_.Write(t.ref, StatusMergePatch(t.written_status, status));
   if (!written) {
     if (written.error().code != ErrorCode::kNotFound) {
@@ -394,7 +450,10 @@ std::string Controller::PrometheusText() const {
   std::ostringstream out;
   out << "# HELP kafka_autoscaler_targets KafkaScalers this instance reconciles.\n"
       << "# TYPE kafka_autoscaler_targets gauge\n"
-      << "kafka_autoscaler_targets " << all.size() << "\n";
+      << "kafka_autoscaler_targets " << all.size() << "\n"
+      << "# HELP kafka_autoscaler_targets_owned KafkaScalers whose shard this replica owns.\n"
+      << "# TYPE kafka_autoscaler_targets_owned gauge\n"
+      << "kafka_autoscaler_targets_owned " << OwnedCount() << "\n";
   struct Series {
     const char* name;
     const char* help;

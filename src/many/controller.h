@@ -26,6 +26,15 @@
 // Leadership: `may_act` is asked once per pass. A follower ticks (so its state is warm) but
 // neither scales, posts Events, nor writes status.
 //
+// Shards (active-active, docs/many-targets.md): `owns(key)` is asked for every target once per
+// pass and again right before each of its writes (scale, status, Events). A target not owned
+// is not ticked at all. A target whose ownership comes (back) to this replica after it had
+// ticked here is rebuilt from the latest KafkaScaler the informer delivered, so its policy and
+// other-writer state start fresh (another replica may have scaled it meanwhile) and its status
+// starts from what the previous owner wrote; it ticks at that pass. When the previous owner
+// named in status.reconciledBy is another replica, a Normal Event `TargetHandedOver` is posted
+// on the KafkaScaler. status.reconciledBy is `identity` when set.
+//
 // Thread-safety: Apply() and the read-only accessors (TargetCount, Summaries, PrometheusText)
 // from any thread; Pass() from one thread (main.cc runs a pass each second).
 #pragma once
@@ -94,6 +103,11 @@ struct ControllerOptions {
   // Asked right before every write of replicas (with the per-target deletion fence); e.g.
   // leadership and "not stopping". Empty = allowed.
   std::function<bool()> may_write;
+  // Shards: whether this replica owns the target "namespace/name" now (asked once per pass and
+  // right before every write of that target). Empty = owns every target.
+  std::function<bool(const std::string& key)> owns;
+  // This replica, written to status.reconciledBy; empty = not written.
+  std::string identity;
 };
 
 // One target as /metrics and logs see it (copied under a lock).
@@ -124,6 +138,8 @@ class Controller {
   int Pass();
 
   size_t TargetCount() const;
+  // Targets this replica owned at the last pass (all of them without `owns`).
+  size_t OwnedCount() const { return owned_count_.load(); }
   std::vector<TargetSummary> Summaries() const;  // sorted by namespace/name
   // kafka_autoscaler_targets and per-target series labelled namespace/name.
   std::string PrometheusText() const;
@@ -131,7 +147,9 @@ class Controller {
  private:
   struct Target;
   void ApplyQueued();
-  void Build(const nlohmann::json& object);
+  // `fresh`: rebuild even when the generation is unchanged, with the status found on `object`.
+  void Build(const nlohmann::json& object, bool fresh = false);
+  bool Owns(const std::string& key) const { return !options_.owns || options_.owns(key); }
   void TickBatch(std::vector<Target*>& batch, kafka::SharedObserver* observer, bool may_act);
   void Finish(Target& t, const controller::TickReport* report, bool may_act);
   void WriteStatus(Target& t, const StatusInput& input, bool may_act);
@@ -145,6 +163,7 @@ class Controller {
   StatusWriter& status_writer_;
 
   std::map<std::string, std::unique_ptr<Target>> targets_;  // pass thread only
+  std::atomic<size_t> owned_count_{0};
 
   mutable std::mutex mu_;
   std::vector<kube::Change> queue_;                                   // guarded by mu_

@@ -246,6 +246,9 @@ TEST(ConfigTest, EveryVariableRejectsBadAndEmptyValues) {
       {.name = "leader election", .env = {{"LEADER_ELECTION", ""}}, .var = "LEADER_ELECTION"},
       {.name = "renew >= lease", .env = {{"LEADER_ELECTION", "true"}, {"RENEW_DEADLINE_SECONDS", "15"}}, .var = "RENEW_DEADLINE_SECONDS"},
       {.name = "retry too long", .env = {{"LEADER_ELECTION", "true"}, {"RETRY_PERIOD_SECONDS", "9"}}, .var = "RETRY_PERIOD_SECONDS"},
+      {.name = "shards zero", .env = {{"SHARDS", "0"}}, .var = "SHARDS"},
+      {.name = "shards above 1024", .env = {{"SHARDS", "1025"}}, .var = "SHARDS"},
+      {.name = "shards text", .env = {{"SHARDS", "many"}}, .var = "SHARDS"},
       {.name = "log level", .env = {{"LOG_LEVEL", "verbose"}}, .var = "LOG_LEVEL"},
       {.name = "log format", .env = {{"LOG_FORMAT", "xml"}}, .var = "LOG_FORMAT"},
       {.name = "huge string", .env = {{"KAFKA_TOPIC", std::string(100000, 'a')}}, .var = "KAFKA_TOPIC"},
@@ -262,6 +265,15 @@ TEST(ConfigTest, EveryVariableRejectsBadAndEmptyValues) {
     EXPECT_EQ(cfg.error().code, ErrorCode::kInvalidArgument);
     EXPECT_TRUE(Names(cfg.error(), c.var)) << cfg.error().ToString();
   }
+}
+
+TEST(ConfigTest, ShardsDefaultsToSixteenAndIsShown) {
+  auto c = Load({});
+  ASSERT_TRUE(c) << c.error().ToString();
+  EXPECT_EQ(c->shards, 16);
+  auto d = Load({{"SHARDS", "1024"}});
+  ASSERT_TRUE(d) << d.error().ToString();
+  EXPECT_EQ(d->ToJson()["SHARDS"], 1024);
 }
 
 TEST(ConfigTest, ValidUnicodeIsAcceptedInFreeText) {

@@ -380,6 +380,133 @@ TEST_F(ManyControllerTest, AFollowerNeitherScalesNorWritesStatus) {
   EXPECT_EQ(writer_.writes.size(), 1u);
 }
 
+// --- Shards (active-active): two replicas share the workloads, Events and status writer ---
+
+class ShardedControllerTest : public ManyControllerTest {
+ protected:
+  std::unique_ptr<Controller> Replica(const std::string& identity) {
+    return std::make_unique<Controller>(
+        ControllerOptions{
+            .clusters = {{"default", &observer_}},
+            .owns = [this, identity](const std::string& key) { return owner_[key] == identity; },
+            .identity = identity},
+        clock_, log_, tracer_,
+        [this](const ScalerRef&, const config::KafkaScalerTarget& spec) -> Result<TargetKube> {
+          const std::string key = spec.config.namespace_name + "/" + spec.config.deployment_name;
+          if (!workloads_.count(key)) workloads_[key] = std::make_unique<FakeScaleTarget>(1);
+          TargetKube k;
+          k.scale = std::make_unique<Forward>(*workloads_[key]);
+          return k;
+        },
+        [this](const ScalerRef& ref) -> std::unique_ptr<kube::EventRecorder> {
+          return std::make_unique<ForwardEvents>(scaler_events_[ref.name]);
+        },
+        writer_);
+  }
+  // The status writes of `key` by `identity` (status.reconciledBy names the writer).
+  int WritesBy(const std::string& key, const std::string& identity) {
+    int n = 0;
+    for (const auto& [k, patch] : writer_.writes) {
+      if (k == key && patch["status"].value("reconciledBy", "") == identity) ++n;
+    }
+    return n;
+  }
+  int EventCount(const std::string& name, const std::string& reason) {
+    int n = 0;
+    for (const auto& e : scaler_events_[name].events) n += e.reason == reason ? 1 : 0;
+    return n;
+  }
+  // What an informer delivers after a status write: the object with the status now held.
+  json WithStatus(json object) {
+    const std::string key = object["metadata"]["namespace"].get<std::string>() + "/" +
+                            object["metadata"]["name"].get<std::string>();
+    object["status"] = Status(key);
+    return object;
+  }
+  std::map<std::string, std::string> owner_;
+};
+
+TEST_F(ShardedControllerTest, EachReplicaTicksAndWritesOnlyTheTargetsItOwns) {
+  auto a = Replica("a");
+  auto b = Replica("b");
+  owner_ = {{"ns/one", "a"}, {"ns/two", "b"}};
+  for (Controller* c : {a.get(), b.get()}) {
+    c->Apply({kube::ChangeType::kAdded, Scaler("ns", "one", "one-worker")});
+    c->Apply({kube::ChangeType::kAdded, Scaler("ns", "two", "two-worker")});
+  }
+  observer_.answers["ns/one"] = FakeMetricSource::Backlog(20, 6);
+  observer_.answers["ns/two"] = FakeMetricSource::Backlog(50, 6);
+  EXPECT_EQ(a->Pass(), 1);
+  EXPECT_EQ(b->Pass(), 1);
+  EXPECT_EQ(observer_.batches, (std::vector<std::vector<std::string>>{{"ns/one"}, {"ns/two"}}));
+  EXPECT_EQ(Workload("ns/one-worker").Sets(), std::vector<std::string>{"set 2"});
+  EXPECT_EQ(Workload("ns/two-worker").Sets(), std::vector<std::string>{"set 5"});
+  EXPECT_EQ(Status("ns/one")["reconciledBy"], "a");
+  EXPECT_EQ(Status("ns/two")["reconciledBy"], "b");
+  EXPECT_EQ(WritesBy("ns/one", "b"), 0);
+  EXPECT_EQ(WritesBy("ns/two", "a"), 0);
+  EXPECT_EQ(a->OwnedCount(), 1u);
+  EXPECT_NE(a->PrometheusText().find("kafka_autoscaler_targets_owned 1\n"), std::string::npos);
+}
+
+TEST_F(ShardedControllerTest, AShardLostMidPassFencesTheScaleAndTheStatusWrite) {
+  auto a = Replica("a");
+  owner_ = {{"ns/one", "a"}};
+  a->Apply({kube::ChangeType::kAdded, Scaler("ns", "one", "one-worker")});
+  observer_.answers["ns/one"] = FakeMetricSource::Backlog(20, 6);
+  a->Pass();
+  ASSERT_EQ(Workload("ns/one-worker").Sets(), std::vector<std::string>{"set 2"});
+  const size_t writes = writer_.writes.size();
+  // The shard's renew deadline passes while the pass is asking Kafka.
+  observer_.answers["ns/one"] = FakeMetricSource::Backlog(50, 6);
+  observer_.during_observe = [&] { owner_["ns/one"] = "b"; };
+  clock_.Advance(seconds(1));
+  a->Pass();
+  EXPECT_EQ(Workload("ns/one-worker").Sets(), std::vector<std::string>{"set 2"});
+  EXPECT_EQ(writer_.writes.size(), writes);
+  observer_.during_observe = nullptr;
+  clock_.Advance(seconds(1));
+  EXPECT_EQ(a->Pass(), 0) << "not owned: not ticked";
+  EXPECT_EQ(a->OwnedCount(), 0u);
+}
+
+TEST_F(ShardedControllerTest, ATargetHandedBackStartsFreshFromTheOtherReplicasState) {
+  auto a = Replica("a");
+  auto b = Replica("b");
+  const json object = Scaler("ns", "one", "one-worker", {{"maxReplicas", 10}});
+  a->Apply({kube::ChangeType::kAdded, object});
+  b->Apply({kube::ChangeType::kAdded, object});
+  owner_ = {{"ns/one", "a"}};
+  observer_.answers["ns/one"] = FakeMetricSource::Backlog(20, 6);
+  a->Pass();
+  b->Pass();
+  ASSERT_EQ(Workload("ns/one-worker").Sets(), std::vector<std::string>{"set 2"});
+
+  // a's shard goes to b (which has seen a's status), which scales up and writes its status.
+  b->Apply({kube::ChangeType::kModified, WithStatus(object)});
+  owner_["ns/one"] = "b";
+  observer_.answers["ns/one"] = FakeMetricSource::Backlog(40, 6);
+  clock_.Advance(seconds(1));
+  EXPECT_EQ(a->Pass(), 0);
+  EXPECT_EQ(b->Pass(), 1);
+  ASSERT_EQ(Workload("ns/one-worker").Sets(), (std::vector<std::string>{"set 2", "set 4"}));
+  EXPECT_EQ(Status("ns/one")["reconciledBy"], "b");
+  EXPECT_EQ(EventCount("one", "TargetHandedOver"), 1);
+
+  // Back to a, which has seen b's status through its informer: b's 4 replicas are not another
+  // writer to hold for (a's old state is dropped); a scales on at once and says so.
+  a->Apply({kube::ChangeType::kModified, WithStatus(object)});
+  owner_["ns/one"] = "a";
+  observer_.answers["ns/one"] = FakeMetricSource::Backlog(60, 6);
+  clock_.Advance(seconds(1));
+  EXPECT_EQ(b->Pass(), 0);
+  EXPECT_EQ(a->Pass(), 1);
+  EXPECT_EQ(Workload("ns/one-worker").Sets(),
+            (std::vector<std::string>{"set 2", "set 4", "set 6"}));
+  EXPECT_EQ(Status("ns/one")["reconciledBy"], "a");
+  EXPECT_EQ(EventCount("one", "TargetHandedOver"), 2);
+}
+
 // --- ComputeStatus, pure ---
 
 TEST(ManyStatus, TransitionTimeChangesOnlyWhenTheStatusFlips) {
