@@ -11,10 +11,17 @@ using nlohmann::json;
 // The group in which the test API server serves each resource it knows.
 const std::map<std::string, std::string>& ServedGroups() {
   static const std::map<std::string, std::string> kGroups = {
-      {"deployments", "apps"},      {"deployments/scale", "apps"},
-      {"replicasets", "apps"},      {"events", ""},
-      {"pods", ""},                 {"leases", "coordination.k8s.io"},
+      {"deployments", "apps"},
+      {"deployments/scale", "apps"},
+      {"replicasets", "apps"},
+      {"events", ""},
+      {"pods", ""},
+      {"leases", "coordination.k8s.io"},
       {"horizontalpodautoscalers", "autoscaling"},
+      {"statefulsets", "apps"},
+      {"statefulsets/scale", "apps"},
+      {"kafkascalers", "kafka-autoscaler.io"},
+      {"kafkascalers/status", "kafka-autoscaler.io"},
   };
   return kGroups;
 }
@@ -38,44 +45,56 @@ Result<json> PolicyFromManifest(const std::vector<json>& objects, const std::str
     const std::string account =
         (*deployment)["spec"]["template"]["spec"].value("serviceAccountName", "default");
 
-    const json* role = nullptr;
+    // Every Role and ClusterRole bound to the account, by a RoleBinding or a ClusterRoleBinding.
+    // The test API server's rules carry no namespace, so a Role's rules are granted everywhere
+    // there; the many-targets manifest keeps only the Leases in a Role.
+    std::vector<const json*> roles;
     for (const auto& o : objects) {
-      if (o.value("kind", "") != "RoleBinding") continue;
+      const std::string kind = o.value("kind", "");
+      if (kind != "RoleBinding" && kind != "ClusterRoleBinding") continue;
       for (const auto& s : o.value("subjects", json::array())) {
-        if (s.value("kind", "") == "ServiceAccount" && s.value("name", "") == account &&
-            s.value("namespace", ns) == ns && o["roleRef"].value("kind", "") == "Role") {
-          role = FindObject(objects, "Role", o["roleRef"].value("name", ""));
+        if (s.value("kind", "") != "ServiceAccount" || s.value("name", "") != account ||
+            s.value("namespace", ns) != ns) {
+          continue;
         }
+        const std::string role_kind = o["roleRef"].value("kind", "");
+        if (kind == "ClusterRoleBinding" && role_kind != "ClusterRole") continue;
+        const json* role = FindObject(objects, role_kind, o["roleRef"].value("name", ""));
+        if (role != nullptr) roles.push_back(role);
       }
     }
-    if (role == nullptr) {
+    if (roles.empty()) {
       return MakeError(ErrorCode::kInvalidArgument,
                        "no Role bound to ServiceAccount " + ns + "/" + account);
     }
 
     json rules = json::array();
-    for (const auto& rule : role->at("rules")) {
-      const auto groups = rule.at("apiGroups").get<std::vector<std::string>>();
-      const auto resources = rule.at("resources").get<std::vector<std::string>>();
-      const auto verbs = rule.at("verbs").get<std::vector<std::string>>();
-      for (const auto& resource : resources) {
-        auto served = ServedGroups().find(resource);
-        if (served == ServedGroups().end()) {
-          return MakeError(ErrorCode::kInvalidArgument,
-                           "Role rule on '" + resource + "', which the test API server does not serve");
+    for (const json* role : roles) {
+      for (const auto& rule : role->at("rules")) {
+        const auto groups = rule.at("apiGroups").get<std::vector<std::string>>();
+        const auto resources = rule.at("resources").get<std::vector<std::string>>();
+        const auto verbs = rule.at("verbs").get<std::vector<std::string>>();
+        for (const auto& resource : resources) {
+          auto served = ServedGroups().find(resource);
+          if (served == ServedGroups().end()) {
+            return MakeError(
+                ErrorCode::kInvalidArgument,
+                "Role rule on '" + resource + "', which the test API server does not serve");
+          }
+          if (groups.size() != 1 || groups[0] != served->second) {
+            return MakeError(ErrorCode::kInvalidArgument,
+                             "Role rule on '" + resource + "' must name apiGroups [\"" +
+                                 served->second + "\"]: " + rule.dump());
+          }
         }
-        if (groups.size() != 1 || groups[0] != served->second) {
-          return MakeError(ErrorCode::kInvalidArgument,
-                           "Role rule on '" + resource + "' must name apiGroups [\"" +
-                               served->second + "\"]: " + rule.dump());
+        for (const auto& v : verbs) {
+          if (v == "*")
+            return MakeError(ErrorCode::kInvalidArgument, "wildcard verb: " + rule.dump());
         }
+        json out = {{"verbs", verbs}, {"resources", resources}};
+        if (rule.contains("resourceNames")) out["resourceNames"] = rule["resourceNames"];
+        rules.push_back(out);
       }
-      for (const auto& v : verbs) {
-        if (v == "*") return MakeError(ErrorCode::kInvalidArgument, "wildcard verb: " + rule.dump());
-      }
-      json out = {{"verbs", verbs}, {"resources", resources}};
-      if (rule.contains("resourceNames")) out["resourceNames"] = rule["resourceNames"];
-      rules.push_back(out);
     }
     return json{{"tokens", json::array({{{"token", token},
                                          {"user", "system:serviceaccount:" + ns + ":" + account},

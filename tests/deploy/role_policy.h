@@ -18,9 +18,10 @@
 
 namespace kafka_autoscaler::deploy_test {
 
-// From rendered manifest objects (kubectl kustomize deploy/): finds the Deployment, the
-// ServiceAccount it runs as, the RoleBinding naming that account and the Role it binds, and
-// returns the policy document for `token` with user "system:serviceaccount:NS:SA".
+// From rendered manifest objects (kubectl kustomize deploy/ or deploy/many/): finds the
+// Deployment, the ServiceAccount it runs as, every Role and ClusterRole bound to that account
+// (RoleBinding, ClusterRoleBinding), and returns the policy document for `token` with user
+// "system:serviceaccount:NS:SA" holding all their rules.
 // Errors: kInvalidArgument when an object is missing, a rule names an apiGroup/resource pair the
 // test API server does not serve, or uses a wildcard.
 [[nodiscard]] Result<nlohmann::json> PolicyFromManifest(const std::vector<nlohmann::json>& objects,
