@@ -151,11 +151,15 @@ TEST_F(ManyE2eTest, ThreeScalersInTwoNamespacesScaleIndependentlyDeleteStopsInva
   ASSERT_TRUE(kafka_->ProduceEach(kOrders.topic, kOrders.partitions, 8));    // 48 → 5
   ASSERT_TRUE(kafka_->ProduceEach(kBilling.topic, kBilling.partitions, 5));  // 20 → 2
   // audit: nothing waiting → stays at minReplicas 1.
+  // The mock auto-creates topics named in Metadata requests; make it answer as Kafka does.
+  kafka_->SetTopicError("no-such-topic", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
   auto daemon = StartDaemon();
   Apply(ScalerYaml(kOrders) + "---\n" + ScalerYaml(kBilling) + "---\n" + ScalerYaml(kAudit) +
         "---\n" +
         ScalerYaml({"team-b", "broken", "audit-worker", "audit", "g-audit", 3},
-                   "  idleReplicas: 3\n"));  // idleReplicas > minReplicas: refused
+                   "  idleReplicas: 3\n") +  // idleReplicas > minReplicas: refused
+        "---\n" +
+        ScalerYaml({"team-b", "ghost", "audit-worker", "no-such-topic", "g-ghost", 1}));
 
   ASSERT_TRUE(
       Eventually([&] { return Replicas(kOrders) == 5 && Replicas(kBilling) == 2; }, seconds(60)))
@@ -163,7 +167,7 @@ TEST_F(ManyE2eTest, ThreeScalersInTwoNamespacesScaleIndependentlyDeleteStopsInva
       << daemon->Stderr();
   EXPECT_EQ(Replicas(kAudit), 1);
   EXPECT_EQ(ScalePatches(kAudit), 0)
-      << "the broken KafkaScaler on the same Deployment never writes";
+      << "the broken and the failing KafkaScalers on the same Deployment never write";
 
   // The status, through kubectl: live columns for each, and a clear condition for the invalid one.
   ASSERT_TRUE(Eventually(
@@ -181,7 +185,8 @@ TEST_F(ManyE2eTest, ThreeScalersInTwoNamespacesScaleIndependentlyDeleteStopsInva
                    table.output,
                    std::regex(
                        R"(team-b\s+audit\s+audit-worker\s+\S*audit\S*\s+g-audit\s+0\s+1\s+1\s+True)")) &&
-               std::regex_search(table.output, std::regex(R"(team-b\s+broken\s+.*False)"));
+               std::regex_search(table.output, std::regex(R"(team-b\s+broken\s+.*False)")) &&
+               std::regex_search(table.output, std::regex(R"(team-b\s+ghost\s+.*False)"));
       },
       seconds(60)))
       << Kubectl("get ks -A").output;
@@ -193,6 +198,11 @@ TEST_F(ManyE2eTest, ThreeScalersInTwoNamespacesScaleIndependentlyDeleteStopsInva
   EXPECT_NE(ready.value("message", "").find("spec.idleReplicas=3: must be <= spec.minReplicas (1)"),
             std::string::npos)
       << broken.dump(2);
+  // A missing topic fails only its own KafkaScaler (the others above are Ready).
+  const json ghost = Scaler("team-b", "ghost");
+  EXPECT_EQ(Condition(ghost, "Ready").value("reason", ""), "KafkaError") << ghost.dump(2);
+  EXPECT_NE(Condition(ghost, "Ready").value("message", "").find("no-such-topic"), std::string::npos)
+      << ghost.dump(2);
   const json orders = Scaler("team-a", "orders");
   EXPECT_EQ(orders["status"]["observedGeneration"], 1);
   EXPECT_EQ(orders["status"]["partitions"], 6);
@@ -217,7 +227,7 @@ TEST_F(ManyE2eTest, ThreeScalersInTwoNamespacesScaleIndependentlyDeleteStopsInva
   EXPECT_TRUE(Eventually([&] { return HttpGet(port_, "/readyz").first == 200; }, seconds(30)));
   EXPECT_EQ(HttpGet(port_, "/healthz").first, 200);
   const std::string metrics = HttpGet(port_, "/metrics").second;
-  EXPECT_NE(metrics.find("kafka_autoscaler_targets 4\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("kafka_autoscaler_targets 5\n"), std::string::npos) << metrics;
   EXPECT_NE(
       metrics.find("kafka_autoscaler_target_backlog{namespace=\"team-a\",name=\"orders\"} 48"),
       std::string::npos)
