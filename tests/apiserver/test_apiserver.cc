@@ -519,6 +519,9 @@ Result<std::unique_ptr<TestApiServer>> TestApiServer::Start(ApiServerOptions opt
   if (!server->server_->is_valid()) {
     return MakeError(ErrorCode::kInternal, "test apiserver: server setup failed (TLS files?)");
   }
+  // Every client holds a few watches open (one thread each): httplib's default pool of 8
+  // threads stalls as soon as several daemons watch at once (three replicas: 12 watches).
+  server->server_->new_task_queue = [] { return new httplib::ThreadPool(64); };
   TestApiServer* self = server.get();
   auto handler = [self](const httplib::Request& req, httplib::Response& res) {
     self->Handle(req, res);
