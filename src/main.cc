@@ -24,6 +24,7 @@
 #include "daemon/tick_telemetry.h"
 #include "demo/demo.h"
 #include "http/health_server.h"
+#include "kafka/clusters.h"
 #include "kafka/kafka_source.h"
 #include "kafka/shared_observer.h"
 #include "kube/client.h"
@@ -441,7 +442,6 @@ int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions
   log.Info("starting", {{"version", std::string(KA_VERSION)},
                         {"mode", std::string("many")},
                         {"watch_namespaces", watched.empty() ? std::string("*") : watched},
-                        {"kafka_clusters", std::string("default")},
                         {"leader_election", cfg.leader_election},
                         {"shards", cfg.leader_election ? int64_t{cfg.shards} : int64_t{0}},
                         {"identity", identity}});
@@ -451,17 +451,37 @@ int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions
     log.Error("invalid kafka configuration", {{"error", kafka_options.error().ToString()}});
     return kExitConfig;
   }
-  auto observer = ka::kafka::SharedObserver::Create(
-      {.name = "default",
-       .bootstrap_servers = cfg.kafka_bootstrap_servers,
-       .properties = kafka_options->properties,
-       .timeout = std::min<std::chrono::milliseconds>(kafka_options->timeout,
-                                                      std::chrono::seconds(10))},
-      clock, &log);
-  if (!observer) {
-    log.Error("invalid kafka configuration", {{"error", observer.error().ToString()}});
-    return kExitConfig;
+  // The `default` cluster from the variables, more by name from KAFKA_CLUSTERS_FILE.
+  const ka::kafka::ClusterOptions default_cluster{
+      .name = "default",
+      .bootstrap_servers = cfg.kafka_bootstrap_servers,
+      .properties = kafka_options->properties,
+      .timeout =
+          std::min<std::chrono::milliseconds>(kafka_options->timeout, std::chrono::seconds(10))};
+  std::vector<ka::kafka::ClusterOptions> cluster_options = {default_cluster};
+  if (auto file = env.find("KAFKA_CLUSTERS_FILE"); file != env.end() && !file->second.empty()) {
+    auto more = ka::kafka::LoadClustersFile(file->second, default_cluster);
+    if (!more) {
+      log.Error("invalid kafka configuration", {{"error", more.error().ToString()}});
+      return kExitConfig;
+    }
+    cluster_options.insert(cluster_options.end(), more->begin(), more->end());
   }
+  std::vector<std::unique_ptr<ka::kafka::SharedObserver>> observers;
+  std::map<std::string, ka::kafka::SharedObserver*> clusters;
+  std::string cluster_names;
+  for (const auto& options : cluster_options) {
+    auto observer = ka::kafka::SharedObserver::Create(options, clock, &log);
+    if (!observer) {
+      log.Error("invalid kafka configuration",
+                {{"cluster", options.name}, {"error", observer.error().ToString()}});
+      return kExitConfig;
+    }
+    clusters[options.name] = observer->get();
+    observers.push_back(std::move(*observer));
+    cluster_names += (cluster_names.empty() ? "" : ",") + options.name;
+  }
+  log.Info("kafka clusters", {{"clusters", cluster_names}});
   auto client = MakeKubeClient(env, cfg, clock);
   auto informer_client = ka::kube::OptionsFromEnv(env);
   if (!client || !informer_client) {
@@ -496,7 +516,7 @@ int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions
   ka::many::KubeStatusWriter status_writer(**client);
   ka::many::Controller controller(
       {.instance_env = env,
-       .clusters = {{"default", observer->get()}},
+       .clusters = clusters,
        .may_act = [&] { return election.IsLeader(); },
        .may_write = [&] { return !stop.Stopped() && election.IsLeader(); },
        .owns = [&](const std::string& key) { return shards.OwnsKey(key); },

@@ -319,3 +319,52 @@ TEST_F(ManyE2eTest, WatchNamespacesStatefulSetsAndIdlePassesCostNoRequest) {
 
 }  // namespace
 }  // namespace kafka_autoscaler::testing
+
+namespace kafka_autoscaler::testing {
+namespace {
+
+// KAFKA_CLUSTERS_FILE: a KafkaScaler naming a second cluster is observed there (its topic exists
+// only on that cluster), one naming no cluster of the instance reads UnknownCluster, and a file
+// with a mistake stops the start with the problem named.
+TEST_F(ManyE2eTest, NamedClustersFromAFileServeTheirOwnKafkaScalers) {
+  auto second = MockCluster::Start(1);
+  ASSERT_TRUE(second) << second.error().message;
+  const Workload edge{"team-b", "edge", "edge-worker", "edge-events", "g-edge", 4};
+  ASSERT_TRUE((*second)->CreateTopic(edge.topic, edge.partitions));
+  std::vector<CommitOffset> zero;
+  for (int p = 0; p < edge.partitions; ++p) zero.push_back({edge.topic, p, 0});
+  ASSERT_TRUE((*second)->Commit(edge.group, zero));
+  ASSERT_TRUE((*second)->ProduceEach(edge.topic, edge.partitions, 7));  // 28 → 3
+  api_->AddDeployment(edge.ns, edge.deployment, 1);
+  // On the default cluster the topic does not exist: only the named cluster can scale it.
+  kafka_->SetTopicError(edge.topic, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+
+  const std::string bad = (dir_ / "bad-clusters.yaml").string();
+  std::ofstream(bad) << "clusters:\n  - name: default\n    bootstrapServers: x:1\n";
+  auto refused = StartDaemon({{"KAFKA_CLUSTERS_FILE", bad}});
+  EXPECT_EQ(refused->Wait(std::chrono::milliseconds(20'000)), 2);
+  std::string said;
+  for (const auto& line : refused->Lines()) said += line + "\n";
+  EXPECT_NE(said.find("\\\"default\\\" is reserved"), std::string::npos) << said;
+
+  const std::string file = (dir_ / "clusters.yaml").string();
+  std::ofstream(file) << "clusters:\n  - name: edge\n    bootstrapServers: \""
+                      << (*second)->bootstrap() << "\"\n";
+  auto daemon = StartDaemon({{"KAFKA_CLUSTERS_FILE", file}});
+  Apply(ScalerYaml(edge, "  kafkaCluster: edge\n") + "---\n" +
+        ScalerYaml({"team-b", "lost", "audit-worker", "audit", "g-audit", 3},
+                   "  kafkaCluster: nowhere\n"));
+  ASSERT_TRUE(Eventually([&] { return Replicas(edge) == 3; }, seconds(60)))
+      << Replicas(edge) << "\n" << daemon->Stderr();
+  ASSERT_TRUE(Eventually(
+      [&] { return Condition(Scaler("team-b", "lost"), "Ready").value("reason", "") == "UnknownCluster"; },
+      seconds(60)))
+      << Scaler("team-b", "lost").dump(2);
+  const json lost = Condition(Scaler("team-b", "lost"), "Ready");
+  EXPECT_NE(lost.value("message", "").find("known: default, edge"), std::string::npos)
+      << lost.dump(2);
+  EXPECT_EQ(Replicas(kAudit), 1) << "a KafkaScaler on an unknown cluster never scales";
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::testing
