@@ -40,7 +40,7 @@ std::string WorkloadPath(const WorkloadRef& ref) {
 }
 
 Result<nlohmann::json> PatchScale(Client& client, const WorkloadRef& ref,
-                                  const std::string& resource_version, int32_t replicas) {
+                                  std::string& resource_version, int32_t replicas) {
   if (resource_version.empty()) {
     // No read to be conditional on (never read, or the last write conflicted): a write now
     // would be decided from state we do not have.
@@ -55,8 +55,14 @@ Result<nlohmann::json> PatchScale(Client& client, const WorkloadRef& ref,
   auto result = client.Call("PATCH", WorkloadPath(ref) + "/scale", info, &patch,
                             "application/merge-patch+json");
   if (!result && result.error().code == ErrorCode::kConflict) {
+    resource_version.clear();
     return MakeError(result.error().WithContext("another writer changed the " + LowerKind(ref) +
                                                 " since it was read; deciding again next tick"));
+  }
+  if (result) {
+    // The write happened; an odd answer only means the next write waits for a fresh read.
+    resource_version =
+        Field<std::string>(*result, {"metadata", "resourceVersion"}, "").value_or("");
   }
   return result;
 }
@@ -197,12 +203,7 @@ Result<ScaleState> DeploymentScaleTarget::Get() {
 Status DeploymentScaleTarget::SetReplicas(int32_t replicas) {
   std::lock_guard lock(mu_);
   auto result = PatchScale(client_, ref_, resource_version_, replicas);
-  if (!result) {
-    if (result.error().code == ErrorCode::kConflict) resource_version_.clear();
-    return MakeError(result.error());
-  }
-  // The write happened; an odd answer only means the next write reads the scale first.
-  resource_version_ = Field<std::string>(*result, {"metadata", "resourceVersion"}, "").value_or("");
+  if (!result) return MakeError(result.error());
   return OkStatus();
 }
 

@@ -49,12 +49,13 @@ nlohmann::json WorkloadObjectRef(const WorkloadRef& ref, const std::string& uid)
 
 // The write of every ScaleTarget on the API: one merge patch {"metadata":{"resourceVersion":
 // RV},"spec":{"replicas":N}} to the workload's /scale, RV = `resource_version` (the version the
-// decision was made from). Returns the answer (the Scale after the write). Errors: kConflict at
-// once when RV is empty (no read to be conditional on) or on a 409 (someone wrote since; never
-// re-sent), others as Client::Call.
+// decision was made from). Returns the answer (the Scale after the write) and moves
+// `resource_version` to the answer's (empty when the answer carries none: the next write waits
+// for a fresh read). Errors: kConflict at once when RV is empty (no read to be conditional on)
+// or on a 409 (someone wrote since; never re-sent), which also clears `resource_version`; others
+// as Client::Call, leaving it as it was.
 [[nodiscard]] Result<nlohmann::json> PatchScale(Client& client, const WorkloadRef& ref,
-                                                const std::string& resource_version,
-                                                int32_t replicas);
+                                                std::string& resource_version, int32_t replicas);
 
 class DeploymentScaleTarget final : public ScaleTarget {
  public:

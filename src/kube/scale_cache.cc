@@ -283,14 +283,10 @@ Result<ScaleState> CachedScaleTarget::Get() {
 
 Status CachedScaleTarget::SetReplicas(int32_t replicas) {
   std::lock_guard lock(mu_);
+  const std::string read_version = resource_version_;
   auto answer = PatchScale(client_, ref_, resource_version_, replicas);
-  if (!answer) {
-    if (answer.error().code == ErrorCode::kConflict) resource_version_.clear();
-    return MakeError(answer.error());
-  }
-  cache_.Wrote(ref_, resource_version_, *answer);
-  // The write happened; an odd answer only means the next write waits for a fresh Get().
-  resource_version_ = Field<std::string>(*answer, {"metadata", "resourceVersion"}, "").value_or("");
+  if (!answer) return MakeError(answer.error());
+  cache_.Wrote(ref_, read_version, *answer);
   return OkStatus();
 }
 
