@@ -19,12 +19,15 @@
 //      ready ≥ n brackets S in (previous tick − t0, now − t0]; S takes the upper end, at most
 //      900 s (the first sample replaces the 30 s prior, later ones average in).
 //   4. Predict: simulate "keep the current count" second by second over H = S + 120 s as a
-//      fluid FIFO queue: the backlog now, arrivals at the upper band λ + kBand·σ plus the
-//      trend (if rising) for up to S seconds, pods still starting ready when their start-up
-//      ends, a rebalance pause of RATE_REBALANCE_SECONDS whenever the ready set changes, and
-//      consumption min(ready, partitions) × μ. The predicted wait of the message arriving at
-//      second t is when cumulative consumption passes it, minus t; the peak over [0, H] is the
-//      "predicted peak wait".
+//      fluid FIFO queue: the backlog now, arrivals at λ plus the trend (if rising) for up to S
+//      seconds plus an upper noise band on what has arrived by t of kBand·σ·√(dt·t) (σ is
+//      the noise of one tick's mean; independent tick noises add up like a random walk, so
+//      the queue absorbs what averages out — not kBand·σ·t, which bought pods for noise),
+//      pods still starting ready when their start-up ends, a rebalance pause of
+//      RATE_REBALANCE_SECONDS whenever the ready set changes, and consumption
+//      min(ready, partitions) × μ. The predicted wait of the message arriving at second t is
+//      when cumulative consumption passes it, minus t; the peak over [0, H] is the "predicted
+//      peak wait".
 //   5. Up: when the peak exceeds W, jump once to the smallest count whose simulated peak stays
 //      under W (new pods ready after S, then a rebalance). When no count can (a burst already
 //      piled up more than start-up allows), the smallest count within kNoBetterSeconds of the
@@ -32,7 +35,7 @@
 //   6. Down, only when all hold: the backlog drains in ≤ kNearlyEmptyFraction × W; no change
 //      of the count within M = S + rebalance + dt; a smaller count keeps the simulated peak
 //      under W with arrivals at the highest λ of the last M seconds ("capacity memory") plus
-//      the upper band, and the removal's rebalance pause at once; and the pod-seconds saved
+//      the noise band, and the removal's rebalance pause at once; and the pod-seconds saved
 //      over 120 s exceed the rebalance loss (min(n, P) × rebalance) plus kEventPrice.
 //   7. Before μ is measured (or without a consumer group) the seed rule: ceil(backlog /
 //      MESSAGES_PER_POD), at least one pod while messages arrive.
@@ -53,7 +56,7 @@ constexpr double kSigmaWeight = 0.2;           // EWMA weight of a squared resid
 constexpr double kJumpSigmas = 4;              // a residual beyond this many σ is a change
 constexpr double kJumpFraction = 0.10;         // ... or beyond this fraction of the prediction
 constexpr int32_t kDropTicks = 2;              // ticks needed to accept a drop
-constexpr double kBand = 2;                    // upper band: λ + kBand σ
+constexpr double kBand = 2;                    // upper band: kBand σ √(dt t) by t
 constexpr double kInFlightSeconds = 5;         // backlog up to this many seconds of λ is in flight
 constexpr double kProbe = 1.25;                // optimism of scale-down while μ is a lower bound
 constexpr double kHorizonBeyondStartup = 120;  // prediction horizon: S + this (s)
@@ -69,7 +72,13 @@ constexpr double kPeriodTolerance = 0.05;  // intervals agreeing within this fra
 // What the fluid simulation starts from and assumes.
 struct Fluid {
   double backlog = 0;
-  double lambda = 0;  // arrivals per second at t = 0
+  double lambda = 0;  // mean arrivals per second at t = 0
+  // Upper noise band on what has arrived by t: band · min(t, √(sample_seconds · t)). σ is the
+  // noise of one tick's mean rate (a sample over sample_seconds); tick noises are independent
+  // (what is correlated, the level and trend take), so over t seconds they add up like a
+  // random walk, σ·√(sample_seconds·t), not σ·t: the queue absorbs noise that averages out.
+  double band = 0;
+  double sample_seconds = 1;
   double rise = 0;    // added per second, for at most `rise_for` seconds
   double rise_for = 0;
   double mu = 1;           // one pod's rate
@@ -81,6 +90,10 @@ struct Fluid {
   double starting_at = 0;
   double startup = 30;  // for pods added now
 };
+
+double NoiseBand(const Fluid& f, double t) {
+  return f.band * std::min(t, std::sqrt(std::max(1.0, f.sample_seconds) * t));
+}
 
 // Peak predicted wait (s) of every message arriving in [from, horizon] (the backlog counts as
 // arriving at 0), with `add` pods added now (negative: removed, starting ones first).
@@ -116,7 +129,7 @@ double PeakWait(const Fluid& f, int32_t add, double from = 0) {
       paused_until = std::max(paused_until, t + f.rebalance);
     }
     const double lambda = std::max(0.0, f.lambda + f.rise * std::min(t, f.rise_for));
-    arrived[k + 1] = arrived[k] + lambda;
+    arrived[k + 1] = arrived[k] + lambda + NoiseBand(f, t + 1) - NoiseBand(f, t);
     const int32_t consumers = f.partitions > 0 ? std::min(ready, f.partitions) : ready;
     capacity = consumers * f.mu;
     const double working = std::clamp(t + 1 - paused_until, 0.0, 1.0);
@@ -295,7 +308,9 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   // 4. "Keep the current count".
   Fluid f;
   f.backlog = backlog;
-  f.lambda = lambda + kBand * w.sigma;
+  f.lambda = lambda;
+  f.band = kBand * w.sigma;
+  f.sample_seconds = dt;
   f.rise = std::max(0.0, w.trend);
   f.rise_for = w.startup;
   f.mu = mu;
@@ -354,7 +369,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     double highest = lambda;
     for (const auto& r : w.recent) highest = std::max(highest, r.second);
     Fluid down = f;
-    down.lambda = highest + kBand * w.sigma;
+    down.lambda = highest;
     down.mu = w.mu_exact ? mu : mu * kProbe;
     int32_t choice = n;
     for (int32_t m = n - 1; m >= lowest; --m) {
