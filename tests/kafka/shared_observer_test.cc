@@ -363,17 +363,9 @@ TEST_F(SharedObserverTest, RequestsPerPassAreOBrokersPlusGroups) {
 // rd_kafka_handle_OffsetFetch ask the handle's own consumer group (rk_cgrp) for a coordinator
 // query; without a group.id that pointer is null and the process dies. The observer's handle
 // carries a group.id of its own for this reason. This test shows the crash on a bare handle.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define KA_SANITIZED 1
-#else
-#define KA_SANITIZED 0
-#endif
-
+// Under ASan and TSan too the child dies of the signal itself (measured 1 Dec 2026: status
+// SIGSEGV, no sanitizer report), so every build runs this test.
 TEST(SharedObserverDeathTest, AdminOffsetFetchOnAHandleWithoutGroupIdDiesOnNotCoordinator) {
-  if (KA_SANITIZED) {
-    GTEST_SKIP() << "a sanitizer reports the null dereference itself and changes how the "
-                    "child dies; the crash is shown by the plain build";
-  }
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
