@@ -211,7 +211,8 @@ Decision Decide(const PolicyInput& all, const PolicyState& state, const PolicyCo
   } else if (c.kind == PolicyKind::kWait) {
     WaitDetail detail;
     raw = WaitPolicyRawPods(in, c, d.next_state, detail);
-    raw_reason = detail.why == "prescale" ? Reason::kPredicted : Reason::kWait;
+    raw_reason = detail.why == "prescale" || detail.why == "prescale_day" ? Reason::kPredicted
+                                                                          : Reason::kWait;
     d.wait = detail;
   }
   if (excluding) {

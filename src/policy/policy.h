@@ -88,6 +88,26 @@ struct PolicyInput {
   bool no_commits = false;
 };
 
+// The daily shape (PREDICT=true, policy/wait_policy.cc "9."): one bucket per kBucketSeconds
+// of a kDaySeconds day (phase = steady time modulo the day), each with an EWMA across days of
+// the bucket's mean arrival rate and of its within-bucket spread, the days seen, and how far
+// (in σ) the last day's mean was from the profile. Fixed size; no heap.
+struct DailyProfile {
+  static constexpr int32_t kDaySeconds = 86400;
+  static constexpr int32_t kBucketSeconds = 300;
+  static constexpr size_t kBuckets = kDaySeconds / kBucketSeconds;
+  std::array<float, kBuckets> mean{};     // msg/s
+  std::array<float, kBuckets> spread{};   // msg/s (σ of the samples within the bucket)
+  std::array<float, kBuckets> last_z{};   // |last day's mean − profile| in σ, before the update
+  std::array<uint16_t, kBuckets> days{};  // days seen (capped)
+  int64_t bucket = -1;  // absolute bucket (steady seconds / kBucketSeconds) being accumulated
+  double sum = 0;       // its samples so far
+  double sum_squares = 0;
+  int32_t samples = 0;
+  float today_z = 1e9;        // last finished bucket's z (1e9: unknown, not the previous bucket)
+  int64_t today_bucket = -1;  // ... its absolute bucket
+};
+
 // The wait policy's memory (policy/wait_policy.cc); bounded (`recent` by kMaxRecent there).
 struct WaitMemory {
   std::optional<SteadyTime> last_tick;  // previous tick seen by the wait policy
@@ -114,6 +134,7 @@ struct WaitMemory {
   std::array<SteadyTime, kOnsets> onsets{};
   std::array<int32_t, kOnsets> onset_pods{};
   int32_t onset_count = 0;
+  DailyProfile day;  // the daily shape (PREDICT=true; learned always)
 };
 
 // What Decide remembers between ticks. Start with a default-constructed one.

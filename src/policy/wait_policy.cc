@@ -68,6 +68,10 @@ constexpr size_t kMaxRecent = 256;  // capacity memory entries at most
 constexpr double kMaxStartupSeconds = 900;  // a start-up sample is capped at this
 constexpr double kBurstFactor = 2;  // a burst onset at least doubles the rate
 constexpr double kPeriodTolerance = 0.05;  // intervals agreeing within this fraction repeat
+constexpr double kDayWeight = 0.5;         // EWMA weight of the newest day in the daily profile
+constexpr double kAgreeSigmas = 3;         // days agree when a bucket's means differ by ≤ this σ
+constexpr double kSpreadFloor = 0.05;      // σ of a bucket is at least this fraction of its mean
+constexpr uint16_t kConfidentDays = 2;     // days a bucket needs before it is acted on
 
 // What the fluid simulation starts from and assumes.
 struct Fluid {
@@ -215,6 +219,77 @@ std::optional<Burst> PredictBurst(const WaitMemory& w, double dt) {
   return Burst{
       onset(0) + std::chrono::duration_cast<Duration>(std::chrono::duration<double>((i1 + i2) / 2)),
       pods[1]};
+}
+
+// 9. The daily profile (DailyProfile in policy.h).
+int64_t AbsoluteBucket(SteadyTime t) {
+  const auto s = std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+  const int64_t width = DailyProfile::kBucketSeconds;
+  return s >= 0 ? s / width : -((-s + width - 1) / width);
+}
+size_t Slot(int64_t bucket) {
+  const auto n = static_cast<int64_t>(DailyProfile::kBuckets);
+  return static_cast<size_t>(((bucket % n) + n) % n);
+}
+// σ a bucket's day means are judged in: its spread across samples, at least kSpreadFloor of its
+// mean (noise-free load) and 1 msg/s.
+double BucketSigma(const DailyProfile& p, size_t b, double today_spread) {
+  return std::max({static_cast<double>(p.spread[b]), today_spread,
+                   kSpreadFloor * static_cast<double>(p.mean[b]), 1.0});
+}
+void FinishBucket(DailyProfile& p) {
+  if (p.samples == 0) return;
+  const size_t b = Slot(p.bucket);
+  const double m = p.sum / p.samples;
+  const double sd = std::sqrt(std::max(0.0, p.sum_squares / p.samples - m * m));
+  double z = 1e9;
+  if (p.days[b] > 0) {
+    z = std::abs(m - p.mean[b]) / BucketSigma(p, b, sd);
+    p.mean[b] = static_cast<float>(kDayWeight * m + (1 - kDayWeight) * p.mean[b]);
+    p.spread[b] = static_cast<float>(kDayWeight * sd + (1 - kDayWeight) * p.spread[b]);
+  } else {
+    p.mean[b] = static_cast<float>(m);
+    p.spread[b] = static_cast<float>(sd);
+  }
+  p.last_z[b] = static_cast<float>(std::min(z, 1e9));
+  p.days[b] = static_cast<uint16_t>(std::min<int32_t>(p.days[b] + 1, UINT16_MAX));
+  p.today_z = p.last_z[b];
+  p.today_bucket = p.bucket;
+}
+void LearnDay(double sample, SteadyTime now, DailyProfile& p) {
+  const int64_t bucket = AbsoluteBucket(now);
+  if (bucket != p.bucket) {
+    FinishBucket(p);
+    p.bucket = bucket;
+    p.sum = p.sum_squares = 0;
+    p.samples = 0;
+  }
+  p.sum += sample;
+  p.sum_squares += sample * sample;
+  ++p.samples;
+}
+// The arrival rate the profile predicts for the buckets from now to now + lead, when it is
+// confident (each counted bucket seen on ≥ kConfidentDays days, its last day within
+// kAgreeSigmas σ of the profile) and today agrees so far (the previous bucket, and the current
+// one once it has 2 samples, within kAgreeSigmas σ); 0 otherwise.
+double DailyRate(const DailyProfile& p, SteadyTime now, double lead) {
+  const int64_t current = AbsoluteBucket(now);
+  if (p.today_bucket != current - 1 || p.today_z > kAgreeSigmas) return 0;
+  if (p.bucket == current && p.samples >= 2) {
+    const size_t b = Slot(current);
+    const double m = p.sum / p.samples;
+    if (p.days[b] == 0 || std::abs(m - p.mean[b]) > kAgreeSigmas * BucketSigma(p, b, 0)) return 0;
+  }
+  double rate = 0;
+  const int64_t last = AbsoluteBucket(
+      now + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(lead)));
+  for (int64_t k = current; k <= last; ++k) {
+    const size_t b = Slot(k);
+    if (p.days[b] >= kConfidentDays && p.last_z[b] <= kAgreeSigmas) {
+      rate = std::max(rate, static_cast<double>(p.mean[b]));
+    }
+  }
+  return rate;
 }
 
 int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, WaitDetail& detail,
@@ -420,15 +495,27 @@ int64_t WaitPolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicySt
         std::max(in.current_replicas, static_cast<int32_t>(std::min<int64_t>(reactive, cap)));
     w.onset_count = std::min(w.onset_count + 1, INT32_MAX - 1);
   }
+  if (in.produced_per_minute)
+    LearnDay(std::max(0.0, *in.produced_per_minute / 60.0), in.now, w.day);
   if (!c.predict || !detail.mu) return reactive;
-  const auto burst = PredictBurst(w, dt);
-  if (!burst) return reactive;
   // Pre-scale start-up + rebalance + one tick ahead of the predicted onset, and hold through it.
-  const double until = Seconds(burst->at - in.now);
-  if (until > memory_s || until < -memory_s) return reactive;
-  const int32_t pods = std::min(burst->pods, cap);
+  if (const auto burst = PredictBurst(w, dt)) {
+    const double until = Seconds(burst->at - in.now);
+    const int32_t pods = std::min(burst->pods, cap);
+    if (until <= memory_s && until >= -memory_s && pods >= reactive) {
+      detail.why = "prescale";  // also when already there: holds the pods through the window
+      return pods;
+    }
+  }
+  // The daily shape: a confident rise within start-up + rebalance + one tick, beyond the noise
+  // of the rate now, gets the pods that carry it before it comes.
+  const double ahead = DailyRate(w.day, in.now, memory_s);
+  if (ahead <= w.level + std::max(kJumpSigmas * w.sigma, kJumpFraction * w.level)) {
+    return reactive;
+  }
+  const auto pods = std::min<int64_t>(cap, static_cast<int64_t>(std::ceil(ahead / detail.mu)));
   if (pods < reactive) return reactive;
-  detail.why = "prescale";  // also when already there: holds the pods through the window
+  detail.why = "prescale_day";
   return pods;
 }
 

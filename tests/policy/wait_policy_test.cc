@@ -1,6 +1,9 @@
 // The wait policy (SCALING_POLICY=wait) through Decide, tick by tick with a FakeClock.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "fakes/fake_clock.h"
@@ -249,6 +252,113 @@ TEST_F(WaitPredictTest, AMissedBurstStopsThePreScale) {
   EXPECT_GT(prescale_ticks, 0);
   EXPECT_LE(prescale_ticks, 8);  // the window: ± (start-up + rebalance + tick) around tick 35
   EXPECT_EQ(d.back().desired, 1);
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::policy
+
+namespace kafka_autoscaler::policy {
+namespace {
+
+// The daily profile (PREDICT=true): 50 msg/s at night, 1,000 msg/s from 08:00 to 18:00; one pod
+// does 100 msg/s; pods start at once (ready = current). A tiny fluid world: the backlog grows by
+// what the pods do not consume in each 15 s tick.
+class WaitDailyTest : public WaitPolicyTest {
+ protected:
+  static constexpr int kTicksPerDay = 86400 / 15;
+  static double Office(int /*day*/, int second) {
+    return second >= 8 * 3600 && second < 18 * 3600 ? 1000 : 50;
+  }
+  // Runs `days` days of `rate(day, second_of_day)`; returns every decision.
+  template <typename Rate>
+  std::vector<Decision> Days(int days, Rate rate, bool predict = true) {
+    PolicyConfig c = Wait();
+    c.predict = predict;
+    std::vector<Decision> out;
+    out.reserve(static_cast<size_t>(days * kTicksPerDay));
+    for (int day = 0; day < days; ++day) {
+      for (int k = 0; k < kTicksPerDay; ++k) {
+        const double produced = rate(day, k * 15);
+        const double consumed = std::min(n_ * 100.0, produced + backlog_ / 15.0);
+        backlog_ = std::max(0.0, backlog_ + (produced - consumed) * 15);
+        Decision d = Run({.backlog = static_cast<int64_t>(backlog_),
+                          .current = n_,
+                          .ready = n_,
+                          .produced = produced,
+                          .consumed = consumed},
+                         c);
+        n_ = d.desired;
+        out.push_back(d);
+      }
+    }
+    return out;
+  }
+  // The decisions of day `day` (0-based) from `from` to `to` seconds of the day.
+  static std::vector<Decision> Window(const std::vector<Decision>& all, int day, int from, int to) {
+    const auto first = all.begin() + day * kTicksPerDay + from / 15;
+    return {first, first + (to - from) / 15};
+  }
+  static int Count(const std::vector<Decision>& ds, std::string_view why) {
+    int n = 0;
+    for (const auto& d : ds) n += d.wait && d.wait->why == why ? 1 : 0;
+    return n;
+  }
+  int32_t n_ = 1;
+  double backlog_ = 0;
+};
+
+TEST_F(WaitDailyTest, LearnsTheDayAndPreScalesAheadOfTheRiseOnTheThirdDay) {
+  const auto d = Days(3, Office);
+  // Days 1 and 2: one day seen (or none) for 08:00 — below the confidence threshold.
+  EXPECT_EQ(Count(Window(d, 0, 0, 86400), "prescale_day"), 0);
+  EXPECT_EQ(Count(Window(d, 1, 0, 86400), "prescale_day"), 0);
+  // Day 3: pre-scaled within start-up + rebalance + tick (≈ 50 s) before 08:00, not earlier.
+  const auto before = Window(d, 2, 8 * 3600 - 300, 8 * 3600);
+  EXPECT_EQ(Count({before.begin(), before.end() - 5}, "prescale_day"), 0);
+  EXPECT_GT(Count(before, "prescale_day"), 0);
+  const Decision& last = before.back();  // 07:59:45
+  EXPECT_GE(last.desired, 10) << last.wait->why;
+  bool predicted_change = false;
+  for (const auto& x : before) predicted_change |= x.scale && x.reason == Reason::kPredicted;
+  EXPECT_TRUE(predicted_change);
+  // ... and never on the falling edge or at night.
+  EXPECT_EQ(Count(Window(d, 2, 8 * 3600 + 600, 86400), "prescale_day"), 0);
+}
+
+TEST_F(WaitDailyTest, OffOrDaysThatDisagreeNeverPreScale) {
+  EXPECT_EQ(Count(Days(3, Office, false), "prescale_day"), 0);
+  // Day 2 rises at 12:00 instead of 08:00: the 08:00 buckets disagree by far more than 3σ.
+  state_ = PolicyState{};
+  n_ = 1;
+  backlog_ = 0;
+  const auto d = Days(3, [](int day, int second) {
+    const int rise = day == 1 ? 12 * 3600 : 8 * 3600;
+    return second >= rise && second < 18 * 3600 ? 1000.0 : 50.0;
+  });
+  EXPECT_EQ(Count(Window(d, 2, 7 * 3600, 8 * 3600), "prescale_day"), 0);
+}
+
+TEST_F(WaitDailyTest, ABrokenDayStopsPreScaling) {
+  // Day 4 never rises: the pre-scale before 08:00 is wrong (by the profile, or by the burst
+  // period: onsets at 08:00 on days 1-3 repeat); it stops once the day's first samples of 08:00
+  // disagree with the profile, and the next day does not pre-scale 08:00 again.
+  const auto d = Days(5, [](int day, int second) { return day == 3 ? 50.0 : Office(day, second); });
+  const auto before = Window(d, 3, 8 * 3600 - 300, 8 * 3600);
+  EXPECT_GT(Count(before, "prescale_day") + Count(before, "prescale"), 0);
+  EXPECT_EQ(Count(Window(d, 3, 8 * 3600 + 30, 86400), "prescale_day"), 0);
+  EXPECT_LE(Count(Window(d, 3, 8 * 3600 + 30, 86400), "prescale"), 4);  // the burst window
+  EXPECT_LE(Window(d, 3, 8 * 3600 + 600, 8 * 3600 + 615).front().desired, 2);
+  EXPECT_EQ(Count(Window(d, 4, 7 * 3600, 9 * 3600), "prescale_day"), 0);
+}
+
+TEST_F(WaitDailyTest, StateSizeStaysConstant) {
+  static_assert(std::is_trivially_copyable_v<DailyProfile>, "fixed size, no heap");
+  Days(1, Office);
+  const size_t recent_after_one = state_.wait.recent.size();
+  Days(3, Office);
+  EXPECT_LE(state_.wait.recent.size(), 256u);
+  EXPECT_EQ(state_.wait.recent.size(), recent_after_one);
+  EXPECT_LE(state_.recent.size(), 256u);
 }
 
 }  // namespace
