@@ -268,7 +268,8 @@ void LearnDay(double sample, SteadyTime now, DailyProfile& p) {
   p.sum_squares += sample * sample;
   ++p.samples;
 }
-// The arrival rate the profile predicts for the buckets from now to now + lead, when it is
+// The arrival rate (mean + 1σ spread) the profile predicts for the buckets from now to now + lead,
+// when it is
 // confident (each counted bucket seen on ≥ kConfidentDays days, its last day within
 // kAgreeSigmas σ of the profile) and today agrees so far (the previous bucket, and the current
 // one once it has 2 samples, within kAgreeSigmas σ); 0 otherwise.
@@ -286,7 +287,7 @@ double DailyRate(const DailyProfile& p, SteadyTime now, double lead) {
   for (int64_t k = current; k <= last; ++k) {
     const size_t b = Slot(k);
     if (p.days[b] >= kConfidentDays && p.last_z[b] <= kAgreeSigmas) {
-      rate = std::max(rate, static_cast<double>(p.mean[b]));
+      rate = std::max(rate, static_cast<double>(p.mean[b]) + p.spread[b]);  // 1σ upper band
     }
   }
   return rate;
