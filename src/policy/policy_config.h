@@ -70,7 +70,8 @@ struct PolicyConfig {
   // TARGET_WAIT_SECONDS (default 20 s): the longest time a message should wait.
   std::chrono::seconds target_wait{20};
   // PREDICT (default false): learn a repeating burst period and pre-scale ahead of the next
-  // burst when the last two intervals between bursts agree.
+  // burst when the last two intervals between bursts agree; and ahead of a rise of the daily
+  // profile when the days agree on it (policy/policy.h DailyProfile).
   bool predict = false;
 };
 
