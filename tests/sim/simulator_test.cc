@@ -288,6 +288,40 @@ TEST(SimulatorTest, RatePolicyGeneralisesToOtherLoadShapes) {
   }
 }
 
+// The daily profile (PREDICT, 4 real days, docs/simulator.md "The daily profile"): identical to
+// `wait` while it learns (days 1-2), ready pods before the 08:00 rise on day 3 and a smaller
+// backlog in it, at about the same cost; a day that breaks the pattern costs little.
+TEST(SimulatorTest, DailyProfilePreScalesTheLearnedRiseAndAWrongDayCostsLittle) {
+  const auto dir = std::filesystem::path(KA_SIM_TESTDATA_DIR);
+  auto s = LoadScenario(dir / "daily-4d.yaml");
+  ASSERT_TRUE(s) << s.error().ToString();
+  const Workload w = BuildWorkload(*s);
+  auto wait = RunPolicy(*s, w, "wait");
+  auto predict = RunPolicy(*s, w, "wait-predict");
+  ASSERT_TRUE(wait && predict);
+  constexpr size_t kDay = 86400;
+  constexpr size_t kRise = 8 * 3600;
+  for (size_t t = 0; t < 2 * kDay; ++t) ASSERT_EQ(wait->replicas[t], predict->replicas[t]) << t;
+  EXPECT_LE(wait->replicas[2 * kDay + kRise - 5], 3);
+  EXPECT_GE(predict->replicas[2 * kDay + kRise - 5], 15);
+  const auto peak = [&](const PolicyRun& r) {
+    return *std::max_element(r.backlog.begin() + 2 * kDay + kRise,
+                             r.backlog.begin() + 2 * kDay + kRise + 600);
+  };
+  EXPECT_LT(peak(*predict), peak(*wait) / 2);
+  EXPECT_LE(predict->metrics.pod_seconds, 1.01 * wait->metrics.pod_seconds);
+
+  auto broken = LoadScenario(dir / "daily-break.yaml");
+  ASSERT_TRUE(broken) << broken.error().ToString();
+  const Workload wb = BuildWorkload(*broken);
+  auto wait_b = RunPolicy(*broken, wb, "wait");
+  auto predict_b = RunPolicy(*broken, wb, "wait-predict");
+  ASSERT_TRUE(wait_b && predict_b);
+  EXPECT_LE(predict_b->metrics.pod_seconds, 1.01 * wait_b->metrics.pod_seconds);
+  EXPECT_LE(predict_b->metrics.scale_events, wait_b->metrics.scale_events + 6);
+  EXPECT_LE(predict_b->metrics.p99_wait_seconds, wait_b->metrics.p99_wait_seconds);
+}
+
 // The speed of a one-hour replay is measured by bench/sim_replay (not here: a loaded machine
 // would break an upper time bound).
 
