@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <utility>
 
 #include "fakes/fakes.h"
 #include "sim/keda_hpa.h"
@@ -292,34 +293,35 @@ TEST(SimulatorTest, RatePolicyGeneralisesToOtherLoadShapes) {
 // `wait` while it learns (days 1-2), ready pods before the 08:00 rise on day 3 and a smaller
 // backlog in it, at about the same cost; a day that breaks the pattern costs little.
 TEST(SimulatorTest, DailyProfilePreScalesTheLearnedRiseAndAWrongDayCostsLittle) {
-  const auto dir = std::filesystem::path(KA_SIM_TESTDATA_DIR);
-  auto s = LoadScenario(dir / "daily-4d.yaml");
-  ASSERT_TRUE(s) << s.error().ToString();
-  const Workload w = BuildWorkload(*s);
-  auto wait = RunPolicy(*s, w, "wait");
-  auto predict = RunPolicy(*s, w, "wait-predict");
-  ASSERT_TRUE(wait && predict);
+  // {wait, wait-predict} on a scenario of tests/sim/testdata.
+  const auto runs = [](const char* name) -> std::pair<PolicyRun, PolicyRun> {
+    auto s = LoadScenario(std::filesystem::path(KA_SIM_TESTDATA_DIR) / name);
+    if (!s) return {};
+    const Workload w = BuildWorkload(*s);
+    auto wait = RunPolicy(*s, w, "wait");
+    auto predict = RunPolicy(*s, w, "wait-predict");
+    if (!wait || !predict) return {};
+    return {*wait, *predict};
+  };
+  const auto [wait, predict] = runs("daily-4d.yaml");
   constexpr size_t kDay = 86400;
   constexpr size_t kRise = 8 * 3600;
-  for (size_t t = 0; t < 2 * kDay; ++t) ASSERT_EQ(wait->replicas[t], predict->replicas[t]) << t;
-  EXPECT_LE(wait->replicas[2 * kDay + kRise - 5], 3);
-  EXPECT_GE(predict->replicas[2 * kDay + kRise - 5], 15);
+  ASSERT_EQ(predict.replicas.size(), 4 * kDay);
+  for (size_t t = 0; t < 2 * kDay; ++t) ASSERT_EQ(wait.replicas[t], predict.replicas[t]) << t;
+  EXPECT_LE(wait.replicas[2 * kDay + kRise - 5], 3);
+  EXPECT_GE(predict.replicas[2 * kDay + kRise - 5], 15);
   const auto peak = [&](const PolicyRun& r) {
     return *std::max_element(r.backlog.begin() + 2 * kDay + kRise,
                              r.backlog.begin() + 2 * kDay + kRise + 600);
   };
-  EXPECT_LT(peak(*predict), peak(*wait) / 2);
-  EXPECT_LE(predict->metrics.pod_seconds, 1.01 * wait->metrics.pod_seconds);
+  EXPECT_LT(peak(predict), peak(wait) / 2);
+  EXPECT_LE(predict.metrics.pod_seconds, 1.01 * wait.metrics.pod_seconds);
 
-  auto broken = LoadScenario(dir / "daily-break.yaml");
-  ASSERT_TRUE(broken) << broken.error().ToString();
-  const Workload wb = BuildWorkload(*broken);
-  auto wait_b = RunPolicy(*broken, wb, "wait");
-  auto predict_b = RunPolicy(*broken, wb, "wait-predict");
-  ASSERT_TRUE(wait_b && predict_b);
-  EXPECT_LE(predict_b->metrics.pod_seconds, 1.01 * wait_b->metrics.pod_seconds);
-  EXPECT_LE(predict_b->metrics.scale_events, wait_b->metrics.scale_events + 6);
-  EXPECT_LE(predict_b->metrics.p99_wait_seconds, wait_b->metrics.p99_wait_seconds);
+  const auto [wait_b, predict_b] = runs("daily-break.yaml");
+  ASSERT_EQ(predict_b.replicas.size(), 4 * kDay);
+  EXPECT_LE(predict_b.metrics.pod_seconds, 1.01 * wait_b.metrics.pod_seconds);
+  EXPECT_LE(predict_b.metrics.scale_events, wait_b.metrics.scale_events + 6);
+  EXPECT_LE(predict_b.metrics.p99_wait_seconds, wait_b.metrics.p99_wait_seconds);
 }
 
 // The speed of a one-hour replay is measured by bench/sim_replay (not here: a loaded machine
