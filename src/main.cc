@@ -531,8 +531,11 @@ int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions
   std::vector<std::unique_ptr<ka::kube::Informer>> informers;
   for (const std::string& ns : namespaces.empty() ? std::vector<std::string>{""} : namespaces) {
     auto informer = ka::kube::Informer::Create(
-        *informer_client, {.path = ka::many::KafkaScalersPath(ns), .what = "kafkascalers"}, clock,
-        log);
+        *informer_client,
+        {.path = ka::many::KafkaScalersPath(ns),
+         .what = "kafkascalers",
+         .prune = ka::many::PruneKafkaScaler},
+        clock, log);
     if (!informer) {
       log.Error("no usable kubernetes configuration", {{"error", informer.error().ToString()}});
       return kExitConfig;

@@ -23,7 +23,10 @@ void TimeLagTracker::Add(Table& table, Sample sample) const {
     }
   }
   table.push_back(sample);
-  while (table.size() > max_samples_) table.pop_front();
+  if (table.size() > max_samples_) {
+    table.erase(table.begin(),
+                table.begin() + static_cast<std::ptrdiff_t>(table.size() - max_samples_));
+  }
 }
 
 PartitionTimeLag TimeLagTracker::Estimate(const Table& table, const PartitionOffsets& p,

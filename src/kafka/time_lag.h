@@ -19,7 +19,9 @@
 // watermark that goes backwards (topic recreated) restarts that partition's table.
 //
 // Memory is bounded: at most `max_samples` (default kDefaultTimeLagSamples = 60; 16 bytes each,
-// about 1 KiB per partition) per partition, and a partition that is missing from an observation
+// about 1 KiB per partition) per partition, held in a vector that grows with the samples (an idle
+// partition's flat run costs 2 samples, not a deque's 576-byte first block: many-targets mode
+// keeps one tracker per target), and a partition that is missing from an observation
 // (deleted, or a topic no longer watched) is dropped at once. With 60 s ticks and a steady
 // producer the table covers one hour; lags older than that are lower bounds.
 //
@@ -29,7 +31,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <string>
 #include <utility>
@@ -72,7 +73,7 @@ class TimeLagTracker {
     SteadyTime at;
     int64_t high = 0;
   };
-  using Table = std::deque<Sample>;
+  using Table = std::vector<Sample>;  // oldest first
   void Add(Table& table, Sample sample) const;
   static PartitionTimeLag Estimate(const Table& table, const PartitionOffsets& p, SteadyTime now);
 

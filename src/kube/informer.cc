@@ -29,6 +29,30 @@ std::string_view ChangeTypeName(ChangeType type) {
   return "?";
 }
 
+nlohmann::json KeepOnly(const nlohmann::json& object,
+                        const std::vector<std::vector<std::string>>& paths) {
+  if (!object.is_object()) return object;
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& path : paths) {
+    const nlohmann::json* from = &object;
+    nlohmann::json* to = &out;
+    for (size_t i = 0; i < path.size(); ++i) {
+      auto it = from->find(path[i]);
+      if (it == from->end()) break;
+      const bool last = i + 1 == path.size();
+      if (last || !it->is_object()) {
+        (*to)[path[i]] = *it;
+        break;
+      }
+      from = &*it;
+      nlohmann::json& next = (*to)[path[i]];
+      if (!next.is_object()) next = nlohmann::json::object();
+      to = &next;
+    }
+  }
+  return out;
+}
+
 std::string ObjectKey(const nlohmann::json& object) {
   const std::string ns = Field<std::string>(object, {"metadata", "namespace"}, "").value_or("");
   const std::string name = Field<std::string>(object, {"metadata", "name"}, "").value_or("");
@@ -71,7 +95,7 @@ struct Informer::Impl {
       error = list.error();
       return Outcome::kFailed;
     }
-    const nlohmann::json* items = list->contains("items") ? &(*list)["items"] : nullptr;
+    nlohmann::json* items = list->contains("items") ? &(*list)["items"] : nullptr;
     if (items != nullptr && !items->is_array() && !items->is_null()) {
       error = Error{ErrorCode::kProtocol,
                     "list of " + options.what + ": items is not an array",
@@ -81,7 +105,11 @@ struct Informer::Impl {
     }
     std::map<std::string, nlohmann::json> fresh;
     if (items != nullptr && items->is_array()) {
-      for (const auto& item : *items) fresh[ObjectKey(item)] = item;
+      for (auto& item : *items) {
+        if (options.prune) options.prune(item);
+        std::string key = ObjectKey(item);
+        fresh[std::move(key)] = std::move(item);
+      }
     }
     std::vector<Change> changes;
     {
@@ -119,7 +147,7 @@ struct Informer::Impl {
                     std::nullopt};
       return false;
     }
-    const nlohmann::json& object = event["object"];
+    nlohmann::json& object = event["object"];
     if (type == "ERROR") {
       const int32_t code = Field<int32_t>(object, {"code"}, 0).value_or(0);
       if (code == 410) {
@@ -141,6 +169,7 @@ struct Informer::Impl {
       ++stats.bookmarks;
       return true;
     }
+    if (options.prune) options.prune(object);
     Change change;
     {
       std::lock_guard lock(mu);
@@ -156,7 +185,7 @@ struct Informer::Impl {
       }
       ++stats.events;
     }
-    change.object = object;
+    change.object = std::move(object);
     if (!rv.empty()) resource_version = rv;
     if (handler) handler(change);
     return true;

@@ -45,6 +45,10 @@ struct InformerOptions {
   std::chrono::seconds watch_timeout{300};  // timeoutSeconds of each watch request
   Duration backoff_initial = std::chrono::seconds(1);
   Duration backoff_max = std::chrono::seconds(30);
+  // Trims each listed or watched object before it is cached and delivered (client-go's
+  // transform), so a cache of thousands of objects holds only what its reader uses. It must keep
+  // metadata.name, metadata.namespace and metadata.resourceVersion. Empty: the whole object.
+  std::function<void(nlohmann::json&)> prune;
 };
 
 enum class ChangeType { kAdded, kModified, kDeleted };
@@ -54,6 +58,13 @@ struct Change {
   ChangeType type = ChangeType::kAdded;
   nlohmann::json object;  // after the change; for kDeleted the last state known
 };
+
+// A copy of `object` with only the values at `paths` (each a list of keys); the rest of the
+// object is dropped. Where a path meets a value that is not an object before its end, that value
+// is kept whole, so a reader (kube::Field) finds the same value, or the same wrong type, as in
+// the original. A non-object `object` is returned unchanged.
+nlohmann::json KeepOnly(const nlohmann::json& object,
+                        const std::vector<std::vector<std::string>>& paths);
 
 // "namespace/name" of an object (just "name" when it has no namespace).
 std::string ObjectKey(const nlohmann::json& object);

@@ -31,6 +31,26 @@ std::optional<WorkloadRef> HpaTarget(const nlohmann::json& hpa) {
   return WorkloadRef{*ns, *name, *kind};
 }
 
+// What Get() and the HPA index read; the cache keeps nothing else of an object (a Deployment's
+// pod template, managedFields, conditions: most of its size).
+void PruneWorkload(nlohmann::json& object) {
+  object = KeepOnly(object, {{"metadata", "name"},
+                             {"metadata", "namespace"},
+                             {"metadata", "uid"},
+                             {"metadata", "resourceVersion"},
+                             {"metadata", "annotations", kPausedAnnotation},
+                             {"spec", "replicas"},
+                             {"spec", "selector"},
+                             {"status", "replicas"},
+                             {"status", "readyReplicas"}});
+}
+void PruneHpa(nlohmann::json& object) {
+  object = KeepOnly(object, {{"metadata", "name"},
+                             {"metadata", "namespace"},
+                             {"metadata", "resourceVersion"},
+                             {"spec", "scaleTargetRef"}});
+}
+
 }  // namespace
 
 Result<std::string> LabelSelectorString(const nlohmann::json& selector) {
@@ -98,7 +118,8 @@ Result<std::unique_ptr<ScaleCache>> ScaleCache::Create(const ClientOptions& clie
           .what = resource,
           .watch_timeout = options.watch_timeout,
           .backoff_initial = options.backoff_initial,
-          .backoff_max = options.backoff_max};
+          .backoff_max = options.backoff_max,
+          .prune = resource == kHpas ? PruneHpa : PruneWorkload};
       auto informer = Informer::Create(client, std::move(informer_options), clock, log);
       if (!informer) return MakeError(informer.error());
       if (resource == kHpas) {

@@ -3,6 +3,9 @@
 // reading a target's state makes no API request. A pass over thousands of targets then costs API
 // requests only for what changes: /scale PATCHes, Events, status writes (issue 15, item 4).
 //
+// The informers keep only the fields read below (Informer's prune), not whole objects: a
+// Deployment's pod template and managedFields are most of its size.
+//
 // One Informer per collection and namespace: deployments, statefulsets and
 // horizontalpodautoscalers, either across all namespaces (three informers; a ClusterRole with
 // list+watch on them) or in each namespace of `namespaces` (WATCH_NAMESPACES; Roles suffice).

@@ -120,6 +120,18 @@ std::string LabelValue(const std::string& s) {
 
 }  // namespace
 
+void PruneKafkaScaler(json& object) {
+  object = kube::KeepOnly(object, {{"apiVersion"},
+                                   {"kind"},
+                                   {"metadata", "name"},
+                                   {"metadata", "namespace"},
+                                   {"metadata", "uid"},
+                                   {"metadata", "generation"},
+                                   {"metadata", "resourceVersion"},
+                                   {"spec"},
+                                   {"status"}});
+}
+
 struct Controller::Target {
   ScalerRef ref;
   std::string key;

@@ -121,6 +121,11 @@ struct TargetSummary {
   int64_t ticks = 0;
 };
 
+// The parts of a KafkaScaler the controller reads (metadata name, namespace, uid, generation,
+// resourceVersion; spec; status): the KafkaScaler informer's prune, so its cache and the
+// controller's copy do not hold managedFields, annotations or labels of thousands of objects.
+void PruneKafkaScaler(nlohmann::json& object);
+
 class Controller {
  public:
   Controller(ControllerOptions options, const Clock& clock, Logger& log,

@@ -58,12 +58,14 @@ class InformerTest : public ServerFixture {
   }
 
   std::unique_ptr<kube::Informer> NewInformer(const std::string& token,
-                                              std::chrono::seconds watch_timeout) {
+                                              std::chrono::seconds watch_timeout,
+                                              std::function<void(json&)> prune = {}) {
     kube::InformerOptions options{.path = std::string(kGroupVersion) + "/kafkascalers",
                                   .what = "kafkascalers",
                                   .watch_timeout = watch_timeout,
                                   .backoff_initial = std::chrono::milliseconds(50),
-                                  .backoff_max = std::chrono::milliseconds(200)};
+                                  .backoff_max = std::chrono::milliseconds(200),
+                                  .prune = std::move(prune)};
     auto informer = kube::Informer::Create(
         {.server = server_->url(), .ca_file = server_->ca_file(), .token = token}, options, clock_,
         log_);
@@ -71,6 +73,7 @@ class InformerTest : public ServerFixture {
     if (!informer) return nullptr;
     (*informer)->OnChange([this](const kube::Change& change) {
       std::lock_guard lock(mu_);
+      delivered_.push_back(change.object);
       seen_.push_back(std::string(kube::ChangeTypeName(change.type)) + " " +
                       kube::ObjectKey(change.object));
     });
@@ -89,7 +92,62 @@ class InformerTest : public ServerFixture {
   Logger log_{clock_, log_out_, LogLevel::kDebug, LogFormat::kJson};
   std::mutex mu_;
   std::vector<std::string> seen_;
+  std::vector<json> delivered_;  // the changes' objects
 };
+
+TEST(KeepOnlyTest, KeepsThePathsAndWhatBlocksThemWhole) {
+  const json object = {{"metadata",
+                        {{"name", "a"},
+                         {"labels", {{"x", "1"}}},
+                         {"annotations", json::array({"not", "an object"})}}},
+                       {"spec", {{"replicas", 3}, {"template", {{"big", "yes"}}}}},
+                       {"status", "odd"}};
+  const json kept = kube::KeepOnly(object, {{"metadata", "name"},
+                                            {"metadata", "annotations", "paused"},
+                                            {"spec", "replicas"},
+                                            {"spec", "selector"},
+                                            {"status", "replicas"},
+                                            {"absent", "deeper"}});
+  EXPECT_EQ(kept,
+            (json{{"metadata", {{"name", "a"}, {"annotations", json::array({"not", "an object"})}}},
+                  {"spec", {{"replicas", 3}}},
+                  {"status", "odd"}}));
+  EXPECT_EQ(kube::KeepOnly(json::array({1}), {{"a"}}), json::array({1}));
+}
+
+TEST_F(InformerTest, PruneTrimsWhatIsCachedAndDelivered) {
+  Create("prod", "a", "orders");
+  auto prune = [](json& object) {
+    object = kube::KeepOnly(object, {{"metadata", "name"},
+                                     {"metadata", "namespace"},
+                                     {"metadata", "resourceVersion"},
+                                     {"spec", "topics"}});
+  };
+  auto informer = NewInformer(kAdminToken, std::chrono::seconds(300), prune);
+  ASSERT_NE(informer, nullptr);
+  StopToken stop;
+  std::thread runner([&] { informer->Run(stop); });
+  ASSERT_TRUE(WaitFor([&] { return informer->synced(); }));
+  Create("dev", "b", "payments");  // through the watch
+  ASSERT_TRUE(WaitFor([&] { return Seen("ADDED dev/b"); }));
+  stop.Stop();
+  runner.join();
+
+  for (const auto& [key, topic] : {std::pair{"prod/a", "orders"}, {"dev/b", "payments"}}) {
+    auto cached = informer->Get(key);
+    ASSERT_TRUE(cached.has_value()) << key;
+    EXPECT_EQ(cached->size(), 2u) << cached->dump();  // metadata and spec only
+    EXPECT_EQ((*cached)["spec"], (json{{"topics", {topic}}})) << key;
+    EXPECT_EQ((*cached)["metadata"].size(), 3u) << cached->dump();
+    EXPECT_FALSE((*cached)["metadata"].value("resourceVersion", "").empty());
+  }
+  std::lock_guard lock(mu_);
+  ASSERT_EQ(delivered_.size(), 2u);
+  for (const json& object : delivered_) {
+    EXPECT_FALSE(object.contains("kind")) << object.dump();
+    EXPECT_FALSE(object["spec"].contains("scaleTargetRef")) << object.dump();
+  }
+}
 
 TEST_F(InformerTest, ListsThenDeliversEveryChangeInOrder) {
   Create("prod", "a", "orders");

@@ -541,3 +541,31 @@ TEST(ManyStatus, TransitionTimeChangesOnlyWhenTheStatusFlips) {
 
 }  // namespace
 }  // namespace kafka_autoscaler::many
+
+namespace kafka_autoscaler::many {
+namespace {
+
+TEST(PruneKafkaScalerTest, KeepsWhatTheControllerReads) {
+  json object = {{"apiVersion", "kafka-autoscaler.io/v1alpha1"},
+                 {"kind", "KafkaScaler"},
+                 {"metadata",
+                  {{"name", "orders"},
+                   {"namespace", "team-a"},
+                   {"uid", "u-1"},
+                   {"generation", 3},
+                   {"resourceVersion", "42"},
+                   {"labels", {{"team", "a"}}},
+                   {"annotations", {{"kubectl.kubernetes.io/last-applied-configuration", "{}"}}},
+                   {"managedFields", json::array({{{"manager", "kubectl"}}})}}},
+                 {"spec", {{"topics", {"orders"}}}},
+                 {"status", {{"backlog", 5}}}};
+  json expected = object;
+  expected["metadata"].erase("labels");
+  expected["metadata"].erase("annotations");
+  expected["metadata"].erase("managedFields");
+  PruneKafkaScaler(object);
+  EXPECT_EQ(object, expected);
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::many
