@@ -1,5 +1,6 @@
 // kafka-autoscaler: wiring only. The one place that reads the environment and argv, turns them
 // into typed options, builds the real implementations of each seam and hands them over.
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -433,6 +434,10 @@ int RunDaemon(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptio
 // empty = all namespaces) chooses where KafkaScalers are watched.
 int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions& telemetry_options,
             const ka::config::Env& env, SignalWatcher& signals) {
+  // Memory (docs/performance.md, "Many targets"): glibc gives each thread that meets a locked
+  // arena a new one (up to 8 per core) and keeps their free memory; two arenas hold the same
+  // heap in less RSS (MALLOC_ARENA_MAX, when set, is left as it is).
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 2);
   Runtime runtime(cfg, telemetry_options, signals);
   auto& [clock, log, telemetry, stop] = runtime;
   const std::string identity = cfg.pod_name.empty() ? Hostname() : cfg.pod_name;
@@ -534,7 +539,8 @@ int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions
         *informer_client,
         {.path = ka::many::KafkaScalersPath(ns),
          .what = "kafkascalers",
-         .prune = ka::many::PruneKafkaScaler},
+         .prune = ka::many::PruneKafkaScaler,
+         .cache_metadata_only = true},  // the controller keeps its own copy
         clock, log);
     if (!informer) {
       log.Error("no usable kubernetes configuration", {{"error", informer.error().ToString()}});
@@ -581,7 +587,9 @@ int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions
     const ka::SteadyTime started = clock.Now();
     board.TickStarted();
     board.SetLeader(election.IsLeader());
-    controller.Pass();
+    // A pass that ticked frees its observations, answers and status JSON: give the free pages
+    // back (glibc trims only the top of the main heap by itself).
+    if (controller.Pass() > 0) malloc_trim(0);
     ++passes;
     if (synced()) {
       ka::controller::TickReport pass;

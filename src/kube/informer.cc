@@ -82,6 +82,15 @@ struct Informer::Impl {
     return q;
   }
 
+  // What the cache holds of `object` (see InformerOptions::cache_metadata_only).
+  nlohmann::json Cached(const nlohmann::json& object) const {
+    if (!options.cache_metadata_only) return object;
+    return KeepOnly(object, {{"metadata", "name"},
+                             {"metadata", "namespace"},
+                             {"metadata", "uid"},
+                             {"metadata", "resourceVersion"}});
+  }
+
   void Deliver(const std::vector<Change>& changes) {
     if (!handler) return;
     for (const Change& change : changes) handler(change);
@@ -124,6 +133,9 @@ struct Informer::Impl {
       }
       for (const auto& [key, object] : cache) {
         if (!fresh.count(key)) changes.push_back({ChangeType::kDeleted, object});
+      }
+      if (options.cache_metadata_only) {
+        for (auto& [key, object] : fresh) object = Cached(object);
       }
       cache = std::move(fresh);
       synced = true;
@@ -176,7 +188,7 @@ struct Informer::Impl {
       const std::string key = ObjectKey(object);
       if (type == "ADDED" || type == "MODIFIED") {
         change.type = cache.count(key) ? ChangeType::kModified : ChangeType::kAdded;
-        cache[key] = object;
+        cache[key] = Cached(object);
       } else if (type == "DELETED") {
         change.type = ChangeType::kDeleted;
         cache.erase(key);

@@ -49,6 +49,12 @@ struct InformerOptions {
   // transform), so a cache of thousands of objects holds only what its reader uses. It must keep
   // metadata.name, metadata.namespace and metadata.resourceVersion. Empty: the whole object.
   std::function<void(nlohmann::json&)> prune;
+  // The cache keeps only each object's metadata name, namespace, uid and resourceVersion (what
+  // telling changes apart needs); changes still carry the (pruned) object, and a deletion found
+  // by a re-list carries that metadata. For a consumer that keeps its own copy of each object
+  // (many::Controller), so the objects are not held twice. Get() and Snapshot() answer the
+  // metadata only.
+  bool cache_metadata_only = false;
 };
 
 enum class ChangeType { kAdded, kModified, kDeleted };

@@ -59,13 +59,15 @@ class InformerTest : public ServerFixture {
 
   std::unique_ptr<kube::Informer> NewInformer(const std::string& token,
                                               std::chrono::seconds watch_timeout,
-                                              std::function<void(json&)> prune = {}) {
+                                              std::function<void(json&)> prune = {},
+                                              bool cache_metadata_only = false) {
     kube::InformerOptions options{.path = std::string(kGroupVersion) + "/kafkascalers",
                                   .what = "kafkascalers",
                                   .watch_timeout = watch_timeout,
                                   .backoff_initial = std::chrono::milliseconds(50),
                                   .backoff_max = std::chrono::milliseconds(200),
-                                  .prune = std::move(prune)};
+                                  .prune = std::move(prune),
+                                  .cache_metadata_only = cache_metadata_only};
     auto informer = kube::Informer::Create(
         {.server = server_->url(), .ca_file = server_->ca_file(), .token = token}, options, clock_,
         log_);
@@ -113,6 +115,35 @@ TEST(KeepOnlyTest, KeepsThePathsAndWhatBlocksThemWhole) {
                   {"spec", {{"replicas", 3}}},
                   {"status", "odd"}}));
   EXPECT_EQ(kube::KeepOnly(json::array({1}), {{"a"}}), json::array({1}));
+}
+
+TEST_F(InformerTest, CacheOfMetadataOnlyStillDeliversWholeObjectsAndDeletions) {
+  Create("prod", "a", "orders");
+  Create("prod", "b", "orders");
+  auto informer = NewInformer(kAdminToken, std::chrono::seconds(300), {}, true);
+  ASSERT_NE(informer, nullptr);
+  StopToken stop;
+  std::thread runner([&] { informer->Run(stop); });
+  ASSERT_TRUE(WaitFor([&] { return informer->synced(); }));
+  SetTopic("prod", "a", "orders-v2");  // a MODIFIED, not an ADDED: the key was cached
+  ASSERT_TRUE(WaitFor([&] { return Seen("MODIFIED prod/a"); }));
+  Delete("prod", "b");
+  ASSERT_TRUE(WaitFor([&] { return Seen("DELETED prod/b"); }));
+  stop.Stop();
+  runner.join();
+
+  auto a = informer->Get("prod/a");
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->size(), 1u) << a->dump();  // metadata only
+  EXPECT_EQ((*a)["metadata"]["name"], "a");
+  EXPECT_FALSE((*a)["metadata"].value("uid", "").empty());
+  EXPECT_FALSE((*a)["metadata"].value("resourceVersion", "").empty());
+  EXPECT_EQ(SeenSoFar(), (std::vector<std::string>{"ADDED prod/a", "ADDED prod/b",
+                                                   "MODIFIED prod/a", "DELETED prod/b"}));
+  std::lock_guard lock(mu_);
+  ASSERT_EQ(delivered_.size(), 4u);
+  EXPECT_EQ(delivered_[2]["spec"]["topics"][0], "orders-v2");  // the whole object
+  EXPECT_EQ(delivered_[0]["kind"], "KafkaScaler");
 }
 
 TEST_F(InformerTest, PruneTrimsWhatIsCachedAndDelivered) {
