@@ -141,7 +141,9 @@ struct Controller::Target {
   ScalerRef ref;
   std::string key;
   int64_t generation = 0;
-  json written_status = json::object();  // as last written (or found on the object)
+  // The status as last written (or found on the object), as compact JSON text like `object`;
+  // parsed once per tick of this target.
+  std::string written_status = "{}";
   std::optional<Refusal> refusal;
   bool spec_paused = false;
   Duration interval = std::chrono::seconds(60);
@@ -235,7 +237,7 @@ void Controller::Build(const json& object, bool fresh) {
     t->written_status = existing->second->written_status;
     t->last_scale_time = existing->second->last_scale_time;
   } else if (object.contains("status") && object["status"].is_object()) {
-    t->written_status = object["status"];  // keeps transition times across restarts
+    t->written_status = Compact(object["status"]);  // keeps transition times across restarts
   }
   t->deleted = std::make_shared<std::atomic<bool>>(false);
   {
@@ -339,7 +341,7 @@ int Controller::Pass() {
       handed_back.push_back(json::parse(t->object));
     } else if (json object = json::parse(t->object);
                object.contains("status") && object["status"].is_object()) {
-      t->written_status = object["status"];  // the previous owner's, for the merge patch
+      t->written_status = Compact(object["status"]);  // the previous owner's, for the patch
     }
     t->next_due = clock_.Now();
   }
@@ -408,7 +410,8 @@ void Controller::Finish(Target& t, const controller::TickReport* report, bool ma
                  .spec_paused = t.spec_paused,
                  .last_scale_time = t.last_scale_time,
                  .now = clock_.WallNow()};
-  json status = ComputeStatus(t.written_status, in);
+  const json written_status = json::parse(t.written_status);
+  json status = ComputeStatus(written_status, in);
   if (!options_.identity.empty()) status["reconciledBy"] = options_.identity;
   {
     std::lock_guard lock(mu_);
@@ -426,8 +429,8 @@ void Controller::Finish(Target& t, const controller::TickReport* report, bool ma
   }
   // A follower never writes; a deleted KafkaScaler has no status to write; a target whose
   // shard was lost since the pass began is fenced right before the write.
-  if (status == t.written_status || !may_act || t.deleted->load() || !Owns(t.key)) return;
-  const std::string previous = t.written_status.value("reconciledBy", "");
+  if (status == written_status || !may_act || t.deleted->load() || !Owns(t.key)) return;
+  const std::string previous = written_status.value("reconciledBy", "");
   if (!t.handover_announced && t.scaler_events && !options_.identity.empty() && !previous.empty() &&
       previous != options_.identity) {
     t.handover_announced = true;
@@ -439,7 +442,7 @@ void Controller::Finish(Target& t, const controller::TickReport* report, bool ma
                 {{"kafkascaler", t.key}, {"error", s.error().message}});
     }
   }
-  Status written = status_writer_.Write(t.ref, StatusMergePatch(t.written_status, status));
+  Status written = status_writer_.Write(t.ref, StatusMergePatch(written_status, status));
   if (!written) {
     if (written.error().code != ErrorCode::kNotFound) {
       log_.Warn("could not write kafkascaler status",
@@ -447,7 +450,7 @@ void Controller::Finish(Target& t, const controller::TickReport* report, bool ma
     }
     return;  // written_status unchanged: the next tick tries again
   }
-  t.written_status = std::move(status);
+  t.written_status = Compact(status);
 }
 
 size_t Controller::TargetCount() const {
