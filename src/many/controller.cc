@@ -99,6 +99,9 @@ std::string KeyOf(const json& object) {
   return ns.empty() ? meta.value("name", "") : ns + "/" + meta.value("name", "");
 }
 
+// Upper bounds (seconds) of the pass-duration histogram's buckets; +Inf follows.
+constexpr double kPassBuckets[] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+
 // JSON text of a parsed object (never throws: it came from a parser, and bad UTF-8 is replaced).
 std::string Compact(const json& object) {
   return object.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -322,6 +325,21 @@ void Controller::Build(const json& object, bool fresh) {
 }
 
 int Controller::Pass() {
+  const SteadyTime started = clock_.Now();
+  const int ticked = PassOnce();
+  if (ticked > 0) {
+    const double seconds = SecondsBetween(started, clock_.Now());
+    std::lock_guard lock(mu_);
+    if (pass_buckets_.empty()) pass_buckets_.assign(std::size(kPassBuckets) + 1, 0);
+    size_t bucket = 0;
+    while (bucket < std::size(kPassBuckets) && seconds > kPassBuckets[bucket]) ++bucket;
+    ++pass_buckets_[bucket];
+    pass_seconds_ += seconds;
+  }
+  return ticked;
+}
+
+int Controller::PassOnce() {
   ApplyQueued();
   const bool may_act = options_.may_act ? options_.may_act() : true;
   // Shards: a target gained after it ticked here starts over from the latest object (another
@@ -500,6 +518,38 @@ std::string Controller::PrometheusText() const {
       if (!v) continue;
       out << m.name << "{namespace=\"" << LabelValue(s.namespace_name) << "\",name=\""
           << LabelValue(s.name) << "\"} " << *v << "\n";
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    out << "# HELP kafka_autoscaler_pass_duration_seconds Wall time of a pass that ticked at "
+           "least one target (observe the due targets, decide, act, write status).\n"
+        << "# TYPE kafka_autoscaler_pass_duration_seconds histogram\n";
+    int64_t cumulative = 0;
+    for (size_t i = 0; i <= std::size(kPassBuckets); ++i) {
+      cumulative += pass_buckets_.empty() ? 0 : pass_buckets_[i];
+      std::ostringstream le;
+      if (i < std::size(kPassBuckets)) {
+        le << kPassBuckets[i];
+      } else {
+        le << "+Inf";
+      }
+      out << "kafka_autoscaler_pass_duration_seconds_bucket{le=\"" << le.str() << "\"} "
+          << cumulative << "\n";
+    }
+    out << "kafka_autoscaler_pass_duration_seconds_sum " << pass_seconds_ << "\n"
+        << "kafka_autoscaler_pass_duration_seconds_count " << cumulative << "\n";
+  }
+  out << "# HELP kafka_autoscaler_kafka_requests_total Requests the cluster's shared Kafka "
+         "client sent, by API.\n"
+      << "# TYPE kafka_autoscaler_kafka_requests_total counter\n";
+  for (const auto& [cluster, observer] : options_.clusters) {
+    const kafka::RequestCounts c = observer->stats();
+    for (const auto& [api, n] : {std::pair<const char*, int64_t>{"Metadata", c.metadata},
+                                 {"ListOffsets", c.list_offsets},
+                                 {"OffsetFetch", c.offset_fetch}}) {
+      out << "kafka_autoscaler_kafka_requests_total{cluster=\"" << LabelValue(cluster)
+          << "\",api=\"" << api << "\"} " << n << "\n";
     }
   }
   return out.str();

@@ -146,11 +146,14 @@ class Controller {
   // Targets this replica owned at the last pass (all of them without `owns`).
   size_t OwnedCount() const { return owned_count_.load(); }
   std::vector<TargetSummary> Summaries() const;  // sorted by namespace/name
-  // kafka_autoscaler_targets and per-target series labelled namespace/name.
+  // kafka_autoscaler_targets and per-target series labelled namespace/name; the duration of
+  // passes (a histogram; a pass that ticked no target is not counted) and each cluster's Kafka
+  // requests by API (SharedObserver::stats, counters labelled cluster and api).
   std::string PrometheusText() const;
 
  private:
   struct Target;
+  int PassOnce();  // Pass() without its duration
   void ApplyQueued();
   // `fresh`: rebuild even when the generation is unchanged, with the status found on `object`.
   void Build(const nlohmann::json& object, bool fresh = false);
@@ -174,6 +177,10 @@ class Controller {
   std::vector<kube::Change> queue_;                                   // guarded by mu_
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> fences_;  // guarded by mu_
   std::map<std::string, TargetSummary> summaries_;                    // guarded by mu_
+  // Durations of the passes that ticked at least one target (kafka_autoscaler_pass_duration_
+  // seconds): a count per bucket of kPassBuckets (the last is +Inf), their sum; guarded by mu_.
+  std::vector<int64_t> pass_buckets_;
+  double pass_seconds_ = 0;
 };
 
 }  // namespace kafka_autoscaler::many

@@ -569,3 +569,76 @@ TEST(PruneKafkaScalerTest, KeepsWhatTheControllerReads) {
 
 }  // namespace
 }  // namespace kafka_autoscaler::many
+
+namespace kafka_autoscaler::many {
+namespace {
+
+class CountingObserver final : public kafka::SharedObserver {
+ public:
+  std::map<std::string, Result<kafka::Observation>> Observe(
+      const std::vector<kafka::TargetQuery>& targets) override {
+    clock.Advance(std::chrono::milliseconds(300));  // the pass waits on Kafka
+    counts.metadata += 1;
+    counts.offset_fetch += static_cast<int64_t>(targets.size());
+    counts.list_offsets += 2;
+    std::map<std::string, Result<kafka::Observation>> out;
+    for (const auto& q : targets) {
+      out.emplace(q.key, MakeError(ErrorCode::kNotFound, "topic orders does not exist"));
+    }
+    return out;
+  }
+  kafka::RequestCounts stats() const override { return counts; }
+  testing::FakeClock clock;
+  kafka::RequestCounts counts;
+};
+
+class NoStatus final : public StatusWriter {
+ public:
+  Status Write(const ScalerRef&, const json&) override { return OkStatus(); }
+};
+
+TEST(ManyControllerMetricsTest, PassDurationHistogramAndKafkaRequestsPerCluster) {
+  CountingObserver observer;
+  std::ostringstream log_out;
+  Logger log(observer.clock, log_out, LogLevel::kError, LogFormat::kJson);
+  controller::NullTickTracer tracer;
+  NoStatus writer;
+  Controller controller(
+      ControllerOptions{.clusters = {{"default", &observer}}}, observer.clock, log, tracer,
+      [](const ScalerRef&, const config::KafkaScalerTarget&) -> Result<TargetKube> {
+        TargetKube k;
+        k.scale = std::make_unique<testing::FakeScaleTarget>(1);
+        return k;
+      },
+      {}, writer);
+  for (const char* name : {"a", "b"}) {
+    controller.Apply({kube::ChangeType::kAdded,
+                      {{"apiVersion", "kafka-autoscaler.io/v1alpha1"},
+                       {"kind", "KafkaScaler"},
+                       {"metadata", {{"namespace", "ns"}, {"name", name}, {"uid", name}}},
+                       {"spec",
+                        {{"scaleTargetRef", {{"kind", "Deployment"}, {"name", name}}},
+                         {"topics", {"orders"}},
+                         {"consumerGroup", "g"},
+                         {"scaleIntervalSeconds", 30}}}}});
+  }
+  EXPECT_EQ(controller.Pass(), 2);  // 0.3 s, in the le=0.5 bucket
+  EXPECT_EQ(controller.Pass(), 0);  // nothing due: not a pass that counts
+  const std::string text = controller.PrometheusText();
+  for (const char* line : {
+           "kafka_autoscaler_pass_duration_seconds_bucket{le=\"0.25\"} 0\n",
+           "kafka_autoscaler_pass_duration_seconds_bucket{le=\"0.5\"} 1\n",
+           "kafka_autoscaler_pass_duration_seconds_bucket{le=\"+Inf\"} 1\n",
+           "kafka_autoscaler_pass_duration_seconds_sum 0.3\n",
+           "kafka_autoscaler_pass_duration_seconds_count 1\n",
+           "# TYPE kafka_autoscaler_kafka_requests_total counter\n",
+           "kafka_autoscaler_kafka_requests_total{cluster=\"default\",api=\"Metadata\"} 1\n",
+           "kafka_autoscaler_kafka_requests_total{cluster=\"default\",api=\"ListOffsets\"} 2\n",
+           "kafka_autoscaler_kafka_requests_total{cluster=\"default\",api=\"OffsetFetch\"} 2\n",
+       }) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << "\nin:\n" << text;
+  }
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::many
