@@ -104,7 +104,9 @@ constexpr double kPassBuckets[] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 
 // JSON text of a parsed object (never throws: it came from a parser, and bad UTF-8 is replaced).
 std::string Compact(const json& object) {
-  return object.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string text = object.dump(-1, ' ', false, json::error_handler_t::replace);
+  text.shrink_to_fit();  // dump() grows its buffer by doubling; this is kept per target
+  return text;
 }
 
 std::string Joined(const Error& e) {
