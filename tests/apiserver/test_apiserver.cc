@@ -520,8 +520,9 @@ Result<std::unique_ptr<TestApiServer>> TestApiServer::Start(ApiServerOptions opt
     return MakeError(ErrorCode::kInternal, "test apiserver: server setup failed (TLS files?)");
   }
   // Every client holds a few watches open (one thread each): httplib's default pool of 8
-  // threads stalls as soon as several daemons watch at once (three replicas: 12 watches).
-  server->server_->new_task_queue = [] { return new httplib::ThreadPool(64); };
+  // threads stalls as soon as several daemons watch at once (three replicas: 12 watches), and
+  // each request of a partitioned client (Partition) holds one until the partition heals.
+  server->server_->new_task_queue = [] { return new httplib::ThreadPool(160); };
   TestApiServer* self = server.get();
   auto handler = [self](const httplib::Request& req, httplib::Response& res) {
     self->Handle(req, res);
@@ -887,6 +888,28 @@ int TestApiServer::CountRequests(const std::string& method,
   }));
 }
 
+void TestApiServer::Partition(const std::string& user) {
+  std::lock_guard lock(mu_);
+  partitioned_.insert(user);
+}
+
+void TestApiServer::Heal(const std::string& user) {
+  {
+    std::lock_guard lock(mu_);
+    partitioned_.erase(user);
+  }
+  stop_cv_.notify_all();
+  changed_.notify_all();
+}
+
+std::string TestApiServer::UserLocked(const httplib::Request& req) const {
+  const std::string auth = req.get_header_value("Authorization");
+  const std::string prefix = "Bearer ";
+  if (auth.rfind(prefix, 0) != 0) return "";
+  auto it = tokens_.find(auth.substr(prefix.size()));
+  return it == tokens_.end() ? "" : it->second.user;
+}
+
 void TestApiServer::Log(const httplib::Request& req, int status, const std::string& user) {
   std::lock_guard lock(mu_);
   log_.push_back({req.method, req.path, QueryString(req), status, user,
@@ -946,6 +969,7 @@ void TestApiServer::Handle(const httplib::Request& req, httplib::Response& res) 
   // Authentication and authorization.
   std::string user;
   std::optional<Fault> fault;
+  bool partitioned = false;
   {
     std::lock_guard lock(mu_);
     if (auth_enabled_) {
@@ -987,7 +1011,19 @@ void TestApiServer::Handle(const httplib::Request& req, httplib::Response& res) 
         }
       }
     }
-    for (auto it = faults_.begin(); it != faults_.end(); ++it) {
+    if (!user.empty() && partitioned_.count(user)) {
+      LoggedRequest held{req.method,
+                         req.path,
+                         QueryString(req),
+                         0,
+                         user,
+                         req.get_header_value("Content-Type"),
+                         req.get_header_value("Accept")};
+      held.held = true;
+      log_.push_back(std::move(held));
+      partitioned = true;
+    }
+    for (auto it = faults_.begin(); !partitioned && it != faults_.end(); ++it) {
       if ((it->method.empty() || it->method == req.method) &&
           req.path.find(it->path_contains) != std::string::npos) {
         fault = *it;
@@ -995,6 +1031,15 @@ void TestApiServer::Handle(const httplib::Request& req, httplib::Response& res) 
         break;
       }
     }
+  }
+  if (partitioned) {
+    // Held until the partition heals (or the server stops), then dropped unanswered.
+    std::unique_lock lock(mu_);
+    stop_cv_.wait(lock, [&] { return stopping_ || !partitioned_.count(user); });
+    res.status = 200;
+    res.set_content_provider(1024, "application/json",
+                             [](size_t, size_t, httplib::DataSink&) { return false; });
+    return;
   }
   if (fault) {
     switch (fault->kind) {
@@ -1036,8 +1081,24 @@ void TestApiServer::Handle(const httplib::Request& req, httplib::Response& res) 
   {
     std::lock_guard lock(mu_);
     HandleLocked(req, res, route, user);
-    log_.push_back({req.method, req.path, QueryString(req), res.status, user,
-                    req.get_header_value("Content-Type"), req.get_header_value("Accept")});
+    LoggedRequest logged{req.method,
+                         req.path,
+                         QueryString(req),
+                         res.status,
+                         user,
+                         req.get_header_value("Content-Type"),
+                         req.get_header_value("Accept")};
+    if (options_.fencing_lease && req.method != "GET" && req.method != "DELETE" &&
+        res.status < 300) {
+      if (const std::string lease = options_.fencing_lease(req.path); !lease.empty()) {
+        auto it = leases_.find(lease);
+        logged.lease_holder =
+            it == leases_.end()
+                ? ""
+                : it->second.value("spec", json::object()).value("holderIdentity", "");
+      }
+    }
+    log_.push_back(std::move(logged));
   }
 }
 
@@ -1977,6 +2038,7 @@ void TestApiServer::Watch(const httplib::Request& req, httplib::Response& res, c
     std::vector<std::string> pending;  // lines to send before waiting
     bool bookmarks = false;
     bool done = false;
+    std::string user;  // a partition of this user holds the stream, its end drops it
     std::chrono::steady_clock::time_point deadline;
     bool Visible(const json& o) const {
       return (ns.empty() || o["metadata"]["namespace"] == ns) && selector.Matches(o);
@@ -1986,6 +2048,7 @@ void TestApiServer::Watch(const httplib::Request& req, httplib::Response& res, c
   state->ns = route.ns;
   state->selector = std::move(*selector);
   state->bookmarks = req.get_param_value("allowWatchBookmarks") == "true";
+  state->user = UserLocked(req);
   int64_t timeout = 1800;
   if (req.has_param("timeoutSeconds")) {
     timeout =
@@ -2038,6 +2101,10 @@ void TestApiServer::Watch(const httplib::Request& req, httplib::Response& res, c
         bool end = false;
         {
           std::unique_lock lock(mu_);
+          if (!state->user.empty() && partitioned_.count(state->user)) {
+            changed_.wait(lock, [&] { return stopping_ || !partitioned_.count(state->user); });
+            return false;
+          }
           out.swap(state->pending);
           if (state->done) {
             end = true;

@@ -59,12 +59,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -128,6 +130,12 @@ struct LoggedRequest {
   std::string user;   // authenticated user, "" when anonymous/refused
   std::string content_type;
   std::string accept;
+  // The user was partitioned (Partition) when this request arrived: it was held, never applied,
+  // and its connection dropped at Heal (status 0). Logged at arrival.
+  bool held = false;
+  // ApiServerOptions::fencing_lease named a Lease for this write: its spec.holderIdentity when
+  // the write was applied (under the same lock), "" when free or absent. Proves fencing.
+  std::optional<std::string> lease_holder;
 };
 
 struct ApiServerOptions {
@@ -145,6 +153,9 @@ struct ApiServerOptions {
   // validated with its schema, defaulted, and printed as a Table with its columns. Empty: the
   // repository's deploy/many/kafkascaler-crd.yaml.
   std::string kafkascaler_crd_file;
+  // For fencing proofs: the Lease ("namespace/name") that must be held to write `path`
+  // (a PATCH/PUT/POST), "" for none. Each such applied write logs that Lease's holder.
+  std::function<std::string(const std::string& path)> fencing_lease;
 };
 
 struct TlsFiles {
@@ -239,6 +250,13 @@ class TestApiServer {
 
   void InjectFault(Fault fault);
   void ClearFaults();
+  // A network partition between `user` and the server: from now on its requests (and the
+  // events of its open watches) are held, never answered nor applied. Heal ends it: every held
+  // request and open watch of that user is dropped (the connection closes without an answer),
+  // as connections reset when a real partition heals; the client's own timeout usually ended
+  // them before. Nothing a partitioned client sent is ever applied.
+  void Partition(const std::string& user);
+  void Heal(const std::string& user);
   std::vector<LoggedRequest> Requests() const;
   void ClearRequests();
   // Requests whose method equals `method` ("" any) and whose path contains `path_contains`.
@@ -289,6 +307,8 @@ class TestApiServer {
   std::string NextResourceVersionLocked();
   std::string NewUidLocked();
   void Log(const httplib::Request& req, int status, const std::string& user);
+  // The authenticated user of `req` ("" when none), under mu_.
+  std::string UserLocked(const httplib::Request& req) const;
 
   const ApiServerOptions options_;
   std::unique_ptr<httplib::Server> server_;
@@ -317,6 +337,7 @@ class TestApiServer {
   nlohmann::json kafkascaler_version_;  // the CRD's served version (schema, printer columns)
   std::map<std::string, std::vector<nlohmann::json>> events_;  // by namespace; guarded by mu_
   std::vector<Fault> faults_;                                  // guarded by mu_
+  std::set<std::string> partitioned_;                          // users; guarded by mu_
   std::vector<LoggedRequest> log_;                             // guarded by mu_
   uint64_t resource_version_ = 1000;                           // guarded by mu_
   std::mt19937_64 rng_{20261128};                              // guarded by mu_; uids
