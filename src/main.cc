@@ -275,9 +275,7 @@ class Shards {
          .timing = {.lease_duration = cfg.lease_duration,
                     .renew_deadline = cfg.renew_deadline,
                     .retry_period = cfg.retry_period}},
-        clock, log, [&log](int shard, bool held) {
-          log.Info(held ? "shard acquired" : "shard lost", {{"shard", int64_t{shard}}});
-        });
+        clock, log);
     if (!coordinator) {
       log.Error("invalid shard settings", {{"error", coordinator.error().ToString()}});
       return false;

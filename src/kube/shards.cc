@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <set>
 #include <utility>
 
@@ -279,7 +280,17 @@ void ShardCoordinator::Run(const StopToken& stop) {
     failing = !status.has_value();
     std::vector<int> held = Held();
     if (held != logged) {
+      // One line per change: what is held now, and what was gained and lost since the last line
+      // (a loss includes a lapse at the renew deadline, which no Step reports).
+      std::vector<int> gained;
+      std::vector<int> lost;
+      std::set_difference(held.begin(), held.end(), logged.begin(), logged.end(),
+                          std::back_inserter(gained));
+      std::set_difference(logged.begin(), logged.end(), held.begin(), held.end(),
+                          std::back_inserter(lost));
       log_.Info("shards held", {{"shards", JoinShards(held)},
+                                {"acquired", JoinShards(gained)},
+                                {"lost", JoinShards(lost)},
                                 {"members", std::to_string(members())},
                                 {"quota", std::to_string(quota())}});
       logged = held;
