@@ -8,7 +8,7 @@
 //   rss_mib     VmRSS at the end
 //   cpu_ms      utime+stime over `--passes` intervals divided by the passes (one pass = every
 //               target observed once: each KafkaScaler ticks once per scaleIntervalSeconds);
-//               a tenth of the groups move their commit before each interval
+//               a tenth of the groups move their commit (0↔1) before each interval
 //   api/pass    requests of the daemon's token per pass in that (moving) window
 //   idle_api    requests of the daemon's token during one further interval with nothing changing
 //   idle_what   what those idle requests were (METHOD path-kind ×count)
@@ -21,6 +21,8 @@
 // settled (shards balanced, the targets_owned gauges summing to N, and every KafkaScaler's
 // status.reconciledBy naming the replica that owns it), a row per replica:
 //   shards, owned  kafka_autoscaler_shards_held / _targets_owned of its /metrics
+//   settle_st      its status writes from its start until settled (a replica that stepped
+//                  first took every shard until the others' memberships showed up)
 //   rss1_mib       VmRSS once settled; rss_mib after the passes
 //   cpu_ms         its utime+stime per pass over `--passes` moving intervals (as above)
 //   api/pass       its API requests per pass in that window; lease/pass: the part on Leases
@@ -193,6 +195,8 @@ struct Setup {
   std::unique_ptr<httplib::SSLClient> admin;
   std::atomic<int> failures{0};
   std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+  std::vector<int64_t> committed;  // each group's commit on partition 0
+  int moves = 0;                   // passes moved so far (all runs on these targets)
 
   ~Setup() {
     admin.reset();
@@ -226,13 +230,18 @@ struct Setup {
     }
     return out;
   }
-  // A tenth of the groups move their commit on partition 0 before each interval.
+  // Before each interval a tenth of the groups move their commit on partition 0 (0 -> 1 or
+  // 1 -> 0), so each pass has a tenth of the statuses to rewrite (their backlog changed). The
+  // tenth goes round across passes and runs; every move is a change.
   void MovingPasses(int passes, int interval) {
+    if (committed.empty()) committed.assign(static_cast<size_t>(targets), 0);
     for (int pass = 0; pass < passes; ++pass) {
       const auto start = std::chrono::steady_clock::now();
-      for (int i = pass % 10; i < targets; i += 10) {
-        if (!Commit(i, pass % 2 == 0 ? 1 : 0)) ++failures;
+      for (int i = moves % 10; i < targets; i += 10) {
+        committed[i] = 1 - committed[i];
+        if (!Commit(i, committed[i])) ++failures;
       }
+      ++moves;
       std::this_thread::sleep_until(start + std::chrono::seconds(interval));
     }
   }
@@ -422,6 +431,10 @@ int RunReplicas(Setup& s, int count, int passes, int interval, std::string& hand
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   s.Phase(("settled on " + std::to_string(count) + " replicas").c_str());
   std::vector<long> rss1;
+  std::map<std::string, int> settle_writes;  // status writes by user while settling
+  for (const auto& q : s.api->Requests()) {
+    if (q.method == "PATCH" && q.path.ends_with("/status")) ++settle_writes[q.user];
+  }
   for (const auto& r : replicas) rss1.push_back(ProcRssKiB(r.process->pid()));
   std::this_thread::sleep_for(std::chrono::seconds(interval + 1));
   const size_t log0 = s.api->Requests().size();
@@ -441,8 +454,8 @@ int RunReplicas(Setup& s, int count, int passes, int interval, std::string& hand
     }
     r.shards = Gauge(r.port, "kafka_autoscaler_shards_held");
     r.owned = Gauge(r.port, "kafka_autoscaler_targets_owned");
-    std::printf("%8d %8d %8d %7ld %7ld %9.1f %9.1f %9.1f %9.1f %9.1f\n", s.targets, count, i,
-                r.shards, r.owned, static_cast<double>(rss1[i]) / 1024,
+    std::printf("%8d %8d %8d %7ld %7ld %8d %9.1f %9.1f %9.1f %9.1f %9.1f\n", s.targets, count, i,
+                r.shards, r.owned, settle_writes[r.user], static_cast<double>(rss1[i]) / 1024,
                 static_cast<double>(rss) / 1024, cpu, static_cast<double>(api) / passes,
                 static_cast<double>(leases) / passes);
   }
@@ -487,8 +500,8 @@ int RunReplicas(Setup& s, int count, int passes, int interval, std::string& hand
           for (; seen < since.size(); ++seen) {
             const auto& q = since[seen];
             if ((q.method != "PATCH" && q.method != "PUT") || q.status != 200 ||
-                q.user == victim->user || q.path.rfind(status_prefix, 0) != 0 ||
-                q.path.size() < 7 || q.path.compare(q.path.size() - 7, 7, "/status") != 0) {
+                q.user == victim->user || !q.path.starts_with(status_prefix) ||
+                !q.path.ends_with("/status")) {
               continue;
             }
             pending.erase(
@@ -542,8 +555,9 @@ int main(int argc, char** argv) {
     std::printf("%8s %9s %9s %9s %9s %9s %9s  %s\n", "targets", "rss1_mib", "rss_mib", "cpu_ms",
                 "wall_ms", "api/pass", "idle_api", "idle_what");
   } else {
-    std::printf("%8s %8s %8s %7s %7s %9s %9s %9s %9s %9s\n", "targets", "replicas", "replica",
-                "shards", "owned", "rss1_mib", "rss_mib", "cpu_ms", "api/pass", "lease/pass");
+    std::printf("%8s %8s %8s %7s %7s %8s %9s %9s %9s %9s %9s\n", "targets", "replicas", "replica",
+                "shards", "owned", "settle_st", "rss1_mib", "rss_mib", "cpu_ms", "api/pass",
+                "lease/pass");
   }
   int run = 0;
   std::string handover_rows;
