@@ -23,12 +23,6 @@ for a in "$@"; do
 done
 "$root/scripts/setup.sh"
 dir="$("$root/scripts/build.sh" "${build_args[@]}" | tail -n 1)"
-# The active-active e2e (tests/e2e/shards_e2e_test.cc) runs 3 replicas × 300 targets in the
-# default build; sanitized daemons are several times slower, so those runs use 60 targets (the
-# same code paths; KA_SHARDS_E2E_TARGETS set by the caller wins).
-if [ "${#build_args[@]}" -gt 0 ]; then
-  export KA_SHARDS_E2E_TARGETS="${KA_SHARDS_E2E_TARGETS:-60}"
-fi
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 cd "$dir"
