@@ -60,6 +60,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -108,6 +109,29 @@ struct DailyProfile {
   int64_t today_bucket = -1;  // ... its absolute bucket
 };
 
+// A DailyProfile made by the first tick that learns one (PREDICT=true only), so targets
+// without prediction do not carry its ~4 KiB (thousands of them in many-targets mode).
+// Copies are deep: a copied PolicyState learns on its own.
+class DailyProfileBox {
+ public:
+  DailyProfileBox() = default;
+  DailyProfileBox(const DailyProfileBox& other) { *this = other; }
+  DailyProfileBox& operator=(const DailyProfileBox& other) {
+    if (this != &other) p_ = other.p_ ? std::make_unique<DailyProfile>(*other.p_) : nullptr;
+    return *this;
+  }
+  DailyProfileBox(DailyProfileBox&&) noexcept = default;
+  DailyProfileBox& operator=(DailyProfileBox&&) noexcept = default;
+  DailyProfile& Make() {
+    if (!p_) p_ = std::make_unique<DailyProfile>();
+    return *p_;
+  }
+  const DailyProfile* get() const { return p_.get(); }
+
+ private:
+  std::unique_ptr<DailyProfile> p_;
+};
+
 // The wait policy's memory (policy/wait_policy.cc); bounded (`recent` by kMaxRecent there).
 struct WaitMemory {
   std::optional<SteadyTime> last_tick;  // previous tick seen by the wait policy
@@ -134,7 +158,7 @@ struct WaitMemory {
   std::array<SteadyTime, kOnsets> onsets{};
   std::array<int32_t, kOnsets> onset_pods{};
   int32_t onset_count = 0;
-  DailyProfile day;  // the daily shape (PREDICT=true; learned always)
+  DailyProfileBox day;  // the daily shape (PREDICT=true only)
 };
 
 // What Decide remembers between ticks. Start with a default-constructed one.

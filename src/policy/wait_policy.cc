@@ -496,8 +496,8 @@ int64_t WaitPolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicySt
         std::max(in.current_replicas, static_cast<int32_t>(std::min<int64_t>(reactive, cap)));
     w.onset_count = std::min(w.onset_count + 1, INT32_MAX - 1);
   }
-  if (in.produced_per_minute)
-    LearnDay(std::max(0.0, *in.produced_per_minute / 60.0), in.now, w.day);
+  if (c.predict && in.produced_per_minute)
+    LearnDay(std::max(0.0, *in.produced_per_minute / 60.0), in.now, w.day.Make());
   if (!c.predict || !detail.mu) return reactive;
   // Pre-scale start-up + rebalance + one tick ahead of the predicted onset, and hold through it.
   if (const auto burst = PredictBurst(w, dt)) {
@@ -510,7 +510,7 @@ int64_t WaitPolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicySt
   }
   // The daily shape: a confident rise within start-up + rebalance + one tick, beyond the noise
   // of the rate now, gets the pods that carry it before it comes.
-  const double ahead = DailyRate(w.day, in.now, memory_s);
+  const double ahead = w.day.get() ? DailyRate(*w.day.get(), in.now, memory_s) : 0;
   if (ahead <= w.level + std::max(kJumpSigmas * w.sigma, kJumpFraction * w.level)) {
     return reactive;
   }

@@ -327,6 +327,8 @@ TEST_F(WaitDailyTest, LearnsTheDayAndPreScalesAheadOfTheRiseOnTheThirdDay) {
 
 TEST_F(WaitDailyTest, OffOrDaysThatDisagreeNeverPreScale) {
   EXPECT_EQ(Count(Days(3, Office, false), "prescale_day"), 0);
+  // Off, no profile is kept at all: its 4 KiB would be carried by every target of many mode.
+  EXPECT_EQ(state_.wait.day.get(), nullptr);
   // Day 2 rises at 12:00 instead of 08:00: the 08:00 buckets disagree by far more than 3σ.
   state_ = PolicyState{};
   n_ = 1;
@@ -359,6 +361,10 @@ TEST_F(WaitDailyTest, StateSizeStaysConstant) {
   EXPECT_LE(state_.wait.recent.size(), 256u);
   EXPECT_EQ(state_.wait.recent.size(), recent_after_one);
   EXPECT_LE(state_.recent.size(), 256u);
+  ASSERT_NE(state_.wait.day.get(), nullptr);  // PREDICT=true keeps one, deep-copied
+  const PolicyState copy = state_;
+  EXPECT_NE(copy.wait.day.get(), state_.wait.day.get());
+  EXPECT_EQ(copy.wait.day.get()->mean, state_.wait.day.get()->mean);
 }
 
 }  // namespace
