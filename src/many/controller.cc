@@ -172,6 +172,9 @@ struct Controller::Target {
   // parsed object (one map node per field) across thousands of targets.
   std::string object;
   bool owned = false;  // at the last pass
+  // Shards: another replica owns it, so only what a rebuild needs is kept (key, object, fence);
+  // the spec, clients, trackers and reconciler are built when this replica gains it.
+  bool dormant = false;
   bool handover_announced = false;
 };
 
@@ -250,6 +253,11 @@ void Controller::Build(const json& object, bool fresh) {
     fences_[key] = t->deleted;
   }
   t->next_due = clock_.Now();
+  if (!Owns(key)) {
+    t->dormant = true;
+    Install(std::move(t));
+    return;
+  }
 
   auto spec = config::FromKafkaScaler(object, options_.instance_env);
   if (!spec) {
@@ -308,7 +316,10 @@ void Controller::Build(const json& object, bool fresh) {
     t->tracer = std::make_unique<NamedTracer>(tracer_, key);
     t->reconciler = std::make_unique<controller::Reconciler>(
         t->options, clock_, t->source, *t->guarded, t->events.get(), log_, *t->tracer);
-    log_.Info(existing == targets_.end() ? "kafkascaler added" : "kafkascaler changed; rebuilt",
+    const bool was_dormant = existing != targets_.end() && existing->second->dormant;
+    log_.Info(existing == targets_.end() ? "kafkascaler added"
+              : was_dormant              ? "kafkascaler owned here; built"
+                                         : "kafkascaler changed; rebuilt",
               {{"kafkascaler", key},
                {"generation", generation},
                {"target", spec->target_kind + "/" + cfg.deployment_name},
@@ -316,13 +327,18 @@ void Controller::Build(const json& object, bool fresh) {
                {"group", t->options.group},
                {"interval_seconds", static_cast<int64_t>(cfg.scale_interval.count())}});
   }
+  Install(std::move(t));
+}
+
+void Controller::Install(std::unique_ptr<Target> t) {
   {
     std::lock_guard lock(mu_);
-    TargetSummary& s = summaries_[key];
+    TargetSummary& s = summaries_[t->key];
     s = TargetSummary{};
-    s.namespace_name = ref.namespace_name;
-    s.name = ref.name;
+    s.namespace_name = t->ref.namespace_name;
+    s.name = t->ref.name;
   }
+  const std::string key = t->key;
   targets_[key] = std::move(t);
 }
 
@@ -346,18 +362,22 @@ int Controller::PassOnce() {
   const bool may_act = options_.may_act ? options_.may_act() : true;
   // Shards: a target gained after it ticked here starts over from the latest object (another
   // replica may have scaled it and written its status meanwhile); every gained one ticks now.
-  std::vector<json> handed_back;
+  // A target lost goes dormant (rebuilt from its object without the per-target machinery).
+  std::vector<json> handed_back, lost;
   size_t owned = 0;
   for (auto& [key, t] : targets_) {
     const bool owns = Owns(key);
     owned += owns ? 1 : 0;
-    if (owns == t->owned) continue;
+    if (owns == t->owned && owns != t->dormant) continue;
     t->owned = owns;
     if (!owns) {
-      log_.Info("kafkascaler no longer owned here", {{"kafkascaler", key}});
+      if (!t->dormant) {
+        log_.Info("kafkascaler no longer owned here", {{"kafkascaler", key}});
+        lost.push_back(json::parse(t->object));
+      }
       continue;
     }
-    if (t->ticks > 0) {
+    if (t->ticks > 0 || t->dormant) {
       handed_back.push_back(json::parse(t->object));
     } else if (json object = json::parse(t->object);
                object.contains("status") && object["status"].is_object()) {
@@ -370,10 +390,11 @@ int Controller::PassOnce() {
     Build(object, /*fresh=*/true);
     targets_[KeyOf(object)]->owned = true;
   }
+  for (const json& object : lost) Build(object, /*fresh=*/true);
   const SteadyTime now = clock_.Now();
   std::map<kafka::SharedObserver*, std::vector<Target*>> batches;
   for (auto& [key, t] : targets_) {
-    if (!t->owned) continue;
+    if (!t->owned || t->dormant) continue;
     if (now < t->next_due) continue;
     if (t->refusal) {
       t->next_due = now + kRefusedRecheck;

@@ -157,6 +157,7 @@ class Controller {
   void ApplyQueued();
   // `fresh`: rebuild even when the generation is unchanged, with the status found on `object`.
   void Build(const nlohmann::json& object, bool fresh = false);
+  void Install(std::unique_ptr<Target> t);
   bool Owns(const std::string& key) const { return !options_.owns || options_.owns(key); }
   void TickBatch(std::vector<Target*>& batch, kafka::SharedObserver* observer, bool may_act);
   void Finish(Target& t, const controller::TickReport* report, bool may_act);

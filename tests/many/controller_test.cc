@@ -394,6 +394,7 @@ class ShardedControllerTest : public ManyControllerTest {
         [this](const ScalerRef&, const config::KafkaScalerTarget& spec) -> Result<TargetKube> {
           const std::string key = spec.config.namespace_name + "/" + spec.config.deployment_name;
           if (!workloads_.count(key)) workloads_[key] = std::make_unique<FakeScaleTarget>(1);
+          ++factory_calls_;
           TargetKube k;
           k.scale = std::make_unique<Forward>(*workloads_[key]);
           return k;
@@ -505,6 +506,34 @@ TEST_F(ShardedControllerTest, ATargetHandedBackStartsFreshFromTheOtherReplicasSt
             (std::vector<std::string>{"set 2", "set 4", "set 6"}));
   EXPECT_EQ(Status("ns/one")["reconciledBy"], "a");
   EXPECT_EQ(EventCount("one", "TargetHandedOver"), 2);
+}
+
+// A replica keeps only the object of a target another replica owns (its clients, trackers and
+// reconciler cost memory at thousands of targets); it builds them when it gains the target, and
+// drops them again when it loses it.
+TEST_F(ShardedControllerTest, ATargetOwnedElsewhereIsBuiltOnlyWhenGained) {
+  auto b = Replica("b");
+  owner_ = {{"ns/one", "a"}};
+  b->Apply({kube::ChangeType::kAdded, Scaler("ns", "one", "one-worker")});
+  observer_.answers["ns/one"] = FakeMetricSource::Backlog(20, 6);
+  EXPECT_EQ(b->Pass(), 0);
+  EXPECT_EQ(factory_calls_, 0);
+  owner_["ns/one"] = "b";
+  clock_.Advance(seconds(1));
+  EXPECT_EQ(b->Pass(), 1);
+  EXPECT_EQ(factory_calls_, 1);
+  EXPECT_EQ(Workload("ns/one-worker").Sets(), std::vector<std::string>{"set 2"});
+  EXPECT_EQ(Status("ns/one")["reconciledBy"], "b");
+  owner_["ns/one"] = "a";
+  clock_.Advance(seconds(1));
+  EXPECT_EQ(b->Pass(), 0);
+  EXPECT_EQ(factory_calls_, 1);
+  owner_["ns/one"] = "b";  // gained again: built again, from the latest object
+  observer_.answers["ns/one"] = FakeMetricSource::Backlog(40, 6);
+  clock_.Advance(seconds(1));
+  EXPECT_EQ(b->Pass(), 1);
+  EXPECT_EQ(factory_calls_, 2);
+  EXPECT_EQ(Workload("ns/one-worker").Sets(), (std::vector<std::string>{"set 2", "set 4"}));
 }
 
 // --- ComputeStatus, pure ---
