@@ -902,12 +902,17 @@ void TestApiServer::Heal(const std::string& user) {
   changed_.notify_all();
 }
 
-std::string TestApiServer::UserLocked(const httplib::Request& req) const {
+const TokenGrant* TestApiServer::GrantLocked(const httplib::Request& req) const {
   const std::string auth = req.get_header_value("Authorization");
   const std::string prefix = "Bearer ";
-  if (auth.rfind(prefix, 0) != 0) return "";
+  if (auth.rfind(prefix, 0) != 0) return nullptr;
   auto it = tokens_.find(auth.substr(prefix.size()));
-  return it == tokens_.end() ? "" : it->second.user;
+  return it == tokens_.end() ? nullptr : &it->second;
+}
+
+std::string TestApiServer::UserLocked(const httplib::Request& req) const {
+  const TokenGrant* grant = GrantLocked(req);
+  return grant == nullptr ? "" : grant->user;
 }
 
 void TestApiServer::Log(const httplib::Request& req, int status, const std::string& user) {
@@ -973,21 +978,18 @@ void TestApiServer::Handle(const httplib::Request& req, httplib::Response& res) 
   {
     std::lock_guard lock(mu_);
     if (auth_enabled_) {
-      const std::string auth = req.get_header_value("Authorization");
-      const std::string prefix = "Bearer ";
-      auto it =
-          auth.rfind(prefix, 0) == 0 ? tokens_.find(auth.substr(prefix.size())) : tokens_.end();
-      if (it == tokens_.end()) {
+      const TokenGrant* grant = GrantLocked(req);
+      if (grant == nullptr) {
         Fail(res, 401, "Unauthorized", "Unauthorized");
         log_.push_back({req.method, req.path, QueryString(req), 401, "",
                         req.get_header_value("Content-Type"), req.get_header_value("Accept")});
         return;
       }
-      user = it->second.user;
-      if (route.is_resource && !it->second.allow_all) {
+      user = grant->user;
+      if (route.is_resource && !grant->allow_all) {
         const std::string resource = route.ResourceWithSub();
         bool allowed = false;
-        for (const auto& rule : it->second.rules) {
+        for (const auto& rule : grant->rules) {
           if (Contains(rule.verbs, route.verb) && Contains(rule.resources, resource) &&
               (rule.resource_names.empty() ||
                (!route.name.empty() && Contains(rule.resource_names, route.name)))) {

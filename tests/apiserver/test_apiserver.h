@@ -307,6 +307,8 @@ class TestApiServer {
   std::string NextResourceVersionLocked();
   std::string NewUidLocked();
   void Log(const httplib::Request& req, int status, const std::string& user);
+  // The grant of `req`'s bearer token (nullptr when none or unknown), under mu_.
+  const TokenGrant* GrantLocked(const httplib::Request& req) const;
   // The authenticated user of `req` ("" when none), under mu_.
   std::string UserLocked(const httplib::Request& req) const;
 
