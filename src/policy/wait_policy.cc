@@ -268,10 +268,9 @@ void LearnDay(double sample, SteadyTime now, DailyProfile& p) {
   p.sum_squares += sample * sample;
   ++p.samples;
 }
-// The arrival rate (mean + 1σ spread) the profile predicts for the buckets from now to now + lead,
-// when it is
-// confident (each counted bucket seen on ≥ kConfidentDays days, its last day within
-// kAgreeSigmas σ of the profile) and today agrees so far (the previous bucket, and the current
+// The arrival rate (mean + 1σ spread) the profile predicts for the buckets from now to
+// now + lead, when it is confident (each counted bucket seen on ≥ kConfidentDays days, its
+// last day within kAgreeSigmas σ of the profile) and today agrees so far (the previous bucket, and the current
 // one once it has 2 samples, within kAgreeSigmas σ); 0 otherwise.
 double DailyRate(const DailyProfile& p, SteadyTime now, double lead) {
   const int64_t current = AbsoluteBucket(now);
