@@ -32,11 +32,18 @@
 //      under W (new pods ready after S, then a rebalance). When no count can (a burst already
 //      piled up more than start-up allows), the smallest count within kNoBetterSeconds of the
 //      best peak any count reaches — more pods would cost without cutting the wait.
+//   5a. Cancel: when this tick's sample is a drop (believed or not yet) and pods are still
+//      starting, the smallest count (never below the ready pods) whose simulated peak stays
+//      under W with arrivals at min(λ, the sample) — pods that have not joined cost no
+//      rebalance to remove, so a burst over by the next tick does not keep them.
 //   6. Down, only when all hold: the backlog drains in ≤ kNearlyEmptyFraction × W; no change
 //      of the count within M = S + rebalance + dt; a smaller count keeps the simulated peak
 //      under W with arrivals at the highest λ of the last M seconds ("capacity memory") plus
 //      the noise band, and the removal's rebalance pause at once; and the pod-seconds saved
-//      over 120 s exceed the rebalance loss (min(n, P) × rebalance) plus kEventPrice.
+//      over 120 s exceed the rebalance loss (min(n, P) × rebalance) plus kEventPrice. A count
+//      that does not keep up with λ (capacity < λ − kBand σ) falls behind without end: its
+//      saving counts only until its wait at the horizon's end reaches W (when an up follows),
+//      and it pays the loss twice (down, and up again).
 //   7. Before μ is measured (or without a consumer group) the seed rule: ceil(backlog /
 //      MESSAGES_PER_POD), at least one pod while messages arrive.
 // Every threshold is in seconds of wait or in σ; none is in messages or pods.
@@ -63,15 +70,15 @@ constexpr double kHorizonBeyondStartup = 120;  // prediction horizon: S + this (
 constexpr double kNoBetterSeconds = 2;         // peaks within this of the best are as good
 constexpr double kNearlyEmptyFraction = 0.25;  // "nearly empty": drains within this × W
 constexpr double kSavingSeconds = 120;         // pod-seconds saved are counted over this
-constexpr double kEventPrice = 60;  // pod-seconds a scale event must earn beyond the pause
-constexpr size_t kMaxRecent = 256;  // capacity memory entries at most
+constexpr double kEventPrice = 60;          // pod-seconds a scale event must earn beyond the pause
+constexpr size_t kMaxRecent = 256;          // capacity memory entries at most
 constexpr double kMaxStartupSeconds = 900;  // a start-up sample is capped at this
-constexpr double kBurstFactor = 2;  // a burst onset at least doubles the rate
-constexpr double kPeriodTolerance = 0.05;  // intervals agreeing within this fraction repeat
-constexpr double kDayWeight = 0.5;         // EWMA weight of the newest day in the daily profile
-constexpr double kAgreeSigmas = 3;         // days agree when a bucket's means differ by ≤ this σ
-constexpr double kSpreadFloor = 0.05;      // σ of a bucket is at least this fraction of its mean
-constexpr uint16_t kConfidentDays = 2;     // days a bucket needs before it is acted on
+constexpr double kBurstFactor = 2;          // a burst onset at least doubles the rate
+constexpr double kPeriodTolerance = 0.05;   // intervals agreeing within this fraction repeat
+constexpr double kDayWeight = 0.5;          // EWMA weight of the newest day in the daily profile
+constexpr double kAgreeSigmas = 3;      // days agree when a bucket's means differ by ≤ this σ
+constexpr double kSpreadFloor = 0.05;   // σ of a bucket is at least this fraction of its mean
+constexpr uint16_t kConfidentDays = 2;  // days a bucket needs before it is acted on
 
 // What the fluid simulation starts from and assumes.
 struct Fluid {
@@ -83,7 +90,7 @@ struct Fluid {
   // random walk, σ·√(sample_seconds·t), not σ·t: the queue absorbs noise that averages out.
   double band = 0;
   double sample_seconds = 1;
-  double rise = 0;    // added per second, for at most `rise_for` seconds
+  double rise = 0;  // added per second, for at most `rise_for` seconds
   double rise_for = 0;
   double mu = 1;           // one pod's rate
   int32_t partitions = 0;  // 0 = no cap
@@ -160,8 +167,17 @@ double PeakWait(const Fluid& f, int32_t add, double from = 0) {
   return peak;
 }
 
+// Whether `count` pods keep up with the learned mean arrival rate `rate` (σ its noise): a count
+// whose capacity is below it by more than kBand σ falls behind without end — its wait grows
+// past any horizon, even when the peak within the horizon looks under the target.
+bool Keeps(const Fluid& f, int32_t count, double rate, double sigma) {
+  const int32_t consumers = f.partitions > 0 ? std::min(count, f.partitions) : count;
+  return consumers * f.mu >= rate - kBand * sigma;
+}
+
 // Returns true for a burst onset: a jump to at least twice the prediction (beyond 4σ).
-bool LearnArrivalRate(double sample, double dt, WaitMemory& w) {
+// `drop` is set when the sample is a drop (believed or not yet).
+bool LearnArrivalRate(double sample, double dt, WaitMemory& w, bool& drop) {
   if (!w.has_level) {
     w.has_level = true;
     w.level = sample;
@@ -178,6 +194,7 @@ bool LearnArrivalRate(double sample, double dt, WaitMemory& w) {
     return sample >= kBurstFactor * predicted + kJumpSigmas * w.sigma;
   }
   if (residual < -threshold) {  // a drop: believed on the second tick in a row
+    drop = true;
     if (++w.drop_ticks >= kDropTicks) {
       w.level = sample;
       w.trend = 0;
@@ -270,8 +287,8 @@ void LearnDay(double sample, SteadyTime now, DailyProfile& p) {
 }
 // The arrival rate (mean + 1σ spread) the profile predicts for the buckets from now to
 // now + lead, when it is confident (each counted bucket seen on ≥ kConfidentDays days, its
-// last day within kAgreeSigmas σ of the profile) and today agrees so far (the previous bucket, and the current
-// one once it has 2 samples, within kAgreeSigmas σ); 0 otherwise.
+// last day within kAgreeSigmas σ of the profile) and today agrees so far (the previous bucket, and
+// the current one once it has 2 samples, within kAgreeSigmas σ); 0 otherwise.
 double DailyRate(const DailyProfile& p, SteadyTime now, double lead) {
   const int64_t current = AbsoluteBucket(now);
   if (p.today_bucket != current - 1 || p.today_z > kAgreeSigmas) return 0;
@@ -323,7 +340,8 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   // 1. Arrival rate.
   std::optional<double> sample;
   if (in.produced_per_minute) sample = std::max(0.0, *in.produced_per_minute / 60.0);
-  onset = sample && dt > 0 && LearnArrivalRate(*sample, dt, w);
+  bool drop = false;
+  onset = sample && dt > 0 && LearnArrivalRate(*sample, dt, w, drop);
   dt_out = dt;
   const double lambda = w.level;
   detail.lambda = lambda;
@@ -401,6 +419,28 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   const double keep = PeakWait(f, 0);
   detail.predicted_peak_wait_s = keep;
 
+  // 5a. Cancel pods still starting that the load no longer needs: a burst seen at one tick may
+  // be over by the next (short batches). Only on new evidence — a drop of the rate seen at
+  // this tick — never on a re-evaluation of the same rate (which would trim a scale-up at the
+  // edge of the target and order again next tick). Removing a pod that has not joined costs no
+  // rebalance, only the start-up it has done, so the drop is used as soon as it is seen (the
+  // removal of ready pods waits until it is believed).
+  const int32_t lowest = std::max(c.min_replicas, arriving ? 1 : 0);
+  if (f.starting > 0 && drop && sample) {
+    Fluid now = f;
+    now.lambda = std::min(lambda, *sample);
+    now.rise = 0;
+    int32_t choice = n;
+    for (int32_t m = n - 1; m >= std::max(ready, lowest); --m) {
+      if (PeakWait(now, m - n) > target || !Keeps(now, m, now.lambda, w.sigma)) break;
+      choice = m;
+    }
+    if (choice < n) {
+      detail.why = "cancel";
+      return choice;
+    }
+  }
+
   // 5. Up, once, to the smallest count that keeps the wait under the target.
   // Messages that arrive before new pods could consume have a wait no count changes much; a
   // count is judged on those arriving from then on.
@@ -439,25 +479,40 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   const bool nearly_empty = backlog / drain_capacity <= kNearlyEmptyFraction * target;
   const bool quiet =
       !w.change_at || std::chrono::duration<double>(in.now - *w.change_at).count() >= memory_s;
-  const int32_t lowest = std::max(c.min_replicas, arriving ? 1 : 0);
   if (n > lowest && nearly_empty && quiet && f.starting == 0) {
     double highest = lambda;
     for (const auto& r : w.recent) highest = std::max(highest, r.second);
     Fluid down = f;
     down.lambda = highest;
     down.mu = w.mu_exact ? mu : mu * kProbe;
+    // Each smaller count under W is worth it when the pod-seconds it saves over kSavingSeconds
+    // exceed the rebalance loss (min(n, P) × rebalance) plus kEventPrice. A count that does
+    // not keep up lasts only until its queue makes the prediction order pods again (the wait
+    // at the horizon's end reaches W), so its saving counts until then, and it pays for the
+    // way back too.
+    const int32_t paused = in.partition_count > 0 ? std::min(n, in.partition_count) : n;
+    const double change_loss = paused * rebalance + kEventPrice;
     int32_t choice = n;
+    bool under_target = false;
     for (int32_t m = n - 1; m >= lowest; --m) {
       if (PeakWait(down, m - n) > target) break;
-      choice = m;
+      under_target = true;
+      double lasts = kSavingSeconds;
+      double loss = change_loss;
+      if (!Keeps(down, m, lambda, w.sigma)) {
+        const int32_t consumers_m = in.partition_count > 0 ? std::min(m, in.partition_count) : m;
+        const double capacity = consumers_m * down.mu;
+        const double reaches_target = (target * capacity - backlog) / (lambda - capacity);
+        lasts = std::clamp(reaches_target - down.horizon, 0.0, kSavingSeconds);
+        loss = 2 * change_loss;
+      }
+      if ((n - m) * lasts > loss) choice = m;
     }
     if (choice < n) {
-      const double saved = (n - choice) * kSavingSeconds;
-      const int32_t paused = in.partition_count > 0 ? std::min(n, in.partition_count) : n;
-      if (saved > paused * rebalance + kEventPrice) {
-        detail.why = "down";
-        return choice;
-      }
+      detail.why = "down";
+      return choice;
+    }
+    if (under_target) {
       detail.why = "down_not_worth";
       return n;
     }

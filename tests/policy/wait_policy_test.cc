@@ -154,6 +154,21 @@ TEST_F(WaitPolicyTest, NoiseThatAveragesOutBuysNoPod) {
   }
 }
 
+TEST_F(WaitPolicyTest, NeverScalesDownToACountSlowerThanTheArrivals) {
+  // 3 pods of 50 msg/s carry 104 msg/s. 2 pods (100 msg/s) fall behind by 4 msg/s: over the
+  // prediction's horizon (start-up + 120 s) the wait grows only to ~12 s, but it grows without
+  // end, so the group would go down, pile up, and come back up, again and again.
+  Decision d;
+  for (int i = 0; i < 3; ++i)
+    d = Run({.backlog = 5000, .current = 3, .produced = 150, .consumed = 150});
+  ASSERT_DOUBLE_EQ(d.wait->mu, 50);
+  for (int i = 0; i < 30; ++i) {
+    d = Run({.backlog = 100, .current = 3, .produced = 104, .consumed = 104});
+    EXPECT_EQ(d.desired, 3) << "tick " << i << ": " << d.wait->why << ", predicted peak "
+                            << d.wait->predicted_peak_wait_s << " s";
+  }
+}
+
 TEST_F(WaitPolicyTest, StateStaysBounded) {
   for (int i = 0; i < 2000; ++i) {
     Run({.backlog = i % 7 == 0 ? 900 : 0,

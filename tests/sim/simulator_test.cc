@@ -289,6 +289,38 @@ TEST(SimulatorTest, RatePolicyGeneralisesToOtherLoadShapes) {
   }
 }
 
+// Short batches (hand-made, tests/sim/testdata/short-batches.yaml): a batch lands within 5 s
+// and is gone by the next tick; pods ordered when it is seen start after one pod has nearly
+// drained it, so they buy no wait. `wait` must cancel such pods while they are still starting
+// (no rebalance: they never joined) instead of keeping them until its quiet time has passed.
+TEST(SimulatorTest, WaitCancelsPodsOrderedForABatchThatIsAlreadyGone) {
+  auto s = LoadScenario(std::filesystem::path(KA_SIM_TESTDATA_DIR) / "short-batches.yaml");
+  ASSERT_TRUE(s) << s.error().ToString();
+  const Workload w = BuildWorkload(*s);
+  auto keda = RunPolicy(*s, w, "keda-hpa");
+  auto wait = RunPolicy(*s, w, "wait");
+  ASSERT_TRUE(keda && wait);
+  EXPECT_LE(wait->metrics.p99_wait_seconds, keda->metrics.p99_wait_seconds);
+  // A batch is seen at one tick and its end at the next: extra pods for at most two intervals
+  // per batch (6 batches × 2 × 15 s), not until the quiet time of a scale-down has passed.
+  const auto extra =
+      std::count_if(wait->replicas.begin(), wait->replicas.end(), [](int32_t r) { return r > 1; });
+  EXPECT_LE(extra, 6 * 2 * 15);
+}
+
+// Just above one pod (hand-made, tests/sim/testdata/just-above-one-pod.yaml): 220 msg/s against
+// 200 per pod. One pod's wait stays under the target over the prediction's horizon but grows
+// without end; `wait` must not go down to it (and come back up) again and again.
+TEST(SimulatorTest, WaitNeverScalesDownToACountThatFallsBehind) {
+  auto s = LoadScenario(std::filesystem::path(KA_SIM_TESTDATA_DIR) / "just-above-one-pod.yaml");
+  ASSERT_TRUE(s) << s.error().ToString();
+  const Workload w = BuildWorkload(*s);
+  auto wait = RunPolicy(*s, w, "wait");
+  ASSERT_TRUE(wait);
+  EXPECT_LE(wait->metrics.scale_events, 3);
+  EXPECT_LE(wait->metrics.p99_wait_seconds, 20);
+}
+
 // The daily profile (PREDICT, 4 real days, docs/simulator.md "The daily profile"): identical to
 // `wait` while it learns (days 1-2), ready pods before the 08:00 rise on day 3 and a smaller
 // backlog in it, at about the same cost; a day that breaks the pattern costs little.
@@ -389,7 +421,6 @@ TEST(GoldenTest, TrickleAfterIdleShowsActivation) {
 
   CompareWithGolden(kGolden / "trickle-after-idle.csv", SummaryCsv(*with, {*off, *on}));
 }
-
 
 // Issue 17 items 2 and 7: a stuck partition (scenarios/stuck-partition.yaml). Partition 2 stops
 // committing from 600 s to 2400 s while the others advance; its lag grows 10 msg/s. With
