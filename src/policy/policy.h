@@ -141,7 +141,8 @@ struct WaitMemory {
   double sigma = 0;          // EWMA of |residual| of the rate (msg/s)
   int32_t drop_ticks = 0;    // consecutive ticks with a residual below −threshold
   std::optional<double> mu;  // one pod's rate (msg/s)
-  bool mu_exact = false;     // measured while saturated
+  bool mu_exact = false;     // measured while saturated (or a probe fell behind)
+  std::optional<SteadyTime> probe_at;  // last scale-down made while μ was a lower bound
   double startup = 30;       // start-up estimate (s); prior 30 s
   bool startup_measured = false;
   std::optional<SteadyTime> up_at;      // the scale-up whose start-up is being timed, decided at

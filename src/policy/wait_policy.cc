@@ -14,7 +14,8 @@
 //      no rebalance pause falls in the interval). With the backlog above kInFlightSeconds of
 //      arrivals at both ends (saturated) the sample IS μ (μ follows it); otherwise it is a lower
 //      bound (μ rises to it, never falls). While μ is only a lower bound, scale-down assumes
-//      pods kProbe × faster: if they are not, the group saturates and μ becomes exact.
+//      pods kProbe × faster: if they are not, the group saturates and μ becomes exact — or the
+//      policy must scale up again within M of the probe, which also makes μ exact.
 //   3. Start-up S: after a scale-up to n pods decided at t0, the first tick that sees
 //      ready ≥ n brackets S in (previous tick − t0, now − t0]; S takes the upper end, at most
 //      900 s (the first sample replaces the 30 s prior, later ones average in).
@@ -465,6 +466,11 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       }
     }
     if (choice > n && PeakWait(f, 0, effect) - PeakWait(f, choice - n, effect) > kNoBetterSeconds) {
+      // An up within M of a probe (a scale-down that assumed pods kProbe × faster) is the
+      // probe's answer: the pods are not faster. μ stands; otherwise the probe would be asked
+      // again and again when the up comes before a clean saturated sample can be taken.
+      if (w.probe_at && Seconds(in.now - *w.probe_at) <= memory_s) w.mu_exact = true;
+      w.probe_at.reset();
       w.up_at = in.now;
       w.up_target = choice;
       detail.why = "up";
@@ -509,6 +515,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       if ((n - m) * lasts > loss) choice = m;
     }
     if (choice < n) {
+      if (!w.mu_exact) w.probe_at = in.now;
       detail.why = "down";
       return choice;
     }

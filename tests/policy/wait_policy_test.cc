@@ -169,6 +169,28 @@ TEST_F(WaitPolicyTest, NeverScalesDownToACountSlowerThanTheArrivals) {
   }
 }
 
+TEST_F(WaitPolicyTest, AProbeThatFellBehindIsNotRepeated) {
+  // μ = 50 msg/s known only as a lower bound (pods never saturated): scale-down probes with pods
+  // 25 % faster. 3 pods carry 104 msg/s; the probe goes to 2, which fall behind, and the policy
+  // comes back up to 3 before a clean saturated sample (the interval holds the rebalance). That
+  // is the probe's answer — pods are not faster — and must not be asked again and again.
+  Decision d;
+  for (int i = 0; i < 3; ++i)
+    d = Run({.backlog = 0, .current = 2, .produced = 100, .consumed = 100});
+  ASSERT_DOUBLE_EQ(d.wait->mu, 50);
+  int downs = 0;
+  int32_t current = 3;
+  int64_t backlog = 100;
+  for (int i = 0; i < 60; ++i) {
+    d = Run({.backlog = backlog, .current = current, .produced = 104, .consumed = 100});
+    if (d.desired < current) ++downs;
+    // 2 pods fall behind (and pause 5 s for the rebalance); 3 keep up.
+    backlog = d.desired < 3 ? backlog + 4 * 15 + 104 * 5 : 100;
+    current = d.desired;
+  }
+  EXPECT_LE(downs, 1);
+}
+
 TEST_F(WaitPolicyTest, StateStaysBounded) {
   for (int i = 0; i < 2000; ++i) {
     Run({.backlog = i % 7 == 0 ? 900 : 0,
