@@ -281,6 +281,30 @@ class Shards {
       return false;
     }
     coordinator_ = std::move(*coordinator);
+    // A watch of the namespace's Leases, so a renewal or release counts from when it happened
+    // (ShardCoordinator::Observe); the coordinator still lists every step, so it works without.
+    auto informer_options = ka::kube::OptionsFromEnv(env);
+    if (!informer_options) {
+      log.Error("no usable kubernetes configuration",
+                {{"error", informer_options.error().ToString()}});
+      return false;
+    }
+    auto informer = ka::kube::Informer::Create(
+        *informer_options,
+        {.path = "/apis/coordination.k8s.io/v1/namespaces/" + cfg.pod_namespace + "/leases",
+         .what = "leases",
+         .cache_metadata_only = true},  // the coordinator keeps what it needs
+        clock, log);
+    if (!informer) {
+      log.Error("no usable kubernetes configuration", {{"error", informer.error().ToString()}});
+      return false;
+    }
+    informer_ = std::move(*informer);
+    informer_->OnChange([c = coordinator_.get()](const ka::kube::Change& change) {
+      c->Observe(change.object, change.type == ka::kube::ChangeType::kDeleted);
+    });
+    informer_thread_ = std::thread(
+        [this, &log] { ka::RunGuarded("lease-informer", &log, [&] { informer_->Run(stop_); }); });
     thread_ = std::thread(
         [this, &log] { ka::RunGuarded("shards", &log, [&] { coordinator_->Run(stop_); }); });
     return true;
@@ -301,13 +325,16 @@ class Shards {
   void Finish() {
     stop_.Stop();
     if (thread_.joinable()) thread_.join();
+    if (informer_thread_.joinable()) informer_thread_.join();
   }
 
  private:
   ka::StopToken stop_;
   std::unique_ptr<ka::kube::Client> client_;
   std::unique_ptr<ka::kube::ShardCoordinator> coordinator_;
+  std::unique_ptr<ka::kube::Informer> informer_;
   std::thread thread_;
+  std::thread informer_thread_;
 };
 
 // WATCH_NAMESPACES: a comma list of namespaces (blanks ignored); empty = all namespaces.

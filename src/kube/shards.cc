@@ -12,6 +12,8 @@ namespace kafka_autoscaler::kube {
 namespace {
 
 constexpr char kLeases[] = "/apis/coordination.k8s.io/v1/namespaces/";
+// How often Run looks, between steps, whether the watch saw a Lease released.
+constexpr auto kReleasePoll = std::chrono::milliseconds(250);
 
 std::string JoinShards(const std::vector<int>& shards) {
   std::string out;
@@ -128,11 +130,18 @@ Status ShardCoordinator::Step() {
   std::lock_guard step_lock(step_mu_);
   const SteadyTime now = clock_.Now();
   const WallTime wall = clock_.WallNow();
+  stepped_ = now;
 
   // 1. One list: every Lease of ours, and when its record last changed as seen from here.
   auto list = client_.Call("GET", kLeases + options_.namespace_name + "/leases",
                            {"list", "leases", options_.namespace_name, ""});
   if (!list) return MakeError(list.error().WithContext("shards"));
+  released_seen_ = false;  // what the watch saw before this list, the list has too
+  std::map<std::string, Seen> watched;
+  {
+    std::lock_guard lock(watch_mu_);
+    watched = watched_;
+  }
   std::map<std::string, Seen> fresh;
   const std::string prefix = options_.lease_prefix + "-";
   if (list->contains("items") && (*list)["items"].is_array()) {
@@ -146,6 +155,10 @@ Status ShardCoordinator::Step() {
       auto old = seen_.find(name);
       if (old != seen_.end() && old->second.record == seen.record)
         seen.observed = old->second.observed;
+      // Seen earlier through the watch: expiry counts from then.
+      auto w = watched.find(name);
+      if (w != watched.end() && w->second.record == seen.record)
+        seen.observed = std::min(seen.observed, w->second.observed);
       fresh[name] = std::move(seen);
     }
   }
@@ -295,9 +308,54 @@ void ShardCoordinator::Run(const StopToken& stop) {
                                 {"quota", std::to_string(quota())}});
       logged = held;
     }
-    if (clock_.SleepUntil(clock_.Now() + options_.timing.retry_period, stop)) break;
+    // Until the next step is due, checking a few times a second for a release seen by the watch.
+    bool stopped = false;
+    for (SteadyTime now = clock_.Now(); !stopped && !Due(now); now = clock_.Now()) {
+      stopped = clock_.SleepUntil(std::min(NextStep(), now + kReleasePoll), stop);
+    }
+    if (stopped) break;
   }
   (void)ReleaseAll();
+}
+
+void ShardCoordinator::Observe(const nlohmann::json& lease, bool deleted) {
+  const std::string name = Field<std::string>(lease, {"metadata", "name"}, "").value_or("");
+  if (name.rfind(options_.lease_prefix + "-", 0) != 0) return;
+  const SteadyTime now = clock_.Now();
+  std::lock_guard lock(watch_mu_);
+  if (deleted) {
+    watched_.erase(name);
+    return;
+  }
+  auto record = RecordOfLease(lease);
+  if (!record) return;
+  auto it = watched_.find(name);
+  if (it != watched_.end() && it->second.record == *record) return;  // seen first back then
+  const bool was_held = it != watched_.end() && !it->second.record.holder_identity.empty();
+  if (record->holder_identity.empty() && was_held) released_seen_ = true;
+  watched_[name] =
+      Seen{*std::move(record),
+           Field<std::string>(lease, {"metadata", "resourceVersion"}, "").value_or(""), now};
+}
+
+SteadyTime ShardCoordinator::NextStep() const {
+  std::lock_guard lock(step_mu_);
+  SteadyTime next = stepped_ + options_.timing.retry_period;
+  for (const auto& [name, seen] : seen_) {
+    const auto& holder = seen.record.holder_identity;
+    if (holder.empty() || holder == options_.identity) continue;
+    // Expired already at the last step: that step saw it, nothing new happens at its expiry.
+    const SteadyTime expiry =
+        seen.observed + std::chrono::seconds(seen.record.lease_duration_seconds);
+    if (expiry > stepped_ && expiry < next) next = expiry;
+  }
+  return next;
+}
+
+bool ShardCoordinator::Due(SteadyTime now) const {
+  if (now >= NextStep()) return true;
+  std::lock_guard lock(step_mu_);
+  return released_seen_.load() && now >= stepped_ + options_.timing.retry_period / 4;
 }
 
 bool ShardCoordinator::Owns(int shard) const {

@@ -5,11 +5,12 @@
 // Targets map to a fixed number of shards by a stable hash of "namespace/name" (ShardOf). Each
 // shard is a Lease "<prefix>-shard-<NN>"; each replica also holds a membership Lease
 // "<prefix>-member-<identity>" so that a replica holding no shard yet is visible to the others.
-// One Step() (every retry period):
+// One Step() (every retry period, and at the expiry of another replica's Lease):
 //   1. lists the Leases of the namespace once and records, for every Lease, when this replica
-//      last saw its record change (local monotonic time, as client-go's elector: a Lease is
+//      first saw its current record (local monotonic time, as client-go's elector: a Lease is
 //      alive until that observation + leaseDurationSeconds; remote timestamps are never compared
-//      with the local clock);
+//      with the local clock). A watch (Observe) sees a change as it happens, the list up to a
+//      retry period later; the earlier sighting counts;
 //   2. renews its membership Lease and the shard Leases it holds (a conditional update each);
 //   3. computes its quota from the live members, sorted by identity: SHARDS / members each, the
 //      first SHARDS % members one more, so holdings differ by at most one when all are healthy;
@@ -28,11 +29,13 @@
 // thread without blocking on the network.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -77,8 +80,23 @@ class ShardCoordinator {
   Status Step();
   // Releases every held shard and the membership. Errors: the first failed release.
   Status ReleaseAll();
-  // Step every retry period until `stop`, then ReleaseAll. Real time.
+  // Step until `stop`, then ReleaseAll. Real time. Steps at NextStep(), and sooner (at most
+  // every quarter retry period) when Observe() saw a Lease released.
   void Run(const StopToken& stop);
+
+  // A Lease as a watch delivered it (main.cc runs an informer on the namespace's Leases): when
+  // its record changes, that moment is its observation, so a dead holder's Lease expires a lease
+  // duration after its last renewal was seen here rather than after the next list saw it (up to
+  // a retry period later). `deleted`: the Lease is gone. Leases not of this prefix are ignored.
+  // Any thread; never blocks on the network.
+  void Observe(const nlohmann::json& lease, bool deleted = false);
+  // When the next Step is due: a retry period after the last one began, or sooner when a Lease
+  // held by another replica expires before that (so a dead replica's shards are taken at their
+  // expiry, not up to a retry period later).
+  SteadyTime NextStep() const;
+  // Whether a Step is due at `now`: NextStep() has come, or a release was observed and a quarter
+  // retry period has passed since the last Step began.
+  bool Due(SteadyTime now) const;
 
   bool Owns(int shard) const;
   bool OwnsKey(std::string_view key) const { return Owns(ShardOf(key, options_.shards)); }
@@ -110,8 +128,13 @@ class ShardCoordinator {
   Logger& log_;
   const OnChange on_change_;
 
-  std::mutex step_mu_;
+  mutable std::mutex step_mu_;
   std::map<std::string, Seen> seen_;  // by Lease name; guarded by step_mu_
+  SteadyTime stepped_{};              // when the last Step began; guarded by step_mu_
+
+  std::mutex watch_mu_;
+  std::map<std::string, Seen> watched_;     // by Lease name, from Observe; guarded by watch_mu_
+  std::atomic<bool> released_seen_{false};  // Observe saw a Lease released since the last Step
 
   mutable std::mutex state_mu_;
   std::map<int, SteadyTime> renewed_;  // held shards: start of the last successful renew

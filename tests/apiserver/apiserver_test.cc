@@ -760,6 +760,24 @@ TEST_F(ServerTest, HorizontalPodAutoscalersAreWatched) {
   EXPECT_EQ(list["kind"], "HorizontalPodAutoscalerList");
 }
 
+// Leases are watched like any collection (kube::ShardCoordinator's informer): create, update
+// (a renewal) and delete each arrive as one event.
+TEST_F(ServerTest, LeasesAreWatched) {
+  const std::string leases = "/apis/coordination.k8s.io/v1/namespaces/prod/leases";
+  const std::string from = ListVersion(leases);
+  auto created = Raw("POST", leases, R"({"metadata":{"name":"l"},"spec":{"holderIdentity":"a"}})",
+                     "application/json");
+  ASSERT_EQ(created.status, 201) << created.body;
+  json lease = json::parse(created.body);
+  lease["spec"]["holderIdentity"] = "b";
+  ASSERT_EQ(Raw("PUT", leases + "/l", lease.dump(), "application/json").status, 200);
+  ASSERT_EQ(Raw("DELETE", leases + "/l").status, 200);
+  const auto events = Watch(leases, "resourceVersion=" + from + "&timeoutSeconds=1");
+  EXPECT_EQ(Seen(events), (std::vector<std::string>{"ADDED l", "MODIFIED l", "DELETED l"}));
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[1]["object"]["spec"]["holderIdentity"], "b");
+}
+
 TEST(TokenFlags, ParseRulesAndPolicies) {
   auto all = ParseTokenFlag("abc");
   ASSERT_TRUE(all);

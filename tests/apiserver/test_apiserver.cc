@@ -650,7 +650,7 @@ json TestApiServer::ChangeLocked(Collection& collection, json object, bool delet
 
 void TestApiServer::CompactHistory(const std::string& resource) {
   std::lock_guard lock(mu_);
-  for (Collection* c : {&deployments_, &statefulsets_, &hpas_, &kafkascalers_}) {
+  for (Collection* c : {&deployments_, &statefulsets_, &hpas_, &kafkascalers_, &leases_}) {
     if (c->resource != resource) continue;
     c->events.clear();
     c->history_from = resource_version_;
@@ -838,8 +838,8 @@ std::vector<json> TestApiServer::Events(const std::string& ns) const {
 
 std::optional<json> TestApiServer::Lease(const std::string& ns, const std::string& name) const {
   std::lock_guard lock(mu_);
-  auto it = leases_.find(ns + "/" + name);
-  if (it == leases_.end()) return std::nullopt;
+  auto it = leases_.objects.find(ns + "/" + name);
+  if (it == leases_.objects.end()) return std::nullopt;
   return it->second;
 }
 
@@ -1022,6 +1022,7 @@ void TestApiServer::Handle(const httplib::Request& req, httplib::Response& res) 
                          req.get_header_value("Content-Type"),
                          req.get_header_value("Accept")};
       held.held = true;
+      held.at = std::chrono::steady_clock::now();
       log_.push_back(std::move(held));
       partitioned = true;
     }
@@ -1093,13 +1094,14 @@ void TestApiServer::Handle(const httplib::Request& req, httplib::Response& res) 
     if (options_.fencing_lease && req.method != "GET" && req.method != "DELETE" &&
         res.status < 300) {
       if (const std::string lease = options_.fencing_lease(req.path); !lease.empty()) {
-        auto it = leases_.find(lease);
+        auto it = leases_.objects.find(lease);
         logged.lease_holder =
-            it == leases_.end()
+            it == leases_.objects.end()
                 ? ""
                 : it->second.value("spec", json::object()).value("holderIdentity", "");
       }
     }
+    logged.at = std::chrono::steady_clock::now();
     log_.push_back(std::move(logged));
   }
 }
@@ -1638,11 +1640,8 @@ void TestApiServer::HandleLeases(const httplib::Request& req, httplib::Response&
   auto details = [](const std::string& name) {
     return json{{"name", name}, {"group", "coordination.k8s.io"}, {"kind", "leases"}};
   };
-  if (route.verb == "list") {
-    Reply(res, 200,
-          ListBody("coordination.k8s.io/v1", "LeaseList", ItemsIn(leases_, route.ns),
-                   resource_version_));
-    return;
+  if (route.verb == "list" || route.verb == "watch") {
+    return ListOrWatch(req, res, route, leases_, /*tables=*/false);
   }
   if (route.verb == "create") {
     json l = ParseBody(req.body);
@@ -1653,7 +1652,7 @@ void TestApiServer::HandleLeases(const httplib::Request& req, httplib::Response&
     }
     const std::string name = l["metadata"]["name"];
     const std::string key = route.ns + "/" + name;
-    if (leases_.count(key)) {
+    if (leases_.objects.count(key)) {
       Fail(res, 409, "AlreadyExists", subject(name) + " already exists", details(name));
       return;
     }
@@ -1661,15 +1660,13 @@ void TestApiServer::HandleLeases(const httplib::Request& req, httplib::Response&
     l["kind"] = "Lease";
     l["metadata"]["namespace"] = route.ns;
     l["metadata"]["uid"] = NewUidLocked();
-    l["metadata"]["resourceVersion"] = NextResourceVersionLocked();
     l["metadata"]["creationTimestamp"] = Now();
-    leases_[key] = l;
-    Reply(res, 201, l);
+    Reply(res, 201, ChangeLocked(leases_, std::move(l)));
     return;
   }
   const std::string key = route.ns + "/" + route.name;
-  auto it = leases_.find(key);
-  if (it == leases_.end()) {
+  auto it = leases_.objects.find(key);
+  if (it == leases_.objects.end()) {
     Fail(res, 404, "NotFound", subject(route.name) + " not found", details(route.name));
     return;
   }
@@ -1678,7 +1675,7 @@ void TestApiServer::HandleLeases(const httplib::Request& req, httplib::Response&
     return;
   }
   if (route.verb == "delete") {
-    leases_.erase(it);
+    ChangeLocked(leases_, it->second, /*deleted=*/true);
     Reply(res, 200,
           {{"kind", "Status"},
            {"apiVersion", "v1"},
@@ -1706,9 +1703,7 @@ void TestApiServer::HandleLeases(const httplib::Request& req, httplib::Response&
   stored["spec"] = l.value("spec", json::object());
   if (meta.contains("labels")) stored["metadata"]["labels"] = meta["labels"];
   if (meta.contains("annotations")) stored["metadata"]["annotations"] = meta["annotations"];
-  stored["metadata"]["resourceVersion"] = NextResourceVersionLocked();
-  it->second = stored;
-  Reply(res, 200, stored);
+  Reply(res, 200, ChangeLocked(leases_, std::move(stored)));
 }
 
 void TestApiServer::HandleAdmin(const httplib::Request& req, httplib::Response& res) {

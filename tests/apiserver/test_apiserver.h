@@ -136,6 +136,8 @@ struct LoggedRequest {
   // ApiServerOptions::fencing_lease named a Lease for this write: its spec.holderIdentity when
   // the write was applied (under the same lock), "" when free or absent. Proves fencing.
   std::optional<std::string> lease_holder;
+  // When it was applied (after the handler ran), or arrived when `held`; for hand-over times.
+  std::chrono::steady_clock::time_point at{};
 };
 
 struct ApiServerOptions {
@@ -335,7 +337,7 @@ class TestApiServer {
   std::condition_variable changed_;  // a change in any collection, or stopping
   // "deployments/ns/name", "statefulsets/ns/name"; guarded by mu_
   std::map<std::string, int32_t> ready_limits_;
-  std::map<std::string, nlohmann::json> leases_;  // guarded by mu_
+  Collection leases_{"leases", "coordination.k8s.io/v1", "Lease"};  // guarded by mu_
   nlohmann::json kafkascaler_version_;  // the CRD's served version (schema, printer columns)
   std::map<std::string, std::vector<nlohmann::json>> events_;  // by namespace; guarded by mu_
   std::vector<Fault> faults_;                                  // guarded by mu_

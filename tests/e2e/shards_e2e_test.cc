@@ -383,8 +383,29 @@ TEST_F(ShardsE2eTest, ThreeReplicasSplitTheTargetsAndTakeOverAfterKillAndTerm) {
   daemons_[victim]->Signal(SIGKILL);
   ASSERT_TRUE(kafka_->ProduceEach("orders", kPartitions, 1));
   ASSERT_TRUE(Eventually([&] { return AllReconciled(54, live); }, seconds(120))) << Logs();
-  std::printf("hand-over after SIGKILL: %.1f s for %ld targets (lease 15 s, interval 1 s)\n",
-              SecondsSince(killed_at), victims_targets);
+  const double seen_at = SecondsSince(killed_at);
+  // From the server's log: when each of the victim's targets was first written by a survivor.
+  std::map<std::string, double> rewritten;  // victim's target → seconds after the kill
+  std::set<std::string> victims;
+  for (const auto& w : TargetWrites()) {
+    const std::string target = TargetOf(w.path);
+    if (w.at < killed_at) {
+      if (w.user == User(victim)) victims.insert(target);
+    } else if (victims.count(target) && !rewritten.count(target)) {
+      rewritten[target] = std::chrono::duration<double>(w.at - killed_at).count();
+    }
+  }
+  EXPECT_EQ(rewritten.size(), victims.size());
+  double first_at = 1e9, last_at = 0;
+  for (const auto& [target, at] : rewritten) {
+    first_at = std::min(first_at, at);
+    last_at = std::max(last_at, at);
+  }
+  std::printf(
+      "hand-over after SIGKILL: the victim's %zu targets (gauge: %ld) written again by a "
+      "survivor %.1f-%.1f s after the kill; all statuses read back at %.1f s (lease 15 s, "
+      "interval 1 s)\n",
+      rewritten.size(), victims_targets, first_at, last_at, seen_at);
   ASSERT_TRUE(Eventually([&] { return Balanced(live); }, seconds(60))) << Logs();
   EXPECT_EQ(OwnedSum(live), targets_);
   // Writers changed only at the hand-over: the victim's targets went once to a live replica.

@@ -139,6 +139,63 @@ TEST_F(ShardsTest, AKilledReplicasShardsMoveOnlyAfterItsLeasesExpire) {
   for (int s : b_shards) EXPECT_TRUE(a->Owns(s));
 }
 
+// With a watch (Observe), a's clock for b's Leases starts when b's last renewal happened, not at
+// a's next list; and a steps at their expiry instead of at its next retry-period step.
+TEST_F(ShardsTest, AWatchedRenewalExpiresALeaseDurationAfterItAndIsTakenThen) {
+  auto a = Replica("a"), b = Replica("b");
+  std::vector<kube::ShardCoordinator*> all = {a.get(), b.get()};
+  for (int round = 0; round < 3; ++round) {
+    if (round > 0) Advance(std::chrono::seconds(2));
+    for (auto* r : all) ASSERT_TRUE(r->Step().has_value());
+  }
+  ASSERT_EQ(b->Held().size(), 8u);
+  // b's last renewal (a stepped just before it, so a's list has the previous one): the watch
+  // delivers the Leases as they are now.
+  auto list = client_->Call("GET", "/apis/coordination.k8s.io/v1/namespaces/prod/leases",
+                            {"list", "leases", "prod", ""});
+  ASSERT_TRUE(list);
+  for (const auto& lease : (*list)["items"]) a->Observe(lease);
+  const SteadyTime renewed = clock_.Now();
+  // b is killed. a steps whenever NextStep() says so; t: seconds since b's last renewal.
+  int taken_at = -1;
+  for (int t = 1; t <= 24 && taken_at < 0; ++t) {
+    Advance(std::chrono::seconds(1));
+    if (clock_.Now() < a->NextStep()) continue;
+    ASSERT_TRUE(a->Step().has_value());
+    CheckDisjoint(all);
+    if (a->Held().size() == 16u) taken_at = t;
+  }
+  EXPECT_EQ(taken_at, 15) << "taken at b's lease duration after its last renewal";
+  // Between steps of a live replica, NextStep is a retry period away.
+  EXPECT_EQ(a->NextStep(), renewed + std::chrono::seconds(15 + 2));
+}
+
+// A release seen through the watch makes a step due a quarter retry period after the last one.
+TEST_F(ShardsTest, AReleaseSeenThroughTheWatchMakesAStepDueEarly) {
+  auto a = Replica("a"), b = Replica("b");
+  for (int round = 0; round < 3; ++round) {
+    if (round > 0) Advance(std::chrono::seconds(2));
+    ASSERT_TRUE(a->Step().has_value());
+    ASSERT_TRUE(b->Step().has_value());
+  }
+  auto watch = [&] {  // what a's informer delivers: every Lease as it is now
+    auto list = client_->Call("GET", "/apis/coordination.k8s.io/v1/namespaces/prod/leases",
+                              {"list", "leases", "prod", ""});
+    ASSERT_TRUE(list);
+    for (const auto& lease : (*list)["items"]) a->Observe(lease);
+  };
+  watch();
+  EXPECT_FALSE(a->Due(clock_.Now() + std::chrono::milliseconds(500)));
+  ASSERT_TRUE(b->ReleaseAll().has_value());
+  watch();
+  EXPECT_FALSE(a->Due(clock_.Now() + std::chrono::milliseconds(499)));
+  EXPECT_TRUE(a->Due(clock_.Now() + std::chrono::milliseconds(500)));
+  Advance(std::chrono::seconds(1));
+  ASSERT_TRUE(a->Step().has_value());
+  EXPECT_EQ(a->Held().size(), 16u);
+  EXPECT_FALSE(a->Due(clock_.Now() + std::chrono::milliseconds(500))) << "the release was handled";
+}
+
 TEST_F(ShardsTest, ReleaseOnShutdownHandsOverAtTheNextStep) {
   auto a = Replica("a"), b = Replica("b");
   std::vector<kube::ShardCoordinator*> all = {a.get(), b.get()};
