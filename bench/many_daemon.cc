@@ -12,8 +12,10 @@
 //   api/pass    requests of the daemon's token per pass in that (moving) window
 //   idle_api    requests of the daemon's token during one further interval with nothing changing
 //   idle_what   what those idle requests were (METHOD path-kind ×count)
-// Wall per pass and Kafka requests per pass are not exported by the daemon's /metrics in this
-// mode (see bench/many_targets for the SharedObserver's own figures).
+//   wall_ms     mean wall time of the passes that ticked in that window
+//               (kafka_autoscaler_pass_duration_seconds _sum / _count)
+//   kafka/pass  Kafka requests per pass in that window (kafka_autoscaler_kafka_requests_total,
+//               every API summed)
 //
 // With --replicas R1,R2,.. (issue 16 item 4, active-active), for each N and each R: R daemons
 // (LEADER_ELECTION, SHARDS 16, client-go's 15/10/2 s Lease timing, POD_NAME "rR-replica-I", one
@@ -175,6 +177,21 @@ bool Poll(const std::function<bool()>& cond, std::chrono::minutes timeout,
   return cond();
 }
 
+// The sum of every sample of `name` (any labels) on a daemon's /metrics; -1 when unreadable.
+double MetricSum(int port, const std::string& name) {
+  auto [code, text] = HttpGet(port, "/metrics");
+  if (code != 200) return -1;
+  double sum = 0;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(name, 0) != 0) continue;
+    const char next = line.size() > name.size() ? line[name.size()] : '\0';
+    if (next != ' ' && next != '{') continue;
+    sum += std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr);
+  }
+  return sum;
+}
+
 // One gauge of a daemon's /metrics ("name value" at a line start); -1 when unreadable.
 long Gauge(int port, const std::string& name) {
   auto [code, text] = HttpGet(port, "/metrics");
@@ -329,8 +346,17 @@ int RunSingle(Setup& s, int passes, int interval) {
   std::this_thread::sleep_for(std::chrono::seconds(interval + 1));
   const size_t log0 = s.api->Requests().size();
   const double cpu0 = ProcCpuMs(daemon.pid());
+  const double pass_s0 = MetricSum(port, "kafka_autoscaler_pass_duration_seconds_sum");
+  const double pass_n0 = MetricSum(port, "kafka_autoscaler_pass_duration_seconds_count");
+  const double kafka0 = MetricSum(port, "kafka_autoscaler_kafka_requests_total");
   s.MovingPasses(passes, interval);
   const double cpu = (ProcCpuMs(daemon.pid()) - cpu0) / passes;
+  const double ticked = MetricSum(port, "kafka_autoscaler_pass_duration_seconds_count") - pass_n0;
+  const double wall_ms =
+      ticked > 0 ? (MetricSum(port, "kafka_autoscaler_pass_duration_seconds_sum") - pass_s0) *
+                       1000 / ticked
+                 : 0;
+  const double kafka = (MetricSum(port, "kafka_autoscaler_kafka_requests_total") - kafka0) / passes;
   const Window moving = DaemonRequests(*s.api, log0);
   // Idle: nothing changes for one more interval (after one to let the last change settle).
   std::this_thread::sleep_for(std::chrono::seconds(interval));
@@ -342,9 +368,9 @@ int RunSingle(Setup& s, int passes, int interval) {
   for (const auto& [kind, n] : idle.by_kind) {
     what += (what.empty() ? "" : ", ") + kind + " x" + std::to_string(n);
   }
-  std::printf("%8d %9.1f %9.1f %9.1f %9s %9.1f %9d  %s\n", s.targets,
-              static_cast<double>(rss1) / 1024, static_cast<double>(rss) / 1024, cpu, "n/a",
-              static_cast<double>(moving.requests) / passes, idle.requests,
+  std::printf("%8d %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9d  %s\n", s.targets,
+              static_cast<double>(rss1) / 1024, static_cast<double>(rss) / 1024, cpu, wall_ms,
+              kafka, static_cast<double>(moving.requests) / passes, idle.requests,
               what.empty() ? "-" : what.c_str());
   std::fflush(stdout);
   daemon.Signal(SIGTERM);
@@ -551,9 +577,8 @@ int main(int argc, char** argv) {
       replica_counts.empty() ? "" : "es, LEADER_ELECTION, SHARDS 16, Lease 15/10/2 s", kPartitions,
       interval, passes);
   if (replica_counts.empty()) {
-    std::printf("# kafka requests/pass and wall/pass: not exported\n");
-    std::printf("%8s %9s %9s %9s %9s %9s %9s  %s\n", "targets", "rss1_mib", "rss_mib", "cpu_ms",
-                "wall_ms", "api/pass", "idle_api", "idle_what");
+    std::printf("%8s %9s %9s %9s %9s %9s %9s %9s  %s\n", "targets", "rss1_mib", "rss_mib", "cpu_ms",
+                "wall_ms", "kafka/pass", "api/pass", "idle_api", "idle_what");
   } else {
     std::printf("%8s %8s %8s %7s %7s %8s %9s %9s %9s %9s %9s\n", "targets", "replicas", "replica",
                 "shards", "owned", "settle_st", "rss1_mib", "rss_mib", "cpu_ms", "api/pass",
