@@ -785,7 +785,14 @@ int Main(int argc, char** argv) {
   // MODE: "single" (default, env-var mode: one Deployment) or "many" (every KafkaScaler).
   const auto mode = env.find("MODE");
   const std::string mode_name = mode == env.end() || mode->second.empty() ? "single" : mode->second;
-  if (mode_name == "many") return RunMany(cfg, telemetry_options, env, signals);
+  if (mode_name == "many") {
+    if (run_flags.max_ticks) {
+      std::cerr << "kafka-autoscaler: invalid configuration (1 problem)\n  - --max-ticks: counts "
+                   "the ticks of MODE=single's one target; MODE=many runs until stopped\n";
+      return kExitConfig;
+    }
+    return RunMany(cfg, telemetry_options, env, signals);
+  }
   if (mode_name != "single") {
     std::cerr << "kafka-autoscaler: invalid configuration (1 problem)\n  - MODE=" << mode_name
               << ": must be single or many\n";

@@ -173,6 +173,16 @@ TEST_F(BadInput, EveryProblemListedAtOnce) {
   EXPECT_TRUE(h_->api().Requests().empty());
 }
 
+// --max-ticks counts the ticks of the one target of MODE=single; MODE=many has no such count and
+// used to ignore it (running until stopped). It is refused before anything starts.
+TEST_F(BadInput, MaxTicksIsRefusedInManyMode) {
+  auto o = RunBinary({{"MODE", "many"}}, {"run", "--max-ticks", "2"});
+  EXPECT_EQ(o.exit, 2);
+  EXPECT_NE(o.err.find("--max-ticks"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("MODE=many"), std::string::npos) << o.err;
+  EXPECT_TRUE(h_->api().Requests().empty());
+}
+
 // Free-text variables accept odd bytes (unicode; the configuration only refuses control
 // characters): the binary must run with them, or refuse them with exit 2 and a message, and log
 // valid JSON; never crash.
