@@ -131,12 +131,14 @@ Status ShardCoordinator::Step() {
   const SteadyTime now = clock_.Now();
   const WallTime wall = clock_.WallNow();
   stepped_ = now;
+  // A release the watch saw before this list is in the list; a failed list waits for the next
+  // step, not for the next quarter retry period.
+  released_seen_ = false;
 
   // 1. One list: every Lease of ours, and when its record last changed as seen from here.
   auto list = client_.Call("GET", kLeases + options_.namespace_name + "/leases",
                            {"list", "leases", options_.namespace_name, ""});
   if (!list) return MakeError(list.error().WithContext("shards"));
-  released_seen_ = false;  // what the watch saw before this list, the list has too
   std::map<std::string, Seen> watched;
   {
     std::lock_guard lock(watch_mu_);

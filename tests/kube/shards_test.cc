@@ -196,6 +196,33 @@ TEST_F(ShardsTest, AReleaseSeenThroughTheWatchMakesAStepDueEarly) {
   EXPECT_FALSE(a->Due(clock_.Now() + std::chrono::milliseconds(500))) << "the release was handled";
 }
 
+// A step whose list fails still consumes the early step a release asked for: an API server that
+// answers errors is not asked every half second instead of every retry period.
+TEST_F(ShardsTest, AFailedStepDoesNotKeepAReleasePending) {
+  server_->SetToken({.token = "a-token"});
+  auto a_client = NewClient({.token = "a-token"});
+  auto a = Replica("a", a_client.get()), b = Replica("b");
+  for (int round = 0; round < 3; ++round) {
+    if (round > 0) Advance(std::chrono::seconds(2));
+    ASSERT_TRUE(a->Step().has_value());
+    ASSERT_TRUE(b->Step().has_value());
+  }
+  auto watch = [&] {
+    auto list = client_->Call("GET", "/apis/coordination.k8s.io/v1/namespaces/prod/leases",
+                              {"list", "leases", "prod", ""});
+    ASSERT_TRUE(list);
+    for (const auto& lease : (*list)["items"]) a->Observe(lease);
+  };
+  watch();
+  ASSERT_TRUE(b->ReleaseAll().has_value());
+  watch();
+  server_->RotateToken("a-token", "a-token-2");  // every request of a now fails (401)
+  Advance(std::chrono::seconds(1));
+  EXPECT_FALSE(a->Step().has_value());
+  EXPECT_FALSE(a->Due(clock_.Now() + std::chrono::milliseconds(500)));
+  EXPECT_TRUE(a->Due(clock_.Now() + std::chrono::seconds(2)));
+}
+
 TEST_F(ShardsTest, ReleaseOnShutdownHandsOverAtTheNextStep) {
   auto a = Replica("a"), b = Replica("b");
   std::vector<kube::ShardCoordinator*> all = {a.get(), b.get()};
