@@ -57,6 +57,7 @@
 // state, trimmed to the window, so its size is bounded by window / tick interval.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -259,6 +260,12 @@ int32_t TimeLagPods(const PolicyInput& input, const PolicyConfig& config, Policy
 
 // ceil(backlog / messages_per_pod) without overflow; 0 for backlog <= 0.
 int64_t RecommendedPods(int64_t backlog, int64_t messages_per_pod);
+
+// Pods that consume with `pods` in the group: each partition has one consumer, so at most
+// `partitions` of them (all when partitions <= 0, unknown).
+constexpr int32_t ConsumingPods(int32_t pods, int32_t partitions) {
+  return partitions > 0 ? std::min(pods, partitions) : pods;
+}
 
 // Rate policy helper (rate_policy.cc): the smallest divisor d of `partitions` with
 // n <= d <= n × (1 + slack), else n; n itself when n >= partitions or partitions <= 0.

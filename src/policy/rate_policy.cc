@@ -87,8 +87,7 @@ int64_t RatePolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicySt
   if (lambda) st.arrival_rate_ewma = lambda;
 
   // 2. Per-pod processing rate.
-  const int32_t consumers =
-      in.partition_count > 0 ? std::min(in.ready_replicas, in.partition_count) : in.ready_replicas;
+  const int32_t consumers = ConsumingPods(in.ready_replicas, in.partition_count);
   if (in.consumed_per_minute && consumers > 0 && in.ready_replicas == current) {
     const double sample = *in.consumed_per_minute / 60.0 / consumers;
     const bool no_scale_down_between = previous_replicas < 0 || current >= previous_replicas;
@@ -142,8 +141,7 @@ int64_t RatePolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicySt
                                                   in.partition_count, kSnapSlack)) > current) {
     // What will have piled up when the new pods consume: the shortfall of the pods there now
     // over their startup, and every arrival during the rebalance.
-    const double capacity_now =
-        mu * (in.partition_count > 0 ? std::min(current, in.partition_count) : current);
+    const double capacity_now = mu * ConsumingPods(current, in.partition_count);
     const double ahead =
         excess + std::max(0.0, lambda_up - capacity_now) * startup_s + lambda_up * rebalance_s;
     const double with_pause = lambda_up + ahead / drain_s;

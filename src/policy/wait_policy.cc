@@ -142,7 +142,7 @@ double PeakWait(const Fluid& f, int32_t add, double from = 0) {
     }
     const double lambda = std::max(0.0, f.lambda + f.rise * std::min(t, f.rise_for));
     arrived[k + 1] = arrived[k] + lambda + NoiseBand(f, t + 1) - NoiseBand(f, t);
-    const int32_t consumers = f.partitions > 0 ? std::min(ready, f.partitions) : ready;
+    const int32_t consumers = ConsumingPods(ready, f.partitions);
     capacity = consumers * f.mu;
     const double working = std::clamp(t + 1 - paused_until, 0.0, 1.0);
     done[k + 1] = std::min(arrived[k + 1], done[k] + capacity * working);
@@ -172,7 +172,7 @@ double PeakWait(const Fluid& f, int32_t add, double from = 0) {
 // whose capacity is below it by more than kBand σ falls behind without end — its wait grows
 // past any horizon, even when the peak within the horizon looks under the target.
 bool Keeps(const Fluid& f, int32_t count, double rate, double sigma) {
-  const int32_t consumers = f.partitions > 0 ? std::min(count, f.partitions) : count;
+  const int32_t consumers = ConsumingPods(count, f.partitions);
   return consumers * f.mu >= rate - kBand * sigma;
 }
 
@@ -349,7 +349,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   detail.sigma = w.sigma;
 
   // 2. One pod's rate.
-  const int32_t consumers = in.partition_count > 0 ? std::min(ready, in.partition_count) : ready;
+  const int32_t consumers = ConsumingPods(ready, in.partition_count);
   if (in.consumed_per_minute && consumers > 0 && same_ends && dt > 0) {
     const double per_pod = std::max(0.0, *in.consumed_per_minute / 60.0) / consumers;
     const double in_flight = std::max(1.0, kInFlightSeconds * lambda);
@@ -496,7 +496,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     // not keep up lasts only until its queue makes the prediction order pods again (the wait
     // at the horizon's end reaches W), so its saving counts until then, and it pays for the
     // way back too.
-    const int32_t paused = in.partition_count > 0 ? std::min(n, in.partition_count) : n;
+    const int32_t paused = ConsumingPods(n, in.partition_count);
     const double change_loss = paused * rebalance + kEventPrice;
     int32_t choice = n;
     bool under_target = false;
@@ -506,7 +506,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       double lasts = kSavingSeconds;
       double loss = change_loss;
       if (!Keeps(down, m, lambda, w.sigma)) {
-        const int32_t consumers_m = in.partition_count > 0 ? std::min(m, in.partition_count) : m;
+        const int32_t consumers_m = ConsumingPods(m, in.partition_count);
         const double capacity = consumers_m * down.mu;
         const double reaches_target = (target * capacity - backlog) / (lambda - capacity);
         lasts = std::clamp(reaches_target - down.horizon, 0.0, kSavingSeconds);
