@@ -1022,7 +1022,6 @@ void TestApiServer::Handle(const httplib::Request& req, httplib::Response& res) 
                          req.get_header_value("Content-Type"),
                          req.get_header_value("Accept")};
       held.held = true;
-      held.at = std::chrono::steady_clock::now();
       log_.push_back(std::move(held));
       partitioned = true;
     }
@@ -1101,7 +1100,6 @@ void TestApiServer::Handle(const httplib::Request& req, httplib::Response& res) 
                 : it->second.value("spec", json::object()).value("holderIdentity", "");
       }
     }
-    logged.at = std::chrono::steady_clock::now();
     log_.push_back(std::move(logged));
   }
 }

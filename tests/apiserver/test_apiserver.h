@@ -136,8 +136,9 @@ struct LoggedRequest {
   // ApiServerOptions::fencing_lease named a Lease for this write: its spec.holderIdentity when
   // the write was applied (under the same lock), "" when free or absent. Proves fencing.
   std::optional<std::string> lease_holder;
-  // When it was applied (after the handler ran), or arrived when `held`; for hand-over times.
-  std::chrono::steady_clock::time_point at{};
+  // When it was logged: after the handler ran, or on arrival when `held` or refused (401/403);
+  // for hand-over times.
+  std::chrono::steady_clock::time_point at = std::chrono::steady_clock::now();
 };
 
 struct ApiServerOptions {
