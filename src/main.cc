@@ -735,6 +735,10 @@ int Main(int argc, char** argv) {
   sim_cmd->add_option("--count", sim_count, "generated scenarios (default 200)")
       ->check(CLI::Range(1, 100000));
   sim_cmd->add_option("--seed", sim_generate_seed, "generator seed (default 1)");
+  std::string sim_target_wait;
+  sim_cmd->add_option("--target-wait", sim_target_wait,
+                      "TARGET_WAIT_SECONDS of wait for every scenario: SECONDS, or lag-threshold "
+                      "(MESSAGES_PER_POD / one pod's rate); default: each scenario's own");
   sim_scenario_opt->excludes(sim_generate_opt);
 
   auto* version_cmd = app.add_subcommand("version", "print version and build info");
@@ -757,7 +761,8 @@ int Main(int argc, char** argv) {
                                  .seeds = sim_seeds > 0 ? sim_seeds : (sim_generate.empty() ? 1 : 3),
                                  .generate = sim_generate,
                                  .count = sim_count,
-                                 .generate_seed = sim_generate_seed},
+                                 .generate_seed = sim_generate_seed,
+                                 .target_wait = sim_target_wait},
                                 std::cout, std::cerr);
   }
   if (*demo_cmd) {

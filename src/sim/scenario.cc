@@ -353,6 +353,10 @@ Result<Scenario> ParseScenario(const std::string& yaml_text,
           ar.Number<int64_t>("target_lag_seconds", false, 0, 604800,
                              "must be an integer number of seconds within 0..604800 (0 = off)")
               .value_or(0);
+      a.target_wait_seconds =
+          ar.Number<int64_t>("target_wait_seconds", false, 1, 604800,
+                             "must be an integer number of seconds within 1..604800")
+              .value_or(20);
       ar.ReportUnknown();
       if (a.max_replicas > 0 && a.min_replicas > a.max_replicas) {
         ar.Problem("min_replicas",
@@ -390,6 +394,59 @@ Result<Scenario> ParseScenario(const std::string& yaml_text,
     return MakeError(std::move(e));
   }
   return s;
+}
+
+std::string ScenarioYaml(const Scenario& s) {
+  YAML::Emitter e;
+  e.SetDoublePrecision(17);
+  e << YAML::BeginMap;
+  e << YAML::Key << "name" << YAML::Value << s.name;
+  e << YAML::Key << "duration_seconds" << YAML::Value << s.duration_seconds;
+  e << YAML::Key << "tick_seconds" << YAML::Value << s.tick_seconds;
+  e << YAML::Key << "partitions" << YAML::Value << s.partitions;
+  e << YAML::Key << "initial_replicas" << YAML::Value << s.initial_replicas;
+  e << YAML::Key << "pod" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "messages_per_second" << YAML::Value << s.pod.messages_per_second;
+  e << YAML::Key << "startup_seconds" << YAML::Value << s.pod.startup_seconds;
+  e << YAML::Key << "rebalance_seconds" << YAML::Value << s.pod.rebalance_seconds;
+  e << YAML::EndMap;
+  e << YAML::Key << "load" << YAML::Value << YAML::BeginSeq;
+  for (const auto& p : s.load) {
+    e << YAML::Flow << YAML::BeginSeq << p.t_seconds << p.messages_per_second << YAML::EndSeq;
+  }
+  e << YAML::EndSeq;
+  e << YAML::Key << "noise" << YAML::Value << s.noise;
+  e << YAML::Key << "seed" << YAML::Value << s.seed;
+  const auto& a = s.autoscaler;
+  e << YAML::Key << "autoscaler" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "messages_per_pod" << YAML::Value << a.messages_per_pod;
+  e << YAML::Key << "min_replicas" << YAML::Value << a.min_replicas;
+  e << YAML::Key << "max_replicas" << YAML::Value << a.max_replicas;
+  e << YAML::Key << "interval_seconds" << YAML::Value << a.interval_seconds;
+  e << YAML::Key << "message_count_threshold" << YAML::Value << a.message_count_threshold;
+  e << YAML::Key << "idle_replicas" << YAML::Value << a.idle_replicas;
+  e << YAML::Key << "min_ttl_seconds" << YAML::Value << a.min_ttl_seconds;
+  if (a.target_drain_seconds) {
+    e << YAML::Key << "target_drain_seconds" << YAML::Value << *a.target_drain_seconds;
+  }
+  if (a.scale_down_window_seconds) {
+    e << YAML::Key << "scale_down_window_seconds" << YAML::Value << *a.scale_down_window_seconds;
+  }
+  e << YAML::Key << "activation_backlog" << YAML::Value << a.activation_backlog;
+  e << YAML::Key << "stuck_after_seconds" << YAML::Value << a.stuck_after_seconds;
+  e << YAML::Key << "exclude_stuck_lag" << YAML::Value << a.exclude_stuck_lag;
+  e << YAML::Key << "target_lag_seconds" << YAML::Value << a.target_lag_seconds;
+  e << YAML::Key << "target_wait_seconds" << YAML::Value << a.target_wait_seconds;
+  e << YAML::EndMap;
+  if (s.stuck_partition) {
+    e << YAML::Key << "stuck_partition" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    e << YAML::Key << "partition" << YAML::Value << s.stuck_partition->partition;
+    e << YAML::Key << "from_seconds" << YAML::Value << s.stuck_partition->from_seconds;
+    e << YAML::Key << "until_seconds" << YAML::Value << s.stuck_partition->until_seconds;
+    e << YAML::EndMap;
+  }
+  e << YAML::EndMap;
+  return std::string(e.c_str()) + "\n";
 }
 
 Result<Scenario> LoadScenario(const std::filesystem::path& path) {

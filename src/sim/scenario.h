@@ -18,6 +18,7 @@
 //   stuck_partition                {partition, from_seconds, until_seconds}: a stuck partition
 //                                  (sim_world.h, "Stuck partition"); default none.
 //   autoscaler.target_lag_seconds  TARGET_LAG_SECONDS; default 0 (off).
+//   autoscaler.target_wait_seconds TARGET_WAIT_SECONDS of `wait` / `wait-predict`; default 20.
 #pragma once
 
 #include <cstdint>
@@ -57,6 +58,7 @@ struct AutoscalerKnobs {
   int64_t stuck_after_seconds = 300;  // STUCK_AFTER_SECONDS
   bool exclude_stuck_lag = false;     // EXCLUDE_STUCK_LAG
   int64_t target_lag_seconds = 0;     // TARGET_LAG_SECONDS (0 = off)
+  int64_t target_wait_seconds = 20;   // TARGET_WAIT_SECONDS of the wait policy
 };
 
 // One partition whose consumer stops committing (a poison message) in [from, until).
@@ -89,6 +91,10 @@ struct Scenario {
 // with one detail line per problem.
 [[nodiscard]] Result<Scenario> ParseScenario(const std::string& yaml_text,
                                              const std::filesystem::path& base_dir);
+// The scenario as YAML that ParseScenario reads back to an equal Scenario (numbers written
+// exactly; load inline; every autoscaler knob explicit). `simulate --generate` writes each
+// generated scenario this way so that any one of them can be replayed alone.
+[[nodiscard]] std::string ScenarioYaml(const Scenario& s);
 // Reads and parses a file (kNotFound when it cannot be read).
 [[nodiscard]] Result<Scenario> LoadScenario(const std::filesystem::path& path);
 

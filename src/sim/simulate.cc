@@ -1,6 +1,8 @@
 #include "sim/simulate.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -169,6 +171,26 @@ std::string SeedsTable(const std::vector<std::vector<PolicyRun>>& per_seed) {
   return o.str();
 }
 
+Result<void> ApplyTargetWait(Scenario& s, const std::string& target_wait) {
+  if (target_wait.empty()) return {};
+  if (target_wait == "lag-threshold") {
+    const double seconds =
+        static_cast<double>(s.autoscaler.messages_per_pod) / s.pod.messages_per_second;
+    s.autoscaler.target_wait_seconds = std::clamp<int64_t>(std::llround(seconds), 1, 604800);
+    return {};
+  }
+  int64_t seconds = 0;
+  const char* end = target_wait.data() + target_wait.size();
+  const auto [ptr, ec] = std::from_chars(target_wait.data(), end, seconds);
+  if (ec != std::errc() || ptr != end || seconds < 1 || seconds > 604800) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--target-wait " + target_wait +
+                         ": must be a whole number of seconds within 1..604800, or lag-threshold");
+  }
+  s.autoscaler.target_wait_seconds = seconds;
+  return {};
+}
+
 namespace {
 
 [[nodiscard]] bool CheckPolicies(const std::vector<std::string>& policies, std::ostream& err) {
@@ -191,6 +213,12 @@ int RunGenerate(const SimulateOptions& options, std::ostream& out, std::ostream&
   std::vector<std::string> policies = options.policies;
   if (policies.empty()) policies = KnownPolicies();
   if (!CheckPolicies(policies, err)) return kExitInvalid;
+  for (auto& s : *scenarios) {
+    if (auto applied = ApplyTargetWait(s, options.target_wait); !applied) {
+      err << "simulate: " << applied.error().ToString() << "\n";
+      return kExitInvalid;
+    }
+  }
   auto table = RunGenerated(*scenarios, options.seeds, policies);
   if (!table) {
     err << "simulate: " << table.error().ToString() << "\n";
@@ -210,7 +238,19 @@ int RunGenerate(const SimulateOptions& options, std::ostream& out, std::ostream&
   }
   const auto path = (options.out_dir / ("generated-" + options.generate + ".csv")).string();
   if (ec || !WriteFile(path, csv.str(), err)) return kExitIo;
-  out << "wrote " << path << "\n";
+  // Each scenario as replayed, so that any row can be replayed alone with --scenario
+  // (--seeds 3 gives the noise seeds of the report).
+  const auto dir = options.out_dir / "scenarios";
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    err << "simulate: " << dir.string() << ": " << ec.message() << "\n";
+    return kExitIo;
+  }
+  for (const auto& s : *scenarios) {
+    if (!WriteFile((dir / (s.name + ".yaml")).string(), ScenarioYaml(s), err)) return kExitIo;
+  }
+  out << "wrote " << path << " and " << scenarios->size() << " scenarios in " << dir.string()
+      << "\n";
   return kExitOk;
 }
 
@@ -221,6 +261,10 @@ int RunSimulate(const SimulateOptions& options, std::ostream& out, std::ostream&
   auto scenario = LoadScenario(options.scenario);
   if (!scenario) {
     err << "simulate: " << scenario.error().ToString() << "\n";
+    return kExitInvalid;
+  }
+  if (auto applied = ApplyTargetWait(*scenario, options.target_wait); !applied) {
+    err << "simulate: " << applied.error().ToString() << "\n";
     return kExitInvalid;
   }
   std::vector<std::string> policies = options.policies;

@@ -24,11 +24,22 @@ struct SimulateOptions {
   int seeds = 1;
   // --generate FAMILY --count N --seed S: instead of --scenario, generate N scenarios
   // (sim/generate.h), replay each with `seeds` noise seeds (default 3 here) and print the
-  // report against keda-hpa; writes <out>/generated-<FAMILY>.csv (one row per replay).
+  // report against keda-hpa; writes <out>/generated-<FAMILY>.csv (one row per replay) and
+  // <out>/scenarios/<NAME>.yaml (each scenario as replayed, for --scenario).
   std::string generate;
   int count = 200;
   uint64_t generate_seed = 1;
+  // --target-wait SECONDS | lag-threshold: TARGET_WAIT_SECONDS of `wait` / `wait-predict` for
+  // every scenario replayed, instead of each scenario's autoscaler.target_wait_seconds.
+  // "lag-threshold" gives each scenario the wait its MESSAGES_PER_POD stands for: keda-hpa's
+  // lagThreshold ÷ one pod's rate, the seconds of work per pod it lets build before adding one.
+  // Empty = each scenario's own.
+  std::string target_wait;
 };
+
+// Applies SimulateOptions::target_wait to `s`; kInvalidArgument for anything but a whole number
+// of seconds within 1..604800 or "lag-threshold".
+[[nodiscard]] Result<void> ApplyTargetWait(Scenario& s, const std::string& target_wait);
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitInvalid = 2;  // invalid scenario or unknown policy

@@ -81,6 +81,55 @@ TEST(GenerateTest, EveryFamilyGivesValidScenariosOfItsKind) {
   EXPECT_FALSE(GenerateScenarios("sawtooth", 1, 1));
 }
 
+// A generated scenario written out (ScenarioYaml, what --generate saves) reads back equal, and
+// replays to the same figures: any row of the report can be replayed alone.
+TEST(GenerateTest, AWrittenScenarioReadsBackAndReplaysTheSame) {
+  auto got = GenerateScenarios("all", 18, 3);
+  ASSERT_TRUE(got);
+  for (Scenario s : *got) {
+    SCOPED_TRACE(s.name);
+    s.autoscaler.target_wait_seconds = 37;  // a knob off its default survives too
+    s.stuck_partition = StuckEpisode{.partition = 0, .from_seconds = 60.5, .until_seconds = 90};
+    auto back = ParseScenario(ScenarioYaml(s), ".");
+    ASSERT_TRUE(back) << back.error().ToString() << "\n" << ScenarioYaml(s);
+    EXPECT_TRUE(SameScenario(s, *back));
+    EXPECT_EQ(back->duration_seconds, s.duration_seconds);
+    EXPECT_EQ(back->seed, s.seed);
+    EXPECT_EQ(back->initial_replicas, s.initial_replicas);
+    EXPECT_EQ(back->autoscaler.target_wait_seconds, 37);
+    EXPECT_EQ(back->autoscaler.idle_replicas, s.autoscaler.idle_replicas);
+    ASSERT_TRUE(back->stuck_partition);
+    EXPECT_EQ(back->stuck_partition->from_seconds, 60.5);
+    const Workload w = BuildWorkload(s);
+    auto a = RunPolicy(s, w, "wait");
+    auto b = RunPolicy(*back, BuildWorkload(*back), "wait");
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(a->metrics.p99_wait_seconds, b->metrics.p99_wait_seconds);
+    EXPECT_EQ(a->metrics.pod_seconds, b->metrics.pod_seconds);
+    EXPECT_EQ(a->metrics.scale_events, b->metrics.scale_events);
+  }
+}
+
+// --target-wait: a number for every scenario, or what each one's MESSAGES_PER_POD stands for.
+TEST(GenerateTest, TargetWaitOverridesEachScenariosOwn) {
+  Scenario s;
+  s.pod.messages_per_second = 40;
+  s.autoscaler.messages_per_pod = 1000;  // 25 s of one pod's work
+  ASSERT_TRUE(ApplyTargetWait(s, ""));
+  EXPECT_EQ(s.autoscaler.target_wait_seconds, 20);
+  ASSERT_TRUE(ApplyTargetWait(s, "lag-threshold"));
+  EXPECT_EQ(s.autoscaler.target_wait_seconds, 25);
+  ASSERT_TRUE(ApplyTargetWait(s, "45"));
+  EXPECT_EQ(s.autoscaler.target_wait_seconds, 45);
+  for (const char* bad : {"0", "-3", "12s", "1e3", "604801", "lag"}) {
+    SCOPED_TRACE(bad);
+    auto r = ApplyTargetWait(s, bad);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("--target-wait"), std::string::npos);
+  }
+  EXPECT_EQ(s.autoscaler.target_wait_seconds, 45);  // nothing half-applied
+}
+
 Metrics M(double p99, double pod_s, int64_t events) {
   Metrics m;
   m.p99_wait_seconds = p99;

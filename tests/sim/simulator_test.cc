@@ -247,6 +247,55 @@ TEST(SimulateCommandTest, WritesTableCsvAndSvg) {
   std::filesystem::remove_all(out_dir);
 }
 
+// --generate writes the report's CSV and every scenario as replayed (with --target-wait
+// applied); one written scenario replayed alone with --scenario gives that scenario's rows.
+TEST(SimulateCommandTest, GenerateWritesEachScenarioForReplay) {
+  const auto dir = std::filesystem::temp_directory_path() / "ka_simulate_generate";
+  std::filesystem::remove_all(dir);
+  std::ostringstream out, err;
+  ASSERT_EQ(RunSimulate({.policies = {"keda-hpa", "wait"},
+                         .out_dir = dir,
+                         .seeds = 1,
+                         .generate = "jitter",
+                         .count = 2,
+                         .generate_seed = 4,
+                         .target_wait = "33"},
+                        out, err),
+            kExitOk)
+      << err.str();
+  EXPECT_NE(out.str().find("2 scenarios in"), std::string::npos) << out.str();
+  auto written = LoadScenario(dir / "scenarios" / "jitter-1.yaml");
+  ASSERT_TRUE(written) << written.error().ToString();
+  EXPECT_EQ(written->autoscaler.target_wait_seconds, 33);
+  std::ifstream csv(dir / "generated-jitter.csv");
+  std::string line, want;
+  while (std::getline(csv, line)) {
+    if (line.rfind("jitter-1,0,wait,", 0) == 0) want = line;
+  }
+  ASSERT_FALSE(want.empty());
+  std::ostringstream out2, err2;
+  ASSERT_EQ(RunSimulate({.scenario = dir / "scenarios" / "jitter-1.yaml",
+                         .policies = {"wait"},
+                         .out_dir = dir / "one"},
+                        out2, err2),
+            kExitOk)
+      << err2.str();
+  auto one = RunPolicy(*written, BuildWorkload(*written), "wait");
+  ASSERT_TRUE(one);
+  char row[128];
+  std::snprintf(row, sizeof row, "jitter-1,0,wait,%.1f,%.0f,%lld", one->metrics.p99_wait_seconds,
+                one->metrics.pod_seconds, static_cast<long long>(one->metrics.scale_events));
+  EXPECT_EQ(want, row);
+  std::ostringstream out3, err3;
+  EXPECT_EQ(
+      RunSimulate({.out_dir = dir / "bad", .generate = "jitter", .count = 1, .target_wait = "0"},
+                  out3, err3),
+      kExitInvalid);
+  EXPECT_NE(err3.str().find("--target-wait 0: must be"), std::string::npos) << err3.str();
+  EXPECT_FALSE(std::filesystem::exists(dir / "bad"));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(SimulateCommandTest, InvalidScenarioOrPolicyExitsTwoWithEveryProblem) {
   const auto dir = std::filesystem::temp_directory_path() / "ka_simulate_bad";
   std::filesystem::create_directories(dir);
@@ -319,6 +368,24 @@ TEST(SimulatorTest, WaitNeverScalesDownToACountThatFallsBehind) {
   ASSERT_TRUE(wait);
   EXPECT_LE(wait->metrics.scale_events, 3);
   EXPECT_LE(wait->metrics.p99_wait_seconds, 20);
+}
+
+// autoscaler.target_wait_seconds is TARGET_WAIT_SECONDS: the same load replayed with a target of
+// 20 s (the default) and of 60 s. The longer target is kept, and it is cheaper.
+TEST(SimulatorTest, WaitKeepsTheScenariosTargetWait) {
+  auto s = LoadScenario(kTraces / "diurnal.yaml");
+  ASSERT_TRUE(s) << s.error().ToString();
+  ASSERT_EQ(s->autoscaler.target_wait_seconds, 20);
+  Scenario relaxed = *s;
+  relaxed.autoscaler.target_wait_seconds = 60;
+  const Workload w = BuildWorkload(*s);
+  auto strict = RunPolicy(*s, w, "wait");
+  auto loose = RunPolicy(relaxed, w, "wait");
+  ASSERT_TRUE(strict && loose);
+  EXPECT_LE(strict->metrics.p99_wait_seconds, 20);
+  EXPECT_GT(loose->metrics.p99_wait_seconds, strict->metrics.p99_wait_seconds);
+  EXPECT_LE(loose->metrics.p99_wait_seconds, 60);
+  EXPECT_LT(loose->metrics.pod_seconds, strict->metrics.pod_seconds);
 }
 
 // The daily profile (PREDICT, 4 real days, docs/simulator.md "The daily profile"): identical to
