@@ -234,7 +234,7 @@ struct WaitDetail {
   double sigma = 0;                  // its noise (msg/s)
   double mu = 0;                     // one pod's rate (msg/s); 0 = not measured yet
   double startup_s = 0;              // start-up estimate (s)
-  std::string_view why;              // seed_rule | hold | up | cancel | down | ...
+  std::string_view why;              // seed_rule | hold | up | up_later | cancel | down | ...
 };
 
 struct Decision {

@@ -33,6 +33,10 @@
 //      under W (new pods ready after S, then a rebalance). When no count can (a burst already
 //      piled up more than start-up allows), the smallest count within kNoBetterSeconds of the
 //      best peak any count reaches — more pods would cost without cutting the wait.
+//      Not yet, though, when the same pods ordered at the next tick (dt later) would still keep
+//      every wait from now on under W: the up waits for the last tick that can keep the target
+//      (why = up_later), so a rise over by the next sample orders nothing, and the wait the
+//      target allows is used rather than bought down.
 //   5a. Cancel: when this tick's sample is a drop (believed or not yet) and pods are still
 //      starting, the smallest count (never below the ready pods) whose simulated peak stays
 //      under W with arrivals at min(λ, the sample) — pods that have not joined cost no
@@ -463,6 +467,18 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
           choice = n + 1 + static_cast<int32_t>(i);
           break;
         }
+      }
+    }
+    // The last responsible tick: when the same pods ordered one tick from now would still keep
+    // every message's wait (from now on, not only after they could help) under the target,
+    // order them then, with that tick's sample — a rise seen once may already be over, and pods
+    // held for a wait far under the target cost what the target does not ask for.
+    if (choice > n && dt > 0) {
+      Fluid later = f;
+      later.startup = w.startup + dt;
+      if (PeakWait(later, choice - n) <= target) {
+        detail.why = "up_later";
+        return n;
       }
     }
     if (choice > n && PeakWait(f, 0, effect) - PeakWait(f, choice - n, effect) > kNoBetterSeconds) {

@@ -191,6 +191,36 @@ TEST_F(WaitPolicyTest, AProbeThatFellBehindIsNotRepeated) {
   EXPECT_LE(downs, 1);
 }
 
+TEST_F(WaitPolicyTest, AnUpWaitsForTheLastTickThatStillKeepsTheTarget) {
+  // 4 pods of 50 msg/s (μ exact) and 240 msg/s arriving: the group falls behind by 40 msg/s.
+  // Kept as it is, the wait passes 20 s about 95 s from now; pods ordered now, or at the next
+  // tick, are ready and through the rebalance well before that. So the policy waits for the
+  // next tick's sample (it may show the rise was short) and orders at the last tick that can
+  // still keep every wait under the target — not at the first sight of the rise.
+  Decision d;
+  for (int i = 0; i < 3; ++i)
+    d = Run({.backlog = 1200, .current = 4, .produced = 200, .consumed = 200});
+  ASSERT_DOUBLE_EQ(d.wait->mu, 50);
+  int64_t backlog = 100;
+  int later = 0;
+  for (int i = 0; i < 10; ++i) {
+    d = Run({.backlog = backlog, .current = 4, .produced = 240, .consumed = 200});
+    if (i == 0) {
+      EXPECT_EQ(d.wait->why, "up_later") << d.wait->predicted_peak_wait_s;
+      EXPECT_GT(d.wait->predicted_peak_wait_s, 20);  // kept as it is, the target is missed
+    }
+    if (d.desired > 4) break;
+    EXPECT_EQ(d.desired, 4);
+    ++later;
+    backlog += 40 * 15;
+  }
+  EXPECT_GE(later, 1);
+  ASSERT_EQ(d.wait->why, "up") << "no scale-up within 10 ticks";
+  // Ordered while the present wait is still well under the target: there is time for the pods.
+  EXPECT_LT(static_cast<double>(backlog) / 200, 20);
+  EXPECT_GE(d.desired, 5);
+}
+
 TEST_F(WaitPolicyTest, StateStaysBounded) {
   for (int i = 0; i < 2000; ++i) {
     Run({.backlog = i % 7 == 0 ? 900 : 0,
