@@ -41,6 +41,7 @@
 #include "many/kube_parts.h"
 #include "many/options.h"
 #include "sim/simulate.h"
+#include "telemetry/collector.h"
 #include "telemetry/telemetry.h"
 
 extern char** environ;
@@ -257,7 +258,10 @@ class Election {
 // (Finish, after the last pass), so the others take over within a retry period.
 class Shards {
  public:
-  ~Shards() { Finish(); }
+  ~Shards() {
+    collector_->Detach();
+    Finish();
+  }
   bool Start(const ka::config::Config& cfg, const ka::config::Env& env, const ka::Clock& clock,
              ka::Logger& log, const std::string& identity) {
     auto c = MakeKubeClient(env, cfg, clock);
@@ -310,17 +314,10 @@ class Shards {
     return true;
   }
   bool OwnsKey(const std::string& key) const { return !coordinator_ || coordinator_->OwnsKey(key); }
-  std::string PrometheusText() const {
-    if (!coordinator_) return "";
-    return "# HELP kafka_autoscaler_shards_held Shard Leases this replica holds.\n"
-           "# TYPE kafka_autoscaler_shards_held gauge\n"
-           "kafka_autoscaler_shards_held " +
-           std::to_string(coordinator_->Held().size()) +
-           "\n# HELP kafka_autoscaler_shards Shards the KafkaScalers are split into (SHARDS).\n"
-           "# TYPE kafka_autoscaler_shards gauge\n"
-           "kafka_autoscaler_shards " +
-           std::to_string(coordinator_->options().shards) + "\n";
-  }
+  // kafka_autoscaler_shards_held and kafka_autoscaler_shards, read at collection time; add it
+  // to the telemetry's Metrics after Start() succeeded. Detached first in the destructor, so a
+  // scrape or OTLP export still holding it never reads a destroyed coordinator.
+  std::weak_ptr<prometheus::Collectable> collectable() const { return collector_; }
   // After the last pass: stop the coordinator, which releases every shard (Run's contract).
   void Finish() {
     stop_.Stop();
@@ -335,6 +332,12 @@ class Shards {
   std::unique_ptr<ka::kube::Informer> informer_;
   std::thread thread_;
   std::thread informer_thread_;
+  std::shared_ptr<ka::telemetry::Collector> collector_ =
+      std::make_shared<ka::telemetry::Collector>([this] {
+        return coordinator_ ? ka::many::ShardFamilies(coordinator_->Held().size(),
+                                                      coordinator_->options().shards)
+                            : std::vector<prometheus::MetricFamily>{};
+      });
 };
 
 // WATCH_NAMESPACES: a comma list of namespaces (blanks ignored); empty = all namespaces.
@@ -530,6 +533,7 @@ int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions
   Shards shards;
   if (cfg.leader_election) {
     if (!shards.Start(election_cfg, env, clock, log, identity)) return kExitConfig;
+    telemetry.metrics().AddCollectable(shards.collectable());
   } else if (!election.Start(election_cfg, env, clock, log, identity)) {
     return kExitConfig;
   }
@@ -556,6 +560,8 @@ int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions
         return std::make_unique<ka::many::ScalerEventRecorder>(**client, ref, clock, identity);
       },
       status_writer);
+  // Its per-target series, pass durations and Kafka requests join /metrics and OTLP export.
+  telemetry.metrics().AddCollectable(controller.collectable());
 
   // One informer per watched namespace (one for all when WATCH_NAMESPACES is empty).
   std::vector<std::unique_ptr<ka::kube::Informer>> informers;
@@ -594,10 +600,8 @@ int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions
   const ka::Duration pass_period = std::chrono::seconds(1);
   ka::controller::StatusBoard board(clock, std::chrono::seconds(60), cfg.leader_election);
   ka::http::HealthServer server({.host = cfg.health_check_host, .port = cfg.health_check_port},
-                                board, ka::controller::ReconcilerOptions{}, [&] {
-                                  return telemetry.PrometheusText() + controller.PrometheusText() +
-                                         shards.PrometheusText();
-                                });
+                                board, ka::controller::ReconcilerOptions{},
+                                [&] { return telemetry.PrometheusText(); });
   int exit_code = kExitOk;
   if (auto s = server.Start(); !s) {
     log.Error("cannot start the health server", {{"error", s.error().message}});

@@ -1,5 +1,7 @@
 #include "many/controller.h"
 
+#include <prometheus/text_serializer.h>
+
 #include <algorithm>
 #include <sstream>
 #include <utility>
@@ -7,6 +9,7 @@
 #include "controller/loop.h"
 #include "kube/guarded_scale_target.h"
 #include "many/options.h"
+#include "telemetry/metrics.h"
 
 namespace kafka_autoscaler::many {
 namespace {
@@ -100,7 +103,9 @@ std::string KeyOf(const json& object) {
 }
 
 // Upper bounds (seconds) of the pass-duration histogram's buckets; +Inf follows.
-constexpr double kPassBuckets[] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+prometheus::Histogram::BucketBoundaries PassBuckets() {
+  return {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+}
 
 // JSON text of a parsed object (never throws: it came from a parser, and bad UTF-8 is replaced).
 std::string Compact(const json& object) {
@@ -112,19 +117,6 @@ std::string Compact(const json& object) {
 std::string Joined(const Error& e) {
   std::string out = e.message;
   for (const auto& d : e.details) out += (out.empty() ? "" : "; ") + d;
-  return out;
-}
-
-std::string LabelValue(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
   return out;
 }
 
@@ -187,9 +179,17 @@ Controller::Controller(ControllerOptions options, const Clock& clock, Logger& lo
       tracer_(tracer),
       kube_factory_(std::move(kube_factory)),
       scaler_events_(std::move(scaler_events)),
-      status_writer_(status_writer) {}
+      status_writer_(status_writer),
+      pass_duration_(prometheus::BuildHistogram()
+                         .Name(std::string(telemetry::kMetricPassDuration))
+                         .Help("Wall time of a pass that ticked at least one target (observe the "
+                               "due targets, decide, act, write status).")
+                         .Register(pass_registry_)
+                         .Add({}, PassBuckets())),
+      collector_(std::make_shared<telemetry::Collector>([this] { return Families(); })) {}
 
-Controller::~Controller() = default;
+// First: a collection in flight finishes before any member goes, and later ones get nothing.
+Controller::~Controller() { collector_->Detach(); }
 
 void Controller::Apply(const kube::Change& change) {
   std::lock_guard lock(mu_);
@@ -346,13 +346,7 @@ int Controller::Pass() {
   const SteadyTime started = clock_.Now();
   const int ticked = PassOnce();
   if (ticked > 0) {
-    const double seconds = SecondsBetween(started, clock_.Now());
-    std::lock_guard lock(mu_);
-    if (pass_buckets_.empty()) pass_buckets_.assign(std::size(kPassBuckets) + 1, 0);
-    size_t bucket = 0;
-    while (bucket < std::size(kPassBuckets) && seconds > kPassBuckets[bucket]) ++bucket;
-    ++pass_buckets_[bucket];
-    pass_seconds_ += seconds;
+    pass_duration_.Observe(SecondsBetween(started, clock_.Now()));
   }
   return ticked;
 }
@@ -511,71 +505,73 @@ std::vector<TargetSummary> Controller::Summaries() const {
 }
 
 std::string Controller::PrometheusText() const {
+  return prometheus::TextSerializer().Serialize(collector_->Collect());
+}
+
+std::vector<prometheus::MetricFamily> Controller::Families() const {
+  using prometheus::MetricType;
+  using telemetry::AddSample;
+  using telemetry::MakeFamily;
   const std::vector<TargetSummary> all = Summaries();
-  std::ostringstream out;
-  out << "# HELP kafka_autoscaler_targets KafkaScalers this instance reconciles.\n"
-      << "# TYPE kafka_autoscaler_targets gauge\n"
-      << "kafka_autoscaler_targets " << all.size() << "\n"
-      << "# HELP kafka_autoscaler_targets_owned KafkaScalers whose shard this replica owns.\n"
-      << "# TYPE kafka_autoscaler_targets_owned gauge\n"
-      << "kafka_autoscaler_targets_owned " << OwnedCount() << "\n";
+  std::vector<prometheus::MetricFamily> out;
+  AddSample(
+      out.emplace_back(MakeFamily(telemetry::kMetricTargets,
+                                  "KafkaScalers this instance reconciles.", MetricType::Gauge)),
+      {}, static_cast<double>(all.size()));
+  AddSample(out.emplace_back(MakeFamily(telemetry::kMetricTargetsOwned,
+                                        "KafkaScalers whose shard this replica owns.",
+                                        MetricType::Gauge)),
+            {}, static_cast<double>(OwnedCount()));
   struct Series {
-    const char* name;
-    const char* help;
+    std::string_view name;
+    std::string_view help;
     std::function<std::optional<int64_t>(const TargetSummary&)> value;
   };
   const Series series[] = {
-      {"kafka_autoscaler_target_backlog", "The target's backlog in messages at its last tick.",
+      {telemetry::kMetricTargetBacklog, "The target's backlog in messages at its last tick.",
        [](const TargetSummary& s) { return s.backlog; }},
-      {"kafka_autoscaler_target_replicas", "The target's spec.replicas after its last tick.",
+      {telemetry::kMetricTargetReplicas, "The target's spec.replicas after its last tick.",
        [](const TargetSummary& s) -> std::optional<int64_t> { return s.current_replicas; }},
-      {"kafka_autoscaler_target_desired_replicas", "The replicas the target's last tick decided.",
+      {telemetry::kMetricTargetDesiredReplicas, "The replicas the target's last tick decided.",
        [](const TargetSummary& s) -> std::optional<int64_t> { return s.desired_replicas; }},
-      {"kafka_autoscaler_target_ready", "1 when the target's Ready condition is True.",
+      {telemetry::kMetricTargetReady, "1 when the target's Ready condition is True.",
        [](const TargetSummary& s) -> std::optional<int64_t> { return s.ready ? 1 : 0; }},
   };
   for (const Series& m : series) {
-    out << "# HELP " << m.name << " " << m.help << "\n# TYPE " << m.name << " gauge\n";
+    prometheus::MetricFamily& f = out.emplace_back(MakeFamily(m.name, m.help, MetricType::Gauge));
     for (const TargetSummary& s : all) {
-      const auto v = m.value(s);
-      if (!v) continue;
-      out << m.name << "{namespace=\"" << LabelValue(s.namespace_name) << "\",name=\""
-          << LabelValue(s.name) << "\"} " << *v << "\n";
-    }
-  }
-  {
-    std::lock_guard lock(mu_);
-    out << "# HELP kafka_autoscaler_pass_duration_seconds Wall time of a pass that ticked at "
-           "least one target (observe the due targets, decide, act, write status).\n"
-        << "# TYPE kafka_autoscaler_pass_duration_seconds histogram\n";
-    int64_t cumulative = 0;
-    for (size_t i = 0; i <= std::size(kPassBuckets); ++i) {
-      cumulative += pass_buckets_.empty() ? 0 : pass_buckets_[i];
-      std::ostringstream le;
-      if (i < std::size(kPassBuckets)) {
-        le << kPassBuckets[i];
-      } else {
-        le << "+Inf";
+      if (const auto v = m.value(s)) {
+        AddSample(f, {{"namespace", s.namespace_name}, {"name", s.name}}, static_cast<double>(*v));
       }
-      out << "kafka_autoscaler_pass_duration_seconds_bucket{le=\"" << le.str() << "\"} "
-          << cumulative << "\n";
     }
-    out << "kafka_autoscaler_pass_duration_seconds_sum " << pass_seconds_ << "\n"
-        << "kafka_autoscaler_pass_duration_seconds_count " << cumulative << "\n";
   }
-  out << "# HELP kafka_autoscaler_kafka_requests_total Requests the cluster's shared Kafka "
-         "client sent, by API.\n"
-      << "# TYPE kafka_autoscaler_kafka_requests_total counter\n";
+  for (prometheus::MetricFamily& f : pass_registry_.Collect()) out.push_back(std::move(f));
+  prometheus::MetricFamily& requests = out.emplace_back(
+      MakeFamily(telemetry::kMetricKafkaRequests,
+                 "Requests the cluster's shared Kafka client sent, by API.", MetricType::Counter));
   for (const auto& [cluster, observer] : options_.clusters) {
     const kafka::RequestCounts c = observer->stats();
     for (const auto& [api, n] : {std::pair<const char*, int64_t>{"Metadata", c.metadata},
                                  {"ListOffsets", c.list_offsets},
                                  {"OffsetFetch", c.offset_fetch}}) {
-      out << "kafka_autoscaler_kafka_requests_total{cluster=\"" << LabelValue(cluster)
-          << "\",api=\"" << api << "\"} " << n << "\n";
+      AddSample(requests, {{"cluster", cluster}, {"api", api}}, static_cast<double>(n));
     }
   }
-  return out.str();
+  return out;
+}
+
+std::vector<prometheus::MetricFamily> ShardFamilies(size_t held, int shards) {
+  using prometheus::MetricType;
+  std::vector<prometheus::MetricFamily> out;
+  telemetry::AddSample(
+      out.emplace_back(telemetry::MakeFamily(
+          telemetry::kMetricShardsHeld, "Shard Leases this replica holds.", MetricType::Gauge)),
+      {}, static_cast<double>(held));
+  telemetry::AddSample(out.emplace_back(telemetry::MakeFamily(
+                           telemetry::kMetricShards,
+                           "Shards the KafkaScalers are split into (SHARDS).", MetricType::Gauge)),
+                       {}, shards);
+  return out;
 }
 
 }  // namespace kafka_autoscaler::many

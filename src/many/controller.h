@@ -35,9 +35,23 @@
 // named in status.reconciledBy is another replica, a Normal Event `TargetHandedOver` is posted
 // on the KafkaScaler. status.reconciledBy is `identity` when set.
 //
-// Thread-safety: Apply() and the read-only accessors (TargetCount, Summaries, PrometheusText)
-// from any thread; Pass() from one thread (main.cc runs a pass each second).
+// Metrics: collectable() (a telemetry::Collector, registered by main.cc with
+// telemetry::Metrics::AddCollectable, so `/metrics` and OTLP carry them) gives
+// kafka_autoscaler_targets and _targets_owned, the per-target gauges labelled {namespace, name}
+// read from the summaries at collection time, the pass-duration histogram (a prometheus-cpp
+// Histogram the pass observes), and each cluster's Kafka requests by API read from
+// SharedObserver::stats(). Lifetime: the controller detaches its collector first thing in its
+// destructor, so a collection still holding it (a scrape, an OTLP export) gets nothing rather
+// than a destroyed controller; the clusters must outlive the controller.
+//
+// Thread-safety: Apply() and the read-only accessors (TargetCount, Summaries, collectable,
+// PrometheusText) from any thread; Pass() from one thread (main.cc runs a pass each second).
 #pragma once
+
+#include <prometheus/collectable.h>
+#include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
 
 #include <atomic>
 #include <functional>
@@ -60,6 +74,7 @@
 #include "kube/informer.h"
 #include "kube/scale_target.h"
 #include "many/status.h"
+#include "telemetry/collector.h"
 
 namespace kafka_autoscaler::many {
 
@@ -148,12 +163,16 @@ class Controller {
   std::vector<TargetSummary> Summaries() const;  // sorted by namespace/name
   // kafka_autoscaler_targets and per-target series labelled namespace/name; the duration of
   // passes (a histogram; a pass that ticked no target is not counted) and each cluster's Kafka
-  // requests by API (SharedObserver::stats, counters labelled cluster and api).
+  // requests by API (SharedObserver::stats, counters labelled cluster and api). Only a weak_ptr
+  // is handed out (see the file comment on lifetime).
+  std::weak_ptr<prometheus::Collectable> collectable() const { return collector_; }
+  // The Prometheus text of collectable() alone (prometheus-cpp's TextSerializer).
   std::string PrometheusText() const;
 
  private:
   struct Target;
-  int PassOnce();  // Pass() without its duration
+  int PassOnce();                                          // Pass() without its duration
+  std::vector<prometheus::MetricFamily> Families() const;  // collectable()'s
   void ApplyQueued();
   // `fresh`: rebuild even when the generation is unchanged, with the status found on `object`.
   void Build(const nlohmann::json& object, bool fresh = false);
@@ -179,9 +198,13 @@ class Controller {
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> fences_;  // guarded by mu_
   std::map<std::string, TargetSummary> summaries_;                    // guarded by mu_
   // Durations of the passes that ticked at least one target (kafka_autoscaler_pass_duration_
-  // seconds): a count per bucket of kPassBuckets (the last is +Inf), their sum; guarded by mu_.
-  std::vector<int64_t> pass_buckets_;
-  double pass_seconds_ = 0;
+  // seconds); prometheus-cpp metrics are thread-safe.
+  prometheus::Registry pass_registry_;
+  prometheus::Histogram& pass_duration_;
+  std::shared_ptr<telemetry::Collector> collector_;  // calls Families(); detached in ~Controller
 };
+
+// kafka_autoscaler_shards_held and kafka_autoscaler_shards (main.cc's shard Leases, active-active).
+std::vector<prometheus::MetricFamily> ShardFamilies(size_t held, int shards);
 
 }  // namespace kafka_autoscaler::many

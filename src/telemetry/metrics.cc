@@ -61,6 +61,13 @@ std::string_view MetricUnit(std::string_view name) {
   if (name == kMetricBuildInfo) return "1";
   if (name == kMetricLagSeconds) return "s";
   if (name == kMetricLagSecondsLowerBound) return "1";
+  if (name == kMetricTargets || name == kMetricTargetsOwned) return "{kafkascaler}";
+  if (name == kMetricTargetBacklog) return "{message}";
+  if (name == kMetricTargetReplicas || name == kMetricTargetDesiredReplicas) return "{pod}";
+  if (name == kMetricTargetReady) return "1";
+  if (name == kMetricPassDuration) return "s";
+  if (name == kMetricKafkaRequests) return "{request}";
+  if (name == kMetricShardsHeld || name == kMetricShards) return "{shard}";
   return "";
 }
 
@@ -188,7 +195,27 @@ double Metrics::TelemetryDropped(Signal signal) const {
   return dropped_.Add({{"signal", std::string(SignalName(signal))}}).Value();
 }
 
-std::vector<prometheus::MetricFamily> Metrics::Collect() const { return registry_->Collect(); }
+void Metrics::AddCollectable(std::weak_ptr<prometheus::Collectable> collectable) {
+  std::lock_guard lock(collectables_mu_);
+  collectables_.push_back(std::move(collectable));
+}
+
+std::vector<prometheus::MetricFamily> Metrics::Collect() const {
+  std::vector<prometheus::MetricFamily> out = registry_->Collect();
+  std::vector<std::shared_ptr<prometheus::Collectable>> live;
+  {
+    std::lock_guard lock(collectables_mu_);
+    std::erase_if(collectables_, [](const auto& c) { return c.expired(); });
+    for (const auto& c : collectables_) {
+      if (auto held = c.lock()) live.push_back(std::move(held));
+    }
+  }
+  // Outside the lock: a collectable's Collect() may take its owner's locks.
+  for (const auto& c : live) {
+    for (prometheus::MetricFamily& f : c->Collect()) out.push_back(std::move(f));
+  }
+  return out;
+}
 
 std::string Metrics::PrometheusText() const {
   return prometheus::TextSerializer().Serialize(Collect());

@@ -31,10 +31,15 @@
 //   kafka_autoscaler_uncommitted_partitions     gauge  partitions the group has no commit on,
 //                                    at the last observation (group mode)
 //
+// More families come from Collectables added with AddCollectable (MODE=many: the per-target
+// series, pass durations, Kafka requests and shard gauges; many/controller.h, telemetry/
+// collector.h): Collect() appends theirs, so `/metrics` and OTLP carry them alike.
+//
 // Thread-safety: every method is thread-safe (prometheus-cpp metrics are atomic). The handles
 // point into the registry owned here.
 #pragma once
 
+#include <prometheus/collectable.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
@@ -80,6 +85,20 @@ inline constexpr std::string_view kMetricLagSeconds = "kafka_autoscaler_lag_seco
 inline constexpr std::string_view kMetricLagSecondsLowerBound =
     "kafka_autoscaler_lag_seconds_lower_bound";
 inline constexpr size_t kMaxLagSeriesPartitions = 100;
+
+// MODE=many, from Collectables (many/controller.h; shards: main.cc). Per target, labels
+// {namespace, name}; Kafka requests {cluster, api}.
+inline constexpr std::string_view kMetricTargets = "kafka_autoscaler_targets";
+inline constexpr std::string_view kMetricTargetsOwned = "kafka_autoscaler_targets_owned";
+inline constexpr std::string_view kMetricTargetBacklog = "kafka_autoscaler_target_backlog";
+inline constexpr std::string_view kMetricTargetReplicas = "kafka_autoscaler_target_replicas";
+inline constexpr std::string_view kMetricTargetDesiredReplicas =
+    "kafka_autoscaler_target_desired_replicas";
+inline constexpr std::string_view kMetricTargetReady = "kafka_autoscaler_target_ready";
+inline constexpr std::string_view kMetricPassDuration = "kafka_autoscaler_pass_duration_seconds";
+inline constexpr std::string_view kMetricKafkaRequests = "kafka_autoscaler_kafka_requests_total";
+inline constexpr std::string_view kMetricShardsHeld = "kafka_autoscaler_shards_held";
+inline constexpr std::string_view kMetricShards = "kafka_autoscaler_shards";
 
 struct PartitionLagSeconds {
   std::string topic;
@@ -129,7 +148,14 @@ class Metrics {
   double TelemetryDropped(Signal signal) const;
   double ForeignWrites() const;
 
-  // A snapshot of every family, for OTLP conversion.
+  // Adds `collectable`'s families to every later Collect(), after the registry's. Only a
+  // weak_ptr is kept: once the owner drops its collectable, it is skipped (and forgotten); a
+  // Collect() in flight holds it alive until it returns (see telemetry/collector.h for how an
+  // owner detaches its state safely). Any thread.
+  void AddCollectable(std::weak_ptr<prometheus::Collectable> collectable);
+
+  // A snapshot of every family (the registry's, then the added collectables'), for OTLP
+  // conversion and PrometheusText().
   std::vector<prometheus::MetricFamily> Collect() const;
   // The Prometheus text exposition format (0.0.4) of Collect(), for GET /metrics.
   std::string PrometheusText() const;
@@ -153,6 +179,8 @@ class Metrics {
   std::set<std::pair<std::string, int32_t>> lag_series_;  // per-partition series that exist
   prometheus::Gauge& invalid_commit_partitions_;
   prometheus::Gauge& uncommitted_partitions_;
+  mutable std::mutex collectables_mu_;  // guards collectables_
+  mutable std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;
 };
 
 }  // namespace kafka_autoscaler::telemetry

@@ -5,6 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -15,6 +20,7 @@
 #include "fakes/fake_clock.h"
 #include "fakes/fakes.h"
 #include "many/status.h"
+#include "telemetry/metrics.h"
 
 namespace kafka_autoscaler::many {
 namespace {
@@ -45,8 +51,9 @@ class FakeObserver final : public kafka::SharedObserver {
     batches.push_back(keys);
     return out;
   }
-  kafka::RequestCounts stats() const override { return {}; }
+  kafka::RequestCounts stats() const override { return counts; }
 
+  kafka::RequestCounts counts;
   std::map<std::string, Result<kafka::Observation>> answers;
   std::vector<std::vector<std::string>> batches;
   std::function<void()> during_observe;
@@ -192,6 +199,122 @@ TEST_F(ManyControllerTest, TargetsScaleIndependentlyFromOneObservationPerPass) {
       metrics.find("kafka_autoscaler_target_backlog{namespace=\"team-a\",name=\"orders\"} 40"),
       std::string::npos)
       << metrics;
+}
+
+const prometheus::MetricFamily* FindFamily(const std::vector<prometheus::MetricFamily>& all,
+                                           std::string_view name) {
+  auto it = std::find_if(all.begin(), all.end(), [&](const auto& f) { return f.name == name; });
+  return it == all.end() ? nullptr : &*it;
+}
+
+// promtool's complaints about `text` (Debian's prometheus package), one a line.
+std::string PromtoolComplaints(const std::string& text) {
+  const auto file = std::filesystem::path(::testing::TempDir()) / "many_metrics.txt";
+  std::ofstream(file) << text;
+  FILE* p = popen(("promtool check metrics < '" + file.string() + "' 2>&1").c_str(), "r");
+  if (p == nullptr) return "cannot run promtool";
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  const int status = pclose(p);
+  if (status == -1 || WEXITSTATUS(status) == 127) return "cannot run promtool: " + out;
+  return out;
+}
+
+// Many mode's series are prometheus-cpp families of Metrics::Collect() — what OTLP export
+// converts — not only text appended to /metrics: the per-target gauges with their labels, the
+// pass histogram's buckets, the Kafka request counters and the shard gauges.
+TEST_F(ManyControllerTest, MetricsCollectCarriesTheManyModeFamilies) {
+  telemetry::Metrics metrics("test");
+  metrics.AddCollectable(controller_.collectable());
+  auto shards = std::make_shared<telemetry::Collector>([] { return ShardFamilies(3, 8); });
+  metrics.AddCollectable(shards);
+  Add(Scaler("team-a", "orders", "orders-worker"));
+  observer_.answers["team-a/orders"] = FakeMetricSource::Backlog(40, 12);
+  observer_.during_observe = [this] { clock_.Advance(std::chrono::milliseconds(300)); };
+  observer_.counts = {.metadata = 1, .list_offsets = 2, .offset_fetch = 1};
+  ASSERT_EQ(controller_.Pass(), 1);
+
+  const std::vector<prometheus::MetricFamily> all = metrics.Collect();
+  const auto* backlog = FindFamily(all, "kafka_autoscaler_target_backlog");
+  ASSERT_NE(backlog, nullptr);
+  EXPECT_EQ(backlog->type, prometheus::MetricType::Gauge);
+  ASSERT_EQ(backlog->metric.size(), 1u);
+  EXPECT_EQ(backlog->metric[0].label, (std::vector<prometheus::ClientMetric::Label>{
+                                          {"namespace", "team-a"}, {"name", "orders"}}));
+  EXPECT_EQ(backlog->metric[0].gauge.value, 40);
+  for (const char* name :
+       {"kafka_autoscaler_targets", "kafka_autoscaler_targets_owned",
+        "kafka_autoscaler_target_replicas", "kafka_autoscaler_target_desired_replicas",
+        "kafka_autoscaler_target_ready"}) {
+    EXPECT_NE(FindFamily(all, name), nullptr) << name;
+  }
+
+  const auto* pass = FindFamily(all, "kafka_autoscaler_pass_duration_seconds");
+  ASSERT_NE(pass, nullptr);
+  EXPECT_EQ(pass->type, prometheus::MetricType::Histogram);
+  ASSERT_EQ(pass->metric.size(), 1u);
+  const auto& h = pass->metric[0].histogram;
+  EXPECT_EQ(h.sample_count, 1u);
+  EXPECT_DOUBLE_EQ(h.sample_sum, 0.3);
+  std::vector<std::pair<double, uint64_t>> buckets;
+  for (const auto& b : h.bucket) buckets.push_back({b.upper_bound, b.cumulative_count});
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(
+      buckets,
+      (std::vector<std::pair<double, uint64_t>>{
+          {0.1, 0}, {0.25, 0}, {0.5, 1}, {1, 1}, {2.5, 1}, {5, 1}, {10, 1}, {30, 1}, {inf, 1}}));
+
+  const auto* requests = FindFamily(all, "kafka_autoscaler_kafka_requests_total");
+  ASSERT_NE(requests, nullptr);
+  EXPECT_EQ(requests->type, prometheus::MetricType::Counter);
+  ASSERT_EQ(requests->metric.size(), 3u);
+  EXPECT_EQ(requests->metric[1].label, (std::vector<prometheus::ClientMetric::Label>{
+                                           {"cluster", "default"}, {"api", "ListOffsets"}}));
+  EXPECT_EQ(requests->metric[1].counter.value, 2);
+
+  const auto* held = FindFamily(all, "kafka_autoscaler_shards_held");
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(held->metric.at(0).gauge.value, 3);
+  ASSERT_NE(FindFamily(all, "kafka_autoscaler_shards"), nullptr);
+  EXPECT_EQ(FindFamily(all, "kafka_autoscaler_shards")->metric.at(0).gauge.value, 8);
+
+  // The one text (/metrics) has them too, and promtool accepts it: its only complaints are the
+  // seed's `_count` gauges (tests/telemetry/metrics_test.cc, PromtoolAcceptsTheExposition).
+  const std::string text = metrics.PrometheusText();
+  EXPECT_NE(text.find("\nkafka_autoscaler_target_backlog{namespace=\"team-a\",name=\"orders\"} "
+                      "40\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\nkafka_autoscaler_shards_held 3\n"), std::string::npos) << text;
+  std::istringstream complaints(PromtoolComplaints(text));
+  for (std::string line; std::getline(complaints, line);) {
+    if (line.empty() || line.starts_with("kafka_message_count ") ||
+        line.starts_with("k8s_pod_count ")) {
+      continue;
+    }
+    ADD_FAILURE() << "promtool: " << line;
+  }
+}
+
+// The controller detaches its collector when destroyed: a collection that still holds it (a
+// scrape or an export) gets nothing instead of reading a destroyed controller.
+TEST(ManyControllerMetricsLifetimeTest, CollectAfterTheControllerIsGoneGivesNothing) {
+  FakeClock clock;
+  std::ostringstream log_out;
+  Logger log(clock, log_out, LogLevel::kError, LogFormat::kJson);
+  controller::NullTickTracer tracer;
+  FakeObserver observer;
+  FakeStatusWriter writer;
+  std::shared_ptr<prometheus::Collectable> held;
+  {
+    Controller controller(ControllerOptions{.clusters = {{"default", &observer}}}, clock, log,
+                          tracer, {}, {}, writer);
+    held = controller.collectable().lock();
+    ASSERT_NE(held, nullptr);
+    EXPECT_FALSE(held->Collect().empty());
+  }
+  EXPECT_TRUE(held->Collect().empty());
 }
 
 TEST_F(ManyControllerTest, StatusIsWrittenOnlyWhenItChanges) {

@@ -16,6 +16,7 @@
 #include "fakes/fake_clock.h"
 #include "fakes/fakes.h"
 #include "otlp_receiver.h"
+#include "telemetry/collector.h"
 #include "telemetry/otlp_encoding.h"
 #include "telemetry/telemetry.h"
 #include "test_util.h"
@@ -668,6 +669,44 @@ TEST(ExportTest, ExporterNoneSkipsThatSignalOnly) {
   EXPECT_EQ(receiver.Requests("/v1/traces").size(), 0u);
   EXPECT_EQ(receiver.Requests("/v1/logs").size(), 0u);
   EXPECT_EQ(receiver.Requests("/v1/metrics").size(), 2u);  // the flush, then the final one
+}
+
+// MODE=many's series come from a Collectable added to Metrics (many/controller.h): they reach
+// the collector through OTLP, with their labels and units, like the registry's own.
+TEST(ExportTest, AddedCollectablesAreExported) {
+  TestOtlpReceiver receiver;
+  FakeClock clock;
+  Telemetry telemetry(OptionsFor(receiver.url(), {{"OTEL_TRACES_EXPORTER", "none"},
+                                                  {"OTEL_LOGS_EXPORTER", "none"}}),
+                      clock);
+  auto collector = std::make_shared<Collector>([] {
+    prometheus::MetricFamily backlog =
+        MakeFamily(kMetricTargetBacklog, "The target's backlog.", prometheus::MetricType::Gauge);
+    AddSample(backlog, {{"namespace", "team-a"}, {"name", "orders"}}, 40);
+    prometheus::MetricFamily requests =
+        MakeFamily(kMetricKafkaRequests, "Kafka requests.", prometheus::MetricType::Counter);
+    AddSample(requests, {{"cluster", "default"}, {"api", "Metadata"}}, 3);
+    return std::vector<prometheus::MetricFamily>{backlog, requests};
+  });
+  telemetry.metrics().AddCollectable(collector);
+  ASSERT_TRUE(telemetry.ForceFlush(10s));
+  telemetry.Shutdown(5s);
+  const auto requests = receiver.Requests("/v1/metrics");
+  ASSERT_FALSE(requests.empty());
+  const json d = DecodeOtlp("metrics", requests[0].header("content-type"), requests[0].body);
+  ExpectFaithful(d);
+  auto metrics = MetricsByName(d["request"]);
+  ASSERT_TRUE(metrics.count("kafka_autoscaler_target_backlog")) << d.dump(1);
+  const json& backlog = metrics["kafka_autoscaler_target_backlog"];
+  EXPECT_EQ(backlog["unit"], "{message}");
+  const json point = DataPointWith(backlog["gauge"]["dataPoints"], "namespace", "team-a");
+  EXPECT_EQ(point["asDouble"], 40);
+  EXPECT_EQ(Attr(point["attributes"], "name"), (json{{"stringValue", "orders"}}));
+  ASSERT_TRUE(metrics.count("kafka_autoscaler_kafka_requests")) << d.dump(1);
+  const json& sum = metrics["kafka_autoscaler_kafka_requests"]["sum"];
+  EXPECT_EQ(sum["isMonotonic"], true);
+  EXPECT_EQ(DataPointWith(sum["dataPoints"], "api", "Metadata")["asDouble"], 3);
+  EXPECT_TRUE(metrics.count("kafka_message_count"));  // the registry's own, alongside
 }
 
 TEST(ExportTest, PerSignalEndpointAndHeaders) {

@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <set>
 #include <sstream>
+#include <thread>
 
+#include "telemetry/collector.h"
 #include "telemetry/semconv.h"
 #include "test_util.h"
 
@@ -132,6 +135,61 @@ TEST(MetricsTest, PromtoolAcceptsTheExposition) {
   EXPECT_EQ(accepted.size(), 2u) << r.output;
 }
 
+// Collectables added to Metrics are part of Collect() (what OTLP converts) and of the text,
+// after the registry's families; one whose owner dropped it is skipped.
+TEST(MetricsTest, AddedCollectablesArePartOfCollect) {
+  Metrics m("1.2.3");
+  auto shards = std::make_shared<Collector>([] {
+    prometheus::MetricFamily f =
+        MakeFamily(kMetricShards, "Shards.", prometheus::MetricType::Gauge);
+    AddSample(f, {}, 8);
+    return std::vector<prometheus::MetricFamily>{f};
+  });
+  auto gone = std::make_shared<Collector>([] {
+    return std::vector<prometheus::MetricFamily>{
+        MakeFamily("gone_total", "Gone.", prometheus::MetricType::Counter)};
+  });
+  m.AddCollectable(shards);
+  m.AddCollectable(gone);
+  gone.reset();
+  const auto families = m.Collect();
+  ASSERT_FALSE(families.empty());
+  EXPECT_EQ(families.back().name, kMetricShards);
+  ASSERT_EQ(families.back().metric.size(), 1u);
+  EXPECT_EQ(families.back().metric[0].gauge.value, 8);
+  EXPECT_EQ(std::count_if(families.begin(), families.end(),
+                          [](const auto& f) { return f.name == "gone_total"; }),
+            0);
+  EXPECT_NE(m.PrometheusText().find("\nkafka_autoscaler_shards 8\n"), std::string::npos);
+  EXPECT_EQ(MetricUnit(kMetricShards), "{shard}");
+}
+
+// Detach: a collection in flight finishes first (Detach waits for it), later ones are empty.
+TEST(MetricsTest, DetachedCollectorWaitsForACollectionAndThenGivesNothing) {
+  std::atomic<bool> entered{false}, release{false}, returned{false};
+  auto c = std::make_shared<Collector>([&] {
+    entered = true;
+    while (!release) std::this_thread::yield();
+    returned = true;
+    return std::vector<prometheus::MetricFamily>{
+        MakeFamily("x", "X.", prometheus::MetricType::Gauge)};
+  });
+  Metrics m("1.2.3");
+  m.AddCollectable(c);
+  size_t collected = 0;
+  std::thread scrape([&] { collected = m.Collect().size(); });
+  while (!entered) std::this_thread::yield();
+  std::thread detach([&] {
+    c->Detach();
+    EXPECT_TRUE(returned) << "Detach returned while a collection was running";
+  });
+  release = true;
+  scrape.join();
+  detach.join();
+  EXPECT_EQ(collected, Metrics("1.2.3").Collect().size() + 1);
+  EXPECT_TRUE(c->Collect().empty());
+}
+
 // Issue 17 item 1: the time lag, its maximum unlabelled and per partition while the partitions
 // are few; partitions that go away lose their series, and above the cap only the maximum stays.
 TEST(MetricsTest, LagSecondsMaxAndBoundedPerPartitionSeries) {
@@ -149,7 +207,8 @@ TEST(MetricsTest, LagSecondsMaxAndBoundedPerPartitionSeries) {
            "kafka_autoscaler_lag_seconds_lower_bound{partition=\"1\",topic=\"orders\"} 1",
            "kafka_autoscaler_lag_seconds_lower_bound{partition=\"0\",topic=\"orders\"} 0",
        }) {
-    EXPECT_NE(text.find(std::string("\n") + line + "\n"), std::string::npos) << line << "\n" << text;
+    EXPECT_NE(text.find(std::string("\n") + line + "\n"), std::string::npos) << line << "\n"
+                                                                             << text;
   }
 
   m.SetLagSeconds(7, true, {{"orders", 1, 7, true}});  // partition 0 went away
