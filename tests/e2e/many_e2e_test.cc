@@ -16,6 +16,8 @@
 #include "apiserver/test_apiserver.h"
 #include "e2e/process.h"
 #include "mock_cluster.h"
+#include "otlp_receiver.h"
+#include "telemetry/test_util.h"
 
 namespace kafka_autoscaler::testing {
 namespace {
@@ -153,7 +155,13 @@ TEST_F(ManyE2eTest, ThreeScalersInTwoNamespacesScaleIndependentlyDeleteStopsInva
   // audit: nothing waiting → stays at minReplicas 1.
   // The mock auto-creates topics named in Metadata requests; make it answer as Kafka does.
   kafka_->SetTopicError("no-such-topic", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
-  auto daemon = StartDaemon();
+  // OTLP metrics export carries the many-mode series as /metrics does (one registry).
+  TestOtlpReceiver receiver;
+  auto daemon = StartDaemon({{"OTEL_SDK_DISABLED", "false"},
+                             {"OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url()},
+                             {"OTEL_TRACES_EXPORTER", "none"},
+                             {"OTEL_LOGS_EXPORTER", "none"},
+                             {"OTEL_METRIC_EXPORT_INTERVAL", "1000"}});
   Apply(ScalerYaml(kOrders) + "---\n" + ScalerYaml(kBilling) + "---\n" + ScalerYaml(kAudit) +
         "---\n" +
         ScalerYaml({"team-b", "broken", "audit-worker", "audit", "g-audit", 3},
@@ -232,6 +240,35 @@ TEST_F(ManyE2eTest, ThreeScalersInTwoNamespacesScaleIndependentlyDeleteStopsInva
       metrics.find("kafka_autoscaler_target_backlog{namespace=\"team-a\",name=\"orders\"} 48"),
       std::string::npos)
       << metrics;
+
+  // The same series in the OTLP metrics export, decoded with the official schema.
+  json otlp;
+  EXPECT_TRUE(Eventually(
+      [&] {
+        const auto requests = receiver.Requests("/v1/metrics");
+        if (requests.empty()) return false;
+        const json d = DecodeOtlp("metrics", "application/x-protobuf", requests.back().body);
+        otlp = json::object();
+        for (const auto& sm : d["request"]["resourceMetrics"][0]["scopeMetrics"]) {
+          for (const auto& m : sm["metrics"]) otlp[m["name"].get<std::string>()] = m;
+        }
+        if (!otlp.contains("kafka_autoscaler_target_backlog")) return false;
+        for (const auto& p : otlp["kafka_autoscaler_target_backlog"]["gauge"]["dataPoints"]) {
+          if (Attr(p["attributes"], "namespace") == json{{"stringValue", "team-a"}} &&
+              Attr(p["attributes"], "name") == json{{"stringValue", "orders"}} &&
+              p["asDouble"] == 48) {
+            return true;
+          }
+        }
+        return false;
+      },
+      seconds(30)))
+      << otlp.dump(1);
+  for (const char* name : {"kafka_autoscaler_targets", "kafka_autoscaler_target_ready",
+                           "kafka_autoscaler_pass_duration_seconds",
+                           "kafka_autoscaler_kafka_requests", "kafka_message_count"}) {
+    EXPECT_TRUE(otlp.contains(name)) << name;
+  }
 
   // Deleting billing's KafkaScaler stops its scaling; orders goes on.
   auto deleted = Kubectl("delete ks billing -n team-a");
