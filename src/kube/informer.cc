@@ -96,13 +96,22 @@ struct Informer::Impl {
     for (const Change& change : changes) handler(change);
   }
 
-  // Lists the collection and replaces the cache, delivering the difference as changes.
-  Outcome List(Error& error) {
-    auto list =
-        list_client->Call("GET", options.path + Query(false), {"list", options.what, "", ""});
+  // One list request: a page of `limit` items (0 = all) after `token`. Adds the (pruned) items
+  // to `fresh`; sets `version` and `token` (empty when no page follows).
+  Outcome ListPage(int64_t limit, std::string& token, std::string& version,
+                   std::map<std::string, nlohmann::json>& fresh, Error& error) {
+    std::string query = Query(false);
+    auto add = [&query](const std::string& key, const std::string& value) {
+      query += (query.empty() ? "?" : "&") + key + "=" + UrlEncode(value);
+    };
+    if (limit > 0) add("limit", std::to_string(limit));
+    if (!token.empty()) add("continue", token);
+    auto list = list_client->Call("GET", options.path + query, {"list", options.what, "", ""});
     if (!list) {
       error = list.error();
-      return Outcome::kFailed;
+      const bool expired = !token.empty() && std::find(error.details.begin(), error.details.end(),
+                                                       "http_status: 410") != error.details.end();
+      return expired ? Outcome::kGone : Outcome::kFailed;
     }
     nlohmann::json* items = list->contains("items") ? &(*list)["items"] : nullptr;
     if (items != nullptr && !items->is_array() && !items->is_null()) {
@@ -112,13 +121,48 @@ struct Informer::Impl {
                     std::nullopt};
       return Outcome::kFailed;
     }
-    std::map<std::string, nlohmann::json> fresh;
     if (items != nullptr && items->is_array()) {
       for (auto& item : *items) {
         if (options.prune) options.prune(item);
         std::string key = ObjectKey(item);
         fresh[std::move(key)] = std::move(item);
       }
+    }
+    version = Field<std::string>(*list, {"metadata", "resourceVersion"}, "").value_or("");
+    std::string next = Field<std::string>(*list, {"metadata", "continue"}, "").value_or("");
+    if (!next.empty() && next == token) {  // a broken server would page for ever
+      error = Error{ErrorCode::kProtocol,
+                    "list of " + options.what + ": the server repeated its continue token",
+                    {},
+                    std::nullopt};
+      return Outcome::kFailed;
+    }
+    token = std::move(next);
+    std::lock_guard lock(mu);
+    ++stats.pages;
+    return Outcome::kOk;
+  }
+
+  // Lists the collection and replaces the cache, delivering the difference as changes.
+  Outcome List(Error& error) {
+    std::map<std::string, nlohmann::json> fresh;
+    std::string token, version;
+    int64_t limit = std::max<int64_t>(0, options.page_size);
+    for (;;) {
+      const Outcome page = ListPage(limit, token, version, fresh, error);
+      if (page == Outcome::kGone) {
+        // The snapshot the pages came from is compacted: start over in one request.
+        log.Info("continue token of the list of " + options.what +
+                 " expired (410); listing again without a limit");
+        fresh.clear();
+        token.clear();
+        limit = 0;
+        std::lock_guard lock(mu);
+        ++stats.expired_continues;
+        continue;
+      }
+      if (page != Outcome::kOk) return page;
+      if (token.empty()) break;
     }
     std::vector<Change> changes;
     {
@@ -141,7 +185,7 @@ struct Informer::Impl {
       synced = true;
       ++stats.lists;
     }
-    resource_version = Field<std::string>(*list, {"metadata", "resourceVersion"}, "").value_or("");
+    resource_version = version;
     Deliver(changes);
     return Outcome::kOk;
   }

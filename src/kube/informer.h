@@ -1,7 +1,9 @@
 // Informer: list+watch of one Kubernetes collection, kept as a local cache (client-go's
 // reflector + store, reduced to what kafka-autoscaler needs).
 //
-// Run() lists the collection, then watches it from the list's resourceVersion with
+// Run() lists the collection (in pages of InformerOptions::page_size; a continue token the
+// server has expired, 410, falls back to one list without a limit, as client-go's pager does),
+// then watches it from the list's resourceVersion with
 // allowWatchBookmarks=true and timeoutSeconds; when the server ends a watch it resumes from the
 // last resourceVersion seen (an event's or a bookmark's). A 410 Gone (an ERROR event carrying a
 // Status with code 410, or a 410 answer) starts over with a fresh list, and the difference
@@ -43,6 +45,9 @@ struct InformerOptions {
   std::string field_selector;               // optional fieldSelector
   std::string what = "objects";             // for logs and errors: "kafkascalers", "deployments"
   std::chrono::seconds watch_timeout{300};  // timeoutSeconds of each watch request
+  // Items per list request (limit; the rest follows metadata.continue, as client-go's pager
+  // does), so neither side holds a list of thousands of objects in one answer. 0 = one request.
+  int64_t page_size = 500;
   Duration backoff_initial = std::chrono::seconds(1);
   Duration backoff_max = std::chrono::seconds(30);
   // Trims each listed or watched object before it is cached and delivered (client-go's
@@ -79,6 +84,8 @@ class Informer {
  public:
   struct Stats {
     int64_t lists = 0;    // successful lists
+    int64_t pages = 0;    // list requests answered (more than lists when paged)
+    int64_t expired_continues = 0;  // paged lists started over in one request (410 Expired)
     int64_t watches = 0;  // watch requests started
     int64_t events = 0;   // ADDED/MODIFIED/DELETED events applied
     int64_t bookmarks = 0;

@@ -648,6 +648,11 @@ json TestApiServer::ChangeLocked(Collection& collection, json object, bool delet
   return object;
 }
 
+void TestApiServer::ExpireNextContinue(const std::string& resource) {
+  std::lock_guard lock(mu_);
+  expire_next_continue_.insert(resource);
+}
+
 void TestApiServer::CompactHistory(const std::string& resource) {
   std::lock_guard lock(mu_);
   for (Collection* c : {&deployments_, &statefulsets_, &hpas_, &kafkascalers_, &leases_}) {
@@ -2006,15 +2011,70 @@ void TestApiServer::HandleKafkaScalers(const httplib::Request& req, httplib::Res
   Reply(res, 200, ChangeLocked(kafkascalers_, std::move(updated)));
 }
 
+// limit=N: at most N items, and metadata.continue when more follow; continue=TOKEN: the next
+// chunk (kubectl's --chunk-size, client-go's pager). The token carries the list's
+// resourceVersion and the last key served; the chunk is the objects after that key, and the
+// list's resourceVersion stays the first chunk's. Unlike the real server, which serves every
+// chunk from the first one's snapshot, later chunks show the objects as they are now (a change
+// meanwhile is also in the watch from the list's resourceVersion, so an informer converges
+// either way). A token older than the collection's history (CompactHistory) is 410 Expired, as
+// the real server answers once etcd has compacted the snapshot's revision.
 void TestApiServer::ListOrWatch(const httplib::Request& req, httplib::Response& res,
                                 const Route& route, const Collection& collection, bool tables) {
   if (route.verb == "watch") return Watch(req, res, route, collection, tables);
   auto selector = ParseSelectors(req);
   if (!selector) return Fail(res, 400, "BadRequest", selector.error().message);
-  const json items = ItemsIn(collection.objects, route.ns, *selector);
-  if (tables && WantsTable(req)) return Reply(res, 200, KafkaScalerTableLocked(items));
-  Reply(res, 200,
-        ListBody(collection.api_version, collection.kind + "List", items, resource_version_));
+  int64_t limit = 0;
+  if (req.has_param("limit")) {
+    const std::string text = req.get_param_value("limit");
+    char* end = nullptr;
+    limit = std::strtoll(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || limit < 0) {
+      return Fail(res, 400, "BadRequest", "limit: Invalid value: \"" + text + "\"");
+    }
+  }
+  uint64_t list_version = resource_version_;
+  std::string after;  // the last key of the previous chunk
+  if (req.has_param("continue")) {
+    const std::string token = req.get_param_value("continue");
+    const size_t colon = token.find(':');
+    const std::string version = token.substr(0, colon);
+    char* end = nullptr;
+    list_version = std::strtoull(version.c_str(), &end, 10);
+    if (colon == std::string::npos || version.empty() || *end != '\0') {
+      return Fail(res, 400, "BadRequest", "continue key is not valid: " + token);
+    }
+    if (list_version < collection.history_from ||
+        expire_next_continue_.erase(collection.resource) > 0) {
+      return Fail(res, 410, "Expired",
+                  "The provided continue parameter is too old to display a consistent list "
+                  "result. You can start a new list without the continue parameter.");
+    }
+    after = token.substr(colon + 1);
+  }
+  json items = json::array();
+  std::string next;
+  for (auto it = collection.objects.upper_bound(after); it != collection.objects.end(); ++it) {
+    const json& object = it->second;
+    if ((!route.ns.empty() && object["metadata"]["namespace"] != route.ns) ||
+        !selector->Matches(object)) {
+      continue;
+    }
+    if (limit > 0 && static_cast<int64_t>(items.size()) == limit) {
+      next = std::to_string(list_version) + ":" + std::prev(it)->first;
+      break;
+    }
+    items.push_back(object);
+  }
+  if (tables && WantsTable(req)) {
+    json table = KafkaScalerTableLocked(items);
+    if (!next.empty()) table["metadata"]["continue"] = next;
+    return Reply(res, 200, table);
+  }
+  json body =
+      ListBody(collection.api_version, collection.kind + "List", std::move(items), list_version);
+  if (!next.empty()) body["metadata"]["continue"] = next;
+  Reply(res, 200, body);
 }
 
 // GET ...?watch=true: a stream of WatchEvent lines, as the real server sends.

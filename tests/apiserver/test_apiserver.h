@@ -250,6 +250,9 @@ class TestApiServer {
   // 410 Gone (as after etcd's compaction).
   void CompactHistory(const std::string& resource);
   void CompactKafkaScalerHistory() { CompactHistory("kafkascalers"); }
+  // The next chunked list of `resource` that carries a continue token is answered 410 Expired,
+  // as when etcd compacted the revision of its first chunk between two requests.
+  void ExpireNextContinue(const std::string& resource);
 
   void InjectFault(Fault fault);
   void ClearFaults();
@@ -343,6 +346,7 @@ class TestApiServer {
   std::map<std::string, std::vector<nlohmann::json>> events_;  // by namespace; guarded by mu_
   std::vector<Fault> faults_;                                  // guarded by mu_
   std::set<std::string> partitioned_;                          // users; guarded by mu_
+  std::set<std::string> expire_next_continue_;                 // resources; guarded by mu_
   std::vector<LoggedRequest> log_;                             // guarded by mu_
   uint64_t resource_version_ = 1000;                           // guarded by mu_
   std::mt19937_64 rng_{20261128};                              // guarded by mu_; uids

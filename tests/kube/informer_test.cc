@@ -60,10 +60,12 @@ class InformerTest : public ServerFixture {
   std::unique_ptr<kube::Informer> NewInformer(const std::string& token,
                                               std::chrono::seconds watch_timeout,
                                               std::function<void(json&)> prune = {},
-                                              bool cache_metadata_only = false) {
+                                              bool cache_metadata_only = false,
+                                              int64_t page_size = 500) {
     kube::InformerOptions options{.path = std::string(kGroupVersion) + "/kafkascalers",
                                   .what = "kafkascalers",
                                   .watch_timeout = watch_timeout,
+                                  .page_size = page_size,
                                   .backoff_initial = std::chrono::milliseconds(50),
                                   .backoff_max = std::chrono::milliseconds(200),
                                   .prune = std::move(prune),
@@ -80,6 +82,20 @@ class InformerTest : public ServerFixture {
                       kube::ObjectKey(change.object));
     });
     return std::move(*informer);
+  }
+  // Five KafkaScalers in prod and an informer listing them two per page, run on `runner` until
+  // synced (nullptr, runner not started, when it cannot be made or never syncs).
+  std::unique_ptr<kube::Informer> StartPagedOverFive(StopToken& stop, std::thread& runner) {
+    for (const char* name : {"a", "b", "c", "d", "e"}) Create("prod", name, "orders");
+    auto informer = NewInformer(kAdminToken, std::chrono::seconds(300), {}, false, 2);
+    if (!informer) return nullptr;
+    runner = std::thread([&stop, i = informer.get()] { i->Run(stop); });
+    if (!WaitFor([&] { return informer->synced(); })) {
+      stop.Stop();
+      runner.join();
+      return nullptr;
+    }
+    return informer;
   }
   bool Seen(const std::string& what) {
     std::lock_guard lock(mu_);
@@ -259,6 +275,89 @@ TEST_F(InformerTest, GoneListsAgainAndDeliversTheDeletionItMissed) {
   EXPECT_EQ(informer->stats().relists_after_gone, 1);
   EXPECT_EQ(informer->stats().lists, 2);
   EXPECT_EQ(informer->Snapshot().size(), 2u);
+}
+
+// The list requests of the collection (not watches), in order: their decoded queries.
+std::vector<std::string> ListQueries(const TestApiServer& server) {
+  std::vector<std::string> out;
+  for (const auto& r : server.Requests()) {
+    if (r.method == "GET" && r.path == std::string(kGroupVersion) + "/kafkascalers" &&
+        r.query.find("watch=true") == std::string::npos) {
+      out.push_back(r.query);
+    }
+  }
+  return out;
+}
+
+TEST_F(InformerTest, ListsInPagesFollowingTheContinueToken) {
+  StopToken stop;
+  std::thread runner;
+  auto informer = StartPagedOverFive(stop, runner);
+  ASSERT_NE(informer, nullptr);
+  EXPECT_EQ(informer->Snapshot().size(), 5u);
+  // A change after the paged list arrives through the watch from the list's resourceVersion.
+  Create("prod", "f", "orders");
+  ASSERT_TRUE(WaitFor([&] { return Seen("ADDED prod/f"); }));
+  stop.Stop();
+  runner.join();
+  const auto queries = ListQueries(*server_);
+  ASSERT_EQ(queries.size(), 3u) << ::testing::PrintToString(queries);
+  EXPECT_EQ(queries[0], "limit=2");
+  EXPECT_NE(queries[1].find("continue="), std::string::npos) << queries[1];
+  EXPECT_NE(queries[2].find("continue="), std::string::npos) << queries[2];
+  const auto stats = informer->stats();
+  EXPECT_EQ(stats.lists, 1);
+  EXPECT_EQ(stats.pages, 3);
+  EXPECT_EQ(stats.errors, 0);
+  EXPECT_EQ(SeenSoFar().size(), 6u) << ::testing::PrintToString(SeenSoFar());
+}
+
+TEST_F(InformerTest, AnExpiredContinueTokenListsAgainInOneRequest) {
+  server_->ExpireNextContinue("kafkascalers");
+  StopToken stop;
+  std::thread runner;
+  auto informer = StartPagedOverFive(stop, runner);
+  ASSERT_NE(informer, nullptr);
+  stop.Stop();
+  runner.join();
+  EXPECT_EQ(informer->Snapshot().size(), 5u);
+  // limit=2, then the continue answered 410 Expired, then one request without a limit.
+  const auto queries = ListQueries(*server_);
+  ASSERT_EQ(queries.size(), 3u) << ::testing::PrintToString(queries);
+  EXPECT_EQ(queries[0], "limit=2");
+  EXPECT_EQ(queries[2], "");
+  const auto stats = informer->stats();
+  EXPECT_EQ(stats.expired_continues, 1);
+  EXPECT_EQ(stats.lists, 1);
+  EXPECT_EQ(stats.errors, 0);
+  // Each object delivered once: the first page's are not delivered before the list is whole.
+  EXPECT_EQ(SeenSoFar().size(), 5u) << ::testing::PrintToString(SeenSoFar());
+}
+
+TEST_F(InformerTest, AServerThatRepeatsItsContinueTokenIsAnErrorNotALoop) {
+  Create("prod", "a", "orders");
+  const json page = {{"apiVersion", "kafka-autoscaler.io/v1alpha1"},
+                     {"kind", "KafkaScalerList"},
+                     {"metadata", {{"resourceVersion", "7"}, {"continue", "again"}}},
+                     {"items", json::array()}};
+  server_->InjectFault({.kind = FaultKind::kBody,
+                        .method = "GET",
+                        .path_contains = "/kafkascalers",
+                        .times = 2,
+                        .status = 200,
+                        .body = page.dump()});
+  auto informer = NewInformer(kAdminToken, std::chrono::seconds(300), {}, false, /*page_size=*/2);
+  ASSERT_NE(informer, nullptr);
+  StopToken stop;
+  std::thread runner([&] { informer->Run(stop); });
+  // The broken answers end in an error and a retry; the next list (the fault spent) succeeds.
+  ASSERT_TRUE(WaitFor([&] { return informer->synced(); }));
+  stop.Stop();
+  runner.join();
+  EXPECT_EQ(informer->Snapshot().size(), 1u);
+  EXPECT_EQ(informer->stats().errors, 1);
+  EXPECT_NE(log_out_.str().find("repeated its continue token"), std::string::npos)
+      << log_out_.str();
 }
 
 TEST_F(InformerTest, RefusedListBacksOffAndNeverSyncs) {

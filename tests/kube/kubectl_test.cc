@@ -4,6 +4,7 @@
 // tests run against it. kubectl missing is a failure, not a skip: setup installs it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -214,6 +215,37 @@ TEST_F(KubectlTest, KafkaScalersWithTheirColumns) {
 
   ASSERT_EQ(Kubectl("delete ks payments -n prod").exit_code, 0);
   EXPECT_NE(Kubectl("get ks payments -n prod").exit_code, 0);
+}
+
+// kubectl asks for lists in chunks (limit, then continue): the server's pages, read by the real
+// client, as a table and as objects.
+TEST_F(KubectlTest, ChunkedListsReadWhole) {
+  for (const char* name : {"a", "b", "c", "d", "e"}) {
+    nlohmann::json body = {
+        {"apiVersion", "kafka-autoscaler.io/v1alpha1"},
+        {"kind", "KafkaScaler"},
+        {"metadata", {{"name", name}}},
+        {"spec",
+         {{"scaleTargetRef", {{"kind", "Deployment"}, {"name", "web"}}}, {"topics", {"orders"}}}}};
+    auto r =
+        client_->Call("POST", "/apis/kafka-autoscaler.io/v1alpha1/namespaces/prod/kafkascalers",
+                      {"create", "kafkascalers", "prod", name}, &body);
+    ASSERT_TRUE(r) << r.error().message;
+  }
+  auto names = Kubectl("get ks --chunk-size=2 -o name");
+  ASSERT_EQ(names.exit_code, 0) << names.output;
+  EXPECT_EQ(names.output,
+            "kafkascaler.kafka-autoscaler.io/a\nkafkascaler.kafka-autoscaler.io/b\n"
+            "kafkascaler.kafka-autoscaler.io/c\nkafkascaler.kafka-autoscaler.io/d\n"
+            "kafkascaler.kafka-autoscaler.io/e\n");
+  auto table = Kubectl("get ks --chunk-size=2 --no-headers");
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_EQ(std::count(table.output.begin(), table.output.end(), '\n'), 5) << table.output;
+  int chunked = 0;
+  for (const auto& r : server_->Requests()) {
+    if (r.method == "GET" && r.query.find("continue=") != std::string::npos) ++chunked;
+  }
+  EXPECT_EQ(chunked, 4);  // two follow-up chunks for each command
 }
 
 TEST_F(KubectlTest, GetLeaseShowsTheElectedLease) {
