@@ -246,14 +246,7 @@ Status KafkaMetricSource::CheckNoShrink(const std::vector<TopicLayout>& layout) 
       continue;
     }
     shrunk[l.topic] = l.partitions;
-    if (!error) {
-      error = Error{ErrorCode::kIncomplete,
-                    "metadata says topic '" + l.topic + "' has " + std::to_string(l.partitions) +
-                        " partitions, " + std::to_string(seen->second) +
-                        " before (stale metadata, or the topic was recreated)",
-                    {},
-                    std::nullopt};
-    }
+    if (!error) error = ShrunkTopicError(l.topic, l.partitions, seen->second);
   }
   shrink_seen_ = std::move(shrunk);
   if (error) return MakeError(*error);

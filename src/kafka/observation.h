@@ -76,4 +76,14 @@ class MetricSource {
   [[nodiscard]] virtual Result<Observation> Fetch() = 0;
 };
 
+// The failure of an observation that found `topic` with fewer partitions than before: a broker's
+// stale metadata or a recreated topic (KafkaMetricSource and SharedObserver fail once on it).
+inline Error ShrunkTopicError(const std::string& topic, int32_t now, int32_t before) {
+  return Error{ErrorCode::kIncomplete,
+               "metadata says topic '" + topic + "' has " + std::to_string(now) + " partitions, " +
+                   std::to_string(before) + " before (stale metadata, or the topic was recreated)",
+               {},
+               std::nullopt};
+}
+
 }  // namespace kafka_autoscaler::kafka

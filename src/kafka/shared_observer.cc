@@ -89,6 +89,8 @@ class SharedObserverImpl final : public SharedObserver {
         due.push_back(&t);
       }
     }
+    examined_.clear();
+    pass_shrunk_.clear();
     if (client_) (void)client_->TakeBrokerError();  // only what happens now explains a failure
     bool any_retryable = false;
     for (int attempt = 0; attempt < 3 && !due.empty(); ++attempt) {
@@ -112,6 +114,15 @@ class SharedObserverImpl final : public SharedObserver {
         out.insert_or_assign(query->key, std::move(result));
       }
       due = std::move(stale);  // a leader moved or a partition vanished: re-read metadata
+    }
+    // A smaller count is remembered for the topic's next pass only (topics not in this pass keep
+    // theirs: targets tick at their own intervals).
+    for (const auto& topic : examined_) {
+      if (auto it = pass_shrunk_.find(topic); it != pass_shrunk_.end()) {
+        shrink_seen_[topic] = it->second;
+      } else {
+        shrink_seen_.erase(topic);
+      }
     }
     // A cluster-wide failure (every target failed retryably) starts the next pass from a new
     // client, as KafkaMetricSource does (librdkafka 2.0.2 handles stay stuck after an outage).
@@ -144,6 +155,44 @@ class SharedObserverImpl final : public SharedObserver {
       return MakeError(ErrorCode::kInvalidArgument, "the consumer group name is empty");
     }
     return OkStatus();
+  }
+
+  // Partitions are never removed from a Kafka topic, so a smaller count than this observer saw
+  // comes from a broker whose metadata lags, or from a topic deleted and recreated. As
+  // KafkaMetricSource::CheckNoShrink: the first sighting fails the targets on that topic
+  // (kIncomplete: the lost partitions' backlog would otherwise vanish for a tick); the same
+  // smaller count on the topic's next pass is taken as a recreated topic and used. A layout that
+  // passes records its counts.
+  std::optional<Error> CheckNoShrink(const std::vector<TopicLayout>& layout) {
+    std::optional<Error> error;
+    for (const auto& l : layout) {
+      examined_.insert(l.topic);
+      const auto seen = partitions_seen_.find(l.topic);
+      if (seen == partitions_seen_.end() || l.partitions >= seen->second) continue;
+      const auto before = shrink_seen_.find(l.topic);
+      if (before != shrink_seen_.end() && before->second == l.partitions) continue;
+      pass_shrunk_[l.topic] = l.partitions;
+      if (!error) error = ShrunkTopicError(l.topic, l.partitions, seen->second);
+    }
+    if (error) return error;
+    if (partitions_seen_.size() > 100'000) partitions_seen_.clear();  // bounded under churn
+    for (const auto& l : layout) {
+      auto [it, added] = partitions_seen_.try_emplace(l.topic, l.partitions);
+      if (added || it->second == l.partitions) continue;
+      if (logger_ != nullptr) {
+        if (l.partitions < it->second) {
+          logger_->Warn(
+              "kafka: topic has fewer partitions than before (recreated?); using them",
+              {{"topic", l.topic}, {"from", int64_t{it->second}}, {"to", int64_t{l.partitions}}});
+        } else {
+          logger_->Info(
+              "kafka: partition count changed",
+              {{"topic", l.topic}, {"from", int64_t{it->second}}, {"to", int64_t{l.partitions}}});
+        }
+      }
+      it->second = l.partitions;
+    }
+    return std::nullopt;
   }
 
   // One Metadata request: every topic when a target has a pattern or the batch names more than
@@ -268,6 +317,10 @@ class SharedObserverImpl final : public SharedObserver {
       auto layout = LayoutOf(*tp.query, *view);
       if (!layout) {
         tp.error = layout.error();
+        continue;
+      }
+      if (auto shrunk = CheckNoShrink(*layout)) {
+        tp.error = std::move(*shrunk);
         continue;
       }
       tp.layout = std::move(*layout);
@@ -446,6 +499,12 @@ class SharedObserverImpl final : public SharedObserver {
   std::map<std::string, Result<config::TopicPattern>> patterns_;
   // Index of each topic's partition 0 in the pass's union (topics are contiguous there).
   std::unordered_map<std::string, size_t> union_base_;
+  // CheckNoShrink: the partition count last used per topic; a smaller count seen on the topic's
+  // last pass; and, within a pass, the topics examined and those found smaller.
+  std::map<std::string, int32_t> partitions_seen_;
+  std::map<std::string, int32_t> shrink_seen_;
+  std::set<std::string> examined_;
+  std::map<std::string, int32_t> pass_shrunk_;
   mutable std::mutex mu_;
   RequestCounts counts_;  // guarded by mu_
 };

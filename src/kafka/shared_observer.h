@@ -21,8 +21,10 @@
 // target or more topics, all topics. Requests that go wrong
 // because a leader moved are retried (up to 3 rounds, within the deadline) for the targets they
 // failed only. A pass in which every target fails retryably (brokers down) makes the next pass
-// start from a new librdkafka client, as KafkaMetricSource does. Not done here (unlike
-// KafkaMetricSource): the "partition count shrank" guard and pattern-change logging.
+// start from a new librdkafka client, as KafkaMetricSource does. A topic with fewer partitions
+// than the observer saw fails its targets once (kIncomplete: stale metadata, or a recreated
+// topic, accepted when the next pass repeats the count), as in KafkaMetricSource. Not done here
+// (unlike KafkaMetricSource): pattern-change logging.
 //
 // Thread-safety: Observe() is not reentrant (one pass at a time); stats() from any thread.
 #pragma once

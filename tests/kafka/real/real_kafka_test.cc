@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "faults/harness.h"
 #include "kafka/kafka_source.h"
+#include "kafka/shared_observer.h"
 #include "test_macros.h"
 
 namespace kafka_autoscaler::kafka::testing {
@@ -323,6 +324,51 @@ TEST(RealKafkaFaults, PartitionsAddedMidRunAreCountedOnTheNextTick) {
   EXPECT_TRUE(Eventually([&] { return h.Replicas() == 5; }, seconds(30))) << h.Replicas();
   daemon->Signal(SIGTERM);
   EXPECT_EQ(daemon->Wait(seconds(10)), 0);
+}
+
+// Many-targets mode on a real broker: a topic deleted and recreated with fewer partitions. The
+// shared observer's first pass that reads the smaller count fails that target (kIncomplete: a
+// broker's stale metadata would look the same and would drop partitions' backlog for a tick);
+// the next pass with the same count takes it as a recreated topic.
+TEST(RealKafkaFaults, SharedObserverFailsOnceOnAShrunkTopicThenUsesIt) {
+  static SystemClock clock;
+  auto& c = kafka->client();
+  ASSERT_OK(c.CreateTopic("shrunk", 4, 1));
+  ProducePer("shrunk", {1, 1, 1, 1});
+  auto observer = SharedObserver::Create(
+      {.bootstrap_servers = kafka->bootstrap(), .timeout = seconds(20)}, clock);
+  ASSERT_TRUE(observer) << observer.error().message;
+  const std::vector<TargetQuery> targets = {{.key = "prod/shrunk", .topics = {"shrunk"}}};
+  auto before = (*observer)->Observe(targets).at("prod/shrunk");
+  ASSERT_TRUE(before) << before.error().message;
+  EXPECT_EQ(before->partitions.size(), 4u);
+
+  ASSERT_OK(c.DeleteTopic("shrunk"));
+  ASSERT_OK(c.CreateTopic("shrunk", 2, 1));
+  ProducePer("shrunk", {3, 4});
+  // Until the metadata shows the new topic, passes fail (unknown topic, no leader yet); the first
+  // one that reads 2 partitions fails as shrunk; a later one uses the 2 partitions.
+  int shrunk_errors = 0;
+  std::optional<Observation> after;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto r = (*observer)->Observe(targets).at("prod/shrunk");
+        if (r) {
+          after = *r;
+          return true;
+        }
+        std::cout << "pass: " << r.error().message << "\n";
+        if (r.error().message.find("has 2 partitions, 4 before") != std::string::npos) {
+          EXPECT_EQ(r.error().code, ErrorCode::kIncomplete);
+          ++shrunk_errors;
+        }
+        return false;
+      },
+      seconds(60)));
+  EXPECT_EQ(shrunk_errors, 1);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->partitions.size(), 2u);
+  EXPECT_EQ(after->backlog, 7);  // topic mode: what the new topic holds
 }
 
 // Issue 17 item 6 on a real broker: KAFKA_TOPIC=re:<regex> picks up a topic created between two
