@@ -110,14 +110,32 @@ Status KafkaTestClient::Flush() {
 }
 
 Status KafkaTestClient::Enqueue(const std::string& topic, int32_t partition, int count) {
+  // In a cluster, a topic just created may still be unknown to the broker whose metadata the
+  // producer read (KRaft brokers replay the controller's log asynchronously): the producer then
+  // refuses at once (Local: Unknown topic). Ask the metadata again until it knows the topic, up
+  // to 30 s, as a producing application would retry.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (int i = 0; i < count; ++i) {
     rd_kafka_resp_err_t err;
-    while ((err = rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
-                                    RD_KAFKA_V_PARTITION(partition),
-                                    RD_KAFKA_V_VALUE(const_cast<char*>("m"), 1),
-                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
-           RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      rd_kafka_poll(producer_.get(), 10);
+    for (;;) {
+      err = rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+                              RD_KAFKA_V_PARTITION(partition),
+                              RD_KAFKA_V_VALUE(const_cast<char*>("m"), 1),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        rd_kafka_poll(producer_.get(), 10);
+        continue;
+      }
+      const bool unknown =
+          err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION;
+      if (!unknown || std::chrono::steady_clock::now() >= until) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      RdPtr<rd_kafka_topic_t> handle(rd_kafka_topic_new(producer_.get(), topic.c_str(), nullptr));
+      const rd_kafka_metadata_t* raw = nullptr;
+      if (rd_kafka_metadata(producer_.get(), 0, handle.get(), &raw, 5000) ==
+          RD_KAFKA_RESP_ERR_NO_ERROR) {
+        RdPtr<const rd_kafka_metadata_t> refreshed(raw);  // the cache is what was wanted
+      }
     }
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return MakeError(KafkaError(err, "produce"));
   }

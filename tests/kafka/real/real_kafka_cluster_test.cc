@@ -84,7 +84,7 @@ class RealKafkaFaults : public ::testing::Test {
 // kill -9 of a broker that holds partitions nobody else has (replication 1): those partitions
 // are offline until it restarts; the daemon must hold, count the error, and recover.
 TEST_F(RealKafkaFaults, BrokerKilledAndRestarted) {
-  Boot(1);
+  ASSERT_NO_FATAL_FAILURE(Boot(1));  // else h_ and daemon_ are not there
   const int broker = SomeLeader();
   RunFaultCase(*h_, *daemon_, 3,
                {.kind = "kafka_unavailable",
@@ -95,7 +95,7 @@ TEST_F(RealKafkaFaults, BrokerKilledAndRestarted) {
 
 // SIGSTOP: the broker is hung, not dead (its connections stay open, nothing answers).
 TEST_F(RealKafkaFaults, BrokerStopped) {
-  Boot(1);
+  ASSERT_NO_FATAL_FAILURE(Boot(1));  // else h_ and daemon_ are not there
   const int broker = SomeLeader();
   RunFaultCase(*h_, *daemon_, 3,
                {.kind = "kafka_timeout",
@@ -108,7 +108,7 @@ TEST_F(RealKafkaFaults, BrokerStopped) {
 // observations may fail (never counted as zero: nothing scales); afterwards, with the broker
 // still down, the daemon observes the whole backlog again.
 TEST_F(RealKafkaFaults, BrokerKilledLeadershipMoves) {
-  Boot(3);
+  ASSERT_NO_FATAL_FAILURE(Boot(3));  // else h_ and daemon_ are not there
   const int broker = kafka->broker_ids().at(0);
   const int patches = h_->Patches();
   kafka->Kill(broker);
@@ -129,7 +129,7 @@ TEST_F(RealKafkaFaults, BrokerKilledLeadershipMoves) {
 // killed: the coordinator moves to another broker. Commits are unreadable meanwhile (never
 // counted as zero: nothing scales); afterwards the daemon reads them from the new coordinator.
 TEST_F(RealKafkaFaults, GroupCoordinatorMoves) {
-  Boot(3);
+  ASSERT_NO_FATAL_FAILURE(Boot(3));  // else h_ and daemon_ are not there
   h_->CommitLeaving(5, 30);  // a commit on every partition (lag still 30)
   auto out = kafka->Tool(
       "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
