@@ -148,6 +148,12 @@ struct WaitMemory {
   bool startup_measured = false;
   std::optional<SteadyTime> up_at;      // the scale-up whose start-up is being timed, decided at
   int32_t up_target = 0;                // ... to this many pods
+  double rebalance = 0;                 // learned rebalance pause (s), once measured
+  bool rebalance_measured = false;      // until then RATE_REBALANCE_SECONDS is used
+  std::optional<SteadyTime> down_at;    // the scale-down whose pause is being timed, decided at
+  int32_t down_target = 0;              // ... to this many pods
+  double down_consumed = 0;             // messages consumed since down_at
+  std::optional<double> down_prior;     // the measured pause before this timing, if any
   std::optional<SteadyTime> change_at;  // last change of spec.replicas seen
   int32_t prev_replicas = -1;           // spec.replicas at the previous tick
   int32_t prev_ready = -1;              // ready pods at the previous tick
@@ -234,6 +240,7 @@ struct WaitDetail {
   double sigma = 0;                  // its noise (msg/s)
   double mu = 0;                     // one pod's rate (msg/s); 0 = not measured yet
   double startup_s = 0;              // start-up estimate (s)
+  double rebalance_s = 0;            // rebalance pause estimate (s)
   std::string_view why;              // seed_rule | hold | up | up_later | cancel | down | ...
 };
 

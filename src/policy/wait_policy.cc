@@ -13,12 +13,23 @@
 //      consumer set did not change (ready and spec.replicas equal over the last two ticks, so
 //      no rebalance pause falls in the interval). With the backlog above kInFlightSeconds of
 //      arrivals at both ends (saturated) the sample IS μ (μ follows it); otherwise it is a lower
-//      bound (μ rises to it, never falls). While μ is only a lower bound, scale-down assumes
-//      pods kProbe × faster: if they are not, the group saturates and μ becomes exact — or the
-//      policy must scale up again within M of the probe, which also makes μ exact.
+//      bound (μ rises to it, never falls). Before the first such interval, one whose set
+//      grew gives a lower bound too (÷ its end's consumers). While μ is
+//      only a lower bound, scale-down assumes pods kProbe × faster: if they are not, the group
+//      saturates and μ becomes exact — or the policy must scale up again within M of the
+//      probe, which also makes μ exact.
 //   3. Start-up S: after a scale-up to n pods decided at t0, the first tick that sees
 //      ready ≥ n brackets S in (previous tick − t0, now − t0]; S takes the upper end, at most
 //      900 s (the first sample replaces the 30 s prior, later ones average in).
+//   3a. Rebalance pause R: after a scale-down to m pods decided at t0 (its pods leave then),
+//      the m consumers worked consumed ÷ (m μ) of the time since; the rest is the pause. Taken
+//      at the first tick whose interval consumed something with the backlog still above
+//      kInFlightSeconds of arrivals (they worked from the pause's end on; a tick with less
+//      ends the timing: the pods keep up, or nothing arrives), at most 300 s; the
+//      first sample replaces RATE_REBALANCE_SECONDS (the prior), later ones average in. While
+//      nothing has been consumed with that backlog waiting, R is at least the time since t0.
+//      A pause longer than assumed made every scale-down fall behind and scale up again, each
+//      change pausing the group anew.
 //   4. Predict: simulate "keep the current count" second by second over H = S + 120 s as a
 //      fluid FIFO queue: the backlog now, arrivals at λ plus the trend (if rising) for up to S
 //      seconds plus an upper noise band on what has arrived by t of kBand·σ·√(dt·t) (σ is
@@ -43,8 +54,9 @@
 //      rebalance to remove, so a burst over by the next tick does not keep them.
 //   6. Down, only when all hold: the backlog drains in ≤ kNearlyEmptyFraction × W; no change
 //      of the count within M = S + rebalance + dt; a smaller count keeps the simulated peak
-//      under W with arrivals at the highest λ of the last M seconds ("capacity memory") plus
-//      the noise band, and the removal's rebalance pause at once; and the pod-seconds saved
+//      under W (under R + kNearlyEmptyFraction × W when that is more: a pause longer than the
+//      target breaks it on any change) with arrivals at the highest λ of the last M seconds
+//      ("capacity memory") plus the noise band, and the removal's rebalance pause at once; and the pod-seconds saved
 //      over 120 s exceed the rebalance loss (min(n, P) × rebalance) plus kEventPrice. A count
 //      that does not keep up with λ (capacity < λ − kBand σ) falls behind without end: its
 //      saving counts only until its wait at the horizon's end reaches W (when an up follows),
@@ -78,6 +90,7 @@ constexpr double kSavingSeconds = 120;         // pod-seconds saved are counted 
 constexpr double kEventPrice = 60;          // pod-seconds a scale event must earn beyond the pause
 constexpr size_t kMaxRecent = 256;          // capacity memory entries at most
 constexpr double kMaxStartupSeconds = 900;  // a start-up sample is capped at this
+constexpr double kMaxRebalanceSeconds = 300;  // a pause sample is capped at this
 constexpr double kBurstFactor = 2;          // a burst onset at least doubles the rate
 constexpr double kPeriodTolerance = 0.05;   // intervals agreeing within this fraction repeat
 constexpr double kDayWeight = 0.5;          // EWMA weight of the newest day in the daily profile
@@ -314,6 +327,11 @@ double DailyRate(const DailyProfile& p, SteadyTime now, double lead) {
   return rate;
 }
 
+// The rebalance pause the prediction assumes: measured (3a), or RATE_REBALANCE_SECONDS.
+double Rebalance(const WaitMemory& w, const PolicyConfig& c) {
+  return w.rebalance_measured ? w.rebalance : static_cast<double>(c.rate_rebalance.count());
+}
+
 int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, WaitDetail& detail,
                  bool& onset, double& dt_out, int32_t& cap_out) {
   WaitMemory& w = st.wait;
@@ -322,7 +340,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   const double dt =
       w.last_tick ? std::max(1e-3, std::chrono::duration<double>(in.now - *w.last_tick).count())
                   : 0;
-  const double rebalance = static_cast<double>(c.rate_rebalance.count());
+  const double rebalance = Rebalance(w, c);
   const double target = std::max(1.0, static_cast<double>(c.target_wait.count()));
   const int64_t backlog_messages = std::max<int64_t>(0, in.backlog);
   const double backlog = static_cast<double>(backlog_messages);
@@ -334,6 +352,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   // tick) falls inside this interval.
   const bool same_ends = w.prev_ready == ready;
   const bool set_unchanged = same_ends && w.prev_prev_ready == ready;
+  const int32_t ready_before = w.prev_ready;
   const int64_t prev_backlog = w.prev_backlog;
   const std::optional<SteadyTime> prev_tick = w.last_tick;
   w.prev_prev_ready = w.prev_ready;
@@ -364,6 +383,16 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     } else if (per_pod > 0 && (!w.mu || per_pod > *w.mu)) {
       w.mu = per_pod;
     }
+  } else if (!w.mu && in.consumed_per_minute && ready_before >= 0 && ready > ready_before &&
+             dt > 0) {
+    // Before the first sample, an interval in which the consumer set grew still bounds μ from
+    // below: no more than its end's consumers consumed, and a pause only lowers what they did.
+    // Without it a group whose count grows at every tick (a minimum above the initial count,
+    // then a seed-rule climb) would stay on the seed rule. (A set that shrank waits for a
+    // clean interval: its larger end may have left at the start, a bound too loose to use.)
+    const int32_t most = ConsumingPods(ready, in.partition_count);
+    const double per_pod = std::max(0.0, *in.consumed_per_minute / 60.0) / std::max(1, most);
+    if (most > 0 && per_pod > 0) w.mu = per_pod;
   }
 
   // 3. Start-up time.
@@ -380,6 +409,39 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     }
   }
   detail.startup_s = w.startup;
+
+  // 3a. Rebalance pause, timed from a scale-down.
+  if (w.down_at) {
+    const double since = Seconds(in.now - *w.down_at);
+    const int32_t consumers_m = ConsumingPods(w.down_target, in.partition_count);
+    const double consumed =
+        in.consumed_per_minute ? std::max(0.0, *in.consumed_per_minute / 60.0) * dt : -1;
+    const bool saturated_now = backlog > std::max(1.0, kInFlightSeconds * w.level);
+    if (n != w.down_target || ready != w.down_target || consumed < 0 || !w.mu ||
+        consumers_m <= 0 || since > kMaxStartupSeconds) {
+      w.down_at.reset();  // another change, or nothing to time it by
+    } else {
+      w.down_consumed += consumed;
+      if (!saturated_now) {
+        w.down_at.reset();  // the pods keep up, or nothing arrives: no pause to see
+      } else if (consumed > 0) {
+        const double worked = w.down_consumed / (consumers_m * *w.mu);
+        const double pause = std::clamp(since - worked, 0.0, kMaxRebalanceSeconds);
+        w.rebalance = w.down_prior ? 0.5 * (*w.down_prior + pause) : pause;
+        w.rebalance_measured = true;
+        w.down_at.reset();
+      } else if (w.down_consumed <= 0) {
+        // Nothing consumed yet with work waiting: the pause is at least this long. Used at
+        // once — the up that such a pile-up brings would end the timing before its sample.
+        const double at_least = std::min(since, kMaxRebalanceSeconds);
+        if (Rebalance(w, c) < at_least) {
+          w.rebalance = at_least;
+          w.rebalance_measured = true;
+        }
+      }
+    }
+  }
+  detail.rebalance_s = Rebalance(w, c);
 
   // Capacity memory: the λ samples of the last M seconds.
   const double memory_s = w.startup + rebalance + dt;
@@ -516,8 +578,11 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     const double change_loss = paused * rebalance + kEventPrice;
     int32_t choice = n;
     bool under_target = false;
+    // A pause longer than the target breaks it on any change: then the wait allowed is the
+    // pause plus a nearly empty backlog's drain, so that the pods a burst brought can still go.
+    const double allowed = std::max(target, rebalance + kNearlyEmptyFraction * target);
     for (int32_t m = n - 1; m >= lowest; --m) {
-      if (PeakWait(down, m - n) > target) break;
+      if (PeakWait(down, m - n) > allowed) break;
       under_target = true;
       double lasts = kSavingSeconds;
       double loss = change_loss;
@@ -532,6 +597,10 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     }
     if (choice < n) {
       if (!w.mu_exact) w.probe_at = in.now;
+      w.down_at = in.now;
+      w.down_target = choice;
+      w.down_consumed = 0;
+      w.down_prior = w.rebalance_measured ? std::optional<double>(w.rebalance) : std::nullopt;
       detail.why = "down";
       return choice;
     }
@@ -553,7 +622,7 @@ int64_t WaitPolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicySt
   int32_t cap = std::max(c.min_replicas, c.max_replicas);
   const int64_t reactive = Reactive(in, c, st, detail, onset, dt, cap);
   WaitMemory& w = st.wait;
-  const double memory_s = w.startup + static_cast<double>(c.rate_rebalance.count()) + dt;
+  const double memory_s = w.startup + Rebalance(w, c) + dt;
   // 8. Prediction: remember burst onsets and the pods each burst had.
   if (w.onset_count > 0) {
     const size_t last = static_cast<size_t>(w.onset_count - 1) % WaitMemory::kOnsets;

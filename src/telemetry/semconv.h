@@ -70,6 +70,8 @@ inline constexpr std::string_view kAttrWaitArrivalRate = "kafka_autoscaler.wait.
 inline constexpr std::string_view kAttrWaitArrivalSigma = "kafka_autoscaler.wait.arrival_sigma";
 inline constexpr std::string_view kAttrWaitPerPodRate = "kafka_autoscaler.wait.per_pod_rate";
 inline constexpr std::string_view kAttrWaitStartupSeconds = "kafka_autoscaler.wait.startup_seconds";
+inline constexpr std::string_view kAttrWaitRebalanceSeconds =
+    "kafka_autoscaler.wait.rebalance_seconds";
 inline constexpr std::string_view kAttrWaitWhy = "kafka_autoscaler.wait.why";
 // Stuck partitions (root span, controller/stuck.h): how many (int, every successful tick); and
 // while any: their summed lag (int), "topic/partition@committed,..." (string), and whether

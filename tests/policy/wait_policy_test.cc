@@ -135,6 +135,28 @@ TEST_F(WaitPolicyTest, ScalesDownOnlyWhenQuietEmptyAndWorthIt) {
   EXPECT_LE(d.desired, 3);
 }
 
+// The rebalance pause is measured, not assumed: after a scale-down to m pods, a tick that saw
+// nothing consumed (the pause is at least 15 s) and then one whose m pods worked 5 s of 15
+// with the backlog still piled up give a pause of 25 s (RATE_REBALANCE_SECONDS, the prior, 5 s).
+TEST_F(WaitPolicyTest, RebalancePauseIsTimedFromAScaleDown) {
+  Decision d;
+  for (int i = 0; i < 3; ++i)
+    d = Run({.backlog = 5000, .current = 4, .produced = 200, .consumed = 200});
+  ASSERT_DOUBLE_EQ(d.wait->mu, 50);
+  EXPECT_DOUBLE_EQ(d.wait->rebalance_s, 5);
+  d = Run({.backlog = 0, .current = 20, .produced = 40, .consumed = 40});
+  for (int i = 0; i < 8 && d.desired == 20; ++i) {
+    d = Run({.backlog = 0, .current = 20, .produced = 40, .consumed = 40});
+  }
+  ASSERT_EQ(d.wait->why, "down");
+  const int32_t m = d.desired;
+  ASSERT_LT(m, 4);
+  d = Run({.backlog = 600, .current = m, .produced = 40, .consumed = 0});  // paused all 15 s
+  EXPECT_DOUBLE_EQ(d.wait->rebalance_s, 15);  // still paused: at least the 15 s since
+  d = Run({.backlog = 1200 - 250 * m, .current = m, .produced = 40, .consumed = m * 250 / 15.0});
+  EXPECT_NEAR(d.wait->rebalance_s, 25, 1e-6);
+}
+
 // Per-tick noise: one tick's rate ±(0–1.6)σ around the mean (a fixed list, mean ≈ 0).
 constexpr double kNoise[] = {1.2, -0.8, 0.3, -1.5, 0.9, -0.1, 1.6, -1.1, 0.4, -0.9};
 

@@ -370,6 +370,40 @@ TEST(SimulatorTest, WaitNeverScalesDownToACountThatFallsBehind) {
   EXPECT_LE(wait->metrics.p99_wait_seconds, 20);
 }
 
+// A minimum above the initial count (tests/sim/testdata/min-above-initial.yaml): the first tick
+// changes the count, and while the load piles up every later tick does too. `wait` must still
+// learn one pod's rate (a lower bound) and jump to the pods the load needs, as it does when the
+// minimum is the initial count — not climb by the seed rule's backlog ÷ MESSAGES_PER_POD.
+TEST(SimulatorTest, WaitLearnsThePodsRateWhileTheCountChangesAtEveryTick) {
+  auto s = LoadScenario(std::filesystem::path(KA_SIM_TESTDATA_DIR) / "min-above-initial.yaml");
+  ASSERT_TRUE(s) << s.error().ToString();
+  Scenario from_one = *s;
+  from_one.autoscaler.min_replicas = 1;
+  const Workload w = BuildWorkload(*s);
+  auto at_two = RunPolicy(*s, w, "wait");
+  auto at_one = RunPolicy(from_one, w, "wait");
+  ASSERT_TRUE(at_two && at_one);
+  EXPECT_LE(at_two->metrics.p99_wait_seconds, at_one->metrics.p99_wait_seconds + 5);
+  EXPECT_LE(at_two->metrics.p99_wait_seconds, 30);
+}
+
+// A rebalance pause longer than the target and than RATE_REBALANCE_SECONDS' default
+// (tests/sim/testdata/long-rebalance.yaml: 32 s). `wait` measures it from its first scale-down
+// and stops the down-pause-up cycle that cost 22 scale events in 30 minutes before.
+TEST(SimulatorTest, WaitLearnsALongRebalancePauseAndStopsFlapping) {
+  auto s = LoadScenario(std::filesystem::path(KA_SIM_TESTDATA_DIR) / "long-rebalance.yaml");
+  ASSERT_TRUE(s) << s.error().ToString();
+  const Workload w = BuildWorkload(*s);
+  auto keda = RunPolicy(*s, w, "keda-hpa");
+  auto wait = RunPolicy(*s, w, "wait");
+  ASSERT_TRUE(keda && wait);
+  EXPECT_LE(wait->metrics.scale_events, 6);
+  EXPECT_LT(wait->metrics.p99_wait_seconds, keda->metrics.p99_wait_seconds);
+  // Each scale-down would break the target for a whole pause: the pods are kept (at most 5 %
+  // above keda-hpa's pod-seconds, which scales down and piles up 84 s of wait).
+  EXPECT_LE(wait->metrics.pod_seconds, 1.05 * keda->metrics.pod_seconds);
+}
+
 // autoscaler.target_wait_seconds is TARGET_WAIT_SECONDS: the same load replayed with a target of
 // 20 s (the default) and of 60 s. The longer target is kept, and it is cheaper.
 TEST(SimulatorTest, WaitKeepsTheScenariosTargetWait) {
