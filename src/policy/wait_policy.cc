@@ -56,11 +56,11 @@
 //      of the count within M = S + rebalance + dt; a smaller count keeps the simulated peak
 //      under W (under R + kNearlyEmptyFraction × W when that is more: a pause longer than the
 //      target breaks it on any change) with arrivals at the highest λ of the last M seconds
-//      ("capacity memory") plus the noise band, and the removal's rebalance pause at once; and the pod-seconds saved
-//      over 120 s exceed the rebalance loss (min(n, P) × rebalance) plus kEventPrice. A count
-//      that does not keep up with λ (capacity < λ − kBand σ) falls behind without end: its
-//      saving counts only until its wait at the horizon's end reaches W (when an up follows),
-//      and it pays the loss twice (down, and up again).
+//      ("capacity memory") plus the noise band, and the removal's rebalance pause at once; and the
+//      pod-seconds saved over 120 s exceed the rebalance loss (min(n, P) × rebalance) plus
+//      kEventPrice. A count that does not keep up with λ (capacity < λ − kBand σ) falls behind
+//      without end: its saving counts only until its wait at the horizon's end reaches W (when an
+//      up follows), and it pays the loss twice (down, and up again).
 //   7. Before μ is measured (or without a consumer group) the seed rule: ceil(backlog /
 //      MESSAGES_PER_POD), at least one pod while messages arrive.
 // Every threshold is in seconds of wait or in σ; none is in messages or pods.
@@ -417,8 +417,8 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     const double consumed =
         in.consumed_per_minute ? std::max(0.0, *in.consumed_per_minute / 60.0) * dt : -1;
     const bool saturated_now = backlog > std::max(1.0, kInFlightSeconds * w.level);
-    if (n != w.down_target || ready != w.down_target || consumed < 0 || !w.mu ||
-        consumers_m <= 0 || since > kMaxStartupSeconds) {
+    if (n != w.down_target || ready != w.down_target || consumed < 0 || !w.mu || consumers_m <= 0 ||
+        since > kMaxStartupSeconds) {
       w.down_at.reset();  // another change, or nothing to time it by
     } else {
       w.down_consumed += consumed;
