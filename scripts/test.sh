@@ -14,10 +14,14 @@ build_args=()
 ctest_args=()
 exclude='soak'
 tsan=0
+# Most tests wait on daemons, brokers and timers rather than compute (the default run kept two
+# cores about half busy at -j 2), so three run at once; TSan's tests compute more: two.
+# KA_TEST_JOBS overrides both.
+jobs="${KA_TEST_JOBS:-3}"
 for a in "$@"; do
   case "$a" in
     --sanitize) build_args+=(--sanitize); exclude='soak|real_kafka' ;;
-    --tsan) build_args+=(--tsan); exclude='soak|real_kafka|fuzz'; tsan=1 ;;
+    --tsan) build_args+=(--tsan); exclude='soak|real_kafka|fuzz'; tsan=1; jobs="${KA_TEST_JOBS:-2}" ;;
     *) ctest_args+=("$a") ;;
   esac
 done
@@ -34,7 +38,7 @@ if [ "$tsan" = 1 ]; then
   status=0
   # deploy_dockerfile maps the binary's shared libraries to Alpine packages: a TSan binary links
   # libtsan and the C11-threads shim, which no image has, so that packaging check is left out.
-  ctest --output-on-failure --timeout 600 -j 2 -LE "$exclude" -E '^deploy_dockerfile$' \
+  ctest --output-on-failure --timeout 600 -j "$jobs" -LE "$exclude" -E '^deploy_dockerfile$' \
     "${ctest_args[@]}" || status=$?
   if compgen -G "$reports/report*" >/dev/null; then
     echo "test.sh --tsan: ThreadSanitizer reports (in $reports):" >&2
@@ -43,4 +47,4 @@ if [ "$tsan" = 1 ]; then
   fi
   exit "$status"
 fi
-ctest --output-on-failure --timeout 600 -j 2 -LE "$exclude" "${ctest_args[@]}"
+ctest --output-on-failure --timeout 600 -j "$jobs" -LE "$exclude" "${ctest_args[@]}"
