@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""The generated scenarios with one setting the generator never varies changed (issue 18).
+
+`simulate --generate` varies the load, the pod's rate, start-up, partitions and noise, but
+every scenario has rebalance 2-8 s, min_replicas 1, max_replicas = partitions and a 15 s
+interval. This replays the same scenarios (medians over 3 noise seeds, as the report) with
+one of those changed and prints, per variant, the share of scenarios where each policy beats
+keda-hpa on all three measures, the median/worst ratio of each measure and the scenarios above
+5 % of keda-hpa's pod-seconds (by family).
+
+  build/src/kafka-autoscaler simulate --generate all --count 207 --seed 12 --out G
+  tests/sim/tools/settings_sweep.py build/src/kafka-autoscaler G/scenarios OUT \\
+      [--policies keda-hpa,wait] [--variants base,rebalance4x,...] [--jobs 2]
+
+Variants: base (as generated), rebalance4x (rebalance_seconds × 4: 8-32 s), min2
+(min_replicas 2; scenarios whose max_replicas is 1 are left out), maxhalf (max_replicas =
+ceil(partitions / 2)), interval5 / interval30 / interval60 (interval_seconds; keda-hpa keeps
+its HPA's 15 s sync and KEDA's 30 s poll, so these compare our tick against theirs).
+Per-scenario medians go to OUT/VARIANT.txt.
+"""
+import argparse
+import concurrent.futures
+import os
+import re
+import statistics
+import subprocess
+
+
+def set_number(text, key, value):
+    return re.sub(r"(^\s*" + key + r":\s*)([0-9.]+)", lambda m: m.group(1) + str(value(float(m.group(2)))),
+                  text, count=1, flags=re.M)
+
+
+def partitions(text):
+    return int(re.search(r"^partitions:\s*(\d+)", text, re.M).group(1))
+
+
+VARIANTS = {
+    "base": lambda t: t,
+    "rebalance4x": lambda t: set_number(t, "rebalance_seconds", lambda v: int(v * 4)),
+    "min2": lambda t: set_number(t, "min_replicas", lambda v: 2),
+    "maxhalf": lambda t: set_number(t, "max_replicas", lambda v: max(1, (partitions(t) + 1) // 2)),
+    "interval5": lambda t: set_number(t, "interval_seconds", lambda v: 5),
+    "interval30": lambda t: set_number(t, "interval_seconds", lambda v: 30),
+    "interval60": lambda t: set_number(t, "interval_seconds", lambda v: 60),
+}
+ROW = re.compile(r"(\S+)\s+([\d.]+)/([\d.]+)\s+([\d.]+)/([\d.]+)\s+([\d.]+)/([\d.]+)")
+
+
+def replay(binary, policies, out, variant, path):
+    name = os.path.basename(path)[:-len(".yaml")]
+    text = VARIANTS[variant](open(path).read())
+    folder = os.path.join(out, variant)
+    os.makedirs(folder, exist_ok=True)
+    changed = os.path.join(folder, name + ".yaml")
+    with open(changed, "w") as f:
+        f.write(text)
+    run = subprocess.run([binary, "simulate", "--scenario", changed, "--seeds", "3", "--out",
+                          os.path.join(folder, "out"), "--policy"] + policies,
+                         capture_output=True, text=True)
+    if run.returncode != 0:
+        return name, None, run.stderr.strip().splitlines()[-1] if run.stderr else "failed"
+    medians = {}
+    for line in run.stdout.split("noise seeds")[-1].splitlines():
+        m = ROW.match(line)
+        if m and m.group(1) in policies:
+            medians[m.group(1)] = (float(m.group(2)), float(m.group(4)), float(m.group(6)))
+    return name, medians, ""
+
+
+def main():
+    a = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    a.add_argument("binary")
+    a.add_argument("scenarios", help="a folder of scenario YAML files (simulate --generate writes one)")
+    a.add_argument("out")
+    a.add_argument("--policies", default="keda-hpa,wait")
+    a.add_argument("--variants", default=",".join(VARIANTS))
+    a.add_argument("--jobs", type=int, default=2)
+    args = a.parse_args()
+    policies = args.policies.split(",")
+    if "keda-hpa" not in policies:
+        policies.insert(0, "keda-hpa")
+    paths = sorted(os.path.join(args.scenarios, f) for f in os.listdir(args.scenarios) if f.endswith(".yaml"))
+    for variant in args.variants.split(","):
+        if variant not in VARIANTS:
+            a.error(f"unknown variant {variant}; known: {', '.join(VARIANTS)}")
+        rows, skipped = [], 0
+        with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+            for name, medians, err in pool.map(lambda p: replay(args.binary, policies, args.out, variant, p), paths):
+                if medians is None:
+                    skipped += 1  # e.g. min2 on a scenario whose max_replicas is 1
+                    continue
+                rows.append((name, medians))
+        with open(os.path.join(args.out, variant + ".txt"), "w") as f:
+            for name, m in rows:
+                f.write(name + " " + " ".join(f"{p}:{v[0]}/{v[1]:.0f}/{v[2]:.0f}" for p, v in m.items()) + "\n")
+        for p in policies:
+            if p == "keda-hpa":
+                continue
+            wins, over, p99, cost, events, families = 0, 0, [], [], [], {}
+            for name, m in rows:
+                k, w = m["keda-hpa"], m[p]
+                wins += w[0] < k[0] and w[1] < k[1] and w[2] < k[2]
+                if w[1] > 1.05 * k[1]:
+                    over += 1
+                    family = name.rsplit("-", 1)[0]
+                    families[family] = families.get(family, 0) + 1
+                p99.append(w[0] / k[0] if k[0] > 0 else 1)
+                cost.append(w[1] / k[1] if k[1] > 0 else 1)
+                events.append((w[2] + 1) / (k[2] + 1))
+            n = len(rows)
+            print(f"{variant:12s} {p:15s} {n:4d} scenarios ({skipped} left out)  beats {100 * wins / n:5.1f}%  "
+                  f"p99 {statistics.median(p99):.2f}/{max(p99):.2f}  pod_s {statistics.median(cost):.2f}/{max(cost):.2f}  "
+                  f"events {statistics.median(events):.2f}/{max(events):.2f}  pod_s>5% {over} "
+                  + " ".join(f"{k} {v}" for k, v in sorted(families.items())), flush=True)
+
+
+if __name__ == "__main__":
+    main()
