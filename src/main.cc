@@ -392,6 +392,8 @@ int RunDaemon(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptio
                         {"dry_run", cfg.dry_run},
                         {"leader_election", cfg.leader_election},
                         {"identity", identity}});
+  for (const auto& warning : ka::config::Warnings(cfg))
+    log.Warn("configuration", {{"warning", warning}});
 
   auto source = ka::kafka::MakeKafkaMetricSource(cfg, clock, &log, &stop);
   if (!source) {

@@ -195,6 +195,19 @@ bool IsTopicName(std::string_view t) {
 
 }  // namespace
 
+std::vector<std::string> Warnings(const Config& config) {
+  std::vector<std::string> out;
+  if (config.policy.kind == policy::PolicyKind::kWait &&
+      config.scale_interval > config.policy.target_wait) {
+    out.push_back(
+        "SCALE_INTERVAL_SECONDS=" + std::to_string(config.scale_interval.count()) +
+        " is above TARGET_WAIT_SECONDS=" + std::to_string(config.policy.target_wait.count()) +
+        ": the wait policy sees a rise up to a tick late, so it cannot keep that wait; "
+        "set SCALE_INTERVAL_SECONDS at or below TARGET_WAIT_SECONDS");
+  }
+  return out;
+}
+
 std::string_view OffsetResetPolicyName(OffsetResetPolicy policy) {
   return policy == OffsetResetPolicy::kEarliest ? "earliest" : "latest";
 }

@@ -86,6 +86,11 @@ struct Config {
 // message, and one detail line per problem ("MIN_REPLICAS=5: must be <= MAX_REPLICAS (2)").
 [[nodiscard]] Result<Config> Load(const Env& env);
 
+// Settings that load but work against each other, one sentence each (the daemon logs them at
+// start as warnings): SCALING_POLICY=wait with SCALE_INTERVAL_SECONDS above TARGET_WAIT_SECONDS
+// sees a rise up to a tick late, longer than the wait it is asked to keep.
+std::vector<std::string> Warnings(const Config& config);
+
 // The names of every variable Load() reads, for --help and documentation.
 const std::vector<std::string>& KnownVariables();
 

@@ -267,6 +267,24 @@ TEST(ConfigTest, EveryVariableRejectsBadAndEmptyValues) {
   }
 }
 
+// SCALING_POLICY=wait ticking less often than the wait it keeps: loads, with one warning.
+TEST(ConfigTest, WaitTickingSlowerThanItsTargetIsWarnedAbout) {
+  auto slow = Load({{"SCALING_POLICY", "wait"}});  // the seed's 60 s interval, a 20 s target
+  ASSERT_TRUE(slow) << slow.error().ToString();
+  const auto warnings = Warnings(*slow);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("SCALE_INTERVAL_SECONDS=60 is above TARGET_WAIT_SECONDS=20"),
+            std::string::npos)
+      << warnings[0];
+  for (const Env& fine : {Env{{"SCALING_POLICY", "wait"}, {"SCALE_INTERVAL_SECONDS", "15"}},
+                          Env{{"SCALING_POLICY", "wait"}, {"TARGET_WAIT_SECONDS", "60"}},
+                          Env{{"SCALING_POLICY", "rate"}}, Env{}}) {
+    auto c = Load(fine);
+    ASSERT_TRUE(c) << c.error().ToString();
+    EXPECT_TRUE(Warnings(*c).empty()) << Warnings(*c)[0];
+  }
+}
+
 TEST(ConfigTest, ShardsDefaultsToSixteenAndIsShown) {
   auto c = Load({});
   ASSERT_TRUE(c) << c.error().ToString();
