@@ -25,7 +25,7 @@
 //      the m consumers worked consumed ÷ (m μ) of the time since; the rest is the pause. Taken
 //      at the first tick whose interval consumed something with the backlog still above
 //      kInFlightSeconds of arrivals (they worked from the pause's end on; a tick with less
-//      ends the timing: the pods keep up, or nothing arrives), at most 300 s; the
+//      ends the timing: the pods keep up, or nothing arrives), with μ exact, at most 300 s; the
 //      first sample replaces RATE_REBALANCE_SECONDS (the prior), later ones average in. While
 //      nothing has been consumed with that backlog waiting, R is at least the time since t0.
 //      A pause longer than assumed made every scale-down fall behind and scale up again, each
@@ -425,10 +425,14 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       if (!saturated_now) {
         w.down_at.reset();  // the pods keep up, or nothing arrives: no pause to see
       } else if (consumed > 0) {
-        const double worked = w.down_consumed / (consumers_m * *w.mu);
-        const double pause = std::clamp(since - worked, 0.0, kMaxRebalanceSeconds);
-        w.rebalance = w.down_prior ? 0.5 * (*w.down_prior + pause) : pause;
-        w.rebalance_measured = true;
+        // Only an exact μ times the work: a lower bound would make it look longer, the pause
+        // shorter than it was.
+        if (w.mu_exact) {
+          const double worked = w.down_consumed / (consumers_m * *w.mu);
+          const double pause = std::clamp(since - worked, 0.0, kMaxRebalanceSeconds);
+          w.rebalance = w.down_prior ? 0.5 * (*w.down_prior + pause) : pause;
+          w.rebalance_measured = true;
+        }
         w.down_at.reset();
       } else if (w.down_consumed <= 0) {
         // Nothing consumed yet with work waiting: the pause is at least this long. Used at
