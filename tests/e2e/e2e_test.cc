@@ -15,6 +15,7 @@
 
 #include "apiserver/test_apiserver.h"
 #include "e2e/process.h"
+#include "e2e/scratch_dir.h"
 #include "manifest_yaml.h"
 #include "mock_cluster.h"
 #include "role_policy.h"
@@ -139,6 +140,7 @@ class E2eTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
+  ScratchDirCleanup dir_cleanup_{dir_};  // before the members that write there
   std::unique_ptr<MockCluster> kafka_;
   std::unique_ptr<TestApiServer> api_;
   std::string kubeconfig_;

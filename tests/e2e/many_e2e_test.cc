@@ -15,6 +15,7 @@
 
 #include "apiserver/test_apiserver.h"
 #include "e2e/process.h"
+#include "e2e/scratch_dir.h"
 #include "mock_cluster.h"
 #include "otlp_receiver.h"
 #include "telemetry/test_util.h"
@@ -143,6 +144,7 @@ class ManyE2eTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
+  ScratchDirCleanup dir_cleanup_{dir_};  // before the members that write there
   std::unique_ptr<MockCluster> kafka_;
   std::unique_ptr<TestApiServer> api_;
   std::string kubeconfig_;

@@ -30,6 +30,7 @@
 
 #include "apiserver/test_apiserver.h"
 #include "e2e/process.h"
+#include "e2e/scratch_dir.h"
 #include "kube/shards.h"
 #include "mock_cluster.h"
 
@@ -325,6 +326,7 @@ class ShardsE2eTest : public ::testing::Test {
 
   int targets_ = 0;
   std::filesystem::path dir_;
+  ScratchDirCleanup dir_cleanup_{dir_};  // before the members that write there
   std::unique_ptr<MockCluster> kafka_;
   std::unique_ptr<TestApiServer> api_;
   std::vector<std::string> kubeconfigs_;

@@ -12,6 +12,7 @@
 
 #include "apiserver/test_apiserver.h"
 #include "e2e/process.h"
+#include "e2e/scratch_dir.h"
 #include "mock_cluster.h"
 #include "otlp_receiver.h"
 #include "telemetry/test_util.h"
@@ -79,6 +80,7 @@ class TelemetryE2eTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
+  ScratchDirCleanup dir_cleanup_{dir_};  // before the members that write there
   std::unique_ptr<kafka::testing::MockCluster> kafka_;
   std::unique_ptr<TestApiServer> api_;
   int port_ = 0;
