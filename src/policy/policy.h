@@ -148,8 +148,7 @@ struct WaitMemory {
   bool startup_measured = false;
   std::optional<SteadyTime> up_at;      // the scale-up whose start-up is being timed, decided at
   int32_t up_target = 0;                // ... to this many pods
-  double rebalance = 0;                 // learned rebalance pause (s), once measured
-  bool rebalance_measured = false;      // until then RATE_REBALANCE_SECONDS is used
+  std::optional<double> rebalance;      // learned rebalance pause (s); until then the prior
   std::optional<SteadyTime> down_at;    // the scale-down whose pause is being timed, decided at
   int32_t down_target = 0;              // ... to this many pods
   double down_consumed = 0;             // messages consumed since down_at

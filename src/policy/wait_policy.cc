@@ -329,7 +329,7 @@ double DailyRate(const DailyProfile& p, SteadyTime now, double lead) {
 
 // The rebalance pause the prediction assumes: measured (3a), or RATE_REBALANCE_SECONDS.
 double Rebalance(const WaitMemory& w, const PolicyConfig& c) {
-  return w.rebalance_measured ? w.rebalance : static_cast<double>(c.rate_rebalance.count());
+  return w.rebalance.value_or(static_cast<double>(c.rate_rebalance.count()));
 }
 
 int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, WaitDetail& detail,
@@ -340,7 +340,6 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   const double dt =
       w.last_tick ? std::max(1e-3, std::chrono::duration<double>(in.now - *w.last_tick).count())
                   : 0;
-  const double rebalance = Rebalance(w, c);
   const double target = std::max(1.0, static_cast<double>(c.target_wait.count()));
   const int64_t backlog_messages = std::max<int64_t>(0, in.backlog);
   const double backlog = static_cast<double>(backlog_messages);
@@ -360,6 +359,9 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   w.prev_replicas = n;
   w.prev_backlog = backlog_messages;
   w.last_tick = in.now;
+  // Messages per second the group consumed over the interval, when known.
+  const bool consumed_known = in.consumed_per_minute.has_value();
+  const double consumed_rate = std::max(0.0, in.consumed_per_minute.value_or(0) / 60.0);
 
   // 1. Arrival rate.
   std::optional<double> sample;
@@ -373,8 +375,8 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
 
   // 2. One pod's rate.
   const int32_t consumers = ConsumingPods(ready, in.partition_count);
-  if (in.consumed_per_minute && consumers > 0 && same_ends && dt > 0) {
-    const double per_pod = std::max(0.0, *in.consumed_per_minute / 60.0) / consumers;
+  if (consumed_known && consumers > 0 && same_ends && dt > 0) {
+    const double per_pod = consumed_rate / consumers;
     const double in_flight = std::max(1.0, kInFlightSeconds * lambda);
     const bool saturated = backlog > in_flight && static_cast<double>(prev_backlog) > in_flight;
     if (saturated && set_unchanged && per_pod > 0) {
@@ -383,15 +385,14 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     } else if (per_pod > 0 && (!w.mu || per_pod > *w.mu)) {
       w.mu = per_pod;
     }
-  } else if (!w.mu && in.consumed_per_minute && ready_before >= 0 && ready > ready_before &&
-             dt > 0) {
+  } else if (!w.mu && consumed_known && ready_before >= 0 && ready > ready_before && dt > 0) {
     // Before the first sample, an interval in which the consumer set grew still bounds μ from
     // below: no more than its end's consumers consumed, and a pause only lowers what they did.
     // Without it a group whose count grows at every tick (a minimum above the initial count,
     // then a seed-rule climb) would stay on the seed rule. (A set that shrank waits for a
     // clean interval: its larger end may have left at the start, a bound too loose to use.)
     const int32_t most = ConsumingPods(ready, in.partition_count);
-    const double per_pod = std::max(0.0, *in.consumed_per_minute / 60.0) / std::max(1, most);
+    const double per_pod = consumed_rate / std::max(1, most);
     if (most > 0 && per_pod > 0) w.mu = per_pod;
   }
 
@@ -414,8 +415,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   if (w.down_at) {
     const double since = Seconds(in.now - *w.down_at);
     const int32_t consumers_m = ConsumingPods(w.down_target, in.partition_count);
-    const double consumed =
-        in.consumed_per_minute ? std::max(0.0, *in.consumed_per_minute / 60.0) * dt : -1;
+    const double consumed = consumed_known ? consumed_rate * dt : -1;
     const bool saturated_now = backlog > std::max(1.0, kInFlightSeconds * w.level);
     if (n != w.down_target || ready != w.down_target || consumed < 0 || !w.mu || consumers_m <= 0 ||
         since > kMaxStartupSeconds) {
@@ -431,21 +431,19 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
           const double worked = w.down_consumed / (consumers_m * *w.mu);
           const double pause = std::clamp(since - worked, 0.0, kMaxRebalanceSeconds);
           w.rebalance = w.down_prior ? 0.5 * (*w.down_prior + pause) : pause;
-          w.rebalance_measured = true;
         }
         w.down_at.reset();
       } else if (w.down_consumed <= 0) {
         // Nothing consumed yet with work waiting: the pause is at least this long. Used at
         // once — the up that such a pile-up brings would end the timing before its sample.
         const double at_least = std::min(since, kMaxRebalanceSeconds);
-        if (Rebalance(w, c) < at_least) {
-          w.rebalance = at_least;
-          w.rebalance_measured = true;
-        }
+        if (Rebalance(w, c) < at_least) w.rebalance = at_least;
       }
     }
   }
-  detail.rebalance_s = Rebalance(w, c);
+  // The pause learned at this tick is used from this tick on.
+  const double rebalance = Rebalance(w, c);
+  detail.rebalance_s = rebalance;
 
   // Capacity memory: the λ samples of the last M seconds.
   const double memory_s = w.startup + rebalance + dt;
@@ -604,7 +602,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       w.down_at = in.now;
       w.down_target = choice;
       w.down_consumed = 0;
-      w.down_prior = w.rebalance_measured ? std::optional<double>(w.rebalance) : std::nullopt;
+      w.down_prior = w.rebalance;
       detail.why = "down";
       return choice;
     }
