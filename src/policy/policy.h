@@ -158,7 +158,7 @@ struct WaitMemory {
   int32_t prev_ready = -1;              // ready pods at the previous tick
   int32_t prev_prev_ready = -1;         // ... and the tick before
   int64_t prev_backlog = -1;
-  std::deque<std::pair<SteadyTime, double>> recent;  // (tick, λ) within M
+  std::deque<std::pair<SteadyTime, double>> recent;  // (tick, λ) within max(M, W + dt)
   // Prediction (PREDICT=true): the last kOnsets burst onsets (ring; `onset_count` ever seen)
   // and the most pods each burst had within 2M of its onset.
   static constexpr size_t kOnsets = 8;

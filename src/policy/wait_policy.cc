@@ -52,7 +52,10 @@
 //      starting, the smallest count (never below the ready pods) whose simulated peak stays
 //      under W with arrivals at min(λ, the sample) — pods that have not joined cost no
 //      rebalance to remove, so a burst over by the next tick does not keep them.
-//   6. Down, only when all hold: the backlog drains in ≤ kNearlyEmptyFraction × W; no change
+//   6. Down, only when all hold: the backlog drains in ≤ kNearlyEmptyFraction × W; no message
+//      waiting is older than W (the backlog is at most what arrived within W, by the λ samples,
+//      or within kInFlightSeconds of λ): a removal would make those oldest older still, and
+//      after a burst the partitions drain slowly they are the p99; no change
 //      of the count within M = S + rebalance + dt; a smaller count keeps the simulated peak
 //      under W (under R + kNearlyEmptyFraction × W when that is more: a pause longer than the
 //      target breaks it on any change) with arrivals at the highest λ of the last M seconds
@@ -327,6 +330,24 @@ double DailyRate(const DailyProfile& p, SteadyTime now, double lead) {
   return rate;
 }
 
+// Messages that arrived within the last `span` seconds: each sample of `recent` is the rate over
+// the interval ending at its tick (the oldest one's taken as dt long); a part of the span no
+// sample covers counts at the level λ.
+double ArrivedWithin(const std::deque<std::pair<SteadyTime, double>>& recent, SteadyTime now,
+                     double span, double dt, double lambda) {
+  double arrived = 0;
+  double covered = 0;  // seconds of the span some sample covers
+  for (size_t i = recent.size(); i-- > 0;) {
+    const double end = std::max(0.0, Seconds(now - recent[i].first));
+    if (end >= span) break;
+    const double start = i > 0 ? std::max(end, Seconds(now - recent[i - 1].first)) : end + dt;
+    const double part = std::min(start, span) - end;
+    arrived += recent[i].second * part;
+    covered += part;
+  }
+  return arrived + lambda * std::max(0.0, span - covered);
+}
+
 // The rebalance pause the prediction assumes: measured (3a), or RATE_REBALANCE_SECONDS.
 double Rebalance(const WaitMemory& w, const PolicyConfig& c) {
   return w.rebalance.value_or(static_cast<double>(c.rate_rebalance.count()));
@@ -445,12 +466,13 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   const double rebalance = Rebalance(w, c);
   detail.rebalance_s = rebalance;
 
-  // Capacity memory: the λ samples of the last M seconds.
+  // The λ samples of the last M seconds (capacity memory) and of the last W (the backlog's
+  // age, 6).
   const double memory_s = w.startup + rebalance + dt;
   if (sample) w.recent.emplace_back(in.now, *sample);
   while (!w.recent.empty() &&
          (w.recent.size() > kMaxRecent ||
-          std::chrono::duration<double>(in.now - w.recent.front().first).count() > memory_s)) {
+          Seconds(in.now - w.recent.front().first) > std::max(memory_s, target + dt))) {
     w.recent.pop_front();
   }
 
@@ -565,9 +587,16 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   const bool nearly_empty = backlog / drain_capacity <= kNearlyEmptyFraction * target;
   const bool quiet =
       !w.change_at || std::chrono::duration<double>(in.now - *w.change_at).count() >= memory_s;
-  if (n > lowest && nearly_empty && quiet && f.starting == 0) {
+  // More is waiting than arrived within W, so the oldest messages have waited longer than W:
+  // a removal would keep them waiting longer still (after a burst above the partitions' drain
+  // they are the p99). Not before they are consumed.
+  const bool old_waiting = backlog > std::max(1.0, kInFlightSeconds * lambda) &&
+                           backlog > ArrivedWithin(w.recent, in.now, target, dt, lambda);
+  if (n > lowest && nearly_empty && quiet && f.starting == 0 && !old_waiting) {
     double highest = lambda;
-    for (const auto& r : w.recent) highest = std::max(highest, r.second);
+    for (const auto& r : w.recent) {
+      if (Seconds(in.now - r.first) <= memory_s) highest = std::max(highest, r.second);
+    }
     Fluid down = f;
     down.lambda = highest;
     down.mu = w.mu_exact ? mu : mu * kProbe;

@@ -357,6 +357,22 @@ TEST(SimulatorTest, WaitCancelsPodsOrderedForABatchThatIsAlreadyGone) {
   EXPECT_LE(extra, 6 * 2 * 15);
 }
 
+// Dumps above what the partitions drain at once (hand-made,
+// tests/sim/testdata/dumps-above-partitions.yaml): when the backlog is nearly empty its messages
+// have waited about a minute. `wait` must not remove pods before they are consumed (that made
+// them the p99: 83 s against reactive-bound's 73 s), and still go down once they are.
+TEST(SimulatorTest, WaitKeepsThePodsUntilMessagesOlderThanTheTargetAreConsumed) {
+  auto s = LoadScenario(std::filesystem::path(KA_SIM_TESTDATA_DIR) / "dumps-above-partitions.yaml");
+  ASSERT_TRUE(s) << s.error().ToString();
+  const Workload w = BuildWorkload(*s);
+  auto bound = RunPolicy(*s, w, "reactive-bound");
+  auto wait = RunPolicy(*s, w, "wait");
+  ASSERT_TRUE(bound && wait);
+  EXPECT_LE(wait->metrics.p99_wait_seconds, 1.05 * bound->metrics.p99_wait_seconds);
+  EXPECT_LE(wait->metrics.pod_seconds, bound->metrics.pod_seconds);
+  EXPECT_LE(wait->metrics.scale_events, bound->metrics.scale_events);
+}
+
 // Just above one pod (hand-made, tests/sim/testdata/just-above-one-pod.yaml): 220 msg/s against
 // 200 per pod. One pod's wait stays under the target over the prediction's horizon but grows
 // without end; `wait` must not go down to it (and come back up) again and again.
