@@ -15,8 +15,14 @@ keda-hpa on all three measures, the median/worst ratio of each measure and the s
 Variants: base (as generated), rebalance4x (rebalance_seconds × 4: 8-32 s), min2
 (min_replicas 2; scenarios whose max_replicas is 1 are left out), maxhalf (max_replicas =
 ceil(partitions / 2)), interval5 / interval30 / interval60 (interval_seconds; keda-hpa keeps
-its HPA's 15 s sync and KEDA's 30 s poll, so these compare our tick against theirs).
-Per-scenario medians go to OUT/VARIANT.txt.
+its HPA's 15 s sync and KEDA's 30 s poll, so these compare our tick against theirs); and a
+scenario's neighbourhood, one change at a time: load0.5 / load1.5 (every rate of an inline
+`load:` list scaled), podrate2x / podrate0.5, startup0.5 / startup2x, partitions0.5 (max_replicas
+kept), noise0.3, threshold0.5 / threshold2x (messages_per_pod: keda-hpa's lagThreshold; `wait`
+does not use it once one pod's rate is known). `--variants neighbourhood` runs those with
+rebalance4x, interval30 and min2 (for the shared five: tests/sim/tools/settings_sweep.py
+BINARY scenarios OUT --variants neighbourhood --rows). Per-scenario medians go to
+OUT/VARIANT.txt; --rows prints them too (p99/pod-seconds/events).
 """
 import argparse
 import concurrent.futures
@@ -31,6 +37,12 @@ def set_number(text, key, value):
                   text, count=1, flags=re.M)
 
 
+def scale_load(text, k):
+    """Multiplies every rate of the inline `load:` list ([t, rate] rows) by k."""
+    return re.sub(r"^(\s*- \[\s*[0-9.]+\s*,\s*)([0-9.eE+-]+)",
+                  lambda m: m.group(1) + repr(float(m.group(2)) * k), text, flags=re.M)
+
+
 def partitions(text):
     return int(re.search(r"^partitions:\s*(\d+)", text, re.M).group(1))
 
@@ -43,7 +55,21 @@ VARIANTS = {
     "interval5": lambda t: set_number(t, "interval_seconds", lambda v: 5),
     "interval30": lambda t: set_number(t, "interval_seconds", lambda v: 30),
     "interval60": lambda t: set_number(t, "interval_seconds", lambda v: 60),
+    # The neighbourhood of a scenario: its load, pod and threshold scaled one at a time.
+    "load0.5": lambda t: scale_load(t, 0.5),
+    "load1.5": lambda t: scale_load(t, 1.5),
+    "podrate2x": lambda t: set_number(t, "messages_per_second", lambda v: v * 2),
+    "podrate0.5": lambda t: set_number(t, "messages_per_second", lambda v: max(1.0, v / 2)),
+    "startup0.5": lambda t: set_number(t, "startup_seconds", lambda v: int(v / 2)),
+    "startup2x": lambda t: set_number(t, "startup_seconds", lambda v: int(v * 2)),
+    "partitions0.5": lambda t: set_number(t, "partitions", lambda v: max(1, int(v / 2))),
+    "noise0.3": lambda t: set_number(t, "noise", lambda v: 0.3),
+    "threshold0.5": lambda t: set_number(t, "messages_per_pod", lambda v: max(1, int(v / 2))),
+    "threshold2x": lambda t: set_number(t, "messages_per_pod", lambda v: int(v * 2)),
 }
+NEIGHBOURHOOD = ["load0.5", "load1.5", "podrate2x", "podrate0.5", "startup0.5", "startup2x",
+                 "partitions0.5", "noise0.3", "rebalance4x", "threshold0.5", "threshold2x",
+                 "interval30", "min2"]
 ROW = re.compile(r"(\S+)\s+([\d.]+)/([\d.]+)\s+([\d.]+)/([\d.]+)\s+([\d.]+)/([\d.]+)")
 
 
@@ -76,12 +102,14 @@ def main():
     a.add_argument("--policies", default="keda-hpa,wait")
     a.add_argument("--variants", default=",".join(VARIANTS))
     a.add_argument("--jobs", type=int, default=2)
+    a.add_argument("--rows", action="store_true", help="print every scenario's medians and whether it beats keda-hpa")
     args = a.parse_args()
+    variants = [v for name in args.variants.split(",") for v in (NEIGHBOURHOOD if name == "neighbourhood" else [name])]
     policies = args.policies.split(",")
     if "keda-hpa" not in policies:
         policies.insert(0, "keda-hpa")
     paths = sorted(os.path.join(args.scenarios, f) for f in os.listdir(args.scenarios) if f.endswith(".yaml"))
-    for variant in args.variants.split(","):
+    for variant in variants:
         if variant not in VARIANTS:
             a.error(f"unknown variant {variant}; known: {', '.join(VARIANTS)}")
         rows, skipped = [], 0
@@ -94,6 +122,15 @@ def main():
         with open(os.path.join(args.out, variant + ".txt"), "w") as f:
             for name, m in rows:
                 f.write(name + " " + " ".join(f"{p}:{v[0]}/{v[1]:.0f}/{v[2]:.0f}" for p, v in m.items()) + "\n")
+        if args.rows:
+            for name, m in rows:
+                k = m["keda-hpa"]
+                cells = []
+                for p in policies:
+                    v = m[p]
+                    won = p != "keda-hpa" and v[0] < k[0] and v[1] < k[1] and v[2] < k[2]
+                    cells.append(f"{p} {v[0]:g}/{v[1]:.0f}/{v[2]:.0f}" + (" beats" if won else ""))
+                print(f"{variant:12s} {name:24s} " + "  ".join(cells))
         for p in policies:
             if p == "keda-hpa":
                 continue
