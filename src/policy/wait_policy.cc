@@ -9,6 +9,8 @@
 //      the new sample when the residual exceeds max(4σ, 10 % of the prediction); a residual as
 //      far below needs two ticks in a row before the level drops (one quiet interval is not
 //      the end of a burst). σ is the RMS EWMA of the residuals of accepted (non-jump) samples.
+//   1a. Short onsets: how many burst onsets in a row were followed by a drop at the next tick
+//      (over within a tick), and the smallest of their samples (5b).
 //   2. One pod's rate μ: consumed/s ÷ min(ready, partitions) over intervals in which the
 //      consumer set did not change (ready and spec.replicas equal over the last two ticks, so
 //      no rebalance pause falls in the interval). With the backlog above kInFlightSeconds of
@@ -52,6 +54,12 @@
 //      starting, the smallest count (never below the ready pods) whose simulated peak stays
 //      under W with arrivals at min(λ, the sample) — pods that have not joined cost no
 //      rebalance to remove, so a burst over by the next tick does not keep them.
+//   5b. Doubt: when the last kShortOnsets burst onsets were each followed by a drop at the next
+//      tick (short batches, over within a tick: 1a)
+//      and this onset is at least kPartialOnset × that size (a smaller one may be the first
+//      part of a batch straddling the tick), or when this tick's sample is a drop: no up
+//      (why = up_unconfirmed) if, with arrivals back at the level before the onset (at the sample),
+//      the pods would cut the peak by at most kNearlyEmptyFraction × W. The next sample tells.
 //   6. Down, only when all hold: the backlog drains in ≤ kNearlyEmptyFraction × W; no message
 //      waiting is older than W (the backlog is at most what arrived within W, by the λ samples,
 //      or within kInFlightSeconds of λ): a removal would make those oldest older still, and
@@ -95,6 +103,8 @@ constexpr size_t kMaxRecent = 256;          // capacity memory entries at most
 constexpr double kMaxStartupSeconds = 900;  // a start-up sample is capped at this
 constexpr double kMaxRebalanceSeconds = 300;  // a pause sample is capped at this
 constexpr double kBurstFactor = 2;          // a burst onset at least doubles the rate
+constexpr int32_t kShortOnsets = 2;         // onsets over within a tick, in a row, to doubt one
+constexpr double kPartialOnset = 0.5;       // ... of at least this × their size
 constexpr double kPeriodTolerance = 0.05;   // intervals agreeing within this fraction repeat
 constexpr double kDayWeight = 0.5;          // EWMA weight of the newest day in the daily profile
 constexpr double kAgreeSigmas = 3;      // days agree when a bucket's means differ by ≤ this σ
@@ -388,7 +398,20 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   std::optional<double> sample;
   if (in.produced_per_minute) sample = std::max(0.0, *in.produced_per_minute / 60.0);
   bool drop = false;
+  // The rate expected before this sample: what a burst seen in it may already be back to.
+  const double level_before = w.has_level ? std::max(0.0, w.level + w.trend * dt) : 0;
   onset = sample && dt > 0 && LearnArrivalRate(*sample, dt, w, drop);
+  if (sample && dt > 0) {
+    // 1a. How long bursts here last: an onset whose next sample is a drop was over within a
+    // tick (a short batch).
+    if (w.onset_sample) {
+      w.short_onset_rate = drop && w.short_onsets > 0
+                               ? std::min(w.short_onset_rate, *w.onset_sample)
+                               : *w.onset_sample;
+      w.short_onsets = drop ? std::min(w.short_onsets + 1, kShortOnsets) : 0;
+    }
+    w.onset_sample = onset ? sample : std::nullopt;
+  }
   dt_out = dt;
   const double lambda = w.level;
   detail.lambda = lambda;
@@ -564,6 +587,25 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       later.startup = w.startup + dt;
       if (PeakWait(later, choice - n) <= target) {
         detail.why = "up_later";
+        return n;
+      }
+    }
+    // 5b. A burst that is likely over already (the last kShortOnsets onsets were each over by
+    // the next sample), or a rate that this tick's sample says has dropped:
+    // when, with arrivals back at the level before the onset (at the sample), the pods would
+    // cut the peak wait by at most kNearlyEmptyFraction × W (they start too late to help much
+    // with the backlog), order nothing yet: at a tick's delay the pods would cost more in
+    // changes (an order, then a cancel, at every short batch) than they buy. The next sample tells:
+    // a drop orders nothing, a sustained rate orders the pods a tick later. (Only an onset as large
+    // as those: a smaller one may be the first part of a burst that straddles the tick.)
+    const bool doubted =
+        onset && w.short_onsets >= kShortOnsets && *sample >= kPartialOnset * w.short_onset_rate;
+    if (choice > n && sample && (doubted || drop)) {
+      Fluid over = f;
+      over.lambda = std::min(lambda, doubted ? level_before : *sample);
+      over.rise = 0;
+      if (PeakWait(over, 0) - PeakWait(over, choice - n) <= kNearlyEmptyFraction * target) {
+        detail.why = "up_unconfirmed";
         return n;
       }
     }
