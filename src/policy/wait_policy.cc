@@ -55,11 +55,11 @@
 //      under W with arrivals at min(λ, the sample) — pods that have not joined cost no
 //      rebalance to remove, so a burst over by the next tick does not keep them.
 //   5b. Doubt: when the last kShortOnsets burst onsets were each followed by a drop at the next
-//      tick (short batches, over within a tick: 1a)
-//      and this onset is at least kPartialOnset × that size (a smaller one may be the first
-//      part of a batch straddling the tick), or when this tick's sample is a drop: no up
-//      (why = up_unconfirmed) if, with arrivals back at the level before the onset (at the sample),
-//      the pods would cut the peak by at most kNearlyEmptyFraction × W. The next sample tells.
+//      tick (short batches, over within a tick: 1a) and this onset is at least kPartialOnset ×
+//      the smallest of them (a smaller one may be the first part of a batch straddling the
+//      tick), or when this tick's sample is a drop: no up (why = up_unconfirmed) if, with
+//      arrivals back at the level before the onset (at the sample), the pods would cut the
+//      peak by at most kNearlyEmptyFraction × W. The next sample tells.
 //   6. Down, only when all hold: the backlog drains in ≤ kNearlyEmptyFraction × W; no message
 //      waiting is older than W (the backlog is at most what arrived within W, by the λ samples,
 //      or within kInFlightSeconds of λ): a removal would make those oldest older still, and
