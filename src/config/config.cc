@@ -195,15 +195,18 @@ bool IsTopicName(std::string_view t) {
 
 }  // namespace
 
-std::vector<std::string> Warnings(const Config& config) {
+std::vector<std::string> Warnings(const Config& config,
+                                  const std::function<std::string(std::string_view)>& name) {
   std::vector<std::string> out;
   if (config.policy.kind == policy::PolicyKind::kWait &&
       config.scale_interval > config.policy.target_wait) {
-    out.push_back(
-        "SCALE_INTERVAL_SECONDS=" + std::to_string(config.scale_interval.count()) +
-        " is above TARGET_WAIT_SECONDS=" + std::to_string(config.policy.target_wait.count()) +
-        ": the wait policy sees a rise up to a tick late, so it cannot keep that wait; "
-        "set SCALE_INTERVAL_SECONDS at or below TARGET_WAIT_SECONDS");
+    const std::string interval = name("SCALE_INTERVAL_SECONDS");
+    const std::string wait = name("TARGET_WAIT_SECONDS");
+    out.push_back(interval + "=" + std::to_string(config.scale_interval.count()) + " is above " +
+                  wait + "=" + std::to_string(config.policy.target_wait.count()) +
+                  ": the wait policy sees a rise up to a tick late, so it cannot keep that "
+                  "wait; set " +
+                  interval + " at or below " + wait);
   }
   return out;
 }

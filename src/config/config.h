@@ -8,12 +8,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "common/log.h"
 #include "common/result.h"
@@ -87,9 +88,13 @@ struct Config {
 [[nodiscard]] Result<Config> Load(const Env& env);
 
 // Settings that load but work against each other, one sentence each (the daemon logs them at
-// start as warnings): SCALING_POLICY=wait with SCALE_INTERVAL_SECONDS above TARGET_WAIT_SECONDS
-// sees a rise up to a tick late, longer than the wait it is asked to keep.
-std::vector<std::string> Warnings(const Config& config);
+// start as warnings; many mode logs them and posts them as Warning events on the KafkaScaler):
+// SCALING_POLICY=wait with SCALE_INTERVAL_SECONDS above TARGET_WAIT_SECONDS sees a rise up to a
+// tick late, longer than the wait it is asked to keep. `name` turns a variable's name into the
+// name the user wrote (a KafkaScaler's "spec.scaleIntervalSeconds"); default: as it is.
+std::vector<std::string> Warnings(
+    const Config& config, const std::function<std::string(std::string_view)>& name =
+                              [](std::string_view v) { return std::string(v); });
 
 // The names of every variable Load() reads, for --help and documentation.
 const std::vector<std::string>& KnownVariables();

@@ -168,6 +168,10 @@ struct Controller::Target {
   // the spec, clients, trackers and reconciler are built when this replica gains it.
   bool dormant = false;
   bool handover_announced = false;
+  // Settings of the spec that work against each other (config::Warnings, with the spec's field
+  // names): logged at each build, posted once as Warning events by the replica that writes.
+  std::vector<std::string> warnings;
+  bool warnings_posted = false;
 };
 
 Controller::Controller(ControllerOptions options, const Clock& clock, Logger& log,
@@ -291,6 +295,12 @@ void Controller::Build(const json& object, bool fresh) {
         {{"kafkascaler", key}, {"reason", t->refusal->reason}, {"error", t->refusal->message}});
   } else {
     const config::Config& cfg = spec->config;
+    t->warnings = config::Warnings(
+        cfg, [](std::string_view v) { return "spec." + config::SpecFieldName(v); });
+    for (const auto& warning : t->warnings) {
+      log_.Warn("kafkascaler configuration",
+                {{"kafkascaler", key}, {"generation", generation}, {"warning", warning}});
+    }
     t->observer = options_.clusters.at(spec->kafka_cluster);
     t->query = {.key = key,
                 .topics = cfg.kafka_topics,
@@ -464,7 +474,19 @@ void Controller::Finish(Target& t, const controller::TickReport* report, bool ma
   }
   // A follower never writes; a deleted KafkaScaler has no status to write; a target whose
   // shard was lost since the pass began is fenced right before the write.
-  if (status == written_status || !may_act || t.deleted->load() || !Owns(t.key)) return;
+  const bool may_write = may_act && !t.deleted->load() && Owns(t.key);
+  if (may_write && !t.warnings_posted && t.scaler_events) {
+    t.warnings_posted = true;
+    for (const auto& warning : t.warnings) {
+      if (auto s =
+              t.scaler_events->Record(kube::EventType::kWarning, "ConfigurationWarning", warning);
+          !s) {
+        log_.Warn("could not post the configuration warning",
+                  {{"kafkascaler", t.key}, {"error", s.error().message}});
+      }
+    }
+  }
+  if (status == written_status || !may_write) return;
   const std::string previous = written_status.value("reconciledBy", "");
   if (!t.handover_announced && t.scaler_events && !options_.identity.empty() && !previous.empty() &&
       previous != options_.identity) {

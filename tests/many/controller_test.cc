@@ -378,6 +378,45 @@ TEST_F(ManyControllerTest, InvalidSpecGetsAConditionAndNeverScales) {
   EXPECT_EQ(Status("ns/bad")["observedGeneration"], 2);
 }
 
+// A spec the product accepts but cannot serve well (the wait policy ticking slower than the
+// wait it is asked to keep) runs, and says so once: a log line and a Warning event on the
+// KafkaScaler, naming the spec's fields.
+TEST_F(ManyControllerTest, AnAcceptedSpecThatCannotKeepItsWaitIsWarnedAboutOnce) {
+  observer_.answers["ns/slow"] = FakeMetricSource::Backlog(20, 6);
+  Add(Scaler("ns", "slow", "worker",
+             {{"scalingPolicy", "wait"}, {"targetWaitSeconds", 20}, {"scaleIntervalSeconds", 30}}));
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(seconds(30));
+    controller_.Pass();
+  }
+  EXPECT_EQ(Condition("ns/slow", "Ready", "status"), "True");
+  const auto& events = scaler_events_["slow"].events;
+  const auto warnings = std::count_if(events.begin(), events.end(), [](const auto& e) {
+    return e.type == kube::EventType::kWarning && e.reason == "ConfigurationWarning";
+  });
+  EXPECT_EQ(warnings, 1);
+  for (const auto& e : events) {
+    if (e.reason != "ConfigurationWarning") continue;
+    EXPECT_NE(e.message.find("spec.scaleIntervalSeconds=30"), std::string::npos) << e.message;
+    EXPECT_NE(e.message.find("spec.targetWaitSeconds=20"), std::string::npos) << e.message;
+  }
+  EXPECT_NE(log_out_.str().find("kafkascaler configuration"), std::string::npos) << log_out_.str();
+
+  // Fixed (generation 2): no new warning.
+  controller_.Apply(
+      {kube::ChangeType::kModified,
+       Scaler("ns", "slow", "worker",
+              {{"scalingPolicy", "wait"}, {"targetWaitSeconds", 20}, {"scaleIntervalSeconds", 15}},
+              2)});
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(seconds(15));
+    controller_.Pass();
+  }
+  EXPECT_EQ(std::count_if(events.begin(), events.end(),
+                          [](const auto& e) { return e.reason == "ConfigurationWarning"; }),
+            1);
+}
+
 TEST_F(ManyControllerTest, UnknownClusterAndUnscalableTargetAreRefused) {
   Add(Scaler("ns", "elsewhere", "worker", {{"kafkaCluster", "analytics"}}));
   controller_.Pass();
