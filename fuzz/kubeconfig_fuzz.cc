@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <string>
 
@@ -21,5 +22,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!options) (void)options.error().ToString();
   auto named = ka::kube::KubeconfigOptions(path, "test");
   if (!named) (void)named.error().ToString();
+  std::remove(path.c_str());  // written anew for each input; none is left behind
   return 0;
 }
