@@ -13,6 +13,7 @@
 
 #include "apiserver/test_apiserver.h"
 #include "e2e/process.h"
+#include "e2e/scratch_dir.h"
 #include "kube/client.h"
 #include "manifest_yaml.h"
 #include "mock_cluster.h"
@@ -69,10 +70,6 @@ class ManyRbacE2eTest : public ::testing::Test {
       ASSERT_TRUE(kafka_->Commit(topic == "orders" ? "g-orders" : "g-ledger", zero));
       ASSERT_TRUE(kafka_->ProduceEach(topic, kPartitions, 10));  // 30 messages: 3 replicas
     }
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
 
   // One run of the daemon with `policy`; returns the requests refused with 403.
@@ -148,6 +145,7 @@ class ManyRbacE2eTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
+  ScratchDirCleanup dir_cleanup_{dir_};  // before the members that write there
   std::unique_ptr<MockCluster> kafka_;
 };
 
