@@ -632,9 +632,11 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   // More is waiting than arrived within W, so the oldest messages have waited longer than W:
   // a removal would keep them waiting longer still (after a burst above the partitions' drain
   // they are the p99). Not before they are consumed.
-  const bool old_waiting = backlog > std::max(1.0, kInFlightSeconds * lambda) &&
-                           backlog > ArrivedWithin(w.recent, in.now, target, dt, lambda);
-  if (n > lowest && nearly_empty && quiet && f.starting == 0 && !old_waiting) {
+  const auto old_waiting = [&] {
+    return backlog > std::max(1.0, kInFlightSeconds * lambda) &&
+           backlog > ArrivedWithin(w.recent, in.now, target, dt, lambda);
+  };
+  if (n > lowest && nearly_empty && quiet && f.starting == 0 && !old_waiting()) {
     double highest = lambda;
     for (const auto& r : w.recent) {
       if (Seconds(in.now - r.first) <= memory_s) highest = std::max(highest, r.second);
