@@ -70,7 +70,43 @@ std::string TimelineCsv(const Workload& w, const Scenario& s, const std::vector<
   return o.str();
 }
 
+// A CSV field: quoted when it holds a comma, a quote or a line break (RFC 4180).
+std::string CsvField(const std::string& v) {
+  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+  std::string q = "\"";
+  for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
 }  // namespace
+
+std::string DecisionsCsv(const std::vector<PolicyRun>& runs) {
+  std::vector<std::string> keys;  // every attribute seen, in first-seen order
+  for (const auto& r : runs) {
+    for (const auto& d : r.decisions) {
+      for (const auto& [key, value] : d.attributes) {
+        if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+      }
+    }
+  }
+  std::ostringstream o;
+  o << "t_seconds,policy";
+  for (const auto& k : keys) o << "," << CsvField(k);
+  o << "\n";
+  std::vector<const std::string*> row(keys.size());
+  for (const auto& r : runs) {
+    for (const auto& d : r.decisions) {
+      std::fill(row.begin(), row.end(), nullptr);
+      for (const auto& [key, value] : d.attributes) {
+        row[static_cast<size_t>(std::find(keys.begin(), keys.end(), key) - keys.begin())] = &value;
+      }
+      o << Fixed(d.t_seconds, 1) << "," << r.policy;
+      for (const auto* v : row) o << "," << (v ? CsvField(*v) : std::string());
+      o << "\n";
+    }
+  }
+  return o.str();
+}
 
 std::string SummaryCsv(const Scenario& s, const std::vector<PolicyRun>& runs) {
   std::ostringstream o;
@@ -313,12 +349,18 @@ int RunSimulate(const SimulateOptions& options, std::ostream& out, std::ostream&
   const auto csv = base.string() + ".csv";
   const auto timeline = base.string() + "-timeline.csv";
   const auto svg = base.string() + ".svg";
+  const auto decisions = base.string() + "-decisions.csv";
+  const bool any_decisions = std::any_of(runs.begin(), runs.end(),
+                                         [](const PolicyRun& r) { return !r.decisions.empty(); });
   if (!WriteFile(csv, SummaryCsv(*scenario, runs), err) ||
       !WriteFile(timeline, TimelineCsv(workload, *scenario, runs), err) ||
-      !WriteFile(svg, ScenarioSvg(*scenario, workload, runs), err)) {
+      !WriteFile(svg, ScenarioSvg(*scenario, workload, runs), err) ||
+      (any_decisions && !WriteFile(decisions, DecisionsCsv(runs), err))) {
     return kExitIo;
   }
-  out << "wrote " << csv << ", " << timeline << ", " << svg << "\n";
+  out << "wrote " << csv << ", " << timeline << ", " << svg;
+  if (any_decisions) out << ", " << decisions;
+  out << "\n";
   return kExitOk;
 }
 

@@ -1,6 +1,7 @@
 // The `simulate` command: load a scenario, replay it against each policy, print a comparison
 // table, write <out>/<name>.csv (summary, one row per policy), <out>/<name>-timeline.csv (load,
-// backlog and replicas per step) and <out>/<name>.svg (one chart: load, backlog, replicas).
+// backlog and replicas per step), <out>/<name>.svg (one chart: load, backlog, replicas) and,
+// when a policy ran through the Reconciler, <out>/<name>-decisions.csv (each tick's decision).
 // main.cc wires flags to SimulateOptions and returns RunSimulate's value as the exit status.
 // RunSimulate keeps no state between calls; calls on different threads do not interact.
 #pragma once
@@ -51,6 +52,10 @@ int RunSimulate(const SimulateOptions& options, std::ostream& out, std::ostream&
 // The --seeds table: per policy, median and worst (highest) seed of p99, pod-seconds, events.
 [[nodiscard]] std::string SeedsTable(const std::vector<std::vector<PolicyRun>>& per_seed);
 
+// The decisions of the runs that went through the Reconciler (PolicyRun::decisions): a header
+// `t_seconds,policy,<every span attribute seen, in first-seen order>`, then one row per tick per
+// policy (an attribute a tick did not set is empty).
+[[nodiscard]] std::string DecisionsCsv(const std::vector<PolicyRun>& runs);
 // The summary of several runs of one scenario: a header line, then one row per policy.
 [[nodiscard]] std::string SummaryCsv(const Scenario& scenario, const std::vector<PolicyRun>& runs);
 // The same as an aligned text table.

@@ -7,6 +7,8 @@
 #include <memory>
 #include <ostream>
 #include <random>
+#include <string>
+#include <variant>
 
 #include "common/log.h"
 #include "controller/reconciler.h"
@@ -54,6 +56,48 @@ class Controller {
  public:
   virtual ~Controller() = default;
   virtual void Step(int64_t step, double now_seconds) = 0;
+  // The decision records of the run so far (PolicyRun::decisions), moved out.
+  virtual std::vector<DecisionRecord> TakeDecisions() { return {}; }
+};
+
+// The Reconciler's tracer in the simulator: keeps the attributes of each `reconcile` span (the
+// tick's decision), stamped with the simulated time; every other span is dropped.
+class DecisionRecorder final : public controller::TickTracer {
+ public:
+  explicit DecisionRecorder(const SimClock& clock) : clock_(clock) {}
+  std::unique_ptr<controller::TickSpan> StartSpan(std::string_view name,
+                                                  controller::SpanKind) override {
+    return std::make_unique<Span>(name == controller::kSpanReconcile ? this : nullptr);
+  }
+  std::vector<DecisionRecord> Take() { return std::move(records_); }
+
+ private:
+  struct Span final : controller::TickSpan {
+    explicit Span(DecisionRecorder* owner) : owner_(owner) {
+      if (owner_) record_.t_seconds = owner_->clock_.seconds();
+    }
+    ~Span() override {
+      if (owner_) owner_->records_.push_back(std::move(record_));
+    }
+    void SetAttribute(std::string_view key, FieldValue value) override {
+      if (owner_) record_.attributes.emplace_back(std::string(key), Text(value));
+    }
+    void SetError(std::string_view message) override {
+      if (owner_) record_.attributes.emplace_back("error", std::string(message));
+    }
+    static std::string Text(const FieldValue& v) {
+      if (const auto* s = std::get_if<std::string>(&v)) return *s;
+      if (const auto* i = std::get_if<int64_t>(&v)) return std::to_string(*i);
+      if (const auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.6g", std::get<double>(v));
+      return buf;
+    }
+    DecisionRecorder* owner_;
+    DecisionRecord record_;
+  };
+  const SimClock& clock_;
+  std::vector<DecisionRecord> records_;
 };
 
 policy::PolicyConfig WithPredict(policy::PolicyConfig c, bool predict) {
@@ -86,6 +130,7 @@ class ReconcilerController final : public Controller {
       : ready_target_(deployment),
         null_out_(nullptr),
         log_(clock, null_out_, LogLevel::kError, LogFormat::kText),
+        tracer_(clock),
         interval_ticks_(s.IntervalTicks()),
         reconciler_(
             controller::ReconcilerOptions{
@@ -102,12 +147,13 @@ class ReconcilerController final : public Controller {
   void Step(int64_t step, double) override {
     if (step % interval_ticks_ == 0) (void)reconciler_.Tick();
   }
+  std::vector<DecisionRecord> TakeDecisions() override { return tracer_.Take(); }
 
  private:
   ReadyScaleTarget ready_target_;
   std::ostream null_out_;
   Logger log_;
-  controller::NullTickTracer tracer_;
+  DecisionRecorder tracer_;
   int64_t interval_ticks_;
   controller::Reconciler reconciler_;
 };
@@ -353,6 +399,7 @@ Result<PolicyRun> RunOnce(const Scenario& s, const Workload& w, std::string_view
   m.scale_events = deployment.scale_events();
   m.clairvoyant_pod_seconds = w.clairvoyant_pod_seconds;
   m.messages = backlog.produced() + lane.produced();
+  run.decisions = controller->TakeDecisions();
   return run;
 }
 

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -59,12 +60,22 @@ struct Metrics {
   int64_t messages = 0;  // produced in total
 };
 
+// One tick of a policy that runs through the daemon's Reconciler: the attributes of its
+// `reconcile` span (the same names and values an OpenTelemetry backend receives from the daemon),
+// each value as text.
+struct DecisionRecord {
+  double t_seconds = 0;
+  std::vector<std::pair<std::string, std::string>> attributes;
+};
+
 struct PolicyRun {
   std::string policy;
   Metrics metrics;
   std::vector<int32_t> replicas;  // spec.replicas at the end of each step
   std::vector<int64_t> backlog;   // backlog at the end of each step
   std::string detail;             // reactive-bound: the chosen setting
+  // messages, rate, wait, wait-predict: one record per tick; keda-hpa and reactive-bound: none.
+  std::vector<DecisionRecord> decisions;
 };
 
 // One setting of the reactive-bound reference.

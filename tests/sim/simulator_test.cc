@@ -6,10 +6,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 #include <utility>
 
@@ -237,7 +239,8 @@ TEST(SimulateCommandTest, WritesTableCsvAndSvg) {
   ASSERT_EQ(rc, kExitOk) << err.str();
   EXPECT_NE(out.str().find("keda-hpa"), std::string::npos);
   EXPECT_NE(out.str().find("p99_wait_s"), std::string::npos);
-  for (const char* f : {"flash-crowd.csv", "flash-crowd-timeline.csv", "flash-crowd.svg"}) {
+  for (const char* f : {"flash-crowd.csv", "flash-crowd-timeline.csv", "flash-crowd.svg",
+                        "flash-crowd-decisions.csv"}) {
     EXPECT_TRUE(std::filesystem::exists(out_dir / f)) << f;
   }
   std::ifstream csv(out_dir / "flash-crowd.csv");
@@ -245,6 +248,62 @@ TEST(SimulateCommandTest, WritesTableCsvAndSvg) {
   std::getline(csv, header);
   EXPECT_EQ(header.rfind("scenario,policy,p50_wait_s,p99_wait_s", 0), 0u);
   std::filesystem::remove_all(out_dir);
+}
+
+// The decisions of a policy run through the Reconciler are its `reconcile` spans, one per tick:
+// each row's desired count is the spec.replicas the tick left; keda-hpa (a model, not the
+// Reconciler) has none. DecisionsCsv puts every attribute in its own column, quoted when needed.
+TEST(SimulateCommandTest, DecisionsAreTheReconcileSpanOfEachTick) {
+  auto s = LoadScenario(kTraces / "flash-crowd.yaml");
+  ASSERT_TRUE(s) << s.error().ToString();
+  const Workload w = BuildWorkload(*s);
+  auto wait = RunPolicy(*s, w, "wait");
+  auto keda = RunPolicy(*s, w, "keda-hpa");
+  ASSERT_TRUE(wait && keda);
+  EXPECT_TRUE(keda->decisions.empty());
+  ASSERT_EQ(wait->decisions.size(),
+            static_cast<size_t>(s->duration_seconds / s->autoscaler.interval_seconds));
+  auto attribute = [](const DecisionRecord& d, std::string_view key) -> std::string {
+    for (const auto& [k, v] : d.attributes) {
+      if (k == key) return v;
+    }
+    return "(missing)";
+  };
+  std::set<std::string> whys;
+  for (const auto& d : wait->decisions) {
+    const auto step = static_cast<size_t>(std::lround(d.t_seconds / s->tick_seconds));
+    ASSERT_LT(step, wait->replicas.size());
+    EXPECT_EQ(attribute(d, "kafka_autoscaler.replicas.desired"),
+              std::to_string(wait->replicas[step]))
+        << "t=" << d.t_seconds;
+    whys.insert(attribute(d, "kafka_autoscaler.wait.why"));
+  }
+  EXPECT_TRUE(whys.count("up")) << "flash-crowd's burst is met by a scale-up";
+  EXPECT_TRUE(whys.count("down"));
+  EXPECT_FALSE(whys.count("(missing)"));
+
+  const std::string csv = DecisionsCsv({*keda, *wait});
+  std::istringstream lines(csv);
+  std::string header, line;
+  std::getline(lines, header);
+  EXPECT_EQ(header.rfind("t_seconds,policy,", 0), 0u) << header;
+  EXPECT_NE(header.find(",kafka_autoscaler.wait.why"), std::string::npos) << header;
+  size_t rows = 0;
+  while (std::getline(lines, line)) {
+    ++rows;
+    EXPECT_EQ(std::count(line.begin(), line.end(), ','),
+              std::count(header.begin(), header.end(), ','))
+        << line;
+    EXPECT_EQ(line.substr(line.find(',') + 1, 5), "wait,") << line;
+  }
+  EXPECT_EQ(rows, wait->decisions.size());
+
+  PolicyRun quoted{.policy = "rate"};
+  quoted.decisions.push_back(
+      {.t_seconds = 15, .attributes = {{"list", "a,b"}, {"q", "say \"hi\""}}});
+  quoted.decisions.push_back({.t_seconds = 30, .attributes = {{"q", "x"}}});
+  EXPECT_EQ(DecisionsCsv({quoted}),
+            "t_seconds,policy,list,q\n15.0,rate,\"a,b\",\"say \"\"hi\"\"\"\n30.0,rate,,x\n");
 }
 
 // --generate writes the report's CSV and every scenario as replayed (with --target-wait
