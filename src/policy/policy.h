@@ -159,9 +159,12 @@ struct WaitMemory {
   int32_t prev_prev_ready = -1;         // ... and the tick before
   int64_t prev_backlog = -1;
   std::deque<std::pair<SteadyTime, double>> recent;  // (tick, λ) within max(M, W + dt)
-  std::optional<double> onset_sample;  // the previous tick's sample, when it was a burst onset
-  int32_t short_onsets = 0;            // consecutive onsets whose next sample was a drop (capped)
-  double short_onset_rate = 0;         // the smallest sample of those onsets (msg/s)
+  // The burst whose onset was seen within the last kShortTicks ticks (wait_policy.cc 1a): its
+  // highest sample so far, and the ticks since its onset.
+  std::optional<double> onset_sample;
+  int32_t onset_age = 0;
+  int32_t short_onsets = 0;     // consecutive bursts over (a drop) within kShortTicks (capped)
+  double short_onset_rate = 0;  // the smallest of those bursts' highest samples (msg/s)
   // Prediction (PREDICT=true): the last kOnsets burst onsets (ring; `onset_count` ever seen)
   // and the most pods each burst had within 2M of its onset.
   static constexpr size_t kOnsets = 8;

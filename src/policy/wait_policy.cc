@@ -9,8 +9,9 @@
 //      the new sample when the residual exceeds max(4σ, 10 % of the prediction); a residual as
 //      far below needs two ticks in a row before the level drops (one quiet interval is not
 //      the end of a burst). σ is the RMS EWMA of the residuals of accepted (non-jump) samples.
-//   1a. Short onsets: how many burst onsets in a row were followed by a drop at the next tick
-//      (over within a tick), and the smallest of their samples (5b).
+//   1a. Short bursts: how many burst onsets in a row were followed by a drop within kShortTicks
+//      samples (over within a tick, or straddling two), and the smallest of their highest
+//      samples (5b).
 //   2. One pod's rate μ: consumed/s ÷ min(ready, partitions) over intervals in which the
 //      consumer set did not change (ready and spec.replicas equal over the last two ticks, so
 //      no rebalance pause falls in the interval). With the backlog above kInFlightSeconds of
@@ -54,8 +55,8 @@
 //      starting, the smallest count (never below the ready pods) whose simulated peak stays
 //      under W with arrivals at min(λ, the sample) — pods that have not joined cost no
 //      rebalance to remove, so a burst over by the next tick does not keep them.
-//   5b. Doubt: when the last kShortOnsets burst onsets were each followed by a drop at the next
-//      tick (short batches, over within a tick: 1a) and this onset is at least kPartialOnset ×
+//   5b. Doubt: when the last kShortOnsets burst onsets were each followed by a drop within
+//      kShortTicks samples (short batches: 1a) and this onset is at least kPartialOnset ×
 //      the smallest of them (a smaller one may be the first part of a batch straddling the
 //      tick), or when this tick's sample is a drop: no up (why = up_unconfirmed) if, with
 //      arrivals back at the level before the onset (at the sample), the pods would cut the
@@ -103,7 +104,8 @@ constexpr size_t kMaxRecent = 256;          // capacity memory entries at most
 constexpr double kMaxStartupSeconds = 900;  // a start-up sample is capped at this
 constexpr double kMaxRebalanceSeconds = 300;  // a pause sample is capped at this
 constexpr double kBurstFactor = 2;          // a burst onset at least doubles the rate
-constexpr int32_t kShortOnsets = 2;         // onsets over within a tick, in a row, to doubt one
+constexpr int32_t kShortOnsets = 2;         // short bursts in a row, to doubt an onset
+constexpr int32_t kShortTicks = 2;          // a burst over within this many samples is short
 constexpr double kPartialOnset = 0.5;       // ... of at least this × their size
 constexpr double kPeriodTolerance = 0.05;   // intervals agreeing within this fraction repeat
 constexpr double kDayWeight = 0.5;          // EWMA weight of the newest day in the daily profile
@@ -402,15 +404,26 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   const double level_before = w.has_level ? std::max(0.0, w.level + w.trend * dt) : 0;
   onset = sample && dt > 0 && LearnArrivalRate(*sample, dt, w, drop);
   if (sample && dt > 0) {
-    // 1a. How long bursts here last: an onset whose next sample is a drop was over within a
-    // tick (a short batch).
+    // 1a. How long bursts here last: a burst whose onset is followed by a drop within
+    // kShortTicks samples was short (a batch over within a tick, or one that straddled two).
     if (w.onset_sample) {
-      w.short_onset_rate = drop && w.short_onsets > 0
-                               ? std::min(w.short_onset_rate, *w.onset_sample)
-                               : *w.onset_sample;
-      w.short_onsets = drop ? std::min(w.short_onsets + 1, kShortOnsets) : 0;
+      ++w.onset_age;
+      if (drop) {
+        w.short_onset_rate =
+            w.short_onsets > 0 ? std::min(w.short_onset_rate, *w.onset_sample) : *w.onset_sample;
+        w.short_onsets = std::min(w.short_onsets + 1, kShortOnsets);
+        w.onset_sample.reset();
+      } else if (w.onset_age < kShortTicks) {
+        w.onset_sample = std::max(*w.onset_sample, *sample);  // its second part
+      } else {
+        w.short_onsets = 0;  // sustained
+        w.onset_sample.reset();
+      }
     }
-    w.onset_sample = onset ? sample : std::nullopt;
+    if (onset && !w.onset_sample) {
+      w.onset_sample = sample;
+      w.onset_age = 0;
+    }
   }
   dt_out = dt;
   const double lambda = w.level;
@@ -590,8 +603,8 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
         return n;
       }
     }
-    // 5b. A burst that is likely over already (the last kShortOnsets onsets were each over by
-    // the next sample), or a rate that this tick's sample says has dropped:
+    // 5b. A burst that is likely over already (the last kShortOnsets onsets were each over
+    // within kShortTicks samples), or a rate that this tick's sample says has dropped:
     // when, with arrivals back at the level before the onset (at the sample), the pods would
     // cut the peak wait by at most kNearlyEmptyFraction × W (they start too late to help much
     // with the backlog), order nothing yet: at a tick's delay the pods would cost more in
