@@ -26,6 +26,28 @@ namespace {
 const std::filesystem::path kTraces = std::filesystem::path(KA_SCENARIO_DIR);
 const std::filesystem::path kGolden = KA_SIM_GOLDEN_DIR;
 
+// Replays tests/sim/testdata/<name> against each of `policies`, in order. A scenario that does
+// not load or a policy that does not run fails the test and gives no runs.
+std::vector<PolicyRun> RunTestdata(const std::string& name,
+                                   const std::vector<std::string>& policies) {
+  auto s = LoadScenario(std::filesystem::path(KA_SIM_TESTDATA_DIR) / name);
+  if (!s) {
+    ADD_FAILURE() << name << ": " << s.error().ToString();
+    return {};
+  }
+  const Workload w = BuildWorkload(*s);
+  std::vector<PolicyRun> runs;
+  for (const auto& p : policies) {
+    auto run = RunPolicy(*s, w, p);
+    if (!run) {
+      ADD_FAILURE() << name << ", " << p << ": " << run.error().ToString();
+      return {};
+    }
+    runs.push_back(std::move(*run));
+  }
+  return runs;
+}
+
 // A noise-free scenario with constant load `rate`, for hand-computed expectations.
 Scenario Constant(double rate, double per_pod, int32_t partitions) {
   Scenario s;
@@ -384,16 +406,14 @@ TEST(SimulateCommandTest, InvalidScenarioOrPolicyExitsTwoWithEveryProblem) {
 TEST(SimulatorTest, RatePolicyGeneralisesToOtherLoadShapes) {
   for (const char* name : {"sawtooth.yaml", "slow-sine.yaml"}) {
     SCOPED_TRACE(name);
-    auto s = LoadScenario(std::filesystem::path(KA_SIM_TESTDATA_DIR) / name);
-    ASSERT_TRUE(s) << s.error().ToString();
-    const Workload w = BuildWorkload(*s);
-    auto keda = RunPolicy(*s, w, "keda-hpa");
-    auto rate = RunPolicy(*s, w, "rate");
-    ASSERT_TRUE(keda && rate);
-    EXPECT_LT(rate->metrics.p99_wait_seconds, 0.6 * keda->metrics.p99_wait_seconds);
-    EXPECT_LE(rate->metrics.pod_seconds, keda->metrics.pod_seconds);
-    EXPECT_LE(rate->metrics.scale_events, keda->metrics.scale_events);
-    EXPECT_LE(rate->metrics.pod_seconds, 1.7 * w.clairvoyant_pod_seconds);
+    const auto runs = RunTestdata(name, {"keda-hpa", "rate"});
+    ASSERT_EQ(runs.size(), 2u);
+    const PolicyRun& keda = runs[0];
+    const PolicyRun& rate = runs[1];
+    EXPECT_LT(rate.metrics.p99_wait_seconds, 0.6 * keda.metrics.p99_wait_seconds);
+    EXPECT_LE(rate.metrics.pod_seconds, keda.metrics.pod_seconds);
+    EXPECT_LE(rate.metrics.scale_events, keda.metrics.scale_events);
+    EXPECT_LE(rate.metrics.pod_seconds, 1.7 * rate.metrics.clairvoyant_pod_seconds);
   }
 }
 
@@ -402,23 +422,21 @@ TEST(SimulatorTest, RatePolicyGeneralisesToOtherLoadShapes) {
 // drained it, so they buy no wait. `wait` must cancel such pods while they are still starting
 // (no rebalance: they never joined) instead of keeping them until its quiet time has passed.
 TEST(SimulatorTest, WaitCancelsPodsOrderedForABatchThatIsAlreadyGone) {
-  auto s = LoadScenario(std::filesystem::path(KA_SIM_TESTDATA_DIR) / "short-batches.yaml");
-  ASSERT_TRUE(s) << s.error().ToString();
-  const Workload w = BuildWorkload(*s);
-  auto keda = RunPolicy(*s, w, "keda-hpa");
-  auto wait = RunPolicy(*s, w, "wait");
-  ASSERT_TRUE(keda && wait);
-  EXPECT_LE(wait->metrics.p99_wait_seconds, keda->metrics.p99_wait_seconds);
+  const auto runs = RunTestdata("short-batches.yaml", {"keda-hpa", "wait"});
+  ASSERT_EQ(runs.size(), 2u);
+  const PolicyRun& keda = runs[0];
+  const PolicyRun& wait = runs[1];
+  EXPECT_LE(wait.metrics.p99_wait_seconds, keda.metrics.p99_wait_seconds);
   // A batch is seen at one tick and its end at the next: extra pods for at most two intervals
   // per batch (6 batches × 2 × 15 s), not until the quiet time of a scale-down has passed.
   const auto extra =
-      std::count_if(wait->replicas.begin(), wait->replicas.end(), [](int32_t r) { return r > 1; });
+      std::count_if(wait.replicas.begin(), wait.replicas.end(), [](int32_t r) { return r > 1; });
   EXPECT_LE(extra, 6 * 2 * 15);
   // And after two batches each over by the next tick it doubts the next onset of that size:
   // pods only when the rate stays up at the next tick, or when they would cut the wait by more
   // than W/4. Before (an order and a cancel at every batch): 12 events, 4,710 pod-seconds.
-  EXPECT_LE(wait->metrics.scale_events, 4);  // the first two batches teach it
-  EXPECT_LE(wait->metrics.pod_seconds, 1.15 * keda->metrics.pod_seconds);
+  EXPECT_LE(wait.metrics.scale_events, 4);  // the first two batches teach it
+  EXPECT_LE(wait.metrics.pod_seconds, 1.15 * keda.metrics.pod_seconds);
 }
 
 // Dumps above what the partitions drain at once (hand-made,
@@ -426,15 +444,13 @@ TEST(SimulatorTest, WaitCancelsPodsOrderedForABatchThatIsAlreadyGone) {
 // have waited about a minute. `wait` must not remove pods before they are consumed (that made
 // them the p99: 83 s against reactive-bound's 73 s), and still go down once they are.
 TEST(SimulatorTest, WaitKeepsThePodsUntilMessagesOlderThanTheTargetAreConsumed) {
-  auto s = LoadScenario(std::filesystem::path(KA_SIM_TESTDATA_DIR) / "dumps-above-partitions.yaml");
-  ASSERT_TRUE(s) << s.error().ToString();
-  const Workload w = BuildWorkload(*s);
-  auto bound = RunPolicy(*s, w, "reactive-bound");
-  auto wait = RunPolicy(*s, w, "wait");
-  ASSERT_TRUE(bound && wait);
-  EXPECT_LE(wait->metrics.p99_wait_seconds, 1.05 * bound->metrics.p99_wait_seconds);
-  EXPECT_LE(wait->metrics.pod_seconds, bound->metrics.pod_seconds);
-  EXPECT_LE(wait->metrics.scale_events, bound->metrics.scale_events);
+  const auto runs = RunTestdata("dumps-above-partitions.yaml", {"reactive-bound", "wait"});
+  ASSERT_EQ(runs.size(), 2u);
+  const PolicyRun& bound = runs[0];
+  const PolicyRun& wait = runs[1];
+  EXPECT_LE(wait.metrics.p99_wait_seconds, 1.05 * bound.metrics.p99_wait_seconds);
+  EXPECT_LE(wait.metrics.pod_seconds, bound.metrics.pod_seconds);
+  EXPECT_LE(wait.metrics.scale_events, bound.metrics.scale_events);
 }
 
 // Short batches, but a smaller onset than those seen may be the first part of a batch straddling
@@ -457,15 +473,13 @@ TEST(SimulatorTest, WaitDoesNotDoubtAnOnsetSmallerThanTheShortBatchesSeen) {
 // after it the onsets are doubted, not ordered and cancelled. Before (only a batch gone at the
 // next tick counted): 10 events, 3,885 pod-seconds; keda-hpa 0 and 3,600, the same p99 (31 s).
 TEST(SimulatorTest, WaitCountsABatchStraddlingTwoTicksAsShort) {
-  auto s = LoadScenario(std::filesystem::path(KA_SIM_TESTDATA_DIR) / "short-batches-drift.yaml");
-  ASSERT_TRUE(s) << s.error().ToString();
-  const Workload w = BuildWorkload(*s);
-  auto keda = RunPolicy(*s, w, "keda-hpa");
-  auto wait = RunPolicy(*s, w, "wait");
-  ASSERT_TRUE(keda && wait);
-  EXPECT_LE(wait->metrics.p99_wait_seconds, keda->metrics.p99_wait_seconds);
-  EXPECT_LE(wait->metrics.scale_events, 6);  // an order and a cancel at the first three batches
-  EXPECT_LE(wait->metrics.pod_seconds, 1.06 * keda->metrics.pod_seconds);
+  const auto runs = RunTestdata("short-batches-drift.yaml", {"keda-hpa", "wait"});
+  ASSERT_EQ(runs.size(), 2u);
+  const PolicyRun& keda = runs[0];
+  const PolicyRun& wait = runs[1];
+  EXPECT_LE(wait.metrics.p99_wait_seconds, keda.metrics.p99_wait_seconds);
+  EXPECT_LE(wait.metrics.scale_events, 6);  // an order and a cancel at the first three batches
+  EXPECT_LE(wait.metrics.pod_seconds, 1.06 * keda.metrics.pod_seconds);
 }
 
 // Just above one pod (hand-made, tests/sim/testdata/just-above-one-pod.yaml): 220 msg/s against
@@ -502,17 +516,15 @@ TEST(SimulatorTest, WaitLearnsThePodsRateWhileTheCountChangesAtEveryTick) {
 // (tests/sim/testdata/long-rebalance.yaml: 32 s). `wait` measures it from its first scale-down
 // and stops the down-pause-up cycle that cost 22 scale events in 30 minutes before.
 TEST(SimulatorTest, WaitLearnsALongRebalancePauseAndStopsFlapping) {
-  auto s = LoadScenario(std::filesystem::path(KA_SIM_TESTDATA_DIR) / "long-rebalance.yaml");
-  ASSERT_TRUE(s) << s.error().ToString();
-  const Workload w = BuildWorkload(*s);
-  auto keda = RunPolicy(*s, w, "keda-hpa");
-  auto wait = RunPolicy(*s, w, "wait");
-  ASSERT_TRUE(keda && wait);
-  EXPECT_LE(wait->metrics.scale_events, 6);
-  EXPECT_LT(wait->metrics.p99_wait_seconds, keda->metrics.p99_wait_seconds);
+  const auto runs = RunTestdata("long-rebalance.yaml", {"keda-hpa", "wait"});
+  ASSERT_EQ(runs.size(), 2u);
+  const PolicyRun& keda = runs[0];
+  const PolicyRun& wait = runs[1];
+  EXPECT_LE(wait.metrics.scale_events, 6);
+  EXPECT_LT(wait.metrics.p99_wait_seconds, keda.metrics.p99_wait_seconds);
   // Each scale-down would break the target for a whole pause: the pods are kept (at most 5 %
   // above keda-hpa's pod-seconds, which scales down and piles up 84 s of wait).
-  EXPECT_LE(wait->metrics.pod_seconds, 1.05 * keda->metrics.pod_seconds);
+  EXPECT_LE(wait.metrics.pod_seconds, 1.05 * keda.metrics.pod_seconds);
 }
 
 // autoscaler.target_wait_seconds is TARGET_WAIT_SECONDS: the same load replayed with a target of
