@@ -342,6 +342,10 @@ void ShardCoordinator::Observe(const nlohmann::json& lease, bool deleted) {
 
 SteadyTime ShardCoordinator::NextStep() const {
   std::lock_guard lock(step_mu_);
+  return NextStepLocked();
+}
+
+SteadyTime ShardCoordinator::NextStepLocked() const {
   SteadyTime next = stepped_ + options_.timing.retry_period;
   for (const auto& [name, seen] : seen_) {
     const auto& holder = seen.record.holder_identity;
@@ -355,8 +359,8 @@ SteadyTime ShardCoordinator::NextStep() const {
 }
 
 bool ShardCoordinator::Due(SteadyTime now) const {
-  if (now >= NextStep()) return true;
-  std::lock_guard lock(step_mu_);
+  std::lock_guard lock(step_mu_);  // one section: a Step in between cannot mix two states
+  if (now >= NextStepLocked()) return true;
   return released_seen_.load() && now >= stepped_ + options_.timing.retry_period / 4;
 }
 

@@ -121,6 +121,7 @@ class ShardCoordinator {
   LeaderElectionRecord Holding(const std::optional<LeaderElectionRecord>& before,
                                WallTime now) const;
   void SetHeld(int shard, std::optional<SteadyTime> renewed_at);
+  SteadyTime NextStepLocked() const;  // NextStep with step_mu_ held
 
   Client& client_;
   const ShardOptions options_;
