@@ -4,8 +4,8 @@
 # Kafka JVMs from the jars setup.sh fetched). --sanitize runs it in an AddressSanitizer +
 # UndefinedBehaviorSanitizer build, without `real_kafka` (JVM start-up would dominate it; the
 # mock-cluster tests cover the same code there). --tsan builds with ThreadSanitizer (build-tsan)
-# and runs the unit, e2e and fault suites (not `soak`, `real_kafka`, nor the single-threaded
-# `fuzz` replays); every report of every process (the test binaries and the daemons, mock
+# and runs the unit, e2e and fault suites (not `soak`, `real_kafka`, nor what runs one thread
+# and so cannot race: the `fuzz` replays and the `single_thread` simulator and policy tests); every report of every process (the test binaries and the daemons, mock
 # servers and receivers they start) goes to build-tsan/tsan/, and any report fails the run.
 # Extra arguments go to ctest.
 set -euo pipefail
@@ -21,7 +21,7 @@ jobs="${KA_TEST_JOBS:-3}"
 for a in "$@"; do
   case "$a" in
     --sanitize) build_args+=(--sanitize); exclude='soak|real_kafka' ;;
-    --tsan) build_args+=(--tsan); exclude='soak|real_kafka|fuzz'; tsan=1; jobs="${KA_TEST_JOBS:-2}" ;;
+    --tsan) build_args+=(--tsan); exclude='soak|real_kafka|fuzz|single_thread'; tsan=1; jobs="${KA_TEST_JOBS:-2}" ;;
     *) ctest_args+=("$a") ;;
   esac
 done
