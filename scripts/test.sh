@@ -5,8 +5,9 @@
 # UndefinedBehaviorSanitizer build, without `real_kafka` (JVM start-up would dominate it; the
 # mock-cluster tests cover the same code there). --tsan builds with ThreadSanitizer (build-tsan)
 # and runs the unit, e2e and fault suites (not `soak`, `real_kafka`, nor what runs one thread
-# and so cannot race: the `fuzz` replays and the `single_thread` simulator and policy tests); every report of every process (the test binaries and the daemons, mock
-# servers and receivers they start) goes to build-tsan/tsan/, and any report fails the run.
+# and so cannot race: the `fuzz` replays and the `single_thread` simulator and policy tests);
+# every report of every process (the test binaries and the daemons, mock servers and receivers
+# they start) goes to build-tsan/tsan/, and any report fails the run.
 # Extra arguments go to ctest.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
