@@ -268,26 +268,7 @@ void KafkaMetricSource::LogChanges(const std::vector<TopicLayout>& layout) {
   if (!pattern_) return;
   std::vector<std::string> names;
   for (const auto& l : layout) names.push_back(l.topic);
-  if (topics_logged_ == names) return;
-  std::string joined, added, removed;
-  for (const auto& n : names) {
-    joined += (joined.empty() ? "" : ",") + n;
-    if (!topics_logged_ ||
-        std::find(topics_logged_->begin(), topics_logged_->end(), n) == topics_logged_->end()) {
-      added += (added.empty() ? "" : ",") + n;
-    }
-  }
-  for (const auto& n : topics_logged_.value_or(std::vector<std::string>{})) {
-    if (std::find(names.begin(), names.end(), n) == names.end()) {
-      removed += (removed.empty() ? "" : ",") + n;
-    }
-  }
-  logger_->Info("kafka: topics matching the pattern changed",
-                {{"pattern", "re:" + pattern_->source()},
-                 {"topics", joined},
-                 {"added", added},
-                 {"removed", removed}});
-  topics_logged_ = std::move(names);
+  LogPatternTopics(*logger_, pattern_->source(), names, topics_logged_);
 }
 
 // Every Fetch reads the partition lists afresh (issue 13 item 6): a partition added to a topic

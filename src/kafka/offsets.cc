@@ -305,4 +305,28 @@ Error ExplainFailure(Error error, KafkaClient& client, const std::string& bootst
   return error;
 }
 
+void LogPatternTopics(Logger& log, const std::string& pattern_source,
+                      const std::vector<std::string>& topics,
+                      std::optional<std::vector<std::string>>& logged, Fields extra) {
+  if (logged == topics) return;
+  auto absent = [](const std::vector<std::string>& from, const std::string& name) {
+    return std::find(from.begin(), from.end(), name) == from.end();
+  };
+  std::string joined, added, removed;
+  for (const auto& n : topics) {
+    joined += (joined.empty() ? "" : ",") + n;
+    if (!logged || absent(*logged, n)) added += (added.empty() ? "" : ",") + n;
+  }
+  for (const auto& n : logged.value_or(std::vector<std::string>{})) {
+    if (absent(topics, n)) removed += (removed.empty() ? "" : ",") + n;
+  }
+  Fields fields = std::move(extra);
+  fields.push_back({"pattern", "re:" + pattern_source});
+  fields.push_back({"topics", joined});
+  fields.push_back({"added", added});
+  fields.push_back({"removed", removed});
+  log.Info("kafka: topics matching the pattern changed", std::move(fields));
+  logged = topics;
+}
+
 }  // namespace kafka_autoscaler::kafka

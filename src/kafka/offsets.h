@@ -1,7 +1,8 @@
 // Offsets plumbing shared by KafkaMetricSource (one target) and SharedObserver (many targets):
 // partition errors worded for a person, the index of an observation's partitions, chunked
 // ListOffsets calls, the copy of an offsets answer into an observation, and the partition count
-// of a Metadata answer. Private to src/kafka (and its tests).
+// of a Metadata answer, and the log of a pattern's matched topics. Private to src/kafka (and its
+// tests).
 #pragma once
 
 #include <librdkafka/rdkafka.h>
@@ -14,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/log.h"
 #include "common/result.h"
 #include "kafka/kafka_client.h"
 #include "kafka/observation.h"
@@ -170,5 +172,12 @@ class GroupCommitsRequest {
 // with the broker-level reason. Consumes the client's recorded broker error.
 [[nodiscard]] Error ExplainFailure(Error error, KafkaClient& client,
                                    const std::string& bootstrap_servers);
+
+// Logs "kafka: topics matching the pattern changed" (pattern, topics, added, removed, plus
+// `extra`) when `topics` differs from `logged` — once per change, including the first set — and
+// sets `logged` to it. `topics` in the order they are used (sorted by name).
+void LogPatternTopics(Logger& log, const std::string& pattern_source,
+                      const std::vector<std::string>& topics,
+                      std::optional<std::vector<std::string>>& logged, Fields extra = {});
 
 }  // namespace kafka_autoscaler::kafka

@@ -195,6 +195,17 @@ class SharedObserverImpl final : public SharedObserver {
     return std::nullopt;
   }
 
+  // The set of topics a pattern matches, logged once per change (including the first set) for
+  // all the targets that share the pattern, as KafkaMetricSource logs its own.
+  void LogPatternChange(const std::string& pattern, const std::vector<TopicLayout>& layout) {
+    if (logger_ == nullptr) return;
+    std::vector<std::string> names;
+    for (const auto& l : layout) names.push_back(l.topic);
+    if (pattern_topics_.size() > 10'000) pattern_topics_.clear();  // bounded under churn
+    LogPatternTopics(*logger_, pattern, names, pattern_topics_[pattern],
+                     {{"cluster", options_.name}});
+  }
+
   // One Metadata request: every topic when a target has a pattern or the batch names more than
   // max_listed_topics topics, else the batch's topics (librdkafka asks for the topics it knows
   // locally: the handles held here, plus its cache).
@@ -324,6 +335,7 @@ class SharedObserverImpl final : public SharedObserver {
         continue;
       }
       tp.layout = std::move(*layout);
+      if (tp.query->topic_pattern) LogPatternChange(*tp.query->topic_pattern, tp.layout);
       for (const auto& l : tp.layout) {
         if (topic_base.contains(l.topic)) continue;
         topic_base.emplace(l.topic, all.partitions.size());
@@ -497,6 +509,8 @@ class SharedObserverImpl final : public SharedObserver {
   bool recreate_client_ = false;
   std::map<std::string, RdPtr<rd_kafka_topic_t>> topic_handles_;
   std::map<std::string, Result<config::TopicPattern>> patterns_;
+  // pattern source → the topics it matched when last logged (LogPatternChange)
+  std::map<std::string, std::optional<std::vector<std::string>>> pattern_topics_;
   // Index of each topic's partition 0 in the pass's union (topics are contiguous there).
   std::unordered_map<std::string, size_t> union_base_;
   // CheckNoShrink: the partition count last used per topic; a smaller count seen on the topic's

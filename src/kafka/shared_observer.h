@@ -23,8 +23,8 @@
 // failed only. A pass in which every target fails retryably (brokers down) makes the next pass
 // start from a new librdkafka client, as KafkaMetricSource does. A topic with fewer partitions
 // than the observer saw fails its targets once (kIncomplete: stale metadata, or a recreated
-// topic, accepted when the next pass repeats the count), as in KafkaMetricSource. Not done here
-// (unlike KafkaMetricSource): pattern-change logging.
+// topic, accepted when the next pass repeats the count), as in KafkaMetricSource. The topics a
+// pattern matches are logged once per change of the set, per pattern (not per target).
 //
 // Thread-safety: Observe() is not reentrant (one pass at a time); stats() from any thread.
 #pragma once

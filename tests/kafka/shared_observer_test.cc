@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "fakes/fake_clock.h"
@@ -262,6 +263,58 @@ TEST_F(SharedObserverTest, PatternTargetMatchesTheSingleSource) {
   ASSERT_TRUE(results.at(listed.key));
   EXPECT_EQ(results.at(listed.key)->backlog, 9);
   EXPECT_EQ(observer->stats().metadata, 1);  // one all-topics request serves every target
+}
+
+// The set a pattern matches is logged once per change for every target sharing the pattern
+// (not once per target, not once per pass), with the cluster's name; a listed target logs none.
+TEST_F(SharedObserverTest, APatternsTopicsAreLoggedOncePerChange) {
+  const std::string prefix = Unique("orders");
+  ASSERT_TRUE(cluster_->CreateTopic(prefix + "-eu", 2));
+  TargetQuery a = Target({});
+  a.topic_pattern = prefix + "-.*";
+  TargetQuery b = Target({}, Unique("g"));
+  b.topic_pattern = a.topic_pattern;
+  const TargetQuery listed = Target({TopicWith({1})});
+  std::ostringstream out;
+  Logger log(clock_, out, LogLevel::kInfo, LogFormat::kJson);
+  auto o = Options();
+  o.name = "edge";
+  auto observer = SharedObserver::Create(std::move(o), clock_, &log);
+  ASSERT_TRUE(observer) << observer.error().ToString();
+  auto changes = [&] {
+    std::vector<nlohmann::json> lines;
+    std::istringstream in(out.str());
+    for (std::string line; std::getline(in, line);) {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_object() && j.value("msg", "") == "kafka: topics matching the pattern changed") {
+        lines.push_back(j);
+      }
+    }
+    return lines;
+  };
+  auto pass = [&] {
+    for (const auto& [key, result] : (*observer)->Observe({a, b, listed})) {
+      EXPECT_TRUE(result) << key << ": " << result.error().ToString();
+    }
+  };
+  pass();
+  pass();
+  auto lines = changes();
+  ASSERT_EQ(lines.size(), 1u) << out.str();
+  EXPECT_EQ(lines[0].value("pattern", ""), "re:" + prefix + "-.*");
+  EXPECT_EQ(lines[0].value("topics", ""), prefix + "-eu");
+  EXPECT_EQ(lines[0].value("added", ""), prefix + "-eu");
+  EXPECT_EQ(lines[0].value("removed", ""), "");
+  EXPECT_EQ(lines[0].value("cluster", ""), "edge");
+
+  ASSERT_TRUE(cluster_->CreateTopic(prefix + "-us", 3));
+  pass();
+  pass();
+  lines = changes();
+  ASSERT_EQ(lines.size(), 2u) << out.str();
+  EXPECT_EQ(lines[1].value("topics", ""), prefix + "-eu," + prefix + "-us");
+  EXPECT_EQ(lines[1].value("added", ""), prefix + "-us");
+  EXPECT_EQ(lines[1].value("removed", ""), "");
 }
 
 TEST_F(SharedObserverTest, AllBrokersDownFailsEveryTarget) {
