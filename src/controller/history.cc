@@ -79,6 +79,8 @@ nlohmann::json Summary(const TargetHistory& h, size_t sparkline_points) {
   j["time"] = last ? nlohmann::json(UnixMillis(l.time)) : nlohmann::json(nullptr);
   j["backlog"] = OrNull(l.backlog);
   j["partitions"] = OrNull(l.partitions);
+  j["lag_seconds"] = OrNull(l.lag_seconds);
+  j["lag_seconds_lower_bound"] = l.lag_lower_bound;
   j["replicas"] = OrNull(l.replicas);
   j["desired"] = OrNull(l.desired);
   j["produced_per_minute"] = OrNull(l.produced_per_minute);
@@ -118,6 +120,10 @@ LastTick Reduce(const TickReport& r) {
   if (r.observation) {
     l.backlog = r.observation->backlog;
     l.partitions = r.observation->partition_count;
+    if (r.time_lag) {
+      l.lag_seconds = r.time_lag->max_seconds;
+      l.lag_lower_bound = r.time_lag->max_lower_bound;
+    }
   }
   if (r.replicas_after >= 0) l.replicas = r.replicas_after;
   if (r.decision) l.desired = r.decision->desired;

@@ -77,6 +77,10 @@ struct LastTick {
   bool read_deployment = false;
   std::optional<int64_t> backlog;
   std::optional<int32_t> partitions;
+  // Time lag (kafka/time_lag.h): the largest of the partitions' ages of their oldest unread
+  // message, in seconds; a lower bound when the samples reach back less far than the lag.
+  std::optional<double> lag_seconds;
+  bool lag_lower_bound = false;
   std::optional<int32_t> replicas;
   std::optional<int32_t> desired;
   std::optional<double> produced_per_minute;

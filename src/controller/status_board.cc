@@ -53,6 +53,10 @@ void StatusBoard::Record(const TickReport& report) {
     s_.last_tick->observation->partitions.clear();
     s_.last_tick->observation->partitions.shrink_to_fit();
   }
+  if (s_.last_tick->time_lag) {  // the largest lag stays
+    s_.last_tick->time_lag->partitions.clear();
+    s_.last_tick->time_lag->partitions.shrink_to_fit();
+  }
 }
 
 void StatusBoard::SetLeader(bool leader) {
@@ -125,6 +129,10 @@ nlohmann::json StatusBoard::StatusJson(const ReconcilerOptions& options) const {
     if (r.observation) {
       t["backlog"] = r.observation->backlog;
       t["partitions"] = r.observation->partition_count;
+      if (r.time_lag) {
+        t["lag_seconds"] = r.time_lag->max_seconds;
+        t["lag_seconds_lower_bound"] = r.time_lag->max_lower_bound;
+      }
     }
     if (r.throughput.produced_per_minute) t["produced_per_minute"] = *r.throughput.produced_per_minute;
     if (r.throughput.consumed_per_minute) t["consumed_per_minute"] = *r.throughput.consumed_per_minute;

@@ -200,6 +200,24 @@ TEST(HistoryTest, StuckPartitionsAreAConditionAndACount) {
   EXPECT_EQ(s["conditions"].back()["message"], "orders/3 at committed offset 120, lag 60");
 }
 
+// The time lag of the latest tick is in the list and the detail; a tick without one (a failed
+// observation) shows none rather than the previous figure.
+TEST(HistoryTest, TimeLagOfTheLatestTick) {
+  History history({.interval = seconds(10)});
+  TickReport r = Tick(1, 500, 2, 2);
+  r.time_lag = kafka::TimeLag{.max_seconds = 93.25, .max_lower_bound = true};
+  history.Record(Target("shop", "orders"), r);
+  auto list = history.TargetsJson()["targets"];
+  ASSERT_EQ(list.size(), 1u) << list.dump();
+  EXPECT_EQ(list[0]["lag_seconds"], 93.25);
+  EXPECT_EQ(list[0]["lag_seconds_lower_bound"], true);
+  EXPECT_EQ(history.TargetHistoryJson("shop", "orders")["lag_seconds"], 93.25);
+  history.Record(Target("shop", "orders"), KafkaFailure(2, 2));
+  list = history.TargetsJson()["targets"];
+  EXPECT_TRUE(list[0]["lag_seconds"].is_null()) << list.dump();
+  EXPECT_EQ(list[0]["lag_seconds_lower_bound"], false);
+}
+
 TEST(HistoryTest, ListenerRegistersItsTargetBeforeTheFirstTick) {
   History h({.interval = seconds(1)});
   HistoryTickListener listener(h, Target("default", "workers"));

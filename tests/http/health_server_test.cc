@@ -170,6 +170,9 @@ TEST(StatusBoardTest, KeepsATickSummaryNotEveryPartition) {
   obs.backlog = 50'000;
   obs.partition_count = 10'000;
   report.observation = obs;
+  report.time_lag = kafka::TimeLag{.partitions = std::vector<kafka::PartitionTimeLag>(10'000),
+                                   .max_seconds = 42.5,
+                                   .max_lower_bound = true};
   board.Record(report);
   const auto snap = board.Snapshot();
   ASSERT_TRUE(snap.last_tick && snap.last_tick->observation);
@@ -179,6 +182,10 @@ TEST(StatusBoardTest, KeepsATickSummaryNotEveryPartition) {
   const auto j = board.StatusJson(ReconcilerOptions{});
   EXPECT_EQ(j["last_decision"]["partitions"], 10'000);
   EXPECT_EQ(j["last_decision"]["backlog"], 50'000);
+  ASSERT_TRUE(snap.last_tick->time_lag);
+  EXPECT_TRUE(snap.last_tick->time_lag->partitions.empty());
+  EXPECT_EQ(j["last_decision"]["lag_seconds"], 42.5);
+  EXPECT_EQ(j["last_decision"]["lag_seconds_lower_bound"], true);
 }
 
 // Issue 17 item 2: `GET /` lists the stuck partitions with how long they have been stuck.

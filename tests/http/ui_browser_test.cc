@@ -60,7 +60,10 @@ TEST(UiBrowser, ShowsWhatTheDaemonReports) {
                                  {"replicas", d["replicas_after"]},
                                  {"desired", d["desired"]},
                                  {"reason", d["reason"]},
-                                 {"stuck_partitions", s["stuck_partition_count"]}};
+                                 {"stuck_partitions", s["stuck_partition_count"]},
+                                 {"lag_seconds", d["lag_seconds"]}};
+  ASSERT_TRUE(d["lag_seconds"].is_number()) << "no time lag on /: " << s.dump();
+  EXPECT_GT(d["lag_seconds"].get<double>(), 0) << "40 messages are waiting: " << s.dump();
   const auto result =
       RunCheck({"--url", "http://127.0.0.1:" + std::to_string(h.port()) + "/ui", "--expect",
                 expect.dump(), "--screenshot", std::string(KA_UI_OUT) + "/status-page.png"});

@@ -7,7 +7,8 @@
 //
 // Checks: no console error, no CSP violation, no request leaving the page's origin; the detail
 // cards show the expected values (they refresh, so it waits for them); the decisions table has
-// a row with the expected reason; every chart has drawn lines; the screenshot is not blank
+// a row with the expected reason; the time lag (card and table) is at least the expected one;
+// every chart has drawn lines; the screenshot is not blank
 // (PNG decoded here: many distinct colours and a large pixel variance). With --targets N the
 // table must list min(N, 50) rows, sort by backlog on a header click, and open a target on a row
 // click. Prints one JSON line of measurements; exits 1 with the reason on any failure.
@@ -145,6 +146,19 @@ async function main() {
         if (pts < 2) fail(`${chart}: the ${series} line has ${pts} points`);
       }
       measured.decisions = reasons.length;
+      // Time lag grows while the backlog waits, so the figure is checked for its lower end: the
+      // card and the table show whole seconds ("≥ " when a lower bound), at least what `/` said.
+      if (expect.lag_seconds !== undefined) {
+        const card = await page.textContent("#v-lag");
+        const cell = await page.$eval("#target-table tbody td.lag", (td) => td.textContent);
+        for (const [where, text] of [["#v-lag", card], ["table", cell]]) {
+          const m = /^(\u2265 )?(\d+)$/.exec(text);
+          if (!m || Number(m[2]) < Math.floor(expect.lag_seconds)) {
+            fail(`${where} shows lag "${text}"; want whole seconds, at least ${expect.lag_seconds}`);
+          }
+        }
+        measured.lag_shown = card;
+      }
     }
 
     if (a.targets) {
