@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <chrono>
 #include <iostream>
 #include <regex>
 #include <thread>
@@ -34,6 +35,23 @@ class ClusterEnvironment : public ::testing::Environment {
     kafka = owned_.get();
     std::cout << "real kafka: 3 brokers + 1 controller (format + start + ready) in "
               << kafka->startup_time().count() << " ms\n";
+    // The cluster's first group operation creates __consumer_offsets on all three brokers. In a
+    // CI run that took longer than the admin client's 20 s request timeout (the harness's commit
+    // of offset 0 failed with "Local: Timed out"), and librdkafka 2.0.2 aborts later on a
+    // coordinator request that timed out (librdkafka#4605: rd_kafka_enq_once_del_source_return).
+    // A real consumer waits for the coordinator with its own retries: done once here, so the
+    // tests' admin commits find it ready.
+    const auto warm = std::chrono::steady_clock::now();
+    ASSERT_OK(kafka->client().CreateTopic("warm-up", 1, 3));
+    ASSERT_OK(kafka->client().Produce("warm-up", 0, 1));
+    auto consumed = ConsumeAndCommit(kafka->bootstrap(), "warm-up", "warm-up", 1, seconds(120));
+    ASSERT_TRUE(consumed) << consumed.error().message;
+    ASSERT_EQ(*consumed, 1) << "no group coordinator within 120 s";
+    std::cout << "real kafka: group coordinator ready in "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - warm)
+                     .count()
+              << " ms\n";
   }
   void TearDown() override {
     kafka = nullptr;
