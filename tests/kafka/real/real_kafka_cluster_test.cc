@@ -9,7 +9,9 @@
 #include <regex>
 #include <thread>
 
+#include "common/clock.h"
 #include "faults/harness.h"
+#include "kafka/shared_observer.h"
 #include "real_kafka.h"
 #include "test_macros.h"
 
@@ -170,6 +172,59 @@ TEST_F(RealKafkaFaults, GroupCoordinatorMoves) {
   EXPECT_EQ(h_->Patches(), patches);
   EXPECT_EQ(h_->Replicas(), 3);
   ASSERT_OK(kafka->Restart(coordinator));
+}
+
+// Many mode reads commits with the admin ListConsumerGroupOffsets, a coordinator request; in
+// librdkafka 2.0.2 a coordinator request that fails or times out can abort the process later
+// (librdkafka#4605, docs/reliability.md known bugs item 8). Hang the group's coordinator
+// (SIGSTOP) under a SharedObserver: its passes fail (never zero), the process survives, and
+// once the broker runs again a pass reads the commits.
+TEST(RealKafkaShared, SharedObserverSurvivesAHungCoordinator) {
+  static SystemClock clock;
+  auto& c = kafka->client();
+  const std::string topic = "hung-coordinator", group = "g-hung-coordinator";
+  ASSERT_OK(c.CreateTopic(topic, 6, 3));
+  ASSERT_OK(c.ProduceEach(topic, 6, 5));
+  std::vector<CommitOffset> commits;
+  for (int p = 0; p < 6; ++p) commits.push_back({topic, p, 2});
+  ASSERT_OK(c.Commit(group, commits));
+  auto out = kafka->Tool(
+      "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+      {"--bootstrap-server", kafka->bootstrap(), "--describe", "--state", "--group", group});
+  ASSERT_OK(out);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(*out, m, std::regex(R"(\((\d+)\))"))) << *out;
+  const int coordinator = std::stoi(m[1]);
+  std::cout << "group coordinator: broker " << coordinator << "\n";
+  auto observer = SharedObserver::Create(
+      {.bootstrap_servers = kafka->bootstrap(), .timeout = seconds(5)}, clock);
+  ASSERT_TRUE(observer) << observer.error().message;
+  const std::vector<TargetQuery> targets = {
+      {.key = "prod/hung", .topics = {topic}, .group = group}};
+  auto before = (*observer)->Observe(targets).at("prod/hung");
+  ASSERT_TRUE(before) << before.error().message;
+  EXPECT_EQ(before->backlog, 6 * 3);
+
+  kafka->Signal(coordinator, SIGSTOP);
+  for (int pass = 0; pass < 4; ++pass) {
+    auto r = (*observer)->Observe(targets).at("prod/hung");
+    std::cout << "pass " << pass << " with the coordinator hung: "
+              << (r ? "backlog " + std::to_string(r->backlog) : r.error().message) << "\n";
+    if (r) {
+      EXPECT_EQ(r->backlog, 6 * 3) << "a pass that succeeds reads the real commits";
+    }
+  }
+  kafka->Signal(coordinator, SIGCONT);
+  std::optional<Observation> after;
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto r = (*observer)->Observe(targets).at("prod/hung");
+        if (r) after = *r;
+        return r.has_value();
+      },
+      seconds(90)));
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->backlog, 6 * 3);
 }
 
 }  // namespace
