@@ -65,6 +65,22 @@ class ClusterEnvironment : public ::testing::Environment {
 };
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new ClusterEnvironment);
 
+// The broker coordinating `group` (the leader of its __consumer_offsets partition), as Kafka's
+// own ConsumerGroupCommand reports it; -1 (and a test failure) when it cannot tell.
+int Coordinator(const std::string& group) {
+  auto out = kafka->Tool(
+      "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+      {"--bootstrap-server", kafka->bootstrap(), "--describe", "--state", "--group", group});
+  EXPECT_TRUE(out) << out.error().message;
+  std::smatch m;
+  if (!out || !std::regex_search(*out, m, std::regex(R"(\((\d+)\))"))) {
+    ADD_FAILURE() << "no coordinator in: " << (out ? *out : "");
+    return -1;
+  }
+  std::cout << "group coordinator of " << group << ": broker " << m[1] << "\n";
+  return std::stoi(m[1]);
+}
+
 class RealKafkaFaults : public ::testing::Test {
  protected:
   // A topic of 6 partitions with `replication`, 30 records (3 replicas), a daemon in steady state.
@@ -151,14 +167,8 @@ TEST_F(RealKafkaFaults, BrokerKilledLeadershipMoves) {
 TEST_F(RealKafkaFaults, GroupCoordinatorMoves) {
   ASSERT_NO_FATAL_FAILURE(Boot(3));  // else h_ and daemon_ are not there
   h_->CommitLeaving(5, 30);  // a commit on every partition (lag still 30)
-  auto out = kafka->Tool(
-      "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
-      {"--bootstrap-server", kafka->bootstrap(), "--describe", "--state", "--group", group_});
-  ASSERT_OK(out);
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(*out, m, std::regex(R"(\((\d+)\))"))) << *out;
-  const int coordinator = std::stoi(m[1]);
-  std::cout << "group coordinator: broker " << coordinator << "\n";
+  const int coordinator = Coordinator(group_);
+  ASSERT_GE(coordinator, 0);
   const int patches = h_->Patches();
   kafka->Kill(coordinator);
   ASSERT_TRUE(Eventually(
@@ -188,14 +198,8 @@ TEST(RealKafkaShared, SharedObserverSurvivesAHungCoordinator) {
   std::vector<CommitOffset> commits;
   for (int p = 0; p < 6; ++p) commits.push_back({topic, p, 2});
   ASSERT_OK(c.Commit(group, commits));
-  auto out = kafka->Tool(
-      "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
-      {"--bootstrap-server", kafka->bootstrap(), "--describe", "--state", "--group", group});
-  ASSERT_OK(out);
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(*out, m, std::regex(R"(\((\d+)\))"))) << *out;
-  const int coordinator = std::stoi(m[1]);
-  std::cout << "group coordinator: broker " << coordinator << "\n";
+  const int coordinator = Coordinator(group);
+  ASSERT_GE(coordinator, 0);
   auto observer = SharedObserver::Create(
       {.bootstrap_servers = kafka->bootstrap(), .timeout = seconds(5)}, clock);
   ASSERT_TRUE(observer) << observer.error().message;
