@@ -177,6 +177,9 @@ bool IsUnknownTopic(rd_kafka_resp_err_t err) {
   return err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
 }
 
+// librdkafka's longest admin request timeout (rd_kafka_AdminOptions_set_request_timeout).
+constexpr int kAdminRequestTimeoutMs = 3600 * 1000;
+
 GroupCommitsRequest::GroupCommitsRequest(rd_kafka_t* rk,
                                          std::chrono::steady_clock::time_point deadline)
     : rk_(rk), deadline_(deadline), queue_(rd_kafka_queue_new(rk)) {}
@@ -195,7 +198,9 @@ void GroupCommitsRequest::Send(size_t i) {
   RdPtr<rd_kafka_AdminOptions_t> options(
       rd_kafka_AdminOptions_new(rk_, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS));
   std::array<char, 256> errstr{};
-  (void)rd_kafka_AdminOptions_set_request_timeout(options.get(), RemainingMs(deadline_),
+  // Never the deadline: a request librdkafka times out can abort the process later
+  // (librdkafka#4605, offsets.h). Wait() stops waiting at the deadline instead.
+  (void)rd_kafka_AdminOptions_set_request_timeout(options.get(), kAdminRequestTimeoutMs,
                                                   errstr.data(), errstr.size());
   // The opaque is the index into pending_ (stable: pending_ only grows before Wait).
   rd_kafka_AdminOptions_set_opaque(options.get(), reinterpret_cast<void*>(i));
@@ -274,6 +279,7 @@ std::unordered_map<std::string, Result<PartitionList>> GroupCommitsRequest::Wait
       out.emplace(p.group, PartitionList(rd_kafka_topic_partition_list_copy(partitions)));
     }
   }
+  abandoned_ = due > retries.size();  // groups in `retries` have no request in flight
   for (const auto& p : pending_) {
     if (!out.contains(p.group)) {
       out.emplace(p.group,

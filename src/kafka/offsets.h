@@ -136,6 +136,15 @@ void CheckComplete(const std::vector<bool>& seen, std::string_view what, ErrorCo
 // group.id (librdkafka#5040; proven by shared_observer_test's death test). A group whose
 // coordinator moved (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE)
 // is asked again after a short pause while the deadline allows.
+//
+// librdkafka#4605 (2.0.2): an admin request that times out while its coordinator request still
+// waits for the coordinator's connection leaves that coordinator request behind, and when the
+// connection comes up it frees the request's state and reads it again (abort:
+// rd_kafka_enq_once_del_source_return, `eonce->refcnt > 0`). So the admin requests here carry
+// librdkafka's longest timeout (an hour), never the pass's deadline: Wait() gives up at the
+// deadline without librdkafka timing anything out, and abandoned() tells the owner that
+// requests are still in flight — the handle must then be destroyed (which ends them safely)
+// before it is used for another hour; SharedObserver destroys it before its next pass.
 class GroupCommitsRequest {
  public:
   GroupCommitsRequest(rd_kafka_t* rk, std::chrono::steady_clock::time_point deadline);
@@ -151,6 +160,8 @@ class GroupCommitsRequest {
   [[nodiscard]] std::unordered_map<std::string, Result<PartitionList>> Wait();
   // OffsetFetch requests asked of librdkafka so far (retries included).
   int64_t sent() const { return sent_; }
+  // True when Wait() returned with requests still in flight (deadline passed first).
+  bool abandoned() const { return abandoned_; }
 
  private:
   struct Pending {
@@ -165,6 +176,7 @@ class GroupCommitsRequest {
   RdPtr<rd_kafka_queue_t> queue_;
   std::vector<Pending> pending_;
   int64_t sent_ = 0;
+  bool abandoned_ = false;
 };
 
 // A failed observation's error, made clearer by what librdkafka saw underneath (brokers down,

@@ -433,6 +433,9 @@ class SharedObserverImpl final : public SharedObserver {
     }
 
     auto group_results = commits.Wait();
+    // Requests still in flight must end with their handle, before librdkafka could time them
+    // out (librdkafka#4605, kafka/offsets.h): the next pass starts from a new client.
+    if (commits.abandoned()) recreate_client_ = true;
     {
       std::lock_guard lock(mu_);
       counts_.list_offsets += list_requests;

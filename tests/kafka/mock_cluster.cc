@@ -77,6 +77,15 @@ Status MockCluster::SetBrokerUp(int32_t broker_id) {
 Status MockCluster::SetRtt(int32_t broker_id, int rtt_ms) {
   return MockStatus(rd_kafka_mock_broker_set_rtt(cluster_, broker_id, rtt_ms), "broker rtt");
 }
+Status MockCluster::SetGroupCoordinator(const std::string& group, int32_t broker_id) {
+  return MockStatus(rd_kafka_mock_coordinator_set(cluster_, "group", group.c_str(), broker_id),
+                    "group coordinator");
+}
+Status MockCluster::SetLeader(const std::string& topic, int32_t partition, int32_t broker_id) {
+  return MockStatus(
+      rd_kafka_mock_partition_set_leader(cluster_, topic.c_str(), partition, broker_id),
+      "partition leader");
+}
 void MockCluster::PushRequestErrors(int16_t api_key, rd_kafka_resp_err_t error, size_t count) {
   std::vector<rd_kafka_resp_err_t> errors(count, error);
   rd_kafka_mock_push_request_errors_array(cluster_, api_key, count, errors.data());

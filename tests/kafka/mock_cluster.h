@@ -57,6 +57,10 @@ class MockCluster {
   [[nodiscard]] Status SetBrokerDown(int32_t broker_id);
   [[nodiscard]] Status SetBrokerUp(int32_t broker_id);
   [[nodiscard]] Status SetRtt(int32_t broker_id, int rtt_ms);
+  // Makes `broker_id` the coordinator of consumer group `group` (FindCoordinator answers).
+  [[nodiscard]] Status SetGroupCoordinator(const std::string& group, int32_t broker_id);
+  // Makes `broker_id` the leader of one partition.
+  [[nodiscard]] Status SetLeader(const std::string& topic, int32_t partition, int32_t broker_id);
   // The next `count` requests of `api_key` (any client) fail with `error`.
   void PushRequestErrors(int16_t api_key, rd_kafka_resp_err_t error, size_t count);
   void ClearRequestErrors(int16_t api_key);

@@ -462,6 +462,70 @@ TEST_F(SharedObserverTest, SurvivesNotCoordinatorAndRetriesThatGroup) {
   EXPECT_EQ(observer->stats().offset_fetch, 3 + 2);  // two groups asked again
 }
 
+// The child's part of the test below: exits 0 once the group's commits are read again.
+[[noreturn]] void ObserveThroughACoordinatorComingBack() {
+  auto cluster = MockCluster::Start(3);
+  if (!cluster) std::exit(2);
+  MockCluster& c = **cluster;
+  const std::string topic = "t4605", group = "g4605";
+  if (!c.CreateTopicWith(topic, {5, 5})) std::exit(3);
+  for (int32_t p = 0; p < 2; ++p) {
+    if (!c.SetLeader(topic, p, 1)) std::exit(4);
+  }
+  if (!c.Commit(group, {{topic, 0, 1}, {topic, 1, 1}})) std::exit(5);
+  if (!c.SetGroupCoordinator(group, 3)) std::exit(6);
+  kafka_autoscaler::testing::FakeClock clock;
+  ClusterOptions o;
+  o.bootstrap_servers = c.bootstrap();
+  o.timeout = milliseconds(1'000);
+  auto observer = SharedObserver::Create(std::move(o), clock);
+  if (!observer) std::exit(7);
+  TargetQuery t;
+  t.key = "ns/ks";
+  t.topics = {topic};
+  t.group = group;
+  // A topic-mode target beside it keeps the pass from failing whole (a whole failure makes the
+  // next pass start from a new client, which would drop the lingering request).
+  TargetQuery other;
+  other.key = "ns/other";
+  other.topics = {topic};
+  // A first pass with every broker up: the client knows the brokers and the coordinator.
+  const auto warm = (*observer)->Observe({t, other}).at(t.key);
+  if (!warm || warm->backlog != 8) std::exit(8);
+  if (!c.SetBrokerDown(3)) std::exit(9);
+  std::this_thread::sleep_for(milliseconds(500));  // the client sees the connection close
+  const auto down = (*observer)->Observe({t, other});
+  std::fprintf(stderr, "coordinator down: %s; other target: %s\n",
+               down.at(t.key) ? "observed" : down.at(t.key).error().ToString().c_str(),
+               down.at(other.key) ? "observed" : down.at(other.key).error().ToString().c_str());
+  if (down.at(t.key) || !down.at(other.key)) std::exit(10);
+  if (!c.SetBrokerUp(3)) std::exit(11);
+  // Passes until the group's commits are read again (the coordinator's connection is back
+  // within librdkafka's reconnect backoff).
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < until) {
+    const auto up = (*observer)->Observe({t, other}).at(t.key);
+    if (up && up->backlog == 8) {
+      std::fprintf(stderr, "coordinator back: backlog %lld\n", static_cast<long long>(up->backlog));
+      std::exit(0);
+    }
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  std::exit(12);
+}
+
+// librdkafka#4605 on 2.0.2: an admin coordinator request (ListConsumerGroupOffsets) that times
+// out while it still waits for its coordinator's connection leaves librdkafka's coordinator
+// request behind; when that broker comes up, the request frees the admin op's `eonce` and then
+// reads it again (rd_kafka_enq_once_del_source_return: Assertion 'eonce->refcnt > 0'). Here the
+// group's coordinator is down through one pass and up again after it. Run in a child process,
+// so that an abort fails this test and not the whole binary.
+TEST(SharedObserverDeathTest, ACoordinatorThatComesBackAfterAPassTimedOutIsSurvived) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(ObserveThroughACoordinatorComingBack(), ::testing::ExitedWithCode(0),
+              "coordinator back: backlog 8");
+}
+
 // A group-level failure that no retry cures fails only that group's targets.
 TEST_F(SharedObserverTest, AGroupNotAuthorizedFailsOnlyItsTargets) {
   const std::string topic = TopicWith({5, 5});
