@@ -68,8 +68,17 @@ class SharedObserverImpl final : public SharedObserver {
     if (!client) return MakeError(client.error());
     client_ = std::move(*client);
     recreate_client_ = false;
-    std::lock_guard lock(mu_);
-    ++counts_.clients_created;
+    int64_t created = 0;
+    {
+      std::lock_guard lock(mu_);
+      created = ++counts_.clients_created;
+    }
+    if (created > 1 && logger_ != nullptr) {
+      logger_->Info("kafka: recreated the shared client",
+                    {{"cluster", options_.name},
+                     {"reason", std::string(recreate_reason_)},
+                     {"clients_created", created}});
+    }
     return OkStatus();
   }
 
@@ -129,6 +138,7 @@ class SharedObserverImpl final : public SharedObserver {
     if (any_retryable && std::none_of(out.begin(), out.end(),
                                       [](const auto& kv) { return kv.second.has_value(); })) {
       recreate_client_ = true;
+      recreate_reason_ = "every target failed";
     }
     return out;
   }
@@ -435,7 +445,10 @@ class SharedObserverImpl final : public SharedObserver {
     auto group_results = commits.Wait();
     // Requests still in flight must end with their handle, before librdkafka could time them
     // out (librdkafka#4605, kafka/offsets.h): the next pass starts from a new client.
-    if (commits.abandoned()) recreate_client_ = true;
+    if (commits.abandoned()) {
+      recreate_client_ = true;
+      recreate_reason_ = "a consumer group's commits were still being read at the deadline";
+    }
     {
       std::lock_guard lock(mu_);
       counts_.list_offsets += list_requests;
@@ -510,6 +523,7 @@ class SharedObserverImpl final : public SharedObserver {
   Logger* logger_;
   std::unique_ptr<KafkaClient> client_;
   bool recreate_client_ = false;
+  std::string_view recreate_reason_;  // why the next pass starts from a new client (logged)
   std::map<std::string, RdPtr<rd_kafka_topic_t>> topic_handles_;
   std::map<std::string, Result<config::TopicPattern>> patterns_;
   // pattern source → the topics it matched when last logged (LogPatternChange)
