@@ -72,7 +72,7 @@ Scenario ReadScenario(const std::string& path) {
   Scenario s;
   s.mu = l.pod.messages_per_second;
   s.partitions = l.partitions;
-  s.lowest = std::max(1, std::min(l.autoscaler.min_replicas, l.autoscaler.idle_replicas));
+  s.lowest = std::max(0, std::min(l.autoscaler.min_replicas, l.autoscaler.idle_replicas));
   s.initial = l.initial_replicas;
   s.rebalance = l.pod.rebalance_seconds;
   s.target = static_cast<double>(l.autoscaler.target_wait_seconds);
@@ -324,12 +324,12 @@ int SelfTest() {
   for (int i = 0; i < 60; ++i) {
     Scenario s;
     s.mu = 200;
-    s.partitions = 2;
-    s.lowest = 1;
+    s.lowest = next(2);                    // 0: a policy may go idle
+    s.partitions = s.lowest == 0 ? 1 : 2;  // two counts to choose from either way
     s.initial = 1 + next(2);
     s.rebalance = next(3);
     std::vector<double> a(12);
-    for (auto& x : a) x = 50.0 * next(13);
+    for (auto& x : a) x = 25.0 * s.partitions * next(13);
     const double w = 2 + next(3);
     const int changes = next(2) == 0 ? -1 : 1 + next(3);
     const double exact = Exact(s, a, w, changes);
