@@ -1,7 +1,7 @@
 #!/bin/sh
 # ctest sim.whole_pod_bound. First `whole_pod_bound --self-test`: on 60 random tiny instances
-# (half of them allowed to go idle, 0 pods) the bound is never above the exact minimum found by trying every schedule (which tracks each
-# message's age itself). Then it replays tests/sim/testdata/exactly-two-pods.yaml (400 msg/s on
+# (half of them allowed to go idle, 0 pods) the bound is never above the exact minimum found
+# by trying every schedule (which tracks each message's age itself). Then it replays tests/sim/testdata/exactly-two-pods.yaml (400 msg/s on
 # pods of 200, no noise) with keda-hpa and wait and checks:
 #   --check: for each policy, the bound at its own p99 and scale events is no higher than its
 #            pod-seconds (its schedule is one the bound ranges over: higher would be wrong);
