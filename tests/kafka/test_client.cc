@@ -89,7 +89,9 @@ Result<std::unique_ptr<KafkaTestClient>> KafkaTestClient::Create(const std::stri
   rd_kafka_conf_set_dr_msg_cb(conf->get(),
                               [](rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
                                 if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-                                  ++static_cast<KafkaTestClient*>(opaque)->failed_deliveries_;
+                                  auto* self = static_cast<KafkaTestClient*>(opaque);
+                                  ++self->failed_deliveries_;
+                                  self->last_delivery_error_ = msg->err;
                                 }
                               });
   auto producer = NewClient(RD_KAFKA_PRODUCER, std::move(*conf));
@@ -100,11 +102,13 @@ Result<std::unique_ptr<KafkaTestClient>> KafkaTestClient::Create(const std::stri
 
 Status KafkaTestClient::Flush() {
   failed_deliveries_ = 0;
+  last_delivery_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
   const rd_kafka_resp_err_t err = rd_kafka_flush(producer_.get(), 30'000);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return MakeError(KafkaError(err, "flush"));
   if (failed_deliveries_ > 0) {
-    return MakeError(ErrorCode::kUnavailable,
-                     std::to_string(failed_deliveries_) + " message(s) not delivered");
+    return MakeError(ErrorCode::kUnavailable, std::to_string(failed_deliveries_) +
+                                                  " message(s) not delivered (last: " +
+                                                  rd_kafka_err2str(last_delivery_error_) + ")");
   }
   return OkStatus();
 }

@@ -88,6 +88,7 @@ class KafkaTestClient {
 
   RdPtr<rd_kafka_t> producer_;
   int64_t failed_deliveries_ = 0;  // written by the delivery callback during Flush()
+  rd_kafka_resp_err_t last_delivery_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;  // likewise
 };
 
 // A real consumer in `group` (earliest, manual commits): subscribes to `topic`, consumes `count`
