@@ -177,9 +177,6 @@ bool IsUnknownTopic(rd_kafka_resp_err_t err) {
   return err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
 }
 
-// librdkafka's longest admin request timeout (rd_kafka_AdminOptions_set_request_timeout).
-constexpr int kAdminRequestTimeoutMs = 3600 * 1000;
-
 GroupCommitsRequest::GroupCommitsRequest(rd_kafka_t* rk,
                                          std::chrono::steady_clock::time_point deadline)
     : rk_(rk), deadline_(deadline), queue_(rd_kafka_queue_new(rk)) {}

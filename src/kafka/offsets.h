@@ -145,6 +145,10 @@ void CheckComplete(const std::vector<bool>& seen, std::string_view what, ErrorCo
 // deadline without librdkafka timing anything out, and abandoned() tells the owner that
 // requests are still in flight — the handle must then be destroyed (which ends them safely)
 // before it is used for another hour; SharedObserver destroys it before its next pass.
+// librdkafka's longest admin request timeout (rd_kafka_AdminOptions_set_request_timeout): what a
+// coordinator request carries so that librdkafka never times it out (librdkafka#4605, below).
+inline constexpr int kAdminRequestTimeoutMs = 3600 * 1000;
+
 class GroupCommitsRequest {
  public:
   GroupCommitsRequest(rd_kafka_t* rk, std::chrono::steady_clock::time_point deadline);

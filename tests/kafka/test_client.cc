@@ -4,6 +4,8 @@
 #include <chrono>
 #include <thread>
 
+#include "kafka/offsets.h"
+
 namespace kafka_autoscaler::kafka::testing {
 namespace {
 
@@ -162,7 +164,8 @@ RdPtr<rd_kafka_AdminOptions_t> KafkaTestClient::Options(rd_kafka_admin_op_t op) 
   // A group's commit goes to its coordinator: librdkafka 2.0.2 may abort the process later if
   // it times such a request out (librdkafka#4605, src/kafka/offsets.h), so that one carries the
   // longest timeout and Answer() gives up first; the request ends with the handle.
-  const int timeout_ms = op == RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS ? 3600 * 1000 : 20'000;
+  const int timeout_ms =
+      op == RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS ? kAdminRequestTimeoutMs : 20'000;
   (void)rd_kafka_AdminOptions_set_request_timeout(options.get(), timeout_ms, errstr.data(),
                                                   errstr.size());
   return options;

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "sim/scenario.h"
+#include "sim/sim_world.h"
 
 namespace {
 
@@ -133,33 +134,19 @@ Timeline ReadTimeline(const std::string& path) {
   return t;
 }
 
-// The simulator's p99 wait, rebuilt FIFO from arrivals and backlog (a message of step s consumed
-// in step t waited t + 1 - s seconds).
+// The simulator's p99 wait, rebuilt from arrivals and backlog with its own FIFO backlog and wait
+// histogram (sim/sim_world.h): a message of step s consumed in step t waited t + 1 - s seconds.
 double P99(const std::vector<double>& arrivals, const std::vector<double>& backlog) {
-  std::vector<std::pair<double, double>> waits;  // (wait, messages)
-  std::vector<std::pair<size_t, double>> queue;  // (step, messages left)
-  size_t head = 0;
-  double previous = 0, total = 0;
+  kafka_autoscaler::sim::FifoBacklog queue;
+  kafka_autoscaler::sim::WaitHistogram waits(1);
+  double previous = 0;
   for (size_t t = 0; t < arrivals.size() && t < backlog.size(); ++t) {
-    if (arrivals[t] > 0) queue.emplace_back(t, arrivals[t]);
-    double consumed = previous + arrivals[t] - backlog[t];
+    const double at = static_cast<double>(t);
+    queue.Produce(at, std::llround(arrivals[t]));
+    (void)queue.Consume(at + 1, std::llround(previous + arrivals[t] - backlog[t]), &waits);
     previous = backlog[t];
-    while (consumed > 1e-9 && head < queue.size()) {
-      const double k = std::min(queue[head].second, consumed);
-      waits.emplace_back(static_cast<double>(t + 1 - queue[head].first), k);
-      total += k;
-      consumed -= k;
-      queue[head].second -= k;
-      if (queue[head].second <= 1e-9) ++head;
-    }
   }
-  std::sort(waits.begin(), waits.end());
-  double seen = 0;
-  for (const auto& [w, k] : waits) {
-    seen += k;
-    if (seen >= 0.99 * total) return w;
-  }
-  return 0;
+  return waits.Percentile(0.99);
 }
 
 struct Point {
