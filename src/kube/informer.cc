@@ -302,6 +302,9 @@ struct Informer::Impl {
         ++stats.relists_after_gone;
         continue;
       }
+      // A stop that ends the watch before the server answered leaves no status (curl's
+      // progress callback ended it): our doing, not the server's failure.
+      if (stop.Stopped()) break;
       {
         std::lock_guard lock(mu);
         ++stats.errors;
