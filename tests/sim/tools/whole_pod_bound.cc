@@ -4,10 +4,12 @@
 // keda-hpa accepts p99 waits of 30-60 s and `wait` is asked for 20 s. This computes a lower
 // bound on the pod-seconds of *any* schedule whose p99 wait is at most W on the same arrivals,
 // optionally with at most E changes of the count. Relaxed, so a lower bound: clairvoyant, and
-// pods are ready the second they are ordered (no start-up); kept: pods come whole, and every
-// change of the count stops all consumption for the rebalance pause (as the simulator does when
-// the ready set changes; a real policy's ready count is such a schedule, with no more pod-seconds
-// and no more changes than its scale events).
+// the schedule is of *ready* pods; kept: pods come whole, every change of the count stops all
+// consumption for the rebalance pause (as the simulator does when the ready set changes), and
+// each pod added costs the start-up S pod-seconds it was paid before it was ready. A real
+// policy's ready count is such a schedule: its pod-seconds are its ready pod-seconds plus S for
+// every pod that became ready (and more for pods cancelled before), and its ready set changes
+// no more often than its scale events. `--no-startup` drops the S charge (the bound of 2c036c5).
 //
 // Model, per 1 s step t (the simulator's, as tests/sim/tools/batch_dumps_limit.py rebuilds it):
 // a_t messages arrive, FIFO; n_t pods (lowest <= n_t <= partitions) cost n_t pod-seconds and
@@ -25,6 +27,7 @@
 // bound with the exact minimum (every schedule tried) on random tiny instances.
 //
 //   build/tests/sim/whole_pod_bound S.yaml DIR/<name>-timeline.csv [W] [--events E] [--check]
+//                                   [--no-startup]
 //   (DIR from: build/src/kafka-autoscaler simulate --scenario S.yaml --policy keda-hpa wait
 //    --out DIR; W defaults to the scenario's target_wait_seconds)
 #include <algorithm>
@@ -53,6 +56,7 @@ struct Scenario {
   int lowest = 1;        // the fewest pods a policy may run
   int initial = 1;       // pods at the start
   double rebalance = 0;  // pause on every change of the count
+  double startup = 0;    // pod-seconds a pod is paid before it is ready
   double target = 20;    // target_wait_seconds, the default W
 };
 
@@ -76,6 +80,7 @@ Scenario ReadScenario(const std::string& path) {
   s.lowest = std::max(0, std::min(l.autoscaler.min_replicas, l.autoscaler.idle_replicas));
   s.initial = l.initial_replicas;
   s.rebalance = l.pod.rebalance_seconds;
+  s.startup = std::floor(l.pod.startup_seconds);  // whole 1 s steps of the timeline
   s.target = static_cast<double>(l.autoscaler.target_wait_seconds);
   return s;
 }
@@ -211,7 +216,8 @@ double Dual(const Scenario& s, const std::vector<double>& a, double w, Prices pr
           const bool change = m != n;
           const int paused = change ? pause : left;  // seconds of pause covering this step
           const double consume = paused > 0 ? 0 : s.mu * std::min(m, s.partitions);
-          const double step_cost = m + (change ? prices.change : 0);
+          const double step_cost =
+              m + (change ? prices.change : 0) + s.startup * std::max(0, m - n);
           auto& to = next[index(m, paused > 0 ? paused - 1 : 0)];
           for (const auto& p : from) {
             const double backlog = std::max(0.0, p.backlog + a[t] - consume);
@@ -276,8 +282,8 @@ double Exact(const Scenario& s, const std::vector<double>& a, double w, int chan
       const int m = lo + static_cast<int>(rest % static_cast<size_t>(span));
       rest /= static_cast<size_t>(span);
       if (m != n) left = pause, ++changed;
+      cost += m + s.startup * std::max(0, m - n);
       n = m;
-      cost += m;
       if (a[t] > 0) queue.emplace_back(t, a[t]);
       double consume = left > 0 ? 0 : s.mu * std::min(m, s.partitions);
       if (left > 0) --left;
@@ -315,6 +321,7 @@ int SelfTest() {
     s.partitions = s.lowest == 0 ? 1 : 2;  // two counts to choose from either way
     s.initial = 1 + next(2);
     s.rebalance = next(3);
+    s.startup = next(3);
     std::vector<double> a(12);
     for (auto& x : a) x = 25.0 * s.partitions * next(13);
     const double w = 2 + next(3);
@@ -340,10 +347,11 @@ int main(int argc, char** argv) {
   if (argc == 2 && std::string(argv[1]) == "--self-test") return SelfTest();
   if (argc < 3) {
     std::cerr << "usage: whole_pod_bound SCENARIO.yaml TIMELINE.csv [W] [--events E] [--check]\n"
+                 "                       [--no-startup]\n"
                  "       whole_pod_bound --self-test\n";
     return 2;
   }
-  const Scenario s = ReadScenario(argv[1]);
+  Scenario s = ReadScenario(argv[1]);
   const Timeline t = ReadTimeline(argv[2]);
   double w = s.target;
   int events = -1;
@@ -354,6 +362,8 @@ int main(int argc, char** argv) {
       events = std::atoi(argv[++i]);
     } else if (arg == "--check") {
       check = true;
+    } else if (arg == "--no-startup") {
+      s.startup = 0;
     } else {
       w = std::atof(argv[i]);
     }
@@ -362,8 +372,8 @@ int main(int argc, char** argv) {
     std::cerr << "whole_pod_bound: cannot read the scenario or the timeline\n";
     return 2;
   }
-  std::printf("pod %g msg/s, %d partitions, at least %d pod(s), rebalance %g s\n", s.mu,
-              s.partitions, s.lowest, s.rebalance);
+  std::printf("pod %g msg/s, %d partitions, at least %d pod(s), rebalance %g s, start-up %g s\n",
+              s.mu, s.partitions, s.lowest, s.rebalance, s.startup);
   int wrong = 0;
   for (const auto& p : t.served) {
     const double own = P99(t.arrivals, p.backlog);
