@@ -745,6 +745,11 @@ int Main(int argc, char** argv) {
   sim_cmd->add_option("--target-wait", sim_target_wait,
                       "TARGET_WAIT_SECONDS of wait for every scenario: SECONDS, or lag-threshold "
                       "(MESSAGES_PER_POD / one pod's rate); default: each scenario's own");
+  int64_t sim_history = -1;
+  sim_cmd->add_option("--history", sim_history,
+                      "replay N earlier cycles of each scenario's load before the measured one, "
+                      "as a daemon that has run before (0..100; default: the scenario's "
+                      "history_cycles, 0)");
   sim_scenario_opt->excludes(sim_generate_opt);
 
   auto* version_cmd = app.add_subcommand("version", "print version and build info");
@@ -761,15 +766,17 @@ int Main(int argc, char** argv) {
       std::cerr << "simulate: --scenario FILE or --generate FAMILY is required\n";
       return ka::sim::kExitInvalid;
     }
-    return ka::sim::RunSimulate({.scenario = sim_scenario,
-                                 .policies = sim_policies,
-                                 .out_dir = sim_out,
-                                 .seeds = sim_seeds > 0 ? sim_seeds : (sim_generate.empty() ? 1 : 3),
-                                 .generate = sim_generate,
-                                 .count = sim_count,
-                                 .generate_seed = sim_generate_seed,
-                                 .target_wait = sim_target_wait},
-                                std::cout, std::cerr);
+    return ka::sim::RunSimulate(
+        {.scenario = sim_scenario,
+         .policies = sim_policies,
+         .out_dir = sim_out,
+         .seeds = sim_seeds > 0 ? sim_seeds : (sim_generate.empty() ? 1 : 3),
+         .generate = sim_generate,
+         .count = sim_count,
+         .generate_seed = sim_generate_seed,
+         .target_wait = sim_target_wait,
+         .history = sim_history},
+        std::cout, std::cerr);
   }
   if (*demo_cmd) {
     ka::StopToken stop;

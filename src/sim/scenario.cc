@@ -12,6 +12,7 @@ namespace kafka_autoscaler::sim {
 
 double Scenario::RateAt(double t) const {
   if (load.empty()) return 0;
+  if (history_cycles > 0 && t >= duration_seconds) t = std::fmod(t, duration_seconds);
   if (t <= load.front().t_seconds) return load.front().messages_per_second;
   if (t >= load.back().t_seconds) return load.back().messages_per_second;
   // First point strictly after t; the one before it is at or before t.
@@ -25,6 +26,23 @@ double Scenario::RateAt(double t) const {
 
 int64_t Scenario::TickCount() const {
   return static_cast<int64_t>(std::llround(duration_seconds / tick_seconds));
+}
+
+int64_t Scenario::HistoryTicks() const { return history_cycles * TickCount(); }
+
+Result<void> SetHistoryCycles(Scenario& s, int64_t cycles, const std::string& what) {
+  if (cycles < 0 || cycles > kMaxHistoryCycles) {
+    return MakeError(ErrorCode::kInvalidArgument, what + "=" + std::to_string(cycles) +
+                                                      ": must be an integer within 0.." +
+                                                      std::to_string(kMaxHistoryCycles));
+  }
+  if (static_cast<double>(cycles + 1) * static_cast<double>(s.TickCount()) > 1e7) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     what + "=" + std::to_string(cycles) +
+                         ": too many for this scenario (more than 1e7 steps in all)");
+  }
+  s.history_cycles = static_cast<int32_t>(cycles);
+  return {};
 }
 
 int64_t Scenario::IntervalTicks() const {
@@ -371,11 +389,18 @@ Result<Scenario> ParseScenario(const std::string& yaml_text,
     r.Problem("autoscaler",
               "missing; a map with messages_per_pod, min_replicas, max_replicas, interval_seconds");
   }
+  const std::optional<int64_t> history =
+      r.Number<int64_t>("history_cycles", false, 0, kMaxHistoryCycles,
+                        "must be an integer within 0.." + std::to_string(kMaxHistoryCycles));
   r.ReportUnknown();
 
   // Cross-field rules, only between values that parsed.
   if (s.tick_seconds > 0 && s.duration_seconds > 0 && s.duration_seconds / s.tick_seconds > 1e7) {
     r.Problem("tick_seconds", "too small for duration_seconds (more than 1e7 steps)");
+  } else if (history && s.tick_seconds > 0 && s.duration_seconds > 0) {
+    if (auto set = SetHistoryCycles(s, *history, "history_cycles"); !set) {
+      problems.push_back(set.error().message);
+    }
   }
   if (s.tick_seconds > 0 && a.interval_seconds > 0) {
     const double ratio = static_cast<double>(a.interval_seconds) / s.tick_seconds;
@@ -445,6 +470,7 @@ std::string ScenarioYaml(const Scenario& s) {
     e << YAML::Key << "until_seconds" << YAML::Value << s.stuck_partition->until_seconds;
     e << YAML::EndMap;
   }
+  if (s.history_cycles > 0) e << YAML::Key << "history_cycles" << YAML::Value << s.history_cycles;
   e << YAML::EndMap;
   return std::string(e.c_str()) + "\n";
 }

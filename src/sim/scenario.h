@@ -19,6 +19,8 @@
 //                                  (sim_world.h, "Stuck partition"); default none.
 //   autoscaler.target_lag_seconds  TARGET_LAG_SECONDS; default 0 (off).
 //   autoscaler.target_wait_seconds TARGET_WAIT_SECONDS of `wait` / `wait-predict`; default 20.
+//   history_cycles                 cycles of the same load replayed before the measured one
+//                                  (also `simulate --history N`); default 0.
 #pragma once
 
 #include <cstdint>
@@ -80,12 +82,24 @@ struct Scenario {
   uint64_t seed = 0;
   AutoscalerKnobs autoscaler;
   std::optional<StuckEpisode> stuck_partition;
+  // A daemon that has run before: the load repeats every duration_seconds, and the replay runs
+  // this many cycles of it before the measured one. The policies run through them and keep
+  // what they learned; every measure, the timeline and the decisions cover the last cycle only,
+  // on its own clock (0 .. duration_seconds). 0 = the daemon starts with the measured cycle.
+  int32_t history_cycles = 0;
 
-  // The noise-free production rate at `t_seconds` (linear interpolation).
+  // The noise-free production rate at `t_seconds` (linear interpolation); with history_cycles,
+  // `t_seconds` is taken within its cycle.
   [[nodiscard]] double RateAt(double t_seconds) const;
-  int64_t TickCount() const;      // simulation steps in the duration
+  int64_t TickCount() const;      // simulation steps in one cycle: the measured window
+  int64_t HistoryTicks() const;   // steps before it: history_cycles × TickCount()
   int64_t IntervalTicks() const;  // steps between two ticks of our reconciler
 };
+
+inline constexpr int32_t kMaxHistoryCycles = 100;
+// Sets history_cycles; kInvalidArgument (naming `what`) outside 0..kMaxHistoryCycles or when the
+// whole replay would exceed 1e7 steps.
+[[nodiscard]] Result<void> SetHistoryCycles(Scenario& s, int64_t cycles, const std::string& what);
 
 // Parses YAML text. `base_dir` resolves a relative load_csv path. On failure: kInvalidArgument
 // with one detail line per problem.

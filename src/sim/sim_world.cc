@@ -61,7 +61,7 @@ int64_t FifoBacklog::Consume(double done_seconds, int64_t count, WaitHistogram* 
   while (count > done && !chunks_.empty()) {
     Chunk& c = chunks_.front();
     const int64_t take = std::min(c.count, count - done);
-    if (waits != nullptr) waits->Add(done_seconds - c.stamp_seconds, take);
+    if (waits != nullptr) waits->AddDone(c.stamp_seconds, done_seconds, take);
     c.count -= take;
     done += take;
     if (c.count == 0) chunks_.pop_front();
@@ -89,7 +89,7 @@ int64_t ConsumeOldestFirst(FifoBacklog& a, FifoBacklog* b, double done_seconds, 
 }
 
 void FifoBacklog::AddPendingWaits(double now_seconds, WaitHistogram& waits) const {
-  for (const Chunk& c : chunks_) waits.Add(now_seconds - c.stamp_seconds, c.count);
+  for (const Chunk& c : chunks_) waits.AddDone(c.stamp_seconds, now_seconds, c.count);
 }
 
 Result<kafka::Observation> SimTopic::Fetch() {

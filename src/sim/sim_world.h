@@ -61,6 +61,12 @@ class WaitHistogram {
  public:
   explicit WaitHistogram(double resolution_seconds) : resolution_(resolution_seconds) {}
   void Add(double wait_seconds, int64_t count);
+  // Adds the wait of `count` messages produced at `stamp_seconds` and done at `done_seconds`,
+  // unless they were produced before CountFrom's time (the history before a measured window).
+  void AddDone(double stamp_seconds, double done_seconds, int64_t count) {
+    if (stamp_seconds >= count_from_seconds_) Add(done_seconds - stamp_seconds, count);
+  }
+  void CountFrom(double stamp_seconds) { count_from_seconds_ = stamp_seconds; }
   // Nearest-rank percentile, q in (0, 1]; 0 when empty.
   double Percentile(double q) const;
   double Max() const;
@@ -68,6 +74,7 @@ class WaitHistogram {
 
  private:
   double resolution_;
+  double count_from_seconds_ = -1e300;
   std::vector<int64_t> bins_;  // bins_[i]: messages that waited i × resolution
   int64_t count_ = 0;
 };

@@ -139,7 +139,12 @@ std::string SummaryTable(const Scenario& s, const std::vector<PolicyRun>& runs) 
   o << "scenario " << s.name << ": " << Fixed(s.duration_seconds, 0) << " s, " << s.partitions
     << " partitions, pod " << Fixed(s.pod.messages_per_second, 0) << " msg/s, startup "
     << Fixed(s.pod.startup_seconds, 0) << " s, rebalance " << Fixed(s.pod.rebalance_seconds, 0)
-    << " s, threshold " << s.autoscaler.message_count_threshold << "\n";
+    << " s, threshold " << s.autoscaler.message_count_threshold;
+  if (s.history_cycles > 0) {
+    o << "; measured after " << s.history_cycles << " earlier cycle"
+      << (s.history_cycles == 1 ? "" : "s") << " of the same load";
+  }
+  o << "\n";
   for (const auto& row : rows) {
     for (size_t i = 0; i < row.size(); ++i) {
       if (i == 0) {
@@ -227,6 +232,11 @@ Result<void> ApplyTargetWait(Scenario& s, const std::string& target_wait) {
   return {};
 }
 
+Result<void> ApplyHistory(Scenario& s, int64_t history) {
+  if (history < 0) return {};
+  return SetHistoryCycles(s, history, "--history");
+}
+
 namespace {
 
 [[nodiscard]] bool CheckPolicies(const std::vector<std::string>& policies, std::ostream& err) {
@@ -251,6 +261,10 @@ int RunGenerate(const SimulateOptions& options, std::ostream& out, std::ostream&
   if (!CheckPolicies(policies, err)) return kExitInvalid;
   for (auto& s : *scenarios) {
     if (auto applied = ApplyTargetWait(s, options.target_wait); !applied) {
+      err << "simulate: " << applied.error().ToString() << "\n";
+      return kExitInvalid;
+    }
+    if (auto applied = ApplyHistory(s, options.history); !applied) {
       err << "simulate: " << applied.error().ToString() << "\n";
       return kExitInvalid;
     }
@@ -303,6 +317,10 @@ int RunSimulate(const SimulateOptions& options, std::ostream& out, std::ostream&
     err << "simulate: " << applied.error().ToString() << "\n";
     return kExitInvalid;
   }
+  if (auto applied = ApplyHistory(*scenario, options.history); !applied) {
+    err << "simulate: " << applied.error().ToString() << "\n";
+    return kExitInvalid;
+  }
   std::vector<std::string> policies = options.policies;
   if (policies.empty()) policies = KnownPolicies();
   if (!CheckPolicies(policies, err)) return kExitInvalid;
@@ -352,9 +370,10 @@ int RunSimulate(const SimulateOptions& options, std::ostream& out, std::ostream&
   const auto decisions = base.string() + "-decisions.csv";
   const bool any_decisions = std::any_of(runs.begin(), runs.end(),
                                          [](const PolicyRun& r) { return !r.decisions.empty(); });
+  const Workload measured = MeasuredPart(*scenario, workload);
   if (!WriteFile(csv, SummaryCsv(*scenario, runs), err) ||
-      !WriteFile(timeline, TimelineCsv(workload, *scenario, runs), err) ||
-      !WriteFile(svg, ScenarioSvg(*scenario, workload, runs), err) ||
+      !WriteFile(timeline, TimelineCsv(measured, *scenario, runs), err) ||
+      !WriteFile(svg, ScenarioSvg(*scenario, measured, runs), err) ||
       (any_decisions && !WriteFile(decisions, DecisionsCsv(runs), err))) {
     return kExitIo;
   }

@@ -36,11 +36,18 @@ struct SimulateOptions {
   // lagThreshold ÷ one pod's rate, the seconds of work per pod it lets build before adding one.
   // Empty = each scenario's own.
   std::string target_wait;
+  // --history N: every scenario replayed runs N cycles of its load before the measured one (a
+  // daemon that has run before; Scenario::history_cycles). -1 = each scenario's own.
+  int64_t history = -1;
 };
 
 // Applies SimulateOptions::target_wait to `s`; kInvalidArgument for anything but a whole number
 // of seconds within 1..604800 or "lag-threshold".
 [[nodiscard]] Result<void> ApplyTargetWait(Scenario& s, const std::string& target_wait);
+
+// Applies SimulateOptions::history to `s` (nothing when negative); kInvalidArgument outside
+// 0..kMaxHistoryCycles or beyond 1e7 steps in all.
+[[nodiscard]] Result<void> ApplyHistory(Scenario& s, int64_t history);
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitInvalid = 2;  // invalid scenario or unknown policy

@@ -262,7 +262,7 @@ size_t PickReactiveBound(const std::vector<Metrics>& sweep, const Metrics& keda)
 
 Workload BuildWorkload(const Scenario& s) {
   Workload w;
-  const int64_t n = s.TickCount();
+  const int64_t n = s.HistoryTicks() + s.TickCount();
   const double dt = s.tick_seconds;
   w.arrivals.resize(static_cast<size_t>(n));
   w.clairvoyant.resize(static_cast<size_t>(n));
@@ -286,9 +286,17 @@ Workload BuildWorkload(const Scenario& s) {
     const int32_t pods = std::clamp(need, a.min_replicas, cap);
     oracle_backlog = std::max(0.0, work - std::min(pods, s.partitions) * per_pod_step);
     w.clairvoyant[static_cast<size_t>(k)] = pods;
-    w.clairvoyant_pod_seconds += pods * dt;
+    if (k >= s.HistoryTicks()) w.clairvoyant_pod_seconds += pods * dt;
   }
   return w;
+}
+
+Workload MeasuredPart(const Scenario& s, const Workload& w) {
+  const auto from = static_cast<ptrdiff_t>(
+      std::min<size_t>(static_cast<size_t>(s.HistoryTicks()), w.arrivals.size()));
+  return Workload{.arrivals = {w.arrivals.begin() + from, w.arrivals.end()},
+                  .clairvoyant = {w.clairvoyant.begin() + from, w.clairvoyant.end()},
+                  .clairvoyant_pod_seconds = w.clairvoyant_pod_seconds};
 }
 
 policy::PolicyConfig PolicyConfigFor(const Scenario& s, policy::PolicyKind kind) {
@@ -349,15 +357,25 @@ Result<PolicyRun> RunOnce(const Scenario& s, const Workload& w, std::string_view
 
   PolicyRun run;
   run.policy = std::string(policy);
-  const int64_t n = s.TickCount();
+  // Steps [0, start) are the history (Scenario::history_cycles): run, not measured.
+  const int64_t start = s.HistoryTicks();
+  const int64_t n = start + s.TickCount();
   const double dt = s.tick_seconds;
-  run.replicas.resize(static_cast<size_t>(n));
-  run.backlog.resize(static_cast<size_t>(n));
+  const double offset = static_cast<double>(start) * dt;
+  run.replicas.resize(static_cast<size_t>(n - start));
+  run.backlog.resize(static_cast<size_t>(n - start));
   WaitHistogram waits(dt);
+  waits.CountFrom(offset - 1e-9);
   Metrics& m = run.metrics;
+  int64_t events_before = 0;
+  int64_t produced_before = 0;
   double capacity_carry = 0;
   for (int64_t k = 0; k < n; ++k) {
     const double t = static_cast<double>(k) * dt;
+    if (k == start) {
+      events_before = deployment.scale_events();
+      produced_before = produced;
+    }
     clock.Set(t);
     deployment.Advance(t);
     const int64_t arrivals = w.arrivals[static_cast<size_t>(k)];
@@ -378,28 +396,34 @@ Result<PolicyRun> RunOnce(const Scenario& s, const Workload& w, std::string_view
     const double capacity =
         deployment.Capacity(deployment.ConsumingSeconds(t, t + dt)) + capacity_carry;
     const auto can = static_cast<int64_t>(std::floor(capacity + 1e-9));
-    const bool blocked = stuck && t >= stuck->from_seconds && t < stuck->until_seconds;
+    const bool blocked =
+        stuck && t >= offset + stuck->from_seconds && t < offset + stuck->until_seconds;
     const int64_t done =
         stuck ? ConsumeOldestFirst(backlog, blocked ? nullptr : &lane, t + dt, can, &waits)
               : backlog.Consume(t + dt, can, &waits);
     capacity_carry = done == can ? std::max(0.0, capacity - static_cast<double>(can)) : 0.0;
 
+    if (k < start) continue;
     const int64_t size = backlog.size() + lane.size();
     m.max_backlog = std::max(m.max_backlog, size);
     if (size > s.autoscaler.message_count_threshold) m.seconds_above_threshold += dt;
     m.pod_seconds += deployment.pods() * dt;
-    run.replicas[static_cast<size_t>(k)] = deployment.pods();
-    run.backlog[static_cast<size_t>(k)] = size;
+    run.replicas[static_cast<size_t>(k - start)] = deployment.pods();
+    run.backlog[static_cast<size_t>(k - start)] = size;
   }
   backlog.AddPendingWaits(static_cast<double>(n) * dt, waits);
   lane.AddPendingWaits(static_cast<double>(n) * dt, waits);
   m.p50_wait_seconds = waits.Percentile(0.50);
   m.p99_wait_seconds = waits.Percentile(0.99);
   m.max_wait_seconds = waits.Max();
-  m.scale_events = deployment.scale_events();
+  m.scale_events = deployment.scale_events() - events_before;
   m.clairvoyant_pod_seconds = w.clairvoyant_pod_seconds;
-  m.messages = backlog.produced() + lane.produced();
-  run.decisions = controller->TakeDecisions();
+  m.messages = produced - produced_before;
+  for (auto& d : controller->TakeDecisions()) {
+    if (d.t_seconds < offset - 1e-9) continue;
+    d.t_seconds -= offset;
+    run.decisions.push_back(std::move(d));
+  }
   return run;
 }
 

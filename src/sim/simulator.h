@@ -41,12 +41,16 @@ namespace kafka_autoscaler::sim {
 // The policies `simulate` knows, in their default order.
 const std::vector<std::string>& KnownPolicies();
 
+// With Scenario::history_cycles, the workload covers the history and the measured cycle;
+// clairvoyant_pod_seconds counts the measured cycle only.
 struct Workload {
   std::vector<int64_t> arrivals;     // messages produced in each step
   std::vector<int32_t> clairvoyant;  // the oracle's pods in each step
   double clairvoyant_pod_seconds = 0;
 };
 [[nodiscard]] Workload BuildWorkload(const Scenario& scenario);
+// The steps of the measured cycle (all of them without history), for the timeline and chart.
+[[nodiscard]] Workload MeasuredPart(const Scenario& scenario, const Workload& workload);
 
 struct Metrics {
   double p50_wait_seconds = 0;  // over every message produced; those still queued at the end
@@ -68,6 +72,8 @@ struct DecisionRecord {
   std::vector<std::pair<std::string, std::string>> attributes;
 };
 
+// Metrics, replicas, backlog and decisions cover the measured cycle only (Scenario::
+// history_cycles), on its own clock.
 struct PolicyRun {
   std::string policy;
   Metrics metrics;

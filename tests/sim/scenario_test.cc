@@ -223,6 +223,42 @@ TEST(ScenarioTest, ReadsTheStuckPartition) {
   EXPECT_FALSE(flash->autoscaler.exclude_stuck_lag);
 }
 
+// history_cycles: the load repeats every duration_seconds; bounded so a replay stays small.
+TEST(ScenarioTest, HistoryCyclesRepeatTheLoadAndAreBounded) {
+  auto s = ParseScenario(std::string(kGood) + "history_cycles: 2\n", ".");
+  ASSERT_TRUE(s) << s.error().ToString();
+  EXPECT_EQ(s->history_cycles, 2);
+  EXPECT_EQ(s->TickCount(), 600);
+  EXPECT_EQ(s->HistoryTicks(), 1200);
+  for (double t : {50.0, 650.0, 1250.0}) EXPECT_DOUBLE_EQ(s->RateAt(t), 30) << t;
+  EXPECT_DOUBLE_EQ(s->RateAt(600), 10);  // the next cycle starts over
+  auto back = ParseScenario(ScenarioYaml(*s), ".");
+  ASSERT_TRUE(back) << back.error().ToString();
+  EXPECT_EQ(back->history_cycles, 2);
+  auto none = ParseScenario(kGood, ".");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->history_cycles, 0);
+  EXPECT_DOUBLE_EQ(none->RateAt(650), 50);  // without history: flat after the last point
+  EXPECT_EQ(ScenarioYaml(*none).find("history_cycles"), std::string::npos);
+
+  for (const char* bad : {"-1", "101", "two"}) {
+    auto b = ParseScenario(std::string(kGood) + "history_cycles: " + bad + "\n", ".");
+    ASSERT_FALSE(b) << bad;
+    EXPECT_TRUE(Mentions(b.error(), std::string("history_cycles=") + bad + ": must be an integer"))
+        << b.error().ToString();
+  }
+  std::string month = kGood;
+  month.replace(month.find("duration_seconds: 600"), 21, "duration_seconds: 2678400");
+  auto big = ParseScenario(month + "history_cycles: 3\n", ".");
+  ASSERT_FALSE(big);
+  EXPECT_TRUE(Mentions(big.error(), "history_cycles=3: too many")) << big.error().ToString();
+  Scenario ok = *none;
+  EXPECT_FALSE(SetHistoryCycles(ok, 101, "--history"));
+  EXPECT_EQ(ok.history_cycles, 0);
+  ASSERT_TRUE(SetHistoryCycles(ok, 100, "--history"));
+  EXPECT_EQ(ok.history_cycles, 100);
+}
+
 TEST(ScenarioTest, GoodScenarioParsesAndThresholdIsReadFromEitherPlace) {
   auto s = ParseScenario(std::string(kGood) + "threshold: 777\n", ".");
   ASSERT_TRUE(s) << s.error().ToString();
