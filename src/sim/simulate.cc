@@ -232,12 +232,14 @@ Result<void> ApplyTargetWait(Scenario& s, const std::string& target_wait) {
   return {};
 }
 
-Result<void> ApplyHistory(Scenario& s, int64_t history) {
-  if (history < 0) return {};
-  return SetHistoryCycles(s, history, "--history");
-}
-
 namespace {
+
+// The options that override a scenario's own settings: --target-wait, then --history.
+[[nodiscard]] Result<void> ApplyOverrides(Scenario& s, const SimulateOptions& options) {
+  if (auto applied = ApplyTargetWait(s, options.target_wait); !applied) return applied;
+  if (options.history < 0) return {};
+  return SetHistoryCycles(s, options.history, "--history");
+}
 
 [[nodiscard]] bool CheckPolicies(const std::vector<std::string>& policies, std::ostream& err) {
   for (const auto& p : policies) {
@@ -260,11 +262,7 @@ int RunGenerate(const SimulateOptions& options, std::ostream& out, std::ostream&
   if (policies.empty()) policies = KnownPolicies();
   if (!CheckPolicies(policies, err)) return kExitInvalid;
   for (auto& s : *scenarios) {
-    if (auto applied = ApplyTargetWait(s, options.target_wait); !applied) {
-      err << "simulate: " << applied.error().ToString() << "\n";
-      return kExitInvalid;
-    }
-    if (auto applied = ApplyHistory(s, options.history); !applied) {
+    if (auto applied = ApplyOverrides(s, options); !applied) {
       err << "simulate: " << applied.error().ToString() << "\n";
       return kExitInvalid;
     }
@@ -313,11 +311,7 @@ int RunSimulate(const SimulateOptions& options, std::ostream& out, std::ostream&
     err << "simulate: " << scenario.error().ToString() << "\n";
     return kExitInvalid;
   }
-  if (auto applied = ApplyTargetWait(*scenario, options.target_wait); !applied) {
-    err << "simulate: " << applied.error().ToString() << "\n";
-    return kExitInvalid;
-  }
-  if (auto applied = ApplyHistory(*scenario, options.history); !applied) {
+  if (auto applied = ApplyOverrides(*scenario, options); !applied) {
     err << "simulate: " << applied.error().ToString() << "\n";
     return kExitInvalid;
   }

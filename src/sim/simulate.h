@@ -45,10 +45,6 @@ struct SimulateOptions {
 // of seconds within 1..604800 or "lag-threshold".
 [[nodiscard]] Result<void> ApplyTargetWait(Scenario& s, const std::string& target_wait);
 
-// Applies SimulateOptions::history to `s` (nothing when negative); kInvalidArgument outside
-// 0..kMaxHistoryCycles or beyond 1e7 steps in all.
-[[nodiscard]] Result<void> ApplyHistory(Scenario& s, int64_t history);
-
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitInvalid = 2;  // invalid scenario or unknown policy
 inline constexpr int kExitIo = 1;       // outputs could not be written
