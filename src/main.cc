@@ -380,7 +380,12 @@ struct RunFlags {
 int RunDaemon(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions& telemetry_options,
               const ka::config::Env& env, const RunFlags& flags, SignalWatcher& signals) {
   Runtime runtime(cfg, telemetry_options, signals);
-  auto& [clock, log, telemetry, stop] = runtime;
+  // Plain references, not a structured binding: lambdas below capture them, which clang
+  // before 16 refuses for bindings (the ASan build compiles with clang).
+  ka::SystemClock& clock = runtime.clock;
+  ka::Logger& log = runtime.log;
+  ka::telemetry::Telemetry& telemetry = runtime.telemetry;
+  ka::StopToken& stop = runtime.stop;
   const std::string identity = cfg.pod_name.empty() ? Hostname() : cfg.pod_name;
   log.Info("starting", {{"version", std::string(KA_VERSION)},
                         {"topic", ReconcilerOptionsFrom(cfg).topics},
@@ -469,7 +474,10 @@ int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions
   // heap in less RSS (MALLOC_ARENA_MAX, when set, is left as it is).
   if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 2);
   Runtime runtime(cfg, telemetry_options, signals);
-  auto& [clock, log, telemetry, stop] = runtime;
+  ka::SystemClock& clock = runtime.clock;
+  ka::Logger& log = runtime.log;
+  ka::telemetry::Telemetry& telemetry = runtime.telemetry;
+  ka::StopToken& stop = runtime.stop;
   const std::string identity = cfg.pod_name.empty() ? Hostname() : cfg.pod_name;
   const std::vector<std::string> namespaces = WatchNamespaces(env);
   std::string watched;

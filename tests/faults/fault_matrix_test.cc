@@ -21,7 +21,6 @@ using std::chrono::seconds;
 // Kafka protocol API keys the mock can fail (rdkafka_protocol.h).
 constexpr int16_t kApiListOffsets = 2;
 constexpr int16_t kApiOffsetFetch = 9;
-constexpr int16_t kApiFindCoordinator = 10;
 constexpr size_t kForever = 1'000'000;  // injected errors that last until cleared
 constexpr char kInvalidCommitMsg[] = "committed offset beyond the end of the partition";
 constexpr char kUncommittedMsg[] = "consumer group has no committed offset";
