@@ -33,11 +33,12 @@ fi
 if command -v ccache >/dev/null 2>&1; then
   args+=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
-# A folder configured with another compiler (an ASan build from before it moved to clang) starts
-# over: CMake cannot change the compiler of a configured folder.
-want_cxx=c++
+# A folder configured with another compiler than the one named here (an ASan build from before it
+# moved to clang) starts over: CMake cannot change the compiler of a configured folder. Where no
+# compiler is named, CMake's choice (CXX, or c++) is left as it is.
+want_cxx=
 for a in "${args[@]}"; do [[ "$a" == -DCMAKE_CXX_COMPILER=* ]] && want_cxx="${a#*=}"; done
-if [ -f "$dir/CMakeCache.txt" ] &&
+if [ -n "$want_cxx" ] && [ -f "$dir/CMakeCache.txt" ] &&
    ! grep -q "^CMAKE_CXX_COMPILER:[A-Z]*=.*/$(basename "$want_cxx")\$" "$dir/CMakeCache.txt"; then
   echo "build: $dir was configured with another compiler; configuring it afresh" >&2
   rm -rf "$dir"
