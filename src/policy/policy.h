@@ -148,6 +148,7 @@ struct WaitMemory {
   bool startup_measured = false;
   std::optional<SteadyTime> up_at;      // the scale-up whose start-up is being timed, decided at
   int32_t up_target = 0;                // ... to this many pods
+  int32_t up_from = 0;                  // ... from this many
   std::optional<double> rebalance;      // learned rebalance pause (s); until then the prior
   std::optional<SteadyTime> down_at;    // the scale-down whose pause is being timed, decided at
   int32_t down_target = 0;              // ... to this many pods

@@ -23,7 +23,8 @@
 //      probe, which also makes μ exact.
 //   3. Start-up S: after a scale-up to n pods decided at t0, the first tick that sees
 //      ready ≥ n brackets S in (previous tick − t0, now − t0]; S takes the upper end, at most
-//      900 s (the first sample replaces the 30 s prior, later ones average in).
+//      900 s (the first sample replaces the 30 s prior, later ones average in). A cancel (5a)
+//      that keeps some of the pods ordered times those: ready ≥ the count kept.
 //   3a. Rebalance pause R: after a scale-down to m pods decided at t0 (its pods leave then),
 //      the m consumers worked consumed ÷ (m μ) of the time since; the rest is the pause. Taken
 //      at the first tick whose interval consumed something with the backlog still above
@@ -563,6 +564,9 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       choice = m;
     }
     if (choice < n) {
+      // The pods kept were ordered with the rest: their start-up is still timed (short
+      // batches cancel most orders, and S would stay at its prior).
+      if (w.up_at && choice > w.up_from) w.up_target = std::min(w.up_target, choice);
       detail.why = "cancel";
       return choice;
     }
@@ -630,6 +634,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       w.probe_at.reset();
       w.up_at = in.now;
       w.up_target = choice;
+      w.up_from = n;
       detail.why = "up";
       return choice;
     }

@@ -51,6 +51,17 @@ class WaitPolicyTest : public ::testing::Test {
     state_ = d.next_state;
     return d;
   }
+  // Three ticks of 2 pods saturated at 50 msg/s while 200 msg/s arrive; `backlog` ends as the
+  // next tick's.
+  Decision SaturateTwoPods(int64_t& backlog) {
+    backlog = 3000;
+    Decision d;
+    for (int i = 0; i < 3; ++i) {
+      d = Run({.backlog = backlog, .current = 2, .produced = 200, .consumed = 100});
+      backlog += 1500;
+    }
+    return d;
+  }
   FakeClock clock_;
   PolicyState state_;
   int ticks_ = 0;
@@ -100,12 +111,8 @@ TEST_F(WaitPolicyTest, RiseBelievedAtOnceDropOnlyOnTheSecondTick) {
 }
 
 TEST_F(WaitPolicyTest, StartupIsTimedFromAScaleUpToItsTargetBeingReady) {
-  int64_t backlog = 3000;
-  Decision d;
-  for (int i = 0; i < 3; ++i) {
-    d = Run({.backlog = backlog, .current = 2, .produced = 200, .consumed = 100});
-    backlog += 1500;
-  }
+  int64_t backlog = 0;
+  Decision d = SaturateTwoPods(backlog);
   ASSERT_EQ(d.wait->why, "up");
   const int32_t target = d.desired;
   EXPECT_DOUBLE_EQ(d.wait->startup_s, 30);  // the prior
@@ -114,6 +121,28 @@ TEST_F(WaitPolicyTest, StartupIsTimedFromAScaleUpToItsTargetBeingReady) {
   d = Run({.backlog = backlog, .current = target, .ready = 3, .produced = 200, .consumed = 150});
   d = Run(
       {.backlog = backlog, .current = target, .ready = target, .produced = 200, .consumed = 300});
+  EXPECT_DOUBLE_EQ(d.wait->startup_s, 45);
+}
+
+// Short batches: the pods a burst ordered are partly cancelled at the next tick's drop. Those
+// kept were ordered with the rest, so their start-up is timed still: without it S stayed at its
+// prior (30 s) on a load whose pods took 42 s, and every later prediction used the prior.
+TEST_F(WaitPolicyTest, StartupIsTimedThroughACancelThatKeepsSomeOfThePodsOrdered) {
+  int64_t backlog = 0;
+  Decision d = SaturateTwoPods(backlog);
+  ASSERT_EQ(d.wait->why, "up");
+  const int32_t target = d.desired;
+  // The rate falls to 150 msg/s: fewer pods than ordered keep the wait under the target.
+  backlog = 1000;
+  d = Run({.backlog = backlog, .current = target, .ready = 2, .produced = 150, .consumed = 100});
+  ASSERT_EQ(d.wait->why, "cancel");
+  const int32_t kept = d.desired;
+  ASSERT_GT(kept, 2);
+  ASSERT_LT(kept, target);
+  EXPECT_DOUBLE_EQ(d.wait->startup_s, 30);  // the prior
+  // The pods kept are ready on the third tick after the order: start-up in (30, 45].
+  d = Run({.backlog = backlog, .current = kept, .ready = 2, .produced = 150, .consumed = 100});
+  d = Run({.backlog = backlog, .current = kept, .ready = kept, .produced = 150, .consumed = 100});
   EXPECT_DOUBLE_EQ(d.wait->startup_s, 45);
 }
 
