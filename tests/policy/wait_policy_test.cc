@@ -77,12 +77,8 @@ TEST_F(WaitPolicyTest, SeedRuleUntilOnePodsRateIsMeasured) {
 
 TEST_F(WaitPolicyTest, SaturatedGroupGivesExactRateAndOneJumpUnderTheTarget) {
   // 2 pods saturated at 50 msg/s each while 200 msg/s arrive: the backlog grows 100/s.
-  Decision d;
-  int64_t backlog = 3000;
-  for (int i = 0; i < 3; ++i) {
-    d = Run({.backlog = backlog, .current = 2, .produced = 200, .consumed = 100});
-    backlog += 1500;
-  }
+  int64_t backlog = 0;
+  Decision d = SaturateTwoPods(backlog);
   ASSERT_TRUE(d.wait);
   EXPECT_DOUBLE_EQ(d.wait->mu, 50);
   EXPECT_NEAR(d.wait->lambda, 200, 1e-9);
