@@ -74,6 +74,11 @@
 //      kEventPrice. A count that does not keep up with λ (capacity < λ − kBand σ) falls behind
 //      without end: its saving counts only until its wait at the horizon's end reaches W (when an
 //      up follows), and it pays the loss twice (down, and up again).
+//   6a. Not yet (why = down_later) when a smaller count than the chosen one already keeps the
+//      wait at today's λ and only older samples in the capacity memory hold it back: those age
+//      out within τ, and the deeper step can then be taken from n in one change. The shallow
+//      step's saving counts only until τ, less what it costs to delay the deeper step to M
+//      after itself, and must still exceed its rebalance loss plus kEventPrice.
 //   7. Before μ is measured (or without a consumer group) the seed rule: ceil(backlog /
 //      MESSAGES_PER_POD), at least one pod while messages arrive.
 // Every threshold is in seconds of wait or in σ; none is in messages or pods.
@@ -674,6 +679,8 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     // A pause longer than the target breaks it on any change: then the wait allowed is the
     // pause plus a nearly empty backlog's drain, so that the pods a burst brought can still go.
     const double allowed = std::max(target, rebalance + kNearlyEmptyFraction * target);
+    double choice_lasts = 0;
+    double choice_loss = 0;
     for (int32_t m = n - 1; m >= lowest; --m) {
       if (PeakWait(down, m - n) > allowed) break;
       under_target = true;
@@ -686,7 +693,50 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
         lasts = std::clamp(reaches_target - down.horizon, 0.0, kSavingSeconds);
         loss = 2 * change_loss;
       }
-      if ((n - m) * lasts > loss) choice = m;
+      if ((n - m) * lasts > loss) {
+        choice = m;
+        choice_lasts = lasts;
+        choice_loss = loss;
+      }
+    }
+    // 6a. A step that the capacity memory makes shallow: when a smaller count already keeps
+    // the wait at today's rate and only older samples hold it back, those age out within τ and
+    // the deeper step can be taken from n at once. The shallow step then saves only until τ,
+    // delays the deeper one to M after itself, and costs a change of its own.
+    if (choice < n && choice > lowest) {
+      Fluid now_rate = down;
+      now_rate.lambda = lambda;
+      int32_t deeper = choice;
+      for (int32_t m = choice - 1; m >= lowest; --m) {
+        if (PeakWait(now_rate, m - n) > allowed || !Keeps(now_rate, m, lambda, w.sigma)) break;
+        deeper = m;
+      }
+      if (deeper < choice) {
+        // τ: until every sample that keeps `deeper` out has aged out. The peak grows with λ,
+        // so the highest rate known to pass and the lowest known to fail spare simulations
+        // (`highest` fails: had it passed, the loop above would have chosen `deeper`).
+        double tau = 0;
+        double passes = lambda;
+        double fails = highest;
+        for (const auto& r : w.recent) {
+          const double age = Seconds(in.now - r.first);
+          if (age > memory_s || memory_s - age <= tau || r.second <= passes) continue;
+          bool out = r.second >= fails;
+          if (!out) {
+            Fluid at = down;
+            at.lambda = r.second;
+            out = PeakWait(at, deeper - n) > allowed;
+            (out ? fails : passes) = r.second;
+          }
+          if (out) tau = memory_s - age;
+        }
+        const double saved = (n - choice) * std::min(choice_lasts, tau) -
+                             (choice - deeper) * std::max(0.0, memory_s - tau);
+        if (saved <= choice_loss) {
+          detail.why = "down_later";
+          return n;
+        }
+      }
     }
     if (choice < n) {
       if (!w.mu_exact) w.probe_at = in.now;

@@ -216,6 +216,34 @@ TEST_F(WaitPolicyTest, NeverScalesDownToACountSlowerThanTheArrivals) {
   }
 }
 
+// A fall in two steps (130 → 75 → 30 msg/s, pods of 50): at the first tick that may scale down
+// the level is 30 msg/s (one pod), but the capacity memory still holds the 75 of the last M
+// seconds, which allows only 2. Those samples age out within a tick or two; stepping 3 → 2 now
+// would save one pod for those seconds, then make 2 → 1 wait M after it, each step a
+// rebalance and a scale event. The policy waits (why = down_later) and goes 3 → 1 in one.
+TEST_F(WaitPolicyTest, AStepDownThatOnlyTheCapacityMemoryMakesShallowWaitsForTheDeeperOne) {
+  Decision d;
+  for (int i = 0; i < 3; ++i)
+    d = Run({.backlog = 5000, .current = 4, .produced = 200, .consumed = 200});
+  ASSERT_DOUBLE_EQ(d.wait->mu, 50);
+  int32_t current = 4;
+  std::vector<int32_t> counts;
+  std::vector<std::string_view> whys;
+  auto step = [&](double rate) {
+    d = Run({.backlog = 0, .current = current, .produced = rate, .consumed = rate});
+    if (d.desired != current) counts.push_back(d.desired);
+    whys.push_back(d.wait->why);
+    current = d.desired;
+  };
+  for (int i = 0; i < 4; ++i) step(130);
+  ASSERT_EQ(counts, std::vector<int32_t>{3});  // 130 msg/s: three pods
+  for (int i = 0; i < 2; ++i) step(75);
+  for (int i = 0; i < 12; ++i) step(30);
+  EXPECT_EQ(counts, (std::vector<int32_t>{3, 1}));
+  EXPECT_EQ(current, 1);
+  EXPECT_NE(std::find(whys.begin(), whys.end(), "down_later"), whys.end());
+}
+
 TEST_F(WaitPolicyTest, AProbeThatFellBehindIsNotRepeated) {
   // μ = 50 msg/s known only as a lower bound (pods never saturated): scale-down probes with pods
   // 25 % faster. 3 pods carry 104 msg/s; the probe goes to 2, which fall behind, and the policy
