@@ -62,6 +62,13 @@ class WaitPolicyTest : public ::testing::Test {
     }
     return d;
   }
+  // Three ticks of 4 pods saturated at 50 msg/s (a backlog of 5,000 that stays): μ exact, 50.
+  Decision SaturateFourPods() {
+    Decision d;
+    for (int i = 0; i < 3; ++i)
+      d = Run({.backlog = 5000, .current = 4, .produced = 200, .consumed = 200});
+    return d;
+  }
   FakeClock clock_;
   PolicyState state_;
   int ticks_ = 0;
@@ -144,9 +151,7 @@ TEST_F(WaitPolicyTest, StartupIsTimedThroughACancelThatKeepsSomeOfThePodsOrdered
 
 TEST_F(WaitPolicyTest, ScalesDownOnlyWhenQuietEmptyAndWorthIt) {
   // μ learned exact at 50 msg/s on a saturated group of 4.
-  Decision d;
-  for (int i = 0; i < 3; ++i)
-    d = Run({.backlog = 5000, .current = 4, .produced = 200, .consumed = 200});
+  Decision d = SaturateFourPods();
   ASSERT_DOUBLE_EQ(d.wait->mu, 50);
   // The load falls to 40 msg/s; the group of 20 (someone scaled it) drains.
   d = Run({.backlog = 0, .current = 20, .produced = 40, .consumed = 40});
@@ -164,9 +169,7 @@ TEST_F(WaitPolicyTest, ScalesDownOnlyWhenQuietEmptyAndWorthIt) {
 // nothing consumed (the pause is at least 15 s) and then one whose m pods worked 5 s of 15
 // with the backlog still piled up give a pause of 25 s (RATE_REBALANCE_SECONDS, the prior, 5 s).
 TEST_F(WaitPolicyTest, RebalancePauseIsTimedFromAScaleDown) {
-  Decision d;
-  for (int i = 0; i < 3; ++i)
-    d = Run({.backlog = 5000, .current = 4, .produced = 200, .consumed = 200});
+  Decision d = SaturateFourPods();
   ASSERT_DOUBLE_EQ(d.wait->mu, 50);
   EXPECT_DOUBLE_EQ(d.wait->rebalance_s, 5);
   d = Run({.backlog = 0, .current = 20, .produced = 40, .consumed = 40});
@@ -189,9 +192,7 @@ TEST_F(WaitPolicyTest, NoiseThatAveragesOutBuysNoPod) {
   // 4 pods carry 200 msg/s; 170 arrive on average with 13 % noise per tick. What arrives over
   // the next minutes is 170 t ± 2σ√(dt·t), not (170 + 2σ) t: the queue absorbs noise that
   // averages out, and 4 pods keep every wait far under 20 s.
-  Decision d;
-  for (int i = 0; i < 3; ++i)
-    d = Run({.backlog = 5000, .current = 4, .produced = 200, .consumed = 200});
+  Decision d = SaturateFourPods();
   ASSERT_DOUBLE_EQ(d.wait->mu, 50);
   for (int i = 0; i < 60; ++i) {
     d = Run({.backlog = 150, .current = 4, .produced = 170 + 22 * kNoise[i % 10], .consumed = 170});
@@ -222,9 +223,7 @@ TEST_F(WaitPolicyTest, NeverScalesDownToACountSlowerThanTheArrivals) {
 // would save one pod for those seconds, then make 2 → 1 wait M after it, each step a
 // rebalance and a scale event. The policy waits (why = down_later) and goes 3 → 1 in one.
 TEST_F(WaitPolicyTest, AStepDownThatOnlyTheCapacityMemoryMakesShallowWaitsForTheDeeperOne) {
-  Decision d;
-  for (int i = 0; i < 3; ++i)
-    d = Run({.backlog = 5000, .current = 4, .produced = 200, .consumed = 200});
+  Decision d = SaturateFourPods();
   ASSERT_DOUBLE_EQ(d.wait->mu, 50);
   int32_t current = 4;
   std::vector<int32_t> counts;
