@@ -166,6 +166,9 @@ struct WaitMemory {
   int32_t onset_age = 0;
   int32_t short_onsets = 0;     // consecutive bursts over (a drop) within kShortTicks (capped)
   double short_onset_rate = 0;  // the smallest of those bursts' highest samples (msg/s)
+  double onset_base = 0;        // the rate before the burst being timed (msg/s)
+  double onset_volume = 0;      // messages it brought above that rate so far
+  double short_volume = 0;      // the largest of the short bursts' volumes (messages)
   // Prediction (PREDICT=true): the last kOnsets burst onsets (ring; `onset_count` ever seen)
   // and the most pods each burst had within 2M of its onset.
   static constexpr size_t kOnsets = 8;

@@ -10,8 +10,9 @@
 //      far below needs two ticks in a row before the level drops (one quiet interval is not
 //      the end of a burst). σ is the RMS EWMA of the residuals of accepted (non-jump) samples.
 //   1a. Short bursts: how many burst onsets in a row were followed by a drop within kShortTicks
-//      samples (over within a tick, or straddling two), and the smallest of their highest
-//      samples (5b).
+//      samples (over within a tick, or straddling two), the smallest of their highest
+//      samples (5b), and the largest of their volumes — messages above the rate before the
+//      onset, the drop's sample included (5c).
 //   2. One pod's rate μ: consumed/s ÷ min(ready, partitions) over intervals in which the
 //      consumer set did not change (ready and spec.replicas equal over the last two ticks, so
 //      no rebalance pause falls in the interval). With the backlog above kInFlightSeconds of
@@ -62,6 +63,14 @@
 //      tick), or when this tick's sample is a drop: no up (why = up_unconfirmed) if, with
 //      arrivals back at the level before the onset (at the sample), the pods would cut the
 //      peak by at most kNearlyEmptyFraction × W. The next sample tells.
+//   5c. A burst like the short ones: after kShortOnsets short bursts in a row, while this one
+//      (an onset 5b doubts, or its second sample) has brought at most (1 + kJumpFraction) × their
+//      largest volume, the up is sized for it ending at that volume: the rest arriving at this
+//      sample's rate, then the rate before. The count is the smallest that keeps the target or,
+//      failing that, under which no message (the backlog's included: after a short burst it is
+//      most of what the pods are for) waits more than kBurstSlackSeconds longer than under the
+//      count sized for the rate; none above the current count: no up (why = burst_covered).
+//      A burst that brings more is sized for its rate at the tick that sees it.
 //   6. Down, only when all hold: the backlog drains in ≤ kNearlyEmptyFraction × W; no message
 //      waiting is older than W (the backlog is at most what arrived within W, by the λ samples,
 //      or within kInFlightSeconds of λ): a removal would make those oldest older still, and
@@ -103,6 +112,7 @@ constexpr double kInFlightSeconds = 5;         // backlog up to this many second
 constexpr double kProbe = 1.25;                // optimism of scale-down while μ is a lower bound
 constexpr double kHorizonBeyondStartup = 120;  // prediction horizon: S + this (s)
 constexpr double kNoBetterSeconds = 2;         // peaks within this of the best are as good
+constexpr double kBurstSlackSeconds = 1;       // 5c: a message may wait this much longer
 constexpr double kNearlyEmptyFraction = 0.25;  // "nearly empty": drains within this × W
 constexpr double kSavingSeconds = 120;         // pod-seconds saved are counted over this
 constexpr double kEventPrice = 60;          // pod-seconds a scale event must earn beyond the pause
@@ -131,6 +141,8 @@ struct Fluid {
   double sample_seconds = 1;
   double rise = 0;  // added per second, for at most `rise_for` seconds
   double rise_for = 0;
+  double burst = 0;  // added per second for the first `burst_for` seconds
+  double burst_for = 0;
   double mu = 1;           // one pod's rate
   int32_t partitions = 0;  // 0 = no cap
   double rebalance = 0;    // pause on a change of the ready set
@@ -147,7 +159,8 @@ double NoiseBand(const Fluid& f, double t) {
 
 // Peak predicted wait (s) of every message arriving in [from, horizon] (the backlog counts as
 // arriving at 0), with `add` pods added now (negative: removed, starting ones first).
-double PeakWait(const Fluid& f, int32_t add, double from = 0) {
+double PeakWait(const Fluid& f, int32_t add, double from = 0,
+                std::vector<double>* waits = nullptr) {
   int32_t ready = f.ready;
   int32_t starting = f.starting;
   int32_t added = std::max(0, add);
@@ -178,7 +191,8 @@ double PeakWait(const Fluid& f, int32_t add, double from = 0) {
       added = 0;
       paused_until = std::max(paused_until, t + f.rebalance);
     }
-    const double lambda = std::max(0.0, f.lambda + f.rise * std::min(t, f.rise_for));
+    const double lambda = std::max(0.0, f.lambda + f.rise * std::min(t, f.rise_for)) +
+                          f.burst * std::clamp(f.burst_for - t, 0.0, 1.0);
     arrived[k + 1] = arrived[k] + lambda + NoiseBand(f, t + 1) - NoiseBand(f, t);
     const int32_t consumers = ConsumingPods(ready, f.partitions);
     capacity = consumers * f.mu;
@@ -199,11 +213,29 @@ double PeakWait(const Fluid& f, int32_t add, double from = 0) {
     } else if (capacity > 0) {
       wait = static_cast<double>(steps - k) + (position - done[steps]) / capacity;
     } else {
-      return 1e9;
+      wait = 1e9;
     }
+    if (waits) waits->push_back(wait);
     peak = std::max(peak, wait);
   }
   return peak;
+}
+
+// The smallest count in (n, most] (n pods now) whose simulated peak wait (of messages arriving
+// from `from`) stays under `target`; when none does, the smallest within kNoBetterSeconds of the
+// best peak.
+int32_t SmallestCount(const Fluid& f, int32_t n, int32_t most, double target, double from) {
+  std::vector<double> peaks;
+  for (int32_t m = n + 1; m <= most; ++m) {
+    peaks.push_back(PeakWait(f, m - n, from));
+    if (peaks.back() <= target) return m;
+  }
+  if (peaks.empty()) return n;
+  const double best = *std::min_element(peaks.begin(), peaks.end());
+  for (size_t i = 0; i < peaks.size(); ++i) {
+    if (peaks[i] <= best + kNoBetterSeconds) return n + 1 + static_cast<int32_t>(i);
+  }
+  return most;
 }
 
 // Whether `count` pods keep up with the learned mean arrival rate `rate` (σ its noise): a count
@@ -415,12 +447,16 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     if (w.onset_sample) {
       ++w.onset_age;
       if (drop) {
+        w.onset_volume += std::max(0.0, *sample - w.onset_base) * dt;  // its tail
         w.short_onset_rate =
             w.short_onsets > 0 ? std::min(w.short_onset_rate, *w.onset_sample) : *w.onset_sample;
+        w.short_volume =
+            w.short_onsets > 0 ? std::max(w.short_volume, w.onset_volume) : w.onset_volume;
         w.short_onsets = std::min(w.short_onsets + 1, kShortOnsets);
         w.onset_sample.reset();
       } else if (w.onset_age < kShortTicks) {
         w.onset_sample = std::max(*w.onset_sample, *sample);  // its second part
+        w.onset_volume += std::max(0.0, *sample - w.onset_base) * dt;
       } else {
         w.short_onsets = 0;  // sustained
         w.onset_sample.reset();
@@ -429,6 +465,8 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     if (onset && !w.onset_sample) {
       w.onset_sample = sample;
       w.onset_age = 0;
+      w.onset_base = level_before;
+      w.onset_volume = std::max(0.0, *sample - level_before) * dt;
     }
   }
   dt_out = dt;
@@ -582,24 +620,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   // count is judged on those arriving from then on.
   const double effect = w.startup + rebalance;
   if (keep > target && n < cap) {
-    std::vector<double> peaks;
-    int32_t choice = -1;
-    for (int32_t m = n + 1; m <= cap; ++m) {
-      peaks.push_back(PeakWait(f, m - n, effect));
-      if (peaks.back() <= target) {
-        choice = m;
-        break;
-      }
-    }
-    if (choice < 0) {
-      const double best = *std::min_element(peaks.begin(), peaks.end());
-      for (size_t i = 0; i < peaks.size(); ++i) {
-        if (peaks[i] <= best + kNoBetterSeconds) {
-          choice = n + 1 + static_cast<int32_t>(i);
-          break;
-        }
-      }
-    }
+    int32_t choice = SmallestCount(f, n, cap, target, effect);
     // The last responsible tick: when the same pods ordered one tick from now would still keep
     // every message's wait (from now on, not only after they could help) under the target,
     // order them then, with that tick's sample — a rise seen once may already be over, and pods
@@ -630,6 +651,44 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
         detail.why = "up_unconfirmed";
         return n;
       }
+    }
+    // 5c. A burst no larger than the last short ones: while this burst (its onset within
+    // kShortTicks samples, after kShortOnsets short bursts in a row) has brought no more messages
+    // above the rate before it than the largest of those (within kJumpFraction), size the up for
+    // it ending there — the rest of that volume arriving at this sample's rate, then the rate
+    // before — and judge every count on the backlog too (it is most of what the pods are for).
+    const bool like_short = sample && w.onset_sample && w.short_onsets >= kShortOnsets &&
+                            w.onset_volume <= (1 + kJumpFraction) * w.short_volume &&
+                            (!onset || doubted);
+    if (choice > n && like_short) {
+      Fluid burst = f;
+      burst.lambda = std::min(lambda, w.onset_base);
+      burst.rise = 0;
+      burst.burst = std::max(0.0, *sample - w.onset_base);
+      burst.burst_for =
+          burst.burst > 0 ? std::max(0.0, w.short_volume - w.onset_volume) / burst.burst : 0;
+      // The smallest count that keeps the target, or else under which no message waits more
+      // than kBurstSlackSeconds longer than under `choice` (a peak alone would hide the burst's
+      // last messages behind the backlog's wait, and they are the p99).
+      const auto longest_extra = [&](int32_t m, const std::vector<double>& than) {
+        std::vector<double> waits;
+        PeakWait(burst, m - n, 0, &waits);
+        double extra = 0;
+        for (size_t k = 0; k < waits.size(); ++k) extra = std::max(extra, waits[k] - than[k]);
+        return extra;
+      };
+      int32_t sized = n;
+      std::vector<double> most;
+      PeakWait(burst, choice - n, 0, &most);
+      while (sized < choice && PeakWait(burst, sized - n) > target &&
+             longest_extra(sized, most) > kBurstSlackSeconds) {
+        ++sized;
+      }
+      if (sized <= n) {
+        detail.why = "burst_covered";
+        return n;
+      }
+      choice = sized;
     }
     if (choice > n && PeakWait(f, 0, effect) - PeakWait(f, choice - n, effect) > kNoBetterSeconds) {
       // An up within M of a probe (a scale-down that assumed pods kProbe × faster) is the

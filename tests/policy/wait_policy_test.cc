@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
@@ -324,7 +325,9 @@ class WaitWorldTest : public WaitPolicyTest {
                               .current = current,
                               .ready = ready,
                               .produced = produced / 15,
-                              .consumed = consumed / 15});
+                              .consumed = consumed / 15,
+                              .partitions = partitions_});
+      whys_.emplace_back(d.wait ? d.wait->why : "");
       const int32_t next = std::max(1, d.desired);
       if (next < ready) paused_until = (k + 1) * 15 + 5;
       if (next > current) ready_at = (k + 1) * 15 + 10;
@@ -334,6 +337,8 @@ class WaitWorldTest : public WaitPolicyTest {
     }
     return asked;
   }
+  int32_t partitions_ = 0;         // 0: no cap
+  std::vector<std::string> whys_;  // the reason of each tick's decision
 };
 
 TEST_F(WaitWorldTest, PodsThatKeepUpAreNotJoinedOnALowerBoundOfTheirRate) {
@@ -345,6 +350,35 @@ TEST_F(WaitWorldTest, PodsThatKeepUpAreNotJoinedOnALowerBoundOfTheirRate) {
   for (size_t k = 0; k < asked.size(); ++k) {
     EXPECT_LE(asked[k], k < 20 ? 2 : 1) << "tick " << k;
   }
+}
+
+// Short batches of the same size: 5,000 messages within 5 s every 300 s, on 16 partitions of
+// pods that do 50 msg/s. A batch lands inside one tick interval, so its tick reads 333 msg/s,
+// which, were it to last, would need 15 pods. After two batches over by the next tick, a batch
+// no larger than those is sized for its backlog alone (12 pods: under which no message waits
+// more than a second longer than under 15). The bet is bounded: the fifth batch lasts 40 s;
+// its first tick sees less than the others brought (11 pods, for its backlog), the next more,
+// and that tick orders for the rate (16).
+TEST_F(WaitWorldTest, ABatchTheSizeOfTheLastShortOnesIsSizedForItsBacklog) {
+  partitions_ = 16;
+  const auto asked = Replay(100, 50, [](int t) {
+    const int in_period = t % 300;
+    const bool fifth = t / 300 == 4;
+    const int start = fifth ? 161 : 153;  // its first tick sees 4,000 messages of it
+    return in_period >= start && in_period < start + (fifth ? 40 : 5) ? 1000.0 : 0.0;
+  });
+  std::vector<int32_t> ups;
+  std::vector<std::string> why;
+  for (size_t k = 1; k < asked.size(); ++k) {
+    if (asked[k] > asked[k - 1]) {
+      ups.push_back(asked[k]);
+      why.push_back(whys_[k]);
+    }
+  }
+  // Batches 1 and 2 (rate believed), 3 and 4 (sized for the backlog), 5 (backlog, then the
+  // rate at the next tick).
+  EXPECT_EQ(ups, (std::vector<int32_t>{15, 15, 12, 12, 11, 16}));
+  for (const auto& w : why) EXPECT_EQ(w, "up");
 }
 
 TEST_F(WaitPolicyTest, StateStaysBounded) {
