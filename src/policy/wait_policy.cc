@@ -446,8 +446,9 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     // kShortTicks samples was short (a batch over within a tick, or one that straddled two).
     if (w.onset_sample) {
       ++w.onset_age;
+      // Its next part, or its tail when this sample is the drop.
+      w.onset_volume += std::max(0.0, *sample - w.onset_base) * dt;
       if (drop) {
-        w.onset_volume += std::max(0.0, *sample - w.onset_base) * dt;  // its tail
         w.short_onset_rate =
             w.short_onsets > 0 ? std::min(w.short_onset_rate, *w.onset_sample) : *w.onset_sample;
         w.short_volume =
@@ -456,7 +457,6 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
         w.onset_sample.reset();
       } else if (w.onset_age < kShortTicks) {
         w.onset_sample = std::max(*w.onset_sample, *sample);  // its second part
-        w.onset_volume += std::max(0.0, *sample - w.onset_base) * dt;
       } else {
         w.short_onsets = 0;  // sustained
         w.onset_sample.reset();
@@ -670,19 +670,15 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       // The smallest count that keeps the target, or else under which no message waits more
       // than kBurstSlackSeconds longer than under `choice` (a peak alone would hide the burst's
       // last messages behind the backlog's wait, and they are the p99).
-      const auto longest_extra = [&](int32_t m, const std::vector<double>& than) {
-        std::vector<double> waits;
-        PeakWait(burst, m - n, 0, &waits);
-        double extra = 0;
-        for (size_t k = 0; k < waits.size(); ++k) extra = std::max(extra, waits[k] - than[k]);
-        return extra;
-      };
-      int32_t sized = n;
       std::vector<double> most;
       PeakWait(burst, choice - n, 0, &most);
-      while (sized < choice && PeakWait(burst, sized - n) > target &&
-             longest_extra(sized, most) > kBurstSlackSeconds) {
-        ++sized;
+      int32_t sized = n;
+      for (std::vector<double> waits; sized < choice; ++sized) {
+        waits.clear();
+        if (PeakWait(burst, sized - n, 0, &waits) <= target) break;
+        double extra = 0;
+        for (size_t k = 0; k < waits.size(); ++k) extra = std::max(extra, waits[k] - most[k]);
+        if (extra <= kBurstSlackSeconds) break;
       }
       if (sized <= n) {
         detail.why = "burst_covered";
