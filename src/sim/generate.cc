@@ -116,6 +116,62 @@ Scenario One(const std::string& family, int index, Draw& d) {
     c.Add(0, base);
     c.Step(start, d.Uniform(1.1, 1.8) * cap, 10);
     c.Step(start + d.Uniform(120, 600), base, 10);
+  } else if (family == "ramps") {
+    // Linear moves between random levels, each over U(120, 900) s, held U(0, 300) s.
+    c.Add(0, d.Uniform(0.05, 0.8) * cap);
+    for (double t = d.Uniform(0, 300); t < kDuration; t += d.Uniform(0, 300)) {
+      const double len = d.Uniform(120, 900);
+      c.Step(t, d.Uniform(0.05, 0.8) * cap, len);
+      t += len;
+    }
+  } else if (family == "spike-decay") {
+    const double base = d.Uniform(0.05, 0.2) * cap;
+    const double gap = d.Uniform(400, 1200);
+    c.Add(0, base);
+    for (double t = d.Exponential(gap); t < kDuration; t += d.Exponential(gap)) {
+      const double peak = d.Uniform(0.5, 1.5) * cap;
+      const double tau = d.Uniform(20, 200);  // the excess halves every tau × ln 2 seconds
+      c.Step(t, peak);
+      for (double a = 10; a <= 5 * tau; a += 10) {
+        c.Add(t + 2 + a, base + (peak - base) * std::exp(-a / tau));
+      }
+      c.Add(t + 2 + 5 * tau + 10, base);
+      t += 5 * tau + 12;
+    }
+  } else if (family == "sawtooth") {
+    const double low = d.Uniform(0.05, 0.2) * cap;
+    const double high = d.Uniform(0.4, 1.0) * cap;
+    const double rise = d.Uniform(300, 900);
+    c.Add(0, low);
+    for (double t = d.Uniform(0, rise); t < kDuration; t += rise) {
+      c.Add(t, low);
+      c.Add(t + rise - 2, high);
+    }
+  } else if (family == "trend") {
+    // The hour's load grows (or, one time in two, shrinks) several-fold, with a slow wave on it.
+    double from = d.Uniform(0.05, 0.2) * cap, to = d.Uniform(0.5, 1.0) * cap;
+    if (d.Pick(2) == 1) std::swap(from, to);
+    const double wave = d.Uniform(0, 0.2), period = d.Uniform(600, 1800);
+    for (double t = 0; t <= kDuration; t += 60) {
+      c.Add(t, (from + (to - from) * t / kDuration) * (1 + wave * std::sin(2 * M_PI * t / period)));
+    }
+  } else if (family == "mixed") {
+    // Batches on top of a daily-like wave: both shapes at once.
+    const double mid = d.Uniform(0.2, 0.5) * cap;
+    const double period = d.Uniform(1200, 3600);
+    const double every = d.Uniform(300, 900), size = d.Uniform(0.5, 2.0) * cap;
+    const double len = d.Uniform(5, 30);
+    const auto wave = [&](double t) { return mid * (1 + 0.4 * std::sin(2 * M_PI * t / period)); };
+    double t = 0;
+    for (double batch = d.Uniform(30, every); t <= kDuration; batch += every) {
+      for (; t < batch && t <= kDuration; t += 60) c.Add(t, wave(t));
+      if (batch > kDuration) break;
+      c.Add(batch, wave(batch));
+      c.Add(batch + 1, wave(batch) + size);
+      c.Add(batch + 1 + len, wave(batch + 1 + len) + size);
+      c.Add(batch + 2 + len, wave(batch + 2 + len));
+      t = batch + 2 + len + 60;
+    }
   } else {
     RandomLevels(d, c, cap);
   }
@@ -146,21 +202,33 @@ const std::vector<std::string>& GeneratorFamilies() {
   return kFamilies;
 }
 
+const std::vector<std::string>& MoreFamilies() {
+  static const std::vector<std::string> kFamilies = {"ramps", "spike-decay", "sawtooth", "trend",
+                                                     "mixed"};
+  return kFamilies;
+}
+
 Result<std::vector<Scenario>> GenerateScenarios(const std::string& family, int count,
                                                 uint64_t seed) {
-  const auto& fams = GeneratorFamilies();
-  if (family != "all" && std::find(fams.begin(), fams.end(), family) == fams.end()) {
-    std::string known = "all";
-    for (const auto& f : fams) known += ", " + f;
+  const auto known = [](const std::vector<std::string>& fams, const std::string& f) {
+    return std::find(fams.begin(), fams.end(), f) != fams.end();
+  };
+  if (family != "all" && family != "more" && !known(GeneratorFamilies(), family) &&
+      !known(MoreFamilies(), family)) {
+    std::string names = "all, more";
+    for (const auto& f : GeneratorFamilies()) names += ", " + f;
+    for (const auto& f : MoreFamilies()) names += ", " + f;
     return MakeError(ErrorCode::kInvalidArgument,
-                     "unknown family \"" + family + "\" (known: " + known + ")");
+                     "unknown family \"" + family + "\" (known: " + names + ")");
   }
+  const std::vector<std::string> one = {family};
+  const auto& deal = family == "all"    ? GeneratorFamilies()
+                     : family == "more" ? MoreFamilies()
+                                        : one;
   std::vector<Scenario> out;
   Draw d(seed);
-  for (int i = 0; i < count; ++i) {
-    const std::string& f = family == "all" ? fams[static_cast<size_t>(i) % fams.size()] : family;
-    out.push_back(One(f, i, d));
-  }
+  for (int i = 0; i < count; ++i)
+    out.push_back(One(deal[static_cast<size_t>(i) % deal.size()], i, d));
   return out;
 }
 

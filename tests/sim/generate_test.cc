@@ -45,7 +45,9 @@ TEST(GenerateTest, SameSeedSameScenariosOtherSeedOthers) {
 }
 
 TEST(GenerateTest, EveryFamilyGivesValidScenariosOfItsKind) {
-  for (const auto& family : GeneratorFamilies()) {
+  std::vector<std::string> families = GeneratorFamilies();
+  families.insert(families.end(), MoreFamilies().begin(), MoreFamilies().end());
+  for (const auto& family : families) {
     SCOPED_TRACE(family);
     auto got = GenerateScenarios(family, 6, 1);
     ASSERT_TRUE(got);
@@ -76,9 +78,30 @@ TEST(GenerateTest, EveryFamilyGivesValidScenariosOfItsKind) {
       if (family == "fast-start") {
         EXPECT_LE(s.pod.startup_seconds, 8);
       }
+      if (family == "trend") {  // several-fold from the first minute to the last
+        const double first = s.load.front().messages_per_second;
+        const double last = s.load.back().messages_per_second;
+        EXPECT_GT(std::max(first, last), 2 * std::min(first, last));
+      }
+      if (family == "sawtooth" || family == "ramps") {
+        EXPECT_LE(peak, cap);
+      }
     }
   }
-  EXPECT_FALSE(GenerateScenarios("sawtooth", 1, 1));
+  EXPECT_FALSE(GenerateScenarios("square", 1, 1));
+}
+
+// `all` keeps dealing the nine first families (documented seeds replay the same); `more` deals
+// the later five, round-robin.
+TEST(GenerateTest, AllAndMoreDealTheirOwnFamilies) {
+  for (const auto& [group, families] :
+       {std::pair{"all", GeneratorFamilies()}, std::pair{"more", MoreFamilies()}}) {
+    auto got = GenerateScenarios(group, 2 * static_cast<int>(families.size()), 5);
+    ASSERT_TRUE(got);
+    for (size_t i = 0; i < got->size(); ++i) {
+      EXPECT_EQ((*got)[i].name, families[i % families.size()] + "-" + std::to_string(i));
+    }
+  }
 }
 
 // A generated scenario written out (ScenarioYaml, what --generate saves) reads back equal, and
