@@ -46,13 +46,16 @@
 //      when cumulative consumption passes it, minus t; the peak over [0, H] is the "predicted
 //      peak wait".
 //   5. Up: when the peak exceeds W, jump once to the smallest count whose simulated peak stays
-//      under W (new pods ready after S, then a rebalance). When no count can (a burst already
-//      piled up more than start-up allows), the smallest count within kNoBetterSeconds of the
-//      best peak any count reaches — more pods would cost without cutting the wait.
-//      Not yet, though, when the same pods ordered at the next tick (dt later) would still keep
-//      every wait from now on under W: the up waits for the last tick that can keep the target
-//      (why = up_later), so a rise over by the next sample orders nothing, and the wait the
-//      target allows is used rather than bought down.
+//      under W (new pods ready after S, then a rebalance), with a rising trend carried on for
+//      S + M rather than S: the count must carry the rise until a change could follow it, as a
+//      scale-down looks back M (on a steady rise, pods sized for the rate at their start-up
+//      were behind as soon as they were ready, and each of the many small ups paused the group).
+//      When no count can (a burst already piled up more than start-up allows), the smallest count
+//      within kNoBetterSeconds of the best peak any count reaches — more pods would cost without
+//      cutting the wait. Not yet, though, when the same pods ordered at the next tick (dt later)
+//      would still keep every wait from now on under W: the up waits for the last tick that can
+//      keep the target (why = up_later), so a rise over by the next sample orders nothing, and the
+//      wait the target allows is used rather than bought down.
 //   5a. Cancel: when this tick's sample is a drop (believed or not yet) and pods are still
 //      starting, the smallest count (never below the ready pods) whose simulated peak stays
 //      under W with arrivals at min(λ, the sample) — pods that have not joined cost no
@@ -620,7 +623,12 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   // count is judged on those arriving from then on.
   const double effect = w.startup + rebalance;
   if (keep > target && n < cap) {
-    int32_t choice = SmallestCount(f, n, cap, target, effect);
+    // Sized for a rise that goes on M beyond the start-up, as a scale-down looks back M: a
+    // count sized only for the rate at its pods' start-up falls behind a steady rise as soon as
+    // they are ready, and each up then pauses the group again.
+    Fluid rising = f;
+    rising.rise_for = w.startup + memory_s;
+    int32_t choice = SmallestCount(rising, n, cap, target, effect);
     // The last responsible tick: when the same pods ordered one tick from now would still keep
     // every message's wait (from now on, not only after they could help) under the target,
     // order them then, with that tick's sample — a rise seen once may already be over, and pods

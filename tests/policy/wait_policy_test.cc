@@ -318,6 +318,7 @@ class WaitWorldTest : public WaitPolicyTest {
         }
         const double c = std::min(t < paused_until ? 0 : ready * mu, backlog);
         backlog += rate(t) - c;
+        if (t >= watch_from_) max_backlog_ = std::max(max_backlog_, backlog);
         consumed += c;
         produced += rate(t);
       }
@@ -338,6 +339,8 @@ class WaitWorldTest : public WaitPolicyTest {
     return asked;
   }
   int32_t partitions_ = 0;         // 0: no cap
+  int watch_from_ = 0;             // second from which max_backlog_ is kept
+  double max_backlog_ = 0;         // the most waiting at any second from watch_from_
   std::vector<std::string> whys_;  // the reason of each tick's decision
 };
 
@@ -379,6 +382,22 @@ TEST_F(WaitWorldTest, ABatchTheSizeOfTheLastShortOnesIsSizedForItsBacklog) {
   // rate at the next tick).
   EXPECT_EQ(ups, (std::vector<int32_t>{15, 15, 12, 12, 11, 16}));
   for (const auto& w : why) EXPECT_EQ(w, "up");
+}
+
+// A load that rises steadily: 60 msg/s, then from t = 300 s 1 msg/s more every second for 480 s,
+// on pods of 30 msg/s (18 pods at the end). Each up is sized for the rise going on until a
+// change could follow it (S + M), so it is met in a few large steps; sized for the rate at the
+// pods' start-up only, the pods were behind when ready: 12, 13, 15, 18, 21, then 17 and 18, and
+// 21 s of the final rate waiting.
+TEST_F(WaitWorldTest, ASteadyRiseIsMetInAFewLargeSteps) {
+  watch_from_ = 300;
+  const auto asked = Replay(
+      70, 30, [](int t) { return 60.0 + std::clamp(t - 300, 0, 480); }, 2);
+  int changes = 0;
+  for (size_t k = 20; k < asked.size(); ++k) changes += asked[k] != asked[k - 1] ? 1 : 0;
+  EXPECT_LE(changes, 3);
+  EXPECT_GE(asked.back(), 18);
+  EXPECT_LE(max_backlog_, 20 * 540);  // the target, at the rate the rise ends at
 }
 
 TEST_F(WaitPolicyTest, StateStaysBounded) {
