@@ -1,6 +1,7 @@
 #include "controller/reconciler.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 #include <string>
 #include <utility>
@@ -354,16 +355,38 @@ void Reconciler::Act(TickReport& report, int32_t from, int32_t to, bool fallback
     message += "backlog " + std::to_string(backlog) + " over " + std::to_string(partitions) +
                " partitions";
   }
-  log_.Info(fallback ? "applied fallback replicas" : "scaled deployment",
-            {{"deployment", options_.deployment_name},
-             {"namespace", options_.namespace_name},
-             {"topic", options_.topics},
-             {"from", int64_t{from}},
-             {"to", int64_t{to}},
-             {"backlog", backlog},
-             {"partitions", partitions},
-             {"lag_seconds", report.time_lag ? report.time_lag->max_seconds : 0.0},
-             {"reason", reason}});
+  Fields fields = {{"deployment", options_.deployment_name},
+                   {"namespace", options_.namespace_name},
+                   {"topic", options_.topics},
+                   {"from", int64_t{from}},
+                   {"to", int64_t{to}},
+                   {"backlog", backlog},
+                   {"partitions", partitions},
+                   {"lag_seconds", report.time_lag ? report.time_lag->max_seconds : 0.0},
+                   {"reason", reason}};
+  // SCALING_POLICY=wait: what its model concluded, as on the reconcile span, so that the log
+  // line and the Event (kubectl describe) say why without a trace backend.
+  const auto& wait = report.decision ? report.decision->wait : std::nullopt;
+  if (!fallback && wait) {
+    fields.push_back({"why", std::string(wait->why)});
+    fields.push_back({"predicted_peak_wait_seconds", wait->predicted_peak_wait_s});
+    fields.push_back({"arrival_rate", wait->lambda});
+    fields.push_back({"per_pod_rate", wait->mu});
+    fields.push_back({"startup_seconds", wait->startup_s});
+    char buf[200];
+    if (wait->mu > 0) {
+      std::snprintf(buf, sizeof buf,
+                    "; wait policy: %s (predicted peak wait %.0f s at replicas=%d; arrivals "
+                    "%.1f msg/s, one pod %.1f msg/s, start-up %.0f s)",
+                    std::string(wait->why).c_str(), wait->predicted_peak_wait_s, from, wait->lambda,
+                    wait->mu, wait->startup_s);
+    } else {
+      std::snprintf(buf, sizeof buf, "; wait policy: %s (one pod's rate not measured yet)",
+                    std::string(wait->why).c_str());
+    }
+    message += buf;
+  }
+  log_.Info(fallback ? "applied fallback replicas" : "scaled deployment", std::move(fields));
   const char* event_reason = fallback ? "FallbackActive" : (to > from ? "ScaledUp" : "ScaledDown");
   if (Status ev = PostEvent(fallback ? kube::EventType::kWarning : kube::EventType::kNormal,
                             event_reason, message);

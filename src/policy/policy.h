@@ -144,6 +144,7 @@ struct WaitMemory {
   std::optional<double> mu;  // one pod's rate (msg/s)
   bool mu_exact = false;     // measured while saturated (or a probe fell behind)
   std::optional<SteadyTime> probe_at;  // last scale-down made while μ was a lower bound
+  int32_t probe_count = 0;             // ... and the count it went to
   double startup = 30;       // start-up estimate (s); prior 30 s
   bool startup_measured = false;
   std::optional<SteadyTime> up_at;      // the scale-up whose start-up is being timed, decided at

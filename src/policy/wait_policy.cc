@@ -697,8 +697,15 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     if (choice > n && PeakWait(f, 0, effect) - PeakWait(f, choice - n, effect) > kNoBetterSeconds) {
       // An up within M of a probe (a scale-down that assumed pods kProbe × faster) is the
       // probe's answer: the pods are not faster. μ stands; otherwise the probe would be asked
-      // again and again when the up comes before a clean saturated sample can be taken.
-      if (w.probe_at && Seconds(in.now - *w.probe_at) <= memory_s) w.mu_exact = true;
+      // again and again when the up comes before a clean saturated sample can be taken. So is
+      // a later up from the probe's count itself (nothing changed since) at a rate that pods
+      // as fast as the probe assumed would have carried: a small shortfall takes longer than
+      // M to show in the wait, and had the pods been faster, μ would have risen meanwhile.
+      const bool answers_probe =
+          w.probe_at &&
+          (Seconds(in.now - *w.probe_at) <= memory_s ||
+           (n == w.probe_count && ConsumingPods(n, in.partition_count) * mu * kProbe >= lambda));
+      if (answers_probe) w.mu_exact = true;
       w.probe_at.reset();
       w.up_at = in.now;
       w.up_target = choice;
@@ -802,7 +809,10 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       }
     }
     if (choice < n) {
-      if (!w.mu_exact) w.probe_at = in.now;
+      if (!w.mu_exact) {
+        w.probe_at = in.now;
+        w.probe_count = choice;
+      }
       w.down_at = in.now;
       w.down_target = choice;
       w.down_consumed = 0;

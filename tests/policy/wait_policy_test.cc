@@ -38,9 +38,9 @@ struct Tick {
 
 class WaitPolicyTest : public ::testing::Test {
  protected:
-  // Runs one tick 15 s after the previous one.
+  // Runs one tick tick_seconds_ (15 s) after the previous one.
   Decision Run(const Tick& t, const PolicyConfig& c = Wait()) {
-    if (ticks_++ > 0) clock_.Advance(seconds(15));
+    if (ticks_++ > 0) clock_.Advance(seconds(tick_seconds_));
     PolicyInput in{.now = clock_.Now(),
                    .backlog = t.backlog,
                    .partition_count = t.partitions,
@@ -73,6 +73,7 @@ class WaitPolicyTest : public ::testing::Test {
   FakeClock clock_;
   PolicyState state_;
   int ticks_ = 0;
+  int tick_seconds_ = 15;
 };
 
 TEST_F(WaitPolicyTest, SeedRuleUntilOnePodsRateIsMeasured) {
@@ -309,12 +310,13 @@ class WaitWorldTest : public WaitPolicyTest {
     int32_t current = pods, ready = pods;
     int ready_at = 0, paused_until = 0;
     double backlog = 0;
+    const int dt = tick_seconds_;
     for (int k = 0; k < ticks; ++k) {
       double produced = 0, consumed = 0;
-      for (int t = k * 15; t < (k + 1) * 15; ++t) {
+      for (int t = k * dt; t < (k + 1) * dt; ++t) {
         if (ready != current && t >= ready_at) {
           ready = current;
-          paused_until = t + 5;
+          paused_until = t + pause_s_;
         }
         const double c = std::min(t < paused_until ? 0 : ready * mu, backlog);
         backlog += rate(t) - c;
@@ -325,13 +327,14 @@ class WaitWorldTest : public WaitPolicyTest {
       const Decision d = Run({.backlog = static_cast<int64_t>(backlog),
                               .current = current,
                               .ready = ready,
-                              .produced = produced / 15,
-                              .consumed = consumed / 15,
-                              .partitions = partitions_});
+                              .produced = produced / dt,
+                              .consumed = consumed / dt,
+                              .partitions = partitions_},
+                             config_);
       whys_.emplace_back(d.wait ? d.wait->why : "");
       const int32_t next = std::max(1, d.desired);
-      if (next < ready) paused_until = (k + 1) * 15 + 5;
-      if (next > current) ready_at = (k + 1) * 15 + 10;
+      if (next < ready) paused_until = (k + 1) * dt + pause_s_;
+      if (next > current) ready_at = (k + 1) * dt + startup_s_;
       if (next <= ready) ready = next;
       current = next;
       asked.push_back(current);
@@ -339,6 +342,9 @@ class WaitWorldTest : public WaitPolicyTest {
     return asked;
   }
   int32_t partitions_ = 0;         // 0: no cap
+  int startup_s_ = 10;             // pods ordered are ready this long after the tick
+  int pause_s_ = 5;                // consumption pauses this long on a change of ready pods
+  PolicyConfig config_ = Wait();
   int watch_from_ = 0;             // second from which max_backlog_ is kept
   double max_backlog_ = 0;         // the most waiting at any second from watch_from_
   std::vector<std::string> whys_;  // the reason of each tick's decision
@@ -398,6 +404,28 @@ TEST_F(WaitWorldTest, ASteadyRiseIsMetInAFewLargeSteps) {
   EXPECT_LE(changes, 3);
   EXPECT_GE(asked.back(), 18);
   EXPECT_LE(max_backlog_, 20 * 540);  // the target, at the rate the rise ends at
+}
+
+// A probe answered later than M: 40 msg/s on pods of 16.4 (3 keep up), 2 s ticks, W 10 s. One
+// pod busy with a small backlog gives μ only as a lower bound, so the scale-down after the
+// first up assumes pods 25 % faster and tries 2 (a probe). Their backlog grows 7 msg/s; the up
+// to 3 comes when the wait nears W, 18 s later — after M (S + R + tick ≈ 10 s), before the
+// backlog is deep enough for a saturated sample. That up, with the probe's count still in
+// place and the rate one that pods as fast as assumed would have carried, is the probe's
+// answer too; before, μ stayed a lower bound and the probe was asked again (7, 2, 3, 2, 3).
+TEST_F(WaitWorldTest, AProbeAnsweredAfterMIsNotAskedAgain) {
+  tick_seconds_ = 2;
+  startup_s_ = 3;
+  pause_s_ = 0;
+  config_.target_wait = seconds(10);
+  const auto asked = Replay(
+      150, 16.4, [](int) { return 40.0; }, 1);
+  std::vector<int32_t> path = {asked.front()};
+  for (auto a : asked) {
+    if (a != path.back()) path.push_back(a);
+  }
+  EXPECT_EQ(path.back(), 3);
+  EXPECT_LE(path.size(), 4u) << ::testing::PrintToString(path);  // up, the probe, its answer
 }
 
 TEST_F(WaitPolicyTest, StateStaysBounded) {
