@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "e2e/consumer_world.h"
 #include "faults/harness.h"
 #include "kafka/kafka_source.h"
 #include "kafka/shared_observer.h"
@@ -25,7 +26,9 @@ namespace kafka_autoscaler::kafka::testing {
 namespace {
 
 using config::OffsetResetPolicy;
+using kafka_autoscaler::testing::ConsumerWorld;
 using kafka_autoscaler::testing::Eventually;
+using kafka_autoscaler::testing::ExpectWaitPolicyJumpedOnceAndSaidWhy;
 using kafka_autoscaler::testing::Harness;
 using kafka_autoscaler::testing::HarnessOptions;
 using std::chrono::milliseconds;
@@ -290,6 +293,48 @@ TEST(RealKafkaEndToEnd, ScalesUpFromRealProducerDownFromRealConsumersThenIdle) {
   ASSERT_TRUE(Eventually([&] { return h.Replicas() <= 1; }, seconds(60))) << h.Replicas();
   ASSERT_TRUE(Eventually([&] { return h.Replicas() == 0; }, seconds(60))) << h.Replicas();
   Harness::ExpectScaledWithin(*daemon, 0, 5);
+  EXPECT_LE(h.ErrorCount("kafka_unavailable"), 0);
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(seconds(10)), 0);
+}
+
+// SCALING_POLICY=wait against a real broker: the emulated group of
+// E2eTest.WaitPolicyLearnsThePodsRateAndSettlesWhereTheyKeepUp (40 msg/s; pods of 16 msg/s,
+// ready 3 s after they are asked for), its messages and commits on real Kafka: the rates the
+// policy learns come from real offsets and commits.
+TEST(RealKafkaEndToEnd, WaitPolicyLearnsThePodsRateFromRealOffsetsAndCommits) {
+  constexpr int kParts = 6;
+  constexpr double kArrivals = 40, kPodRate = 16;
+  constexpr int kNeeded = 3;  // ceil(40 / 16)
+  ASSERT_OK(kafka->client().CreateTopic("wait-orders", kParts, 1));
+  Harness h("real-wait", HarnessOptions{.partitions = kParts,
+                                        .bootstrap = kafka->bootstrap(),
+                                        .client = &kafka->client(),
+                                        .topic = "wait-orders",
+                                        .group = "wait-workers"});
+  ASSERT_TRUE(h.ok()) << h.error();
+  auto daemon = h.Start({{"SCALING_POLICY", "wait"},
+                         {"TARGET_WAIT_SECONDS", "10"},
+                         {"SCALE_INTERVAL_SECONDS", "2"},
+                         {"MESSAGES_PER_POD", "100000"},
+                         {"IDLE_REPLICAS", "1"},
+                         {"MAX_REPLICAS", "6"}});
+  ConsumerWorld world(kafka->client(), h.api(),
+                      {.topic = "wait-orders",
+                       .group = "wait-workers",
+                       .ns = kafka_autoscaler::testing::kNamespace,
+                       .deployment = kafka_autoscaler::testing::kDeployment,
+                       .partitions = kParts,
+                       .arrivals = kArrivals,
+                       .pod_rate = kPodRate});
+  world.RunUntilAtRest(kNeeded, seconds(20), seconds(150));
+  ASSERT_TRUE(world.error().empty()) << world.error();
+  EXPECT_TRUE(world.at_rest()) << "at " << world.replicas();
+  EXPECT_GE(world.replicas(), kNeeded);
+  EXPECT_LE(world.rest_max_backlog(), static_cast<int64_t>(kArrivals * 10));
+  ExpectWaitPolicyJumpedOnceAndSaidWhy(Harness::LogLines(*daemon, "scaled deployment"),
+                                       h.api().Events(kafka_autoscaler::testing::kNamespace),
+                                       kArrivals, kPodRate, kNeeded);
   EXPECT_LE(h.ErrorCount("kafka_unavailable"), 0);
   daemon->Signal(SIGTERM);
   EXPECT_EQ(daemon->Wait(seconds(10)), 0);
