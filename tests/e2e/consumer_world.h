@@ -169,7 +169,9 @@ class ConsumerWorld {
 // What a run of SCALING_POLICY=wait against a ConsumerWorld must show in the daemon's
 // "scaled deployment" lines and the Events: at most one probe (up, the probe, its answer, and
 // one more change for a noisy sample), and a first change that is the jump, decided by the
-// wait policy on the rates it measured from offsets and commits, which the Event explains.
+// wait policy on the rates it measured from offsets and commits (within 25 %: a tick's window
+// and the world's steps do not line up, the more so in a sanitizer build), which the Event
+// explains.
 inline void ExpectWaitPolicyJumpedOnceAndSaidWhy(const std::vector<nlohmann::json>& scaled,
                                                  const std::vector<nlohmann::json>& events,
                                                  double arrivals, double pod_rate,
@@ -182,7 +184,7 @@ inline void ExpectWaitPolicyJumpedOnceAndSaidWhy(const std::vector<nlohmann::jso
   EXPECT_GE(scaled[0]["to"].get<int>(), needed) << story;
   EXPECT_EQ(scaled[0]["reason"], "wait") << story;
   EXPECT_EQ(scaled[0]["why"], "up") << story;
-  EXPECT_NEAR(scaled[0]["per_pod_rate"].get<double>(), pod_rate, 0.15 * pod_rate) << story;
+  EXPECT_NEAR(scaled[0]["per_pod_rate"].get<double>(), pod_rate, 0.25 * pod_rate) << story;
   EXPECT_NEAR(scaled[0]["arrival_rate"].get<double>(), arrivals, 0.25 * arrivals) << story;
   EXPECT_GT(scaled[0]["predicted_peak_wait_seconds"].get<double>(), 10) << story;
   bool explained = false;
