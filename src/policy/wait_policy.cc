@@ -20,8 +20,9 @@
 //      bound (μ rises to it, never falls). Before the first such interval, one whose set
 //      grew gives a lower bound too (÷ its end's consumers). While μ is
 //      only a lower bound, scale-down assumes pods kProbe × faster: if they are not, the group
-//      saturates and μ becomes exact — or the policy must scale up again within M of the
-//      probe, which also makes μ exact.
+//      saturates and μ becomes exact — or the policy must scale up again, within M of the
+//      probe or later from the probe's count at a rate the assumed pods would have carried,
+//      which also makes μ exact.
 //   3. Start-up S: after a scale-up to n pods decided at t0, the first tick that sees
 //      ready ≥ n brackets S in (previous tick − t0, now − t0]; S takes the upper end, at most
 //      900 s (the first sample replaces the 30 s prior, later ones average in). A cancel (5a)
