@@ -71,6 +71,16 @@ TEST(WaitSpanTest, DecisionSpanCarriesTheWaitModel) {
     EXPECT_TRUE(root.count(key)) << key;
   }
   EXPECT_EQ(std::get<std::string>(root.at("kafka_autoscaler.policy")), "wait");
+  // The scale (1 → 5 by the seed rule) says so in its log line and its Event, without numbers
+  // the model does not have yet (the e2e tests see the line and Event of a measured jump).
+  EXPECT_EQ(t.target.state.spec_replicas, 5);
+  EXPECT_NE(t.out.str().find("\"why\":\"seed_rule\""), std::string::npos) << t.out.str();
+  EXPECT_NE(t.out.str().find("\"per_pod_rate\":0"), std::string::npos) << t.out.str();
+  ASSERT_EQ(t.events.events.size(), 1u);
+  EXPECT_EQ(t.events.events[0].reason, "ScaledUp");
+  EXPECT_EQ(t.events.events[0].message,
+            "from 1 to 5: backlog 45 over 12 partitions; wait policy: seed_rule (one pod's rate "
+            "not measured yet)");
 }
 
 // Issue 17 (LIMIT_TO_PARTITIONS_WITH_LAG): the reconciler passes the per-partition lag to the
