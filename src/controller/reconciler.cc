@@ -368,7 +368,8 @@ void Reconciler::Act(TickReport& report, int32_t from, int32_t to, bool fallback
   // line and the Event (kubectl describe) say why without a trace backend.
   const auto& wait = report.decision ? report.decision->wait : std::nullopt;
   if (!fallback && wait) {
-    fields.push_back({"why", std::string(wait->why)});
+    const std::string why(wait->why);
+    fields.push_back({"why", why});
     fields.push_back({"predicted_peak_wait_seconds", wait->predicted_peak_wait_s});
     fields.push_back({"arrival_rate", wait->lambda});
     fields.push_back({"per_pod_rate", wait->mu});
@@ -378,11 +379,11 @@ void Reconciler::Act(TickReport& report, int32_t from, int32_t to, bool fallback
       std::snprintf(buf, sizeof buf,
                     "; wait policy: %s (predicted peak wait %.0f s at replicas=%d; arrivals "
                     "%.1f msg/s, one pod %.1f msg/s, start-up %.0f s)",
-                    std::string(wait->why).c_str(), wait->predicted_peak_wait_s, from, wait->lambda,
-                    wait->mu, wait->startup_s);
+                    why.c_str(), wait->predicted_peak_wait_s, from, wait->lambda, wait->mu,
+                    wait->startup_s);
     } else {
       std::snprintf(buf, sizeof buf, "; wait policy: %s (one pod's rate not measured yet)",
-                    std::string(wait->why).c_str());
+                    why.c_str());
     }
     message += buf;
   }

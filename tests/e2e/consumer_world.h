@@ -10,16 +10,17 @@
 // Thread-safety: one test thread drives it.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "apiserver/test_apiserver.h"
 #include "test_client.h"
@@ -103,7 +104,6 @@ class ConsumerWorld {
   int64_t rest_max_backlog() const { return rest_max_backlog_; }
 
   int replicas() const { return replicas_; }  // spec.replicas at the last step
-  int ready() const { return ready_; }
   int64_t backlog() const {
     int64_t b = 0;
     for (size_t p = 0; p < high_.size(); ++p) b += high_[p] - done_[p];
@@ -164,6 +164,35 @@ class ConsumerWorld {
   bool at_rest_ = false;
   int64_t rest_max_backlog_ = 0;
   std::string error_;
+};
+
+// The run both end-to-end tests of SCALING_POLICY=wait make (the mock cluster's and the real
+// broker's): 40 msg/s on pods of 16 msg/s (3 keep up), W 10 s, 2 s ticks, at most 6 pods.
+struct WaitRun {
+  static constexpr double kArrivals = 40, kPodRate = 16;
+  static constexpr int kNeeded = 3;  // ceil(40 / 16)
+  static constexpr int kMaxReplicas = 6;
+  static constexpr int kTargetWaitSeconds = 10;
+  // The daemon's settings on top of the test's own: the seed rule (until a pod's rate is known)
+  // keeps one pod.
+  static std::map<std::string, std::string> Env() {
+    return {{"SCALING_POLICY", "wait"},
+            {"TARGET_WAIT_SECONDS", std::to_string(kTargetWaitSeconds)},
+            {"SCALE_INTERVAL_SECONDS", "2"},
+            {"MESSAGES_PER_POD", "100000"},
+            {"IDLE_REPLICAS", "1"},
+            {"MAX_REPLICAS", std::to_string(kMaxReplicas)}};
+  }
+  // Where the world came to rest: a count that keeps up, within the maximum, and never more
+  // waiting than the target's worth of arrivals since it last changed.
+  static void ExpectAtRest(const ConsumerWorld& world) {
+    ASSERT_TRUE(world.error().empty()) << world.error();
+    EXPECT_TRUE(world.at_rest()) << "at " << world.replicas() << " after "
+                                 << std::chrono::duration<double>(world.elapsed()).count() << " s";
+    EXPECT_GE(world.replicas(), kNeeded);
+    EXPECT_LE(world.replicas(), kMaxReplicas);
+    EXPECT_LE(world.rest_max_backlog(), static_cast<int64_t>(kArrivals * kTargetWaitSeconds));
+  }
 };
 
 // What a run of SCALING_POLICY=wait against a ConsumerWorld must show in the daemon's

@@ -243,34 +243,21 @@ TEST_F(E2eTest, TopicPatternPicksUpANewTopicAndScalesForIt) {
 TEST_F(E2eTest, WaitPolicyLearnsThePodsRateAndSettlesWhereTheyKeepUp) {
   StartApiServer();
   auto env = Env();
-  env["SCALING_POLICY"] = "wait";
-  env["TARGET_WAIT_SECONDS"] = "10";
-  env["SCALE_INTERVAL_SECONDS"] = "2";
-  env["MESSAGES_PER_POD"] = "100000";  // the seed rule (until a pod's rate is known) keeps 1
-  env["IDLE_REPLICAS"] = "1";
-  env["MAX_REPLICAS"] = "6";
+  for (const auto& [key, value] : WaitRun::Env()) env[key] = value;
   auto daemon = StartDaemon(env);
-  constexpr double kArrivals = 40, kPodRate = 16;
-  constexpr int kNeeded = 3;  // ceil(40 / 16)
   ConsumerWorld world(kafka_->client(), *api_,
                       {.topic = kTopic,
                        .group = kGroup,
                        .ns = kNamespace,
                        .deployment = kDeployment,
                        .partitions = kPartitions,
-                       .arrivals = kArrivals,
-                       .pod_rate = kPodRate});
-  world.RunUntilAtRest(kNeeded, seconds(20), seconds(120));
-  ASSERT_TRUE(world.error().empty()) << world.error();
-  const auto scaled = LogLines(*daemon, "scaled deployment");
-  EXPECT_TRUE(world.at_rest()) << "at " << world.replicas() << " after "
-                               << std::chrono::duration<double>(world.elapsed()).count() << " s";
-  EXPECT_GE(world.replicas(), kNeeded);
-  EXPECT_LE(world.replicas(), 6);
-  // At rest, never more waiting than the target's worth of arrivals.
-  EXPECT_LE(world.rest_max_backlog(), static_cast<int64_t>(kArrivals * 10));
-  ExpectWaitPolicyJumpedOnceAndSaidWhy(scaled, api_->Events(kNamespace), kArrivals, kPodRate,
-                                       kNeeded);
+                       .arrivals = WaitRun::kArrivals,
+                       .pod_rate = WaitRun::kPodRate});
+  world.RunUntilAtRest(WaitRun::kNeeded, seconds(20), seconds(120));
+  WaitRun::ExpectAtRest(world);
+  ExpectWaitPolicyJumpedOnceAndSaidWhy(LogLines(*daemon, "scaled deployment"),
+                                       api_->Events(kNamespace), WaitRun::kArrivals,
+                                       WaitRun::kPodRate, WaitRun::kNeeded);
   daemon->Signal(SIGTERM);
   EXPECT_EQ(daemon->Wait(seconds(5)), 0);
 }

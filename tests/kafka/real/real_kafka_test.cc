@@ -31,6 +31,7 @@ using kafka_autoscaler::testing::Eventually;
 using kafka_autoscaler::testing::ExpectWaitPolicyJumpedOnceAndSaidWhy;
 using kafka_autoscaler::testing::Harness;
 using kafka_autoscaler::testing::HarnessOptions;
+using kafka_autoscaler::testing::WaitRun;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
@@ -304,8 +305,6 @@ TEST(RealKafkaEndToEnd, ScalesUpFromRealProducerDownFromRealConsumersThenIdle) {
 // policy learns come from real offsets and commits.
 TEST(RealKafkaEndToEnd, WaitPolicyLearnsThePodsRateFromRealOffsetsAndCommits) {
   constexpr int kParts = 6;
-  constexpr double kArrivals = 40, kPodRate = 16;
-  constexpr int kNeeded = 3;  // ceil(40 / 16)
   ASSERT_OK(kafka->client().CreateTopic("wait-orders", kParts, 1));
   Harness h("real-wait", HarnessOptions{.partitions = kParts,
                                         .bootstrap = kafka->bootstrap(),
@@ -313,28 +312,20 @@ TEST(RealKafkaEndToEnd, WaitPolicyLearnsThePodsRateFromRealOffsetsAndCommits) {
                                         .topic = "wait-orders",
                                         .group = "wait-workers"});
   ASSERT_TRUE(h.ok()) << h.error();
-  auto daemon = h.Start({{"SCALING_POLICY", "wait"},
-                         {"TARGET_WAIT_SECONDS", "10"},
-                         {"SCALE_INTERVAL_SECONDS", "2"},
-                         {"MESSAGES_PER_POD", "100000"},
-                         {"IDLE_REPLICAS", "1"},
-                         {"MAX_REPLICAS", "6"}});
+  auto daemon = h.Start(WaitRun::Env());
   ConsumerWorld world(kafka->client(), h.api(),
                       {.topic = "wait-orders",
                        .group = "wait-workers",
                        .ns = kafka_autoscaler::testing::kNamespace,
                        .deployment = kafka_autoscaler::testing::kDeployment,
                        .partitions = kParts,
-                       .arrivals = kArrivals,
-                       .pod_rate = kPodRate});
-  world.RunUntilAtRest(kNeeded, seconds(20), seconds(150));
-  ASSERT_TRUE(world.error().empty()) << world.error();
-  EXPECT_TRUE(world.at_rest()) << "at " << world.replicas();
-  EXPECT_GE(world.replicas(), kNeeded);
-  EXPECT_LE(world.rest_max_backlog(), static_cast<int64_t>(kArrivals * 10));
+                       .arrivals = WaitRun::kArrivals,
+                       .pod_rate = WaitRun::kPodRate});
+  world.RunUntilAtRest(WaitRun::kNeeded, seconds(20), seconds(150));
+  WaitRun::ExpectAtRest(world);
   ExpectWaitPolicyJumpedOnceAndSaidWhy(Harness::LogLines(*daemon, "scaled deployment"),
                                        h.api().Events(kafka_autoscaler::testing::kNamespace),
-                                       kArrivals, kPodRate, kNeeded);
+                                       WaitRun::kArrivals, WaitRun::kPodRate, WaitRun::kNeeded);
   EXPECT_LE(h.ErrorCount("kafka_unavailable"), 0);
   daemon->Signal(SIGTERM);
   EXPECT_EQ(daemon->Wait(seconds(10)), 0);
