@@ -135,6 +135,10 @@ class DailyProfileBox {
 
 // The wait policy's memory (policy/wait_policy.cc); bounded (`recent` by kMaxRecent there).
 struct WaitMemory {
+  // Limits of what is learned (also what a restored state must respect: policy/learned_state.h).
+  static constexpr double kMaxStartupSeconds = 900;    // a start-up sample is capped at this
+  static constexpr double kMaxRebalanceSeconds = 300;  // a pause sample is capped at this
+  static constexpr int32_t kShortOnsets = 2;           // short bursts in a row, to doubt an onset
   std::optional<SteadyTime> last_tick;  // previous tick seen by the wait policy
   bool has_level = false;
   double level = 0;          // Holt level of the arrival rate (msg/s)

@@ -2,12 +2,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
 
 #include "fakes/fake_clock.h"
+#include "policy/learned_state.h"
 #include "policy/policy.h"
 
 namespace kafka_autoscaler::policy {
@@ -41,7 +43,7 @@ class WaitPolicyTest : public ::testing::Test {
   // Runs one tick tick_seconds_ (15 s) after the previous one.
   Decision Run(const Tick& t, const PolicyConfig& c = Wait()) {
     if (ticks_++ > 0) clock_.Advance(seconds(tick_seconds_));
-    PolicyInput in{.now = clock_.Now(),
+    PolicyInput in{.now = clock_.Now() + epoch_shift_,
                    .backlog = t.backlog,
                    .partition_count = t.partitions,
                    .current_replicas = t.current,
@@ -70,7 +72,18 @@ class WaitPolicyTest : public ::testing::Test {
       d = Run({.backlog = 5000, .current = 4, .produced = 200, .consumed = 200});
     return d;
   }
+  // Keeps what was learned and restores it into a fresh state as a restarted daemon would: the
+  // new process's steady clock is `new_epoch_shift` further on against the wall clock.
+  void Restart(Duration new_epoch_shift) {
+    const nlohmann::json saved =
+        SaveLearned(state_.wait, "ns/app", clock_.Now() + epoch_shift_, clock_.WallNow());
+    state_ = PolicyState{};
+    epoch_shift_ = new_epoch_shift;
+    ASSERT_TRUE(RestoreLearned(saved, "ns/app", clock_.Now() + epoch_shift_, clock_.WallNow(),
+                               state_.wait));
+  }
   FakeClock clock_;
+  Duration epoch_shift_{};  // added to the clock's steady time (a restarted process: Restart)
   PolicyState state_;
   int ticks_ = 0;
   int tick_seconds_ = 15;
@@ -471,10 +484,12 @@ class WaitPredictTest : public WaitPolicyTest {
   }
   // Runs `ticks` ticks; a burst on every tick i with i % 10 == 5 while i < bursts_until.
   // Returns the decisions.
-  std::vector<Decision> Replay(bool predict, int ticks, int bursts_until) {
+  // Starts at tick `from` (the pods as the previous Replay left them) when it is not 0.
+  std::vector<Decision> Replay(bool predict, int ticks, int bursts_until, int from = 0) {
     std::vector<Decision> out;
-    int32_t n = 1;
-    for (int i = 0; i < ticks; ++i) {
+    int32_t& n = n_;
+    if (from == 0) n = 1;
+    for (int i = from; i < ticks; ++i) {
       const bool burst = i % 10 == 5 && i < bursts_until;
       Decision d = Run({.backlog = burst ? 12000 : 0,
                         .current = n,
@@ -487,6 +502,7 @@ class WaitPredictTest : public WaitPolicyTest {
     }
     return out;
   }
+  int32_t n_ = 1;
 };
 
 TEST_F(WaitPredictTest, PreScalesAheadOfTheFourthRepeatedBurst) {
@@ -526,6 +542,32 @@ TEST_F(WaitPredictTest, AMissedBurstStopsThePreScale) {
   EXPECT_GT(prescale_ticks, 0);
   EXPECT_LE(prescale_ticks, 8);  // the window: ± (start-up + rebalance + tick) around tick 35
   EXPECT_EQ(d.back().desired, 1);
+}
+
+// LEARNED_STATE_CONFIGMAP: a daemon restarted after the third burst (down for one tick, a new
+// steady epoch) pre-scales the fourth as the one that kept running does; a cold one cannot.
+TEST_F(WaitPredictTest, ARestartedDaemonStillPreScalesTheFourthBurst) {
+  const auto cold = [this] {
+    Replay(true, 29, 1000);
+    state_ = PolicyState{};
+    clock_.Advance(seconds(15));  // tick 29 is missed
+    return Replay(true, 36, 1000, 30);
+  }();
+  for (const auto& d : cold) EXPECT_NE(d.wait->why, "prescale");
+
+  state_ = PolicyState{};
+  clock_.Advance(seconds(3600));
+  Replay(true, 29, 1000);
+  Restart(seconds(1'000'003));
+  clock_.Advance(seconds(15));  // tick 29 is missed
+  const auto d = Replay(true, 36, 1000, 30);
+  bool prescaled = false;
+  for (int i = 31; i <= 34; ++i)
+    prescaled |= d[static_cast<size_t>(i - 30)].wait->why == "prescale";
+  EXPECT_TRUE(prescaled);
+  EXPECT_NE(d[0].wait->why, "prescale");  // tick 30: not earlier than the window
+  // The first tick has no arrival rate yet (no interval); from the second on, μ was kept.
+  EXPECT_NE(d[1].wait->why, "seed_rule");
 }
 
 }  // namespace
@@ -639,6 +681,79 @@ TEST_F(WaitDailyTest, StateSizeStaysConstant) {
   const PolicyState copy = state_;
   EXPECT_NE(copy.wait.day.get(), state_.wait.day.get());
   EXPECT_EQ(copy.wait.day.get()->mean, state_.wait.day.get()->mean);
+}
+
+// LEARNED_STATE_CONFIGMAP: two days learned, a restart at midnight into a process whose steady
+// clock is 7 h 5 min further on (the profile is a phase of steady time: its buckets must turn
+// with it), and the third day is pre-scaled before 08:00 as without the restart.
+TEST_F(WaitDailyTest, ARestartKeepsTheDayAndTurnsItToTheNewClock) {
+  Days(2, Office);
+  Restart(seconds(7 * 3600 + 300));
+  const auto d = Days(1, Office);
+  const auto before = Window(d, 0, 8 * 3600 - 300, 8 * 3600);
+  EXPECT_EQ(Count({before.begin(), before.end() - 5}, "prescale_day"), 0);
+  EXPECT_GT(Count(before, "prescale_day"), 0);
+  EXPECT_GE(before.back().desired, 10) << before.back().wait->why;
+  EXPECT_EQ(Count(Window(d, 0, 0, 8 * 3600 - 300), "prescale_day"), 0);
+  EXPECT_EQ(Count(Window(d, 0, 8 * 3600 + 600, 86400), "prescale_day"), 0);
+}
+
+TEST_F(WaitDailyTest, TheSavedStateReadsBackAsItWasWritten) {
+  Days(2, Office);
+  const nlohmann::json saved = SaveLearned(state_.wait, "ns/app", clock_.Now(), clock_.WallNow());
+  EXPECT_EQ(saved["version"], kLearnedStateVersion);
+  EXPECT_NEAR(saved["per_pod_rate"]["value"].get<double>(), 100, 1);
+  EXPECT_EQ(saved["daily_profile"]["mean"].size(), DailyProfile::kBuckets);
+  WaitMemory restored;
+  ASSERT_TRUE(RestoreLearned(saved, "ns/app", clock_.Now(), clock_.WallNow(), restored));
+  EXPECT_EQ(SaveLearned(restored, "ns/app", clock_.Now(), clock_.WallNow()), saved);
+  EXPECT_EQ(restored.day.get()->mean, state_.wait.day.get()->mean);
+  EXPECT_EQ(restored.day.get()->days, state_.wait.day.get()->days);
+  EXPECT_EQ(restored.mu, state_.wait.mu);
+  // The parts a restart makes stale are learned again.
+  EXPECT_FALSE(restored.has_level);
+  EXPECT_TRUE(restored.recent.empty());
+  EXPECT_FALSE(restored.last_tick.has_value());
+}
+
+TEST_F(WaitDailyTest, ABadSavedStateIsRefusedWholeAndNamesTheField) {
+  Days(2, Office);
+  const nlohmann::json good = SaveLearned(state_.wait, "ns/app", clock_.Now(), clock_.WallNow());
+  struct Bad {
+    std::string field;
+    std::function<void(nlohmann::json&)> change;
+  };
+  const std::vector<Bad> bad = {
+      {"version", [](auto& j) { j["version"] = 2; }},
+      {"target", [](auto& j) { j["target"] = "ns/other"; }},
+      {"per_pod_rate.value", [](auto& j) { j["per_pod_rate"]["value"] = -1; }},
+      {"per_pod_rate.exact", [](auto& j) { j["per_pod_rate"]["exact"] = "yes"; }},
+      {"startup_seconds.value", [](auto& j) { j["startup_seconds"]["value"] = 901; }},
+      {"rebalance_seconds", [](auto& j) { j["rebalance_seconds"] = "5"; }},
+      {"arrival_sigma", [](auto& j) { j.erase("arrival_sigma"); }},
+      {"short_bursts.in_a_row", [](auto& j) { j["short_bursts"]["in_a_row"] = 3; }},
+      {"burst_onsets",
+       [](auto& j) {
+         j["burst_onsets"] = nlohmann::json::array({1, 2, 3, 4, 5, 6, 7, 8, 9});
+       }},
+      {"burst_onsets[0]", [](auto& j) { j["burst_onsets"] = nlohmann::json::array({7}); }},
+      {"daily_profile.mean", [](auto& j) { j["daily_profile"]["mean"].erase(0); }},
+      {"daily_profile.days[3]", [](auto& j) { j["daily_profile"]["days"][3] = 1.5; }},
+      {"daily_profile.spread[0]", [](auto& j) { j["daily_profile"]["spread"][0] = -1; }},
+      {"daily_profile.bucket_seconds", [](auto& j) { j["daily_profile"]["bucket_seconds"] = 600; }},
+  };
+  for (const Bad& b : bad) {
+    nlohmann::json j = good;
+    b.change(j);
+    WaitMemory w = state_.wait;
+    w.mu = 7;
+    auto s = RestoreLearned(j, "ns/app", clock_.Now(), clock_.WallNow(), w);
+    ASSERT_FALSE(s) << b.field;
+    EXPECT_NE(s.error().message.find("learned state: " + b.field), std::string::npos)
+        << s.error().message;
+    EXPECT_EQ(w.mu, 7) << b.field << ": nothing applied";
+    EXPECT_EQ(w.day.get()->mean, state_.wait.day.get()->mean) << b.field;
+  }
 }
 
 }  // namespace
