@@ -1,24 +1,24 @@
 // kafka-autoscaler: wiring only. The one place that reads the environment and argv, turns them
 // into typed options, builds the real implementations of each seam and hands them over.
+#include <librdkafka/rdkafka.h>
 #include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
 
-#include <CLI/CLI.hpp>
-#include <librdkafka/rdkafka.h>
-#include <nlohmann/json.hpp>
-
 #include "common/guarded.h"
 #include "config/config.h"
 #include "controller/history.h"
+#include "controller/learned_state_keeper.h"
 #include "controller/loop.h"
 #include "controller/reconciler.h"
 #include "controller/status_board.h"
@@ -29,14 +29,15 @@
 #include "kafka/kafka_source.h"
 #include "kafka/shared_observer.h"
 #include "kube/client.h"
+#include "kube/config_map_store.h"
 #include "kube/deployment_target.h"
 #include "kube/guarded_scale_target.h"
+#include "kube/informer.h"
 #include "kube/kube_config.h"
 #include "kube/leader_elector.h"
-#include "kube/scale_cache.h"
 #include "kube/lease_lock.h"
+#include "kube/scale_cache.h"
 #include "kube/shards.h"
-#include "kube/informer.h"
 #include "many/controller.h"
 #include "many/kube_parts.h"
 #include "many/options.h"
@@ -448,10 +449,22 @@ int RunDaemon(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptio
 
   std::function<bool()> may_act;
   if (election.enabled()) may_act = [&] { return election.IsLeader(); };
-  ka::controller::Loop loop({.interval = cfg.scale_interval, .max_ticks = flags.max_ticks},
-                            clock, reconciler, board, may_act,
-                            {&metrics_listener, &history_listener});
+  std::vector<ka::controller::TickListener*> listeners = {&metrics_listener, &history_listener};
+  // LEARNED_STATE_CONFIGMAP: what the wait policy learned survives a restart.
+  std::optional<ka::kube::ConfigMapStore> learned_store;
+  std::optional<ka::controller::LearnedStateKeeper> learned;
+  if (!cfg.learned_state_configmap.empty() && cfg.policy.kind == ka::policy::PolicyKind::kWait) {
+    learned_store.emplace(**client, cfg.namespace_name, cfg.learned_state_configmap,
+                          "wait-policy.json");
+    learned.emplace(reconciler, *learned_store, clock, log, cfg.learned_state_save, may_act);
+    learned->Restore();
+    listeners.push_back(&*learned);
+  }
+  ka::controller::Loop loop({.interval = cfg.scale_interval, .max_ticks = flags.max_ticks}, clock,
+                            reconciler, board, may_act, listeners);
   const int64_t ticks = loop.Run(stop);
+  // Still the leader if it was: keep what was learned before the Lease is given up.
+  if (learned) (void)learned->Flush();
 
   // The loop has stopped: no tick is running, no write can follow. Only now give the Lease up
   // (LeaderElector::Run releases it when its token stops).

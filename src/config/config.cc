@@ -208,6 +208,12 @@ std::vector<std::string> Warnings(const Config& config,
                   "wait; set " +
                   interval + " at or below " + wait);
   }
+  if (!config.learned_state_configmap.empty() && config.policy.kind != policy::PolicyKind::kWait) {
+    out.push_back(name("LEARNED_STATE_CONFIGMAP") + "=" + config.learned_state_configmap +
+                  " keeps what SCALING_POLICY=wait learns; with " +
+                  std::string(policy::PolicyKindName(config.policy.kind)) +
+                  " nothing is read or written");
+  }
   return out;
 }
 
@@ -264,7 +270,9 @@ const std::vector<std::string>& KnownVariables() {
                                                   "LOG_LEVEL",
                                                   "LOG_FORMAT",
                                                   "HEALTH_CHECK_HOST",
-                                                  "SCALE_ON_UNCOMMITTED"};
+                                                  "SCALE_ON_UNCOMMITTED",
+                                                  "LEARNED_STATE_CONFIGMAP",
+                                                  "LEARNED_STATE_SAVE_SECONDS"};
   return kNames;
 }
 
@@ -381,6 +389,10 @@ Result<Config> Load(const Env& env) {
   c.renew_deadline = r.Seconds("RENEW_DEADLINE_SECONDS", c.renew_deadline, 1);
   c.retry_period = r.Seconds("RETRY_PERIOD_SECONDS", c.retry_period, 1);
   c.shards = r.Int<int32_t>("SHARDS", c.shards, 1, 1024);
+  if (r.OptionalString("LEARNED_STATE_CONFIGMAP", 253)) {
+    c.learned_state_configmap = r.KubeName("LEARNED_STATE_CONFIGMAP", "", /*dns_label=*/false);
+  }
+  c.learned_state_save = r.Seconds("LEARNED_STATE_SAVE_SECONDS", c.learned_state_save, 1);
   c.log_level = static_cast<LogLevel>(r.Enum("LOG_LEVEL", 1, {"debug", "info", "warn", "error"}));
   c.log_format = static_cast<LogFormat>(r.Enum("LOG_FORMAT", 0, {"json", "text"}));
 
@@ -491,6 +503,8 @@ nlohmann::json Config::ToJson() const {
   j["RENEW_DEADLINE_SECONDS"] = renew_deadline.count();
   j["RETRY_PERIOD_SECONDS"] = retry_period.count();
   j["SHARDS"] = shards;
+  j["LEARNED_STATE_CONFIGMAP"] = learned_state_configmap;
+  j["LEARNED_STATE_SAVE_SECONDS"] = learned_state_save.count();
   j["LOG_LEVEL"] = LogLevelName(log_level);
   j["LOG_FORMAT"] = log_format == LogFormat::kJson ? "json" : "text";
   return j;

@@ -71,6 +71,11 @@ struct Config {
   // STUCK_AFTER_SECONDS (default 300 s, > 0): a partition whose commit has not moved this long
   // while it has lag and other partitions advance is stuck (controller/stuck.h).
   std::chrono::seconds stuck_after{300};
+  // LEARNED_STATE_CONFIGMAP (empty = off): with SCALING_POLICY=wait, keep what the policy
+  // learned (policy/learned_state.h) in this ConfigMap of NAMESPACE, read at start and written
+  // by the leader every LEARNED_STATE_SAVE_SECONDS (default 300, >= 1) and when it stops.
+  std::string learned_state_configmap;
+  std::chrono::seconds learned_state_save{300};
   LogLevel log_level = LogLevel::kInfo;      // LOG_LEVEL: debug|info|warn|error
   LogFormat log_format = LogFormat::kJson;   // LOG_FORMAT: json|text
 

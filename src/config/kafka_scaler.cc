@@ -112,6 +112,8 @@ const std::vector<std::string>& InstanceVariables() {
                                              "RENEW_DEADLINE_SECONDS",
                                              "RETRY_PERIOD_SECONDS",
                                              "SHARDS",
+                                             "LEARNED_STATE_CONFIGMAP",
+                                             "LEARNED_STATE_SAVE_SECONDS",
                                              "LOG_LEVEL",
                                              "LOG_FORMAT"};
   return v;

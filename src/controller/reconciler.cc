@@ -547,4 +547,18 @@ void Reconciler::CheckOtherWriters(TickReport& report, bool may_act) {
   (void)PostEvent(kube::EventType::kWarning, "OtherAutoscaler", what);
 }
 
+std::string Reconciler::LearnedTarget() const {
+  return options_.namespace_name + "/" + options_.deployment_name + " topics=" + options_.topics +
+         " group=" + options_.group;
+}
+
+nlohmann::json Reconciler::SaveLearned() const {
+  return policy::SaveLearned(state_.wait, LearnedTarget(), clock_.Now(), clock_.WallNow());
+}
+
+Status Reconciler::RestoreLearned(const nlohmann::json& saved) {
+  return policy::RestoreLearned(saved, LearnedTarget(), clock_.Now(), clock_.WallNow(),
+                                state_.wait);
+}
+
 }  // namespace kafka_autoscaler::controller

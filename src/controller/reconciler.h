@@ -38,6 +38,7 @@
 #include "kafka/observation.h"
 #include "kafka/time_lag.h"
 #include "kube/scale_target.h"
+#include "policy/learned_state.h"
 #include "policy/policy.h"
 #include "policy/throughput.h"
 
@@ -124,6 +125,13 @@ class Reconciler {
   TickReport Tick(bool may_act = true);
 
   const ReconcilerOptions& options() const { return options_; }
+
+  // What the wait policy has learned (policy/learned_state.h), to keep it across restarts,
+  // and putting it back (refused whole, with the field, when it does not fit this target).
+  // The target is named by namespace, Deployment, topics and group.
+  nlohmann::json SaveLearned() const;
+  Status RestoreLearned(const nlohmann::json& saved);
+  std::string LearnedTarget() const;
 
  private:
   std::optional<kafka::Observation> Observe(TickReport& report);

@@ -285,6 +285,38 @@ TEST(ConfigTest, WaitTickingSlowerThanItsTargetIsWarnedAbout) {
   }
 }
 
+// LEARNED_STATE_CONFIGMAP: off by default; a ConfigMap name; saved every 300 s unless told.
+TEST(ConfigTest, LearnedStateConfigMapIsOffByDefaultNamedAndShown) {
+  auto off = Load({});
+  ASSERT_TRUE(off) << off.error().ToString();
+  EXPECT_EQ(off->learned_state_configmap, "");
+  EXPECT_EQ(off->learned_state_save, std::chrono::seconds(300));
+  auto on = Load({{"SCALING_POLICY", "wait"},
+                  {"SCALE_INTERVAL_SECONDS", "15"},
+                  {"LEARNED_STATE_CONFIGMAP", "orders.learned"},
+                  {"LEARNED_STATE_SAVE_SECONDS", "60"}});
+  ASSERT_TRUE(on) << on.error().ToString();
+  EXPECT_EQ(on->ToJson()["LEARNED_STATE_CONFIGMAP"], "orders.learned");
+  EXPECT_EQ(on->ToJson()["LEARNED_STATE_SAVE_SECONDS"], 60);
+  EXPECT_TRUE(Warnings(*on).empty());
+  for (const auto& [var, value] :
+       std::vector<std::pair<std::string, std::string>>{{"LEARNED_STATE_CONFIGMAP", "Orders"},
+                                                        {"LEARNED_STATE_CONFIGMAP", "a/b"},
+                                                        {"LEARNED_STATE_SAVE_SECONDS", "0"},
+                                                        {"LEARNED_STATE_SAVE_SECONDS", "soon"}}) {
+    auto bad = Load({{var, value}});
+    ASSERT_FALSE(bad) << var << "=" << value;
+    EXPECT_TRUE(Names(bad.error(), var)) << bad.error().ToString();
+  }
+  // Kept only by the wait policy: set with another, it loads and says so.
+  auto rate = Load({{"SCALING_POLICY", "rate"}, {"LEARNED_STATE_CONFIGMAP", "x"}});
+  ASSERT_TRUE(rate) << rate.error().ToString();
+  ASSERT_EQ(Warnings(*rate).size(), 1u);
+  EXPECT_NE(Warnings(*rate)[0].find("LEARNED_STATE_CONFIGMAP=x keeps what SCALING_POLICY=wait"),
+            std::string::npos)
+      << Warnings(*rate)[0];
+}
+
 TEST(ConfigTest, ShardsDefaultsToSixteenAndIsShown) {
   auto c = Load({});
   ASSERT_TRUE(c) << c.error().ToString();
