@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -776,6 +777,254 @@ TEST_F(ServerTest, LeasesAreWatched) {
   EXPECT_EQ(Seen(events), (std::vector<std::string>{"ADDED l", "MODIFIED l", "DELETED l"}));
   ASSERT_EQ(events.size(), 3u);
   EXPECT_EQ(events[1]["object"]["spec"]["holderIdentity"], "b");
+}
+
+// ConfigMaps (core v1) as the daemon persists its learned state in one: create, get, list,
+// conditional update, delete, each with the real server's Status bodies, and watched.
+TEST_F(ServerTest, ConfigMapsCreateGetUpdateDelete) {
+  const std::string configmaps = "/api/v1/namespaces/prod/configmaps";
+  const std::string from = ListVersion(configmaps);
+  auto created = Raw("POST", configmaps,
+                     R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"state",)"
+                     R"("labels":{"app":"ka"}},"data":{"model":"{\"rate\":12}"}})",
+                     "application/json");
+  ASSERT_EQ(created.status, 201) << created.body;
+  json cm = json::parse(created.body);
+  EXPECT_TRUE(Schemas().Validate(cm).empty()) << JoinLines(Schemas().Validate(cm));
+  EXPECT_EQ(cm["apiVersion"], "v1");
+  EXPECT_EQ(cm["kind"], "ConfigMap");
+  EXPECT_EQ(cm["metadata"]["namespace"], "prod");
+  EXPECT_FALSE(cm["metadata"].value("uid", "").empty());
+  EXPECT_FALSE(cm["metadata"].value("creationTimestamp", "").empty());
+  EXPECT_EQ(cm["data"]["model"], "{\"rate\":12}");
+  EXPECT_EQ(server_->ConfigMap("prod", "state"), cm);
+
+  auto again = Raw("POST", configmaps, R"({"metadata":{"name":"state"}})", "application/json");
+  ASSERT_EQ(again.status, 409) << again.body;
+  json exists = json::parse(again.body);
+  EXPECT_TRUE(Schemas().Validate(exists).empty()) << again.body;
+  EXPECT_EQ(exists["reason"], "AlreadyExists");
+  EXPECT_EQ(exists["message"], "configmaps \"state\" already exists");
+  EXPECT_EQ(exists["details"], (json{{"name", "state"}, {"group", ""}, {"kind", "configmaps"}}));
+
+  auto got = Raw("GET", configmaps + "/state");
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(json::parse(got.body), cm);
+
+  // An update from an older resourceVersion loses; from the current one it wins.
+  json stale = cm;
+  stale["metadata"]["resourceVersion"] = "1";
+  stale["data"]["model"] = "stale";
+  auto conflict = Raw("PUT", configmaps + "/state", stale.dump(), "application/json");
+  ASSERT_EQ(conflict.status, 409) << conflict.body;
+  json status = json::parse(conflict.body);
+  EXPECT_TRUE(Schemas().Validate(status).empty()) << conflict.body;
+  EXPECT_EQ(status["reason"], "Conflict");
+  EXPECT_EQ(status["message"],
+            "Operation cannot be fulfilled on configmaps \"state\": the object has been "
+            "modified; please apply your changes to the latest version and try again");
+  EXPECT_EQ(status["details"], (json{{"name", "state"}, {"group", ""}, {"kind", "configmaps"}}));
+  EXPECT_EQ(server_->ConfigMap("prod", "state")->at("data").at("model"), "{\"rate\":12}");
+
+  json next = cm;
+  next["data"] = {{"model", "{\"rate\":15}"}, {"updated", "2026-12-01T00:00:00Z"}};
+  next["binaryData"] = {{"blob", "AAEC"}};
+  next["metadata"]["annotations"] = {{"kafka-autoscaler.io/version", "2"}};
+  next["metadata"]["uid"] = "not-mine";  // server-owned: ignored
+  auto updated = Raw("PUT", configmaps + "/state", next.dump(), "application/json");
+  ASSERT_EQ(updated.status, 200) << updated.body;
+  json after = json::parse(updated.body);
+  EXPECT_NE(after["metadata"]["resourceVersion"], cm["metadata"]["resourceVersion"]);
+  EXPECT_EQ(after["metadata"]["uid"], cm["metadata"]["uid"]);
+  EXPECT_EQ(after["metadata"]["creationTimestamp"], cm["metadata"]["creationTimestamp"]);
+  EXPECT_EQ(after["data"], next["data"]);
+  EXPECT_EQ(after["binaryData"], next["binaryData"]);
+  EXPECT_EQ(after["metadata"]["labels"], (json{{"app", "ka"}}));
+  EXPECT_EQ(after["metadata"]["annotations"], next["metadata"]["annotations"]);
+  EXPECT_EQ(server_->ConfigMap("prod", "state"), after);
+  EXPECT_TRUE(Schemas().Validate(after).empty()) << JoinLines(Schemas().Validate(after));
+  // Without a resourceVersion an update is unconditional; one that changes nothing keeps the
+  // resourceVersion, as etcd is not written.
+  json unconditional = after;
+  unconditional["metadata"].erase("resourceVersion");
+  auto same = Raw("PUT", configmaps + "/state", unconditional.dump(), "application/json");
+  ASSERT_EQ(same.status, 200) << same.body;
+  EXPECT_EQ(json::parse(same.body)["metadata"]["resourceVersion"],
+            after["metadata"]["resourceVersion"]);
+  // A merge patch, as kubectl label/annotate/edit send.
+  auto patched = Raw("PATCH", configmaps + "/state", R"({"data":{"updated":null}})",
+                     "application/merge-patch+json");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_EQ(json::parse(patched.body)["data"], (json{{"model", "{\"rate\":15}"}}));
+  // The name in the body must be the one in the URL.
+  json renamed = json::parse(patched.body);
+  renamed["metadata"]["name"] = "other";
+  EXPECT_EQ(Raw("PUT", configmaps + "/state", renamed.dump(), "application/json").status, 400);
+  EXPECT_EQ(
+      Raw("PUT", configmaps + "/missing", R"({"metadata":{"name":"missing"}})", "application/json")
+          .status,
+      404);
+
+  // Lists in the namespace and across namespaces; a test's setter.
+  server_->PutConfigMap(
+      {{"metadata", {{"namespace", "dev"}, {"name", "seed"}}}, {"data", {{"k", "v"}}}});
+  auto seeded = Raw("GET", "/api/v1/namespaces/dev/configmaps/seed");
+  ASSERT_EQ(seeded.status, 200) << seeded.body;
+  EXPECT_EQ(json::parse(seeded.body)["data"]["k"], "v");
+  EXPECT_EQ(json::parse(seeded.body)["kind"], "ConfigMap");
+  json list = json::parse(Raw("GET", configmaps).body);
+  EXPECT_EQ(list["kind"], "ConfigMapList");
+  EXPECT_EQ(list["apiVersion"], "v1");
+  ASSERT_EQ(list["items"].size(), 1u);
+  EXPECT_EQ(list["items"][0]["metadata"]["name"], "state");
+  EXPECT_EQ(json::parse(Raw("GET", "/api/v1/configmaps").body)["items"].size(), 2u);
+  EXPECT_EQ(
+      json::parse(Raw("GET", "/api/v1/configmaps?fieldSelector=metadata.name%3Dseed").body)["items"]
+          .size(),
+      1u);
+
+  // Delete, then 404 with a real NotFound Status.
+  auto deleted = Raw("DELETE", configmaps + "/state");
+  ASSERT_EQ(deleted.status, 200) << deleted.body;
+  EXPECT_EQ(json::parse(deleted.body)["status"], "Success");
+  EXPECT_FALSE(server_->ConfigMap("prod", "state"));
+  auto missing = Raw("GET", configmaps + "/state");
+  ASSERT_EQ(missing.status, 404) << missing.body;
+  json not_found = json::parse(missing.body);
+  EXPECT_TRUE(Schemas().Validate(not_found).empty()) << missing.body;
+  EXPECT_EQ(not_found["reason"], "NotFound");
+  EXPECT_EQ(not_found["message"], "configmaps \"state\" not found");
+  EXPECT_EQ(not_found["details"], (json{{"name", "state"}, {"group", ""}, {"kind", "configmaps"}}));
+  EXPECT_EQ(Raw("DELETE", configmaps + "/state").status, 404);
+
+  // Every change was one watch event.
+  EXPECT_EQ(Seen(Watch(configmaps, "resourceVersion=" + from + "&timeoutSeconds=1")),
+            (std::vector<std::string>{"ADDED state", "MODIFIED state", "MODIFIED state",
+                                      "DELETED state"}));
+
+  // Discovery names them, so kubectl knows `configmaps` and `cm`.
+  json core = json::parse(Raw("GET", "/api/v1").body);
+  bool listed = false;
+  for (const auto& r : core["resources"]) {
+    if (r["name"] != "configmaps") continue;
+    listed = true;
+    EXPECT_EQ(r["kind"], "ConfigMap");
+    EXPECT_EQ(r["namespaced"], true);
+    EXPECT_EQ(r["shortNames"], (json{"cm"}));
+    for (const char* verb : {"create", "delete", "get", "list", "patch", "update", "watch"}) {
+      EXPECT_NE(std::find(r["verbs"].begin(), r["verbs"].end(), verb), r["verbs"].end()) << verb;
+    }
+  }
+  EXPECT_TRUE(listed) << core.dump();
+}
+
+// What the real server refuses in a ConfigMap: its name, its keys, non-string values, and more
+// than 1 MiB of data and binaryData in all.
+TEST_F(ServerTest, ConfigMapValidationLikeTheRealServer) {
+  const std::string configmaps = "/api/v1/namespaces/prod/configmaps";
+  auto body = [](const std::string& name, const json& content) {
+    json cm = {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", name}}}};
+    cm.update(content);
+    return cm.dump();
+  };
+  const std::string mib(1048576, 'x');
+  struct Case {
+    const char* name;
+    std::string body;
+    long status;
+    std::string message;  // substring of the Status message
+    std::string field;    // the first cause's field ("" = no causes checked)
+  };
+  const Case cases[] = {
+      {.name = "exactly 1 MiB", .body = body("full", {{"data", {{"a", mib}}}}), .status = 201},
+      {.name = "one byte over",
+       .body = body("over", {{"data", {{"a", mib + "y"}}}}),
+       .status = 422,
+       .message = "ConfigMap \"over\" is invalid: []: Too long: must have at most 1048576 bytes",
+       .field = "[]"},
+      {.name = "data and binaryData together",
+       .body = body("both", {{"data", {{"a", mib.substr(2)}}}, {"binaryData", {{"b", "AAEC"}}}}),
+       .status = 422,
+       .message = "Too long: must have at most 1048576 bytes",
+       .field = "[]"},
+      {.name = "non-string value",
+       .body = body("typed", {{"data", {{"count", 3}}}}),
+       .status = 422,
+       .message = "ConfigMap \"typed\" is invalid: data[count]: Invalid value: 3: must be a string",
+       .field = "data[count]"},
+      {.name = "data not an object",
+       .body = body("list", {{"data", {"a", "b"}}}),
+       .status = 422,
+       .message = "data: Invalid value",
+       .field = "data"},
+      {.name = "bad key",
+       .body = body("keys", {{"data", {{"a b", "v"}}}}),
+       .status = 422,
+       .message = "data[a b]: Invalid value: \"a b\": a valid config key must consist of "
+                  "alphanumeric characters",
+       .field = "data[a b]"},
+      {.name = "key in both",
+       .body = body("dup", {{"data", {{"k", "v"}}}, {"binaryData", {{"k", "AAEC"}}}}),
+       .status = 422,
+       .message = "binaryData: Invalid value: \"k\": duplicate of key present in data",
+       .field = "binaryData"},
+      {.name = "no name",
+       .body = json({{"data", {{"k", "v"}}}}).dump(),
+       .status = 422,
+       .message = "ConfigMap \"\" is invalid: metadata.name: Required value",
+       .field = "metadata.name"},
+      {.name = "bad name",
+       .body = body("Not_A_Name", json::object()),
+       .status = 422,
+       .message = "a lowercase RFC 1123 subdomain",
+       .field = "metadata.name"},
+      {.name = "binaryData not base64",
+       .body = body("b64", {{"binaryData", {{"b", "@@@@"}}}}),
+       .status = 400,
+       .message = "illegal base64 data at input byte 0"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto r = Raw("POST", configmaps, c.body, "application/json");
+    ASSERT_EQ(r.status, c.status) << r.body.substr(0, 1000);
+    json answer = json::parse(r.body);
+    if (c.status == 201) continue;
+    EXPECT_TRUE(Schemas().Validate(answer).empty()) << JoinLines(Schemas().Validate(answer));
+    EXPECT_NE(answer["message"].get<std::string>().find(c.message), std::string::npos)
+        << answer["message"];
+    if (c.status == 422) {
+      EXPECT_EQ(answer["reason"], "Invalid");
+      EXPECT_EQ(answer["details"]["kind"], "ConfigMap");
+      ASSERT_FALSE(answer["details"]["causes"].empty()) << r.body;
+      EXPECT_EQ(answer["details"]["causes"][0]["field"], c.field);
+    }
+  }
+  EXPECT_TRUE(server_->ConfigMap("prod", "full"));
+  EXPECT_FALSE(server_->ConfigMap("prod", "over"));
+  EXPECT_FALSE(server_->ConfigMap("prod", "typed"));
+
+  // An update is validated the same way, and nothing of an immutable ConfigMap changes.
+  json full = *server_->ConfigMap("prod", "full");
+  full["data"]["more"] = "z";
+  auto grown = Raw("PUT", configmaps + "/full", full.dump(), "application/json");
+  ASSERT_EQ(grown.status, 422) << grown.body.substr(0, 1000);
+  EXPECT_NE(json::parse(grown.body)["message"].get<std::string>().find(
+                "Too long: must have at most 1048576 bytes"),
+            std::string::npos);
+  ASSERT_EQ(Raw("POST", configmaps, body("frozen", {{"data", {{"k", "v"}}}, {"immutable", true}}),
+                "application/json")
+                .status,
+            201);
+  auto thawed =
+      Raw("PATCH", configmaps + "/frozen", R"({"data":{"k":"w"}})", "application/merge-patch+json");
+  ASSERT_EQ(thawed.status, 422) << thawed.body;
+  EXPECT_EQ(json::parse(thawed.body)["message"],
+            "ConfigMap \"frozen\" is invalid: data: Forbidden: field is immutable when "
+            "`immutable` is set");
+  EXPECT_EQ(Raw("PATCH", configmaps + "/frozen", R"({"metadata":{"labels":{"a":"b"}}})",
+                "application/merge-patch+json")
+                .status,
+            200);
 }
 
 TEST(TokenFlags, ParseRulesAndPolicies) {

@@ -141,7 +141,11 @@ std::vector<GroupVersionInfo> DiscoveryTable() {
       {.group = "",
        .version = "v1",
        .resources =
-           {{.name = "events", .singular = "event", .kind = "Event", .short_names = {"ev"}},
+           {{.name = "configmaps",
+             .singular = "configmap",
+             .kind = "ConfigMap",
+             .short_names = {"cm"}},
+            {.name = "events", .singular = "event", .kind = "Event", .short_names = {"ev"}},
             {.name = "pods",
              .singular = "pod",
              .kind = "Pod",
@@ -655,7 +659,8 @@ void TestApiServer::ExpireNextContinue(const std::string& resource) {
 
 void TestApiServer::CompactHistory(const std::string& resource) {
   std::lock_guard lock(mu_);
-  for (Collection* c : {&deployments_, &statefulsets_, &hpas_, &kafkascalers_, &leases_}) {
+  for (Collection* c :
+       {&deployments_, &statefulsets_, &hpas_, &kafkascalers_, &leases_, &configmaps_}) {
     if (c->resource != resource) continue;
     c->events.clear();
     c->history_from = resource_version_;
@@ -846,6 +851,34 @@ std::optional<json> TestApiServer::Lease(const std::string& ns, const std::strin
   auto it = leases_.objects.find(ns + "/" + name);
   if (it == leases_.objects.end()) return std::nullopt;
   return it->second;
+}
+
+std::optional<json> TestApiServer::ConfigMap(const std::string& ns, const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = configmaps_.objects.find(ns + "/" + name);
+  if (it == configmaps_.objects.end()) return std::nullopt;
+  return it->second;
+}
+
+json TestApiServer::PutConfigMap(json object) {
+  std::lock_guard lock(mu_);
+  if (!object.is_object()) object = json::object();
+  json& meta = object["metadata"];
+  if (!meta.is_object()) meta = json::object();
+  if (!meta.contains("namespace") || !meta["namespace"].is_string() ||
+      meta["namespace"].get<std::string>().empty()) {
+    meta["namespace"] = "default";
+  }
+  object["apiVersion"] = "v1";
+  object["kind"] = "ConfigMap";
+  if (auto it = configmaps_.objects.find(KeyOf(object)); it != configmaps_.objects.end()) {
+    meta["uid"] = it->second["metadata"]["uid"];
+    meta["creationTimestamp"] = it->second["metadata"]["creationTimestamp"];
+  } else {
+    if (!meta.contains("uid")) meta["uid"] = NewUidLocked();
+    if (!meta.contains("creationTimestamp")) meta["creationTimestamp"] = Now();
+  }
+  return ChangeLocked(configmaps_, std::move(object));
 }
 
 void TestApiServer::SetToken(TokenGrant grant) {
@@ -1126,6 +1159,7 @@ void TestApiServer::HandleLocked(const httplib::Request& req, httplib::Response&
   if (gv == "coordination.k8s.io/v1" && route.resource == "leases") {
     return HandleLeases(req, res, route);
   }
+  if (gv == "v1" && route.resource == "configmaps") return HandleConfigMaps(req, res, route);
   if (gv == "kafka-autoscaler.io/v1alpha1" && route.resource == "kafkascalers") {
     return HandleKafkaScalers(req, res, route);
   }
@@ -1707,6 +1741,367 @@ void TestApiServer::HandleLeases(const httplib::Request& req, httplib::Response&
   if (meta.contains("labels")) stored["metadata"]["labels"] = meta["labels"];
   if (meta.contains("annotations")) stored["metadata"]["annotations"] = meta["annotations"];
   Reply(res, 200, ChangeLocked(leases_, std::move(stored)));
+}
+
+namespace {
+
+// One error of a 422, as the real server's field.Error: the cause's reason ("FieldValueInvalid"
+// ...), field ("data[k]") and message ("Invalid value: ...: detail"), which the Status message
+// shows as "FIELD: MESSAGE".
+struct FieldError {
+  std::string reason;
+  std::string field;
+  std::string message;
+};
+
+// The real server's 422: `KIND "NAME" is invalid: FIELD: MESSAGE`, several errors as
+// `[FIELD: MESSAGE, FIELD: MESSAGE]`, each also a cause in details.
+void FailInvalid(httplib::Response& res, const std::string& kind, const std::string& group,
+                 const std::string& name, const std::vector<FieldError>& errors) {
+  std::string list;
+  json causes = json::array();
+  for (const auto& e : errors) {
+    list += (list.empty() ? "" : ", ") + e.field + ": " + e.message;
+    causes.push_back({{"reason", e.reason}, {"message", e.message}, {"field", e.field}});
+  }
+  if (errors.size() > 1) list = "[" + list + "]";
+  json details = {{"name", name}, {"kind", kind}, {"causes", causes}};
+  if (!group.empty()) details["group"] = group;
+  Fail(res, 422, "Invalid",
+       (group.empty() ? kind : kind + "." + group) + " \"" + name + "\" is invalid: " + list,
+       details);
+}
+
+FieldError InvalidValue(const std::string& field, const json& value, const std::string& detail,
+                        const std::string& reason = "FieldValueInvalid") {
+  return {reason, field, "Invalid value: " + value.dump() + ": " + detail};
+}
+
+bool IsAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+// apimachinery's IsDNS1123Subdomain (object names).
+std::vector<std::string> DnsSubdomainProblems(const std::string& name) {
+  std::vector<std::string> out;
+  if (name.size() > 253) out.push_back("must be no more than 253 characters");
+  bool ok = !name.empty();
+  for (const auto& label : Split(name + ".", '.')) {
+    ok = ok && !label.empty() && IsAlnum(label.front()) && IsAlnum(label.back());
+    for (char c : label) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
+  }
+  if (!ok) {
+    out.push_back(
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
+        "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "
+        "regex used for validation is "
+        "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
+  }
+  return out;
+}
+
+// apimachinery's IsConfigMapKey (data and binaryData keys).
+std::vector<std::string> ConfigKeyProblems(const std::string& key) {
+  std::vector<std::string> out;
+  if (key.size() > 253) out.push_back("must be no more than 253 characters");
+  bool ok = !key.empty();
+  for (char c : key) ok = ok && (IsAlnum(c) || c == '-' || c == '_' || c == '.');
+  if (!ok) {
+    out.push_back(
+        "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "
+        "'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is "
+        "'[-._a-zA-Z0-9]+')");
+  }
+  if (key == ".") {
+    out.push_back("must not be '.'");
+  } else if (key == "..") {
+    out.push_back("must not be '..'");
+  } else if (key.rfind("..", 0) == 0) {
+    out.push_back("must not start with '..'");
+  }
+  return out;
+}
+
+// The decoded size of padded standard base64 (Go's encoding of []byte); nullopt, with the
+// offset of the first bad byte in `bad_at`, when `text` is not that.
+std::optional<size_t> Base64Size(const std::string& text, size_t& bad_at) {
+  size_t padding = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const bool alphabet = IsAlnum(c) || c == '+' || c == '/';
+    if (c == '=' && i + 2 >= text.size() && i % 4 >= 2) {
+      ++padding;
+    } else if (!alphabet || padding > 0) {
+      bad_at = i;
+      return std::nullopt;
+    }
+  }
+  if (text.size() % 4 != 0) {
+    bad_at = text.size() - text.size() % 4;
+    return std::nullopt;
+  }
+  return text.size() / 4 * 3 - padding;
+}
+
+constexpr size_t kMaxConfigMapBytes = 1048576;  // corev1.MaxSecretSize, also for ConfigMaps
+
+// Why the real server would refuse ConfigMap `cm` (`old`: the stored one, on an update): a
+// decoding problem (a 400) in `bad_request`, else validation errors (a 422).
+struct ConfigMapCheck {
+  std::string bad_request;
+  std::vector<FieldError> errors;
+};
+
+ConfigMapCheck CheckConfigMap(const json& cm, const json* old) {
+  ConfigMapCheck check;
+  const json& meta = cm["metadata"];
+  const std::string name = meta.value("name", "");
+  if (name.empty()) {
+    check.errors.push_back({"FieldValueRequired", "metadata.name",
+                            "Required value: name or generateName is required"});
+  }
+  for (const auto& problem :
+       name.empty() ? std::vector<std::string>{} : DnsSubdomainProblems(name)) {
+    check.errors.push_back(InvalidValue("metadata.name", name, problem));
+  }
+  size_t total = 0;
+  for (const char* field : {"data", "binaryData"}) {
+    if (!cm.contains(field)) continue;
+    const json& values = cm[field];
+    if (!values.is_object()) {
+      check.errors.push_back(
+          InvalidValue(field, values, "must be an object of strings", "FieldValueTypeInvalid"));
+      continue;
+    }
+    const bool binary = std::string(field) == "binaryData";
+    for (const auto& [key, value] : values.items()) {
+      const std::string path = std::string(field) + "[" + key + "]";
+      for (const auto& problem : ConfigKeyProblems(key)) {
+        check.errors.push_back(InvalidValue(path, key, problem));
+      }
+      if (binary && cm.contains("data") && cm["data"].is_object() && cm["data"].contains(key)) {
+        check.errors.push_back(InvalidValue("binaryData", key, "duplicate of key present in data"));
+      }
+      if (!value.is_string()) {
+        check.errors.push_back(
+            InvalidValue(path, value, "must be a string", "FieldValueTypeInvalid"));
+        continue;
+      }
+      const std::string& text = value.get_ref<const std::string&>();
+      if (!binary) {
+        total += text.size();
+        continue;
+      }
+      size_t bad_at = 0;
+      if (auto size = Base64Size(text, bad_at)) {
+        total += *size;
+      } else if (check.bad_request.empty()) {
+        check.bad_request =
+            "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: illegal base64 data at "
+            "input byte " +
+            std::to_string(bad_at);
+      }
+    }
+  }
+  if (total > kMaxConfigMapBytes) {
+    check.errors.push_back(
+        {"FieldValueTooLong", "[]",
+         "Too long: must have at most " + std::to_string(kMaxConfigMapBytes) + " bytes"});
+  }
+  if (cm.contains("immutable") && !cm["immutable"].is_boolean()) {
+    check.errors.push_back(
+        InvalidValue("immutable", cm["immutable"], "must be a boolean", "FieldValueTypeInvalid"));
+  }
+  // ValidateConfigMapUpdate: nothing of an immutable ConfigMap changes but its metadata.
+  if (old != nullptr && old->value("immutable", json()) == true) {
+    const std::string immutable = "Forbidden: field is immutable when `immutable` is set";
+    if (cm.value("immutable", json()) != true) {
+      check.errors.push_back({"FieldValueForbidden", "immutable", immutable});
+    }
+    for (const char* field : {"data", "binaryData"}) {
+      if (cm.value(field, json()) != old->value(field, json())) {
+        check.errors.push_back({"FieldValueForbidden", field, immutable});
+      }
+    }
+  }
+  return check;
+}
+
+// The writable part of a ConfigMap's metadata and its content, from what a client sent.
+json ConfigMapMetadataFrom(const json& sent) {
+  json meta = json::object();
+  if (!sent.is_object()) return meta;
+  for (const char* field :
+       {"name", "generateName", "labels", "annotations", "ownerReferences", "finalizers"}) {
+    if (sent.contains(field) && !sent[field].is_null()) meta[field] = sent[field];
+  }
+  return meta;
+}
+
+void CopyConfigMapContent(const json& from, json& to) {
+  for (const char* field : {"data", "binaryData", "immutable"}) {
+    if (from.contains(field) && !from[field].is_null()) {
+      to[field] = from[field];
+    } else {
+      to.erase(field);
+    }
+  }
+}
+
+}  // namespace
+
+// ConfigMaps (core v1), as the real server's registry: create (201, 409 AlreadyExists, 422
+// from validation), get, list and watch (in a namespace or across namespaces), update and merge
+// patch (409 Conflict on a stale resourceVersion; an update that changes nothing keeps the
+// resourceVersion), delete (with preconditions).
+void TestApiServer::HandleConfigMaps(const httplib::Request& req, httplib::Response& res,
+                                     const Route& route) {
+  auto subject = [](const std::string& name) { return "configmaps \"" + name + "\""; };
+  auto details = [](const std::string& name) {
+    return json{{"name", name}, {"group", ""}, {"kind", "configmaps"}};
+  };
+  auto not_found = [&] {
+    Fail(res, 404, "NotFound", "the server could not find the requested resource");
+  };
+  if (!route.sub.empty() || (route.ns.empty() && !route.name.empty())) return not_found();
+  if (route.name.empty()) {
+    if (route.verb == "list" || route.verb == "watch") {
+      return ListOrWatch(req, res, route, configmaps_, /*tables=*/false);
+    }
+    if (route.verb != "create" || route.ns.empty()) {
+      Fail(res, 405, "MethodNotAllowed", "the server does not allow this method");
+      return;
+    }
+    json body = ParseBody(req.body);
+    if (!body.is_object()) {
+      Fail(res, 400, "BadRequest", "the body of the request was in an unknown format");
+      return;
+    }
+    const json sent_meta = body.value("metadata", json::object());
+    if (sent_meta.is_object() && sent_meta.contains("namespace") && sent_meta["namespace"] != "" &&
+        sent_meta["namespace"] != route.ns) {
+      Fail(res, 400, "BadRequest",
+           "the namespace of the provided object does not match the namespace sent on the "
+           "request");
+      return;
+    }
+    json cm = {{"apiVersion", "v1"},
+               {"kind", "ConfigMap"},
+               {"metadata", ConfigMapMetadataFrom(sent_meta)}};
+    json& meta = cm["metadata"];
+    if (meta.contains("name") && !meta["name"].is_string()) meta.erase("name");
+    if (!meta.contains("name") && meta.value("generateName", json()).is_string() &&
+        !meta["generateName"].get<std::string>().empty()) {
+      meta["name"] = meta["generateName"].get<std::string>() + NewUidLocked().substr(0, 5);
+    }
+    const std::string name = meta.value("name", "");
+    CopyConfigMapContent(body, cm);
+    const ConfigMapCheck check = CheckConfigMap(cm, nullptr);
+    if (!check.bad_request.empty()) return Fail(res, 400, "BadRequest", check.bad_request);
+    if (!check.errors.empty()) return FailInvalid(res, "ConfigMap", "", name, check.errors);
+    if (configmaps_.objects.count(route.ns + "/" + name)) {
+      Fail(res, 409, "AlreadyExists", subject(name) + " already exists", details(name));
+      return;
+    }
+    meta["namespace"] = route.ns;
+    meta["uid"] = NewUidLocked();
+    meta["creationTimestamp"] = Now();
+    Reply(res, 201, ChangeLocked(configmaps_, std::move(cm)));
+    return;
+  }
+  auto it = configmaps_.objects.find(route.ns + "/" + route.name);
+  if (it == configmaps_.objects.end()) {
+    Fail(res, 404, "NotFound", subject(route.name) + " not found", details(route.name));
+    return;
+  }
+  const json& stored = it->second;
+  if (route.verb == "get") {
+    Reply(res, 200, stored);
+    return;
+  }
+  if (route.verb == "delete") {
+    // DeleteOptions.preconditions, as the real server checks them.
+    const json options = req.body.empty() ? json::object() : ParseBody(req.body);
+    const json preconditions =
+        options.is_object() ? options.value("preconditions", json::object()) : json::object();
+    if (preconditions.is_object()) {
+      for (const auto& [field, label] :
+           {std::pair{"resourceVersion", "ResourceVersion"}, std::pair{"uid", "UID"}}) {
+        const json wanted = preconditions.value(field, json());
+        if (wanted.is_string() && wanted != stored["metadata"][field]) {
+          Fail(res, 409, "Conflict",
+               "Operation cannot be fulfilled on " + subject(route.name) +
+                   ": Precondition failed: " + label +
+                   " in precondition: " + wanted.get<std::string>() + ", " + label +
+                   " in object meta: " + stored["metadata"][field].get<std::string>(),
+               details(route.name));
+          return;
+        }
+      }
+    }
+    json gone = details(route.name);
+    gone["uid"] = stored["metadata"]["uid"];
+    ChangeLocked(configmaps_, stored, /*deleted=*/true);
+    Reply(res, 200,
+          {{"kind", "Status"},
+           {"apiVersion", "v1"},
+           {"metadata", json::object()},
+           {"status", "Success"},
+           {"details", gone}});
+    return;
+  }
+  json body = WriteBody(req, res, route.verb);
+  if (body.is_null()) return;
+  json sent = body;
+  if (route.verb == "patch") {
+    sent = stored;
+    sent.merge_patch(body);
+  }
+  const json sent_meta = sent.value("metadata", json::object());
+  if (!sent_meta.is_object()) {
+    Fail(res, 400, "BadRequest", "the body of the request was in an unknown format");
+    return;
+  }
+  const json sent_rv = sent_meta.value("resourceVersion", json());
+  if (!sent_rv.is_null() && !sent_rv.is_string()) {
+    Fail(res, 400, "BadRequest", "metadata.resourceVersion: must be a string");
+    return;
+  }
+  if (sent_rv.is_string() && sent_rv != "" && sent_rv != stored["metadata"]["resourceVersion"]) {
+    return FailConflict(res, "configmaps", "", route.name);
+  }
+  const json sent_name = sent_meta.value("name", json(""));
+  if (sent_name != route.name) {
+    Fail(res, 400, "BadRequest",
+         "the name of the object (" + (sent_name.is_string() ? sent_name.get<std::string>() : "") +
+             ") does not match the name on the URL (" + route.name + ")");
+    return;
+  }
+  const json sent_ns = sent_meta.value("namespace", json(""));
+  if (sent_ns != "" && sent_ns != route.ns) {
+    Fail(res, 400, "BadRequest",
+         "the namespace of the provided object does not match the namespace sent on the "
+         "request");
+    return;
+  }
+  // Fields the server owns survive any write; the rest is what the client sent.
+  json updated = stored;
+  json writable = ConfigMapMetadataFrom(sent_meta);
+  for (const char* field :
+       {"generateName", "labels", "annotations", "ownerReferences", "finalizers"}) {
+    if (writable.contains(field)) {
+      updated["metadata"][field] = writable[field];
+    } else {
+      updated["metadata"].erase(field);
+    }
+  }
+  CopyConfigMapContent(sent, updated);
+  const ConfigMapCheck check = CheckConfigMap(updated, &stored);
+  if (!check.bad_request.empty()) return Fail(res, 400, "BadRequest", check.bad_request);
+  if (!check.errors.empty()) return FailInvalid(res, "ConfigMap", "", route.name, check.errors);
+  // As etcd: a write that changes nothing is no change (same resourceVersion, no event).
+  if (updated == stored) return Reply(res, 200, stored);
+  Reply(res, 200, ChangeLocked(configmaps_, std::move(updated)));
 }
 
 void TestApiServer::HandleAdmin(const httplib::Request& req, httplib::Response& res) {

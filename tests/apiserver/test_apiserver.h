@@ -11,18 +11,21 @@
 // across namespaces, watch with bookmarks and 410 Gone, update, merge patch, delete, the status
 // subresource, generation, defaults
 // and schema from the CRD, a Table with its printer columns for kubectl), Events (create, get, list
-// with fieldSelector), Leases (get, list, create, update, delete), an empty ReplicaSet/Pod list,
+// with fieldSelector), Leases (get, list, watch, create, update, delete), ConfigMaps (core v1:
+// create, get, list and watch in a namespace or across namespaces, update, merge patch, delete;
+// data/binaryData validated as the real server does: config keys, string values, at most
+// 1048576 bytes in all, `immutable`), an empty ReplicaSet/Pod list,
 // autoscaling/v2 HorizontalPodAutoscalers (list, watch), bearer-token authentication (401), a
 // per-token RBAC-like allow list (403 worded like the real one), optional TLS with a CA generated
 // at start-up, and /openapi/v3(/<group-version>) from a schema directory.
 //
 // Watch (?watch=true) works the same way on every watchable collection (Deployments,
-// StatefulSets, HorizontalPodAutoscalers, KafkaScalers): resourceVersion ""/"0" starts with an
-// ADDED event per object, a number resumes after it (an ERROR event with a 410 Status when the
-// history no longer reaches back), allowWatchBookmarks=true adds a BOOKMARK each idle second,
-// timeoutSeconds ends the stream. Every change of an object (any write, a /scale write, a
-// /_test patch or ready change, a recreation = DELETED + ADDED) is an event with a new
-// resourceVersion. List and watch of these collections take a labelSelector (k=v, k==v, k!=v,
+// StatefulSets, HorizontalPodAutoscalers, KafkaScalers, Leases, ConfigMaps): resourceVersion
+// ""/"0" starts with an ADDED event per object, a number resumes after it (an ERROR event with a
+// 410 Status when the history no longer reaches back), allowWatchBookmarks=true adds a BOOKMARK
+// each idle second, timeoutSeconds ends the stream. Every change of an object (any write, a
+// /scale write, a /_test patch or ready change, a recreation = DELETED + ADDED) is an event with
+// a new resourceVersion. List and watch of these collections take a labelSelector (k=v, k==v, k!=v,
 // k, !k, k in (a,b), k notin (a,b)) and a fieldSelector (metadata.name, metadata.namespace with
 // =, ==, !=); under a selector a watch shows an object that starts matching as ADDED and one that
 // stops matching as DELETED, as the real server does.
@@ -231,6 +234,13 @@ class TestApiServer {
   }
   std::vector<nlohmann::json> Events(const std::string& ns) const;
   std::optional<nlohmann::json> Lease(const std::string& ns, const std::string& name) const;
+  // The ConfigMap ns/name as stored (apiVersion, kind, metadata, data, binaryData...).
+  std::optional<nlohmann::json> ConfigMap(const std::string& ns, const std::string& name) const;
+  // Creates or replaces the ConfigMap metadata.namespace ("default" when absent)/metadata.name
+  // as another writer would, without validation: apiVersion, kind, uid and creationTimestamp
+  // are filled in (a replacement keeps the stored uid and creationTimestamp), resourceVersion
+  // is assigned (an ADDED or MODIFIED watch event). Returns it as stored.
+  nlohmann::json PutConfigMap(nlohmann::json object);
   // Creates (or replaces) an autoscaling/v2 HorizontalPodAutoscaler whose scaleTargetRef is
   // `target_kind` (apps/v1) `target` in `ns`; returns it. Listed and watched at
   // /apis/autoscaling/v2/(namespaces/NS/)horizontalpodautoscalers.
@@ -246,8 +256,8 @@ class TestApiServer {
 
   // --- faults and the request log ---
   // Forgets the change history of a watchable collection ("deployments", "statefulsets",
-  // "horizontalpodautoscalers", "kafkascalers"), so a watch from an older resourceVersion gets
-  // 410 Gone (as after etcd's compaction).
+  // "horizontalpodautoscalers", "kafkascalers", "leases", "configmaps"), so a watch from an older
+  // resourceVersion gets 410 Gone (as after etcd's compaction).
   void CompactHistory(const std::string& resource);
   void CompactKafkaScalerHistory() { CompactHistory("kafkascalers"); }
   // The next chunked list of `resource` that carries a continue token is answered 410 Expired,
@@ -305,6 +315,7 @@ class TestApiServer {
                        WorkloadKind kind);
   void HandleEvents(const httplib::Request& req, httplib::Response& res, const Route& route);
   void HandleLeases(const httplib::Request& req, httplib::Response& res, const Route& route);
+  void HandleConfigMaps(const httplib::Request& req, httplib::Response& res, const Route& route);
   void HandleKafkaScalers(const httplib::Request& req, httplib::Response& res, const Route& route);
   nlohmann::json KafkaScalerTableLocked(const nlohmann::json& items) const;
   bool Discovery(const httplib::Request& req, httplib::Response& res);
@@ -342,6 +353,7 @@ class TestApiServer {
   // "deployments/ns/name", "statefulsets/ns/name"; guarded by mu_
   std::map<std::string, int32_t> ready_limits_;
   Collection leases_{"leases", "coordination.k8s.io/v1", "Lease"};  // guarded by mu_
+  Collection configmaps_{"configmaps", "v1", "ConfigMap"};          // guarded by mu_
   nlohmann::json kafkascaler_version_;  // the CRD's served version (schema, printer columns)
   std::map<std::string, std::vector<nlohmann::json>> events_;  // by namespace; guarded by mu_
   std::vector<Fault> faults_;                                  // guarded by mu_

@@ -262,6 +262,20 @@ TEST_F(KubectlTest, GetLeaseShowsTheElectedLease) {
   EXPECT_EQ(lease["spec"]["holderIdentity"], "autoscaler-0");
 }
 
+// The daemon's learned state in a ConfigMap: kubectl finds it (also by its short name) and
+// prints one key of it.
+TEST_F(KubectlTest, GetConfigMapPrintsTheStoredValue) {
+  server_->PutConfigMap({{"metadata", {{"namespace", "shop"}, {"name", "kafka-autoscaler-state"}}},
+                         {"data", {{"model", R"({"orders":{"rate":12.5}})"}}}});
+  auto r = Kubectl("get configmap kafka-autoscaler-state -n shop -o jsonpath={.data.model}");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, R"({"orders":{"rate":12.5}})");
+  auto listed = Kubectl("get cm -n shop");
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_TRUE(std::regex_search(listed.output, std::regex(R"(kafka-autoscaler-state\s+\d+s)")))
+      << listed.output;
+}
+
 TEST_F(KubectlTest, ForbiddenAndUnauthorizedAreReportedLikeARealServer) {
   server_->SetToken({.token = "reader",
                      .user = "system:serviceaccount:prod:reader",
