@@ -145,6 +145,8 @@ struct WaitMemory {
   double trend = 0;          // Holt trend (msg/s per s)
   double sigma = 0;          // EWMA of |residual| of the rate (msg/s)
   int32_t drop_ticks = 0;    // consecutive ticks with a residual below −threshold
+  int32_t rise_jumps = 0;    // consecutive rise jumps whose steps agree (a rise too steep to learn)
+  double rise_step = 0;      // ... the last one's step above the level (msg/s)
   std::optional<double> mu;  // one pod's rate (msg/s)
   bool mu_exact = false;     // measured while saturated (or a probe fell behind)
   std::optional<SteadyTime> probe_at;  // last scale-down made while μ was a lower bound

@@ -93,7 +93,9 @@
 //      step's saving counts only until τ, less what it costs to delay the deeper step to M
 //      after itself, and must still exceed its rebalance loss plus kEventPrice.
 //   7. Before μ is measured (or without a consumer group) the seed rule: ceil(backlog /
-//      MESSAGES_PER_POD), at least one pod while messages arrive.
+//      MESSAGES_PER_POD), at least one pod while messages arrive; on the first tick of a
+//      process (no interval seen yet) never below the current count, so a restarted daemon
+//      does not take pods away before it has measured anything.
 // Every threshold is in seconds of wait or in σ; none is in messages or pods.
 #include <algorithm>
 #include <cmath>
@@ -111,6 +113,8 @@ constexpr double kSigmaWeight = 0.2;           // EWMA weight of a squared resid
 constexpr double kJumpSigmas = 4;              // a residual beyond this many σ is a change
 constexpr double kJumpFraction = 0.10;         // ... or beyond this fraction of the prediction
 constexpr int32_t kDropTicks = 2;              // ticks needed to accept a drop
+constexpr int32_t kTrendJumps = 3;             // rise jumps in a row that step alike: a trend
+constexpr double kStepAgreement = 2;           // ... within this factor of each other
 constexpr double kBand = 2;                    // upper band: kBand σ √(dt t) by t
 constexpr double kInFlightSeconds = 5;         // backlog up to this many seconds of λ is in flight
 constexpr double kProbe = 1.25;                // optimism of scale-down while μ is a lower bound
@@ -263,11 +267,20 @@ bool LearnArrivalRate(double sample, double dt, WaitMemory& w, bool& drop) {
   const double residual = sample - predicted;
   const double threshold = std::max(kJumpSigmas * w.sigma, kJumpFraction * predicted);
   if (residual > threshold) {  // a rise: believed at once
+    // A rise steep enough to jump at every tick is a trend once kTrendJumps jumps in a row
+    // stepped alike (within a factor kStepAgreement): the step per tick becomes the trend. Two
+    // are not enough: a burst that straddles a tick boundary jumps twice by about as much.
+    const double step = sample - w.level;
+    const bool agrees = w.rise_jumps > 0 && step * kStepAgreement >= w.rise_step &&
+                        step <= kStepAgreement * w.rise_step;
+    w.rise_jumps = agrees ? w.rise_jumps + 1 : 1;
+    w.trend = w.rise_jumps >= kTrendJumps ? 0.5 * (step + w.rise_step) / dt : 0;
+    w.rise_step = step;
     w.level = sample;
-    w.trend = 0;
     w.drop_ticks = 0;
     return sample >= kBurstFactor * predicted + kJumpSigmas * w.sigma;
   }
+  w.rise_jumps = 0;
   if (residual < -threshold) {  // a drop: believed on the second tick in a row
     drop = true;
     if (++w.drop_ticks >= kDropTicks) {
@@ -563,7 +576,11 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   const bool arriving = lambda > 0 || sample.value_or(0) > 0;
   if (!w.mu || !w.has_level) {
     detail.why = "seed_rule";
-    return std::max<int64_t>(RecommendedPods(in.backlog, c.messages_per_pod), arriving ? 1 : 0);
+    const int64_t seed =
+        std::max<int64_t>(RecommendedPods(in.backlog, c.messages_per_pod), arriving ? 1 : 0);
+    // The first tick of a process has seen no interval: a (re)started daemon does not take
+    // pods away on the seed rule before it has measured anything (7).
+    return prev_tick ? seed : std::max<int64_t>(seed, n);
   }
   const double mu = *w.mu;
   detail.mu = mu;
@@ -628,7 +645,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     // count sized only for the rate at its pods' start-up falls behind a steady rise as soon as
     // they are ready, and each up then pauses the group again.
     Fluid rising = f;
-    rising.rise_for = w.startup + memory_s;
+    rising.rise_for = f.horizon;
     int32_t choice = SmallestCount(rising, n, cap, target, effect);
     // The last responsible tick: when the same pods ordered one tick from now would still keep
     // every message's wait (from now on, not only after they could help) under the target,
@@ -737,6 +754,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     }
     Fluid down = f;
     down.lambda = highest;
+    down.rise_for = f.horizon;  // a rise carried on as an up sizes for it (5): no down mid-rise
     down.mu = w.mu_exact ? mu : mu * kProbe;
     // Each smaller count under W is worth it when the pod-seconds it saves over kSavingSeconds
     // exceed the rebalance loss (min(n, P) × rebalance) plus kEventPrice. A count that does

@@ -97,6 +97,20 @@ TEST_F(WaitPolicyTest, SeedRuleUntilOnePodsRateIsMeasured) {
   EXPECT_EQ(d.reason, Reason::kWait);
 }
 
+// A daemon (re)started against pods that keep up: its first tick knows no rate yet, and the
+// seed rule (ceil(backlog / MESSAGES_PER_POD)) would take 3 pods to 1 and the next ticks back.
+// Until it has seen one interval it only scales up.
+TEST_F(WaitPolicyTest, ARestartedDaemonDoesNotScaleDownOnItsFirstTick) {
+  const Decision first = Run({.backlog = 30, .current = 3, .produced = 40, .consumed = 40});
+  EXPECT_EQ(first.wait->why, "seed_rule");
+  EXPECT_EQ(first.desired, 3);
+  EXPECT_FALSE(first.scale);
+  // Up on the seed rule is still at once.
+  state_ = PolicyState{};
+  const Decision up = Run({.backlog = 450, .current = 3, .produced = 40, .consumed = 40});
+  EXPECT_EQ(up.desired, 5);
+}
+
 TEST_F(WaitPolicyTest, SaturatedGroupGivesExactRateAndOneJumpUnderTheTarget) {
   // 2 pods saturated at 50 msg/s each while 200 msg/s arrive: the backlog grows 100/s.
   int64_t backlog = 0;
@@ -126,6 +140,26 @@ TEST_F(WaitPolicyTest, RiseBelievedAtOnceDropOnlyOnTheSecondTick) {
   EXPECT_NEAR(d.wait->lambda, 180, 1e-9);  // one low tick: not believed yet
   d = Run({.backlog = 10, .current = 4, .produced = 60, .consumed = 60});
   EXPECT_NEAR(d.wait->lambda, 60, 1e-9);  // the second: believed
+}
+
+// A rise that jumps at every tick by about as much is a trend from the third such jump; two
+// alike are a burst straddling a tick boundary (its first part, then the rest), not a trend.
+TEST_F(WaitPolicyTest, ThreeJumpsAlikeAreATrendTwoAreNot) {
+  for (double produced : {100.0, 100.0, 100.0, 150.0, 200.0}) {
+    Run({.backlog = 10, .current = 4, .produced = produced, .consumed = produced});
+  }
+  EXPECT_EQ(state_.wait.trend, 0);  // 100 → 150 → 200: two jumps alike
+  Run({.backlog = 10, .current = 4, .produced = 250, .consumed = 250});
+  EXPECT_NEAR(state_.wait.trend, 50.0 / 15, 1e-9);  // the third: 50 msg/s per tick
+  Run({.backlog = 10, .current = 4, .produced = 300, .consumed = 300});
+  EXPECT_GT(state_.wait.trend, 0);  // predicted now, no jump: Holt keeps it
+  EXPECT_NEAR(state_.wait.level, 300, 1);
+  // Steps that do not agree (a burst, then its rest four times as large) are no trend.
+  state_ = PolicyState{};
+  for (double produced : {100.0, 100.0, 100.0, 150.0, 350.0, 400.0}) {
+    Run({.backlog = 10, .current = 4, .produced = produced, .consumed = produced});
+  }
+  EXPECT_EQ(state_.wait.trend, 0);
 }
 
 TEST_F(WaitPolicyTest, StartupIsTimedFromAScaleUpToItsTargetBeingReady) {
@@ -404,17 +438,21 @@ TEST_F(WaitWorldTest, ABatchTheSizeOfTheLastShortOnesIsSizedForItsBacklog) {
 }
 
 // A load that rises steadily: 60 msg/s, then from t = 300 s 1 msg/s more every second for 480 s,
-// on pods of 30 msg/s (18 pods at the end). Each up is sized for the rise going on until a
-// change could follow it (S + M), so it is met in a few large steps; sized for the rate at the
-// pods' start-up only, the pods were behind when ready: 12, 13, 15, 18, 21, then 17 and 18, and
-// 21 s of the final rate waiting.
-TEST_F(WaitWorldTest, ASteadyRiseIsMetInAFewLargeSteps) {
+// on pods of 30 msg/s (18 pods at the end), from the 2 pods that just keep up. The rise steps
+// up the rate by more than the change detector's 10 % at every tick, so the Holt trend never
+// learned it (each jump reset it): each up was sized for the rate of its tick, 9 changes, and
+// 20.3 s of the final rate waiting. Now three jumps in a row that step alike are a trend, an up
+// carries it over the prediction's horizon (S + 120 s), and a scale-down checks the same rise,
+// so none comes mid-rise: 2, 3, 4 (before three jumps), then 7, 12, 16, 19.
+TEST_F(WaitWorldTest, ASteadyRiseIsMetInStepsThatCarryIt) {
   watch_from_ = 300;
   const auto asked = Replay(
       70, 30, [](int t) { return 60.0 + std::clamp(t - 300, 0, 480); }, 2);
   int changes = 0;
   for (size_t k = 20; k < asked.size(); ++k) changes += asked[k] != asked[k - 1] ? 1 : 0;
-  EXPECT_LE(changes, 3);
+  EXPECT_LE(changes, 6);
+  for (size_t k = 20; k <= 780 / 15; ++k)
+    EXPECT_GE(asked[k], asked[k - 1]) << "down mid-rise at " << k;
   EXPECT_GE(asked.back(), 18);
   EXPECT_LE(max_backlog_, 20 * 540);  // the target, at the rate the rise ends at
 }
