@@ -501,6 +501,11 @@ int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions
                         {"leader_election", cfg.leader_election},
                         {"shards", cfg.leader_election ? int64_t{cfg.shards} : int64_t{0}},
                         {"identity", identity}});
+  if (!cfg.learned_state_configmap.empty()) {
+    log.Warn("configuration",
+             {{"warning", std::string("LEARNED_STATE_CONFIGMAP is kept in MODE=single only; with "
+                                      "MODE=many each KafkaScaler's wait policy starts cold")}});
+  }
 
   auto kafka_options = ka::kafka::OptionsFromConfig(cfg);
   if (!kafka_options) {

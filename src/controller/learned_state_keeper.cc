@@ -17,8 +17,11 @@ LearnedStateKeeper::LearnedStateKeeper(Reconciler& reconciler, kube::TextStore& 
 bool LearnedStateKeeper::Restore() {
   auto text = store_.Load();
   if (!text) {
-    log_.Warn("could not read the learned state; trying again next tick, saving nothing until then",
-              {{"store", store_.Describe()}, {"error", text.error().ToString()}});
+    // Once per episode: a Role without the ConfigMap rules would otherwise warn every tick.
+    log_.Log(read_failed_ ? LogLevel::kDebug : LogLevel::kWarn,
+             "could not read the learned state; trying again each tick, saving nothing until then",
+             {{"store", store_.Describe()}, {"error", text.error().ToString()}});
+    read_failed_ = true;
     return false;
   }
   read_ = true;

@@ -48,6 +48,7 @@ class LearnedStateKeeper final : public TickListener {
   Duration every_;
   std::function<bool()> may_write_;
   bool read_ = false;                    // a read of the store succeeded
+  bool read_failed_ = false;             // a read failed (warned once)
   bool foreign_ = false;                 // ... and found another target's state: never saved
   std::optional<SteadyTime> next_save_;  // unset until the first tick after the read
 };

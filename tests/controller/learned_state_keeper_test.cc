@@ -112,6 +112,9 @@ TEST(LearnedStateKeeperTest, NothingIsSavedUntilTheStoreWasRead) {
   EXPECT_FALSE(h.keeper->Flush());  // a cold state must not overwrite the stored one
   h.Tick();                         // tries again: forbidden
   EXPECT_TRUE(h.store.saved.empty());
+  EXPECT_EQ(h.out.str().find("\"level\":\"warn\"", h.out.str().find("could not read") + 1),
+            std::string::npos)
+      << "warned again: " << h.out.str();
   h.Tick();  // read: restored; saves from 60 s on
   EXPECT_EQ(h.store.load_calls, 3);
   EXPECT_EQ(h.reconciler->SaveLearned()["per_pod_rate"]["value"], 16);

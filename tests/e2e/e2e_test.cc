@@ -239,11 +239,21 @@ TEST_F(E2eTest, TopicPatternPicksUpANewTopicAndScalesForIt) {
 // the pods' rate: it learns it from the commits, jumps once when one pod falls behind, and comes
 // to rest where the pods keep up (3) — after at most one probe below it while the rate is only
 // a lower bound (pods that are not kept busy could be faster), which the backlog answers. The
-// log line and the Event say why. (The same against real Kafka: RealKafkaEndToEnd.)
-TEST_F(E2eTest, WaitPolicyLearnsThePodsRateAndSettlesWhereTheyKeepUp) {
-  StartApiServer();
+// log line and the Event say why. (The same against real Kafka: RealKafkaEndToEnd.) With
+// LEARNED_STATE_CONFIGMAP, what it learned survives a restart.
+TEST_F(E2eTest, WaitPolicyLearnsThePodsRateSettlesAndKeepsItAcrossARestart) {
+  // The manifest's Role and the two rules its comment adds for LEARNED_STATE_CONFIGMAP.
+  auto grant = TokenGrantFromJson(ManifestPolicy(kToken)["tokens"][0]);
+  ASSERT_TRUE(grant) << grant.error().message;
+  grant->rules.push_back({.verbs = {"get", "update"},
+                          .resources = {"configmaps"},
+                          .resource_names = {"workers-learned"}});
+  grant->rules.push_back({.verbs = {"create"}, .resources = {"configmaps"}});
+  StartApiServer(*grant);
   auto env = Env();
   for (const auto& [key, value] : WaitRun::Env()) env[key] = value;
+  env["LEARNED_STATE_CONFIGMAP"] = "workers-learned";
+  env["LEARNED_STATE_SAVE_SECONDS"] = "5";
   auto daemon = StartDaemon(env);
   ConsumerWorld world(kafka_->client(), *api_,
                       {.topic = kTopic,
@@ -260,6 +270,58 @@ TEST_F(E2eTest, WaitPolicyLearnsThePodsRateAndSettlesWhereTheyKeepUp) {
                                        WaitRun::kPodRate, WaitRun::kNeeded);
   daemon->Signal(SIGTERM);
   EXPECT_EQ(daemon->Wait(seconds(5)), 0);
+
+  // What it learned is in the ConfigMap, saved at the stop.
+  const auto learned = [&] {
+    auto cm = api_->ConfigMap(kNamespace, "workers-learned");
+    EXPECT_TRUE(cm) << "no ConfigMap";
+    return cm ? nlohmann::json::parse((*cm)["data"]["wait-policy.json"].get<std::string>())
+              : nlohmann::json();
+  };
+  const auto saved = learned();
+  ASSERT_TRUE(saved.is_object()) << [&] {
+    std::string lines;
+    for (const auto& l : daemon->Lines()) {
+      if (l.find("learned") != std::string::npos) lines += l + "\n";
+    }
+    return lines;
+  }();
+  EXPECT_NEAR(saved["per_pod_rate"]["value"].get<double>(), WaitRun::kPodRate,
+              0.25 * WaitRun::kPodRate)
+      << saved.dump();
+  EXPECT_EQ(saved["per_pod_rate"]["exact"], true) << saved.dump();
+  EXPECT_EQ(saved["startup_seconds"]["measured"], true) << saved.dump();
+  EXPECT_LE(saved["startup_seconds"]["value"].get<double>(), 10) << saved.dump();  // 3 s + ticks
+
+  // A new process (a rolling upgrade) restores it and keeps pods that keep up: no seed-rule
+  // drop at its first tick, no probe below them (one pod's rate is known, exactly).
+  const int before = world.replicas();
+  auto next = StartDaemon(env);
+  int lowest = before;
+  for (const auto until = std::chrono::steady_clock::now() + seconds(12);
+       std::chrono::steady_clock::now() < until;) {
+    ASSERT_TRUE(world.Step()) << world.error();
+    lowest = std::min(lowest, world.replicas());
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const auto restored = LogLines(*next, "restored learned state");
+  ASSERT_EQ(restored.size(), 1u) << next->Stderr();
+  EXPECT_NEAR(restored[0]["per_pod_rate"].get<double>(), WaitRun::kPodRate,
+              0.25 * WaitRun::kPodRate);
+  EXPECT_EQ(restored[0]["per_pod_rate_exact"], true);
+  EXPECT_GE(lowest, WaitRun::kNeeded) << "the restarted daemon went below the pods that keep up";
+  std::string story;
+  for (const auto& l : LogLines(*next, "scaled deployment")) {
+    story += l.dump() + "\n";
+    EXPECT_NE(l["why"], "seed_rule") << story;
+  }
+  if (before == WaitRun::kNeeded) {
+    EXPECT_TRUE(story.empty()) << story;
+  }
+  next->Signal(SIGTERM);
+  EXPECT_EQ(next->Wait(seconds(5)), 0);
+  EXPECT_GT(learned()["saved_at_unix_seconds"].get<double>(),
+            saved["saved_at_unix_seconds"].get<double>());
 }
 
 TEST_F(E2eTest, BrokersDownHoldsNotReadyAndRecovers) {
