@@ -776,6 +776,12 @@ int Main(int argc, char** argv) {
                       "replay N earlier cycles of each scenario's load before the measured one, "
                       "as a daemon that has run before (0..100; default: the scenario's "
                       "history_cycles, 0)");
+  std::string sim_restart;
+  sim_cmd
+      ->add_option("--restart", sim_restart,
+                   "with a history: the daemon restarts before the measured cycle, cold or "
+                   "with what it learned kept (LEARNED_STATE_CONFIGMAP)")
+      ->check(CLI::IsMember({"cold", "kept"}));
   sim_scenario_opt->excludes(sim_generate_opt);
 
   auto* version_cmd = app.add_subcommand("version", "print version and build info");
@@ -801,7 +807,8 @@ int Main(int argc, char** argv) {
          .count = sim_count,
          .generate_seed = sim_generate_seed,
          .target_wait = sim_target_wait,
-         .history = sim_history},
+         .history = sim_history,
+         .restart = sim_restart},
         std::cout, std::cerr);
   }
   if (*demo_cmd) {

@@ -87,6 +87,12 @@ struct Scenario {
   // what they learned; every measure, the timeline and the decisions cover the last cycle only,
   // on its own clock (0 .. duration_seconds). 0 = the daemon starts with the measured cycle.
   int32_t history_cycles = 0;
+  // `simulate --restart cold|kept` (with history): the daemon restarts between the history and
+  // the measured cycle, starting cold or with the learned state it kept (LEARNED_STATE_CONFIGMAP,
+  // policy/learned_state.h). Policies that run through the Reconciler only (keda-hpa and
+  // reactive-bound keep their state).
+  enum class Restart { kNone, kCold, kKept };
+  Restart restart_after_history = Restart::kNone;
 
   // The noise-free production rate at `t_seconds` (linear interpolation); with history_cycles,
   // `t_seconds` is taken within its cycle.

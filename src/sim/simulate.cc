@@ -143,6 +143,11 @@ std::string SummaryTable(const Scenario& s, const std::vector<PolicyRun>& runs) 
   if (s.history_cycles > 0) {
     o << "; measured after " << s.history_cycles << " earlier cycle"
       << (s.history_cycles == 1 ? "" : "s") << " of the same load";
+    if (s.restart_after_history != Scenario::Restart::kNone) {
+      o << ", then a restart "
+        << (s.restart_after_history == Scenario::Restart::kKept ? "that kept what was learned"
+                                                                : "that starts cold");
+    }
   }
   o << "\n";
   for (const auto& row : rows) {
@@ -237,8 +242,23 @@ namespace {
 // The options that override a scenario's own settings: --target-wait, then --history.
 [[nodiscard]] Result<void> ApplyOverrides(Scenario& s, const SimulateOptions& options) {
   if (auto applied = ApplyTargetWait(s, options.target_wait); !applied) return applied;
-  if (options.history < 0) return {};
-  return SetHistoryCycles(s, options.history, "--history");
+  if (options.history >= 0) {
+    if (auto set = SetHistoryCycles(s, options.history, "--history"); !set) return set;
+  }
+  if (options.restart.empty()) return {};
+  if (options.restart != "cold" && options.restart != "kept") {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--restart " + options.restart + ": must be cold or kept");
+  }
+  if (s.history_cycles < 1) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--restart " + options.restart +
+                         ": restarts between the history and the measured cycle; needs "
+                         "--history N (N >= 1) or the scenario's history_cycles");
+  }
+  s.restart_after_history =
+      options.restart == "kept" ? Scenario::Restart::kKept : Scenario::Restart::kCold;
+  return {};
 }
 
 [[nodiscard]] bool CheckPolicies(const std::vector<std::string>& policies, std::ostream& err) {

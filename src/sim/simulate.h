@@ -39,6 +39,9 @@ struct SimulateOptions {
   // --history N: every scenario replayed runs N cycles of its load before the measured one (a
   // daemon that has run before; Scenario::history_cycles). -1 = each scenario's own.
   int64_t history = -1;
+  // --restart cold|kept: a restart between the history and the measured cycle
+  // (Scenario::restart_after_history); needs a history. Empty = none.
+  std::string restart;
 };
 
 // Applies SimulateOptions::target_wait to `s`; kInvalidArgument for anything but a whole number

@@ -56,6 +56,9 @@ class Controller {
  public:
   virtual ~Controller() = default;
   virtual void Step(int64_t step, double now_seconds) = 0;
+  // The daemon restarts (Scenario::restart_after_history): a new process, with what the
+  // policy learned when `keep_learned`.
+  virtual void Restart(bool /*keep_learned*/) {}
   // The decision records of the run so far (PolicyRun::decisions), moved out.
   virtual std::vector<DecisionRecord> TakeDecisions() { return {}; }
 };
@@ -132,30 +135,40 @@ class ReconcilerController final : public Controller {
         log_(clock, null_out_, LogLevel::kError, LogFormat::kText),
         tracer_(clock),
         interval_ticks_(s.IntervalTicks()),
-        reconciler_(
-            controller::ReconcilerOptions{
-                .policy = WithPredict(PolicyConfigFor(s, kind), predict),
-                .topics = "sim",
-                .group = "sim",
-                .namespace_name = "sim",
-                .deployment_name = s.name,
-                .stuck_after = std::chrono::seconds(s.autoscaler.stuck_after_seconds)},
-            clock, source,
-            kind == policy::PolicyKind::kWait ? static_cast<kube::ScaleTarget&>(ready_target_)
-                                              : deployment,
-            nullptr, log_, tracer_) {}
+        options_{.policy = WithPredict(PolicyConfigFor(s, kind), predict),
+                 .topics = "sim",
+                 .group = "sim",
+                 .namespace_name = "sim",
+                 .deployment_name = s.name,
+                 .stuck_after = std::chrono::seconds(s.autoscaler.stuck_after_seconds)},
+        clock_(clock),
+        source_(source),
+        target_(kind == policy::PolicyKind::kWait ? static_cast<kube::ScaleTarget&>(ready_target_)
+                                                  : deployment) {
+    Start();
+  }
   void Step(int64_t step, double) override {
-    if (step % interval_ticks_ == 0) (void)reconciler_.Tick();
+    if (step % interval_ticks_ == 0) (void)reconciler_->Tick();
+  }
+  void Restart(bool keep_learned) override {
+    const nlohmann::json kept = reconciler_->SaveLearned();
+    Start();
+    if (keep_learned) (void)reconciler_->RestoreLearned(kept);
   }
   std::vector<DecisionRecord> TakeDecisions() override { return tracer_.Take(); }
 
  private:
+  void Start() { reconciler_.emplace(options_, clock_, source_, target_, nullptr, log_, tracer_); }
   ReadyScaleTarget ready_target_;
   std::ostream null_out_;
   Logger log_;
   DecisionRecorder tracer_;
   int64_t interval_ticks_;
-  controller::Reconciler reconciler_;
+  controller::ReconcilerOptions options_;
+  const SimClock& clock_;
+  kafka::MetricSource& source_;
+  kube::ScaleTarget& target_;
+  std::optional<controller::Reconciler> reconciler_;
 };
 
 class KedaHpaController final : public Controller {
@@ -375,6 +388,9 @@ Result<PolicyRun> RunOnce(const Scenario& s, const Workload& w, std::string_view
     if (k == start) {
       events_before = deployment.scale_events();
       produced_before = produced;
+      if (start > 0 && s.restart_after_history != Scenario::Restart::kNone) {
+        controller->Restart(s.restart_after_history == Scenario::Restart::kKept);
+      }
     }
     clock.Set(t);
     deployment.Advance(t);

@@ -453,6 +453,20 @@ TEST(SimulateCommandTest, HistoryIsSaidAndOnlyTheMeasuredCycleIsWritten) {
             kExitInvalid);
   EXPECT_NE(err2.str().find("--history=101: must be an integer within 0..100"), std::string::npos)
       << err2.str();
+  // --restart needs a history to restart after, and says which restarts there are.
+  for (const auto& [history, restart, said] :
+       std::vector<std::tuple<int64_t, std::string, std::string>>{
+           {-1, "kept", "--restart kept: restarts between the history and the measured cycle"},
+           {1, "warm", "--restart warm: must be cold or kept"}}) {
+    std::ostringstream out3, err3;
+    EXPECT_EQ(RunSimulate({.scenario = kTraces / "steady.yaml",
+                           .out_dir = out_dir,
+                           .history = history,
+                           .restart = restart},
+                          out3, err3),
+              kExitInvalid);
+    EXPECT_NE(err3.str().find(said), std::string::npos) << err3.str();
+  }
   std::filesystem::remove_all(out_dir);
 }
 
@@ -691,6 +705,17 @@ TEST(SimulatorTest, PredictionAfterAnHourOfHistoryMeetsTheBatchDumpsTarget) {
   EXPECT_LE(predict.scale_events, keda.scale_events);
   EXPECT_GT(warm["wait"].p99_wait_seconds, 0.6 * keda.p99_wait_seconds);
   EXPECT_EQ(predict.messages, cold["wait-predict"].messages);
+
+  // A restart between the hours (a rolling upgrade): started cold it loses what the history
+  // taught; with the learned state kept (LEARNED_STATE_CONFIGMAP) it keeps the warm hour's gain.
+  s->restart_after_history = Scenario::Restart::kCold;
+  auto restarted_cold = measure(*s);
+  EXPECT_GT(restarted_cold["wait-predict"].p99_wait_seconds, 0.6 * keda.p99_wait_seconds);
+  s->restart_after_history = Scenario::Restart::kKept;
+  auto restarted_kept = measure(*s);
+  EXPECT_LE(restarted_kept["wait-predict"].p99_wait_seconds, 0.6 * keda.p99_wait_seconds);
+  EXPECT_LE(restarted_kept["wait-predict"].pod_seconds, keda.pod_seconds);
+  EXPECT_EQ(restarted_kept["keda-hpa"].p99_wait_seconds, keda.p99_wait_seconds);  // not restarted
 }
 
 // The speed of a one-hour replay is measured by bench/sim_replay (not here: a loaded machine
