@@ -102,6 +102,18 @@ Candidate Bound(int64_t raw, const PolicyInput& in, const PolicyConfig& c, Polic
     return {std::min(std::max(in.current_replicas, c.min_replicas), c.max_replicas),
             Reason::kInvalidCommit};
   }
+  if (all_backlog <= 0 && !arriving && c.kind != PolicyKind::kMessages && !in.produced_per_minute &&
+      raw_reason != Reason::kPredicted) {
+    // The first tick of a process: no interval yet, so whether messages arrive is unknown, and
+    // a group that keeps up reads a backlog of 0 while they do. Not idle on that alone (a
+    // restarted daemon took such a group to min_replicas): hold; the next tick knows. The idle
+    // timer starts, as the backlog was 0.
+    if (!st.zero_backlog_since) st.zero_backlog_since = in.now;
+    const int32_t held = std::clamp(in.current_replicas, c.idle_replicas, c.max_replicas);
+    return {held, held < in.current_replicas   ? Reason::kClampedMax
+                  : held > in.current_replicas ? Reason::kClampedMin
+                                               : Reason::kNoChange};
+  }
   if (all_backlog <= 0 && !arriving) {
     if (!st.zero_backlog_since) st.zero_backlog_since = in.now;
     const bool ttl_passed = in.now - *st.zero_backlog_since >= c.min_ttl;

@@ -289,12 +289,15 @@ TEST_F(E2eTest, WaitPolicyLearnsThePodsRateSettlesAndKeepsItAcrossARestart) {
   EXPECT_NEAR(saved["per_pod_rate"]["value"].get<double>(), WaitRun::kPodRate,
               0.25 * WaitRun::kPodRate)
       << saved.dump();
-  EXPECT_EQ(saved["per_pod_rate"]["exact"], true) << saved.dump();
+  // Exact when a tick saw the pods saturated, or a probe was answered; a lower bound otherwise
+  // (the first jump may come before a saturated sample): timing decides.
+  const bool exact = saved["per_pod_rate"]["exact"].get<bool>();
   EXPECT_EQ(saved["startup_seconds"]["measured"], true) << saved.dump();
   EXPECT_LE(saved["startup_seconds"]["value"].get<double>(), 10) << saved.dump();  // 3 s + ticks
 
-  // A new process (a rolling upgrade) restores it and keeps pods that keep up: no seed-rule
-  // drop at its first tick, no probe below them (one pod's rate is known, exactly).
+  // A new process (a rolling upgrade) restores it and keeps pods that keep up: nothing taken
+  // away at its first tick (no rate known yet: not the seed rule, not idle on a backlog of 0,
+  // which a group that keeps up often reads), and no probe below them when the rate is exact.
   const int before = world.replicas();
   auto next = StartDaemon(env);
   int lowest = before;
@@ -308,14 +311,19 @@ TEST_F(E2eTest, WaitPolicyLearnsThePodsRateSettlesAndKeepsItAcrossARestart) {
   ASSERT_EQ(restored.size(), 1u) << next->Stderr();
   EXPECT_NEAR(restored[0]["per_pod_rate"].get<double>(), WaitRun::kPodRate,
               0.25 * WaitRun::kPodRate);
-  EXPECT_EQ(restored[0]["per_pod_rate_exact"], true);
-  EXPECT_GE(lowest, WaitRun::kNeeded) << "the restarted daemon went below the pods that keep up";
+  EXPECT_EQ(restored[0]["per_pod_rate_exact"], exact);
   std::string story;
   for (const auto& l : LogLines(*next, "scaled deployment")) {
     story += l.dump() + "\n";
     EXPECT_NE(l["why"], "seed_rule") << story;
+    EXPECT_NE(l["reason"], "idle_pending") << story;
+    EXPECT_NE(l["reason"], "idle") << story;
   }
-  if (before == WaitRun::kNeeded) {
+  // A probe (μ only a lower bound) goes one pod below and comes back.
+  EXPECT_GE(lowest, WaitRun::kNeeded - (exact ? 0 : 1))
+      << "the restarted daemon went below the pods that keep up\n"
+      << story;
+  if (before == WaitRun::kNeeded && exact) {
     EXPECT_TRUE(story.empty()) << story;
   }
   next->Signal(SIGTERM);

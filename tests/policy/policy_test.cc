@@ -114,6 +114,48 @@ struct Driver {
   }
 };
 
+// rate and wait: idle means no backlog and no arrivals, and a process's first tick has no
+// interval yet, so whether messages arrive is unknown. A group that keeps up reads a backlog of
+// 0 while they do: a restarted daemon took it to MIN_REPLICAS on that alone. The first tick
+// holds (an idle Deployment stays idle); the next one knows. The seed rule (messages) is as
+// the seed was: a backlog of 0 is idle at once.
+TEST(DecideTest, FirstTickOfRateOrWaitIsNotIdleOnAZeroBacklogAlone) {
+  for (PolicyKind kind : {PolicyKind::kRate, PolicyKind::kWait}) {
+    SCOPED_TRACE(std::string(PolicyKindName(kind)));
+    PolicyConfig c = Seed();
+    c.kind = kind;
+    FakeClock clock;
+    PolicyState st;
+    PolicyInput first{.now = clock.Now(), .backlog = 0, .current_replicas = 3, .ready_replicas = 3};
+    Decision d = Decide(first, st, c);
+    EXPECT_EQ(d.desired, 3);
+    EXPECT_FALSE(d.scale);
+    // The next tick knows: nothing arrives, so the idle rule applies.
+    clock.Advance(seconds(15));
+    PolicyInput quiet = first;
+    quiet.now = clock.Now();
+    quiet.produced_per_minute = 0;
+    quiet.consumed_per_minute = 0;
+    d = Decide(quiet, d.next_state, c);
+    EXPECT_EQ(d.desired, 1);
+    EXPECT_EQ(d.reason, Reason::kIdlePending);
+    // An idle Deployment stays idle over a restart.
+    PolicyState fresh;
+    PolicyInput idle = first;
+    idle.current_replicas = 0;
+    idle.ready_replicas = 0;
+    d = Decide(idle, fresh, c);
+    EXPECT_EQ(d.desired, 0);
+    EXPECT_FALSE(d.scale);
+  }
+  PolicyState st;
+  FakeClock clock;
+  const Decision seed =
+      Decide({.now = clock.Now(), .backlog = 0, .current_replicas = 3}, st, Seed());
+  EXPECT_EQ(seed.desired, 1);
+  EXPECT_EQ(seed.reason, Reason::kIdlePending);
+}
+
 TEST(DecideTest, IdleAfterMinTtlOfZeroBacklog) {
   Driver dr;
   dr.current = 4;
