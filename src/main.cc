@@ -1,19 +1,20 @@
 // kafka-autoscaler: wiring only. The one place that reads the environment and argv, turns them
 // into typed options, builds the real implementations of each seam and hands them over.
-#include <librdkafka/rdkafka.h>
 #include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
+
+#include <CLI/CLI.hpp>
+#include <librdkafka/rdkafka.h>
+#include <nlohmann/json.hpp>
 
 #include "common/guarded.h"
 #include "config/config.h"
@@ -32,12 +33,12 @@
 #include "kube/config_map_store.h"
 #include "kube/deployment_target.h"
 #include "kube/guarded_scale_target.h"
-#include "kube/informer.h"
 #include "kube/kube_config.h"
 #include "kube/leader_elector.h"
-#include "kube/lease_lock.h"
 #include "kube/scale_cache.h"
+#include "kube/lease_lock.h"
 #include "kube/shards.h"
+#include "kube/informer.h"
 #include "many/controller.h"
 #include "many/kube_parts.h"
 #include "many/options.h"
