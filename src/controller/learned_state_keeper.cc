@@ -35,18 +35,15 @@ bool LearnedStateKeeper::Restore() {
               {{"store", store_.Describe()}, {"error", std::string("not JSON")}});
     return true;
   }
-  if (saved.is_object() && saved.contains("target") && saved["target"].is_string() &&
-      saved["target"].get<std::string>() != reconciler_.LearnedTarget()) {
-    foreign_ = true;
-    log_.Error(
-        "the learned state store holds another target's state; keeping nothing (give "
-        "each target its own LEARNED_STATE_CONFIGMAP)",
-        {{"store", store_.Describe()},
-         {"stored_for", saved["target"].get<std::string>()},
-         {"target", reconciler_.LearnedTarget()}});
-    return true;
-  }
   if (auto s = reconciler_.RestoreLearned(saved); !s) {
+    if (s.error().code == ErrorCode::kFailedPrecondition) {  // another target's state
+      foreign_ = true;
+      log_.Error(
+          "the learned state store holds another target's state; keeping nothing (give "
+          "each target its own LEARNED_STATE_CONFIGMAP)",
+          {{"store", store_.Describe()}, {"error", s.error().message}});
+      return true;
+    }
     log_.Warn("learned state not restored; starting cold",
               {{"store", store_.Describe()}, {"error", s.error().message}});
     return true;

@@ -125,17 +125,20 @@ json SaveLearned(const WaitMemory& w, std::string_view target, SteadyTime now, W
 Status RestoreLearned(const json& saved, std::string_view target, SteadyTime now, WallTime wall_now,
                       WaitMemory& w) {
   if (!saved.is_object()) return Invalid("(top)", "not an object");
+  // The target first: a state of another target is never this one's to judge or overwrite.
+  auto t = saved.find("target");
+  if (t == saved.end() || !t->is_string()) return Invalid("target", "missing or not a string");
+  if (t->get<std::string>() != target) {
+    // Its own code: the state is not bad, it is another target's (learned_state.h).
+    return MakeError(ErrorCode::kFailedPrecondition, "learned state: target: learned for \"" +
+                                                         t->get<std::string>() + "\", not \"" +
+                                                         std::string(target) + "\"");
+  }
   auto version = Number(saved, "version", "version", 0, kHuge);
   if (!version) return MakeError(version.error());
   if (*version != kLearnedStateVersion) {
     return Invalid("version", "format " + saved["version"].dump() + ", this build reads " +
                                   std::to_string(kLearnedStateVersion));
-  }
-  auto t = saved.find("target");
-  if (t == saved.end() || !t->is_string()) return Invalid("target", "missing or not a string");
-  if (t->get<std::string>() != target) {
-    return Invalid("target", "learned for \"" + t->get<std::string>() + "\", not \"" +
-                                 std::string(target) + "\"");
   }
   auto saved_at = Number(saved, "saved_at_unix_seconds", "saved_at_unix_seconds", 0, kHuge);
   if (!saved_at) return MakeError(saved_at.error());

@@ -33,7 +33,9 @@ nlohmann::json SaveLearned(const WaitMemory& w, std::string_view target, SteadyT
 
 // Checks every field of `saved` (version, target, types, finite values within the bounds the
 // policy itself keeps) and only then replaces the learned parts of `w`; on any error `w` is
-// untouched and the error names the field. The parts a restart makes stale are left as they
+// untouched and the error names the field. A well-formed state saved for another target is
+// kFailedPrecondition (nothing wrong with it: it is not this target's); every other refusal is
+// kInvalidArgument. The parts a restart makes stale are left as they
 // are (a fresh WaitMemory's: learned again).
 Status RestoreLearned(const nlohmann::json& saved, std::string_view target, SteadyTime now,
                       WallTime wall_now, WaitMemory& w);
