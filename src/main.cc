@@ -504,8 +504,9 @@ int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions
                         {"identity", identity}});
   if (!cfg.learned_state_configmap.empty()) {
     log.Warn("configuration",
-             {{"warning", std::string("LEARNED_STATE_CONFIGMAP is kept in MODE=single only; with "
-                                      "MODE=many each KafkaScaler's wait policy starts cold")}});
+             {{"warning", std::string("LEARNED_STATE_CONFIGMAP is not used in MODE=many: each "
+                                      "KafkaScaler of the wait policy keeps what it learned in "
+                                      "its status.learnedState")}});
   }
 
   auto kafka_options = ka::kafka::OptionsFromConfig(cfg);
@@ -583,7 +584,8 @@ int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions
        .may_act = [&] { return election.IsLeader(); },
        .may_write = [&] { return !stop.Stopped() && election.IsLeader(); },
        .owns = [&](const std::string& key) { return shards.OwnsKey(key); },
-       .identity = identity},
+       .identity = identity,
+       .learned_state_every = cfg.learned_state_save},
       clock, log, tracer, ka::many::MakeKubeFactory(**client, **cache, clock, identity),
       [&](const ka::many::ScalerRef& ref) -> std::unique_ptr<ka::kube::EventRecorder> {
         return std::make_unique<ka::many::ScalerEventRecorder>(**client, ref, clock, identity);
@@ -657,7 +659,13 @@ int RunMany(const ka::config::Config& cfg, const ka::telemetry::TelemetryOptions
     if (clock.SleepUntil(started + pass_period, stop)) break;
   }
 
-  // No pass is running: no write can follow. Stop watching, then give the Lease up.
+  // No pass is running. Still the owner of what it owned: keep what the wait targets learned
+  // (at most 10 s of a pod's 30 s grace), then no write can follow. Stop watching, then give
+  // the Leases up.
+  if (const size_t saved = controller.SaveLearnedNow(clock.Now() + std::chrono::seconds(10));
+      saved > 0) {
+    log.Info("saved the learned state", {{"kafkascalers", static_cast<int64_t>(saved)}});
+  }
   stop.Stop();
   for (auto& t : informer_threads) t.join();
   election.Finish(log);

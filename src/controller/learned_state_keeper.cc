@@ -1,8 +1,26 @@
 #include "controller/learned_state_keeper.h"
 
+#include <algorithm>
+#include <chrono>
 #include <utility>
 
 namespace kafka_autoscaler::controller {
+
+Fields DescribeLearned(const nlohmann::json& saved, WallTime now) {
+  const double age = std::max(0.0, std::chrono::duration<double>(now.time_since_epoch()).count() -
+                                       saved.value("saved_at_unix_seconds", 0.0));
+  const auto& mu = saved["per_pod_rate"];
+  int64_t days = 0;
+  if (saved["daily_profile"].is_object()) {
+    for (const auto& d : saved["daily_profile"]["days"]) days = std::max(days, d.get<int64_t>());
+  }
+  return {{"age_seconds", age},
+          {"per_pod_rate", mu.is_object() ? mu["value"].get<double>() : 0.0},
+          {"per_pod_rate_exact", mu.is_object() && mu["exact"].get<bool>()},
+          {"startup_seconds", saved["startup_seconds"]["value"].get<double>()},
+          {"burst_onsets", static_cast<int64_t>(saved["burst_onsets"].size())},
+          {"daily_profile_days", days}};
+}
 
 LearnedStateKeeper::LearnedStateKeeper(Reconciler& reconciler, kube::TextStore& store,
                                        const Clock& clock, Logger& log, Duration every,
@@ -48,22 +66,9 @@ bool LearnedStateKeeper::Restore() {
               {{"store", store_.Describe()}, {"error", s.error().message}});
     return true;
   }
-  const double age =
-      std::max(0.0, std::chrono::duration<double>(clock_.WallNow().time_since_epoch()).count() -
-                        saved.value("saved_at_unix_seconds", 0.0));
-  const auto& mu = saved["per_pod_rate"];
-  int64_t days = 0;
-  if (saved["daily_profile"].is_object()) {
-    for (const auto& d : saved["daily_profile"]["days"]) days = std::max(days, d.get<int64_t>());
-  }
-  log_.Info("restored learned state",
-            {{"store", store_.Describe()},
-             {"age_seconds", age},
-             {"per_pod_rate", mu.is_object() ? mu["value"].get<double>() : 0.0},
-             {"per_pod_rate_exact", mu.is_object() && mu["exact"].get<bool>()},
-             {"startup_seconds", saved["startup_seconds"]["value"].get<double>()},
-             {"burst_onsets", static_cast<int64_t>(saved["burst_onsets"].size())},
-             {"daily_profile_days", days}});
+  Fields fields{{"store", store_.Describe()}};
+  for (Field& f : DescribeLearned(saved, clock_.WallNow())) fields.push_back(std::move(f));
+  log_.Info("restored learned state", std::move(fields));
   return true;
 }
 

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "common/clock.h"
@@ -25,6 +26,11 @@
 #include "kube/text_store.h"
 
 namespace kafka_autoscaler::controller {
+
+// What a restored state holds, for the "restored learned state" log line: its age, μ (and
+// whether exact), the start-up estimate, the burst onsets kept and the profile's days. `saved`
+// must be a state RestoreLearned() accepted.
+Fields DescribeLearned(const nlohmann::json& saved, WallTime now);
 
 class LearnedStateKeeper final : public TickListener {
  public:

@@ -3,9 +3,11 @@
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
+#include <functional>
 #include <sstream>
 #include <utility>
 
+#include "controller/learned_state_keeper.h"
 #include "controller/loop.h"
 #include "kube/guarded_scale_target.h"
 #include "many/options.h"
@@ -114,6 +116,17 @@ std::string Compact(const json& object) {
   return text;
 }
 
+// status.learnedState: what the wait policy learned, as the JSON text of policy::SaveLearned.
+constexpr char kLearnedField[] = "learnedState";
+
+// The status as compared and patched at each tick: without learnedState, which only a save
+// writes (and which is far larger than the rest).
+std::string StatusText(const json& status) {
+  json s = status;
+  s.erase(kLearnedField);
+  return Compact(s);
+}
+
 std::string Joined(const Error& e) {
   std::string out = e.message;
   for (const auto& d : e.details) out += (out.empty() ? "" : "; ") + d;
@@ -172,6 +185,10 @@ struct Controller::Target {
   // names): logged at each build, posted once as Warning events by the replica that writes.
   std::vector<std::string> warnings;
   bool warnings_posted = false;
+  // The wait policy's learned state is kept in status.learnedState (learned_state_every set):
+  // the next save is due then.
+  bool keeps_learned = false;
+  SteadyTime next_learned_save{};
 };
 
 Controller::Controller(ControllerOptions options, const Clock& clock, Logger& log,
@@ -249,7 +266,7 @@ void Controller::Build(const json& object, bool fresh) {
     t->written_status = existing->second->written_status;
     t->last_scale_time = existing->second->last_scale_time;
   } else if (object.contains("status") && object["status"].is_object()) {
-    t->written_status = Compact(object["status"]);  // keeps transition times across restarts
+    t->written_status = StatusText(object["status"]);  // keeps transition times across restarts
   }
   t->deleted = std::make_shared<std::atomic<bool>>(false);
   {
@@ -326,6 +343,12 @@ void Controller::Build(const json& object, bool fresh) {
     t->tracer = std::make_unique<NamedTracer>(tracer_, key);
     t->reconciler = std::make_unique<controller::Reconciler>(
         t->options, clock_, t->source, *t->guarded, t->events.get(), log_, *t->tracer);
+    if (options_.learned_state_every && cfg.policy.kind == policy::PolicyKind::kWait) {
+      t->keeps_learned = true;
+      const bool replaces =
+          !fresh && existing != targets_.end() && existing->second->ref.uid == ref.uid;
+      RestoreLearned(*t, replaces ? existing->second.get() : nullptr, object);
+    }
     const bool was_dormant = existing != targets_.end() && existing->second->dormant;
     log_.Info(existing == targets_.end() ? "kafkascaler added"
               : was_dormant              ? "kafkascaler owned here; built"
@@ -338,6 +361,44 @@ void Controller::Build(const json& object, bool fresh) {
                {"interval_seconds", static_cast<int64_t>(cfg.scale_interval.count())}});
   }
   Install(std::move(t));
+}
+
+void Controller::RestoreLearned(Target& t, const Target* replaced, const json& object) {
+  nlohmann::json saved;
+  std::string from;
+  if (replaced != nullptr && replaced->keeps_learned && replaced->reconciler) {
+    // A spec change: what the target it replaces learned is newer than any save.
+    saved = replaced->reconciler->SaveLearned();
+    from = "the previous spec";
+    t.next_learned_save = replaced->next_learned_save;
+  } else {
+    const int64_t every = std::max<int64_t>(
+        1, std::chrono::duration_cast<std::chrono::seconds>(*options_.learned_state_every).count());
+    const auto phase = static_cast<int64_t>(std::hash<std::string>{}(t.key) % every);
+    t.next_learned_save = clock_.Now() + std::chrono::seconds(phase);
+    const json* status = object.contains("status") ? &object["status"] : nullptr;
+    if (status == nullptr || !status->is_object() || !status->contains(kLearnedField)) return;
+    from = std::string("status.") + kLearnedField;
+    const json& text = (*status)[kLearnedField];
+    if (text.is_string()) saved = json::parse(text.get<std::string>(), nullptr, false);
+    if (!text.is_string() || saved.is_discarded()) {
+      log_.Warn("learned state not restored; starting cold",
+                {{"kafkascaler", t.key}, {"from", from}, {"error", std::string("not JSON text")}});
+      return;
+    }
+  }
+  if (Status s = t.reconciler->RestoreLearned(saved); !s) {
+    // Another target's state (the spec changed the workload, topics or group) is not a fault.
+    log_.Log(s.error().code == ErrorCode::kFailedPrecondition ? LogLevel::kInfo : LogLevel::kWarn,
+             "learned state not restored; starting cold",
+             {{"kafkascaler", t.key}, {"from", from}, {"error", s.error().message}});
+    return;
+  }
+  Fields fields{{"kafkascaler", t.key}, {"from", from}};
+  for (Field& f : controller::DescribeLearned(saved, clock_.WallNow())) {
+    fields.push_back(std::move(f));
+  }
+  log_.Info("restored learned state", std::move(fields));
 }
 
 void Controller::Install(std::unique_ptr<Target> t) {
@@ -385,7 +446,7 @@ int Controller::PassOnce() {
       handed_back.push_back(json::parse(t->object));
     } else if (json object = json::parse(t->object);
                object.contains("status") && object["status"].is_object()) {
-      t->written_status = Compact(object["status"]);  // the previous owner's, for the patch
+      t->written_status = StatusText(object["status"]);  // the previous owner's, for the patch
     }
     t->next_due = clock_.Now();
   }
@@ -486,7 +547,8 @@ void Controller::Finish(Target& t, const controller::TickReport* report, bool ma
       }
     }
   }
-  if (status == written_status || !may_write) return;
+  const bool save_learned = may_write && t.keeps_learned && clock_.Now() >= t.next_learned_save;
+  if ((status == written_status && !save_learned) || !may_write) return;
   const std::string previous = written_status.value("reconciledBy", "");
   if (!t.handover_announced && t.scaler_events && !options_.identity.empty() && !previous.empty() &&
       previous != options_.identity) {
@@ -499,15 +561,47 @@ void Controller::Finish(Target& t, const controller::TickReport* report, bool ma
                 {{"kafkascaler", t.key}, {"error", s.error().message}});
     }
   }
-  Status written = status_writer_.Write(t.ref, StatusMergePatch(written_status, status));
+  json patch = status == written_status ? json{{"status", json::object()}}
+                                        : StatusMergePatch(written_status, status);
+  if (save_learned) patch["status"][kLearnedField] = t.reconciler->SaveLearned().dump();
+  Status written = status_writer_.Write(t.ref, patch);
   if (!written) {
     if (written.error().code != ErrorCode::kNotFound) {
       log_.Warn("could not write kafkascaler status",
                 {{"kafkascaler", t.key}, {"error", written.error().message}});
     }
-    return;  // written_status unchanged: the next tick tries again
+    return;  // written_status and the save unchanged: the next tick tries again
   }
   t.written_status = Compact(status);
+  if (save_learned) t.next_learned_save = clock_.Now() + *options_.learned_state_every;
+}
+
+size_t Controller::SaveLearnedNow(SteadyTime deadline) {
+  if (!options_.learned_state_every || (options_.may_act && !options_.may_act())) return 0;
+  size_t saved = 0, left = 0;
+  for (auto& [key, t] : targets_) {
+    if (!t->keeps_learned || t->dormant || t->deleted->load() || !Owns(key)) continue;
+    if (clock_.Now() >= deadline) {
+      ++left;
+      continue;
+    }
+    const json patch = {{"status", {{kLearnedField, t->reconciler->SaveLearned().dump()}}}};
+    if (Status s = status_writer_.Write(t->ref, patch); !s) {
+      if (s.error().code != ErrorCode::kNotFound) {
+        log_.Warn("could not save the learned state",
+                  {{"kafkascaler", key}, {"error", s.error().message}});
+      }
+      continue;
+    }
+    ++saved;
+  }
+  if (left > 0) {
+    log_.Warn(
+        "the stop's deadline came before every learned state was saved; the others keep "
+        "their last periodic save",
+        {{"saved", static_cast<int64_t>(saved)}, {"left", static_cast<int64_t>(left)}});
+  }
+  return saved;
 }
 
 size_t Controller::TargetCount() const {

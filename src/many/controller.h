@@ -23,6 +23,16 @@
 // target's failure (missing topic, 403 on its Deployment, invalid spec) shows in that target's
 // status only.
 //
+// Learned state (`learned_state_every`): a target of the wait policy keeps what the policy
+// learned (one pod's rate, start-up, pause, noise, burst onsets, daily profile) in its
+// status.learnedState, so an instance restart, a shard moving to another replica or a spec
+// change does not start it cold. A target built here restores it: on a spec change from the
+// target it replaces (its state in memory is the newest), otherwise from the status on the
+// object the informer delivered (the previous owner's last save). A state learned for another
+// workload, topics or group (the spec changed them) is not used and is overwritten at the next
+// save; a state that is not valid is logged and overwritten too. The status comparison above
+// leaves learnedState out, so a save is the only write it causes.
+//
 // Leadership: `may_act` is asked once per pass. A follower ticks (so its state is warm) but
 // neither scales, posts Events, nor writes status.
 //
@@ -123,6 +133,11 @@ struct ControllerOptions {
   std::function<bool(const std::string& key)> owns;
   // This replica, written to status.reconciledBy; empty = not written.
   std::string identity;
+  // What the wait policy learned is kept in each such target's status.learnedState (the JSON of
+  // policy::SaveLearned, as a string), written by the target's writer every this often (the
+  // first time at a point of the interval fixed by the target's key, so that thousands of
+  // targets do not all write in one pass). Unset: nothing is kept or restored.
+  std::optional<Duration> learned_state_every;
 };
 
 // One target as /metrics and logs see it (copied under a lock).
@@ -157,6 +172,12 @@ class Controller {
   // One pass (see the file comment). Returns the number of targets that ticked.
   int Pass();
 
+  // Writes the learned state of every wait target this replica owns and may write now (a
+  // graceful stop, after the last pass and before the Leases are given up), until `deadline`;
+  // those left keep the state of their last periodic save. Returns how many were written.
+  // Pass thread.
+  size_t SaveLearnedNow(SteadyTime deadline);
+
   size_t TargetCount() const;
   // Targets this replica owned at the last pass (all of them without `owns`).
   size_t OwnedCount() const { return owned_count_.load(); }
@@ -177,6 +198,9 @@ class Controller {
   // `fresh`: rebuild even when the generation is unchanged, with the status found on `object`.
   void Build(const nlohmann::json& object, bool fresh = false);
   void Install(std::unique_ptr<Target> t);
+  // Puts the learned state back into `t`'s new reconciler: `replaced`'s (a spec change), else
+  // the one in `object`'s status; logs the outcome. Sets t.next_learned_save.
+  void RestoreLearned(Target& t, const Target* replaced, const nlohmann::json& object);
   bool Owns(const std::string& key) const { return !options_.owns || options_.owns(key); }
   void TickBatch(std::vector<Target*>& batch, kafka::SharedObserver* observer, bool may_act);
   void Finish(Target& t, const controller::TickReport* report, bool may_act);

@@ -356,6 +356,66 @@ TEST_F(ManyE2eTest, WatchNamespacesStatefulSetsAndIdlePassesCostNoRequest) {
   EXPECT_EQ(daemon->Wait(seconds(30)), 0) << daemon->Stderr();
 }
 
+// The wait policy's learned state in MODE=many lives in each KafkaScaler's status.learnedState:
+// saved at a graceful stop, restored by the next instance when it builds the target. The state
+// is edited in between (kubectl, the status subresource) so that what is restored is known.
+TEST_F(ManyE2eTest, AWaitScalerKeepsWhatItLearnedInItsStatusAcrossRestarts) {
+  Apply(ScalerYaml(kOrders, "  scalingPolicy: wait\n  targetWaitSeconds: 20\n"));
+  auto log_lines = [](const Process& p, const std::string& msg) {
+    std::vector<json> out;
+    for (const auto& line : p.Lines()) {
+      auto j = json::parse(line, nullptr, false);
+      if (j.is_object() && j.value("msg", "") == msg) out.push_back(j);
+    }
+    return out;
+  };
+  auto learned = [&] {
+    const json s = Scaler(kOrders.ns, kOrders.scaler);
+    if (!s.is_object() || !s.contains("status") || !s["status"].contains("learnedState")) {
+      return json();
+    }
+    return json::parse(s["status"]["learnedState"].get<std::string>(), nullptr, false);
+  };
+  auto first = StartDaemon();
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const json ready = Condition(Scaler(kOrders.ns, kOrders.scaler), "Ready");
+        return ready.is_object() && ready.value("status", "") == "True";
+      },
+      seconds(60)))
+      << first->Stderr();
+  first->Signal(SIGTERM);
+  ASSERT_EQ(first->Wait(seconds(30)), 0) << first->Stderr();
+  ASSERT_EQ(log_lines(*first, "saved the learned state").size(), 1u) << first->Stderr();
+  json saved = learned();
+  ASSERT_TRUE(saved.is_object()) << Kubectl("get ks -A -o yaml").output;
+  EXPECT_EQ(saved["target"], "team-a/orders-worker topics=orders group=g-orders");
+  EXPECT_TRUE(saved["per_pod_rate"].is_null()) << "nothing was consumed: one pod's rate unknown";
+
+  saved["per_pod_rate"] = {{"value", 16.0}, {"exact", true}};
+  const std::string patch = (dir_ / "status-patch.json").string();
+  std::ofstream(patch) << json{{"status", {{"learnedState", saved.dump()}}}}.dump();
+  auto r = Kubectl("patch ks " + kOrders.scaler + " -n " + kOrders.ns +
+                   " --subresource=status --type=merge --patch-file=" + patch);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+
+  auto next = StartDaemon();
+  ASSERT_TRUE(
+      Eventually([&] { return !log_lines(*next, "restored learned state").empty(); }, seconds(60)))
+      << next->Stderr();
+  const json restored = log_lines(*next, "restored learned state").front();
+  EXPECT_EQ(restored["kafkascaler"], "team-a/orders");
+  EXPECT_EQ(restored["from"], "status.learnedState");
+  EXPECT_EQ(restored["per_pod_rate"], 16.0);
+  EXPECT_EQ(restored["per_pod_rate_exact"], true);
+  next->Signal(SIGTERM);
+  ASSERT_EQ(next->Wait(seconds(30)), 0) << next->Stderr();
+  const json again = learned();
+  EXPECT_EQ(again["per_pod_rate"], saved["per_pod_rate"]);
+  EXPECT_GT(again["saved_at_unix_seconds"].get<double>(),
+            saved["saved_at_unix_seconds"].get<double>());
+}
+
 }  // namespace
 }  // namespace kafka_autoscaler::testing
 

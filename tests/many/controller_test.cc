@@ -20,6 +20,7 @@
 #include "fakes/fake_clock.h"
 #include "fakes/fakes.h"
 #include "many/status.h"
+#include "policy/learned_state.h"
 #include "telemetry/metrics.h"
 
 namespace kafka_autoscaler::many {
@@ -546,12 +547,15 @@ TEST_F(ManyControllerTest, AFollowerNeitherScalesNorWritesStatus) {
 
 class ShardedControllerTest : public ManyControllerTest {
  protected:
-  std::unique_ptr<Controller> Replica(const std::string& identity) {
+  std::unique_ptr<Controller> Replica(const std::string& identity,
+                                      std::optional<Duration> learned_every = std::nullopt) {
     return std::make_unique<Controller>(
         ControllerOptions{
             .clusters = {{"default", &observer_}},
+            .may_act = [this] { return leader_; },
             .owns = [this, identity](const std::string& key) { return owner_[key] == identity; },
-            .identity = identity},
+            .identity = identity,
+            .learned_state_every = learned_every},
         clock_, log_, tracer_,
         [this](const ScalerRef&, const config::KafkaScalerTarget& spec) -> Result<TargetKube> {
           const std::string key = spec.config.namespace_name + "/" + spec.config.deployment_name;
@@ -587,6 +591,7 @@ class ShardedControllerTest : public ManyControllerTest {
     return object;
   }
   std::map<std::string, std::string> owner_;
+  bool leader_ = true;
 };
 
 TEST_F(ShardedControllerTest, EachReplicaTicksAndWritesOnlyTheTargetsItOwns) {
@@ -696,6 +701,184 @@ TEST_F(ShardedControllerTest, ATargetOwnedElsewhereIsBuiltOnlyWhenGained) {
   EXPECT_EQ(b->Pass(), 1);
   EXPECT_EQ(factory_calls_, 2);
   EXPECT_EQ(Workload("ns/one-worker").Sets(), (std::vector<std::string>{"set 2", "set 4"}));
+}
+
+// --- The wait policy's learned state in status.learnedState ---
+
+class LearnedStateTest : public ShardedControllerTest {
+ protected:
+  static constexpr char kTarget[] = "ns/worker topics=orders group=workers";
+
+  // A wait-policy KafkaScaler of workload `deployment`.
+  static json WaitScaler(const std::string& deployment = "worker", int64_t generation = 1,
+                         json extra = json::object()) {
+    json spec = {{"scalingPolicy", "wait"}, {"targetWaitSeconds", 20}};
+    spec.merge_patch(extra);
+    return Scaler("ns", "one", deployment, spec, generation);
+  }
+  // A state as a daemon saved it for `target`: one pod's rate 16 msg/s, measured, start-up 12 s.
+  std::string Saved(const std::string& target = kTarget) {
+    policy::WaitMemory w;
+    w.mu = 16;
+    w.mu_exact = true;
+    w.startup = 12;
+    w.startup_measured = true;
+    return policy::SaveLearned(w, target, clock_.Now(), clock_.WallNow()).dump();
+  }
+  static json WithLearned(json object, const std::string& text) {
+    object["status"]["learnedState"] = text;
+    return object;
+  }
+  // The learned states written for ns/one, parsed, in order.
+  std::vector<json> Saves() const {
+    std::vector<json> out;
+    for (const auto& [key, patch] : writer_.writes) {
+      if (key == "ns/one" && patch["status"].contains("learnedState")) {
+        out.push_back(json::parse(patch["status"]["learnedState"].get<std::string>()));
+      }
+    }
+    return out;
+  }
+  static json PerPodRate(const json& saved) { return saved["per_pod_rate"]; }
+};
+
+TEST_F(LearnedStateTest, AWaitTargetRestoresItsStatusStateAndSavesItOnAFixedPeriod) {
+  auto a = Replica("a", seconds(300));
+  owner_ = {{"ns/one", "a"}};
+  a->Apply({kube::ChangeType::kAdded, WithLearned(WaitScaler(), Saved())});
+  observer_.answers["ns/one"] = FakeMetricSource::Backlog(0, 6);
+  std::vector<int> saved_at;
+  for (int t = 0; t <= 700; ++t) {
+    const size_t before = Saves().size();
+    clock_.Advance(seconds(1));
+    a->Pass();
+    if (Saves().size() > before) saved_at.push_back(t);
+  }
+  ASSERT_GE(saved_at.size(), 2u);
+  EXPECT_LT(saved_at[0], 300) << "the first save comes within one period";
+  EXPECT_EQ(saved_at[1] - saved_at[0], 300);
+  const json first = Saves().front();
+  EXPECT_EQ(PerPodRate(first), (json{{"value", 16.0}, {"exact", true}}));
+  EXPECT_EQ(first["target"], kTarget);
+  // Only a save writes learnedState; no other status write removes it.
+  for (const auto& [key, patch] : writer_.writes) {
+    EXPECT_FALSE(patch["status"].contains("learnedState") &&
+                 !patch["status"]["learnedState"].is_string())
+        << patch.dump();
+  }
+  EXPECT_TRUE(Status("ns/one")["learnedState"].is_string());
+
+  // Without a state in its status, the same target starts cold.
+  auto cold = Replica("a", seconds(300));
+  writer_.writes.clear();
+  cold->Apply({kube::ChangeType::kAdded, WaitScaler()});
+  for (int t = 0; t < 300 && Saves().empty(); ++t) {
+    clock_.Advance(seconds(1));
+    cold->Pass();
+  }
+  ASSERT_EQ(Saves().size(), 1u);
+  EXPECT_TRUE(PerPodRate(Saves().front()).is_null());
+}
+
+TEST_F(LearnedStateTest, ASpecChangeKeepsTheStateUnlessItNamesAnotherWorkload) {
+  auto a = Replica("a", seconds(300));
+  owner_ = {{"ns/one", "a"}};
+  a->Apply({kube::ChangeType::kAdded, WithLearned(WaitScaler(), Saved())});
+  observer_.answers["ns/one"] = FakeMetricSource::Backlog(0, 6);
+  a->Pass();
+  // A new generation (maxReplicas): the state in memory carries over (the object delivered
+  // has no learnedState, as if it had never been saved).
+  a->Apply({kube::ChangeType::kModified, WaitScaler("worker", 2, {{"maxReplicas", 4}})});
+  clock_.Advance(seconds(1));
+  a->Pass();
+  EXPECT_EQ(a->SaveLearnedNow(clock_.Now() + seconds(10)), 1u);
+  EXPECT_EQ(PerPodRate(Saves().back()), (json{{"value", 16.0}, {"exact", true}}));
+  // Another workload: what was learned of the old one is not used, and is overwritten.
+  writer_.writes.clear();
+  a->Apply({kube::ChangeType::kModified, WithLearned(WaitScaler("other", 3), Saved())});
+  clock_.Advance(seconds(1));
+  a->Pass();
+  EXPECT_EQ(a->SaveLearnedNow(clock_.Now() + seconds(10)), 1u);
+  EXPECT_TRUE(PerPodRate(Saves().back()).is_null());
+  EXPECT_EQ(Saves().back()["target"], "ns/other topics=orders group=workers");
+}
+
+TEST_F(LearnedStateTest, TheReplicaThatTakesATargetOverRestoresThePreviousOwnersState) {
+  auto a = Replica("a", seconds(300));
+  auto b = Replica("b", seconds(300));
+  owner_ = {{"ns/one", "a"}};
+  a->Apply({kube::ChangeType::kAdded, WithLearned(WaitScaler(), Saved())});
+  b->Apply({kube::ChangeType::kAdded, WaitScaler()});  // b saw the object before any save
+  observer_.answers["ns/one"] = FakeMetricSource::Backlog(0, 6);
+  a->Pass();
+  b->Pass();
+  ASSERT_EQ(a->SaveLearnedNow(clock_.Now() + seconds(10)), 1u);  // a stops gracefully
+  EXPECT_EQ(b->SaveLearnedNow(clock_.Now() + seconds(10)), 0u) << "b owns nothing";
+  b->Apply({kube::ChangeType::kModified, WithStatus(WaitScaler())});
+  owner_["ns/one"] = "b";
+  clock_.Advance(seconds(1));
+  EXPECT_EQ(b->Pass(), 1);
+  writer_.writes.clear();
+  ASSERT_EQ(b->SaveLearnedNow(clock_.Now() + seconds(10)), 1u);
+  EXPECT_EQ(PerPodRate(Saves().back()), (json{{"value", 16.0}, {"exact", true}}));
+}
+
+TEST_F(LearnedStateTest, AStateThatIsNotValidIsLoggedAndOverwritten) {
+  auto a = Replica("a", seconds(300));
+  owner_ = {{"ns/one", "a"}};
+  json bad = json::parse(Saved());
+  bad["per_pod_rate"]["value"] = -1;
+  for (const std::string& text : {std::string("{\"version\": "), bad.dump()}) {
+    log_out_.str("");
+    writer_.writes.clear();
+    a->Apply({kube::ChangeType::kDeleted, WaitScaler()});
+    a->Pass();
+    a->Apply({kube::ChangeType::kAdded, WithLearned(WaitScaler(), text)});
+    observer_.answers["ns/one"] = FakeMetricSource::Backlog(60, 6);
+    clock_.Advance(seconds(1));
+    EXPECT_EQ(a->Pass(), 1) << "the target runs, cold";
+    EXPECT_NE(log_out_.str().find("learned state not restored; starting cold"), std::string::npos);
+    ASSERT_EQ(a->SaveLearnedNow(clock_.Now() + seconds(10)), 1u);
+    EXPECT_EQ(Saves().back()["version"], policy::kLearnedStateVersion);
+  }
+  EXPECT_NE(log_out_.str().find("per_pod_rate"), std::string::npos) << log_out_.str();
+}
+
+TEST_F(LearnedStateTest, NothingIsKeptForOtherPoliciesWhenOffOrByAFollower) {
+  auto off = Replica("a");
+  auto a = Replica("a", seconds(1));
+  owner_ = {{"ns/one", "a"}};
+  off->Apply({kube::ChangeType::kAdded, WaitScaler()});
+  a->Apply({kube::ChangeType::kAdded, Scaler("ns", "one", "worker")});  // messages policy
+  observer_.answers["ns/one"] = FakeMetricSource::Backlog(20, 6);
+  for (int t = 0; t < 5; ++t) {
+    clock_.Advance(seconds(1));
+    off->Pass();
+    a->Pass();
+  }
+  EXPECT_EQ(off->SaveLearnedNow(clock_.Now() + seconds(10)), 0u);
+  EXPECT_EQ(a->SaveLearnedNow(clock_.Now() + seconds(10)), 0u);
+  EXPECT_TRUE(Saves().empty());
+
+  auto follower = Replica("a", seconds(1));
+  follower->Apply({kube::ChangeType::kAdded, WaitScaler()});
+  leader_ = false;
+  for (int t = 0; t < 5; ++t) {
+    clock_.Advance(seconds(1));
+    follower->Pass();
+  }
+  EXPECT_EQ(follower->SaveLearnedNow(clock_.Now() + seconds(10)), 0u);
+  EXPECT_TRUE(Saves().empty());
+}
+
+TEST_F(LearnedStateTest, SavingAtAStopEndsAtItsDeadline) {
+  auto a = Replica("a", seconds(300));
+  owner_ = {{"ns/one", "a"}};
+  a->Apply({kube::ChangeType::kAdded, WaitScaler()});
+  a->Pass();
+  EXPECT_EQ(a->SaveLearnedNow(clock_.Now()), 0u);
+  EXPECT_NE(log_out_.str().find("\"left\":1"), std::string::npos) << log_out_.str();
+  EXPECT_TRUE(Saves().empty());
 }
 
 // --- ComputeStatus, pure ---
