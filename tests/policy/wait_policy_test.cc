@@ -479,6 +479,38 @@ TEST_F(WaitWorldTest, AProbeAnsweredAfterMIsNotAskedAgain) {
   EXPECT_LE(path.size(), 4u) << ::testing::PrintToString(path);  // up, the probe, its answer
 }
 
+// A restored μ that is wrong (LEARNED_STATE_CONFIGMAP, status.learnedState): saved as exact at
+// 32 msg/s, the pods of a new image take 16. The daemon starts with the 4 pods the old rate
+// needed for 100 msg/s; they fall behind at once, so the first intervals are saturated and μ
+// follows the samples: the policy must reach the 7 pods that keep up within a few ticks, not
+// wait for the backlog to tell it over minutes. Measured: 7 at the first tick (backlog ~2,000
+// at most), then one step to 6 while μ, averaged from 32 over the few saturated samples, was
+// still ~17, which its falling behind answered (μ then ~16): 7, 6, 7.
+TEST_F(WaitWorldTest, ARestoredRateThatIsTooHighIsCorrectedByTheFirstSaturatedTicks) {
+  state_.wait.mu = 32;
+  state_.wait.mu_exact = true;
+  state_.wait.startup = 10;
+  state_.wait.startup_measured = true;
+  const auto asked = Replay(
+      40, 16, [](int) { return 100.0; }, 4);
+  std::vector<int32_t> path = {asked.front()};
+  for (auto a : asked) {
+    if (a != path.back()) path.push_back(a);
+  }
+  size_t reached = asked.size();
+  for (size_t k = 0; k < asked.size(); ++k) {
+    if (asked[k] >= 7) {
+      reached = k;
+      break;
+    }
+  }
+  EXPECT_LE(reached, 3u) << ::testing::PrintToString(asked);
+  EXPECT_NEAR(*state_.wait.mu, 16, 1);
+  EXPECT_GE(asked.back(), 7);
+  EXPECT_LE(path.size(), 4u) << ::testing::PrintToString(path);
+  EXPECT_LE(max_backlog_, 100 * 60) << "more than a minute of arrivals waited";
+}
+
 TEST_F(WaitPolicyTest, StateStaysBounded) {
   for (int i = 0; i < 2000; ++i) {
     Run({.backlog = i % 7 == 0 ? 900 : 0,
