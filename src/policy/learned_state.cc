@@ -155,9 +155,11 @@ Status RestoreLearned(const json& saved, std::string_view target, SteadyTime now
     if (!exact) return MakeError(exact.error());
     next.mu = *value;
     next.mu_exact = *exact;
+    next.mu_restored = true;
   } else {
     next.mu.reset();
     next.mu_exact = false;
+    next.mu_restored = false;
   }
   auto startup = Object(saved, "startup_seconds", "startup_seconds", /*nullable=*/false);
   if (!startup) return MakeError(startup.error());

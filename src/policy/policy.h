@@ -149,6 +149,7 @@ struct WaitMemory {
   double rise_step = 0;      // ... the last one's step above the level (msg/s)
   std::optional<double> mu;  // one pod's rate (msg/s)
   bool mu_exact = false;     // measured while saturated (or a probe fell behind)
+  bool mu_restored = false;  // μ came from a saved state: the first saturated sample replaces it
   std::optional<SteadyTime> probe_at;  // last scale-down made while μ was a lower bound
   int32_t probe_count = 0;             // ... and the count it went to
   double startup = 30;       // start-up estimate (s); prior 30 s

@@ -17,7 +17,8 @@
 //      consumer set did not change (ready and spec.replicas equal over the last two ticks, so
 //      no rebalance pause falls in the interval). With the backlog above kInFlightSeconds of
 //      arrivals at both ends (saturated) the sample IS μ (μ follows it); otherwise it is a lower
-//      bound (μ rises to it, never falls). Before the first such interval, one whose set
+//      bound (μ rises to it, never falls); a μ restored from a saved state is replaced by the
+//      first saturated sample. Before the first such interval, one whose set
 //      grew gives a lower bound too (÷ its end's consumers). While μ is
 //      only a lower bound, scale-down assumes pods kProbe × faster: if they are not, the group
 //      saturates and μ becomes exact — or the policy must scale up again, within M of the
@@ -498,8 +499,11 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     const double in_flight = std::max(1.0, kInFlightSeconds * lambda);
     const bool saturated = backlog > in_flight && static_cast<double>(prev_backlog) > in_flight;
     if (saturated && set_unchanged && per_pod > 0) {
-      w.mu = w.mu_exact ? *w.mu + 0.5 * (per_pod - *w.mu) : per_pod;
+      // A restored μ is another process's (perhaps another image's): this one's first
+      // saturated sample replaces it rather than being averaged in.
+      w.mu = w.mu_exact && !w.mu_restored ? *w.mu + 0.5 * (per_pod - *w.mu) : per_pod;
       w.mu_exact = true;
+      w.mu_restored = false;
     } else if (per_pod > 0 && (!w.mu || per_pod > *w.mu)) {
       w.mu = per_pod;
     }
