@@ -12,6 +12,9 @@ keda-hpa on all three measures, the median/worst ratio of each measure and the s
   tests/sim/tools/settings_sweep.py build/src/kafka-autoscaler G/scenarios OUT \\
       [--policies keda-hpa,wait] [--variants base,rebalance4x,...] [--jobs 2]
 
+Extremes no generated scenario reaches: startup0, rebalance0, partitions1 (max_replicas kept),
+noise0.6, podrate10x (one pod carries nearly everything), load10x (max_replicas caps it).
+
 Variants: base (as generated), rebalance4x (rebalance_seconds × 4: 8-32 s), min2
 (min_replicas 2; scenarios whose max_replicas is 1 are left out), maxhalf (max_replicas =
 ceil(partitions / 2)), interval5 / interval30 / interval60 (interval_seconds; keda-hpa keeps
@@ -66,6 +69,13 @@ VARIANTS = {
     "noise0.3": lambda t: set_number(t, "noise", lambda v: 0.3),
     "threshold0.5": lambda t: set_number(t, "messages_per_pod", lambda v: max(1, int(v / 2))),
     "threshold2x": lambda t: set_number(t, "messages_per_pod", lambda v: int(v * 2)),
+    # Extremes no generated scenario reaches.
+    "startup0": lambda t: set_number(t, "startup_seconds", lambda v: 0),
+    "rebalance0": lambda t: set_number(t, "rebalance_seconds", lambda v: 0),
+    "partitions1": lambda t: set_number(t, "partitions", lambda v: 1),
+    "noise0.6": lambda t: set_number(t, "noise", lambda v: 0.6),
+    "podrate10x": lambda t: set_number(t, "messages_per_second", lambda v: v * 10),
+    "load10x": lambda t: scale_load(t, 10),
 }
 NEIGHBOURHOOD = ["load0.5", "load1.5", "podrate2x", "podrate0.5", "startup0.5", "startup2x",
                  "partitions0.5", "noise0.3", "rebalance4x", "threshold0.5", "threshold2x",
