@@ -32,7 +32,12 @@
 //   owned_s    until the survivors' targets_owned sum to N again (shards taken)
 //   written_s  until every target whose status.reconciledBy named the victim has had a status
 //              write (200) by a survivor — the stricter of the two: reconciled, not only owned
+// With --policy wait every KafkaScaler has scalingPolicy wait (targetWaitSeconds 20): its learned
+// state goes to status.learnedState every --learned-save seconds (LEARNED_STATE_SAVE_SECONDS,
+// default 300), the first save at a point of the period fixed by the target's key; idle_what
+// then shows those saves (PATCH status) in the idle interval.
 // Usage: many_daemon [--targets 1,100,1000,3000] [--replicas 1,2,3] [--passes 3] [--interval 30]
+//                    [--policy messages|rate|wait] [--learned-save 300]
 // (the ctests, label bench: `bench.many_daemon` runs --targets 10 --passes 3 --interval 2;
 // `bench.many_daemon.replicas` runs --targets 10 --replicas 2 --passes 2 --interval 2).
 #include <httplib.h>
@@ -106,23 +111,30 @@ long ProcRssKiB(pid_t pid) {
   return 0;
 }
 
+// --policy and --learned-save.
+std::string g_policy = "messages";
+int g_learned_save = 300;
+
 std::string Name(const char* prefix, int run, int i) {
   return std::string(prefix) + std::to_string(run) + "-" + std::to_string(i);
 }
 
 json Scaler(int run, int i, int interval) {
-  return {{"apiVersion", "kafka-autoscaler.io/v1alpha1"},
-          {"kind", "KafkaScaler"},
-          {"metadata", {{"name", Name("ks", run, i)}, {"namespace", kNamespace}}},
-          {"spec",
-           {{"scaleTargetRef", {{"kind", "Deployment"}, {"name", Name("d", run, i)}}},
-            {"topics", {Name("dt", run, i)}},
-            {"consumerGroup", Name("dg", run, i)},
-            {"offsetResetPolicy", "earliest"},
-            {"messagesPerPod", 1000},
-            {"minReplicas", 1},
-            {"maxReplicas", 5},
-            {"scaleIntervalSeconds", interval}}}};
+  json scaler = {{"apiVersion", "kafka-autoscaler.io/v1alpha1"},
+                 {"kind", "KafkaScaler"},
+                 {"metadata", {{"name", Name("ks", run, i)}, {"namespace", kNamespace}}},
+                 {"spec",
+                  {{"scaleTargetRef", {{"kind", "Deployment"}, {"name", Name("d", run, i)}}},
+                   {"topics", {Name("dt", run, i)}},
+                   {"consumerGroup", Name("dg", run, i)},
+                   {"offsetResetPolicy", "earliest"},
+                   {"messagesPerPod", 1000},
+                   {"minReplicas", 1},
+                   {"maxReplicas", 5},
+                   {"scaleIntervalSeconds", interval}}}};
+  scaler["spec"]["scalingPolicy"] = g_policy;
+  if (g_policy == "wait") scaler["spec"]["targetWaitSeconds"] = 20;
+  return scaler;
 }
 
 // The kind of an API path, for the idle summary: ".../leases/x" → "leases", ".../status" → ...
@@ -270,7 +282,8 @@ struct Setup {
             {"KUBERNETES_SERVICE_HOST", ""},
             {"OTEL_SDK_DISABLED", "true"},
             {"LOG_FORMAT", "json"},
-            {"LOG_LEVEL", "warn"}};
+            {"LOG_LEVEL", "warn"},
+            {"LEARNED_STATE_SAVE_SECONDS", std::to_string(g_learned_save)}};
   }
 };
 
@@ -565,6 +578,10 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--replicas") == 0) replica_counts = ParseList(argv[i + 1]);
     if (std::strcmp(argv[i], "--passes") == 0) passes = std::max(1, std::atoi(argv[i + 1]));
     if (std::strcmp(argv[i], "--interval") == 0) interval = std::max(1, std::atoi(argv[i + 1]));
+    if (std::strcmp(argv[i], "--policy") == 0) g_policy = argv[i + 1];
+    if (std::strcmp(argv[i], "--learned-save") == 0) {
+      g_learned_save = std::max(1, std::atoi(argv[i + 1]));
+    }
   }
   auto cluster = MockCluster::Start(3);
   if (!cluster) {
@@ -573,9 +590,12 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "# kafka-autoscaler MODE=many (child process%s), 3-broker mock, %d partitions per "
-      "target, scaleIntervalSeconds %d, %d passes\n",
+      "target, scaleIntervalSeconds %d, %d passes, scalingPolicy %s%s\n",
       replica_counts.empty() ? "" : "es, LEADER_ELECTION, SHARDS 16, Lease 15/10/2 s", kPartitions,
-      interval, passes);
+      interval, passes, g_policy.c_str(),
+      g_policy == "wait"
+          ? (", LEARNED_STATE_SAVE_SECONDS " + std::to_string(g_learned_save)).c_str()
+          : "");
   if (replica_counts.empty()) {
     std::printf("%8s %9s %9s %9s %9s %9s %9s %9s  %s\n", "targets", "rss1_mib", "rss_mib", "cpu_ms",
                 "wall_ms", "kafka/pass", "api/pass", "idle_api", "idle_what");
