@@ -192,11 +192,20 @@ bool CoordinatorBusy(rd_kafka_resp_err_t err) {
 
 Status KafkaTestClient::Commit(const std::string& group, const std::vector<CommitOffset>& offsets) {
   // A real broker answers "coordinator load in progress" for a while after it starts: retry.
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  // And a topic just created may not be in the group coordinator's metadata yet (CreateTopic
+  // waited until the broker it asked knew it; the others learn it a moment later): the
+  // coordinator answers "unknown topic or partition" meanwhile (seen in CI right after a
+  // creation, with the machine busy). A topic that stays unknown is an error after 10 s.
+  const auto start = std::chrono::steady_clock::now();
+  const auto until = start + std::chrono::seconds(60);
+  const auto unknown_until = start + std::chrono::seconds(10);
   for (;;) {
-    rd_kafka_resp_err_t busy = RD_KAFKA_RESP_ERR_NO_ERROR;
-    Status s = CommitOnce(group, offsets, &busy);
-    if (s || !CoordinatorBusy(busy) || std::chrono::steady_clock::now() > until) return s;
+    rd_kafka_resp_err_t code = RD_KAFKA_RESP_ERR_NO_ERROR;
+    Status s = CommitOnce(group, offsets, &code);
+    const auto now = std::chrono::steady_clock::now();
+    const bool again = (CoordinatorBusy(code) && now < until) ||
+                       (code == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART && now < unknown_until);
+    if (s || !again) return s;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 }

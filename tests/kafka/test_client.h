@@ -52,7 +52,8 @@ class KafkaTestClient {
   [[nodiscard]] Status ProduceEach(const std::string& topic, int partitions, int per_partition);
   // Commits explicit offsets for `group` (admin AlterConsumerGroupOffsets: the OffsetCommit a
   // consumer sends, without joining), retrying while the group's coordinator is busy (loading
-  // after a start, moving) for up to 60 s.
+  // after a start, moving) for up to 60 s, and while it does not know a topic yet (just
+  // created) for up to 10 s.
   [[nodiscard]] Status Commit(const std::string& group, const std::vector<CommitOffset>& offsets);
 
   // Admin (real brokers; the 2.0.2 mock supports only some of them).
