@@ -189,6 +189,9 @@ struct Controller::Target {
   // the next save is due then.
   bool keeps_learned = false;
   SteadyTime next_learned_save{};
+  // Another policy runs now and the status still holds a state a `wait` policy saved: no policy
+  // here can use it, so the owner's next status write removes it.
+  bool drops_learned = false;
 };
 
 Controller::Controller(ControllerOptions options, const Clock& clock, Logger& log,
@@ -348,6 +351,10 @@ void Controller::Build(const json& object, bool fresh) {
       const bool replaces =
           !fresh && existing != targets_.end() && existing->second->ref.uid == ref.uid;
       RestoreLearned(*t, replaces ? existing->second.get() : nullptr, object);
+    } else if (options_.learned_state_every) {
+      const json* status = object.contains("status") ? &object["status"] : nullptr;
+      t->drops_learned =
+          status != nullptr && status->is_object() && status->contains(kLearnedField);
     }
     const bool was_dormant = existing != targets_.end() && existing->second->dormant;
     log_.Info(existing == targets_.end() ? "kafkascaler added"
@@ -548,7 +555,8 @@ void Controller::Finish(Target& t, const controller::TickReport* report, bool ma
     }
   }
   const bool save_learned = may_write && t.keeps_learned && clock_.Now() >= t.next_learned_save;
-  if ((status == written_status && !save_learned) || !may_write) return;
+  const bool drop_learned = may_write && t.drops_learned;
+  if ((status == written_status && !save_learned && !drop_learned) || !may_write) return;
   const std::string previous = written_status.value("reconciledBy", "");
   if (!t.handover_announced && t.scaler_events && !options_.identity.empty() && !previous.empty() &&
       previous != options_.identity) {
@@ -564,6 +572,7 @@ void Controller::Finish(Target& t, const controller::TickReport* report, bool ma
   json patch = status == written_status ? json{{"status", json::object()}}
                                         : StatusMergePatch(written_status, status);
   if (save_learned) patch["status"][kLearnedField] = t.reconciler->SaveLearned().dump();
+  if (drop_learned) patch["status"][kLearnedField] = nullptr;  // merge patch: remove
   Status written = status_writer_.Write(t.ref, patch);
   if (!written) {
     if (written.error().code != ErrorCode::kNotFound) {
@@ -574,6 +583,7 @@ void Controller::Finish(Target& t, const controller::TickReport* report, bool ma
   }
   t.written_status = Compact(status);
   if (save_learned) t.next_learned_save = clock_.Now() + *options_.learned_state_every;
+  t.drops_learned = false;
 }
 
 size_t Controller::SaveLearnedNow(SteadyTime deadline) {

@@ -9,7 +9,8 @@
 // currentReplicas (spec.replicas after the tick), readyReplicas, desiredReplicas (the
 // decision's count; the current count when the tick could not decide), lastScaleTime,
 // lastDecision (the decision's reason, as on the decision span), and the conditions below.
-// (learnedState is not computed here: the controller writes it on its own period.)
+// (learnedState is not computed here: the controller writes it on its own period, and removes
+// it once the policy is no longer `wait`.)
 //   Ready     True  Reconciled        observed, read the target, acted (or had nothing to do)
 //             False InvalidSpec       the spec is refused (message lists every problem)
 //             False UnknownCluster    spec.kafkaCluster names no cluster of this instance

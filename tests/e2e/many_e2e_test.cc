@@ -414,6 +414,20 @@ TEST_F(ManyE2eTest, AWaitScalerKeepsWhatItLearnedInItsStatusAcrossRestarts) {
   EXPECT_EQ(again["per_pod_rate"], saved["per_pod_rate"]);
   EXPECT_GT(again["saved_at_unix_seconds"].get<double>(),
             saved["saved_at_unix_seconds"].get<double>());
+
+  // Another policy has no use for it: the next instance removes it from the status.
+  r = Kubectl("patch ks " + kOrders.scaler + " -n " + kOrders.ns +
+              " --type=merge -p '{\"spec\":{\"scalingPolicy\":\"messages\"}}'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto third = StartDaemon();
+  EXPECT_TRUE(Eventually(
+      [&] {
+        const json s = Scaler(kOrders.ns, kOrders.scaler);
+        return s.is_object() && s.contains("status") && !s["status"].contains("learnedState") &&
+               s["status"].value("observedGeneration", 0) == s["metadata"].value("generation", -1);
+      },
+      seconds(60)))
+      << Kubectl("get ks -A -o yaml").output << third->Stderr();
 }
 
 }  // namespace

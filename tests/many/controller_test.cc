@@ -64,12 +64,17 @@ class FakeStatusWriter final : public StatusWriter {
  public:
   Status Write(const ScalerRef& ref, const json& merge_patch) override {
     writes.push_back({ref.namespace_name + "/" + ref.name, merge_patch});
+    if (refuse > 0) {
+      --refuse;
+      return MakeError(ErrorCode::kUnavailable, "the API server is away");
+    }
     json& s = status[ref.namespace_name + "/" + ref.name];
     s.merge_patch(merge_patch["status"]);
     return OkStatus();
   }
   std::vector<std::pair<std::string, json>> writes;
   std::map<std::string, json> status;  // as the server would hold it after the merge patches
+  int refuse = 0;                      // the next writes refused
 };
 
 json Scaler(const std::string& ns, const std::string& name, const std::string& deployment,
@@ -869,6 +874,51 @@ TEST_F(LearnedStateTest, NothingIsKeptForOtherPoliciesWhenOffOrByAFollower) {
   }
   EXPECT_EQ(follower->SaveLearnedNow(clock_.Now() + seconds(10)), 0u);
   EXPECT_TRUE(Saves().empty());
+}
+
+TEST_F(LearnedStateTest, APolicyThatIsNotWaitRemovesTheStateLeftInItsStatus) {
+  auto a = Replica("a", seconds(300));
+  auto follower = Replica("b", seconds(300));
+  owner_ = {{"ns/one", "a"}};
+  // The scaler ran `wait` and saved; its policy is `messages` now.
+  const json scaler = WithLearned(Scaler("ns", "one", "worker"), Saved());
+  follower->Apply({kube::ChangeType::kAdded, scaler});
+  observer_.answers["ns/one"] = FakeMetricSource::Backlog(20, 6);
+  clock_.Advance(seconds(1));
+  follower->Pass();
+  EXPECT_TRUE(writer_.writes.empty()) << "only the owner writes";
+
+  writer_.status["ns/one"] = scaler["status"];  // as the server holds it
+  a->Apply({kube::ChangeType::kAdded, scaler});
+  auto removals = [&] {
+    int n = 0;
+    for (const auto& [key, patch] : writer_.writes) {
+      if (key != "ns/one" || !patch["status"].contains("learnedState")) continue;
+      EXPECT_TRUE(patch["status"]["learnedState"].is_null()) << patch.dump();
+      ++n;
+    }
+    return n;
+  };
+  for (int t = 0; t < 5; ++t) {
+    clock_.Advance(seconds(1));
+    a->Pass();
+  }
+  EXPECT_EQ(removals(), 1) << "removed once, with the first status write";
+  EXPECT_FALSE(Status("ns/one").contains("learnedState"));
+  EXPECT_EQ(a->SaveLearnedNow(clock_.Now() + seconds(10)), 0u);
+
+  // The removal failed (the write was refused): the next write tries again.
+  writer_.writes.clear();
+  writer_.refuse = 1;
+  writer_.status["ns/one"]["learnedState"] = Saved();
+  a->Apply({kube::ChangeType::kModified,
+            WithLearned(Scaler("ns", "one", "worker", json::object(), 2), Saved())});
+  for (int t = 0; t < 3; ++t) {
+    clock_.Advance(seconds(1));
+    a->Pass();
+  }
+  EXPECT_EQ(removals(), 2) << "the refused write and the next";
+  EXPECT_FALSE(Status("ns/one").contains("learnedState"));
 }
 
 TEST_F(LearnedStateTest, SavingAtAStopEndsAtItsDeadline) {
