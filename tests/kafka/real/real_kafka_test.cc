@@ -2,21 +2,24 @@
 //   - the lag oracle: KafkaMetricSource's backlog equals what Kafka's own tools say
 //     (ConsumerGroupCommand --describe's LAG column; GetOffsetShell's offsets in topic mode);
 //   - end to end: the daemon binary scales a Deployment 1 → N → idle from a real producer and
-//     real consumers;
+//     real consumers, and in MODE=many serves two KafkaScalers by their own real backlog;
 //   - librdkafka 2.0.2's SCRAM failing against Kafka 4.x (security itself: real_kafka_secure_test).
 #include "real_kafka.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <set>
 #include <sstream>
 #include <thread>
 
+#include "apiserver/test_apiserver.h"
 #include "common/clock.h"
 #include "e2e/consumer_world.h"
+#include "e2e/process.h"
 #include "faults/harness.h"
 #include "kafka/kafka_source.h"
 #include "kafka/shared_observer.h"
@@ -29,9 +32,15 @@ using config::OffsetResetPolicy;
 using kafka_autoscaler::testing::ConsumerWorld;
 using kafka_autoscaler::testing::Eventually;
 using kafka_autoscaler::testing::ExpectWaitPolicyJumpedOnceAndSaidWhy;
+using kafka_autoscaler::testing::FreePort;
 using kafka_autoscaler::testing::Harness;
 using kafka_autoscaler::testing::HarnessOptions;
+using kafka_autoscaler::testing::Process;
+using kafka_autoscaler::testing::RunShell;
+using kafka_autoscaler::testing::TestApiServer;
+using kafka_autoscaler::testing::TokenGrant;
 using kafka_autoscaler::testing::WaitRun;
+using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
@@ -332,8 +341,8 @@ TEST(RealKafkaEndToEnd, WaitPolicyLearnsThePodsRateFromRealOffsetsAndCommits) {
 }
 
 // Partitions added mid-run (CreatePartitions, which the 2.0.2 mock cannot do) are counted on the
-// next tick, not after the 5-minute partition-list cache. DISABLED while docs/reliability.md's
-// known bug 6 is open: today it fails with "backlog 30 after 30 ticks"; enable it with the fix.
+// next tick, not after the 5-minute partition-list cache (docs/reliability.md's known bug 6, fixed;
+// before the fix: "backlog 30 after 30 ticks").
 TEST(RealKafkaFaults, PartitionsAddedMidRunAreCountedOnTheNextTick) {
   ASSERT_OK(kafka->client().CreateTopic("grown-orders", 6, 1));
   Harness h("real-grown", HarnessOptions{.partitions = 6,
@@ -405,6 +414,95 @@ TEST(RealKafkaFaults, SharedObserverFailsOnceOnAShrunkTopicThenUsesIt) {
   ASSERT_TRUE(after);
   EXPECT_EQ(after->partitions.size(), 2u);
   EXPECT_EQ(after->backlog, 7);  // topic mode: what the new topic holds
+}
+
+// Many-targets mode end to end on the real broker: the daemon binary with MODE=many serves two
+// KafkaScalers that kubectl creates in two namespaces; a real producer fills their topics and each
+// Deployment goes to its own count; real consumers drain one, and only that one scales down. The
+// status reads the backlog the broker holds (end offsets less the group's real commits).
+TEST(RealKafkaMany, KafkaScalersInTwoNamespacesScaleByTheirOwnRealBacklog) {
+  struct Workload {
+    std::string ns, scaler, deployment, topic, group;
+    int partitions;
+  };
+  const Workload orders{"team-a", "orders", "orders-worker", "many-orders", "g-many-orders", 6};
+  const Workload audit{"team-b", "audit", "audit-worker", "many-audit", "g-many-audit", 3};
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("ka-real-many-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  auto api = TestApiServer::Start({.tls = true,
+                                   .cert_dir = (dir / "tls").string(),
+                                   .tokens = {TokenGrant{.token = "real-many-token"}}});
+  ASSERT_TRUE(api) << api.error().message;
+  const std::string kubeconfig = (dir / "kubeconfig").string();
+  ASSERT_TRUE((*api)->WriteKubeconfig(kubeconfig, "real-many-token", "default"));
+  auto kubectl = [&](const std::string& args) {
+    return RunShell("HOME='" + dir.string() + "' KUBECONFIG='" + kubeconfig + "' " + KA_KUBECTL +
+                    " --cache-dir='" + dir.string() + "/cache' --request-timeout=20s " + args +
+                    " 2>&1");
+  };
+  auto& c = kafka->client();
+  for (const Workload& w : {orders, audit}) {
+    ASSERT_OK(c.CreateTopic(w.topic, w.partitions, 1));
+    std::vector<CommitOffset> zero;
+    for (int p = 0; p < w.partitions; ++p) zero.push_back({w.topic, p, 0});
+    ASSERT_OK(c.Commit(w.group, zero));  // the group has committed: lag = messages
+    (*api)->AddDeployment(w.ns, w.deployment, 1);
+  }
+  ASSERT_OK(c.ProduceEach(orders.topic, orders.partitions, 8));  // 48: ceil(48/10) = 5
+  ASSERT_OK(c.ProduceEach(audit.topic, audit.partitions, 7));    // 21: 3
+
+  const int port = FreePort();
+  Process daemon({KA_BINARY, "run"}, {{"MODE", "many"},
+                                      {"KAFKA_BOOTSTRAP_SERVERS", kafka->bootstrap()},
+                                      {"HEALTH_CHECK_PORT", std::to_string(port)},
+                                      {"KUBECONFIG", kubeconfig},
+                                      {"KUBERNETES_SERVICE_HOST", ""},
+                                      {"OTEL_SDK_DISABLED", "true"},
+                                      {"LOG_FORMAT", "json"},
+                                      {"LOG_LEVEL", "info"}});
+  ASSERT_GT(daemon.pid(), 0);
+  for (const Workload& w : {orders, audit}) {
+    const std::string file = (dir / (w.scaler + ".yaml")).string();
+    std::ofstream(file) << "apiVersion: kafka-autoscaler.io/v1alpha1\nkind: KafkaScaler\n"
+                        << "metadata: {name: " << w.scaler << ", namespace: " << w.ns << "}\n"
+                        << "spec:\n  scaleTargetRef: {kind: Deployment, name: " << w.deployment
+                        << "}\n  topics: [" << w.topic << "]\n  consumerGroup: " << w.group
+                        << "\n  messagesPerPod: 10\n  minReplicas: 1\n  maxReplicas: 5\n"
+                        << "  scaleIntervalSeconds: 1\n  scaleDownStabilizationSeconds: 1\n";
+    auto r = kubectl("create --validate=false -f " + file);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  auto replicas = [&](const Workload& w) {
+    auto d = (*api)->Deployment(w.ns, w.deployment);
+    return d ? (*d)["spec"]["replicas"].get<int>() : -1;
+  };
+  auto status = [&](const Workload& w) {
+    auto r = kubectl("get ks " + w.scaler + " -n " + w.ns + " -o json");
+    const json j = r.exit_code == 0 ? json::parse(r.output, nullptr, false) : json();
+    return j.is_object() && j.contains("status") ? j["status"] : json::object();
+  };
+  ASSERT_TRUE(
+      Eventually([&] { return replicas(orders) == 5 && replicas(audit) == 3; }, seconds(60)))
+      << replicas(orders) << " " << replicas(audit) << "\n"
+      << daemon.Stderr();
+  EXPECT_TRUE(Eventually([&] { return status(orders).value("backlog", -1) == 48; }, seconds(30)))
+      << status(orders).dump();
+  EXPECT_EQ(status(orders).value("partitions", -1), 6);
+  EXPECT_TRUE(Eventually([&] { return status(audit).value("backlog", -1) == 21; }, seconds(30)))
+      << status(audit).dump();
+
+  auto consumed = ConsumeAndCommit(kafka->bootstrap(), orders.group, orders.topic, 30, seconds(60));
+  ASSERT_TRUE(consumed) << consumed.error().message;
+  ASSERT_EQ(*consumed, 30);  // lag 48 → 18: 2
+  EXPECT_TRUE(Eventually([&] { return replicas(orders) == 2; }, seconds(60))) << replicas(orders);
+  EXPECT_TRUE(Eventually([&] { return status(orders).value("backlog", -1) == 18; }, seconds(30)))
+      << status(orders).dump();
+  EXPECT_EQ(replicas(audit), 3) << "the other KafkaScaler's backlog did not move";
+  EXPECT_EQ(status(audit).value("backlog", -1), 21);
+  daemon.Signal(SIGTERM);
+  EXPECT_EQ(daemon.Wait(seconds(20)), 0) << daemon.Stderr();
+  std::filesystem::remove_all(dir);
 }
 
 // Issue 17 item 6 on a real broker: KAFKA_TOPIC=re:<regex> picks up a topic created between two
