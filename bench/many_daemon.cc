@@ -11,7 +11,8 @@
 //               a tenth of the groups move their commit (0↔1) before each interval
 //   api/pass    requests of the daemon's token per pass in that (moving) window
 //   idle_api    requests of the daemon's token during one further interval with nothing changing
-//   idle_what   what those idle requests were (METHOD path-kind ×count)
+//   idle_what   what those idle requests were (METHOD path-kind ×count); the moving passes'
+//               requests by kind go to stderr
 //   wall_ms     mean wall time of the passes that ticked in that window
 //               (kafka_autoscaler_pass_duration_seconds _sum / _count)
 //   kafka/pass  Kafka requests per pass in that window (kafka_autoscaler_kafka_requests_total,
@@ -381,6 +382,12 @@ int RunSingle(Setup& s, int passes, int interval) {
   for (const auto& [kind, n] : idle.by_kind) {
     what += (what.empty() ? "" : ", ") + kind + " x" + std::to_string(n);
   }
+  std::string moved;
+  for (const auto& [kind, n] : moving.by_kind) {
+    moved += (moved.empty() ? "" : ", ") + kind + " x" + std::to_string(n);
+  }
+  std::fprintf(stderr, "%d targets, the moving passes' requests: %s\n", s.targets,
+               moved.empty() ? "-" : moved.c_str());
   std::printf("%8d %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9d  %s\n", s.targets,
               static_cast<double>(rss1) / 1024, static_cast<double>(rss) / 1024, cpu, wall_ms,
               kafka, static_cast<double>(moving.requests) / passes, idle.requests,
