@@ -96,6 +96,10 @@ json SaveLearned(const WaitMemory& w, std::string_view target, SteadyTime now, W
             {"saved_at_unix_seconds", WallSeconds(wall_now)},
             {"steady_seconds_at_save", SteadySeconds(now)}};
   j["per_pod_rate"] = w.mu ? json{{"value", *w.mu}, {"exact", w.mu_exact}} : json(nullptr);
+  if (w.mu && w.mu_exact && w.mu_confirmed_at) {
+    // Optional: how old the measurement was (an exact μ ages into a lower bound, wait_policy.cc).
+    j["per_pod_rate"]["confirmed_seconds_before_save"] = SecondsBetween(*w.mu_confirmed_at, now);
+  }
   j["startup_seconds"] = {{"value", w.startup}, {"measured", w.startup_measured}};
   j["rebalance_seconds"] = w.rebalance ? json(*w.rebalance) : json(nullptr);
   j["arrival_sigma"] = w.sigma;
@@ -145,6 +149,9 @@ Status RestoreLearned(const json& saved, std::string_view target, SteadyTime now
   auto steady_at = Number(saved, "steady_seconds_at_save", "steady_seconds_at_save", -kHuge, kHuge);
   if (!steady_at) return MakeError(steady_at.error());
 
+  // Seconds the daemon was down (never negative: a wall clock stepped back counts as none).
+  const double down = std::max(0.0, WallSeconds(wall_now) - *saved_at);
+
   WaitMemory next = w;  // assigned back only once everything was read
   auto mu = Object(saved, "per_pod_rate", "per_pod_rate", /*nullable=*/true);
   if (!mu) return MakeError(mu.error());
@@ -156,10 +163,20 @@ Status RestoreLearned(const json& saved, std::string_view target, SteadyTime now
     next.mu = *value;
     next.mu_exact = *exact;
     next.mu_restored = true;
+    // Without it (a state saved before it was written), the policy counts the age from the
+    // first tick after the restore.
+    next.mu_confirmed_at.reset();
+    if ((*mu)->contains("confirmed_seconds_before_save")) {
+      auto age = Number(**mu, "confirmed_seconds_before_save",
+                        "per_pod_rate.confirmed_seconds_before_save", 0, kHuge);
+      if (!age) return MakeError(age.error());
+      if (*exact) next.mu_confirmed_at = now - FromSeconds(down + *age);
+    }
   } else {
     next.mu.reset();
     next.mu_exact = false;
     next.mu_restored = false;
+    next.mu_confirmed_at.reset();
   }
   auto startup = Object(saved, "startup_seconds", "startup_seconds", /*nullable=*/false);
   if (!startup) return MakeError(startup.error());
@@ -197,8 +214,6 @@ Status RestoreLearned(const json& saved, std::string_view target, SteadyTime now
   next.short_onset_rate = *peak;
   next.short_volume = *volume;
 
-  // Seconds the daemon was down (never negative: a wall clock stepped back counts as none).
-  const double down = std::max(0.0, WallSeconds(wall_now) - *saved_at);
   auto onsets = saved.find("burst_onsets");
   if (onsets == saved.end() || !onsets->is_array() || onsets->size() > WaitMemory::kOnsets) {
     return Invalid("burst_onsets",

@@ -150,6 +150,10 @@ struct WaitMemory {
   std::optional<double> mu;  // one pod's rate (msg/s)
   bool mu_exact = false;     // measured while saturated (or a probe fell behind)
   bool mu_restored = false;  // μ came from a saved state: the first saturated sample replaces it
+  // When μ was last measured exact (a saturated interval, or a probe that fell behind; the
+  // first tick after a restore): an exact μ older than wait_policy.cc's kMuConfirmedFor is a
+  // lower bound again, so that pods that became faster are found by a probe.
+  std::optional<SteadyTime> mu_confirmed_at;
   std::optional<SteadyTime> probe_at;  // last scale-down made while μ was a lower bound
   int32_t probe_count = 0;             // ... and the count it went to
   double startup = 30;       // start-up estimate (s); prior 30 s

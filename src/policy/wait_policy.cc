@@ -23,7 +23,9 @@
 //      only a lower bound, scale-down assumes pods kProbe × faster: if they are not, the group
 //      saturates and μ becomes exact — or the policy must scale up again, within M of the
 //      probe or later from the probe's count at a rate the assumed pods would have carried,
-//      which also makes μ exact.
+//      which also makes μ exact. An exact μ that no saturated interval (or failed probe)
+//      measured again for kMuConfirmedFor is a lower bound again: pods that keep up never
+//      saturate, so pods that became faster would otherwise never be found (2a).
 //   3. Start-up S: after a scale-up to n pods decided at t0, the first tick that sees
 //      ready ≥ n brackets S in (previous tick − t0, now − t0]; S takes the upper end, at most
 //      900 s (the first sample replaces the 30 s prior, later ones average in). A cancel (5a)
@@ -76,6 +78,10 @@
 //      most of what the pods are for) waits more than kBurstSlackSeconds longer than under the
 //      count sized for the rate; none above the current count: no up (why = burst_covered).
 //      A burst that brings more is sized for its rate at the tick that sees it.
+//   5d. A probe stands until the pods show it wrong: within M of a probe, at its count, with
+//      no more waiting than kInFlightSeconds of λ, "keep" is judged with the pods it assumed
+//      (μ × kProbe); if they keep W, no up (why = probe_pending). Judged with the lower bound,
+//      the next tick undid each probe before an interval at its count could raise the bound.
 //   6. Down, only when all hold: the backlog drains in ≤ kNearlyEmptyFraction × W; no message
 //      waiting is older than W (the backlog is at most what arrived within W, by the λ samples,
 //      or within kInFlightSeconds of λ): a removal would make those oldest older still, and
@@ -119,6 +125,8 @@ constexpr double kStepAgreement = 2;           // ... within this factor of each
 constexpr double kBand = 2;                    // upper band: kBand σ √(dt t) by t
 constexpr double kInFlightSeconds = 5;         // backlog up to this many seconds of λ is in flight
 constexpr double kProbe = 1.25;                // optimism of scale-down while μ is a lower bound
+constexpr double kMuConfirmedFor = 3600;       // an exact μ not measured again for this long (s)
+                                               // is a lower bound again
 constexpr double kHorizonBeyondStartup = 120;  // prediction horizon: S + this (s)
 constexpr double kNoBetterSeconds = 2;         // peaks within this of the best are as good
 constexpr double kBurstSlackSeconds = 1;       // 5c: a message may wait this much longer
@@ -504,6 +512,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       w.mu = w.mu_exact && !w.mu_restored ? *w.mu + 0.5 * (per_pod - *w.mu) : per_pod;
       w.mu_exact = true;
       w.mu_restored = false;
+      w.mu_confirmed_at = in.now;
     } else if (per_pod > 0 && (!w.mu || per_pod > *w.mu)) {
       w.mu = per_pod;
     }
@@ -517,6 +526,13 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     const double per_pod = consumed_rate / std::max(1, most);
     if (most > 0 && per_pod > 0) w.mu = per_pod;
   }
+
+  // 2a. Pods that keep up never saturate, so a μ measured once stays exact however much faster
+  // they became since (a new image, a faster downstream): what they consume is the load, below
+  // that μ. After kMuConfirmedFor without a saturated interval it is a lower bound again, and
+  // scale-down probes; a probe that falls behind makes it exact again (5).
+  if (w.mu_exact && !w.mu_confirmed_at) w.mu_confirmed_at = in.now;  // restored, or older state
+  if (w.mu_exact && Seconds(in.now - *w.mu_confirmed_at) > kMuConfirmedFor) w.mu_exact = false;
 
   // 3. Start-up time.
   if (w.up_at) {
@@ -644,6 +660,22 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   // Messages that arrive before new pods could consume have a wait no count changes much; a
   // count is judged on those arriving from then on.
   const double effect = w.startup + rebalance;
+  // 5d. A probe stands until the pods show it wrong: within M of a scale-down that assumed pods
+  // kProbe × faster (μ only a lower bound), with the count it went to and no more waiting than
+  // is in flight, "keep" is judged with the pods it assumed. Judged with the lower bound, the
+  // prediction undid every probe at the next tick, before an interval at the probe's count could
+  // raise the bound, and the up that followed made the bound exact though nothing had fallen
+  // behind: 190 msg/s on pods of 20 stayed at 17 pods (μ 11.2, "exact") for hours.
+  if (keep > target && n < cap && !w.mu_exact && w.probe_at && n == w.probe_count &&
+      Seconds(in.now - *w.probe_at) <= memory_s &&
+      backlog <= std::max(1.0, kInFlightSeconds * lambda)) {
+    Fluid probed = f;
+    probed.mu = mu * kProbe;
+    if (PeakWait(probed, 0) <= target) {
+      detail.why = "probe_pending";
+      return n;
+    }
+  }
   if (keep > target && n < cap) {
     // Sized for a rise that goes on M beyond the start-up, as a scale-down looks back M: a
     // count sized only for the rate at its pods' start-up falls behind a steady rise as soon as
@@ -727,7 +759,10 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
           w.probe_at &&
           (Seconds(in.now - *w.probe_at) <= memory_s ||
            (n == w.probe_count && ConsumingPods(n, in.partition_count) * mu * kProbe >= lambda));
-      if (answers_probe) w.mu_exact = true;
+      if (answers_probe) {
+        w.mu_exact = true;
+        w.mu_confirmed_at = in.now;
+      }
       w.probe_at.reset();
       w.up_at = in.now;
       w.up_target = choice;

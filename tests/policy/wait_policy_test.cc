@@ -365,7 +365,8 @@ class WaitWorldTest : public WaitPolicyTest {
           ready = current;
           paused_until = t + pause_s_;
         }
-        const double c = std::min(t < paused_until ? 0 : ready * mu, backlog);
+        const double rate_now = mu_at_ ? mu_at_(t) : mu;
+        const double c = std::min(t < paused_until ? 0 : ready * rate_now, backlog);
         backlog += rate(t) - c;
         if (t >= watch_from_) max_backlog_ = std::max(max_backlog_, backlog);
         consumed += c;
@@ -392,6 +393,7 @@ class WaitWorldTest : public WaitPolicyTest {
   int startup_s_ = 10;             // pods ordered are ready this long after the tick
   int pause_s_ = 5;                // consumption pauses this long on a change of ready pods
   PolicyConfig config_ = Wait();
+  std::function<double(int t)> mu_at_;  // set: one pod's rate at second t (else Replay's mu)
   int watch_from_ = 0;             // second from which max_backlog_ is kept
   double max_backlog_ = 0;         // the most waiting at any second from watch_from_
   std::vector<std::string> whys_;  // the reason of each tick's decision
@@ -514,6 +516,107 @@ TEST_F(WaitWorldTest, ARestoredRateThatIsTooHighIsCorrectedByTheFirstSaturatedTi
   EXPECT_GE(asked.back(), 7);
   EXPECT_EQ(path, std::vector<int32_t>{7}) << "no step down on a rate still too high";
   EXPECT_LE(max_backlog_, 100 * 60) << "more than a minute of arrivals waited";
+}
+
+// A probe (a scale-down assuming pods kProbe × faster while μ is a lower bound) stands until the
+// pods show it wrong. 190 msg/s on pods of 20 from one pod: the first intervals bound μ far
+// below 20 (7.4: the load ÷ the 26 pods the seed rule ordered), and each probe was undone at the
+// next tick by a prediction made with that bound, before an interval at the probe's count could
+// raise it; the up then made the bound "exact" though nothing had fallen behind (the backlog was
+// one second of arrivals): 50, 19, 24, 17, and 17 pods (μ 11.2) for the rest of the hour, where
+// 10 keep up. Now 50, 19, 14, 11, 7 (the probe that falls behind), 10 with μ exact at 20.
+TEST_F(WaitWorldTest, AProbeIsNotUndoneBeforeThePodsFallBehind) {
+  const auto asked = Replay(
+      240, 20, [](int) { return 190.0; }, 1);
+  EXPECT_EQ(asked.back(), 10) << ::testing::PrintToString(asked);
+  EXPECT_TRUE(state_.wait.mu_exact);
+  EXPECT_NEAR(*state_.wait.mu, 20, 1);
+  int changes = 0;
+  for (size_t k = 1; k < asked.size(); ++k) changes += asked[k] != asked[k - 1] ? 1 : 0;
+  EXPECT_LE(changes, 6) << ::testing::PrintToString(asked);
+}
+
+// Pods that become faster (a new image, a faster downstream) while they keep up: 190 msg/s on
+// pods of 20 (10 pods, μ exact), from t = 1,800 s pods of 40. Busy below their rate, the pods
+// never saturate again, and what they consume (the load ÷ pods, 19) is below the μ measured, so
+// nothing told the policy: it held 10 pods for ever, where 5 keep up. An exact μ that no
+// saturated interval measured again for an hour is a lower bound again: scale-down probes as
+// before μ was exact, each probe that holds raises the bound (10, 7, 6, 4), and the one that
+// falls behind makes μ exact at 40 (5 pods). Every hour after, one probe: 4 and back to 5.
+TEST_F(WaitWorldTest, PodsThatBecameFasterAreFoundByAProbeOnceTheirRateIsOld) {
+  mu_at_ = [](int t) { return t < 1800 ? 20.0 : 40.0; };
+  const int ticks = 4 * 3600 / 15;
+  const auto asked = Replay(
+      ticks, 0, [](int) { return 190.0; }, 1);
+  const int hour = 3600 / 15;
+  EXPECT_GE(asked[1800 / 15 - 1], 10) << "pods of 20 msg/s: at least 10";
+  EXPECT_LE(asked.back(), 6) << ::testing::PrintToString(asked);
+  EXPECT_NEAR(*state_.wait.mu, 40, 8);
+  int changes = 0;
+  for (size_t k = hour; k < asked.size(); ++k) changes += asked[k] != asked[k - 1] ? 1 : 0;
+  EXPECT_LE(changes, 8) << ::testing::PrintToString(asked);
+}
+
+// The same probe when nothing changed costs one step down and back once an hour, within the
+// target: 200 msg/s on pods of 20 for three hours.
+TEST_F(WaitWorldTest, AnOldRateThatIsStillRightCostsOneProbeAnHour) {
+  watch_from_ = 600;
+  const auto asked = Replay(
+      3 * 3600 / 15, 20, [](int) { return 200.0; }, 1);
+  int changes = 0;
+  for (size_t k = 40; k < asked.size(); ++k) changes += asked[k] != asked[k - 1] ? 1 : 0;
+  EXPECT_LE(changes, 2 * 3) << ::testing::PrintToString(asked);
+  EXPECT_GE(asked.back(), 10);
+  EXPECT_LE(max_backlog_, 200 * 20) << "the probe kept the target";
+}
+
+// Pods that become slower (a slow downstream): pods of 40 msg/s become 20 at t = 900 s under
+// 200 msg/s. They fall behind at once, the intervals are saturated and μ follows them: the
+// policy reaches the 10 that keep up within a few ticks.
+TEST_F(WaitWorldTest, PodsThatBecameSlowerAreFollowedWithinAFewTicks) {
+  mu_at_ = [](int t) { return t < 900 ? 40.0 : 20.0; };
+  const auto asked = Replay(
+      120, 0, [](int) { return 200.0; }, 1);
+  size_t reached = asked.size();
+  for (size_t k = 900 / 15; k < asked.size(); ++k) {
+    if (asked[k] >= 10) {
+      reached = k - 900 / 15;
+      break;
+    }
+  }
+  EXPECT_LE(reached, 4u) << ::testing::PrintToString(asked);
+  EXPECT_GE(asked.back(), 10);
+  EXPECT_NEAR(*state_.wait.mu, 20, 2);
+}
+
+// The age of an exact μ (how long since a saturated interval measured it) is kept with it, and
+// the time the daemon was down counts: measured, then 40 minutes of pods that keep up, saved,
+// down for 30 minutes: at the first tick after the restart it is 70 minutes old and a lower bound
+// again. Restored after 10 minutes down instead, it is 50 minutes old and stays exact.
+TEST_F(WaitPolicyTest, AnExactRateKeepsItsAgeAcrossARestart) {
+  SaturateFourPods();
+  ASSERT_TRUE(state_.wait.mu_exact);
+  for (int i = 0; i < 40 * 4; ++i)
+    Run({.backlog = 0, .current = 4, .produced = 150, .consumed = 150});
+  ASSERT_TRUE(state_.wait.mu_exact) << "40 minutes old";
+  const nlohmann::json saved = SaveLearned(state_.wait, "ns/app", clock_.Now(), clock_.WallNow());
+  EXPECT_NEAR(saved["per_pod_rate"]["confirmed_seconds_before_save"].get<double>(), 40 * 60, 30);
+  for (int down_minutes : {30, 10}) {
+    const WallTime wall = clock_.WallNow() + std::chrono::minutes(down_minutes);
+    const SteadyTime epoch = clock_.Now() + std::chrono::hours(100);  // a new process
+    WaitMemory w;
+    ASSERT_TRUE(RestoreLearned(saved, "ns/app", epoch, wall, w));
+    PolicyState st;
+    st.wait = w;
+    const Decision d = Decide({.now = epoch + seconds(15),
+                               .backlog = 0,
+                               .current_replicas = 4,
+                               .ready_replicas = 4,
+                               .produced_per_minute = 150 * 60,
+                               .consumed_per_minute = 150 * 60},
+                              st, Wait());
+    EXPECT_EQ(d.next_state.wait.mu_exact, down_minutes == 10) << down_minutes << " minutes down";
+  }
 }
 
 TEST_F(WaitPolicyTest, StateStaysBounded) {
@@ -803,6 +906,8 @@ TEST_F(WaitDailyTest, ABadSavedStateIsRefusedWholeAndNamesTheField) {
       {"target", [](auto& j) { j["target"] = "ns/other"; }},
       {"per_pod_rate.value", [](auto& j) { j["per_pod_rate"]["value"] = -1; }},
       {"per_pod_rate.exact", [](auto& j) { j["per_pod_rate"]["exact"] = "yes"; }},
+      {"per_pod_rate.confirmed_seconds_before_save",
+       [](auto& j) { j["per_pod_rate"]["confirmed_seconds_before_save"] = -1; }},
       {"startup_seconds.value", [](auto& j) { j["startup_seconds"]["value"] = 901; }},
       {"rebalance_seconds", [](auto& j) { j["rebalance_seconds"] = "5"; }},
       {"arrival_sigma", [](auto& j) { j.erase("arrival_sigma"); }},
