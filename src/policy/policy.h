@@ -207,6 +207,8 @@ struct PolicyState {
   int32_t previous_replicas = -1;           // spec.replicas on the previous tick; -1 = none
   std::deque<Recommendation> rate_recent;   // rate recommendations within the slow window
   std::optional<SteadyTime> rate_since;     // first tick with measured rates (window history)
+  std::optional<SteadyTime> rate_probe_at;  // last scale-down while μ was unconfirmed (a probe)
+  int32_t rate_probe_count = 0;             // ... and the count it went to
   WaitMemory wait;                          // wait policy memory (policy/wait_policy.cc)
   // TARGET_LAG_SECONDS: one pod's rate (msg/s), learned while the group is behind (L > T/2).
   std::optional<double> lag_per_pod_rate;

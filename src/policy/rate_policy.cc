@@ -16,8 +16,12 @@
 //      tick (pods that really got slower). An over-provisioned group never saturates, so μ
 //      would stay a low bound for ever; while μ is unconfirmed (none in kConfirmTtl),
 //      scale-down assumes pods are kProbe × faster: a probe. If they are not, the group
-//      saturates, and the next samples confirm the true μ. Until the first consumed figure,
-//      the seed's rule (backlog / MESSAGES_PER_POD) decides.
+//      saturates, and the next samples confirm the true μ. A probe stands until the pods show
+//      it wrong: for kSettle after it, at its count and with no backlog beyond what is in
+//      flight, the up below is judged with the pods it assumed (μ × kProbe), so that an interval
+//      at the probe's count can raise μ first; judged with μ, the next tick undid every probe
+//      and pods that became faster were probed for ever (8 ↔ 12 every 90 s). Until the first
+//      consumed figure, the seed's rule (backlog / MESSAGES_PER_POD) decides.
 //   3. Up: when ceil((λ_up + B/T) / μ) exceeds the current count (beyond a 0.05-pod rounding
 //      slack), scale to ceil((λ_up + B_ahead / T) / μ), B_ahead = B + (λ_up − n·μ)·S + λ_up·R
 //      with S = RATE_POD_STARTUP_SECONDS: carry the arrivals and drain, within T, the backlog
@@ -136,8 +140,13 @@ int64_t RatePolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicySt
   }
 
   int64_t out = current;
-  // 3. Up, sized to absorb the rebalance it causes.
-  if (std::max(floor_pods, SnapToPartitionDivisor(PodsFor(lambda_up + excess / drain_s, mu),
+  // 3. Up, sized to absorb the rebalance it causes. While a probe stands (2), judged with the
+  // pods it assumed.
+  const bool probe_stands = !confirmed && st.rate_probe_at &&
+                            in.now - *st.rate_probe_at < kSettle &&
+                            current == st.rate_probe_count && excess == 0;
+  const double mu_up = probe_stands ? mu_down : mu;
+  if (std::max(floor_pods, SnapToPartitionDivisor(PodsFor(lambda_up + excess / drain_s, mu_up),
                                                   in.partition_count, kSnapSlack)) > current) {
     // What will have piled up when the new pods consume: the shortfall of the pods there now
     // over their startup, and every arrival during the rebalance.
@@ -147,13 +156,20 @@ int64_t RatePolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicySt
     const double with_pause = lambda_up + ahead / drain_s;
     out = std::max(floor_pods,
                    SnapToPartitionDivisor(PodsFor(with_pause, mu), in.partition_count, kSnapSlack));
+    st.rate_probe_at.reset();
   } else if (in.now - *st.rate_since >= c.rate_scale_down_window) {
     // (Only once the window holds a full window of history: no scale-down on a cold start.)
     int64_t highest = down;
     for (const auto& r : st.rate_recent) highest = std::max<int64_t>(highest, r.replicas);
     if (highest < current) {
       const int64_t removed = current - highest;
-      if (removed >= std::max(1.0, kDownFraction * current)) out = highest;
+      if (removed >= std::max(1.0, kDownFraction * current)) {
+        out = highest;
+        if (!confirmed) {
+          st.rate_probe_at = in.now;
+          st.rate_probe_count = static_cast<int32_t>(std::min<int64_t>(out, INT32_MAX));
+        }
+      }
     }
   }
   // The window remembers what this tick asked for: a scale-up holds for the whole window.

@@ -10,6 +10,16 @@
 
 namespace kafka_autoscaler::sim {
 
+double Scenario::PodRateAt(double t) const {
+  const double in_cycle = t - static_cast<double>(HistoryTicks()) * tick_seconds;
+  double rate = pod.messages_per_second;
+  for (const LoadPoint& c : pod.rate_changes) {
+    if (c.t_seconds > in_cycle) break;
+    rate = c.messages_per_second;
+  }
+  return rate;
+}
+
 double Scenario::RateAt(double t) const {
   if (load.empty()) return 0;
   if (history_cycles > 0 && t >= duration_seconds) t = std::fmod(t, duration_seconds);
@@ -130,10 +140,11 @@ void CheckLoad(const std::vector<LoadPoint>& load, const std::string& where,
   }
 }
 
-std::vector<LoadPoint> ParseLoadYaml(const YAML::Node& n, std::vector<std::string>& problems) {
+std::vector<LoadPoint> ParseLoadYaml(const YAML::Node& n, const std::string& where,
+                                     std::vector<std::string>& problems) {
   std::vector<LoadPoint> out;
   if (!n.IsSequence()) {
-    problems.push_back("load: must be a list of [t_seconds, messages_per_second] pairs");
+    problems.push_back(where + ": must be a list of [t_seconds, messages_per_second] pairs");
     return out;
   }
   for (size_t i = 0; i < n.size(); ++i) {
@@ -146,7 +157,7 @@ std::vector<LoadPoint> ParseLoadYaml(const YAML::Node& n, std::vector<std::strin
         throw YAML::Exception(YAML::Mark::null_mark(), "");
       out.push_back({t, r});
     } catch (const YAML::Exception&) {
-      problems.push_back("load[" + std::to_string(i) +
+      problems.push_back(where + "[" + std::to_string(i) +
                          "]: must be a pair of numbers [t_seconds, messages_per_second]");
     }
   }
@@ -255,6 +266,16 @@ Result<Scenario> ParseScenario(const std::string& yaml_text,
       s.pod.rebalance_seconds = pr.Number<double>("rebalance_seconds", false, 0, 3600,
                                                   "must be a number of seconds within 0..3600")
                                     .value_or(0);
+      if (pr.Has("rate_changes")) {
+        s.pod.rate_changes = ParseLoadYaml(pr.Get("rate_changes"), "pod.rate_changes", problems);
+        CheckLoad(s.pod.rate_changes, "pod.rate_changes", problems);
+        for (size_t i = 0; i < s.pod.rate_changes.size(); ++i) {
+          if (s.pod.rate_changes[i].messages_per_second <= 0) {
+            problems.push_back("pod.rate_changes[" + std::to_string(i) +
+                               "]: messages_per_second must be > 0");
+          }
+        }
+      }
       pr.ReportUnknown();
     }
   } else {
@@ -266,7 +287,7 @@ Result<Scenario> ParseScenario(const std::string& yaml_text,
   if (has_load && has_csv) {
     r.Problem("load_csv", "give either load or load_csv, not both");
   } else if (has_load) {
-    s.load = ParseLoadYaml(r.Get("load"), problems);
+    s.load = ParseLoadYaml(r.Get("load"), "load", problems);
     CheckLoad(s.load, "load", problems);
   } else if (has_csv) {
     const YAML::Node n = r.Get("load_csv");
@@ -434,6 +455,13 @@ std::string ScenarioYaml(const Scenario& s) {
   e << YAML::Key << "messages_per_second" << YAML::Value << s.pod.messages_per_second;
   e << YAML::Key << "startup_seconds" << YAML::Value << s.pod.startup_seconds;
   e << YAML::Key << "rebalance_seconds" << YAML::Value << s.pod.rebalance_seconds;
+  if (!s.pod.rate_changes.empty()) {
+    e << YAML::Key << "rate_changes" << YAML::Value << YAML::BeginSeq;
+    for (const auto& c : s.pod.rate_changes) {
+      e << YAML::Flow << YAML::BeginSeq << c.t_seconds << c.messages_per_second << YAML::EndSeq;
+    }
+    e << YAML::EndSeq;
+  }
   e << YAML::EndMap;
   e << YAML::Key << "load" << YAML::Value << YAML::BeginSeq;
   for (const auto& p : s.load) {

@@ -21,6 +21,8 @@
 //   autoscaler.target_wait_seconds TARGET_WAIT_SECONDS of `wait` / `wait-predict`; default 20.
 //   history_cycles                 cycles of the same load replayed before the measured one
 //                                  (also `simulate --history N`); default 0.
+//   pod.rate_changes               [[t_seconds, messages_per_second], ...]: one pod's rate
+//                                  from each t on (steps); default none.
 #pragma once
 
 #include <cstdint>
@@ -35,15 +37,18 @@ namespace kafka_autoscaler::sim {
 
 inline constexpr int64_t kDefaultThreshold = 1000;  // MESSAGE_COUNT_THRESHOLD's seed default
 
+struct LoadPoint {
+  double t_seconds = 0;
+  double messages_per_second = 0;
+};
+
 struct PodModel {
   double messages_per_second = 0;  // what one ready pod processes
   double startup_seconds = 0;      // from creation to ready
   double rebalance_seconds = 0;    // consumption pauses on every change of the consumer set
-};
-
-struct LoadPoint {
-  double t_seconds = 0;
-  double messages_per_second = 0;
+  // Steps of that rate (a new image, a slower downstream): from each t_seconds of the measured
+  // cycle on, one pod processes its messages_per_second. Strictly increasing t; empty: none.
+  std::vector<LoadPoint> rate_changes;
 };
 
 struct AutoscalerKnobs {
@@ -97,6 +102,10 @@ struct Scenario {
   // The noise-free production rate at `t_seconds` (linear interpolation); with history_cycles,
   // `t_seconds` is taken within its cycle.
   [[nodiscard]] double RateAt(double t_seconds) const;
+  // What one ready pod processes at `t_seconds` of the replay (history included): the last of
+  // pod.rate_changes at or before it, on the measured cycle's clock (history runs at the
+  // base rate), else pod.messages_per_second.
+  [[nodiscard]] double PodRateAt(double t_seconds) const;
   int64_t TickCount() const;      // simulation steps in one cycle: the measured window
   int64_t HistoryTicks() const;   // steps before it: history_cycles × TickCount()
   int64_t IntervalTicks() const;  // steps between two ticks of our reconciler

@@ -182,8 +182,8 @@ double SimDeployment::ConsumingSeconds(double from_seconds, double to_seconds) c
   return std::max(0.0, to_seconds - std::max(from_seconds, paused_until_));
 }
 
-double SimDeployment::Capacity(double seconds) const {
-  return static_cast<double>(std::min(ready_, partitions_)) * model_.messages_per_second * seconds;
+double SimDeployment::Capacity(double seconds, double per_pod) const {
+  return static_cast<double>(std::min(ready_, partitions_)) * per_pod * seconds;
 }
 
 }  // namespace kafka_autoscaler::sim

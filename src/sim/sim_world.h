@@ -143,8 +143,8 @@ class SimDeployment final : public kube::ScaleTarget {
   void Advance(double now_seconds);
   // Seconds of [from, to) in which the group consumes (not paused by a rebalance).
   double ConsumingSeconds(double from_seconds, double to_seconds) const;
-  // Messages the ready pods can process in `seconds` of consumption.
-  double Capacity(double seconds) const;
+  // Messages the ready pods can process in `seconds` of consumption at `per_pod` msg/s each.
+  double Capacity(double seconds, double per_pod) const;
 
   int32_t pods() const { return static_cast<int32_t>(starting_.size()) + ready_; }
   int32_t ready() const { return ready_; }

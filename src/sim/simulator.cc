@@ -194,7 +194,7 @@ class ReactiveBoundController final : public Controller {
   void Step(int64_t step, double now) override {
     if (step % s_.IntervalTicks() != 0) return;
     const auto& a = s_.autoscaler;
-    const double mu = s_.pod.messages_per_second;
+    const double mu = s_.PodRateAt(now);
     const double lambda = s_.RateAt(now) * (1.0 + k_.headroom);
     const double b = static_cast<double>(backlog_.size());
     const int32_t cap = std::max(a.min_replicas, std::min(a.max_replicas, s_.partitions));
@@ -283,9 +283,9 @@ Workload BuildWorkload(const Scenario& s) {
   double carry = 0;
   const auto& a = s.autoscaler;
   const int32_t cap = std::max(a.min_replicas, std::min(a.max_replicas, s.partitions));
-  const double per_pod_step = s.pod.messages_per_second * dt;
   double oracle_backlog = 0;
   for (int64_t k = 0; k < n; ++k) {
+    const double per_pod_step = s.PodRateAt(static_cast<double>(k) * dt) * dt;
     double factor = 1.0;
     if (s.noise > 0) factor = std::max(0.0, 1.0 + s.noise * std::clamp(noise.Normal(), -3.0, 3.0));
     const double expected = s.RateAt(static_cast<double>(k) * dt) * factor * dt + carry;
@@ -410,7 +410,8 @@ Result<PolicyRun> RunOnce(const Scenario& s, const Workload& w, std::string_view
     controller->Step(k, t);
     deployment.Advance(t);  // pods with no startup delay are ready at once
     const double capacity =
-        deployment.Capacity(deployment.ConsumingSeconds(t, t + dt)) + capacity_carry;
+        deployment.Capacity(deployment.ConsumingSeconds(t, t + dt), s.PodRateAt(t)) +
+        capacity_carry;
     const auto can = static_cast<int64_t>(std::floor(capacity + 1e-9));
     const bool blocked =
         stuck && t >= offset + stuck->from_seconds && t < offset + stuck->until_seconds;

@@ -186,6 +186,18 @@ TEST(ScenarioTest, RejectsOneProblemAtATime) {
        .from = "name: good",
        .to = "name: good\nstuck_partition: {partition: 1, from_seconds: 1, until_seconds: 2, x: 1}",
        .want = "stuck_partition.x: unknown key"},
+      {.name = "pod rate change to zero",
+       .from = "rebalance_seconds: 1}",
+       .to = "rebalance_seconds: 1, rate_changes: [[60, 20], [120, 0]]}",
+       .want = "pod.rate_changes[1]: messages_per_second must be > 0"},
+      {.name = "pod rate changes out of order",
+       .from = "rebalance_seconds: 1}",
+       .to = "rebalance_seconds: 1, rate_changes: [[60, 20], [30, 10]]}",
+       .want = "pod.rate_changes[1]: t_seconds must be greater than the previous point's"},
+      {.name = "pod rate change not a pair",
+       .from = "rebalance_seconds: 1}",
+       .to = "rebalance_seconds: 1, rate_changes: [[60]]}",
+       .want = "pod.rate_changes[0]: must be a pair of numbers"},
       {.name = "stuck after zero",
        .from = "interval_seconds: 15}",
        .to = "interval_seconds: 15, stuck_after_seconds: 0}",
@@ -257,6 +269,36 @@ TEST(ScenarioTest, HistoryCyclesRepeatTheLoadAndAreBounded) {
   EXPECT_EQ(ok.history_cycles, 0);
   ASSERT_TRUE(SetHistoryCycles(ok, 100, "--history"));
   EXPECT_EQ(ok.history_cycles, 100);
+}
+
+// pod.rate_changes: one pod's rate in steps, on the measured cycle's clock (history runs at the
+// base rate), written back as read.
+TEST(ScenarioTest, PodRateChangesAreStepsOnTheMeasuredCyclesClock) {
+  std::string text = kGood;
+  text.replace(text.find("rebalance_seconds: 1}"), 21,
+               "rebalance_seconds: 1, rate_changes: [[100, 20], [300, 5]]}");
+  auto s = ParseScenario(text, ".");
+  ASSERT_TRUE(s) << s.error().ToString();
+  ASSERT_EQ(s->pod.rate_changes.size(), 2u);
+  for (auto [t, want] : {std::pair{0.0, 10.0},
+                         {99.9, 10.0},
+                         {100.0, 20.0},
+                         {299.0, 20.0},
+                         {300.0, 5.0},
+                         {599.0, 5.0}}) {
+    EXPECT_DOUBLE_EQ(s->PodRateAt(t), want) << t;
+  }
+  auto back = ParseScenario(ScenarioYaml(*s), ".");
+  ASSERT_TRUE(back) << back.error().ToString();
+  ASSERT_EQ(back->pod.rate_changes.size(), 2u);
+  EXPECT_DOUBLE_EQ(back->pod.rate_changes[1].messages_per_second, 5);
+  ASSERT_TRUE(SetHistoryCycles(*s, 1, "--history"));
+  EXPECT_DOUBLE_EQ(s->PodRateAt(350), 10) << "the history cycle: the base rate";
+  EXPECT_DOUBLE_EQ(s->PodRateAt(600 + 350), 5) << "the measured cycle";
+  auto plain = ParseScenario(kGood, ".");
+  ASSERT_TRUE(plain);
+  EXPECT_DOUBLE_EQ(plain->PodRateAt(500), 10);
+  EXPECT_EQ(ScenarioYaml(*plain).find("rate_changes"), std::string::npos);
 }
 
 TEST(ScenarioTest, GoodScenarioParsesAndThresholdIsReadFromEitherPlace) {

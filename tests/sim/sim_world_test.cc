@@ -82,7 +82,7 @@ TEST(SimDeploymentTest, StartupThenRebalancePauses) {
   EXPECT_EQ(d.ConsumingSeconds(14.5, 15.5), 0.5);
   EXPECT_EQ(d.ConsumingSeconds(15, 16), 1);
   // Consumption is capped by the partitions: 3 ready pods, 2 partitions.
-  EXPECT_DOUBLE_EQ(d.Capacity(1), 20);
+  EXPECT_DOUBLE_EQ(d.Capacity(1, 10), 20);
   EXPECT_EQ(d.scale_events(), 1);
 }
 

@@ -532,6 +532,30 @@ TEST(SimulatorTest, WaitCancelsPodsOrderedForABatchThatIsAlreadyGone) {
   EXPECT_LE(wait.metrics.pod_seconds, 1.15 * keda.metrics.pod_seconds);
 }
 
+// Pods that become faster while they keep up (tests/sim/testdata/pods-faster.yaml, three hours;
+// pod.rate_changes: 20 msg/s, 40 from t = 1,800 s, under 190 msg/s). They never saturate again,
+// so nothing measured says so: `wait` held the 10 pods of the old rate for good (108,030
+// pod-seconds, 3 events); now an hour after its last measurement its μ is a lower bound again,
+// probes find the faster pods and it ends at the 5 that keep up (74,670, 9). `rate`, whose
+// confirmation also lasts an hour, probed and was undone at the next tick by an up on its
+// unconfirmed rate, before an interval at the probe's count could raise it: 8 ↔ 12 every 90 s
+// from t = 3,720 s, 162 scale events, 121,530 pod-seconds (keda-hpa 97,515). A probe stands
+// now until the pods show it wrong: 17 events, 77,760.
+TEST(SimulatorTest, PodsThatBecameFasterAreFoundAndNoProbeIsUndoneBeforeItsAnswer) {
+  const auto runs = RunTestdata("pods-faster.yaml", {"keda-hpa", "rate", "wait"});
+  ASSERT_EQ(runs.size(), 3u);
+  const PolicyRun& keda = runs[0];
+  const PolicyRun& rate = runs[1];
+  const PolicyRun& wait = runs[2];
+  EXPECT_EQ(wait.replicas.back(), 5);
+  EXPECT_LE(wait.metrics.scale_events, 12);
+  EXPECT_LE(wait.metrics.p99_wait_seconds, 20);
+  EXPECT_LT(wait.metrics.pod_seconds, 0.8 * keda.metrics.pod_seconds);
+  EXPECT_LE(rate.metrics.scale_events, 20);
+  EXPECT_LE(rate.replicas.back(), 6);
+  EXPECT_LT(rate.metrics.pod_seconds, keda.metrics.pod_seconds);
+}
+
 // Dumps above what the partitions drain at once (hand-made,
 // tests/sim/testdata/dumps-above-partitions.yaml): when the backlog is nearly empty its messages
 // have waited about a minute. `wait` must not remove pods before they are consumed (that made
