@@ -16,7 +16,8 @@
 //   2. One pod's rate μ: consumed/s ÷ min(ready, partitions) over intervals in which the
 //      consumer set did not change (ready and spec.replicas equal over the last two ticks, so
 //      no rebalance pause falls in the interval). With the backlog above kInFlightSeconds of
-//      arrivals at both ends (saturated) the sample IS μ (μ follows it); otherwise it is a lower
+//      arrivals at both ends (saturated) the sample IS μ (μ follows it: averaged in, or taken as
+//      it is when more than kJumpFraction off, as pods that became slower); otherwise it is a lower
 //      bound (μ rises to it, never falls); a μ restored from a saved state is replaced by the
 //      first saturated sample. Before the first such interval, one whose set
 //      grew gives a lower bound too (÷ its end's consumers). While μ is
@@ -509,7 +510,10 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     if (saturated && set_unchanged && per_pod > 0) {
       // A restored μ is another process's (perhaps another image's): this one's first
       // saturated sample replaces it rather than being averaged in.
-      w.mu = w.mu_exact && !w.mu_restored ? *w.mu + 0.5 * (per_pod - *w.mu) : per_pod;
+      // Far off μ: the pods changed (a slower downstream), and averaging in would take several
+      // saturated ticks, each falling further behind.
+      const bool jump = w.mu && std::abs(per_pod - *w.mu) > kJumpFraction * *w.mu;
+      w.mu = w.mu_exact && !w.mu_restored && !jump ? *w.mu + 0.5 * (per_pod - *w.mu) : per_pod;
       w.mu_exact = true;
       w.mu_restored = false;
       w.mu_confirmed_at = in.now;

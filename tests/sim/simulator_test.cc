@@ -556,6 +556,21 @@ TEST(SimulatorTest, PodsThatBecameFasterAreFoundAndNoProbeIsUndoneBeforeItsAnswe
   EXPECT_LT(rate.metrics.pod_seconds, keda.metrics.pod_seconds);
 }
 
+// Pods that become slower (tests/sim/testdata/pods-slower.yaml: 190 msg/s, pods of 40 msg/s that
+// do 20 from t = 1,200 s). They fall behind at once and the saturated intervals say by how much;
+// `wait` averaged each into μ (40 → 30 → 25 → 20.3), ordered 8, then 13 pods, and its p99 was
+// 29 s against its target of 20. A saturated sample more than 10 % off μ (the arrival rate's
+// jump threshold) now replaces it: 19 s.
+TEST(SimulatorTest, PodsThatBecameSlowerAreFollowedAtTheFirstSaturatedInterval) {
+  const auto runs = RunTestdata("pods-slower.yaml", {"keda-hpa", "wait"});
+  ASSERT_EQ(runs.size(), 2u);
+  const PolicyRun& keda = runs[0];
+  const PolicyRun& wait = runs[1];
+  EXPECT_LE(wait.metrics.p99_wait_seconds, 20);
+  EXPECT_LT(wait.metrics.pod_seconds, keda.metrics.pod_seconds);
+  EXPECT_LE(wait.metrics.scale_events, 8);
+}
+
 // Dumps above what the partitions drain at once (hand-made,
 // tests/sim/testdata/dumps-above-partitions.yaml): when the backlog is nearly empty its messages
 // have waited about a minute. `wait` must not remove pods before they are consumed (that made
