@@ -177,6 +177,19 @@ Scenario One(const std::string& family, int index, Draw& d) {
   }
   s.load = c.Take();
   if (s.load.empty()) s.load = {{0, 0}};
+  if (family == "pod-shift") {
+    // One pod's rate changes once or twice within the hour (a slower downstream, a new image),
+    // by a factor within 0.5..2 each time: a model of the pods learned earlier goes stale.
+    double t = d.Uniform(600, 2400);
+    for (int k = 0, changes = 1 + d.Pick(2); k < changes && t < kDuration - 300; ++k) {
+      const double before = s.pod.rate_changes.empty()
+                                ? s.pod.messages_per_second
+                                : s.pod.rate_changes.back().messages_per_second;
+      const double factor = std::exp(d.Uniform(std::log(0.5), std::log(2.0)));
+      s.pod.rate_changes.push_back({std::round(t), std::max(1.0, std::round(before * factor))});
+      t += d.Uniform(600, 1200);
+    }
+  }
   s.initial_replicas = 1;
   s.seed = 0;
   s.autoscaler.messages_per_pod =
@@ -208,16 +221,22 @@ const std::vector<std::string>& MoreFamilies() {
   return kFamilies;
 }
 
+const std::vector<std::string>& StandaloneFamilies() {
+  static const std::vector<std::string> kFamilies = {"pod-shift"};
+  return kFamilies;
+}
+
 Result<std::vector<Scenario>> GenerateScenarios(const std::string& family, int count,
                                                 uint64_t seed) {
   const auto known = [](const std::vector<std::string>& fams, const std::string& f) {
     return std::find(fams.begin(), fams.end(), f) != fams.end();
   };
   if (family != "all" && family != "more" && !known(GeneratorFamilies(), family) &&
-      !known(MoreFamilies(), family)) {
+      !known(MoreFamilies(), family) && !known(StandaloneFamilies(), family)) {
     std::string names = "all, more";
     for (const auto& f : GeneratorFamilies()) names += ", " + f;
     for (const auto& f : MoreFamilies()) names += ", " + f;
+    for (const auto& f : StandaloneFamilies()) names += ", " + f;
     return MakeError(ErrorCode::kInvalidArgument,
                      "unknown family \"" + family + "\" (known: " + names + ")");
   }

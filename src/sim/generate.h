@@ -48,6 +48,9 @@ namespace kafka_autoscaler::sim {
 
 const std::vector<std::string>& GeneratorFamilies();  // what "all" deals over
 const std::vector<std::string>& MoreFamilies();       // what "more" deals over
+// Families in neither (pod-shift: one pod's rate changes within the hour), so that "all" and
+// "more" keep the scenarios of their seeds.
+const std::vector<std::string>& StandaloneFamilies();
 
 // `count` scenarios of `family` (or "all", "more") from `seed`. kInvalidArgument for an unknown
 // family.

@@ -18,8 +18,14 @@ bool SameScenario(const Scenario& a, const Scenario& b) {
       a.pod.startup_seconds != b.pod.startup_seconds ||
       a.pod.rebalance_seconds != b.pod.rebalance_seconds ||
       a.autoscaler.messages_per_pod != b.autoscaler.messages_per_pod ||
-      a.load.size() != b.load.size()) {
+      a.load.size() != b.load.size() || a.pod.rate_changes.size() != b.pod.rate_changes.size()) {
     return false;
+  }
+  for (size_t i = 0; i < a.pod.rate_changes.size(); ++i) {
+    if (a.pod.rate_changes[i].t_seconds != b.pod.rate_changes[i].t_seconds ||
+        a.pod.rate_changes[i].messages_per_second != b.pod.rate_changes[i].messages_per_second) {
+      return false;
+    }
   }
   for (size_t i = 0; i < a.load.size(); ++i) {
     if (a.load[i].t_seconds != b.load[i].t_seconds ||
@@ -47,6 +53,7 @@ TEST(GenerateTest, SameSeedSameScenariosOtherSeedOthers) {
 TEST(GenerateTest, EveryFamilyGivesValidScenariosOfItsKind) {
   std::vector<std::string> families = GeneratorFamilies();
   families.insert(families.end(), MoreFamilies().begin(), MoreFamilies().end());
+  families.insert(families.end(), StandaloneFamilies().begin(), StandaloneFamilies().end());
   for (const auto& family : families) {
     SCOPED_TRACE(family);
     auto got = GenerateScenarios(family, 6, 1);
@@ -86,6 +93,21 @@ TEST(GenerateTest, EveryFamilyGivesValidScenariosOfItsKind) {
       if (family == "sawtooth" || family == "ramps") {
         EXPECT_LE(peak, cap);
       }
+      if (family == "pod-shift") {  // one or two steps of one pod's rate, each by 0.5..2
+        ASSERT_GE(s.pod.rate_changes.size(), 1u);
+        ASSERT_LE(s.pod.rate_changes.size(), 2u);
+        double before = s.pod.messages_per_second, at = 0;
+        for (const auto& c : s.pod.rate_changes) {
+          EXPECT_GT(c.t_seconds, at);
+          EXPECT_LT(c.t_seconds, s.duration_seconds);
+          EXPECT_GE(c.messages_per_second, 0.5 * before - 1);
+          EXPECT_LE(c.messages_per_second, 2 * before + 1);
+          before = c.messages_per_second;
+          at = c.t_seconds;
+        }
+      } else {
+        EXPECT_TRUE(s.pod.rate_changes.empty());
+      }
     }
   }
   EXPECT_FALSE(GenerateScenarios("square", 1, 1));
@@ -109,6 +131,9 @@ TEST(GenerateTest, AllAndMoreDealTheirOwnFamilies) {
 TEST(GenerateTest, AWrittenScenarioReadsBackAndReplaysTheSame) {
   auto got = GenerateScenarios("all", 18, 3);
   ASSERT_TRUE(got);
+  auto shifted = GenerateScenarios("pod-shift", 3, 3);
+  ASSERT_TRUE(shifted);
+  got->insert(got->end(), shifted->begin(), shifted->end());
   for (Scenario s : *got) {
     SCOPED_TRACE(s.name);
     s.autoscaler.target_wait_seconds = 37;  // a knob off its default survives too
