@@ -198,9 +198,9 @@ struct WaitRun {
 // What a run of SCALING_POLICY=wait against a ConsumerWorld must show in the daemon's
 // "scaled deployment" lines and the Events: at most one probe (up, the probe, its answer, and
 // one more change for a noisy sample), and a first change that is the jump, decided by the
-// wait policy on the rates it measured from offsets and commits (within 25 %: a tick's window
-// and the world's steps do not line up, the more so in a sanitizer build), which the Event
-// explains.
+// wait policy on the rates it measured from offsets and commits (each within 25 %, 40 % in a
+// sanitizer build: a tick's window and the world's steps do not line up; their ratio within
+// 15 %), which the Event explains.
 inline void ExpectWaitPolicyJumpedOnceAndSaidWhy(const std::vector<nlohmann::json>& scaled,
                                                  const std::vector<nlohmann::json>& events,
                                                  double arrivals, double pod_rate,
@@ -213,8 +213,19 @@ inline void ExpectWaitPolicyJumpedOnceAndSaidWhy(const std::vector<nlohmann::jso
   EXPECT_GE(scaled[0]["to"].get<int>(), needed) << story;
   EXPECT_EQ(scaled[0]["reason"], "wait") << story;
   EXPECT_EQ(scaled[0]["why"], "up") << story;
-  EXPECT_NEAR(scaled[0]["per_pod_rate"].get<double>(), pod_rate, 0.25 * pod_rate) << story;
-  EXPECT_NEAR(scaled[0]["arrival_rate"].get<double>(), arrivals, 0.25 * arrivals) << story;
+  // Both rates are offsets over the time between two observations, so a late or early
+  // observation (a slow sanitizer build: a TSan run read both 26 % high) moves them alike; their
+  // ratio, the pods the load needs, is what the decision rests on.
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+  constexpr double kEach = 0.4;
+#else
+  constexpr double kEach = 0.25;
+#endif
+  const double mu = scaled[0]["per_pod_rate"].get<double>();
+  const double lambda = scaled[0]["arrival_rate"].get<double>();
+  EXPECT_NEAR(mu, pod_rate, kEach * pod_rate) << story;
+  EXPECT_NEAR(lambda, arrivals, kEach * arrivals) << story;
+  EXPECT_NEAR(lambda / mu, arrivals / pod_rate, 0.15 * arrivals / pod_rate) << story;
   EXPECT_GT(scaled[0]["predicted_peak_wait_seconds"].get<double>(), 10) << story;
   bool explained = false;
   for (const auto& e : events) {
