@@ -500,12 +500,13 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   const double lambda = w.level;
   detail.lambda = lambda;
   detail.sigma = w.sigma;
+  // Waiting up to this many messages is in flight, not a shortage (the pods keep up).
+  const double in_flight = std::max(1.0, kInFlightSeconds * lambda);
 
   // 2. One pod's rate.
   const int32_t consumers = ConsumingPods(ready, in.partition_count);
   if (consumed_known && consumers > 0 && same_ends && dt > 0) {
     const double per_pod = consumed_rate / consumers;
-    const double in_flight = std::max(1.0, kInFlightSeconds * lambda);
     const bool saturated = backlog > in_flight && static_cast<double>(prev_backlog) > in_flight;
     if (saturated && set_unchanged && per_pod > 0) {
       // A restored μ is another process's (perhaps another image's): this one's first
@@ -558,7 +559,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     const double since = Seconds(in.now - *w.down_at);
     const int32_t consumers_m = ConsumingPods(w.down_target, in.partition_count);
     const double consumed = consumed_known ? consumed_rate * dt : -1;
-    const bool saturated_now = backlog > std::max(1.0, kInFlightSeconds * w.level);
+    const bool saturated_now = backlog > in_flight;
     if (n != w.down_target || ready != w.down_target || consumed < 0 || !w.mu || consumers_m <= 0 ||
         since > kMaxStartupSeconds) {
       w.down_at.reset();  // another change, or nothing to time it by
@@ -671,8 +672,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   // raise the bound, and the up that followed made the bound exact though nothing had fallen
   // behind: 190 msg/s on pods of 20 stayed at 17 pods (μ 11.2, "exact") for hours.
   if (keep > target && n < cap && !w.mu_exact && w.probe_at && n == w.probe_count &&
-      Seconds(in.now - *w.probe_at) <= memory_s &&
-      backlog <= std::max(1.0, kInFlightSeconds * lambda)) {
+      Seconds(in.now - *w.probe_at) <= memory_s && backlog <= in_flight) {
     Fluid probed = f;
     probed.mu = mu * kProbe;
     if (PeakWait(probed, 0) <= target) {
@@ -787,8 +787,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   // a removal would keep them waiting longer still (after a burst above the partitions' drain
   // they are the p99). Not before they are consumed.
   const auto old_waiting = [&] {
-    return backlog > std::max(1.0, kInFlightSeconds * lambda) &&
-           backlog > ArrivedWithin(w.recent, in.now, target, dt, lambda);
+    return backlog > in_flight && backlog > ArrivedWithin(w.recent, in.now, target, dt, lambda);
   };
   if (n > lowest && nearly_empty && quiet && f.starting == 0 && !old_waiting()) {
     double highest = lambda;
