@@ -119,6 +119,14 @@ std::string Compact(const json& object) {
 // status.learnedState: what the wait policy learned, as the JSON text of policy::SaveLearned.
 constexpr char kLearnedField[] = "learnedState";
 
+// The status.learnedState an object carries, or null.
+const json* SavedLearned(const json& object) {
+  auto status = object.find("status");
+  if (status == object.end() || !status->is_object()) return nullptr;
+  auto saved = status->find(kLearnedField);
+  return saved == status->end() ? nullptr : &*saved;
+}
+
 // The status as compared and patched at each tick: without learnedState, which only a save
 // writes (and which is far larger than the rest).
 std::string StatusText(const json& status) {
@@ -352,9 +360,7 @@ void Controller::Build(const json& object, bool fresh) {
           !fresh && existing != targets_.end() && existing->second->ref.uid == ref.uid;
       RestoreLearned(*t, replaces ? existing->second.get() : nullptr, object);
     } else if (options_.learned_state_every) {
-      const json* status = object.contains("status") ? &object["status"] : nullptr;
-      t->drops_learned =
-          status != nullptr && status->is_object() && status->contains(kLearnedField);
+      t->drops_learned = SavedLearned(object) != nullptr;
     }
     const bool was_dormant = existing != targets_.end() && existing->second->dormant;
     log_.Info(existing == targets_.end() ? "kafkascaler added"
@@ -383,10 +389,10 @@ void Controller::RestoreLearned(Target& t, const Target* replaced, const json& o
         1, std::chrono::duration_cast<std::chrono::seconds>(*options_.learned_state_every).count());
     const auto phase = static_cast<int64_t>(std::hash<std::string>{}(t.key) % every);
     t.next_learned_save = clock_.Now() + std::chrono::seconds(phase);
-    const json* status = object.contains("status") ? &object["status"] : nullptr;
-    if (status == nullptr || !status->is_object() || !status->contains(kLearnedField)) return;
+    const json* saved_text = SavedLearned(object);
+    if (saved_text == nullptr) return;
     from = std::string("status.") + kLearnedField;
-    const json& text = (*status)[kLearnedField];
+    const json& text = *saved_text;
     if (text.is_string()) saved = json::parse(text.get<std::string>(), nullptr, false);
     if (!text.is_string() || saved.is_discarded()) {
       log_.Warn("learned state not restored; starting cold",
