@@ -228,15 +228,15 @@ const std::vector<std::string>& StandaloneFamilies() {
 
 Result<std::vector<Scenario>> GenerateScenarios(const std::string& family, int count,
                                                 uint64_t seed) {
-  const auto known = [](const std::vector<std::string>& fams, const std::string& f) {
-    return std::find(fams.begin(), fams.end(), f) != fams.end();
-  };
-  if (family != "all" && family != "more" && !known(GeneratorFamilies(), family) &&
-      !known(MoreFamilies(), family) && !known(StandaloneFamilies(), family)) {
-    std::string names = "all, more";
-    for (const auto& f : GeneratorFamilies()) names += ", " + f;
-    for (const auto& f : MoreFamilies()) names += ", " + f;
-    for (const auto& f : StandaloneFamilies()) names += ", " + f;
+  bool known = family == "all" || family == "more";
+  std::string names = "all, more";
+  for (const auto* group : {&GeneratorFamilies(), &MoreFamilies(), &StandaloneFamilies()}) {
+    for (const auto& f : *group) {
+      known |= f == family;
+      names += ", " + f;
+    }
+  }
+  if (!known) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "unknown family \"" + family + "\" (known: " + names + ")");
   }
