@@ -122,6 +122,7 @@ class Reader {
 
 constexpr double kMaxDuration = 31.0 * 24 * 3600;  // a month of simulated time
 constexpr double kMaxRate = 1e9;
+constexpr double kMaxPodRateNoise = 0.3;  // so that a factor within ±3σ stays above 0.1
 
 // Parses [[t, rate], ...] pairs into `out`; `where` names the source in problems.
 void CheckLoad(const std::vector<LoadPoint>& load, const std::string& where,
@@ -276,6 +277,13 @@ Result<Scenario> ParseScenario(const std::string& yaml_text,
           }
         }
       }
+      s.pod.rate_noise = pr.Number<double>("rate_noise", false, 0, kMaxPodRateNoise,
+                                           "must be a number within 0..0.3")
+                             .value_or(0);
+      s.pod.rate_noise_seconds =
+          pr.Number<double>("rate_noise_seconds", false, 1e-3, 86400,
+                            "must be a number of seconds > 0 and at most 86400")
+              .value_or(s.pod.rate_noise_seconds);
       pr.ReportUnknown();
     }
   } else {
@@ -461,6 +469,10 @@ std::string ScenarioYaml(const Scenario& s) {
       e << YAML::Flow << YAML::BeginSeq << c.t_seconds << c.messages_per_second << YAML::EndSeq;
     }
     e << YAML::EndSeq;
+  }
+  if (s.pod.rate_noise > 0) {
+    e << YAML::Key << "rate_noise" << YAML::Value << s.pod.rate_noise;
+    e << YAML::Key << "rate_noise_seconds" << YAML::Value << s.pod.rate_noise_seconds;
   }
   e << YAML::EndMap;
   e << YAML::Key << "load" << YAML::Value << YAML::BeginSeq;

@@ -23,6 +23,9 @@
 //                                  (also `simulate --history N`); default 0.
 //   pod.rate_changes               [[t_seconds, messages_per_second], ...]: one pod's rate
 //                                  from each t on (steps); default none.
+//   pod.rate_noise                 σ of a factor on every pod's rate (0..0.3), shared by all pods
+//                                  (a slower downstream slows them all); default 0.
+//   pod.rate_noise_seconds         how long each draw of that factor holds; default 30.
 #pragma once
 
 #include <cstdint>
@@ -49,6 +52,11 @@ struct PodModel {
   // Steps of that rate (a new image, a slower downstream): from each t_seconds of the measured
   // cycle on, one pod processes its messages_per_second. Strictly increasing t; empty: none.
   std::vector<LoadPoint> rate_changes;
+  // What consumption really does: every pod's rate times a factor 1 + rate_noise × N(0, 1)
+  // (clamped to ±3σ), drawn anew every rate_noise_seconds (seeded by the scenario's seed, apart
+  // from the load's noise) and shared by all pods. 0: none.
+  double rate_noise = 0;
+  double rate_noise_seconds = 30;
 };
 
 struct AutoscalerKnobs {

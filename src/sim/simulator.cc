@@ -188,13 +188,14 @@ class KedaHpaController final : public Controller {
 // The reactive-bound reference (simulator.h): the rate rule fed with the truth of the moment.
 class ReactiveBoundController final : public Controller {
  public:
-  ReactiveBoundController(const Scenario& s, const ReactiveBoundSettings& settings,
-                          const FifoBacklog& backlog, SimDeployment& deployment)
-      : s_(s), k_(settings), backlog_(backlog), deployment_(deployment) {}
+  ReactiveBoundController(const Scenario& s, const Workload& w,
+                          const ReactiveBoundSettings& settings, const FifoBacklog& backlog,
+                          SimDeployment& deployment)
+      : s_(s), w_(w), k_(settings), backlog_(backlog), deployment_(deployment) {}
   void Step(int64_t step, double now) override {
     if (step % s_.IntervalTicks() != 0) return;
     const auto& a = s_.autoscaler;
-    const double mu = s_.PodRateAt(now);
+    const double mu = w_.pod_rate[static_cast<size_t>(step)];
     const double lambda = s_.RateAt(now) * (1.0 + k_.headroom);
     const double b = static_cast<double>(backlog_.size());
     const int32_t cap = std::max(a.min_replicas, std::min(a.max_replicas, s_.partitions));
@@ -228,6 +229,7 @@ class ReactiveBoundController final : public Controller {
 
  private:
   const Scenario& s_;
+  const Workload& w_;
   ReactiveBoundSettings k_;
   const FifoBacklog& backlog_;
   SimDeployment& deployment_;
@@ -278,14 +280,31 @@ Workload BuildWorkload(const Scenario& s) {
   const int64_t n = s.HistoryTicks() + s.TickCount();
   const double dt = s.tick_seconds;
   w.arrivals.resize(static_cast<size_t>(n));
+  w.pod_rate.resize(static_cast<size_t>(n));
   w.clairvoyant.resize(static_cast<size_t>(n));
   Noise noise(s.seed);
+  // The pods' factor (Scenario pod.rate_noise) has a stream of its own, so that the load of a
+  // seed is the same with and without it.
+  Noise pod_noise(s.seed ^ 0x9e3779b97f4a7c15ULL);
+  double pod_factor = 1.0;
+  int64_t pod_block = -1;
   double carry = 0;
   const auto& a = s.autoscaler;
   const int32_t cap = std::max(a.min_replicas, std::min(a.max_replicas, s.partitions));
   double oracle_backlog = 0;
   for (int64_t k = 0; k < n; ++k) {
-    const double per_pod_step = s.PodRateAt(static_cast<double>(k) * dt) * dt;
+    if (s.pod.rate_noise > 0) {
+      const auto block =
+          static_cast<int64_t>(std::floor(static_cast<double>(k) * dt / s.pod.rate_noise_seconds));
+      if (block != pod_block) {
+        pod_block = block;
+        pod_factor =
+            std::max(0.1, 1.0 + s.pod.rate_noise * std::clamp(pod_noise.Normal(), -3.0, 3.0));
+      }
+    }
+    const double per_pod = s.PodRateAt(static_cast<double>(k) * dt) * pod_factor;
+    w.pod_rate[static_cast<size_t>(k)] = per_pod;
+    const double per_pod_step = per_pod * dt;
     double factor = 1.0;
     if (s.noise > 0) factor = std::max(0.0, 1.0 + s.noise * std::clamp(noise.Normal(), -3.0, 3.0));
     const double expected = s.RateAt(static_cast<double>(k) * dt) * factor * dt + carry;
@@ -308,6 +327,7 @@ Workload MeasuredPart(const Scenario& s, const Workload& w) {
   const auto from = static_cast<ptrdiff_t>(
       std::min<size_t>(static_cast<size_t>(s.HistoryTicks()), w.arrivals.size()));
   return Workload{.arrivals = {w.arrivals.begin() + from, w.arrivals.end()},
+                  .pod_rate = {w.pod_rate.begin() + from, w.pod_rate.end()},
                   .clairvoyant = {w.clairvoyant.begin() + from, w.clairvoyant.end()},
                   .clairvoyant_pod_seconds = w.clairvoyant_pod_seconds};
 }
@@ -360,7 +380,7 @@ Result<PolicyRun> RunOnce(const Scenario& s, const Workload& w, std::string_view
   } else if (policy == "keda-hpa") {
     controller = std::make_unique<KedaHpaController>(s, topic, deployment);
   } else if (policy == "reactive-bound") {
-    controller = std::make_unique<ReactiveBoundController>(s, settings, backlog, deployment);
+    controller = std::make_unique<ReactiveBoundController>(s, w, settings, backlog, deployment);
   } else {
     return MakeError(
         ErrorCode::kInvalidArgument,
@@ -409,9 +429,9 @@ Result<PolicyRun> RunOnce(const Scenario& s, const Workload& w, std::string_view
     produced += arrivals;
     controller->Step(k, t);
     deployment.Advance(t);  // pods with no startup delay are ready at once
-    const double capacity =
-        deployment.Capacity(deployment.ConsumingSeconds(t, t + dt), s.PodRateAt(t)) +
-        capacity_carry;
+    const double capacity = deployment.Capacity(deployment.ConsumingSeconds(t, t + dt),
+                                                w.pod_rate[static_cast<size_t>(k)]) +
+                            capacity_carry;
     const auto can = static_cast<int64_t>(std::floor(capacity + 1e-9));
     const bool blocked =
         stuck && t >= offset + stuck->from_seconds && t < offset + stuck->until_seconds;

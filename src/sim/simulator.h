@@ -45,6 +45,7 @@ const std::vector<std::string>& KnownPolicies();
 // clairvoyant_pod_seconds counts the measured cycle only.
 struct Workload {
   std::vector<int64_t> arrivals;     // messages produced in each step
+  std::vector<double> pod_rate;      // what one ready pod processes per second in each step
   std::vector<int32_t> clairvoyant;  // the oracle's pods in each step
   double clairvoyant_pod_seconds = 0;
 };

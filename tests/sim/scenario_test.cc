@@ -198,6 +198,14 @@ TEST(ScenarioTest, RejectsOneProblemAtATime) {
        .from = "rebalance_seconds: 1}",
        .to = "rebalance_seconds: 1, rate_changes: [[60]]}",
        .want = "pod.rate_changes[0]: must be a pair of numbers"},
+      {.name = "pod rate noise too large",
+       .from = "rebalance_seconds: 1}",
+       .to = "rebalance_seconds: 1, rate_noise: 0.5}",
+       .want = "pod.rate_noise=0.5: must be a number within 0..0.3"},
+      {.name = "pod rate noise held for no time",
+       .from = "rebalance_seconds: 1}",
+       .to = "rebalance_seconds: 1, rate_noise: 0.1, rate_noise_seconds: 0}",
+       .want = "pod.rate_noise_seconds=0: must be a number of seconds > 0"},
       {.name = "stuck after zero",
        .from = "interval_seconds: 15}",
        .to = "interval_seconds: 15, stuck_after_seconds: 0}",
@@ -299,6 +307,25 @@ TEST(ScenarioTest, PodRateChangesAreStepsOnTheMeasuredCyclesClock) {
   ASSERT_TRUE(plain);
   EXPECT_DOUBLE_EQ(plain->PodRateAt(500), 10);
   EXPECT_EQ(ScenarioYaml(*plain).find("rate_changes"), std::string::npos);
+}
+
+TEST(ScenarioTest, PodRateNoiseIsReadAndWrittenBack) {
+  std::string text = kGood;
+  text.replace(text.find("rebalance_seconds: 1}"), 21,
+               "rebalance_seconds: 1, rate_noise: 0.15, rate_noise_seconds: 45}");
+  auto s = ParseScenario(text, ".");
+  ASSERT_TRUE(s) << s.error().ToString();
+  EXPECT_DOUBLE_EQ(s->pod.rate_noise, 0.15);
+  EXPECT_DOUBLE_EQ(s->pod.rate_noise_seconds, 45);
+  auto back = ParseScenario(ScenarioYaml(*s), ".");
+  ASSERT_TRUE(back) << back.error().ToString();
+  EXPECT_DOUBLE_EQ(back->pod.rate_noise, 0.15);
+  EXPECT_DOUBLE_EQ(back->pod.rate_noise_seconds, 45);
+  auto plain = ParseScenario(kGood, ".");
+  ASSERT_TRUE(plain);
+  EXPECT_DOUBLE_EQ(plain->pod.rate_noise, 0);
+  EXPECT_DOUBLE_EQ(plain->pod.rate_noise_seconds, 30);
+  EXPECT_EQ(ScenarioYaml(*plain).find("rate_noise"), std::string::npos);
 }
 
 TEST(ScenarioTest, GoodScenarioParsesAndThresholdIsReadFromEitherPlace) {

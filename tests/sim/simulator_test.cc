@@ -154,6 +154,42 @@ TEST(SimulatorTest, SameSeedSameWorkloadAndNoiseAveragesOut) {
   EXPECT_NEAR(static_cast<double>(total) / s.duration_seconds, 200, 5);
 }
 
+// pod.rate_noise: one factor for all pods, held for rate_noise_seconds, from a stream of its own
+// (the load of a seed is the same with and without it), averaging out to the pod's rate.
+TEST(SimulatorTest, PodRateNoiseIsHeldSharedAndLeavesTheLoadAlone) {
+  Scenario s = Constant(200, 50, 12);
+  s.duration_seconds = 3600;
+  s.noise = 0.2;
+  s.seed = 7;
+  const Workload plain = BuildWorkload(s);
+  for (double r : plain.pod_rate) ASSERT_DOUBLE_EQ(r, 50);
+  s.pod.rate_noise = 0.2;
+  s.pod.rate_noise_seconds = 30;
+  const Workload noisy = BuildWorkload(s);
+  EXPECT_EQ(noisy.arrivals, plain.arrivals);
+  ASSERT_EQ(noisy.pod_rate.size(), 3600u);
+  double sum = 0, lowest = 1e9, highest = 0;
+  for (size_t k = 0; k < noisy.pod_rate.size(); ++k) {
+    if (k % 30 != 0) {
+      ASSERT_EQ(noisy.pod_rate[k], noisy.pod_rate[k - 1]) << k;
+    }
+    sum += noisy.pod_rate[k];
+    lowest = std::min(lowest, noisy.pod_rate[k]);
+    highest = std::max(highest, noisy.pod_rate[k]);
+  }
+  // 120 draws of σ = 10 msg/s: their mean within 3 standard errors (2.7).
+  EXPECT_NEAR(sum / 3600, 50, 3);
+  EXPECT_LT(lowest, 45);
+  EXPECT_GT(highest, 55);
+  EXPECT_GE(lowest, 5);  // clamped at ±3σ
+  // The consumption follows it: with a pod's rate below the load's share, the same count
+  // falls behind where the noise-free pods kept up.
+  auto quiet = RunPolicy(s, plain, "messages");
+  auto rough = RunPolicy(s, noisy, "messages");
+  ASSERT_TRUE(quiet && rough);
+  EXPECT_GT(rough->metrics.max_backlog, quiet->metrics.max_backlog);
+}
+
 // A daemon that has run before (Scenario::history_cycles): the earlier cycles are replayed, not
 // measured. On a constant load the measured cycle is the steady state: the count the load needs
 // all the time, no change, each message of the cycle counted once, decisions on the cycle's clock.

@@ -13,7 +13,9 @@ keda-hpa on all three measures, the median/worst ratio of each measure and the s
       [--policies keda-hpa,wait] [--variants base,rebalance4x,...] [--jobs 2]
 
 Extremes no generated scenario reaches: startup0, rebalance0, partitions1 (max_replicas kept),
-noise0.6, podrate10x (one pod carries nearly everything), load10x (max_replicas caps it).
+noise0.6, podrate10x (one pod carries nearly everything), load10x (max_replicas caps it);
+podnoise0.1 / 0.2 / 0.3: consumption that is not steady (pod.rate_noise σ, a factor shared by
+all pods redrawn every 30 s), which no generated scenario has.
 
 Variants: base (as generated), rebalance4x (rebalance_seconds × 4: 8-32 s), min2
 (min_replicas 2; scenarios whose max_replicas is 1 are left out), maxhalf (max_replicas =
@@ -46,6 +48,12 @@ def scale_load(text, k):
                   lambda m: m.group(1) + repr(float(m.group(2)) * k), text, flags=re.M)
 
 
+def pod_noise(text, sigma):
+    """Every pod's rate times a shared factor 1 + sigma N(0, 1), redrawn every 30 s (pod.rate_noise)."""
+    return re.sub(r"^(pod:\s*\n)", lambda m: m.group(1) + "  rate_noise: " + str(sigma) + "\n",
+                  text, count=1, flags=re.M)
+
+
 def partitions(text):
     return int(re.search(r"^partitions:\s*(\d+)", text, re.M).group(1))
 
@@ -75,6 +83,10 @@ VARIANTS = {
     "partitions1": lambda t: set_number(t, "partitions", lambda v: 1),
     "noise0.6": lambda t: set_number(t, "noise", lambda v: 0.6),
     "podrate10x": lambda t: set_number(t, "messages_per_second", lambda v: v * 10),
+    # What consumption does in a real group: the pods' rate moves (pod.rate_noise).
+    "podnoise0.1": lambda t: pod_noise(t, 0.1),
+    "podnoise0.2": lambda t: pod_noise(t, 0.2),
+    "podnoise0.3": lambda t: pod_noise(t, 0.3),
     "load10x": lambda t: scale_load(t, 10),
 }
 NEIGHBOURHOOD = ["load0.5", "load1.5", "podrate2x", "podrate0.5", "startup0.5", "startup2x",
