@@ -251,6 +251,7 @@ TickReport Reconciler::Tick(bool may_act) {
     root->SetAttribute(telemetry::kAttrWaitArrivalRate, d.wait->lambda);
     root->SetAttribute(telemetry::kAttrWaitArrivalSigma, d.wait->sigma);
     root->SetAttribute(telemetry::kAttrWaitPerPodRate, d.wait->mu);
+    root->SetAttribute(telemetry::kAttrWaitPerPodRateNoise, d.wait->mu_sigma);
     root->SetAttribute(telemetry::kAttrWaitStartupSeconds, d.wait->startup_s);
     root->SetAttribute(telemetry::kAttrWaitRebalanceSeconds, d.wait->rebalance_s);
     root->SetAttribute(telemetry::kAttrWaitWhy, std::string(d.wait->why));

@@ -100,6 +100,8 @@ json SaveLearned(const WaitMemory& w, std::string_view target, SteadyTime now, W
     // Optional: how old the measurement was (an exact μ ages into a lower bound, wait_policy.cc).
     j["per_pod_rate"]["confirmed_seconds_before_save"] = SecondsBetween(*w.mu_confirmed_at, now);
   }
+  // Optional: the pods' own noise relative to μ (σ_μ; 0 until measured).
+  if (w.mu) j["per_pod_rate"]["noise"] = w.mu_sigma;
   j["startup_seconds"] = {{"value", w.startup}, {"measured", w.startup_measured}};
   j["rebalance_seconds"] = w.rebalance ? json(*w.rebalance) : json(nullptr);
   j["arrival_sigma"] = w.sigma;
@@ -172,11 +174,19 @@ Status RestoreLearned(const json& saved, std::string_view target, SteadyTime now
       if (!age) return MakeError(age.error());
       if (*exact) next.mu_confirmed_at = now - FromSeconds(down + *age);
     }
+    // Without it (a state saved before it was written) the noise is learned again.
+    next.mu_sigma = 0;
+    if ((*mu)->contains("noise")) {
+      auto noise = Number(**mu, "noise", "per_pod_rate.noise", 0, WaitMemory::kMaxMuSigma);
+      if (!noise) return MakeError(noise.error());
+      next.mu_sigma = *noise;
+    }
   } else {
     next.mu.reset();
     next.mu_exact = false;
     next.mu_restored = false;
     next.mu_confirmed_at.reset();
+    next.mu_sigma = 0;
   }
   auto startup = Object(saved, "startup_seconds", "startup_seconds", /*nullable=*/false);
   if (!startup) return MakeError(startup.error());

@@ -1,10 +1,10 @@
 // What the wait policy has learned, as JSON, so a restarted daemon (or the replica that takes
 // a target over) does not start cold (LEARNED_STATE_CONFIGMAP; docs/simulator.md, "Keeping what
 // was learned"). Only what outlives a restart is kept: one pod's rate μ (whether it is exact,
-// and how long before the save it was measured), the start-up and rebalance estimates, the arrival
-// noise σ, the short-burst statistics, the last burst onsets with their pods (PREDICT's period) and
-// the daily profile. What a restart makes stale (the arrival rate's level and trend, the capacity
-// memory, timings in progress) is learned again from the first ticks.
+// how long before the save it was measured, and its noise), the start-up and rebalance estimates,
+// the arrival noise σ, the short-burst statistics, the last burst onsets with their pods (PREDICT's
+// period) and the daily profile. What a restart makes stale (the arrival rate's level and trend,
+// the capacity memory, timings in progress) is learned again from the first ticks.
 //
 // Times are steady (monotonic) in WaitMemory, and a new process has a new steady epoch: onsets
 // are saved as seconds before the save and restored against the wall clock (the time the daemon

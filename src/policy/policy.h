@@ -139,6 +139,7 @@ struct WaitMemory {
   static constexpr double kMaxStartupSeconds = 900;    // a start-up sample is capped at this
   static constexpr double kMaxRebalanceSeconds = 300;  // a pause sample is capped at this
   static constexpr int32_t kShortOnsets = 2;           // short bursts in a row, to doubt an onset
+  static constexpr double kMaxMuSigma = 10;            // σ_μ (relative) restored at most
   std::optional<SteadyTime> last_tick;  // previous tick seen by the wait policy
   bool has_level = false;
   double level = 0;          // Holt level of the arrival rate (msg/s)
@@ -150,6 +151,10 @@ struct WaitMemory {
   std::optional<double> mu;  // one pod's rate (msg/s)
   bool mu_exact = false;     // measured while saturated (or a probe fell behind)
   bool mu_restored = false;  // μ came from a saved state: the first saturated sample replaces it
+  // The noise of one pod's rate, relative to μ: RMS EWMA of (sample − μ) / μ over saturated
+  // samples that were not a jump (consumption that is not steady: a downstream whose speed
+  // varies). 0 until measured.
+  double mu_sigma = 0;
   // When μ was last measured exact (a saturated interval, or a probe that fell behind; the
   // first tick after a restore): an exact μ older than wait_policy.cc's kMuConfirmedFor is a
   // lower bound again, so that pods that became faster are found by a probe.
@@ -262,6 +267,7 @@ struct WaitDetail {
   double lambda = 0;                 // learned arrival rate (msg/s)
   double sigma = 0;                  // its noise (msg/s)
   double mu = 0;                     // one pod's rate (msg/s); 0 = not measured yet
+  double mu_sigma = 0;               // its noise, relative to it (0 until measured)
   double startup_s = 0;              // start-up estimate (s)
   double rebalance_s = 0;            // rebalance pause estimate (s)
   std::string_view why;              // seed_rule | hold | up | up_later | cancel | down | ...

@@ -17,10 +17,14 @@
 //      consumer set did not change (ready and spec.replicas equal over the last two ticks, so
 //      no rebalance pause falls in the interval). With the backlog above kInFlightSeconds of
 //      arrivals at both ends (saturated) the sample IS μ (μ follows it: averaged in, or taken as
-//      it is when more than kJumpFraction off, as pods that became slower); otherwise it is a lower
-//      bound (μ rises to it, never falls); a μ restored from a saved state is replaced by the
-//      first saturated sample. Before the first such interval, one whose set
-//      grew gives a lower bound too (÷ its end's consumers). While μ is
+//      it is when off by more than max(kJumpSigmas σ_μ, kJumpFraction), as pods that became
+//      slower); otherwise it is a lower bound (μ rises to it, never falls; an exact μ averages
+//      it in unless it is as far above); a μ restored from a saved state is replaced by the
+//      first saturated sample. σ_μ, the pods' own noise relative to μ (a downstream whose speed
+//      varies), is the RMS EWMA of the saturated samples' relative residuals against an exact μ:
+//      saturated samples come when the pods are slow, and without it each one moved μ whole
+//      and a fast interval moved it back, every move a change of the count. Before the first such
+//      interval, one whose set grew gives a lower bound too (÷ its end's consumers). While μ is
 //      only a lower bound, scale-down assumes pods kProbe × faster: if they are not, the group
 //      saturates and μ becomes exact — or the policy must scale up again, within M of the
 //      probe or later from the probe's count at a rate the assumed pods would have carried,
@@ -90,7 +94,10 @@
 //      of the count within M = S + rebalance + dt; a smaller count keeps the simulated peak
 //      under W (under R + kNearlyEmptyFraction × W when that is more: a pause longer than the
 //      target breaks it on any change) with arrivals at the highest λ of the last M seconds
-//      ("capacity memory") plus the noise band, and the removal's rebalance pause at once; and the
+//      ("capacity memory") plus the noise band — the pods' own noise too (kBand σ_μ of the
+//      capacity, in quadrature: a count chosen on the mean rate of pods whose rate varies fell
+//      behind at their next slow spell and was scaled up again) — and the removal's rebalance
+//      pause at once; and the
 //      pod-seconds saved over 120 s exceed the rebalance loss (min(n, P) × rebalance) plus
 //      kEventPrice. A count that does not keep up with λ (capacity < λ − kBand σ) falls behind
 //      without end: its saving counts only until its wait at the horizon's end reaches W (when an
@@ -162,6 +169,10 @@ struct Fluid {
   double burst = 0;  // added per second for the first `burst_for` seconds
   double burst_for = 0;
   double mu = 1;           // one pod's rate
+  // The noise of one pod's rate relative to μ (WaitMemory::mu_sigma), used by scale-down only:
+  // consumption by t may fall short of the mean by kBand · mu_sigma · capacity ·
+  // √(sample_seconds · t), independent of the arrivals' noise (the two bands add in quadrature).
+  double mu_sigma = 0;
   int32_t partitions = 0;  // 0 = no cap
   double rebalance = 0;    // pause on a change of the ready set
   double horizon = 120;
@@ -171,8 +182,9 @@ struct Fluid {
   double startup = 30;  // for pods added now
 };
 
-double NoiseBand(const Fluid& f, double t) {
-  return f.band * std::min(t, std::sqrt(std::max(1.0, f.sample_seconds) * t));
+// How the noise of one sample's mean spreads by t: t at first, then √(sample_seconds · t).
+double Spread(const Fluid& f, double t) {
+  return std::min(t, std::sqrt(std::max(1.0, f.sample_seconds) * t));
 }
 
 // Peak predicted wait (s) of every message arriving in [from, horizon] (the backlog counts as
@@ -211,9 +223,12 @@ double PeakWait(const Fluid& f, int32_t add, double from = 0,
     }
     const double lambda = std::max(0.0, f.lambda + f.rise * std::min(t, f.rise_for)) +
                           f.burst * std::clamp(f.burst_for - t, 0.0, 1.0);
-    arrived[k + 1] = arrived[k] + lambda + NoiseBand(f, t + 1) - NoiseBand(f, t);
     const int32_t consumers = ConsumingPods(ready, f.partitions);
     capacity = consumers * f.mu;
+    // What the pods' noise may leave unconsumed counts as arrivals: every later message's
+    // place in the queue moves back by as much.
+    const double band = std::hypot(f.band, kBand * f.mu_sigma * capacity);
+    arrived[k + 1] = arrived[k] + lambda + band * (Spread(f, t + 1) - Spread(f, t));
     const double working = std::clamp(t + 1 - paused_until, 0.0, 1.0);
     done[k + 1] = std::min(arrived[k + 1], done[k] + capacity * working);
   }
@@ -513,13 +528,28 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       // saturated sample replaces it rather than being averaged in.
       // Far off μ: the pods changed (a slower downstream), and averaging in would take several
       // saturated ticks, each falling further behind.
-      const bool jump = w.mu && std::abs(per_pod - *w.mu) > kJumpFraction * *w.mu;
-      w.mu = w.mu_exact && !w.mu_restored && !jump ? *w.mu + 0.5 * (per_pod - *w.mu) : per_pod;
+      // Off by more than the pods' own noise (kJumpSigmas σ_μ) too: consumption that is not
+      // steady is not a change of the pods. Every sample against an exact μ, a jump included,
+      // counts in σ_μ: most pods' slow spells are further off than kJumpFraction, and σ_μ
+      // learned from the others alone stayed too small to stop the next jump.
+      const double off = w.mu ? (per_pod - *w.mu) / *w.mu : 0;
+      const bool jump = w.mu && std::abs(off) > std::max(kJumpSigmas * w.mu_sigma, kJumpFraction);
+      const bool averaged = w.mu_exact && !w.mu_restored && !jump;
+      if (w.mu_exact && !w.mu_restored) {
+        w.mu_sigma =
+            std::sqrt((1 - kSigmaWeight) * w.mu_sigma * w.mu_sigma + kSigmaWeight * off * off);
+      }
+      w.mu = averaged ? *w.mu + 0.5 * (per_pod - *w.mu) : per_pod;
       w.mu_exact = true;
       w.mu_restored = false;
       w.mu_confirmed_at = in.now;
     } else if (per_pod > 0 && (!w.mu || per_pod > *w.mu)) {
-      w.mu = per_pod;
+      // A lower bound raises μ. An exact μ it raises only beyond the pods' own noise (a pod
+      // that was fast for one interval is not a faster pod); within it, it is averaged in.
+      const bool averaged =
+          w.mu_exact &&
+          (per_pod - *w.mu) <= *w.mu * std::max(kJumpSigmas * w.mu_sigma, kJumpFraction);
+      w.mu = averaged ? *w.mu + 0.5 * (per_pod - *w.mu) : per_pod;
     }
   } else if (!w.mu && consumed_known && ready_before >= 0 && ready > ready_before && dt > 0) {
     // Before the first sample, an interval in which the consumer set grew still bounds μ from
@@ -609,6 +639,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   }
   const double mu = *w.mu;
   detail.mu = mu;
+  detail.mu_sigma = w.mu_sigma;
 
   int32_t cap = c.max_replicas;
   if (c.limit_to_partitions && in.partition_count > 0) cap = std::min(cap, in.partition_count);
@@ -798,6 +829,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     down.lambda = highest;
     down.rise_for = f.horizon;  // a rise carried on as an up sizes for it (5): no down mid-rise
     down.mu = w.mu_exact ? mu : mu * kProbe;
+    down.mu_sigma = w.mu_sigma;
     // Each smaller count under W is worth it when the pod-seconds it saves over kSavingSeconds
     // exceed the rebalance loss (min(n, P) × rebalance) plus kEventPrice. A count that does
     // not keep up lasts only until its queue makes the prediction order pods again (the wait

@@ -69,6 +69,9 @@ inline constexpr std::string_view kAttrWaitPredictedPeakSeconds =
 inline constexpr std::string_view kAttrWaitArrivalRate = "kafka_autoscaler.wait.arrival_rate";
 inline constexpr std::string_view kAttrWaitArrivalSigma = "kafka_autoscaler.wait.arrival_sigma";
 inline constexpr std::string_view kAttrWaitPerPodRate = "kafka_autoscaler.wait.per_pod_rate";
+// σ_μ: the noise of one pod's rate, relative to it (0.1 = 10 %).
+inline constexpr std::string_view kAttrWaitPerPodRateNoise =
+    "kafka_autoscaler.wait.per_pod_rate_noise";
 inline constexpr std::string_view kAttrWaitStartupSeconds = "kafka_autoscaler.wait.startup_seconds";
 inline constexpr std::string_view kAttrWaitRebalanceSeconds =
     "kafka_autoscaler.wait.rebalance_seconds";

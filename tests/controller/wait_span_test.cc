@@ -67,7 +67,8 @@ TEST(WaitSpanTest, DecisionSpanCarriesTheWaitModel) {
   for (const char* key :
        {"kafka_autoscaler.wait.predicted_peak_seconds", "kafka_autoscaler.wait.arrival_rate",
         "kafka_autoscaler.wait.arrival_sigma", "kafka_autoscaler.wait.per_pod_rate",
-        "kafka_autoscaler.wait.startup_seconds", "kafka_autoscaler.wait.rebalance_seconds"}) {
+        "kafka_autoscaler.wait.per_pod_rate_noise", "kafka_autoscaler.wait.startup_seconds",
+        "kafka_autoscaler.wait.rebalance_seconds"}) {
     EXPECT_TRUE(root.count(key)) << key;
   }
   EXPECT_EQ(std::get<std::string>(root.at("kafka_autoscaler.policy")), "wait");
