@@ -610,7 +610,9 @@ TEST_F(WaitWorldTest, PodsWhoseRateVariesDoNotMoveTheCountWithEveryInterval) {
       changes += asked[k] != asked[k - 1];
       pods += asked[k];
     }
-    EXPECT_LE(changes, 4) << ::testing::PrintToString(asked);
+    std::string all;
+    for (int32_t a : asked) all += std::to_string(a) + " ";
+    EXPECT_LE(changes, 4) << all;
     EXPECT_LE(pods / static_cast<double>(asked.size() - 40), load / 20 + 2);
     EXPECT_NEAR(*state_.wait.mu, 20, 2);
     EXPECT_GT(state_.wait.mu_sigma, 0.05);
