@@ -463,7 +463,13 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   // start of the previous one, so no rebalance pause (caused by a change seen at the previous
   // tick) falls inside this interval.
   const bool same_ends = w.prev_ready == ready;
-  const bool set_unchanged = same_ends && w.prev_prev_ready == ready;
+  // ... and the pause the last change caused (it began at most at the tick that saw it) was
+  // over when the interval began: a pause longer than a tick reaches into the interval after
+  // next, whose consumption looked like pods slower than they are.
+  const bool set_unchanged = same_ends && w.prev_prev_ready == ready &&
+                             (!w.ready_changed_at || !w.last_tick ||
+                              Seconds(*w.last_tick - *w.ready_changed_at) >= Rebalance(w, c));
+  if (w.prev_ready >= 0 && ready != w.prev_ready) w.ready_changed_at = in.now;
   const int32_t ready_before = w.prev_ready;
   const int64_t prev_backlog = w.prev_backlog;
   const std::optional<SteadyTime> prev_tick = w.last_tick;

@@ -380,6 +380,7 @@ class WaitWorldTest : public WaitPolicyTest {
                               .partitions = partitions_},
                              config_);
       whys_.emplace_back(d.wait ? d.wait->why : "");
+      mus_.push_back(state_.wait.mu.value_or(0));
       const int32_t next = std::max(1, d.desired);
       if (next < ready) paused_until = (k + 1) * dt + pause_s_;
       if (next > current) ready_at = (k + 1) * dt + startup_s_;
@@ -397,6 +398,7 @@ class WaitWorldTest : public WaitPolicyTest {
   int watch_from_ = 0;             // second from which max_backlog_ is kept
   double max_backlog_ = 0;         // the most waiting at any second from watch_from_
   std::vector<std::string> whys_;  // the reason of each tick's decision
+  std::vector<double> mus_;        // one pod's rate as learned after each tick
 };
 
 TEST_F(WaitWorldTest, PodsThatKeepUpAreNotJoinedOnALowerBoundOfTheirRate) {
@@ -623,6 +625,20 @@ TEST_F(WaitWorldTest, PodsWhoseRateVariesDoNotMoveTheCountWithEveryInterval) {
   WaitMemory restored;
   ASSERT_TRUE(RestoreLearned(saved, "ns/app", clock_.Now(), clock_.WallNow(), restored));
   EXPECT_DOUBLE_EQ(restored.mu_sigma, state_.wait.mu_sigma);
+}
+
+// A rebalance pause longer than a tick (25 s, ticks of 15 s, RATE_REBALANCE_SECONDS says so)
+// reaches into the second interval after a change; that interval's consumption, saturated, was
+// taken for pods slower than they are. The load steps up every 10 minutes; the pods do 20 msg/s.
+TEST_F(WaitWorldTest, APauseLongerThanATickIsNotTakenForSlowerPods) {
+  pause_s_ = 25;
+  config_.rate_rebalance = std::chrono::seconds(25);
+  const auto asked = Replay(
+      160, 20, [](int t) { return 60.0 + 40.0 * (t / 600); }, 3);
+  ASSERT_GE(asked.back(), 10);  // 260 msg/s at the end: 13 pods
+  double lowest = 1e9;
+  for (size_t k = 20; k < mus_.size(); ++k) lowest = std::min(lowest, mus_[k]);
+  EXPECT_GE(lowest, 18) << ::testing::PrintToString(mus_);
 }
 
 // The age of an exact μ (how long since a saturated interval measured it) is kept with it, and
