@@ -152,8 +152,8 @@ struct WaitMemory {
   bool mu_exact = false;     // measured while saturated (or a probe fell behind)
   bool mu_restored = false;  // μ came from a saved state: the first saturated sample replaces it
   // The noise of one pod's rate, relative to μ: RMS EWMA of (sample − μ) / μ over saturated
-  // samples that were not a jump (consumption that is not steady: a downstream whose speed
-  // varies). 0 until measured.
+  // samples against an exact μ, jumps included (consumption that is not steady: a downstream
+  // whose speed varies). 0 until measured.
   double mu_sigma = 0;
   // When μ was last measured exact (a saturated interval, or a probe that fell behind; the
   // first tick after a restore): an exact μ older than wait_policy.cc's kMuConfirmedFor is a

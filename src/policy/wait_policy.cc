@@ -14,8 +14,9 @@
 //      samples (5b), and the largest of their volumes — messages above the rate before the
 //      onset, the drop's sample included (5c).
 //   2. One pod's rate μ: consumed/s ÷ min(ready, partitions) over intervals in which the
-//      consumer set did not change (ready and spec.replicas equal over the last two ticks, so
-//      no rebalance pause falls in the interval). With the backlog above kInFlightSeconds of
+//      consumer set did not change (ready and spec.replicas equal over the last two ticks, and
+//      the interval begins the rebalance pause after the tick that saw the last change of the
+//      ready count, so no pause falls in the interval). With the backlog above kInFlightSeconds of
 //      arrivals at both ends (saturated) the sample IS μ (μ follows it: averaged in, or taken as
 //      it is when off by more than max(kJumpSigmas σ_μ, kJumpFraction), as pods that became
 //      slower); otherwise it is a lower bound (μ rises to it, never falls; an exact μ averages
