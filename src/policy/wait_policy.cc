@@ -574,7 +574,12 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   // that μ. After kMuConfirmedFor without a saturated interval it is a lower bound again, and
   // scale-down probes; a probe that falls behind makes it exact again (5).
   if (w.mu_exact && !w.mu_confirmed_at) w.mu_confirmed_at = in.now;  // restored, or older state
-  if (w.mu_exact && Seconds(in.now - *w.mu_confirmed_at) > kMuConfirmedFor) w.mu_exact = false;
+  // Its noise ages with it: a σ_μ that no saturated interval measured for as long (its band
+  // keeps pods that never saturate to bring it down) is forgotten, and learned again.
+  if (w.mu_exact && Seconds(in.now - *w.mu_confirmed_at) > kMuConfirmedFor) {
+    w.mu_exact = false;
+    w.mu_sigma = 0;
+  }
 
   // 3. Start-up time.
   if (w.up_at) {

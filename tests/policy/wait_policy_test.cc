@@ -641,6 +641,22 @@ TEST_F(WaitWorldTest, APauseLongerThanATickIsNotTakenForSlowerPods) {
   EXPECT_GE(lowest, 18) << ::testing::PrintToString(mus_);
 }
 
+// The pods' noise ages with μ: measured once, its band keeps pods that never saturate to bring it
+// down; when the exact μ becomes a lower bound again (an hour without a saturated interval), σ_μ
+// is forgotten too.
+TEST_F(WaitPolicyTest, ThePodsNoiseAgesWithTheirRate) {
+  SaturateFourPods();
+  ASSERT_TRUE(state_.wait.mu_exact);
+  state_.wait.mu_sigma = 0.3;
+  for (int i = 0; i < 50 * 4; ++i)
+    Run({.backlog = 0, .current = 4, .produced = 150, .consumed = 150});
+  EXPECT_DOUBLE_EQ(state_.wait.mu_sigma, 0.3) << "50 minutes old: kept";
+  for (int i = 0; i < 15 * 4; ++i)
+    Run({.backlog = 0, .current = 4, .produced = 150, .consumed = 150});
+  EXPECT_FALSE(state_.wait.mu_exact);
+  EXPECT_EQ(state_.wait.mu_sigma, 0) << "65 minutes old: forgotten";
+}
+
 // The age of an exact μ (how long since a saturated interval measured it) is kept with it, and
 // the time the daemon was down counts: measured, then 40 minutes of pods that keep up, saved,
 // down for 30 minutes: at the first tick after the restart it is 70 minutes old and a lower bound
