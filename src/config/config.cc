@@ -295,7 +295,9 @@ Result<Config> Load(const Env& env) {
   if (auto raw = r.Raw("KAFKA_TOPIC"); raw && raw->starts_with(kTopicPatternPrefix)) {
     // The whole value is one regex (it may contain commas): topic_pattern.h.
     const std::string source = raw->substr(kTopicPatternPrefix.size());
-    if (auto pattern = TopicPattern::Parse(source); !pattern) {
+    if (!Reader::Printable(source)) {
+      r.Problem("KAFKA_TOPIC", *raw, "the regular expression after re: must be printable UTF-8");
+    } else if (auto pattern = TopicPattern::Parse(source); !pattern) {
       r.Problem("KAFKA_TOPIC", *raw, pattern.error().message + "; e.g. re:orders-.*");
     } else {
       c.kafka_topics.clear();

@@ -18,6 +18,13 @@ std::string LowerKind(const WorkloadRef& ref) {
   return kind;
 }
 
+// Days in a month (1-12) of the Gregorian calendar.
+int DaysInMonth(int year, int month) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : kDays[month - 1];
+}
+
 }  // namespace
 
 std::string WorkloadResource(const std::string& kind) {
@@ -92,10 +99,14 @@ Result<WallTime> ParseTime(const std::string& s) {
   char frac[16] = {0};
   int n = std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%15[.0-9]", &tm.tm_year, &tm.tm_mon,
                       &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, frac);
-  // Only ".digits" as a fraction, and years system_clock can hold (nanoseconds since 1970 in 64
-  // bits end in 2262): anything else from a server is malformed, never a crash or an overflow.
+  // Only ".digits" as a fraction, years system_clock can hold (nanoseconds since 1970 in 64
+  // bits end in 2262) and fields in their ranges (timegm would carry month 51 into the year):
+  // anything else from a server is malformed, never a crash or an overflow.
   const std::string_view fraction(frac);
   if (n < 6 || s.empty() || s.back() != 'Z' || tm.tm_year < 1970 || tm.tm_year > 2261 ||
+      tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+      tm.tm_mday > DaysInMonth(tm.tm_year, tm.tm_mon) || tm.tm_hour < 0 || tm.tm_hour > 23 ||
+      tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60 ||
       (!fraction.empty() && (fraction.size() < 2 || fraction[0] != '.' ||
                              fraction.find_first_not_of("0123456789", 1) != fraction.npos))) {
     return MakeError(ErrorCode::kProtocol, "bad timestamp '" + s + "'");

@@ -482,6 +482,24 @@ TEST(TopicPatternConfig, InvalidPatternIsAClearConfigError) {
   EXPECT_FALSE(Load({{"KAFKA_TOPIC", "re:" + std::string(1001, 'a')}}));
 }
 
+// Found by fuzz/config_fuzz: a pattern is printed as JSON (`check --print-config`, the Lease, the
+// logs), so one that is not UTF-8 text, or holds a control character, is refused when read, not
+// a throw from the JSON writer later.
+TEST(TopicPatternConfig, APatternMustBePrintableText) {
+  for (const std::string& bad : {std::string("re:paymen\xdbts"), std::string("re:orders\x01"),
+                                 std::string("re:\xc0\xaf"), std::string("re:a\x7f")}) {
+    SCOPED_TRACE(bad);
+    auto c = Load({{"KAFKA_TOPIC", bad}});
+    ASSERT_FALSE(c);
+    ASSERT_TRUE(Names(c.error(), "KAFKA_TOPIC")) << c.error().ToString();
+    EXPECT_NE(c.error().ToString().find("printable UTF-8"), std::string::npos)
+        << c.error().ToString();
+  }
+  auto ok = Load({{"KAFKA_TOPIC", "re:commandes-é.*"}});
+  ASSERT_TRUE(ok) << ok.error().ToString();
+  EXPECT_EQ(ok->ToJson()["KAFKA_TOPIC"], "re:commandes-é.*");
+}
+
 TEST(TopicPatternConfig, MatchesWholeNamesAndInternalTopicsOnlyByName) {
   auto p = TopicPattern::Parse("orders-.*");
   ASSERT_TRUE(p);

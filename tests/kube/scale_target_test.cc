@@ -317,9 +317,14 @@ TEST(ApiStatusParsing, RetryAfterIsClamped) {
 // Hostile Lease timestamps (found by fuzz/api_response_fuzz): a protocol error, never an
 // exception (std::stoi on ".") or a signed overflow (years past 2262 in nanoseconds).
 TEST(TimeFormat, MalformedTimestampsAreProtocolErrors) {
-  for (const char* bad : {"2026-01-01T00:00:00..Z", "2026-01-01T00:00:00.Z",
-                          "2026-01-01T00:00:00.1.2Z", "2826-11-28T12:00:00.123456Z",
-                          "3435-01-01T00:00:00.5Z", "1969-12-31T23:59:59Z", ""}) {
+  for (const char* bad :
+       {"2026-01-01T00:00:00..Z", "2026-01-01T00:00:00.Z", "2026-01-01T00:00:00.1.2Z",
+        "2826-11-28T12:00:00.123456Z", "3435-01-01T00:00:00.5Z", "1969-12-31T23:59:59Z", "",
+        // Fields out of range: timegm would carry them into the year (month 51
+        // of 2260 is past 2262) or silently into the next day.
+        "2260-51-30T12:00:00Z", "2026-13-01T00:00:00Z", "2026-00-10T00:00:00Z",
+        "2026-01-32T00:00:00Z", "2026-02-30T00:00:00Z", "2026-01-01T24:00:00Z",
+        "2026-01-01T00:60:00Z", "2026-01-01T00:00:61Z", "2026--1-01T00:00:00Z"}) {
     SCOPED_TRACE(bad);
     auto t = kube::ParseTime(bad);
     ASSERT_FALSE(t);
@@ -327,6 +332,9 @@ TEST(TimeFormat, MalformedTimestampsAreProtocolErrors) {
   }
   EXPECT_TRUE(kube::ParseTime("2261-12-31T23:59:59.999999Z"));
   EXPECT_TRUE(kube::ParseTime("2026-01-01T00:00:00.5Z"));
+  EXPECT_TRUE(kube::ParseTime("2024-02-29T00:00:00Z")) << "a leap day";
+  EXPECT_EQ(*kube::ParseTime("2016-12-31T23:59:60Z"), *kube::ParseTime("2017-01-01T00:00:00Z"))
+      << "a leap second (RFC 3339) is the next second";
 }
 
 // A Kafka error text may carry any bytes; an Event message built from it used to make
