@@ -6,7 +6,9 @@
 // a comma-separated list; use alternation instead (`re:orders|payments`).
 //
 // Matching is linear in the topic name (libstdc++'s breadth-first executor), so no pattern can
-// hang a tick; back-references (\1) are therefore refused. At most 1,000 characters.
+// hang a tick; back-references (\1) are therefore refused, and so is a repetition count above
+// 1,000 ({n}, {n,m}), whose digits libstdc++ would read without a bound. At most 1,000
+// characters.
 //
 // Kafka's internal topics (names starting with "__": __consumer_offsets, __transaction_state)
 // never match unless the pattern itself starts with "__": `re:.*` watches every user topic but

@@ -500,6 +500,33 @@ TEST(TopicPatternConfig, APatternMustBePrintableText) {
   EXPECT_EQ(ok->ToJson()["KAFKA_TOPIC"], "re:commandes-é.*");
 }
 
+// Found by fuzz/config_fuzz (UBSan): libstdc++ reads a number in a pattern (a back-reference
+// \N, a count {N}) into a long without a bound, and 20 digits overflow it. Back-references are
+// refused by name (matching could not be linear with them) and counts above 1,000 (no topic
+// name is longer than 249) before std::regex sees them.
+TEST(TopicPatternConfig, NumbersInAPatternAreBounded) {
+  for (const std::string bad :
+       {"a\\88888888888888888888", "a\\1", "(a)\\1", "[\\1]", "\\0123", "a{99999999999999999999}",
+        "a{1,99999999999999999999}", "a{1001}", "a{2,1001}"}) {
+    SCOPED_TRACE(bad);
+    auto p = TopicPattern::Parse(bad);
+    ASSERT_FALSE(p);
+    EXPECT_EQ(p.error().code, ErrorCode::kInvalidArgument);
+    auto c = Load({{"KAFKA_TOPIC", "re:" + bad}});
+    ASSERT_FALSE(c);
+    EXPECT_TRUE(Names(c.error(), "KAFKA_TOPIC")) << c.error().ToString();
+  }
+  EXPECT_NE(TopicPattern::Parse("a\\1").error().message.find("back-reference"), std::string::npos);
+  EXPECT_NE(TopicPattern::Parse("a{1001}").error().message.find("1000"), std::string::npos);
+  for (const std::string good : {"a{2,3}", "a{0,1000}", "[{]x", "[0-9]{4}-orders",
+                                 "orders-12345678901234567890", "\\.a{3}", "a\\{9999999999\\}"}) {
+    SCOPED_TRACE(good);
+    EXPECT_TRUE(TopicPattern::Parse(good));
+  }
+  EXPECT_TRUE(TopicPattern::Parse("[0-9]{4}-orders")->Matches("2026-orders"));
+  EXPECT_TRUE(TopicPattern::Parse("a\\{9999999999\\}")->Matches("a{9999999999}"));
+}
+
 TEST(TopicPatternConfig, MatchesWholeNamesAndInternalTopicsOnlyByName) {
   auto p = TopicPattern::Parse("orders-.*");
   ASSERT_TRUE(p);
