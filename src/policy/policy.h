@@ -176,6 +176,8 @@ struct WaitMemory {
   int32_t prev_ready = -1;              // ready pods at the previous tick
   int32_t prev_prev_ready = -1;         // ... and the tick before
   std::optional<SteadyTime> ready_changed_at;  // the last tick that saw the ready count change
+  // That change's pause may still be on: every interval since consumed nothing with work waiting.
+  bool pause_on = false;
   int64_t prev_backlog = -1;
   std::deque<std::pair<SteadyTime, double>> recent;  // (tick, λ) within max(M, W + dt)
   // The burst whose onset was seen within the last kShortTicks ticks (wait_policy.cc 1a): its

@@ -16,8 +16,9 @@
 //   2. One pod's rate μ: consumed/s ÷ min(ready, partitions) over intervals in which the
 //      consumer set did not change (ready and spec.replicas equal over the last two ticks, and
 //      the interval begins the rebalance pause after the tick that saw the last change of the
-//      ready count, so no pause falls in the interval). With the backlog above kInFlightSeconds of
-//      arrivals at both ends (saturated) the sample IS μ (μ follows it: averaged in, or taken as
+//      ready count, so no pause falls in the interval; nor while a pause seen longer than that
+//      was on, 3b). With the backlog above kInFlightSeconds of arrivals at both ends
+//      (saturated) the sample IS μ (μ follows it: averaged in, or taken as
 //      it is when off by more than max(kJumpSigmas σ_μ, kJumpFraction), as pods that became
 //      slower); otherwise it is a lower bound (μ rises to it, never falls; an exact μ averages
 //      it in unless it is as far above); a μ restored from a saved state is replaced by the
@@ -45,6 +46,10 @@
 //      nothing has been consumed with that backlog waiting, R is at least the time since t0.
 //      A pause longer than assumed made every scale-down fall behind and scale up again, each
 //      change pausing the group anew.
+//   3b. After any change of the ready set (an up's pods joining, too), while every interval
+//      since the tick that saw it consumed nothing with work waiting at both ends, the pause
+//      is still on; the interval in which it ends is no μ sample. A pause longer than assumed
+//      (before a scale-down timed it) read as pods several times slower.
 //   4. Predict: simulate "keep the current count" second by second over H = S + 120 s as a
 //      fluid FIFO queue: the backlog now, arrivals at λ plus the trend (if rising) for up to S
 //      seconds plus an upper noise band on what has arrived by t of kBand·σ·√(dt·t) (σ is
@@ -94,7 +99,9 @@
 //      after a burst the partitions drain slowly they are the p99; no change
 //      of the count within M = S + rebalance + dt; a smaller count keeps the simulated peak
 //      under W (under R + kNearlyEmptyFraction × W when that is more: a pause longer than the
-//      target breaks it on any change) with arrivals at the highest λ of the last M seconds
+//      target breaks it on any change, and then what arrives after the pause must wait under W
+//      again: the pause's pile λ·R drained at m·μ, or the next tick orders the pods back, each
+//      way a pause) with arrivals at the highest λ of the last M seconds
 //      ("capacity memory") plus the noise band — the pods' own noise too (kBand σ_μ of the
 //      capacity, in quadrature: a count chosen on the mean rate of pods whose rate varies fell
 //      behind at their next slow spell and was scaled up again) — and the removal's rebalance
@@ -467,10 +474,12 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   // ... and the pause the last change caused (it began at most at the tick that saw it) was
   // over when the interval began: a pause longer than a tick reaches into the interval after
   // next, whose consumption looked like pods slower than they are.
-  const bool set_unchanged = same_ends && w.prev_prev_ready == ready &&
+  // Nor one whose pause, longer than assumed, was still on when the interval began (3b).
+  const bool set_unchanged = same_ends && w.prev_prev_ready == ready && !w.pause_on &&
                              (!w.ready_changed_at || !w.last_tick ||
                               Seconds(*w.last_tick - *w.ready_changed_at) >= Rebalance(w, c));
-  if (w.prev_ready >= 0 && ready != w.prev_ready) w.ready_changed_at = in.now;
+  const bool ready_changed = w.prev_ready >= 0 && ready != w.prev_ready;
+  if (ready_changed) w.ready_changed_at = in.now;
   const int32_t ready_before = w.prev_ready;
   const int64_t prev_backlog = w.prev_backlog;
   const std::optional<SteadyTime> prev_tick = w.last_tick;
@@ -524,6 +533,19 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   detail.sigma = w.sigma;
   // Waiting up to this many messages is in flight, not a shortage (the pods keep up).
   const double in_flight = std::max(1.0, kInFlightSeconds * lambda);
+
+  // 3b. The pause of the last change of the ready set, whoever made it. A group that consumed
+  // nothing since the tick that saw the change, with work waiting at both ends of the interval,
+  // is still paused, and the interval in which the pause ends is no μ sample (set_unchanged
+  // above). Without it a pause longer than assumed — before any scale-down timed it (3a) —
+  // read as pods several times slower. (Not a bound on R: a group that stopped for another
+  // reason would hold it high.)
+  if (ready_changed) {
+    w.pause_on = true;
+  } else if (w.pause_on) {
+    const bool waiting = backlog > in_flight && static_cast<double>(prev_backlog) > in_flight;
+    w.pause_on = waiting && consumed_known && consumed_rate <= 0;
+  }
 
   // 2. One pod's rate.
   const int32_t consumers = ConsumingPods(ready, in.partition_count);
@@ -854,10 +876,17 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     // A pause longer than the target breaks it on any change: then the wait allowed is the
     // pause plus a nearly empty backlog's drain, so that the pods a burst brought can still go.
     const double allowed = std::max(target, rebalance + kNearlyEmptyFraction * target);
+    // ... but only while the pause lasts: what arrives after it must wait under W again, or
+    // the next tick's prediction (which keeps m) sees the pause's pile and orders pods back,
+    // each way a pause (λ·R must drain at m·μ within W: a 30 s pause and W = 20 need 1.5× λ).
+    const auto fits = [&](const Fluid& fluid, int32_t m) {
+      return PeakWait(fluid, m - n) <= allowed &&
+             (allowed <= target || PeakWait(fluid, m - n, rebalance) <= target);
+    };
     double choice_lasts = 0;
     double choice_loss = 0;
     for (int32_t m = n - 1; m >= lowest; --m) {
-      if (PeakWait(down, m - n) > allowed) break;
+      if (!fits(down, m)) break;
       under_target = true;
       double lasts = kSavingSeconds;
       double loss = change_loss;
@@ -883,7 +912,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       now_rate.lambda = lambda;
       int32_t deeper = choice;
       for (int32_t m = choice - 1; m >= lowest; --m) {
-        if (PeakWait(now_rate, m - n) > allowed || !Keeps(now_rate, m, lambda, w.sigma)) break;
+        if (!fits(now_rate, m) || !Keeps(now_rate, m, lambda, w.sigma)) break;
         deeper = m;
       }
       if (deeper < choice) {
@@ -900,7 +929,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
           if (!out) {
             Fluid at = down;
             at.lambda = r.second;
-            out = PeakWait(at, deeper - n) > allowed;
+            out = !fits(at, deeper);
             (out ? fails : passes) = r.second;
           }
           if (out) tau = memory_s - age;

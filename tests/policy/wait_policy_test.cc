@@ -641,6 +641,31 @@ TEST_F(WaitWorldTest, APauseLongerThanATickIsNotTakenForSlowerPods) {
   EXPECT_GE(lowest, 18) << ::testing::PrintToString(mus_);
 }
 
+// The same world, but nobody said how long the pause is (RATE_REBALANCE_SECONDS keeps its 5 s):
+// the pods pause 32 s on every change, more than two ticks and more than W. The interval after
+// a change that consumed nothing with work waiting shows the pause still on; the next one,
+// which holds its end, is no sample either. Before: μ read 4 msg/s
+// (48 pods), then the count cycled for good (5 ↔ 16, 9 ↔ 28): each down to a count that only
+// just kept up left the pause's pile waiting over W, and the up it brought paused again.
+TEST_F(WaitWorldTest, APauseLongerThanAssumedIsNotTakenForSlowerPods) {
+  pause_s_ = 32;
+  const auto asked = Replay(
+      160, 20, [](int t) { return 60.0 + 40.0 * (t / 600); }, 3);
+  ASSERT_GE(asked.back(), 10);
+  double lowest = 1e9;
+  for (size_t k = 20; k < mus_.size(); ++k) lowest = std::min(lowest, mus_[k]);
+  std::string seen;
+  for (size_t k = 0; k < mus_.size(); ++k) {
+    seen += std::to_string(asked[k]) + ":" + std::to_string(static_cast<int>(mus_[k])) + " ";
+  }
+  EXPECT_GE(lowest, 18) << "pods:μ per tick " << seen;
+  EXPECT_LT(state_.wait.mu_sigma, 0.05);
+  EXPECT_GE(state_.wait.rebalance.value_or(0), 25) << "the pause, timed by a scale-down";
+  int changes = 0;
+  for (size_t k = 50; k < asked.size(); ++k) changes += asked[k] != asked[k - 1];
+  EXPECT_LE(changes, 4) << "pods:μ per tick " << seen;
+}
+
 // The pods' noise ages with μ: measured once, its band keeps pods that never saturate to bring it
 // down; when the exact μ becomes a lower bound again (an hour without a saturated interval), σ_μ
 // is forgotten too.
