@@ -70,7 +70,11 @@
 //      cutting the wait. Not yet, though, when the same pods ordered at the next tick (dt later)
 //      would still keep every wait from now on under W: the up waits for the last tick that can
 //      keep the target (why = up_later), so a rise over by the next sample orders nothing, and the
-//      wait the target allows is used rather than bought down.
+//      wait the target allows is used rather than bought down. An up that cuts the peak (of
+//      messages arriving from S + R on) by no more than kNoBetterSeconds is not made
+//      (up_useless) — unless the count falls behind without end and the chosen one does not:
+//      with a pause longer than W the up's own pause looked worse within the horizon than a
+//      small shortfall, for as long as the load stayed above the count.
 //   5a. Cancel: when this tick's sample is a drop (believed or not yet) and pods are still
 //      starting, the smallest count (never below the ready pods) whose simulated peak stays
 //      under W with arrivals at min(λ, the sample) — pods that have not joined cost no
@@ -817,7 +821,13 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       }
       choice = sized;
     }
-    if (choice > n && PeakWait(f, 0, effect) - PeakWait(f, choice - n, effect) > kNoBetterSeconds) {
+    // An up that cuts the peak within the horizon by no more than kNoBetterSeconds is useless
+    // — unless the count now falls behind without end and the choice does not: with a pause
+    // longer than W, the up's pause piles up more at once than a small shortfall does within
+    // the horizon, and keeping the count looked better for as long as the load stayed above it.
+    const bool catches_up = !Keeps(f, n, lambda, w.sigma) && Keeps(f, choice, lambda, w.sigma);
+    if (choice > n && (catches_up || PeakWait(f, 0, effect) - PeakWait(f, choice - n, effect) >
+                                         kNoBetterSeconds)) {
       // An up within M of a probe (a scale-down that assumed pods kProbe × faster) is the
       // probe's answer: the pods are not faster. μ stands; otherwise the probe would be asked
       // again and again when the up comes before a clean saturated sample can be taken. So is

@@ -666,6 +666,32 @@ TEST_F(WaitWorldTest, APauseLongerThanAssumedIsNotTakenForSlowerPods) {
   EXPECT_LE(changes, 4) << "pods:μ per tick " << seen;
 }
 
+// A pause longer than the target (24 s, W = 20, told) makes every up look worse than keeping
+// the count within the horizon: the up's pause piles up more at once than a small shortfall
+// does in 165 s. But a count below the arrival rate falls behind without end. 36 pods of 25
+// (start-up 45 s) under a load rising 880 → 1,000 msg/s over 15 minutes: before, they stayed
+// "up_useless" for 22 ticks above their 900 msg/s and 62,000 messages piled up. (The pause
+// alone piles up 24,000.)
+TEST_F(WaitWorldTest, AnUpIsNeverUselessWhileTheCountFallsBehind) {
+  pause_s_ = 24;
+  startup_s_ = 45;
+  config_.rate_rebalance = std::chrono::seconds(24);
+  watch_from_ = 600;
+  const auto load = [](int t) {
+    return std::clamp(880.0 + 120.0 * (t - 600) / 900.0, 880.0, 1000.0);
+  };
+  const auto asked = Replay(200, 25, load, 36);
+  ASSERT_GE(asked.back(), 40);
+  int behind = 0, most_behind = 0;
+  for (size_t k = 0; k < asked.size(); ++k) {
+    const double rate = load(static_cast<int>(k + 1) * 15);
+    behind = asked[k] * 25 < rate && whys_[k] == "up_useless" ? behind + 1 : 0;
+    most_behind = std::max(most_behind, behind);
+  }
+  EXPECT_LE(most_behind, 1) << "ticks in a row kept below the load as 'useless'";
+  EXPECT_LT(max_backlog_, 40000);
+}
+
 // The pods' noise ages with μ: measured once, its band keeps pods that never saturate to bring it
 // down; when the exact μ becomes a lower bound again (an hour without a saturated interval), σ_μ
 // is forgotten too.
