@@ -171,7 +171,11 @@ struct WaitMemory {
   int32_t down_target = 0;              // ... to this many pods
   double down_consumed = 0;             // messages consumed since down_at
   std::optional<double> down_prior;     // the measured pause before this timing, if any
-  std::optional<SteadyTime> change_at;  // last change of spec.replicas seen
+  // The last change of spec.replicas: when this policy ordered it (the tick before the one that
+  // saw it, when it asked for that count), else the tick that saw it.
+  std::optional<SteadyTime> change_at;
+  std::optional<SteadyTime> ordered_at;  // the last tick whose decision changed the count
+  int32_t ordered = 0;                   // ... to this many pods
   int32_t prev_replicas = -1;           // spec.replicas at the previous tick
   int32_t prev_ready = -1;              // ready pods at the previous tick
   int32_t prev_prev_ready = -1;         // ... and the tick before

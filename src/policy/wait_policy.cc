@@ -101,7 +101,9 @@
 //      waiting is older than W (the backlog is at most what arrived within W, by the λ samples,
 //      or within kInFlightSeconds of λ): a removal would make those oldest older still, and
 //      after a burst the partitions drain slowly they are the p99; no change
-//      of the count within M = S + rebalance + dt; a smaller count keeps the simulated peak
+//      of the count within M = S + rebalance + dt (from the tick that ordered it, when this
+//      policy did: counted from the tick that saw it, every up held its pods a tick longer);
+//      a smaller count keeps the simulated peak
 //      under W (under R + kNearlyEmptyFraction × W when that is more: a pause longer than the
 //      target breaks it on any change, and then what arrives after the pause must wait under W
 //      again: the pause's pile λ·R drained at m·μ, or the next tick orders the pods back, each
@@ -470,7 +472,11 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   const double backlog = static_cast<double>(backlog_messages);
 
   // Bookkeeping of changes of the count and of the consumer set.
-  if (w.prev_replicas >= 0 && n != w.prev_replicas) w.change_at = in.now;
+  if (w.prev_replicas >= 0 && n != w.prev_replicas) {
+    const bool ours =
+        w.ordered_at && w.last_tick && *w.ordered_at == *w.last_tick && n == w.ordered;
+    w.change_at = ours ? *w.ordered_at : in.now;
+  }
   // The consumers (ready pods) were the same at both ends of the interval; and also at the
   // start of the previous one, so no rebalance pause (caused by a change seen at the previous
   // tick) falls inside this interval.

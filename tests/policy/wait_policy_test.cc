@@ -214,6 +214,38 @@ TEST_F(WaitPolicyTest, ScalesDownOnlyWhenQuietEmptyAndWorthIt) {
   EXPECT_LE(d.desired, 3);
 }
 
+// M (start-up + pause + a tick) runs from when the policy ordered a change, not from the tick
+// that saw spec.replicas changed: counted from that tick, every up held its pods a tick longer
+// than M before a scale-down could take them back (a load just above one pod's rate, met by a
+// second pod now and then, paid it at every cycle).
+TEST_F(WaitPolicyTest, QuietRunsFromTheChangeThePolicyOrdered) {
+  Decision d = SaturateFourPods();
+  ASSERT_DOUBLE_EQ(d.wait->mu, 50);
+  ASSERT_EQ(d.wait->why, "up");
+  const int32_t up = d.desired;
+  ASSERT_GT(up, 4);
+  // The pods are ready at the next tick (start-up in (0, 15] s: 15) and drain the backlog; the
+  // load has fallen to 40 msg/s. M = 15 + 5 + 15 = 35 s: the first tick at least 35 s after
+  // the order is the third.
+  d = Run({.backlog = 0, .current = up, .produced = 40, .consumed = 40 + 5000 / 15.0});
+  EXPECT_EQ(d.desired, up) << d.wait->why;
+  EXPECT_DOUBLE_EQ(d.wait->startup_s, 15);
+  d = Run({.backlog = 0, .current = up, .produced = 40, .consumed = 40});
+  EXPECT_EQ(d.desired, up) << d.wait->why;  // 30 s after the order
+  d = Run({.backlog = 0, .current = up, .produced = 40, .consumed = 40});
+  EXPECT_EQ(d.wait->why, "down");  // 45 s after the order
+  EXPECT_LT(d.desired, up);
+  // A change nobody here ordered (someone scaled the group to 12 instead) counts from the tick
+  // that saw it: the third tick after that one is the first at least M after it.
+  for (int i = 0; i < 3; ++i) {
+    d = Run({.backlog = 0, .current = 12, .produced = 40, .consumed = 40});
+    EXPECT_EQ(d.desired, 12) << "tick " << i << ": " << d.wait->why;
+  }
+  d = Run({.backlog = 0, .current = 12, .produced = 40, .consumed = 40});
+  EXPECT_EQ(d.wait->why, "down");
+  EXPECT_LT(d.desired, 12);
+}
+
 // The rebalance pause is measured, not assumed: after a scale-down to m pods, a tick that saw
 // nothing consumed (the pause is at least 15 s) and then one whose m pods worked 5 s of 15
 // with the backlog still piled up give a pause of 25 s (RATE_REBALANCE_SECONDS, the prior, 5 s).
