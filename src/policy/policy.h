@@ -155,10 +155,6 @@ struct WaitMemory {
   // samples against an exact μ, jumps included (consumption that is not steady: a downstream
   // whose speed varies). 0 until measured.
   double mu_sigma = 0;
-  // The side (−1 below, +1 above) of the last saturated sample further off an exact μ than its
-  // noise allows, 0 when it was within: one such sample is held, the second on the same side
-  // moves μ (a stalled interval is not slower pods).
-  int8_t mu_far = 0;
   // When μ was last measured exact (a saturated interval, or a probe that fell behind; the
   // first tick after a restore): an exact μ older than wait_policy.cc's kMuConfirmedFor is a
   // lower bound again, so that pods that became faster are found by a probe.

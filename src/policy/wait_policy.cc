@@ -20,11 +20,8 @@
 //      was on, 3b). With the backlog above kInFlightSeconds of arrivals at both ends
 //      (saturated) the sample IS μ (μ follows it: averaged in, or taken as
 //      it is when off by more than max(kJumpSigmas σ_μ, kJumpFraction), as pods that became
-//      slower — from the second such sample in a row on the same side: one alone is held, as a
-//      stalled interval is not slower pods); otherwise it is a lower bound (μ rises to it,
-//      never falls; an exact μ averages it in unless it is as far above). A sample averaged in
-//      moves μ half the way for steady pods, less as σ_μ grows (weight ∝ 1 / σ_μ², MuGain);
-//      a μ restored from a saved state is replaced by the
+//      slower); otherwise it is a lower bound (μ rises to it, never falls; an exact μ averages
+//      it in unless it is as far above); a μ restored from a saved state is replaced by the
 //      first saturated sample. σ_μ, the pods' own noise relative to μ (a downstream whose speed
 //      varies), is the RMS EWMA of the saturated samples' relative residuals against an exact μ:
 //      saturated samples come when the pods are slow, and without it each one moved μ whole
@@ -457,15 +454,6 @@ double ArrivedWithin(const std::deque<std::pair<SteadyTime, double>>& recent, St
   return arrived + lambda * std::max(0.0, span - covered);
 }
 
-// How far one interval's sample moves an exact μ it is averaged into: half the way for pods
-// whose rate is steady (within kJumpFraction), less as their noise σ_μ grows — one interval of
-// pods whose rate varies by 30 % says little of their mean, and at half weight one slow spell
-// took μ down by a third (weight ∝ 1 / variance).
-double MuGain(const WaitMemory& w) {
-  const double noise = std::max(w.mu_sigma, kJumpFraction);
-  return 0.5 * (kJumpFraction * kJumpFraction) / (noise * noise);
-}
-
 // The rebalance pause the prediction assumes: measured (3a), or RATE_REBALANCE_SECONDS.
 double Rebalance(const WaitMemory& w, const PolicyConfig& c) {
   return w.rebalance.value_or(static_cast<double>(c.rate_rebalance.count()));
@@ -583,38 +571,24 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       // steady is not a change of the pods. Every sample against an exact μ, a jump included,
       // counts in σ_μ: most pods' slow spells are further off than kJumpFraction, and σ_μ
       // learned from the others alone stayed too small to stop the next jump.
-      // One sample that far off is held, not taken: pods whose downstream stalled for one
-      // interval (a tenth of their rate) are not slower pods, and averaged in at half weight it
-      // dragged μ so far that the next normal interval read as far off the other way. The
-      // second in a row on the same side moves μ (as a drop of λ needs two ticks). In σ_μ the
-      // held one counts once, against the μ it left alone (against the μ it had dragged, the
-      // next normal interval counted it a second time, and σ_μ's band kept the pods ordered).
       const double off = w.mu ? (per_pod - *w.mu) / *w.mu : 0;
-      const double band = std::max(kJumpSigmas * w.mu_sigma, kJumpFraction);
-      const bool far = w.mu && std::abs(off) > band;
-      const bool tracked = w.mu_exact && !w.mu_restored;
-      const int8_t side = far ? (off > 0 ? 1 : -1) : 0;
-      const bool held = tracked && far && w.mu_far != side;
-      const bool averaged = tracked && !far;
-      if (tracked) {
+      const bool jump = w.mu && std::abs(off) > std::max(kJumpSigmas * w.mu_sigma, kJumpFraction);
+      const bool averaged = w.mu_exact && !w.mu_restored && !jump;
+      if (w.mu_exact && !w.mu_restored) {
         w.mu_sigma =
             std::sqrt((1 - kSigmaWeight) * w.mu_sigma * w.mu_sigma + kSigmaWeight * off * off);
       }
-      w.mu_far = tracked ? side : 0;
-      if (!held) w.mu = averaged ? *w.mu + MuGain(w) * (per_pod - *w.mu) : per_pod;
+      w.mu = averaged ? *w.mu + 0.5 * (per_pod - *w.mu) : per_pod;
       w.mu_exact = true;
       w.mu_restored = false;
       w.mu_confirmed_at = in.now;
     } else if (per_pod > 0 && (!w.mu || per_pod > *w.mu)) {
       // A lower bound raises μ. An exact μ it raises only beyond the pods' own noise (a pod
-      // that was fast for one interval is not a faster pod); within it, it is averaged in as a
-      // saturated sample is (the fast intervals in which pods whose rate varies drain what
-      // piled up in their slow ones weigh against the slow intervals, which are the saturated
-      // ones).
+      // that was fast for one interval is not a faster pod); within it, it is averaged in.
       const bool averaged =
           w.mu_exact &&
           (per_pod - *w.mu) <= *w.mu * std::max(kJumpSigmas * w.mu_sigma, kJumpFraction);
-      w.mu = averaged ? *w.mu + MuGain(w) * (per_pod - *w.mu) : per_pod;
+      w.mu = averaged ? *w.mu + 0.5 * (per_pod - *w.mu) : per_pod;
     }
   } else if (!w.mu && consumed_known && ready_before >= 0 && ready > ready_before && dt > 0) {
     // Before the first sample, an interval in which the consumer set grew still bounds μ from

@@ -630,11 +630,6 @@ TEST_F(WaitWorldTest, PodsThatBecameSlowerAreFollowedWithinAFewTicks) {
 // and 25, at 170 msg/s the count changed 48 times in 50 minutes (8 to 15 pods), and at 150 it
 // stayed at 11 pods on a μ of 16.6. With the pods' noise learned (σ_μ), μ follows it only when
 // a sample is further off than that noise, and a scale-down allows for it as for the arrivals'.
-// Since a sample's weight falls with σ_μ (OneStalledIntervalIsNotTakenForSlowerPods), the fast
-// intervals that drain what the slow ones piled up lift μ by about 10 % over 15 minutes at
-// 170 msg/s (8.5 pods' worth), and a count of 8 that μ says keeps up falls behind in the next
-// slow spell: 9 → 8 → 11 → 9 every 20 minutes, 8 changes in 50 minutes (4 before that change;
-// the generated scenarios with pod.rate_noise 0.2 and 0.3 gained far more than this lost).
 TEST_F(WaitWorldTest, PodsWhoseRateVariesDoNotMoveTheCountWithEveryInterval) {
   static constexpr double kFactor[] = {1.0, 0.8, 1.2, 0.9, 1.25, 0.75, 1.1, 0.95, 1.15, 0.85};
   mu_at_ = [](int t) { return 20.0 * kFactor[(t / 30) % 10]; };
@@ -651,7 +646,7 @@ TEST_F(WaitWorldTest, PodsWhoseRateVariesDoNotMoveTheCountWithEveryInterval) {
     }
     std::string all;
     for (int32_t a : asked) all += std::to_string(a) + " ";
-    EXPECT_LE(changes, load < 160 ? 4 : 8) << all;
+    EXPECT_LE(changes, 4) << all;
     EXPECT_LE(pods / static_cast<double>(asked.size() - 40), load / 20 + 2);
     EXPECT_NEAR(*state_.wait.mu, 20, 2);
     EXPECT_GT(state_.wait.mu_sigma, 0.05);
@@ -662,33 +657,6 @@ TEST_F(WaitWorldTest, PodsWhoseRateVariesDoNotMoveTheCountWithEveryInterval) {
   WaitMemory restored;
   ASSERT_TRUE(RestoreLearned(saved, "ns/app", clock_.Now(), clock_.WallNow(), restored));
   EXPECT_DOUBLE_EQ(restored.mu_sigma, state_.wait.mu_sigma);
-}
-
-// The same pods, and once in the hour a spell of 30 s at a tenth of their rate (a downstream
-// that stalled). Each such interval is saturated, so it is a sample; averaged in at half weight
-// it dragged μ down by 45 %, the next normal interval then read as +140 % against that μ, and the
-// pods' noise σ_μ rose to 0.8 on the two: 15 pods were ordered for a load that 8 carry, and
-// held (the band σ_μ puts on a scale-down kept them, and pods that keep up never saturate to
-// bring σ_μ down). One sample that far off is noise until the next one says the pods changed.
-TEST_F(WaitWorldTest, OneStalledIntervalIsNotTakenForSlowerPods) {
-  static constexpr double kFactor[] = {1.0, 0.8, 1.2, 0.9, 1.25, 0.75, 1.1, 0.95, 1.15, 0.85};
-  mu_at_ = [](int t) {
-    if (t >= 1800 && t < 1830) return 2.0;
-    return 20.0 * kFactor[(t / 30) % 10];
-  };
-  const auto asked = Replay(
-      240, 0, [](int) { return 150.0; }, 10);
-  std::string seen;
-  for (size_t k = 0; k < mus_.size(); ++k) {
-    seen += std::to_string(asked[k]) + ":" + std::to_string(static_cast<int>(mus_[k])) + " ";
-  }
-  for (size_t k = 120; k < mus_.size(); ++k) {
-    EXPECT_GE(mus_[k], 15) << "tick " << k << "; pods:μ per tick " << seen;
-  }
-  EXPECT_LT(state_.wait.mu_sigma, 0.45) << seen;
-  double pods = 0;
-  for (size_t k = 160; k < asked.size(); ++k) pods += asked[k];  // from 10 minutes after it
-  EXPECT_LE(pods / static_cast<double>(asked.size() - 160), 150.0 / 20 + 2) << seen;
 }
 
 // A rebalance pause longer than a tick (25 s, ticks of 15 s, RATE_REBALANCE_SECONDS says so)
