@@ -245,10 +245,9 @@ Decision Decide(const PolicyInput& all, const PolicyState& state, const PolicyCo
   cand = Smooth(cand, all, c, d.next_state);
   d.desired = cand.replicas;
   d.scale = d.desired != in.current_replicas;
-  if (d.scale && c.kind == PolicyKind::kWait) {
-    d.next_state.wait.ordered_at = in.now;  // the wait policy's M runs from here (6)
-    d.next_state.wait.ordered = d.desired;
-  }
+  // What the wait policy's next tick compares spec.replicas with: a change to this count was
+  // ordered here, and its M runs from here (wait_policy.cc, 6).
+  if (c.kind == PolicyKind::kWait) d.next_state.wait.ordered = d.desired;
   d.reason = d.scale || cand.reason != raw_reason ? cand.reason : Reason::kNoChange;
   if (all.backlog > c.message_count_threshold) {
     d.warning = ThresholdWarning{all.backlog, c.message_count_threshold, d.recommended_raw,

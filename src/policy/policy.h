@@ -171,11 +171,10 @@ struct WaitMemory {
   int32_t down_target = 0;              // ... to this many pods
   double down_consumed = 0;             // messages consumed since down_at
   std::optional<double> down_prior;     // the measured pause before this timing, if any
-  // The last change of spec.replicas: when this policy ordered it (the tick before the one that
-  // saw it, when it asked for that count), else the tick that saw it.
+  // The last change of spec.replicas: when this policy ordered it (the previous tick, when it
+  // asked for that count), else the tick that saw it.
   std::optional<SteadyTime> change_at;
-  std::optional<SteadyTime> ordered_at;  // the last tick whose decision changed the count
-  int32_t ordered = 0;                   // ... to this many pods
+  int32_t ordered = -1;                 // the count the previous tick's decision asked for
   int32_t prev_replicas = -1;           // spec.replicas at the previous tick
   int32_t prev_ready = -1;              // ready pods at the previous tick
   int32_t prev_prev_ready = -1;         // ... and the tick before

@@ -473,9 +473,8 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
 
   // Bookkeeping of changes of the count and of the consumer set.
   if (w.prev_replicas >= 0 && n != w.prev_replicas) {
-    const bool ours =
-        w.ordered_at && w.last_tick && *w.ordered_at == *w.last_tick && n == w.ordered;
-    w.change_at = ours ? *w.ordered_at : in.now;
+    const bool ours = w.last_tick && n == w.ordered;
+    w.change_at = ours ? *w.last_tick : in.now;
   }
   // The consumers (ready pods) were the same at both ends of the interval; and also at the
   // start of the previous one, so no rebalance pause (caused by a change seen at the previous
