@@ -2,7 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
+#include <numbers>
+#include <random>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -657,6 +660,34 @@ TEST_F(WaitWorldTest, PodsWhoseRateVariesDoNotMoveTheCountWithEveryInterval) {
   WaitMemory restored;
   ASSERT_TRUE(RestoreLearned(saved, "ns/app", clock_.Now(), clock_.WallNow(), restored));
   EXPECT_DOUBLE_EQ(restored.mu_sigma, state_.wait.mu_sigma);
+}
+
+// Pods whose rate varies more: 20 msg/s on average, times a factor 1 + 0.3 N(0, 1) (clamped to
+// 0.1–1.9) shared by all pods and redrawn every 30 s, under a steady 150 msg/s (7.5 pods'
+// worth), for three hours. Saturated samples come in the slow spells: averaged in at half
+// weight, each dragged μ down by half its distance, the next one read against the dragged μ
+// widened σ_μ, and pods that keep up never saturate to undo either — μ 3.8 at the end and 37.7
+// pods on average over the last two hours. A sample's weight now falls as 1 / σ_μ²: 11.3.
+TEST_F(WaitWorldTest, PodsWithHeavyNoiseAreNotSizedForTheirSlowestSpells) {
+  std::vector<double> factor;
+  std::mt19937 gen(7);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  for (int k = 0; k < 3 * 3600 / 30 + 1; ++k) {  // Box–Muller: the same draws on every library
+    const double z = std::sqrt(-2 * std::log(1 - u(gen))) * std::cos(2 * std::numbers::pi * u(gen));
+    factor.push_back(std::clamp(1 + 0.3 * z, 0.1, 1.9));
+  }
+  mu_at_ = [&factor](int t) { return 20.0 * factor[static_cast<size_t>(t / 30)]; };
+  const auto asked = Replay(
+      3 * 3600 / 15, 0, [](int) { return 150.0; }, 8);
+  double pods = 0;
+  const size_t from = 3600 / 15;  // the last two hours
+  for (size_t k = from; k < asked.size(); ++k) pods += asked[k];
+  std::string seen;
+  for (size_t k = 0; k < asked.size(); ++k) {
+    seen += std::to_string(asked[k]) + ":" + std::to_string(static_cast<int>(mus_[k])) + " ";
+  }
+  EXPECT_LE(pods / static_cast<double>(asked.size() - from), 12) << "pods:μ per tick " << seen;
+  EXPECT_GT(*state_.wait.mu, 12) << seen;
 }
 
 // A rebalance pause longer than a tick (25 s, ticks of 15 s, RATE_REBALANCE_SECONDS says so)
