@@ -425,6 +425,14 @@ class WaitWorldTest : public WaitPolicyTest {
     }
     return asked;
   }
+  // "pods:μ " for each tick Replay ran, for a failure's message.
+  std::string PodsAndMus(const std::vector<int32_t>& asked) const {
+    std::string seen;
+    for (size_t k = 0; k < asked.size() && k < mus_.size(); ++k) {
+      seen += std::to_string(asked[k]) + ":" + std::to_string(static_cast<int>(mus_[k])) + " ";
+    }
+    return seen;
+  }
   int32_t partitions_ = 0;         // 0: no cap
   int startup_s_ = 10;             // pods ordered are ready this long after the tick
   int pause_s_ = 5;                // consumption pauses this long on a change of ready pods
@@ -672,8 +680,11 @@ TEST_F(WaitWorldTest, PodsWithHeavyNoiseAreNotSizedForTheirSlowestSpells) {
   std::vector<double> factor;
   std::mt19937 gen(7);
   std::uniform_real_distribution<double> u(0.0, 1.0);
-  for (int k = 0; k < 3 * 3600 / 30 + 1; ++k) {  // Box–Muller: the same draws on every library
-    const double z = std::sqrt(-2 * std::log(1 - u(gen))) * std::cos(2 * std::numbers::pi * u(gen));
+  for (int k = 0; k < 3 * 3600 / 30 + 1; ++k) {
+    // Box–Muller, its two draws in a stated order (two calls in one expression are unsequenced).
+    const double u1 = u(gen);
+    const double u2 = u(gen);
+    const double z = std::sqrt(-2 * std::log(1 - u1)) * std::cos(2 * std::numbers::pi * u2);
     factor.push_back(std::clamp(1 + 0.3 * z, 0.1, 1.9));
   }
   mu_at_ = [&factor](int t) { return 20.0 * factor[static_cast<size_t>(t / 30)]; };
@@ -682,10 +693,7 @@ TEST_F(WaitWorldTest, PodsWithHeavyNoiseAreNotSizedForTheirSlowestSpells) {
   double pods = 0;
   const size_t from = 3600 / 15;  // the last two hours
   for (size_t k = from; k < asked.size(); ++k) pods += asked[k];
-  std::string seen;
-  for (size_t k = 0; k < asked.size(); ++k) {
-    seen += std::to_string(asked[k]) + ":" + std::to_string(static_cast<int>(mus_[k])) + " ";
-  }
+  const std::string seen = PodsAndMus(asked);
   EXPECT_LE(pods / static_cast<double>(asked.size() - from), 12) << "pods:μ per tick " << seen;
   EXPECT_GT(*state_.wait.mu, 12) << seen;
 }
@@ -717,10 +725,7 @@ TEST_F(WaitWorldTest, APauseLongerThanAssumedIsNotTakenForSlowerPods) {
   ASSERT_GE(asked.back(), 10);
   double lowest = 1e9;
   for (size_t k = 20; k < mus_.size(); ++k) lowest = std::min(lowest, mus_[k]);
-  std::string seen;
-  for (size_t k = 0; k < mus_.size(); ++k) {
-    seen += std::to_string(asked[k]) + ":" + std::to_string(static_cast<int>(mus_[k])) + " ";
-  }
+  const std::string seen = PodsAndMus(asked);
   EXPECT_GE(lowest, 18) << "pods:μ per tick " << seen;
   EXPECT_LT(state_.wait.mu_sigma, 0.05);
   EXPECT_GE(state_.wait.rebalance.value_or(0), 25) << "the pause, timed by a scale-down";
