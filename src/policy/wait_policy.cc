@@ -594,7 +594,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       const bool averaged =
           w.mu_exact &&
           (per_pod - *w.mu) <= *w.mu * std::max(kJumpSigmas * w.mu_sigma, kJumpFraction);
-      w.mu = averaged ? *w.mu + 0.5 * (per_pod - *w.mu) : per_pod;
+      w.mu = averaged ? *w.mu + kMuWeight * (per_pod - *w.mu) : per_pod;
     }
   } else if (!w.mu && consumed_known && ready_before >= 0 && ready > ready_before && dt > 0) {
     // Before the first sample, an interval in which the consumer set grew still bounds μ from
