@@ -19,7 +19,7 @@
 //      ready count, so no pause falls in the interval; nor while a pause seen longer than that
 //      was on, 3b). With the backlog above kInFlightSeconds of arrivals at both ends
 //      (saturated) the sample IS μ (μ follows it: averaged in at a weight that falls as
-//      1 / σ_μ² once σ_μ exceeds kJumpFraction, or taken as
+//      1 / σ_μ² once σ_μ — its own residual counted — exceeds kJumpFraction, or taken as
 //      it is when off by more than max(kJumpSigmas σ_μ, kJumpFraction), as pods that became
 //      slower); otherwise it is a lower bound (μ rises to it, never falls; an exact μ averages
 //      it in unless it is as far above); a μ restored from a saved state is replaced by the
@@ -575,15 +575,17 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       const double off = w.mu ? (per_pod - *w.mu) / *w.mu : 0;
       const bool jump = w.mu && std::abs(off) > std::max(kJumpSigmas * w.mu_sigma, kJumpFraction);
       const bool averaged = w.mu_exact && !w.mu_restored && !jump;
-      // Averaged in, a sample moves μ half the way for steady pods, less as their noise grows
-      // (weight ∝ 1 / σ_μ², from σ_μ = kJumpFraction on): saturated samples come in the slow
-      // spells, and at half weight one spell at a third of the rate moved μ by a third, the
-      // pods ordered for it were held by σ_μ's band, and no saturated interval came to undo it.
-      const double g = kMuWeight * std::pow(kJumpFraction / std::max(w.mu_sigma, kJumpFraction), 2);
       if (w.mu_exact && !w.mu_restored) {
         w.mu_sigma =
             std::sqrt((1 - kSigmaWeight) * w.mu_sigma * w.mu_sigma + kSigmaWeight * off * off);
       }
+      // Averaged in, a sample moves μ half the way for steady pods, less as their noise grows
+      // (weight ∝ 1 / σ_μ², from σ_μ = kJumpFraction on): saturated samples come in the slow
+      // spells, and at half weight one spell at a third of the rate moved μ by a third, the
+      // pods ordered for it were held by σ_μ's band, and no saturated interval came to undo it.
+      // The σ_μ that weighs it includes its own residual: a sample far off moves μ little more
+      // than a near one (its influence is bounded), as it says more of the noise than of the mean.
+      const double g = kMuWeight * std::pow(kJumpFraction / std::max(w.mu_sigma, kJumpFraction), 2);
       w.mu = averaged ? *w.mu * (1 + g * off) : per_pod;
       w.mu_exact = true;
       w.mu_restored = false;

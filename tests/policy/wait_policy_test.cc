@@ -760,6 +760,28 @@ TEST_F(WaitWorldTest, AnUpIsNeverUselessWhileTheCountFallsBehind) {
   EXPECT_LT(max_backlog_, 40000);
 }
 
+// One slow spell far within the pods' noise moves μ about as far as a near one: the sample's own
+// residual counts in the noise that weighs it (one interval far off says more of the noise than
+// of the mean). Weighed by the noise learned before it, a spell at 40 % of the rate of pods whose
+// noise is 20 % moved μ three times as far as one at 80 % (7.5 % against 2.5 %), and the slow
+// spells, which are the saturated intervals, pulled μ below the pods' mean.
+TEST_F(WaitPolicyTest, AFarSlowSpellMovesMuLittleMoreThanANearOne) {
+  const auto moved = [this](double consumed) {
+    state_ = PolicyState{};
+    SaturateFourPods();
+    EXPECT_TRUE(state_.wait.mu_exact);
+    EXPECT_DOUBLE_EQ(*state_.wait.mu, 50);
+    state_.wait.mu_sigma = 0.2;
+    Run({.backlog = 5000, .current = 4, .produced = 200, .consumed = consumed});
+    return 50 - *state_.wait.mu;
+  };
+  const double near = moved(160);  // one pod at 40 msg/s: 20 % slow
+  const double far = moved(80);    // 20 msg/s: 60 % slow, within 4 σ_μ, so no jump
+  EXPECT_GT(near, 0);
+  EXPECT_GT(far, near);
+  EXPECT_LE(far, 1.25 * near);
+}
+
 // The pods' noise ages with μ: measured once, its band keeps pods that never saturate to bring it
 // down; when the exact μ becomes a lower bound again (an hour without a saturated interval), σ_μ
 // is forgotten too.
