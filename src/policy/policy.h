@@ -159,6 +159,13 @@ struct WaitMemory {
   // first tick after a restore): an exact μ older than wait_policy.cc's kMuConfirmedFor is a
   // lower bound again, so that pods that became faster are found by a probe.
   std::optional<SteadyTime> mu_confirmed_at;
+  // A jump of μ down to a stall's depth (wait_policy.cc, 2b) that the next intervals may undo:
+  // when it was taken, and μ and σ_μ before it; and when a stall was last undone (one per
+  // kMuConfirmedFor). Not saved: a restarted daemon takes the jump as it stands.
+  std::optional<SteadyTime> jumped_at;
+  double jumped_from_mu = 0;
+  double jumped_from_sigma = 0;
+  std::optional<SteadyTime> stall_undone_at;
   std::optional<SteadyTime> probe_at;  // last scale-down made while μ was a lower bound
   int32_t probe_count = 0;             // ... and the count it went to
   double startup = 30;       // start-up estimate (s); prior 30 s

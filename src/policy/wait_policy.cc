@@ -21,19 +21,24 @@
 //      (saturated) the sample IS μ (μ follows it: averaged in at a weight that falls as
 //      1 / σ_μ² once σ_μ — its own residual counted — exceeds kJumpFraction, or taken as
 //      it is when off by more than max(kJumpSigmas σ_μ, kJumpFraction), as pods that became
-//      slower); otherwise it is a lower bound (μ rises to it, never falls; an exact μ averages
-//      it in unless it is as far above); a μ restored from a saved state is replaced by the
-//      first saturated sample. σ_μ, the pods' own noise relative to μ (a downstream whose speed
-//      varies), is the RMS EWMA of the saturated samples' relative residuals against an exact μ:
-//      saturated samples come when the pods are slow, and without it each one moved μ whole
-//      and a fast interval moved it back, every move a change of the count. Before the first such
-//      interval, one whose set grew gives a lower bound too (÷ its end's consumers). While μ is
-//      only a lower bound, scale-down assumes pods kProbe × faster: if they are not, the group
-//      saturates and μ becomes exact — or the policy must scale up again, within M of the
+//      slower — unless the pods come back soon: 2b); otherwise it is a lower bound (μ rises to it,
+//      never falls; an exact μ averages it in unless it is as far above); a μ restored from a saved
+//      state is replaced by the first saturated sample. σ_μ, the pods' own noise relative to μ (a
+//      downstream whose speed varies), is the RMS EWMA of the saturated samples' relative residuals
+//      against an exact μ: saturated samples come when the pods are slow, and without it each one
+//      moved μ whole and a fast interval moved it back, every move a change of the count. Before
+//      the first such interval, one whose set grew gives a lower bound too (÷ its end's consumers).
+//      While μ is only a lower bound, scale-down assumes pods kProbe × faster: if they are not, the
+//      group saturates and μ becomes exact — or the policy must scale up again, within M of the
 //      probe or later from the probe's count at a rate the assumed pods would have carried,
 //      which also makes μ exact. An exact μ that no saturated interval (or failed probe)
 //      measured again for kMuConfirmedFor is a lower bound again: pods that keep up never
 //      saturate, so pods that became faster would otherwise never be found (2a).
+//   2b. A stall: a jump of μ to below kStallFraction of it keeps μ and σ_μ as they were; an
+//      interval within 2 M that shows the pods nearer that rate than the jumped one (a lower
+//      bound or a saturated sample past the geometric mean of the two) restores both, once per
+//      kMuConfirmedFor. A downstream that stopped for 30 s is not slower pods, nor noisier
+//      ones; stalls that recur within the hour are the pods' noise, and σ_μ learns them.
 //   3. Start-up S: after a scale-up to n pods decided at t0, the first tick that sees
 //      ready ≥ n brackets S in (previous tick − t0, now − t0]; S takes the upper end, at most
 //      900 s (the first sample replaces the 30 s prior, later ones average in). A cancel (5a)
@@ -149,6 +154,7 @@ constexpr double kBand = 2;                    // upper band: kBand σ √(dt t)
 constexpr double kInFlightSeconds = 5;         // backlog up to this many seconds of λ is in flight
 constexpr double kProbe = 1.25;                // optimism of scale-down while μ is a lower bound
 constexpr double kMuWeight = 0.5;              // weight of a μ sample averaged in (steady pods)
+constexpr double kStallFraction = 0.5;         // a jump of μ below this fraction may be a stall
 constexpr double kMuConfirmedFor = 3600;       // an exact μ not measured again for this long (s)
                                                // is a lower bound again
 constexpr double kHorizonBeyondStartup = 120;  // prediction horizon: S + this (s)
@@ -560,9 +566,25 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
 
   // 2. One pod's rate.
   const int32_t consumers = ConsumingPods(ready, in.partition_count);
+  // 2b. A stall is told by the pods coming back within 2 M of it; after that the jump stands.
+  if (w.jumped_at && Seconds(in.now - *w.jumped_at) > 2 * (w.startup + Rebalance(w, c) + dt)) {
+    w.jumped_at.reset();
+  }
   if (consumed_known && consumers > 0 && same_ends && dt > 0) {
     const double per_pod = consumed_rate / consumers;
     const bool saturated = backlog > in_flight && static_cast<double>(prev_backlog) > in_flight;
+    // 2b. An interval that shows the pods nearer the rate they had before a stall-sized jump than
+    // the rate it jumped to (past the geometric mean of the two; a lower bound shows it as well
+    // as a saturated sample) undoes the jump, μ and σ_μ both, before this sample is taken —
+    // once per kMuConfirmedFor: stalls that recur are the pods' own noise, and σ_μ learns them.
+    if (w.jumped_at && w.mu && per_pod >= std::sqrt(w.jumped_from_mu * *w.mu)) {
+      if (!w.stall_undone_at || Seconds(in.now - *w.stall_undone_at) > kMuConfirmedFor) {
+        w.mu = w.jumped_from_mu;
+        w.mu_sigma = w.jumped_from_sigma;
+        w.stall_undone_at = in.now;
+      }
+      w.jumped_at.reset();
+    }
     if (saturated && set_unchanged && per_pod > 0) {
       // A restored μ is another process's (perhaps another image's): this one's first
       // saturated sample replaces it rather than being averaged in.
@@ -575,6 +597,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       const double off = w.mu ? (per_pod - *w.mu) / *w.mu : 0;
       const bool jump = w.mu && std::abs(off) > std::max(kJumpSigmas * w.mu_sigma, kJumpFraction);
       const bool averaged = w.mu_exact && !w.mu_restored && !jump;
+      const double sigma_before = w.mu_sigma;
       if (w.mu_exact && !w.mu_restored) {
         w.mu_sigma =
             std::sqrt((1 - kSigmaWeight) * w.mu_sigma * w.mu_sigma + kSigmaWeight * off * off);
@@ -586,6 +609,15 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       // The σ_μ that weighs it includes its own residual: a sample far off moves μ little more
       // than a near one (its influence is bounded), as it says more of the noise than of the mean.
       const double g = kMuWeight * std::pow(kJumpFraction / std::max(w.mu_sigma, kJumpFraction), 2);
+      // A jump to below kStallFraction of μ may be a stall (the pods' downstream stopped for a
+      // while): what μ and σ_μ were before it is kept for 2b. A stall's sample, taken, left μ at
+      // the lower bound the drain showed (pods held at twice the count for an hour), or its
+      // residual in σ_μ, whose band then held every pod the stall had ordered.
+      if (jump && off < -kStallFraction && w.mu_exact && !w.mu_restored && !w.jumped_at) {
+        w.jumped_at = in.now;
+        w.jumped_from_mu = *w.mu;
+        w.jumped_from_sigma = sigma_before;
+      }
       w.mu = averaged ? *w.mu * (1 + g * off) : per_pod;
       w.mu_exact = true;
       w.mu_restored = false;

@@ -698,6 +698,51 @@ TEST_F(WaitWorldTest, PodsWithHeavyNoiseAreNotSizedForTheirSlowestSpells) {
   EXPECT_GT(*state_.wait.mu, 12) << seen;
 }
 
+// One stall: the pods' downstream stops for 30 s (a tenth of their rate) in an hour of pods of
+// 20 msg/s ± 25 % (every 30 s) under 150 msg/s. The stall's saturated sample is a jump of μ and
+// orders pods; the intervals after it show the pods back. Before, the jump stood: with a 10 s
+// start-up μ came back only to the lower bound the drain showed (9.4) and 22 pods were held
+// for the next hour; with 30 s μ came back to 16, but the stall's residual left σ_μ at 0.43 and
+// its band held all 50 pods for the hour (8 to 10 carry the load).
+TEST_F(WaitWorldTest, OneStallIsNotTakenForSlowerOrNoisierPods) {
+  static constexpr double kFactor[] = {1.0, 0.8, 1.2, 0.9, 1.25, 0.75, 1.1, 0.95, 1.15, 0.85};
+  mu_at_ = [](int t) { return 20.0 * kFactor[(t / 30) % 10] * (t >= 1800 && t < 1830 ? 0.1 : 1); };
+  for (int startup : {10, 30}) {
+    SCOPED_TRACE(startup);
+    state_ = PolicyState{};
+    mus_.clear();
+    startup_s_ = startup;
+    const auto asked = Replay(
+        3 * 3600 / 15, 0, [](int) { return 150.0; }, 10);
+    ASSERT_GE(*std::max_element(asked.begin() + 120, asked.begin() + 124), 20) << "the stall";
+    double pods = 0;
+    const size_t from = 1900 / 15, to = 5500 / 15;  // the hour after the stall
+    for (size_t k = from; k < to; ++k) pods += asked[k];
+    const std::string seen = PodsAndMus(asked);
+    EXPECT_LE(pods / static_cast<double>(to - from), 10) << "pods:μ per tick " << seen;
+    EXPECT_LT(state_.wait.mu_sigma, 0.25);
+  }
+}
+
+// Stalls that recur (the same world, a 30 s stall every 10 minutes from t = 1,800 s on, start-up
+// 10 s) are the pods' noise: one is undone, the next within the hour counts in σ_μ, whose band
+// holds pods for them. Undoing every one, each stall ordered pods and the next interval sent
+// them away: 48 changes in the last two hours and up to 5,560 messages waiting (3,450 now).
+TEST_F(WaitWorldTest, StallsThatRecurAreThePodsNoise) {
+  static constexpr double kFactor[] = {1.0, 0.8, 1.2, 0.9, 1.25, 0.75, 1.1, 0.95, 1.15, 0.85};
+  mu_at_ = [](int t) {
+    return 20.0 * kFactor[(t / 30) % 10] * (t >= 1800 && t % 600 < 30 ? 0.1 : 1);
+  };
+  watch_from_ = 3600;
+  const auto asked = Replay(
+      3 * 3600 / 15, 0, [](int) { return 150.0; }, 10);
+  int changes = 0;
+  for (size_t k = 3600 / 15; k < asked.size(); ++k) changes += asked[k] != asked[k - 1];
+  EXPECT_LE(changes, 4) << "pods:μ per tick " << PodsAndMus(asked);
+  EXPECT_GT(state_.wait.mu_sigma, 0.3);
+  EXPECT_LT(max_backlog_, 4000);
+}
+
 // A rebalance pause longer than a tick (25 s, ticks of 15 s, RATE_REBALANCE_SECONDS says so)
 // reaches into the second interval after a change; that interval's consumption, saturated, was
 // taken for pods slower than they are. The load steps up every 10 minutes; the pods do 20 msg/s.
