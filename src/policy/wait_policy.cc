@@ -467,6 +467,12 @@ double Rebalance(const WaitMemory& w, const PolicyConfig& c) {
   return w.rebalance.value_or(static_cast<double>(c.rate_rebalance.count()));
 }
 
+// M = S + R + dt: how long a change takes to show in the pods' consumption, and how far back
+// scale-down looks ("capacity memory").
+double MemorySeconds(const WaitMemory& w, const PolicyConfig& c, double dt) {
+  return w.startup + Rebalance(w, c) + dt;
+}
+
 int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, WaitDetail& detail,
                  bool& onset, double& dt_out, int32_t& cap_out) {
   WaitMemory& w = st.wait;
@@ -567,7 +573,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   // 2. One pod's rate.
   const int32_t consumers = ConsumingPods(ready, in.partition_count);
   // 2b. A stall is told by the pods coming back within 2 M of it; after that the jump stands.
-  if (w.jumped_at && Seconds(in.now - *w.jumped_at) > 2 * (w.startup + Rebalance(w, c) + dt)) {
+  if (w.jumped_at && Seconds(in.now - *w.jumped_at) > 2 * MemorySeconds(w, c, dt)) {
     w.jumped_at.reset();
   }
   if (consumed_known && consumers > 0 && same_ends && dt > 0) {
@@ -704,7 +710,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
 
   // The λ samples of the last M seconds (capacity memory) and of the last W (the backlog's
   // age, 6).
-  const double memory_s = w.startup + rebalance + dt;
+  const double memory_s = MemorySeconds(w, c, dt);
   if (sample) w.recent.emplace_back(in.now, *sample);
   while (!w.recent.empty() &&
          (w.recent.size() > kMaxRecent ||
@@ -1028,7 +1034,7 @@ int64_t WaitPolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicySt
   int32_t cap = std::max(c.min_replicas, c.max_replicas);
   const int64_t reactive = Reactive(in, c, st, detail, onset, dt, cap);
   WaitMemory& w = st.wait;
-  const double memory_s = w.startup + Rebalance(w, c) + dt;
+  const double memory_s = MemorySeconds(w, c, dt);
   // 8. Prediction: remember burst onsets and the pods each burst had.
   if (w.onset_count > 0) {
     const size_t last = static_cast<size_t>(w.onset_count - 1) % WaitMemory::kOnsets;
