@@ -379,6 +379,13 @@ TEST_F(WaitPolicyTest, AnUpWaitsForTheLastTickThatStillKeepsTheTarget) {
   EXPECT_GE(d.desired, 5);
 }
 
+// One pod's rate at second t in the worlds of pods whose rate varies: 20 msg/s on average, moved
+// by up to ± 25 % every 30 s, all pods alike (a downstream whose speed varies).
+double VaryingPodRate(int t) {
+  static constexpr double kFactor[] = {1.0, 0.8, 1.2, 0.9, 1.25, 0.75, 1.1, 0.95, 1.15, 0.85};
+  return 20.0 * kFactor[(t / 30) % 10];
+}
+
 // A small world, second by second: `rate` msg/s arrive; each second the ready pods (`mu`
 // msg/s each) consume what arrived before it, so one second of arrivals is always in flight
 // (as in the simulator); pods asked for are ready 10 s after the tick that asked, removed ones
@@ -642,8 +649,7 @@ TEST_F(WaitWorldTest, PodsThatBecameSlowerAreFollowedWithinAFewTicks) {
 // stayed at 11 pods on a μ of 16.6. With the pods' noise learned (σ_μ), μ follows it only when
 // a sample is further off than that noise, and a scale-down allows for it as for the arrivals'.
 TEST_F(WaitWorldTest, PodsWhoseRateVariesDoNotMoveTheCountWithEveryInterval) {
-  static constexpr double kFactor[] = {1.0, 0.8, 1.2, 0.9, 1.25, 0.75, 1.1, 0.95, 1.15, 0.85};
-  mu_at_ = [](int t) { return 20.0 * kFactor[(t / 30) % 10]; };
+  mu_at_ = VaryingPodRate;
   for (double load : {150.0, 170.0}) {
     SCOPED_TRACE(load);
     state_ = PolicyState{};
@@ -705,8 +711,7 @@ TEST_F(WaitWorldTest, PodsWithHeavyNoiseAreNotSizedForTheirSlowestSpells) {
 // for the next hour; with 30 s μ came back to 16, but the stall's residual left σ_μ at 0.43 and
 // its band held all 50 pods for the hour (8 to 10 carry the load).
 TEST_F(WaitWorldTest, OneStallIsNotTakenForSlowerOrNoisierPods) {
-  static constexpr double kFactor[] = {1.0, 0.8, 1.2, 0.9, 1.25, 0.75, 1.1, 0.95, 1.15, 0.85};
-  mu_at_ = [](int t) { return 20.0 * kFactor[(t / 30) % 10] * (t >= 1800 && t < 1830 ? 0.1 : 1); };
+  mu_at_ = [](int t) { return VaryingPodRate(t) * (t >= 1800 && t < 1830 ? 0.1 : 1); };
   for (int startup : {10, 30}) {
     SCOPED_TRACE(startup);
     state_ = PolicyState{};
@@ -729,10 +734,7 @@ TEST_F(WaitWorldTest, OneStallIsNotTakenForSlowerOrNoisierPods) {
 // holds pods for them. Undoing every one, each stall ordered pods and the next interval sent
 // them away: 48 changes in the last two hours and up to 5,560 messages waiting (3,450 now).
 TEST_F(WaitWorldTest, StallsThatRecurAreThePodsNoise) {
-  static constexpr double kFactor[] = {1.0, 0.8, 1.2, 0.9, 1.25, 0.75, 1.1, 0.95, 1.15, 0.85};
-  mu_at_ = [](int t) {
-    return 20.0 * kFactor[(t / 30) % 10] * (t >= 1800 && t % 600 < 30 ? 0.1 : 1);
-  };
+  mu_at_ = [](int t) { return VaryingPodRate(t) * (t >= 1800 && t % 600 < 30 ? 0.1 : 1); };
   watch_from_ = 3600;
   const auto asked = Replay(
       3 * 3600 / 15, 0, [](int) { return 150.0; }, 10);
