@@ -602,9 +602,11 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       // learned from the others alone stayed too small to stop the next jump.
       const double off = w.mu ? (per_pod - *w.mu) / *w.mu : 0;
       const bool jump = w.mu && std::abs(off) > std::max(kJumpSigmas * w.mu_sigma, kJumpFraction);
-      const bool averaged = w.mu_exact && !w.mu_restored && !jump;
+      // An exact μ of this process's own: its samples are averaged in and measure σ_μ.
+      const bool tracked = w.mu_exact && !w.mu_restored;
+      const bool averaged = tracked && !jump;
       const double sigma_before = w.mu_sigma;
-      if (w.mu_exact && !w.mu_restored) {
+      if (tracked) {
         w.mu_sigma =
             std::sqrt((1 - kSigmaWeight) * w.mu_sigma * w.mu_sigma + kSigmaWeight * off * off);
       }
@@ -619,7 +621,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       // while): what μ and σ_μ were before it is kept for 2b. A stall's sample, taken, left μ at
       // the lower bound the drain showed (pods held at twice the count for an hour), or its
       // residual in σ_μ, whose band then held every pod the stall had ordered.
-      if (jump && off < -kStallFraction && w.mu_exact && !w.mu_restored && !w.jumped_at) {
+      if (jump && off < -kStallFraction && tracked && !w.jumped_at) {
         w.jumped_at = in.now;
         w.jumped_from_mu = *w.mu;
         w.jumped_from_sigma = sigma_before;
