@@ -39,7 +39,7 @@ def medians(report):
 
 
 def bound(args, name):
-    """Replays noise seed 0 and returns (keda-hpa's pod-seconds, events, the bound) on it."""
+    """Replays noise seed 0 and returns (keda-hpa's pod-seconds, the bound) on it."""
     folder = os.path.join(args.out, name)
     scenario = os.path.join(args.scenarios, name + ".yaml")
     subprocess.run([args.binary, "simulate", "--scenario", scenario, "--out", folder, "--policy",
@@ -52,7 +52,7 @@ def bound(args, name):
     m = re.search(r"with at most \d+ changes: (\d+) pod-seconds", run.stdout)
     if not m:
         raise RuntimeError(f"{name}: no bound in whole_pod_bound's output:\n{run.stdout}")
-    return float(keda["pod_seconds"]), int(keda["scale_events"]), float(m.group(1))
+    return float(keda["pod_seconds"]), float(m.group(1))
 
 
 def main():
@@ -75,12 +75,12 @@ def main():
         bounds = list(pool.map(lambda s: bound(args, s), over))
     print(f"{'row':22s} {'keda-hpa p99/pod-s/ev':>22s} {args.policy + ' p99/pod-s/ev':>22s} "
           f"{'reactive-bound':>20s} {'x keda':>7s} | seed 0: {'keda-hpa':>8s} {'bound':>7s} {'x keda':>7s}")
+    cell = lambda v: f"{v[0]:.0f} / {v[1]:,.0f} / {v[2]:.0f}"
     impossible = 0
-    for name, (keda_s, keda_ev, least) in zip(over, bounds):
+    for name, (keda_s, least) in zip(over, bounds):
         by = rows[name]
         k, p = by["keda-hpa"], by[args.policy]
         r = by.get("reactive-bound")
-        cell = lambda v: f"{v[0]:.0f} / {v[1]:,.0f} / {v[2]:.0f}"
         impossible += least > 1.05 * keda_s
         print(f"{name:22s} {cell(k):>22s} {cell(p):>22s} {cell(r) if r else '-':>20s} {p[1] / k[1]:7.2f} | "
               f"{keda_s:16,.0f} {least:7,.0f} {least / keda_s:7.2f}")
