@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <charconv>
 #include <limits>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "config/topic_pattern.h"
 
@@ -61,6 +61,23 @@ class Reader {
       return def;
     }
     return static_cast<T>(out);
+  }
+
+  // A decimal number in [lo, hi]; the default when unset.
+  double Number(const std::string& name, double def, double lo, double hi) {
+    auto raw = Raw(name);
+    if (!raw) return def;
+    const std::string v = Trim(*raw);
+    double out = 0;
+    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    if (v.empty() || ec != std::errc() || ptr != v.data() + v.size() || !(out >= lo) ||
+        !(out <= hi)) {
+      std::ostringstream allowed;
+      allowed << "must be a number from " << lo << " to " << hi;
+      Problem(name, *raw, allowed.str());
+      return def;
+    }
+    return out;
   }
 
   std::chrono::seconds Seconds(const std::string& name, std::chrono::seconds def, int64_t lo) {
@@ -252,6 +269,7 @@ const std::vector<std::string>& KnownVariables() {
                                                   "RATE_POD_STARTUP_SECONDS",
                                                   "TARGET_WAIT_SECONDS",
                                                   "PREDICT",
+                                                  "COST_CEILING",
                                                   "LEADER_ELECTION",
                                                   "POD_NAME",
                                                   "POD_NAMESPACE",
@@ -373,6 +391,7 @@ Result<Config> Load(const Env& env) {
   p.rate_pod_startup = r.Seconds("RATE_POD_STARTUP_SECONDS", p.rate_pod_startup, 0);
   p.target_wait = r.Seconds("TARGET_WAIT_SECONDS", p.target_wait, 1);
   p.predict = r.Bool("PREDICT", p.predict);
+  p.cost_ceiling = r.Number("COST_CEILING", p.cost_ceiling, 0, 10);
   p.activation_backlog = r.Int<int64_t>("ACTIVATION_BACKLOG", p.activation_backlog, 0,
                                         std::numeric_limits<int64_t>::max());
   p.limit_to_partitions_with_lag =
@@ -490,6 +509,7 @@ nlohmann::json Config::ToJson() const {
   j["RATE_POD_STARTUP_SECONDS"] = policy.rate_pod_startup.count();
   j["TARGET_WAIT_SECONDS"] = policy.target_wait.count();
   j["PREDICT"] = policy.predict;
+  j["COST_CEILING"] = policy.cost_ceiling;
   j["ACTIVATION_BACKLOG"] = policy.activation_backlog;
   j["LIMIT_TO_PARTITIONS_WITH_LAG"] = policy.limit_to_partitions_with_lag;
   j["EVEN_PARTITION_DISTRIBUTION"] = policy.even_partition_distribution;

@@ -88,6 +88,7 @@ std::string Scalar(const json& v) {
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
   if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
   if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
+  if (v.is_number_float()) return v.dump();  // shortest text that reads back the same
   return v.get<std::string>();
 }
 
@@ -231,9 +232,8 @@ Result<KafkaScalerTarget> FromKafkaScaler(const json& object, const Env& instanc
         continue;
       }
       if (value.is_null()) continue;
-      if (!value.is_boolean() && !value.is_number_integer() && !value.is_number_unsigned() &&
-          !value.is_string()) {
-        problems.push_back(path + ": expected an integer, a boolean or a string, got " +
+      if (!value.is_boolean() && !value.is_number() && !value.is_string()) {
+        problems.push_back(path + ": expected a number, a boolean or a string, got " +
                            std::string(value.type_name()));
         continue;
       }

@@ -67,6 +67,7 @@
 #include <utility>
 
 #include "common/clock.h"
+#include "policy/hpa_rule.h"
 #include "policy/policy_config.h"
 
 namespace kafka_autoscaler::policy {
@@ -206,6 +207,9 @@ struct WaitMemory {
   std::array<int32_t, kOnsets> onset_pods{};
   int32_t onset_count = 0;
   DailyProfileBox day;  // the daily shape (PREDICT=true only)
+  // COST_CEILING: the lag rule replayed on the load seen, and the pod-seconds each spent
+  // (wait_policy.cc "10."). Not saved: a restarted daemon starts it again.
+  LagShadow shadow;
 };
 
 // What Decide remembers between ticks. Start with a default-constructed one.

@@ -161,6 +161,7 @@ constexpr double kHorizonBeyondStartup = 120;  // prediction horizon: S + this (
 constexpr double kNoBetterSeconds = 2;         // peaks within this of the best are as good
 constexpr double kBurstSlackSeconds = 1;       // 5c: a message may wait this much longer
 constexpr double kNearlyEmptyFraction = 0.25;  // "nearly empty": drains within this × W
+constexpr double kCeilingSeconds = 86400;      // COST_CEILING weighs pod-seconds over this
 constexpr double kSavingSeconds = 120;         // pod-seconds saved are counted over this
 constexpr double kEventPrice = 60;          // pod-seconds a scale event must earn beyond the pause
 constexpr size_t kMaxRecent = 256;          // capacity memory entries at most
@@ -1029,10 +1030,12 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
 
 }  // namespace
 
-int64_t WaitPolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicyState& st,
-                          WaitDetail& detail) {
+namespace {
+
+// 8, 9: prediction on top of the reactive count.
+int64_t Predicted(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, WaitDetail& detail,
+                  double& dt) {
   bool onset = false;
-  double dt = 0;
   int32_t cap = std::max(c.min_replicas, c.max_replicas);
   const int64_t reactive = Reactive(in, c, st, detail, onset, dt, cap);
   WaitMemory& w = st.wait;
@@ -1078,6 +1081,75 @@ int64_t WaitPolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicySt
   if (pods < reactive) return reactive;
   detail.why = "prescale_day";
   return pods;
+}
+
+// 10. The cost ceiling (COST_CEILING, c > 0): the lag rule replayed on the arrivals each tick
+// saw (policy/hpa_rule.h LagShadow), with the learned μ, S and R. Over the rule's scale-down
+// window from now, the budget is c × (what the rule spent, weighted over kCeilingSeconds, plus
+// what its window binds it to spend) − what we spent − the count held for M − the floor after
+// that. Within budget the count may exceed the rule's pods (or what its next sync proposes) by
+// what the budget pays for over M, and is never lowered; over budget it is held to the rule's
+// pods, a scale-down if need be. Pre-scales are left alone.
+int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, WaitDetail& detail,
+               double dt, int64_t count) {
+  if (c.cost_ceiling <= 0 || !w.mu || !w.has_level) return count;
+  const HpaRule rule{.lag_threshold = std::max<int64_t>(1, c.messages_per_pod),
+                     .min_replicas = c.min_replicas,
+                     .max_replicas = std::max(c.min_replicas, c.max_replicas),
+                     .partitions = in.partition_count};
+  LagShadow& s = w.shadow;
+  if (!s.on) {
+    StartLagShadow(in.backlog, in.current_replicas, in.ready_replicas, w.startup, s);
+  } else if (dt > 0) {
+    AdvanceLagShadow(rule,
+                     {.seconds = dt,
+                      .arrival_rate = std::max(0.0, in.produced_per_minute.value_or(0) / 60.0),
+                      .pod_rate = *w.mu,
+                      .startup = w.startup,
+                      .rebalance = detail.rebalance_s,
+                      .own_pods = in.current_replicas,
+                      .tau = kCeilingSeconds},
+                     s);
+  }
+  // A pre-scale (8, 9) is the prediction's, bounded by its own confidence: the rule cannot
+  // see a burst coming, and its replay would hold the pods back until the burst had come.
+  if (detail.why == "prescale" || detail.why == "prescale_day") return count;
+  const int32_t n = in.current_replicas;
+  // What the rule's next sync (at most a sync period away) proposes, and its pods by then.
+  const auto lag = static_cast<int64_t>(std::floor(s.queue));
+  const int32_t proposal = std::clamp(
+      HpaProposal(rule, HpaCappedLag(rule, lag), std::max(1, s.pods())), 1, rule.max_replicas);
+  const int32_t rule_pods = std::max(s.pods(), proposal);
+  const double window = rule.scale_down_window_seconds;
+  const double hold = std::min(window, std::max(dt, MemorySeconds(w, c, dt)));
+  const double lowest = std::max(c.min_replicas, 1);
+  const double credit =
+      c.cost_ceiling * (s.rule_pod_seconds + LagShadowCommitted(rule, s, proposal, window)) -
+      s.own_pod_seconds;
+  const double budget = credit - lowest * (window - hold);
+  const int64_t allowed =
+      budget >= 0 ? std::max<int64_t>({rule_pods, n, static_cast<int64_t>(budget / hold)})
+                  : rule_pods;
+  if (count <= allowed) return count;
+  if (w.up_at && *w.up_at == in.now) {
+    if (allowed > w.up_from) {
+      w.up_target = static_cast<int32_t>(allowed);
+    } else {
+      w.up_at.reset();
+    }
+  }
+  if (w.down_at && *w.down_at == in.now) w.down_target = static_cast<int32_t>(allowed);
+  detail.why = "cost_ceiling";
+  return allowed;
+}
+
+}  // namespace
+
+int64_t WaitPolicyRawPods(const PolicyInput& in, const PolicyConfig& c, PolicyState& st,
+                          WaitDetail& detail) {
+  double dt = 0;
+  const int64_t count = Predicted(in, c, st, detail, dt);
+  return Ceiled(in, c, st.wait, detail, dt, count);
 }
 
 }  // namespace kafka_autoscaler::policy

@@ -10,21 +10,6 @@ bool KedaHpaModel::Due(double now, double period) {
   return std::fabs(now - k * period) < 1e-6;
 }
 
-int64_t KedaHpaModel::CappedLag(int64_t total_lag) const {
-  if (config_.allow_idle_consumers || config_.partitions <= 0) return total_lag;
-  const int64_t upper = config_.partitions;
-  if (total_lag / config_.lag_threshold > upper) return upper * config_.lag_threshold;
-  return total_lag;
-}
-
-int32_t KedaHpaModel::Proposal(int64_t metric, int32_t spec) const {
-  const double target = static_cast<double>(config_.lag_threshold);
-  const double usage = static_cast<double>(metric);
-  const double ratio = usage / (target * static_cast<double>(spec));
-  if (std::fabs(1.0 - ratio) <= config_.tolerance) return spec;
-  return static_cast<int32_t>(std::min<double>(std::ceil(usage / target), 1e6));
-}
-
 Status KedaHpaModel::Step(double now) {
   const bool poll = Due(now, config_.polling_seconds);
   const bool sync = Due(now, config_.hpa_sync_seconds);
@@ -58,39 +43,9 @@ Status KedaHpaModel::HpaSync(double now, int64_t metric) {
   const int32_t current = scale->spec_replicas;
   if (current == 0) return OkStatus();  // the HPA is disabled at 0; KEDA activates
 
-  const int32_t proposal = Proposal(metric, current);
-
-  // Rule 6: stabilization. Scale-up window 0 (the proposal itself); scale-down: the highest
-  // recommendation within the window, this one included.
-  while (!recommendations_.empty() &&
-         recommendations_.front().at <= now - config_.scale_down_window_seconds) {
-    recommendations_.pop_front();
-  }
-  int32_t down = proposal;
-  for (const auto& r : recommendations_) down = std::max(down, r.replicas);
-  recommendations_.push_back({now, proposal});
-  int32_t desired = current;
-  if (desired < proposal) desired = proposal;
-  if (desired > down) desired = down;
-
-  // Rule 7: rate limits relative to the replicas at the start of the period.
-  while (!events_.empty() && events_.front().at <= now - config_.scale_up_period_seconds) {
-    events_.pop_front();
-  }
-  int32_t changed_in_period = 0;
-  for (const auto& e : events_) changed_in_period += e.change;
-  const int32_t period_start = current - changed_in_period;
-  if (desired > current) {
-    const int32_t by_pods = period_start + config_.scale_up_pods;
-    const auto by_percent =
-        static_cast<int32_t>(std::ceil(period_start * (1.0 + config_.scale_up_percent / 100.0)));
-    desired = std::min(desired, std::max(by_pods, by_percent));
-  }
-  desired = std::clamp(desired, std::max(config_.min_replicas, 1), config_.max_replicas);
+  const int32_t desired = policy::HpaSync(config_, hpa_, now, metric, current);
   if (desired == current) return OkStatus();
-  RETURN_IF_ERROR(target_.SetReplicas(desired));
-  events_.push_back({now, desired - current});
-  return OkStatus();
+  return target_.SetReplicas(desired);
 }
 
 }  // namespace kafka_autoscaler::sim

@@ -29,33 +29,19 @@
 //      max(+4 pods, +100 %) per 15 s period counted from the replicas at the period's start
 //      (selectPolicy Max); scale-down at most 100 % per 15 s (no practical limit); then clamp
 //      to [minReplicaCount, maxReplicaCount].
+// Rules 2 and 5-7 are policy/hpa_rule.h's, shared with the wait policy's cost ceiling.
 // Not thread-safe.
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 
+#include "policy/hpa_rule.h"
 #include "sim/sim_world.h"
 
 namespace kafka_autoscaler::sim {
 
-struct KedaHpaConfig {
-  int64_t lag_threshold = 0;  // lagThreshold = messages_per_pod
-  int32_t min_replicas = 1;   // minReplicaCount
-  int32_t max_replicas = 1;   // maxReplicaCount
-  int32_t partitions = 0;     // of the topic, for the partition cap
-  bool allow_idle_consumers = false;
-  double polling_seconds = 30;    // pollingInterval
-  double cooldown_seconds = 300;  // cooldownPeriod (only with min_replicas 0)
-  double hpa_sync_seconds = 15;
-  double tolerance = 0.1;
-  double scale_down_window_seconds = 300;
-  double scale_up_period_seconds = 15;
-  int32_t scale_up_pods = 4;
-  double scale_up_percent = 100;
-  bool cached_metrics = false;  // useCachedMetrics
-};
+using KedaHpaConfig = policy::HpaRule;
 
 class KedaHpaModel {
  public:
@@ -67,9 +53,13 @@ class KedaHpaModel {
   [[nodiscard]] Status Step(double now_seconds);
 
   // The metric value KEDA reports for a total lag (rule 2).
-  [[nodiscard]] int64_t CappedLag(int64_t total_lag) const;
+  [[nodiscard]] int64_t CappedLag(int64_t total_lag) const {
+    return policy::HpaCappedLag(config_, total_lag);
+  }
   // The HPA's replica proposal for a metric value and the current spec (rule 5).
-  [[nodiscard]] int32_t Proposal(int64_t metric, int32_t spec_replicas) const;
+  [[nodiscard]] int32_t Proposal(int64_t metric, int32_t spec_replicas) const {
+    return policy::HpaProposal(config_, metric, spec_replicas);
+  }
 
  private:
   [[nodiscard]] Status HpaSync(double now, int64_t metric);
@@ -80,16 +70,7 @@ class KedaHpaModel {
   kube::ScaleTarget& target_;
   std::optional<int64_t> cached_metric_;
   std::optional<double> last_active_at_;
-  struct Recommendation {
-    double at;
-    int32_t replicas;
-  };
-  std::deque<Recommendation> recommendations_;
-  struct ScaleEvent {
-    double at;
-    int32_t change;  // + added, − removed
-  };
-  std::deque<ScaleEvent> events_;
+  policy::HpaMemory hpa_;
 };
 
 }  // namespace kafka_autoscaler::sim

@@ -404,6 +404,9 @@ Result<Scenario> ParseScenario(const std::string& yaml_text,
           ar.Number<int64_t>("target_wait_seconds", false, 1, 604800,
                              "must be an integer number of seconds within 1..604800")
               .value_or(20);
+      a.cost_ceiling =
+          ar.Number<double>("cost_ceiling", false, 0, 10, "must be a number within 0..10 (0 = off)")
+              .value_or(1.0);
       ar.ReportUnknown();
       if (a.max_replicas > 0 && a.min_replicas > a.max_replicas) {
         ar.Problem("min_replicas",
@@ -502,6 +505,7 @@ std::string ScenarioYaml(const Scenario& s) {
   e << YAML::Key << "exclude_stuck_lag" << YAML::Value << a.exclude_stuck_lag;
   e << YAML::Key << "target_lag_seconds" << YAML::Value << a.target_lag_seconds;
   e << YAML::Key << "target_wait_seconds" << YAML::Value << a.target_wait_seconds;
+  e << YAML::Key << "cost_ceiling" << YAML::Value << a.cost_ceiling;
   e << YAML::EndMap;
   if (s.stuck_partition) {
     e << YAML::Key << "stuck_partition" << YAML::Value << YAML::Flow << YAML::BeginMap;

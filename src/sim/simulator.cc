@@ -345,6 +345,7 @@ policy::PolicyConfig PolicyConfigFor(const Scenario& s, policy::PolicyKind kind)
   c.exclude_stuck_lag = s.autoscaler.exclude_stuck_lag;
   c.target_lag = std::chrono::seconds(s.autoscaler.target_lag_seconds);
   c.target_wait = std::chrono::seconds(s.autoscaler.target_wait_seconds);
+  c.cost_ceiling = s.autoscaler.cost_ceiling;
   if (s.autoscaler.target_drain_seconds) {
     c.target_drain = std::chrono::seconds(*s.autoscaler.target_drain_seconds);
   }

@@ -211,6 +211,19 @@ TEST(KafkaScalerCrd, IntegerBoundsAreTheVariablesBounds) {
   EXPECT_GE(checked, 20);
 }
 
+// A number field (costCeiling, COST_CEILING) reads its decimal value as the variable does.
+TEST(KafkaScalerCrd, ANumberFieldReadsItsDecimalValue) {
+  json object = MinimalScaler();
+  object["spec"]["costCeiling"] = 1.05;
+  auto t = config::FromKafkaScaler(object, {});
+  ASSERT_TRUE(t) << t.error().ToString();
+  EXPECT_DOUBLE_EQ(t->config.policy.cost_ceiling, 1.05);
+  object["spec"]["costCeiling"] = 0;
+  t = config::FromKafkaScaler(object, {});
+  ASSERT_TRUE(t) << t.error().ToString();
+  EXPECT_EQ(t->config.policy.cost_ceiling, 0);
+}
+
 TEST(KafkaScalerCrd, ExampleConformsAndReadsAsAConfig) {
   const json example = LoadOne("deploy/many/example-kafkascaler.yaml");
   const auto problems = testing::CheckCrdSchema(example, Root(), "");
@@ -251,8 +264,11 @@ TEST(KafkaScalerCrd, BadObjectsAreRefusedWithTheirPaths) {
       {[](json& o) { o["spec"]["topics"] = json::array({"re:a("}); },
        "spec.topics='re:a(': invalid regular expression"},
       {[](json& o) { o["spec"]["maxReplicas"] = json::object(); },
-       "spec.maxReplicas: expected an integer, a boolean or a string, got object"},
+       "spec.maxReplicas: expected a number, a boolean or a string, got object"},
       {[](json& o) { o["spec"]["messagesPerPod"] = 0; }, "spec.messagesPerPod='0'"},
+      {[](json& o) { o["spec"]["maxReplicas"] = 2.5; }, "spec.maxReplicas='2.5'"},
+      {[](json& o) { o["spec"]["costCeiling"] = -0.5; }, "spec.costCeiling='-0.5'"},
+      {[](json& o) { o["spec"]["costCeiling"] = 11; }, "spec.costCeiling='11'"},
       {[](json& o) { o["spec"]["scaleTargetRef"]["kind"] = "ReplicaSet"; },
        "spec.scaleTargetRef.kind=ReplicaSet: must be Deployment or StatefulSet"},
       {[](json& o) { o["spec"].erase("scaleTargetRef"); }, "spec.scaleTargetRef: required"},

@@ -62,6 +62,7 @@ TEST(ScenarioTest, ReadsEveryField) {
   EXPECT_EQ(s->autoscaler.activation_backlog, 0);  // off by default
   EXPECT_EQ(s->autoscaler.target_lag_seconds, 0);  // off by default
   EXPECT_EQ(s->autoscaler.target_wait_seconds, 20);  // TARGET_WAIT_SECONDS' default
+  EXPECT_EQ(s->autoscaler.cost_ceiling, 1.0);        // COST_CEILING's default
   EXPECT_EQ(s->IntervalTicks(), 15);
   // Linear between points, flat outside them.
   EXPECT_DOUBLE_EQ(s->RateAt(0), 20);
@@ -161,6 +162,10 @@ TEST(ScenarioTest, RejectsOneProblemAtATime) {
        .from = "interval_seconds: 15}",
        .to = "interval_seconds: 15, target_wait_seconds: 0}",
        .want = "autoscaler.target_wait_seconds=0: must be an integer number of seconds within 1.."},
+      {.name = "negative cost ceiling",
+       .from = "interval_seconds: 15}",
+       .to = "interval_seconds: 15, cost_ceiling: -1}",
+       .want = "autoscaler.cost_ceiling=-1: must be a number within 0..10 (0 = off)"},
       {.name = "threshold twice",
        .from = "interval_seconds: 15}",
        .to = "interval_seconds: 15, message_count_threshold: 5}\nthreshold: 7",

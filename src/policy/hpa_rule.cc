@@ -1,0 +1,171 @@
+#include "policy/hpa_rule.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+namespace kafka_autoscaler::policy {
+
+int64_t HpaCappedLag(const HpaRule& rule, int64_t total_lag) {
+  if (rule.allow_idle_consumers || rule.partitions <= 0) return total_lag;
+  const int64_t upper = rule.partitions;
+  if (total_lag / rule.lag_threshold > upper) return upper * rule.lag_threshold;
+  return total_lag;
+}
+
+int32_t HpaProposal(const HpaRule& rule, int64_t metric, int32_t spec) {
+  const double target = static_cast<double>(rule.lag_threshold);
+  const double usage = static_cast<double>(metric);
+  const double ratio = usage / (target * static_cast<double>(spec));
+  if (std::fabs(1.0 - ratio) <= rule.tolerance) return spec;
+  return static_cast<int32_t>(std::min<double>(std::ceil(usage / target), 1e6));
+}
+
+int32_t HpaSync(const HpaRule& rule, HpaMemory& memory, double now, int64_t metric,
+                int32_t current) {
+  const int32_t proposal = HpaProposal(rule, metric, current);
+
+  // Rule 6: stabilization. Scale-up window 0 (the proposal itself); scale-down: the highest
+  // recommendation within the window, this one included.
+  auto& recommendations = memory.recommendations;
+  while (!recommendations.empty() &&
+         recommendations.front().at <= now - rule.scale_down_window_seconds) {
+    recommendations.pop_front();
+  }
+  int32_t down = proposal;
+  for (const auto& r : recommendations) down = std::max(down, r.replicas);
+  recommendations.push_back({now, proposal});
+  int32_t desired = current;
+  if (desired < proposal) desired = proposal;
+  if (desired > down) desired = down;
+
+  // Rule 7: rate limits relative to the replicas at the start of the period.
+  auto& events = memory.events;
+  while (!events.empty() && events.front().at <= now - rule.scale_up_period_seconds) {
+    events.pop_front();
+  }
+  int32_t changed_in_period = 0;
+  for (const auto& e : events) changed_in_period += e.change;
+  const int32_t period_start = current - changed_in_period;
+  if (desired > current) {
+    const int32_t by_pods = period_start + rule.scale_up_pods;
+    const auto by_percent =
+        static_cast<int32_t>(std::ceil(period_start * (1.0 + rule.scale_up_percent / 100.0)));
+    desired = std::min(desired, std::max(by_pods, by_percent));
+  }
+  desired = std::clamp(desired, std::max(rule.min_replicas, 1), rule.max_replicas);
+  if (desired != current) events.push_back({now, desired - current});
+  return desired;
+}
+
+}  // namespace kafka_autoscaler::policy
+
+namespace kafka_autoscaler::policy {
+
+int32_t LagShadow::pods() const {
+  int32_t n = ready;
+  for (const auto& [at, count] : starting) n += count;
+  return n;
+}
+
+void StartLagShadow(int64_t backlog, int32_t pods, int32_t ready, double startup,
+                    LagShadow& shadow) {
+  shadow = LagShadow{};
+  shadow.on = true;
+  shadow.queue = static_cast<double>(std::max<int64_t>(0, backlog));
+  shadow.ready = std::clamp(ready, 0, std::max(0, pods));
+  if (pods > shadow.ready) shadow.starting.emplace_back(startup / 2, pods - shadow.ready);
+}
+
+namespace {
+
+// The deployment's side of a change (sim/sim_world.cc SetReplicas): new pods start; removals
+// take pods still starting first, newest first, and a ready pod's removal pauses the group.
+void SetPods(LagShadow& s, int32_t to, double startup, double rebalance) {
+  int32_t remove = s.pods() - to;
+  if (remove < 0) s.starting.emplace_back(s.t + startup, -remove);
+  while (remove > 0 && !s.starting.empty()) {
+    const int32_t take = std::min(remove, s.starting.back().second);
+    s.starting.back().second -= take;
+    remove -= take;
+    if (s.starting.back().second == 0) s.starting.pop_back();
+  }
+  if (remove > 0) {
+    s.ready -= remove;
+    s.paused_until = std::max(s.paused_until, s.t + rebalance);
+  }
+}
+
+// Pods whose start-up has ended join the group, which pauses.
+void Join(LagShadow& s, double rebalance) {
+  for (auto it = s.starting.begin(); it != s.starting.end();) {
+    if (it->first > s.t + 1e-9) {
+      ++it;
+      continue;
+    }
+    s.ready += it->second;
+    it = s.starting.erase(it);
+    s.paused_until = std::max(s.paused_until, s.t + rebalance);
+  }
+}
+
+}  // namespace
+
+void AdvanceLagShadow(const HpaRule& rule, const LagShadowStep& step, LagShadow& s) {
+  double left = std::clamp(step.seconds, 0.0, kMaxLagShadowSeconds);
+  while (left > 1e-9) {
+    const double h = std::min(1.0, left);
+    left -= h;
+    // As the simulator orders a second: pods whose start-up ended join (the group pauses),
+    // the second's messages arrive, KEDA and the HPA act on the lag, pods without start-up
+    // join, and the ready pods consume.
+    Join(s, step.rebalance);
+    s.queue += step.arrival_rate * h;
+    const auto lag = static_cast<int64_t>(std::floor(s.queue));
+    if (s.t >= s.next_poll - 1e-9) {
+      s.next_poll += rule.polling_seconds;
+      if (lag > 0) s.active_at = s.t;
+      if (rule.min_replicas == 0) {
+        if (lag > 0 && s.pods() == 0) {
+          SetPods(s, 1, step.startup, step.rebalance);
+        } else if (lag == 0 && s.pods() > 0 && s.t - s.active_at >= rule.cooldown_seconds) {
+          SetPods(s, 0, step.startup, step.rebalance);
+        }
+      }
+    }
+    if (s.t >= s.next_sync - 1e-9) {
+      s.next_sync += rule.hpa_sync_seconds;
+      const int32_t current = s.pods();
+      if (current > 0) {
+        const int32_t desired = HpaSync(rule, s.hpa, s.t, HpaCappedLag(rule, lag), current);
+        if (desired != current) SetPods(s, desired, step.startup, step.rebalance);
+      }
+    }
+    Join(s, step.rebalance);
+    const double consuming = std::max(0.0, s.t + h - std::max(s.t, s.paused_until));
+    const int32_t consumers = rule.partitions > 0 ? std::min(s.ready, rule.partitions) : s.ready;
+    s.queue = std::max(0.0, s.queue - static_cast<double>(consumers) * step.pod_rate * consuming);
+    const double keep = step.tau > 0 ? std::exp(-h / step.tau) : 1.0;
+    s.rule_pod_seconds = s.rule_pod_seconds * keep + static_cast<double>(s.pods()) * h;
+    s.own_pod_seconds = s.own_pod_seconds * keep + static_cast<double>(step.own_pods) * h;
+    s.t += h;
+  }
+}
+
+double LagShadowCommitted(const HpaRule& rule, const LagShadow& s, int32_t proposal,
+                          double seconds) {
+  const int32_t floor = std::max(rule.min_replicas, 1);
+  const int32_t most = std::max(s.pods(), proposal);
+  double total = 0;
+  for (double u = 0; u < seconds; u += 1) {
+    // At now + u the window holds the recommendations made after now + u − window.
+    int32_t held = u < rule.scale_down_window_seconds ? proposal : 0;
+    for (const auto& r : s.hpa.recommendations) {
+      if (r.at > s.t + u - rule.scale_down_window_seconds) held = std::max(held, r.replicas);
+    }
+    total += std::max(floor, std::min(most, held));
+  }
+  return total;
+}
+
+}  // namespace kafka_autoscaler::policy

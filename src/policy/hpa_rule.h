@@ -1,0 +1,103 @@
+// The lag rule as KEDA's Kafka scaler and a HorizontalPodAutoscaler run it: the rule most of our
+// users run today. Two users: the simulator's keda-hpa peer (sim/keda_hpa.h, which lists each
+// rule and where it comes from) and the wait policy's cost ceiling (COST_CEILING,
+// policy/wait_policy.cc "10."), which replays the rule on the load it measured to know what it
+// would have spent. Pure and not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <utility>
+
+namespace kafka_autoscaler::policy {
+
+struct HpaRule {
+  int64_t lag_threshold = 0;  // lagThreshold = MESSAGES_PER_POD
+  int32_t min_replicas = 1;   // minReplicaCount
+  int32_t max_replicas = 1;   // maxReplicaCount
+  int32_t partitions = 0;     // of the topic, for the partition cap
+  bool allow_idle_consumers = false;
+  double polling_seconds = 30;    // pollingInterval
+  double cooldown_seconds = 300;  // cooldownPeriod (only with min_replicas 0)
+  double hpa_sync_seconds = 15;
+  double tolerance = 0.1;
+  double scale_down_window_seconds = 300;
+  double scale_up_period_seconds = 15;
+  int32_t scale_up_pods = 4;
+  double scale_up_percent = 100;
+  bool cached_metrics = false;  // useCachedMetrics
+};
+
+// One HPA's memory: its recommendations within the scale-down window and its changes within
+// the scale-up period (both bounded by window / sync period).
+struct HpaMemory {
+  struct Recommendation {
+    double at;
+    int32_t replicas;
+  };
+  std::deque<Recommendation> recommendations;
+  struct ScaleEvent {
+    double at;
+    int32_t change;  // + added, − removed
+  };
+  std::deque<ScaleEvent> events;
+};
+
+// The metric KEDA reports for a total lag (the partition cap, sim/keda_hpa.h rule 2).
+[[nodiscard]] int64_t HpaCappedLag(const HpaRule& rule, int64_t total_lag);
+// The HPA's replica proposal for a metric value and the current spec (rule 5).
+[[nodiscard]] int32_t HpaProposal(const HpaRule& rule, int64_t metric, int32_t spec_replicas);
+// One HPA sync at `now` (seconds): the count it sets (rules 5-7), remembered as a change when
+// it differs from `current`. Not for spec 0 (the HPA is disabled there).
+[[nodiscard]] int32_t HpaSync(const HpaRule& rule, HpaMemory& memory, double now, int64_t metric,
+                              int32_t current);
+
+// The lag rule replayed on the load the wait policy measured (COST_CEILING; wait_policy.cc
+// "10."): a fluid queue fed the arrivals each tick saw, drained by the pods the rule would have
+// had — they start, pause the group on every change and consume at the learned rate one pod
+// has, as the simulator's deployment does (sim/sim_world.h) — with KEDA's poll and the HPA's
+// sync on their own periods. It keeps the pod-seconds the rule would have spent and the ones
+// the policy spent, both weighted down by exp(−age / τ). Bounded: `starting` holds at most one
+// group per HPA sync within a start-up.
+struct LagShadow {
+  bool on = false;
+  double t = 0;      // seconds since the replay began
+  double queue = 0;  // messages waiting under the rule's pods
+  int32_t ready = 0;
+  std::deque<std::pair<double, int32_t>> starting;  // (ready at, pods), oldest first
+  double paused_until = 0;
+  double next_poll = 0;
+  double next_sync = 0;
+  double active_at = 0;  // KEDA's last poll that saw lag (minReplicaCount 0 only)
+  HpaMemory hpa;
+  double rule_pod_seconds = 0;  // weighted
+  double own_pod_seconds = 0;   // weighted
+  [[nodiscard]] int32_t pods() const;
+};
+
+// What one tick tells the replay.
+struct LagShadowStep {
+  double seconds = 0;       // since the previous tick
+  double arrival_rate = 0;  // msg/s over them
+  double pod_rate = 0;      // one pod's rate (msg/s)
+  double startup = 0;       // a new pod's start-up (s)
+  double rebalance = 0;     // the pause a change of the ready set causes (s)
+  int32_t own_pods = 0;     // the policy's pods over those seconds
+  double tau = 0;           // weighting time constant (s)
+};
+
+// Starts the replay from the group as it is: `backlog` waiting, `pods` of which `ready` are.
+void StartLagShadow(int64_t backlog, int32_t pods, int32_t ready, double startup,
+                    LagShadow& shadow);
+// Runs the rule second by second over the step's seconds (at most kMaxLagShadowSeconds).
+void AdvanceLagShadow(const HpaRule& rule, const LagShadowStep& step, LagShadow& shadow);
+inline constexpr double kMaxLagShadowSeconds = 3600;
+// The pod-seconds the rule is bound to spend over the next `seconds` whatever the load does
+// from now on: its scale-down window keeps the highest recommendation within it — `proposal`,
+// the one its next sync makes, among them — so its count (at most the higher of its pods and
+// that proposal) falls only as they age out, and never below minReplicaCount (the HPA's floor
+// of 1 included).
+[[nodiscard]] double LagShadowCommitted(const HpaRule& rule, const LagShadow& shadow,
+                                        int32_t proposal, double seconds);
+
+}  // namespace kafka_autoscaler::policy

@@ -1,0 +1,72 @@
+// The lag rule as KEDA and an HPA run it (policy/hpa_rule.h): the HPA's sync, and its replay on
+// a measured load (LagShadow) that the wait policy's cost ceiling (COST_CEILING) spends against.
+// That the replay matches the simulator's keda-hpa second by second is in
+// tests/sim/simulator_test.cc (TheLagRuleReplayedSpendsWhatKedaHpaDoes).
+#include "policy/hpa_rule.h"
+
+#include <gtest/gtest.h>
+
+namespace kafka_autoscaler::policy {
+namespace {
+
+const HpaRule kRule{.lag_threshold = 1000, .min_replicas = 1, .max_replicas = 30, .partitions = 24};
+
+TEST(HpaRuleTest, SyncKeepsTheHighestRecommendationOfTheWindowWhenGoingDown) {
+  HpaMemory memory;
+  EXPECT_EQ(HpaSync(kRule, memory, 0, 8000, 4), 8);    // up at once
+  EXPECT_EQ(HpaSync(kRule, memory, 15, 2000, 8), 8);   // down held: 8 within 300 s
+  EXPECT_EQ(HpaSync(kRule, memory, 300, 2000, 8), 2);  // 8 (at 0) left the window
+}
+
+TEST(HpaRuleTest, SyncLimitsAnUpToFourPodsOrDoubleAPeriod) {
+  HpaMemory memory;
+  EXPECT_EQ(HpaSync(kRule, memory, 0, 30000, 1), 5);    // max(1 + 4, 2)
+  EXPECT_EQ(HpaSync(kRule, memory, 15, 30000, 5), 10);  // max(5 + 4, 10)
+  EXPECT_EQ(HpaSync(kRule, memory, 30, 30000, 10), 20);
+}
+
+TEST(HpaRuleTest, CappedLagAndToleranceAreKedasAndTheHpas) {
+  EXPECT_EQ(HpaCappedLag(kRule, 100000), 24000);
+  EXPECT_EQ(HpaProposal(kRule, 5450, 5), 5);  // within the 10 % tolerance
+  EXPECT_EQ(HpaProposal(kRule, 5600, 5), 6);
+}
+
+// A steady load one pod cannot carry: the replay's queue grows until a sync orders pods, which
+// join after their start-up and pause the group, and then drain it.
+TEST(LagShadowTest, ReplaysStartUpPauseAndDrain) {
+  LagShadow s;
+  StartLagShadow(0, 1, 1, 10, s);
+  const LagShadowStep step{.seconds = 15,
+                           .arrival_rate = 300,
+                           .pod_rate = 100,
+                           .startup = 20,
+                           .rebalance = 5,
+                           .own_pods = 2};
+  AdvanceLagShadow(kRule, step, s);  // sync at 0 sees 300 → 1 pod; +200 a second
+  EXPECT_EQ(s.pods(), 1);
+  EXPECT_NEAR(s.queue, 15 * 200, 1e-6);
+  AdvanceLagShadow(kRule, step, s);  // sync at 15 sees 3,300 → 4 pods, ready at 35
+  EXPECT_EQ(s.pods(), 4);
+  EXPECT_EQ(s.ready, 1);
+  EXPECT_NEAR(s.rule_pod_seconds, 15 + 15 * 4, 1e-6);
+  EXPECT_NEAR(s.own_pod_seconds, 30 * 2, 1e-6);
+  for (int k = 0; k < 8; ++k) AdvanceLagShadow(kRule, step, s);
+  EXPECT_EQ(s.ready, s.pods());
+  EXPECT_GE(s.pods(), 3);  // 3 pods carry 300 msg/s
+  EXPECT_LT(s.queue, 1000);
+}
+
+// What the window binds the rule to: the proposal of its next sync for the whole window, older
+// recommendations until they age out, never above its pods and never below the floor.
+TEST(LagShadowTest, CommittedIsWhatTheScaleDownWindowHolds) {
+  LagShadow s;
+  StartLagShadow(0, 6, 6, 0, s);
+  s.t = 1000;
+  s.hpa.recommendations.push_back({.at = 800, .replicas = 6});  // ages out at 1100
+  EXPECT_DOUBLE_EQ(LagShadowCommitted(kRule, s, 2, 300), 100 * 6 + 200 * 2);
+  EXPECT_DOUBLE_EQ(LagShadowCommitted(kRule, s, 9, 300), 300 * 9);  // the proposal bounds it
+  EXPECT_DOUBLE_EQ(LagShadowCommitted(kRule, s, 0, 300), 100 * 6 + 200 * 1);  // the floor
+}
+
+}  // namespace
+}  // namespace kafka_autoscaler::policy
