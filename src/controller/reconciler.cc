@@ -255,6 +255,11 @@ TickReport Reconciler::Tick(bool may_act) {
     root->SetAttribute(telemetry::kAttrWaitStartupSeconds, d.wait->startup_s);
     root->SetAttribute(telemetry::kAttrWaitRebalanceSeconds, d.wait->rebalance_s);
     root->SetAttribute(telemetry::kAttrWaitWhy, std::string(d.wait->why));
+    if (d.wait->lag_rule_replicas > 0) {
+      root->SetAttribute(telemetry::kAttrWaitLagRuleReplicas, int64_t{d.wait->lag_rule_replicas});
+      root->SetAttribute(telemetry::kAttrWaitLagRulePodSeconds, d.wait->lag_rule_pod_seconds);
+      root->SetAttribute(telemetry::kAttrWaitPodSeconds, d.wait->pod_seconds);
+    }
   }
 
   if (d.warning) {
@@ -387,6 +392,16 @@ void Reconciler::Act(TickReport& report, int32_t from, int32_t to, bool fallback
                     why.c_str());
     }
     message += buf;
+    if (why == "cost_ceiling") {
+      fields.push_back({"lag_rule_replicas", int64_t{wait->lag_rule_replicas}});
+      fields.push_back({"lag_rule_pod_seconds", wait->lag_rule_pod_seconds});
+      fields.push_back({"pod_seconds", wait->pod_seconds});
+      std::snprintf(buf, sizeof buf,
+                    "; held to COST_CEILING: %.0f pod-seconds spent against the lag rule's %.0f "
+                    "(its replica count %d)",
+                    wait->pod_seconds, wait->lag_rule_pod_seconds, wait->lag_rule_replicas);
+      message += buf;
+    }
   }
   log_.Info(fallback ? "applied fallback replicas" : "scaled deployment", std::move(fields));
   const char* event_reason = fallback ? "FallbackActive" : (to > from ? "ScaledUp" : "ScaledDown");

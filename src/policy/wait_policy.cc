@@ -1111,6 +1111,9 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
                       .tau = kCeilingSeconds},
                      s);
   }
+  detail.lag_rule_replicas = s.pods();
+  detail.lag_rule_pod_seconds = s.rule_pod_seconds;
+  detail.pod_seconds = s.own_pod_seconds;
   // A pre-scale (8, 9) is the prediction's, bounded by its own confidence: the rule cannot
   // see a burst coming, and its replay would hold the pods back until the burst had come.
   if (detail.why == "prescale" || detail.why == "prescale_day") return count;

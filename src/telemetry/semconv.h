@@ -76,6 +76,13 @@ inline constexpr std::string_view kAttrWaitStartupSeconds = "kafka_autoscaler.wa
 inline constexpr std::string_view kAttrWaitRebalanceSeconds =
     "kafka_autoscaler.wait.rebalance_seconds";
 inline constexpr std::string_view kAttrWaitWhy = "kafka_autoscaler.wait.why";
+// COST_CEILING (while on, once one pod's rate is known): the lag rule's count in its replay on
+// the same load (int), and the pod-seconds it and the policy spent, weighted over a day (double).
+inline constexpr std::string_view kAttrWaitLagRuleReplicas =
+    "kafka_autoscaler.wait.lag_rule.replicas";
+inline constexpr std::string_view kAttrWaitLagRulePodSeconds =
+    "kafka_autoscaler.wait.lag_rule.pod_seconds";
+inline constexpr std::string_view kAttrWaitPodSeconds = "kafka_autoscaler.wait.pod_seconds";
 // Stuck partitions (root span, controller/stuck.h): how many (int, every successful tick); and
 // while any: their summed lag (int), "topic/partition@committed,..." (string), and whether
 // EXCLUDE_STUCK_LAG left that lag out of the decision (bool).

@@ -668,13 +668,22 @@ TEST(SimulatorTest, TheCostCeilingHoldsWaitToTheLagRulesSpend) {
   EXPECT_GT(alone->metrics.pod_seconds, 1.10 * keda->metrics.pod_seconds);
   EXPECT_LE(wait->metrics.p99_wait_seconds, 1.05 * keda->metrics.p99_wait_seconds);
   EXPECT_LE(wait->metrics.scale_events, keda->metrics.scale_events);
+  // The decision span says so, with the replay's count and both pod-seconds.
   int held = 0;
+  double rule_pod_s = 0;
+  double own_pod_s = 0;
   for (const auto& d : wait->decisions) {
-    for (const auto& [key, value] : d.attributes) {
-      if (key == "kafka_autoscaler.wait.why" && value == "cost_ceiling") ++held;
-    }
+    std::map<std::string, std::string> a(d.attributes.begin(), d.attributes.end());
+    if (a["kafka_autoscaler.wait.why"] != "cost_ceiling") continue;
+    ++held;
+    EXPECT_GE(std::stoi(a["kafka_autoscaler.wait.lag_rule.replicas"]), 1);
+    rule_pod_s = std::stod(a["kafka_autoscaler.wait.lag_rule.pod_seconds"]);
+    own_pod_s = std::stod(a["kafka_autoscaler.wait.pod_seconds"]);
   }
   EXPECT_GT(held, 0);
+  EXPECT_GT(rule_pod_s, 0);
+  EXPECT_GT(own_pod_s, 0);
+  EXPECT_LE(own_pod_s, wait->metrics.pod_seconds);
 }
 
 // The lag rule's replay (policy/hpa_rule.h LagShadow), given each second's true arrivals and

@@ -15,7 +15,9 @@ keda-hpa on all three measures, the median/worst ratio of each measure and the s
 Extremes no generated scenario reaches: startup0, rebalance0, partitions1 (max_replicas kept),
 noise0.6, podrate10x (one pod carries nearly everything), load10x (max_replicas caps it);
 podnoise0.1 / 0.2 / 0.3: consumption that is not steady (pod.rate_noise σ, a factor shared by
-all pods redrawn every 30 s), which no generated scenario has.
+all pods redrawn every 30 s), which no generated scenario has. noceiling: `wait` without its
+cost ceiling (autoscaler.cost_ceiling 0), the wait rule alone. Variants joined by + apply one
+after the other (noceiling+podnoise0.3).
 
 Variants: base (as generated), rebalance4x (rebalance_seconds × 4: 8-32 s), min2
 (min_replicas 2; scenarios whose max_replicas is 1 are left out), maxhalf (max_replicas =
@@ -54,6 +56,14 @@ def pod_noise(text, sigma):
                   text, count=1, flags=re.M)
 
 
+def cost_ceiling(text, c):
+    """autoscaler.cost_ceiling (COST_CEILING of `wait`) set to c, added when absent."""
+    if re.search(r"^\s*cost_ceiling:", text, re.M):
+        return set_number(text, "cost_ceiling", lambda v: c)
+    return re.sub(r"^(autoscaler:\s*\n)", lambda m: m.group(1) + "  cost_ceiling: " + str(c) + "\n",
+                  text, count=1, flags=re.M)
+
+
 def partitions(text):
     return int(re.search(r"^partitions:\s*(\d+)", text, re.M).group(1))
 
@@ -88,6 +98,8 @@ VARIANTS = {
     "podnoise0.2": lambda t: pod_noise(t, 0.2),
     "podnoise0.3": lambda t: pod_noise(t, 0.3),
     "load10x": lambda t: scale_load(t, 10),
+    # `wait` without its cost ceiling (COST_CEILING=0): the wait rule alone.
+    "noceiling": lambda t: cost_ceiling(t, 0),
 }
 NEIGHBOURHOOD = ["load0.5", "load1.5", "podrate2x", "podrate0.5", "startup0.5", "startup2x",
                  "partitions0.5", "noise0.3", "rebalance4x", "threshold0.5", "threshold2x",
@@ -97,7 +109,9 @@ ROW = re.compile(r"(\S+)\s+([\d.]+)/([\d.]+)\s+([\d.]+)/([\d.]+)\s+([\d.]+)/([\d
 
 def replay(binary, policies, out, variant, path):
     name = os.path.basename(path)[:-len(".yaml")]
-    text = VARIANTS[variant](open(path).read())
+    text = open(path).read()
+    for part in variant.split("+"):  # "noceiling+podnoise0.3": one after the other
+        text = VARIANTS[part](text)
     folder = os.path.join(out, variant)
     os.makedirs(folder, exist_ok=True)
     changed = os.path.join(folder, name + ".yaml")
@@ -132,7 +146,7 @@ def main():
         policies.insert(0, "keda-hpa")
     paths = sorted(os.path.join(args.scenarios, f) for f in os.listdir(args.scenarios) if f.endswith(".yaml"))
     for variant in variants:
-        if variant not in VARIANTS:
+        if any(part not in VARIANTS for part in variant.split("+")):
             a.error(f"unknown variant {variant}; known: {', '.join(VARIANTS)}")
         rows, skipped = [], 0
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
