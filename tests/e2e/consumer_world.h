@@ -174,12 +174,14 @@ struct WaitRun {
   static constexpr int kMaxReplicas = 6;
   static constexpr int kTargetWaitSeconds = 10;
   // The daemon's settings on top of the test's own: the seed rule (until a pod's rate is known)
-  // keeps one pod.
+  // keeps one pod; so would the lag rule COST_CEILING holds the count to, which is off: the
+  // wait rule alone learns and decides here.
   static std::map<std::string, std::string> Env() {
     return {{"SCALING_POLICY", "wait"},
             {"TARGET_WAIT_SECONDS", std::to_string(kTargetWaitSeconds)},
             {"SCALE_INTERVAL_SECONDS", "2"},
             {"MESSAGES_PER_POD", "100000"},
+            {"COST_CEILING", "0"},
             {"IDLE_REPLICAS", "1"},
             {"MAX_REPLICAS", std::to_string(kMaxReplicas)}};
   }
