@@ -255,7 +255,7 @@ TickReport Reconciler::Tick(bool may_act) {
     root->SetAttribute(telemetry::kAttrWaitStartupSeconds, d.wait->startup_s);
     root->SetAttribute(telemetry::kAttrWaitRebalanceSeconds, d.wait->rebalance_s);
     root->SetAttribute(telemetry::kAttrWaitWhy, std::string(d.wait->why));
-    if (d.wait->lag_rule_replicas > 0) {
+    if (d.wait->ceiling) {
       root->SetAttribute(telemetry::kAttrWaitLagRuleReplicas, int64_t{d.wait->lag_rule_replicas});
       root->SetAttribute(telemetry::kAttrWaitLagRulePodSeconds, d.wait->lag_rule_pod_seconds);
       root->SetAttribute(telemetry::kAttrWaitPodSeconds, d.wait->pod_seconds);

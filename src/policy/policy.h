@@ -288,9 +288,10 @@ struct WaitDetail {
   double startup_s = 0;              // start-up estimate (s)
   double rebalance_s = 0;            // rebalance pause estimate (s)
   std::string_view why;              // seed_rule | hold | up | up_later | cancel | down | ...
-  // COST_CEILING (0 / 0 / 0 while off or before one pod's rate is known): the lag rule's count
-  // in its replay on the same load, and the pod-seconds it and this policy spent (weighted
-  // over a day; policy/wait_policy.cc "10.").
+  // COST_CEILING (`ceiling` false while off or before one pod's rate is known): the lag rule's
+  // count in its replay on the same load, and the pod-seconds it and this policy spent
+  // (weighted over a day; policy/wait_policy.cc "10.").
+  bool ceiling = false;
   int32_t lag_rule_replicas = 0;
   double lag_rule_pod_seconds = 0;
   double pod_seconds = 0;

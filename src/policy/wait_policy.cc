@@ -1125,6 +1125,7 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
                       .tau = kCeilingSeconds},
                      s);
   }
+  detail.ceiling = true;
   detail.lag_rule_replicas = s.pods();
   detail.lag_rule_pod_seconds = s.rule_pod_seconds;
   detail.pod_seconds = s.own_pod_seconds;
