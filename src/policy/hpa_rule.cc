@@ -58,10 +58,6 @@ int32_t HpaSync(const HpaRule& rule, HpaMemory& memory, double now, int64_t metr
   return desired;
 }
 
-}  // namespace kafka_autoscaler::policy
-
-namespace kafka_autoscaler::policy {
-
 int32_t LagShadow::pods() const {
   int32_t n = ready;
   for (const auto& [at, count] : starting) n += count;

@@ -1141,10 +1141,9 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
   const double window = rule.scale_down_window_seconds;
   const double hold = std::min(window, std::max(dt, MemorySeconds(w, c, dt)));
   const double lowest = std::max(c.min_replicas, 1);
-  const double credit =
+  const double budget =
       c.cost_ceiling * (s.rule_pod_seconds + LagShadowCommitted(rule, s, proposal, window)) -
-      s.own_pod_seconds;
-  const double budget = credit - lowest * (window - hold);
+      s.own_pod_seconds - lowest * (window - hold);
   const int64_t allowed =
       budget >= 0 ? std::max<int64_t>({rule_pods, n, static_cast<int64_t>(budget / hold)})
                   : rule_pods;
