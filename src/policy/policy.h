@@ -111,28 +111,31 @@ struct DailyProfile {
   int64_t today_bucket = -1;  // ... its absolute bucket
 };
 
-// A DailyProfile made by the first tick that learns one (PREDICT=true only), so targets
-// without prediction do not carry its ~4 KiB (thousands of them in many-targets mode).
-// Copies are deep: a copied PolicyState learns on its own.
-class DailyProfileBox {
+// A T made by the first tick that needs one, so targets that never do not carry it (thousands
+// of them in many-targets mode): the daily profile (~4 KiB, PREDICT=true only) and the lag
+// rule's replay (three deques, COST_CEILING once one pod's rate is known). Copies are deep: a
+// copied PolicyState learns on its own.
+template <typename T>
+class Boxed {
  public:
-  DailyProfileBox() = default;
-  DailyProfileBox(const DailyProfileBox& other) { *this = other; }
-  DailyProfileBox& operator=(const DailyProfileBox& other) {
-    if (this != &other) p_ = other.p_ ? std::make_unique<DailyProfile>(*other.p_) : nullptr;
+  Boxed() = default;
+  Boxed(const Boxed& other) { *this = other; }
+  Boxed& operator=(const Boxed& other) {
+    if (this != &other) p_ = other.p_ ? std::make_unique<T>(*other.p_) : nullptr;
     return *this;
   }
-  DailyProfileBox(DailyProfileBox&&) noexcept = default;
-  DailyProfileBox& operator=(DailyProfileBox&&) noexcept = default;
-  DailyProfile& Make() {
-    if (!p_) p_ = std::make_unique<DailyProfile>();
+  Boxed(Boxed&&) noexcept = default;
+  Boxed& operator=(Boxed&&) noexcept = default;
+  T& Make() {
+    if (!p_) p_ = std::make_unique<T>();
     return *p_;
   }
-  const DailyProfile* get() const { return p_.get(); }
+  const T* get() const { return p_.get(); }
 
  private:
-  std::unique_ptr<DailyProfile> p_;
+  std::unique_ptr<T> p_;
 };
+using DailyProfileBox = Boxed<DailyProfile>;
 
 // The wait policy's memory (policy/wait_policy.cc); bounded (`recent` by kMaxRecent there).
 struct WaitMemory {
@@ -209,7 +212,7 @@ struct WaitMemory {
   DailyProfileBox day;  // the daily shape (PREDICT=true only)
   // COST_CEILING: the lag rule replayed on the load seen, and the pod-seconds each spent
   // (wait_policy.cc "10."). Not saved: a restarted daemon starts it again.
-  LagShadow shadow;
+  Boxed<LagShadow> shadow;
 };
 
 // What Decide remembers between ticks. Start with a default-constructed one.

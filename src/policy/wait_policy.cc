@@ -1111,7 +1111,7 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
                      .min_replicas = c.min_replicas,
                      .max_replicas = std::max(c.min_replicas, c.max_replicas),
                      .partitions = in.partition_count};
-  LagShadow& s = w.shadow;
+  LagShadow& s = w.shadow.Make();
   if (!s.on) {
     StartLagShadow(in.backlog, in.current_replicas, in.ready_replicas, w.startup, s);
   } else if (dt > 0) {

@@ -1115,6 +1115,44 @@ TEST_F(WaitDailyTest, StateSizeStaysConstant) {
   const PolicyState copy = state_;
   EXPECT_NE(copy.wait.day.get(), state_.wait.day.get());
   EXPECT_EQ(copy.wait.day.get()->mean, state_.wait.day.get()->mean);
+  // COST_CEILING's replay of the lag rule: bounded by the HPA's window and sync, deep-copied.
+  const LagShadow* shadow = state_.wait.shadow.get();
+  ASSERT_NE(shadow, nullptr);
+  EXPECT_LE(shadow->hpa.recommendations.size(), 21u);  // 300 s window / 15 s sync, + 1
+  EXPECT_LE(shadow->hpa.events.size(), 2u);
+  EXPECT_LE(shadow->starting.size(), 21u);
+  ASSERT_NE(copy.wait.shadow.get(), nullptr);
+  EXPECT_NE(copy.wait.shadow.get(), shadow);
+  EXPECT_EQ(copy.wait.shadow.get()->rule_pod_seconds, shadow->rule_pod_seconds);
+}
+
+// Without the ceiling, or before one pod's rate is known, no replay is carried (three deques
+// per target in many-targets mode).
+TEST(WaitCeilingStateTest, NoReplayWithoutTheCeilingOrBeforeTheRateIsKnown) {
+  PolicyConfig c;
+  c.kind = PolicyKind::kWait;
+  c.max_replicas = 10;
+  PolicyState st;
+  PolicyInput in;
+  in.now = SteadyTime{} + std::chrono::hours(1);
+  in.backlog = 100;
+  in.partition_count = 10;
+  in.current_replicas = in.ready_replicas = 1;
+  st = Decide(in, st, c).next_state;  // the seed rule: nothing measured
+  EXPECT_EQ(st.wait.shadow.get(), nullptr);
+  c.cost_ceiling = 0;
+  for (int k = 1; k <= 20; ++k) {
+    in.now += std::chrono::seconds(15);
+    in.produced_per_minute = 600;
+    in.consumed_per_minute = 600;
+    st = Decide(in, st, c).next_state;
+  }
+  ASSERT_TRUE(st.wait.mu.has_value());
+  EXPECT_EQ(st.wait.shadow.get(), nullptr);
+  c.cost_ceiling = 1;
+  in.now += std::chrono::seconds(15);
+  st = Decide(in, st, c).next_state;
+  EXPECT_NE(st.wait.shadow.get(), nullptr);
 }
 
 // LEARNED_STATE_CONFIGMAP: two days learned, a restart at midnight into a process whose steady
