@@ -6,7 +6,9 @@
 #include <charconv>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
+#include <type_traits>
 
 #include "config/topic_pattern.h"
 
@@ -46,38 +48,36 @@ class Reader {
   }
   void Problem(std::string line) { problems_.push_back(std::move(line)); }
 
-  // An integer in [lo, hi]; the default when unset.
-  template <typename T>
-  T Int(const std::string& name, T def, int64_t lo, int64_t hi) {
+  // A value of type P (int64_t or double) in [lo, hi]; nothing when unset or bad (a problem
+  // is recorded then).
+  template <typename P>
+  std::optional<P> InRange(const std::string& name, P lo, P hi) {
     auto raw = Raw(name);
-    if (!raw) return def;
+    if (!raw) return std::nullopt;
     const std::string v = Trim(*raw);
-    int64_t out = 0;
-    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-    const std::string allowed =
-        "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi);
-    if (v.empty() || ec != std::errc() || ptr != v.data() + v.size() || out < lo || out > hi) {
-      Problem(name, *raw, allowed);
-      return def;
-    }
-    return static_cast<T>(out);
-  }
-
-  // A decimal number in [lo, hi]; the default when unset.
-  double Number(const std::string& name, double def, double lo, double hi) {
-    auto raw = Raw(name);
-    if (!raw) return def;
-    const std::string v = Trim(*raw);
-    double out = 0;
+    P out{};
     auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
     if (v.empty() || ec != std::errc() || ptr != v.data() + v.size() || !(out >= lo) ||
         !(out <= hi)) {
       std::ostringstream allowed;
-      allowed << "must be a number from " << lo << " to " << hi;
+      allowed << (std::is_integral_v<P> ? "must be an integer from " : "must be a number from ")
+              << lo << " to " << hi;
       Problem(name, *raw, allowed.str());
-      return def;
+      return std::nullopt;
     }
     return out;
+  }
+
+  // An integer in [lo, hi]; the default when unset or bad.
+  template <typename T>
+  T Int(const std::string& name, T def, int64_t lo, int64_t hi) {
+    const auto v = InRange<int64_t>(name, lo, hi);
+    return v ? static_cast<T>(*v) : def;
+  }
+
+  // A decimal number in [lo, hi]; the default when unset or bad.
+  double Number(const std::string& name, double def, double lo, double hi) {
+    return InRange<double>(name, lo, hi).value_or(def);
   }
 
   std::chrono::seconds Seconds(const std::string& name, std::chrono::seconds def, int64_t lo) {

@@ -67,7 +67,6 @@ int32_t LagShadow::pods() const {
 void StartLagShadow(int64_t backlog, int32_t pods, int32_t ready, double startup,
                     LagShadow& shadow) {
   shadow = LagShadow{};
-  shadow.on = true;
   shadow.queue = static_cast<double>(std::max<int64_t>(0, backlog));
   shadow.ready = std::clamp(ready, 0, std::max(0, pods));
   if (pods > shadow.ready) shadow.starting.emplace_back(startup / 2, pods - shadow.ready);

@@ -60,7 +60,6 @@ struct HpaMemory {
 // the policy spent, both weighted down by exp(−age / τ). Bounded: `starting` holds at most one
 // group per HPA sync within a start-up.
 struct LagShadow {
-  bool on = false;
   double t = 0;      // seconds since the replay began
   double queue = 0;  // messages waiting under the rule's pods
   int32_t ready = 0;

@@ -1111,8 +1111,10 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
                      .min_replicas = c.min_replicas,
                      .max_replicas = std::max(c.min_replicas, c.max_replicas),
                      .partitions = in.partition_count};
+  // The replay starts the first time it is needed: its box exists once it has started.
+  const bool started = w.shadow.get() != nullptr;
   LagShadow& s = w.shadow.Make();
-  if (!s.on) {
+  if (!started) {
     StartLagShadow(in.backlog, in.current_replicas, in.ready_replicas, w.startup, s);
   } else if (dt > 0) {
     AdvanceLagShadow(rule,
