@@ -132,13 +132,15 @@
 //      process (no interval seen yet) never below the current count, so a restarted daemon
 //      does not take pods away before it has measured anything.
 //   8, 9. Prediction (PREDICT=true): pre-scale ahead of a repeating burst or the day's rise.
-//   10. Cost ceiling (COST_CEILING = c > 0, default 1): the lag rule most users run today (KEDA's
-//      Kafka scaler feeding an HPA, lagThreshold = MESSAGES_PER_POD; policy/hpa_rule.h) is
-//      replayed second by second on the arrivals each tick measured, with the learned μ, S and
-//      R — its pods start, pause the group and drain a fluid queue as the simulator's do. The
-//      pod-seconds it spent and ours are weighted over a day. The budget is c × (the rule's
-//      spend + what its 300 s scale-down window binds it to spend from now) − ours − the count
-//      held for M − the floor for the rest of the window. Within budget the count may exceed
+//   10. Cost ceiling (COST_CEILING = c > 0, default 0.95): the lag rule most users run today
+//      (KEDA's Kafka scaler feeding an HPA, lagThreshold = MESSAGES_PER_POD; policy/hpa_rule.h)
+//      is replayed second by second on the arrivals each tick measured, with the learned μ, S
+//      and R — its pods start, pause the group and drain a fluid queue as the simulator's do.
+//      The pod-seconds it spent and ours are weighted over a day. c is below 1 by default: the
+//      replay is a model of the rule fed what was learned, and its error (a few per cent
+//      either way) should not be spent. The budget is c × (the rule's spend + what its 300 s
+//      scale-down window binds it to spend from now) − ours − the count held for M − the
+//      floor for the rest of the window. Within budget the count may exceed
 //      the rule's (the higher of its pods and its next sync's proposal) by what the budget
 //      pays for over M, and is never lowered by the ceiling; over budget it is held to the
 //      rule's pods, a scale-down if need be (why = cost_ceiling). Pre-scales are left alone.

@@ -406,7 +406,7 @@ Result<Scenario> ParseScenario(const std::string& yaml_text,
               .value_or(20);
       a.cost_ceiling =
           ar.Number<double>("cost_ceiling", false, 0, 10, "must be a number within 0..10 (0 = off)")
-              .value_or(1.0);
+              .value_or(AutoscalerKnobs{}.cost_ceiling);
       ar.ReportUnknown();
       if (a.max_replicas > 0 && a.min_replicas > a.max_replicas) {
         ar.Problem("min_replicas",
