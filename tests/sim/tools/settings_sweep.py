@@ -16,8 +16,9 @@ Extremes no generated scenario reaches: startup0, rebalance0, partitions1 (max_r
 noise0.6, podrate10x (one pod carries nearly everything), load10x (max_replicas caps it);
 podnoise0.1 / 0.2 / 0.3: consumption that is not steady (pod.rate_noise σ, a factor shared by
 all pods redrawn every 30 s), which no generated scenario has. noceiling: `wait` without its
-cost ceiling (autoscaler.cost_ceiling 0), the wait rule alone. Variants joined by + apply one
-after the other (noceiling+podnoise0.3).
+cost ceiling (autoscaler.cost_ceiling 0), the wait rule alone; ceiling1: the ceiling at the
+lag rule's replayed spend itself (1, no margin; the default is 0.95). Variants joined by +
+apply one after the other (noceiling+podnoise0.3).
 
 Variants: base (as generated), rebalance4x (rebalance_seconds × 4: 8-32 s), min2
 (min_replicas 2; scenarios whose max_replicas is 1 are left out), maxhalf (max_replicas =
@@ -100,6 +101,7 @@ VARIANTS = {
     "load10x": lambda t: scale_load(t, 10),
     # `wait` without its cost ceiling (COST_CEILING=0): the wait rule alone.
     "noceiling": lambda t: cost_ceiling(t, 0),
+    "ceiling1": lambda t: cost_ceiling(t, 1),
 }
 NEIGHBOURHOOD = ["load0.5", "load1.5", "podrate2x", "podrate0.5", "startup0.5", "startup2x",
                  "partitions0.5", "noise0.3", "rebalance4x", "threshold0.5", "threshold2x",
