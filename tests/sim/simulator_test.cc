@@ -16,6 +16,7 @@
 #include <sstream>
 #include <utility>
 
+#include "controller/reconciler.h"
 #include "fakes/fakes.h"
 #include "sim/keda_hpa.h"
 #include "sim/simulate.h"
@@ -225,6 +226,24 @@ TEST(SimulatorTest, HistoryIsReplayedButNotMeasured) {
     EXPECT_DOUBLE_EQ(run->decisions.front().t_seconds, 0);
     EXPECT_DOUBLE_EQ(run->decisions.back().t_seconds, 585);
   }
+}
+
+// A scenario that leaves a knob out runs the daemon's default for it: scenario.h repeats those
+// defaults as literals (it does not include the policy's headers), and this ties them together.
+// Left out: messages_per_pod and max_replicas, which every scenario must state, and min/idle
+// replicas, whose scenario defaults (1, 1) are chosen for a replay, not the daemon's (1, 0).
+TEST(SimulatorTest, AScenariosKnobsDefaultToTheDaemonsDefaults) {
+  const policy::PolicyConfig daemon;
+  const policy::PolicyConfig replayed = PolicyConfigFor(Scenario{}, policy::PolicyKind::kWait);
+  EXPECT_EQ(replayed.min_ttl, daemon.min_ttl);
+  EXPECT_EQ(replayed.message_count_threshold, daemon.message_count_threshold);
+  EXPECT_EQ(replayed.activation_backlog, daemon.activation_backlog);
+  EXPECT_EQ(replayed.exclude_stuck_lag, daemon.exclude_stuck_lag);
+  EXPECT_EQ(replayed.target_lag, daemon.target_lag);
+  EXPECT_EQ(replayed.target_wait, daemon.target_wait);
+  EXPECT_EQ(replayed.cost_ceiling, daemon.cost_ceiling);
+  EXPECT_EQ(std::chrono::seconds(Scenario{}.autoscaler.stuck_after_seconds),
+            controller::ReconcilerOptions{}.stuck_after);
 }
 
 TEST(SimulatorTest, UnknownPolicyIsRefused) {
