@@ -163,4 +163,9 @@ double LagShadowCommitted(const HpaRule& rule, const LagShadow& s, int32_t propo
   return total;
 }
 
+double CeilingRatio(double cost_ceiling, double mu_sigma) {
+  if (cost_ceiling >= 1) return cost_ceiling;
+  return std::min(1.0, cost_ceiling + kNoiseMarginPerSigma * std::max(0.0, mu_sigma));
+}
+
 }  // namespace kafka_autoscaler::policy

@@ -99,4 +99,12 @@ inline constexpr double kMaxLagShadowSeconds = 3600;
 [[nodiscard]] double LagShadowCommitted(const HpaRule& rule, const LagShadow& shadow,
                                         int32_t proposal, double seconds);
 
+// The ratio of the replay's spend the cost ceiling allows, from COST_CEILING c. A c below 1 is
+// a margin for the replay's error; the pods' own noise (σ_μ, relative to μ) makes the replay err
+// low — it drains at the mean rate while the rule's lag grows in the pods' slow spells and
+// orders more — so the margin narrows by kNoiseMarginPerSigma · σ_μ, never past 1. A c of 1 or
+// above is the user's and is kept.
+inline constexpr double kNoiseMarginPerSigma = 0.25;
+[[nodiscard]] double CeilingRatio(double cost_ceiling, double mu_sigma);
+
 }  // namespace kafka_autoscaler::policy

@@ -73,12 +73,13 @@ struct PolicyConfig {
   // burst when the last two intervals between bursts agree; and ahead of a rise of the daily
   // profile when the days agree on it (policy/policy.h DailyProfile).
   bool predict = false;
-  // COST_CEILING (default 0.95; 0 = off): the pods the wait target asks for are limited so
+  // COST_CEILING (default 0.9; 0 = off): the pods the wait target asks for are limited so
   // that the pod-seconds spent stay within this ratio of what the lag rule (KEDA's Kafka scaler
   // and an HPA with lagThreshold = MESSAGES_PER_POD) would have spent on the same load, weighted
   // over the last day (policy/wait_policy.cc "10."). Below 1 by default: the replay is a model
-  // of the rule, not the rule, and the margin keeps its error out of what the policy spends.
-  double cost_ceiling = 0.95;
+  // of the rule, not the rule, and the margin keeps its error out of what the policy spends; it
+  // narrows as the pods' own noise grows (policy/hpa_rule.h CeilingRatio).
+  double cost_ceiling = 0.9;
 };
 
 }  // namespace kafka_autoscaler::policy

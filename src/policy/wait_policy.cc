@@ -132,13 +132,15 @@
 //      process (no interval seen yet) never below the current count, so a restarted daemon
 //      does not take pods away before it has measured anything.
 //   8, 9. Prediction (PREDICT=true): pre-scale ahead of a repeating burst or the day's rise.
-//   10. Cost ceiling (COST_CEILING = c > 0, default 0.95): the lag rule most users run today
+//   10. Cost ceiling (COST_CEILING = c > 0, default 0.9): the lag rule most users run today
 //      (KEDA's Kafka scaler feeding an HPA, lagThreshold = MESSAGES_PER_POD; policy/hpa_rule.h)
-//      is replayed second by second on the arrivals each tick measured, with the learned μ, S
-//      and R — its pods start, pause the group and drain a fluid queue as the simulator's do.
-//      The pod-seconds it spent and ours are weighted over a day. c is below 1 by default: the
-//      replay is a model of the rule fed what was learned, and its error (a few per cent
-//      either way) should not be spent. The budget is c × (the rule's spend + what its 300 s
+//      is replayed second by second on the arrivals each tick measured, with the learned μ and
+//      R and the middle of S's bracket (3) — its pods start, pause the group and drain a fluid
+//      queue as the simulator's do. The pod-seconds it spent and ours are weighted over a day.
+//      c is below 1 by default: the replay is a model of the rule fed what was learned, and its
+//      error (a few per cent either way) should not be spent; the margin narrows by σ_μ / 4
+//      (the replay drains at the mean rate, so noisy pods make it err low; hpa_rule.h
+//      CeilingRatio). The budget is c × (the rule's spend + what its 300 s
 //      scale-down window binds it to spend from now) − ours − the count held for M − the
 //      floor for the rest of the window. Within budget the count may exceed the rule's (the
 //      higher of its pods and its next sync's proposal) by what the budget pays for over M,
@@ -1116,14 +1118,17 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
   // The replay starts the first time it is needed: its box exists once it has started.
   const bool started = w.shadow.get() != nullptr;
   LagShadow& s = w.shadow.Make();
+  // A measured start-up is the upper end of a bracket a tick wide (3): the replay takes its
+  // middle, or its pods come later than the rule's and its lag, then its count, run high.
+  const double startup = w.startup_measured ? std::max(0.0, w.startup - dt / 2) : w.startup;
   if (!started) {
-    StartLagShadow(in.backlog, in.current_replicas, in.ready_replicas, w.startup, s);
+    StartLagShadow(in.backlog, in.current_replicas, in.ready_replicas, startup, s);
   } else if (dt > 0) {
     AdvanceLagShadow(rule,
                      {.seconds = dt,
                       .arrival_rate = std::max(0.0, in.produced_per_minute.value_or(0) / 60.0),
                       .pod_rate = *w.mu,
-                      .startup = w.startup,
+                      .startup = startup,
                       .rebalance = detail.rebalance_s,
                       .own_pods = in.current_replicas,
                       .tau = kCeilingSeconds},
@@ -1145,9 +1150,9 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
   const double window = rule.scale_down_window_seconds;
   const double hold = std::min(window, std::max(dt, MemorySeconds(w, c, dt)));
   const double lowest = std::max(c.min_replicas, 1);
-  const double budget =
-      c.cost_ceiling * (s.rule_pod_seconds + LagShadowCommitted(rule, s, proposal, window)) -
-      s.own_pod_seconds - lowest * (window - hold);
+  const double budget = CeilingRatio(c.cost_ceiling, w.mu_sigma) *
+                            (s.rule_pod_seconds + LagShadowCommitted(rule, s, proposal, window)) -
+                        s.own_pod_seconds - lowest * (window - hold);
   const int64_t allowed =
       budget >= 0 ? std::max<int64_t>({rule_pods, n, static_cast<int64_t>(budget / hold)})
                   : rule_pods;

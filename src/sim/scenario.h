@@ -19,7 +19,7 @@
 //                                  (sim_world.h, "Stuck partition"); default none.
 //   autoscaler.target_lag_seconds  TARGET_LAG_SECONDS; default 0 (off).
 //   autoscaler.target_wait_seconds TARGET_WAIT_SECONDS of `wait` / `wait-predict`; default 20.
-//   autoscaler.cost_ceiling        COST_CEILING of `wait` / `wait-predict`; default 0.95 (0 = off).
+//   autoscaler.cost_ceiling        COST_CEILING of `wait` / `wait-predict`; default 0.9 (0 = off).
 //   history_cycles                 cycles of the same load replayed before the measured one
 //                                  (also `simulate --history N`); default 0.
 //   pod.rate_changes               [[t_seconds, messages_per_second], ...]: one pod's rate
@@ -75,7 +75,7 @@ struct AutoscalerKnobs {
   bool exclude_stuck_lag = false;     // EXCLUDE_STUCK_LAG
   int64_t target_lag_seconds = 0;     // TARGET_LAG_SECONDS (0 = off)
   int64_t target_wait_seconds = 20;   // TARGET_WAIT_SECONDS of the wait policy
-  double cost_ceiling = 0.95;         // COST_CEILING of the wait policy (0 = off)
+  double cost_ceiling = 0.9;          // COST_CEILING of the wait policy (0 = off)
 };
 
 // One partition whose consumer stops committing (a poison message) in [from, until).

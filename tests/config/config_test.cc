@@ -51,7 +51,7 @@ TEST(ConfigTest, SeedDefaultsAreKeptExactly) {
   EXPECT_FALSE(c->policy.limit_to_partitions_with_lag);
   EXPECT_FALSE(c->policy.even_partition_distribution);
   EXPECT_EQ(c->policy.target_lag, std::chrono::seconds(0));  // time-lag target off
-  EXPECT_EQ(c->policy.cost_ceiling, 0.95);  // wait's margin under the lag rule's replay
+  EXPECT_EQ(c->policy.cost_ceiling, 0.9);  // wait's margin under the lag rule's replay
   EXPECT_EQ(c->log_level, LogLevel::kInfo);
   EXPECT_EQ(c->log_format, LogFormat::kJson);
   EXPECT_EQ(c->pod_namespace, "default");

@@ -68,5 +68,17 @@ TEST(LagShadowTest, CommittedIsWhatTheScaleDownWindowHolds) {
   EXPECT_DOUBLE_EQ(LagShadowCommitted(kRule, s, 0, 300), 100 * 6 + 200 * 1);  // the floor
 }
 
+// COST_CEILING below 1 is a margin for the replay's error; it narrows with the pods' own noise
+// (σ_μ) and closes at 1. A ceiling of 1 or above is kept as the user set it.
+TEST(CostCeilingTest, TheMarginNarrowsWithThePodsNoiseAndClosesAtOne) {
+  EXPECT_DOUBLE_EQ(CeilingRatio(0.9, 0), 0.9);
+  EXPECT_DOUBLE_EQ(CeilingRatio(0.9, 0.2), 0.9 + 0.2 * kNoiseMarginPerSigma);
+  EXPECT_DOUBLE_EQ(CeilingRatio(0.9, 2), 1);
+  EXPECT_DOUBLE_EQ(CeilingRatio(0.5, 0.4), 0.5 + 0.4 * kNoiseMarginPerSigma);
+  EXPECT_DOUBLE_EQ(CeilingRatio(1, 0.3), 1);
+  EXPECT_DOUBLE_EQ(CeilingRatio(1.5, 0.3), 1.5);
+  EXPECT_DOUBLE_EQ(CeilingRatio(0.9, -1), 0.9);  // a σ is never below 0; if it were, no wider
+}
+
 }  // namespace
 }  // namespace kafka_autoscaler::policy

@@ -62,7 +62,7 @@ TEST(ScenarioTest, ReadsEveryField) {
   EXPECT_EQ(s->autoscaler.activation_backlog, 0);  // off by default
   EXPECT_EQ(s->autoscaler.target_lag_seconds, 0);  // off by default
   EXPECT_EQ(s->autoscaler.target_wait_seconds, 20);  // TARGET_WAIT_SECONDS' default
-  EXPECT_EQ(s->autoscaler.cost_ceiling, 0.95);       // COST_CEILING's default
+  EXPECT_EQ(s->autoscaler.cost_ceiling, 0.9);        // COST_CEILING's default
   EXPECT_EQ(s->IntervalTicks(), 15);
   // Linear between points, flat outside them.
   EXPECT_DOUBLE_EQ(s->RateAt(0), 20);
