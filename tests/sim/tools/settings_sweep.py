@@ -17,8 +17,8 @@ noise0.6, podrate10x (one pod carries nearly everything), load10x (max_replicas 
 podnoise0.1 / 0.2 / 0.3: consumption that is not steady (pod.rate_noise σ, a factor shared by
 all pods redrawn every 30 s), which no generated scenario has. noceiling: `wait` without its
 cost ceiling (autoscaler.cost_ceiling 0), the wait rule alone; ceiling1: the ceiling at the
-lag rule's replayed spend itself (1, no margin; the default is 0.9, narrowing with the pods' noise). Variants joined by +
-apply one after the other (noceiling+podnoise0.3).
+lag rule's replayed spend itself (1, no margin; the default is 0.9, narrowing with the pods'
+noise). Variants joined by + apply one after the other (noceiling+podnoise0.3).
 
 Variants: base (as generated), rebalance4x (rebalance_seconds × 4: 8-32 s), min2
 (min_replicas 2; scenarios whose max_replicas is 1 are left out), maxhalf (max_replicas =
