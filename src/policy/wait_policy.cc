@@ -140,14 +140,14 @@
 //      c is below 1 by default: the replay is a model of the rule fed what was learned, and its
 //      error (a few per cent either way) should not be spent; the margin narrows by σ_μ / 4
 //      (the replay drains at the mean rate, so noisy pods make it err low; hpa_rule.h
-//      CeilingRatio). The budget is c × (the rule's spend + what its 300 s
-//      scale-down window binds it to spend from now) − ours − the count held for M − the
-//      floor for the rest of the window. Within budget the count may exceed the rule's (the
-//      higher of its pods and its next sync's proposal) by what the budget pays for over M,
-//      and is never lowered by the ceiling; over budget it is held to the rule's pods, a
-//      scale-down if need be (why = cost_ceiling). Pre-scales are left alone.
-//      The wait is then the rule's at worst, usually better: the count comes when the wait
-//      needs it, not when the lag has crossed the threshold.
+//      CeilingRatio). The budget is c × (the rule's spend + what its 300 s scale-down window
+//      binds it to spend from now) − ours − the count held for M − the floor for the rest of
+//      the window. Within budget the count may exceed the rule's (the higher of its pods and
+//      its next sync's proposal) by what the budget pays for over M, and is never lowered by
+//      the ceiling; over budget it is held to the rule's pods, a scale-down if need be (why =
+//      cost_ceiling). Pre-scales are left alone. The wait is then the rule's at worst, usually
+//      better: the count comes when the wait needs it, not when the lag has crossed the
+//      threshold.
 // Every threshold is in seconds of wait or in σ; none is in messages or pods (the ceiling's
 // reference, the lag rule, reads MESSAGES_PER_POD as KEDA does).
 #include <algorithm>
