@@ -259,6 +259,8 @@ TickReport Reconciler::Tick(bool may_act) {
       root->SetAttribute(telemetry::kAttrWaitLagRuleReplicas, int64_t{d.wait->lag_rule_replicas});
       root->SetAttribute(telemetry::kAttrWaitLagRulePodSeconds, d.wait->lag_rule_pod_seconds);
       root->SetAttribute(telemetry::kAttrWaitPodSeconds, d.wait->pod_seconds);
+      root->SetAttribute(telemetry::kAttrWaitLagRuleStartupSeconds, d.wait->lag_rule_startup_s);
+      root->SetAttribute(telemetry::kAttrWaitLagRuleRebalanceSeconds, d.wait->lag_rule_rebalance_s);
     }
   }
 

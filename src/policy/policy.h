@@ -178,6 +178,15 @@ struct WaitMemory {
   int32_t up_target = 0;                // ... to this many pods
   int32_t up_from = 0;                  // ... from this many
   std::optional<double> rebalance;      // learned rebalance pause (s); until then the prior
+  // The cost ceiling's replay (wait_policy.cc 3c): a least-squares fit of the start-up S and
+  // the pause R over the intervals in which an up's pods joined a saturated group, each giving
+  // (k − m) S + k R = y (m consumers before, k after, y from the count consumed). Means of
+  // u², u·v, v², u·y, v·y for u = k − m, v = k over about the last 8 joins (`samples`, capped).
+  // Not saved: a restarted daemon learns it again.
+  struct JoinFit {
+    double uu = 0, uv = 0, vv = 0, uy = 0, vy = 0;
+    int32_t samples = 0;
+  } join_fit;
   std::optional<SteadyTime> down_at;    // the scale-down whose pause is being timed, decided at
   int32_t down_target = 0;              // ... to this many pods
   double down_consumed = 0;             // messages consumed since down_at
@@ -298,6 +307,9 @@ struct WaitDetail {
   int32_t lag_rule_replicas = 0;
   double lag_rule_pod_seconds = 0;
   double pod_seconds = 0;
+  // The start-up and pause that replay runs with (policy/wait_policy.cc "3c.").
+  double lag_rule_startup_s = 0;
+  double lag_rule_rebalance_s = 0;
 };
 
 struct Decision {

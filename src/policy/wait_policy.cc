@@ -56,6 +56,15 @@
 //      since the tick that saw it consumed nothing with work waiting at both ends, the pause
 //      is still on; the interval in which it ends is no μ sample. A pause longer than assumed
 //      (before a scale-down timed it) read as pods several times slower.
+//   3c. For the cost ceiling's replay (10), S and R finer than a tick: the interval in which an
+//      up's pods joined a saturated group (all worked), with an exact μ of steady pods
+//      (σ_μ ≤ kJumpFraction), consumed μ (m (S − a) + k (b − S − R)) for the m consumers it
+//      began with, the k it ended with and the bracket (a, b]: (k − m) S + k R =
+//      k b − m a − consumed / μ — when it consumed more than the m could alone (the pause
+//      ended within it; a join at its very end looked like no pause at all). Least squares over such joins (the last kFitMemory or so,
+//      averaged; joins of different k / m tell S and R apart, joins alike give S with R as 3a
+//      learned or assumed). The replay's pods, a tick late at the bracket's upper end, let its
+//      lag and then its count run high; a pause assumed too long did the same at every change.
 //   4. Predict: simulate "keep the current count" second by second over H = S + 120 s as a
 //      fluid FIFO queue: the backlog now, arrivals at λ plus the trend (if rising) for up to S
 //      seconds plus an upper noise band on what has arrived by t of kBand·σ·√(dt·t) (σ is
@@ -135,19 +144,19 @@
 //   10. Cost ceiling (COST_CEILING = c > 0, default 0.9): the lag rule most users run today
 //      (KEDA's Kafka scaler feeding an HPA, lagThreshold = MESSAGES_PER_POD; policy/hpa_rule.h)
 //      is replayed second by second on the arrivals each tick measured, with the learned μ and
-//      R and the middle of S's bracket (3) — its pods start, pause the group and drain a fluid
-//      queue as the simulator's do. The pod-seconds it spent and ours are weighted over a day.
-//      c is below 1 by default: the replay is a model of the rule fed what was learned, and its
-//      error (a few per cent either way) should not be spent; the margin narrows by σ_μ / 4
-//      (the replay drains at the mean rate, so noisy pods make it err low; hpa_rule.h
-//      CeilingRatio). The budget is c × (the rule's spend + what its 300 s scale-down window
-//      binds it to spend from now) − ours − the count held for M − the floor for the rest of
-//      the window. Within budget the count may exceed the rule's (the higher of its pods and
-//      its next sync's proposal) by what the budget pays for over M, and is never lowered by
-//      the ceiling; over budget it is held to the rule's pods, a scale-down if need be (why =
-//      cost_ceiling). Pre-scales are left alone. The wait is then the rule's at worst, usually
-//      better: the count comes when the wait needs it, not when the lag has crossed the
-//      threshold.
+//      the S and R of 3c (before any join was timed, the middle of S's bracket and the R of 3a)
+//      — its pods start, pause the group and drain a fluid queue as the simulator's do. The
+//      pod-seconds it spent and ours are weighted over a day. c is below 1 by default: the replay
+//      is a model of the rule fed what was learned, and its error (a few per cent either way)
+//      should not be spent; the margin narrows by σ_μ / 4 (the replay drains at the mean rate, so
+//      noisy pods make it err low; hpa_rule.h CeilingRatio). The budget is c × (the rule's spend +
+//      what its 300 s scale-down window binds it to spend from now) − ours − the count held for M −
+//      the floor for the rest of the window. Within budget the count may exceed the rule's (the
+//      higher of its pods and its next sync's proposal) by what the budget pays for over M, and is
+//      never lowered by the ceiling; over budget it is held to the rule's pods, a scale-down if
+//      need be (why = cost_ceiling). Pre-scales are left alone. The wait is then the rule's at
+//      worst, usually better: the count comes when the wait needs it, not when the lag has crossed
+//      the threshold.
 // Every threshold is in seconds of wait or in σ; none is in messages or pods (the ceiling's
 // reference, the lag rule, reads MESSAGES_PER_POD as KEDA does).
 #include <algorithm>
@@ -175,6 +184,8 @@ constexpr double kMuWeight = 0.5;              // weight of a μ sample averaged
 constexpr double kStallFraction = 0.5;         // a jump of μ below this fraction may be a stall
 constexpr double kMuConfirmedFor = 3600;       // an exact μ not measured again for this long (s)
                                                // is a lower bound again
+constexpr double kFitConditioning = 0.05;      // 3c: the joins tell S and R apart (det / uu vv)
+constexpr int32_t kFitMemory = 8;              // 3c: joins averaged, about (then an EWMA of 1/8)
 constexpr double kHorizonBeyondStartup = 120;  // prediction horizon: S + this (s)
 constexpr double kNoBetterSeconds = 2;         // peaks within this of the best are as good
 constexpr double kBurstSlackSeconds = 1;       // 5c: a message may wait this much longer
@@ -194,6 +205,12 @@ constexpr double kDayWeight = 0.5;          // EWMA weight of the newest day in 
 constexpr double kAgreeSigmas = 3;      // days agree when a bucket's means differ by ≤ this σ
 constexpr double kSpreadFloor = 0.05;   // σ of a bucket is at least this fraction of its mean
 constexpr uint16_t kConfidentDays = 2;  // days a bucket needs before it is acted on
+
+// The start-up and pause the cost ceiling's replay of the lag rule runs with (10).
+struct ReplayTiming {
+  double startup = 0;
+  double rebalance = 0;
+};
 
 // What the fluid simulation starts from and assumes.
 struct Fluid {
@@ -517,9 +534,11 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   // over when the interval began: a pause longer than a tick reaches into the interval after
   // next, whose consumption looked like pods slower than they are.
   // Nor one whose pause, longer than assumed, was still on when the interval began (3b).
-  const bool set_unchanged = same_ends && w.prev_prev_ready == ready && !w.pause_on &&
+  // (The set the interval began with had settled: 3c times a join against it.)
+  const bool began_settled = w.prev_prev_ready == w.prev_ready && !w.pause_on &&
                              (!w.ready_changed_at || !w.last_tick ||
                               Seconds(*w.last_tick - *w.ready_changed_at) >= Rebalance(w, c));
+  const bool set_unchanged = same_ends && began_settled;
   const bool ready_changed = w.prev_ready >= 0 && ready != w.prev_ready;
   if (ready_changed) w.ready_changed_at = in.now;
   const int32_t ready_before = w.prev_ready;
@@ -688,6 +707,34 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       // Bounded: pods that took longer (crash loops) would stretch the prediction horizon.
       const double upper =
           std::min(kMaxStartupSeconds, std::chrono::duration<double>(in.now - *w.up_at).count());
+      // 3c. When within the bracket they joined, for the replay (10): the m consumers the
+      // interval began with worked until the join at S, then the group paused R, then the k
+      // worked to its end, so what it consumed says (k − m) S + k R = k b − m a − consumed / μ
+      // for the bracket (a, b]. Only with an exact μ of steady pods, work waiting at both ends
+      // (saturated: all of them worked), a set that had settled before the interval, and more
+      // consumed than the m could alone (beyond the pods' noise): the k worked in it, so the
+      // pause ended within it. (A join at the interval's end looked like no pause at all.)
+      const int32_t m = ConsumingPods(ready_before, in.partition_count);
+      const int32_t k = ConsumingPods(ready, in.partition_count);
+      const bool saturated = backlog > in_flight && static_cast<double>(prev_backlog) > in_flight;
+      const bool joined_worked = w.mu && consumed_rate * dt > (1 + kJumpFraction) * m * *w.mu * dt;
+      if (consumed_known && w.mu && w.mu_exact && !w.mu_restored && w.mu_sigma <= kJumpFraction &&
+          saturated && began_settled && ready_before >= 0 && k > m && joined_worked) {
+        const double a = Seconds(*prev_tick - *w.up_at);
+        const double b = Seconds(in.now - *w.up_at);
+        const double y = k * b - m * a - consumed_rate * dt / *w.mu;
+        const auto u = static_cast<double>(k - m);
+        const auto v = static_cast<double>(k);
+        auto& f = w.join_fit;
+        f.samples = std::min(f.samples + 1, kFitMemory);
+        const double add = 1.0 / f.samples;  // the mean of the last kFitMemory, about
+        const double keep = 1 - add;
+        f.uu = keep * f.uu + add * u * u;
+        f.uv = keep * f.uv + add * u * v;
+        f.vv = keep * f.vv + add * v * v;
+        f.uy = keep * f.uy + add * u * y;
+        f.vy = keep * f.vy + add * v * y;
+      }
       w.startup = w.startup_measured ? 0.5 * (w.startup + upper) : upper;
       w.startup_measured = true;
       w.up_at.reset();
@@ -1101,6 +1148,33 @@ int64_t Predicted(const PolicyInput& in, const PolicyConfig& c, PolicyState& st,
   return pods;
 }
 
+// The start-up and pause the replay (10) runs with. 3c's fit once a join was timed: both when
+// the joins it saw differ enough in k / m to tell them apart, else S with the pause learned
+// (3a) or assumed; S within the tick-wide bracket it was learned in. Before any, the middle of
+// that bracket once S is measured (its pods come no later than the upper end, and with the
+// upper end the rule's lag, then its count, ran high), the 30 s prior before.
+ReplayTiming TimedForReplay(const WaitMemory& w, double dt, double rebalance) {
+  ReplayTiming out{.startup = w.startup_measured ? std::max(0.0, w.startup - dt / 2) : w.startup,
+                   .rebalance = rebalance};
+  const WaitMemory::JoinFit& f = w.join_fit;
+  if (f.samples == 0 || !w.startup_measured) return out;
+  double startup = out.startup;
+  const double det = f.uu * f.vv - f.uv * f.uv;
+  if (f.uu > 0 && det > kFitConditioning * f.uu * f.vv) {
+    startup = (f.vv * f.uy - f.uv * f.vy) / det;
+    out.rebalance = (f.uu * f.vy - f.uv * f.uy) / det;
+    if (out.rebalance < 0) {  // no pause at all: S alone
+      out.rebalance = 0;
+      startup = f.uy / f.uu;
+    }
+  } else if (f.uu > 0) {
+    startup = (f.uy - f.uv * rebalance) / f.uu;
+  }
+  out.startup = std::clamp(startup, std::max(0.0, w.startup - dt), w.startup);
+  out.rebalance = std::clamp(out.rebalance, 0.0, kMaxRebalanceSeconds);
+  return out;
+}
+
 // 10. The cost ceiling (COST_CEILING, c > 0): the lag rule replayed on the arrivals each tick
 // saw (policy/hpa_rule.h LagShadow), with the learned μ, S and R. Over the rule's scale-down
 // window from now, the budget is c × (what the rule spent, weighted over kCeilingSeconds, plus
@@ -1118,18 +1192,19 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
   // The replay starts the first time it is needed: its box exists once it has started.
   const bool started = w.shadow.get() != nullptr;
   LagShadow& s = w.shadow.Make();
-  // A measured start-up is the upper end of a bracket a tick wide (3): the replay takes its
-  // middle, or its pods come later than the rule's and its lag, then its count, run high.
-  const double startup = w.startup_measured ? std::max(0.0, w.startup - dt / 2) : w.startup;
+  // The start-up and pause as the joins timed them (3c), else S at its bracket's middle.
+  const ReplayTiming timing = TimedForReplay(w, dt, detail.rebalance_s);
+  detail.lag_rule_startup_s = timing.startup;
+  detail.lag_rule_rebalance_s = timing.rebalance;
   if (!started) {
-    StartLagShadow(in.backlog, in.current_replicas, in.ready_replicas, startup, s);
+    StartLagShadow(in.backlog, in.current_replicas, in.ready_replicas, timing.startup, s);
   } else if (dt > 0) {
     AdvanceLagShadow(rule,
                      {.seconds = dt,
                       .arrival_rate = std::max(0.0, in.produced_per_minute.value_or(0) / 60.0),
                       .pod_rate = *w.mu,
-                      .startup = startup,
-                      .rebalance = detail.rebalance_s,
+                      .startup = timing.startup,
+                      .rebalance = timing.rebalance,
                       .own_pods = in.current_replicas,
                       .tau = kCeilingSeconds},
                      s);

@@ -83,6 +83,12 @@ inline constexpr std::string_view kAttrWaitLagRuleReplicas =
 inline constexpr std::string_view kAttrWaitLagRulePodSeconds =
     "kafka_autoscaler.wait.lag_rule.pod_seconds";
 inline constexpr std::string_view kAttrWaitPodSeconds = "kafka_autoscaler.wait.pod_seconds";
+// ... and the start-up and rebalance pause the replay runs with (double, seconds; timed from the
+// ups' joins: policy/wait_policy.cc "3c.").
+inline constexpr std::string_view kAttrWaitLagRuleStartupSeconds =
+    "kafka_autoscaler.wait.lag_rule.startup_seconds";
+inline constexpr std::string_view kAttrWaitLagRuleRebalanceSeconds =
+    "kafka_autoscaler.wait.lag_rule.rebalance_seconds";
 // Stuck partitions (root span, controller/stuck.h): how many (int, every successful tick); and
 // while any: their summed lag (int), "topic/partition@committed,..." (string), and whether
 // EXCLUDE_STUCK_LAG left that lag out of the decision (bool).

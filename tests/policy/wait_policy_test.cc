@@ -422,6 +422,7 @@ class WaitWorldTest : public WaitPolicyTest {
                               .partitions = partitions_},
                              config_);
       whys_.emplace_back(d.wait ? d.wait->why : "");
+      last_wait_ = d.wait;
       mus_.push_back(state_.wait.mu.value_or(0));
       const int32_t next = std::max(1, d.desired);
       if (next < ready) paused_until = (k + 1) * dt + pause_s_;
@@ -449,6 +450,7 @@ class WaitWorldTest : public WaitPolicyTest {
   double max_backlog_ = 0;         // the most waiting at any second from watch_from_
   std::vector<std::string> whys_;  // the reason of each tick's decision
   std::vector<double> mus_;        // one pod's rate as learned after each tick
+  std::optional<WaitDetail> last_wait_;  // the last tick's
 };
 
 TEST_F(WaitWorldTest, PodsThatKeepUpAreNotJoinedOnALowerBoundOfTheirRate) {
@@ -757,6 +759,23 @@ TEST_F(WaitWorldTest, APauseLongerThanATickIsNotTakenForSlowerPods) {
   double lowest = 1e9;
   for (size_t k = 20; k < mus_.size(); ++k) lowest = std::min(lowest, mus_[k]);
   EXPECT_GE(lowest, 18) << ::testing::PrintToString(mus_);
+}
+
+// The cost ceiling's replay of the lag rule times its pods as they join: start-up 20 s and a
+// 3 s pause, neither said. Every up's pods are seen ready two ticks after it (S learned 30 s,
+// the upper end of its bracket) and no scale-down times the pause (the prior, 5 s); the replay
+// ran with the bracket's middle, 22.5 s, and the 5 s pause. What the ups' join intervals
+// consumed tells both: the steps up from 3, 5, 8 ... pods join at different ratios.
+TEST_F(WaitWorldTest, TheReplayTimesTheLagRulesPodsByWhatTheJoinsConsumed) {
+  startup_s_ = 20;
+  pause_s_ = 3;
+  const auto asked = Replay(
+      160, 20, [](int t) { return 60.0 + 40.0 * (t / 600); }, 3);
+  ASSERT_GE(asked.back(), 8) << PodsAndMus(asked);
+  ASSERT_TRUE(last_wait_ && last_wait_->ceiling);
+  EXPECT_DOUBLE_EQ(last_wait_->startup_s, 30);
+  EXPECT_NEAR(last_wait_->lag_rule_startup_s, 20, 0.5) << PodsAndMus(asked);
+  EXPECT_NEAR(last_wait_->lag_rule_rebalance_s, 3, 0.5) << PodsAndMus(asked);
 }
 
 // The same world, but nobody said how long the pause is (RATE_REBALANCE_SECONDS keeps its 5 s):

@@ -687,7 +687,8 @@ TEST(SimulatorTest, TheCostCeilingHoldsWaitToTheLagRulesSpend) {
   EXPECT_GT(alone->metrics.pod_seconds, 1.10 * keda->metrics.pod_seconds);
   EXPECT_LE(wait->metrics.p99_wait_seconds, 1.05 * keda->metrics.p99_wait_seconds);
   EXPECT_LE(wait->metrics.scale_events, keda->metrics.scale_events);
-  // The decision span says so, with the replay's count and both pod-seconds.
+  // The decision span says so, with the replay's count and both pod-seconds, and the start-up
+  // and pause the replay ran with: within the tick-wide bracket of the learned start-up.
   int held = 0;
   double rule_pod_s = 0;
   double own_pod_s = 0;
@@ -698,6 +699,11 @@ TEST(SimulatorTest, TheCostCeilingHoldsWaitToTheLagRulesSpend) {
     EXPECT_GE(std::stoi(a["kafka_autoscaler.wait.lag_rule.replicas"]), 1);
     rule_pod_s = std::stod(a["kafka_autoscaler.wait.lag_rule.pod_seconds"]);
     own_pod_s = std::stod(a["kafka_autoscaler.wait.pod_seconds"]);
+    const double startup = std::stod(a["kafka_autoscaler.wait.startup_seconds"]);
+    const double replay_startup = std::stod(a["kafka_autoscaler.wait.lag_rule.startup_seconds"]);
+    EXPECT_LE(replay_startup, startup);
+    EXPECT_GE(replay_startup, startup - s->autoscaler.interval_seconds);
+    EXPECT_GE(std::stod(a["kafka_autoscaler.wait.lag_rule.rebalance_seconds"]), 0);
   }
   EXPECT_GT(held, 0);
   EXPECT_GT(rule_pod_s, 0);
