@@ -1150,7 +1150,8 @@ int64_t Predicted(const PolicyInput& in, const PolicyConfig& c, PolicyState& st,
 
 // The start-up and pause the replay (10) runs with. 3c's fit once a join was timed: both when
 // the joins it saw differ enough in k / m to tell them apart, else S with the pause learned
-// (3a) or assumed; S within the tick-wide bracket it was learned in. Before any, the middle of
+// (3a) or assumed; S within the tick-wide bracket it was learned in (outside it, at the
+// bracket's end with the pause the joins say). Before any, the middle of
 // that bracket once S is measured (its pods come no later than the upper end, and with the
 // upper end the rule's lag, then its count, ran high), the 30 s prior before.
 ReplayTiming TimedForReplay(const WaitMemory& w, double dt, double rebalance) {
@@ -1170,7 +1171,14 @@ ReplayTiming TimedForReplay(const WaitMemory& w, double dt, double rebalance) {
   } else if (f.uu > 0) {
     startup = (f.uy - f.uv * rebalance) / f.uu;
   }
-  out.startup = std::clamp(startup, std::max(0.0, w.startup - dt), w.startup);
+  // An S outside the bracket (the pause assumed was off) takes the bracket's nearer end, and the
+  // pause the joins' consumption says with it.
+  const double lo = std::max(0.0, w.startup - dt);
+  if (f.vv > 0 && (startup < lo || startup > w.startup)) {
+    startup = std::clamp(startup, lo, w.startup);
+    out.rebalance = (f.vy - f.uv * startup) / f.vv;
+  }
+  out.startup = std::clamp(startup, lo, w.startup);
   out.rebalance = std::clamp(out.rebalance, 0.0, kMaxRebalanceSeconds);
   return out;
 }
