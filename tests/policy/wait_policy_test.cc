@@ -765,7 +765,7 @@ TEST_F(WaitWorldTest, APauseLongerThanATickIsNotTakenForSlowerPods) {
 // 3 s pause, neither said. Every up's pods are seen ready two ticks after it (S learned 30 s,
 // the upper end of its bracket) and no scale-down times the pause (the prior, 5 s); the replay
 // ran with the bracket's middle, 22.5 s, and the 5 s pause. What the ups' join intervals
-// consumed tells both: the steps up from 3, 5, 8 ... pods join at different ratios.
+// consumed tells both: the ups (3 → 6, 5 → 8, 7 → 9) join at different ratios.
 TEST_F(WaitWorldTest, TheReplayTimesTheLagRulesPodsByWhatTheJoinsConsumed) {
   startup_s_ = 20;
   pause_s_ = 3;
