@@ -61,10 +61,11 @@
 //      (σ_μ ≤ kJumpFraction), consumed μ (m (S − a) + k (b − S − R)) for the m consumers it
 //      began with, the k it ended with and the bracket (a, b]: (k − m) S + k R =
 //      k b − m a − consumed / μ — when it consumed more than the m could alone (the pause
-//      ended within it; a join at its very end looked like no pause at all). Least squares over such joins (the last kFitMemory or so,
-//      averaged; joins of different k / m tell S and R apart, joins alike give S with R as 3a
-//      learned or assumed). The replay's pods, a tick late at the bracket's upper end, let its
-//      lag and then its count run high; a pause assumed too long did the same at every change.
+//      ended within it; a join at its very end looked like no pause at all). Least squares
+//      over such joins (the last kFitMemory or so, averaged; joins of different k / m tell S
+//      and R apart, joins alike give S with R as 3a learned or assumed). The replay's pods, a tick
+//      late at the bracket's upper end, let its lag and then its count run high; a pause assumed
+//      too long did the same at every change.
 //   4. Predict: simulate "keep the current count" second by second over H = S + 120 s as a
 //      fluid FIFO queue: the backlog now, arrivals at λ plus the trend (if rising) for up to S
 //      seconds plus an upper noise band on what has arrived by t of kBand·σ·√(dt·t) (σ is
@@ -594,6 +595,8 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   detail.sigma = w.sigma;
   // Waiting up to this many messages is in flight, not a shortage (the pods keep up).
   const double in_flight = std::max(1.0, kInFlightSeconds * lambda);
+  // Work waited at both ends of the interval: every consumer worked it through (saturated).
+  const bool saturated = backlog > in_flight && static_cast<double>(prev_backlog) > in_flight;
 
   // 3b. The pause of the last change of the ready set, whoever made it. A group that consumed
   // nothing since the tick that saw the change, with work waiting at both ends of the interval,
@@ -604,8 +607,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   if (ready_changed) {
     w.pause_on = true;
   } else if (w.pause_on) {
-    const bool waiting = backlog > in_flight && static_cast<double>(prev_backlog) > in_flight;
-    w.pause_on = waiting && consumed_known && consumed_rate <= 0;
+    w.pause_on = saturated && consumed_known && consumed_rate <= 0;
   }
 
   // 2. One pod's rate.
@@ -616,7 +618,6 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   }
   if (consumed_known && consumers > 0 && same_ends && dt > 0) {
     const double per_pod = consumed_rate / consumers;
-    const bool saturated = backlog > in_flight && static_cast<double>(prev_backlog) > in_flight;
     // 2b. An interval that shows the pods nearer the rate they had before a stall-sized jump than
     // the rate it jumped to (past the geometric mean of the two; a lower bound shows it as well
     // as a saturated sample) undoes the jump, μ and σ_μ both, before this sample is taken —
@@ -715,11 +716,10 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       // consumed than the m could alone (beyond the pods' noise): the k worked in it, so the
       // pause ended within it. (A join at the interval's end looked like no pause at all.)
       const int32_t m = ConsumingPods(ready_before, in.partition_count);
-      const int32_t k = ConsumingPods(ready, in.partition_count);
-      const bool saturated = backlog > in_flight && static_cast<double>(prev_backlog) > in_flight;
-      const bool joined_worked = w.mu && consumed_rate * dt > (1 + kJumpFraction) * m * *w.mu * dt;
+      const int32_t k = consumers;
       if (consumed_known && w.mu && w.mu_exact && !w.mu_restored && w.mu_sigma <= kJumpFraction &&
-          saturated && began_settled && ready_before >= 0 && k > m && joined_worked) {
+          saturated && began_settled && ready_before >= 0 && k > m &&
+          consumed_rate > (1 + kJumpFraction) * m * *w.mu) {
         const double a = Seconds(*prev_tick - *w.up_at);
         const double b = Seconds(in.now - *w.up_at);
         const double y = k * b - m * a - consumed_rate * dt / *w.mu;
@@ -1151,9 +1151,9 @@ int64_t Predicted(const PolicyInput& in, const PolicyConfig& c, PolicyState& st,
 // The start-up and pause the replay (10) runs with. 3c's fit once a join was timed: both when
 // the joins it saw differ enough in k / m to tell them apart, else S with the pause learned
 // (3a) or assumed; S within the tick-wide bracket it was learned in (outside it, at the
-// bracket's end with the pause the joins say). Before any, the middle of
-// that bracket once S is measured (its pods come no later than the upper end, and with the
-// upper end the rule's lag, then its count, ran high), the 30 s prior before.
+// bracket's end with the pause the joins say). Before any, the middle of that bracket once S
+// is measured (its pods come no later than the upper end, and with the upper end the rule's
+// lag, then its count, ran high), the 30 s prior before.
 ReplayTiming TimedForReplay(const WaitMemory& w, double dt, double rebalance) {
   ReplayTiming out{.startup = w.startup_measured ? std::max(0.0, w.startup - dt / 2) : w.startup,
                    .rebalance = rebalance};
