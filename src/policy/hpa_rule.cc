@@ -163,6 +163,67 @@ double LagShadowCommitted(const HpaRule& rule, const LagShadow& s, int32_t propo
   return total;
 }
 
+void StartLagReplay(int64_t backlog, int32_t pods, int32_t ready, double startup, double rebalance,
+                    double tau, LagReplay& r) {
+  r = LagReplay{};
+  r.backlog = backlog;
+  r.pods = pods;
+  r.ready = ready;
+  r.tau = tau;
+  r.startup = startup;
+  r.rebalance = rebalance;
+  StartLagShadow(backlog, pods, ready, startup, r.shadow);
+}
+
+namespace {
+
+// One tick of the replay with its own start-up and pause.
+void Run(const HpaRule& rule, const LagReplay::Fed& f, LagReplay& r) {
+  AdvanceLagShadow(rule,
+                   {.seconds = f.seconds,
+                    .arrival_rate = f.arrival_rate,
+                    .pod_rate = f.pod_rate,
+                    .startup = r.startup,
+                    .rebalance = r.rebalance,
+                    .own_pods = f.own_pods,
+                    .tau = r.tau},
+                   r.shadow);
+}
+
+}  // namespace
+
+void AdvanceLagReplay(const HpaRule& rule, const LagShadowStep& step, LagReplay& r) {
+  const LagReplay::Fed f{.seconds = static_cast<float>(step.seconds),
+                         .arrival_rate = static_cast<float>(step.arrival_rate),
+                         .pod_rate = static_cast<float>(step.pod_rate),
+                         .own_pods = step.own_pods};
+  Run(rule, f, r);
+  if (r.closed) return;
+  if (r.fed_seconds + step.seconds > kLagReplayLogSeconds) {
+    r.closed = true;
+    r.fed = {};
+    return;
+  }
+  r.fed.push_back(f);
+  r.fed_seconds += step.seconds;
+}
+
+bool RetimeLagReplay(const HpaRule& rule, double startup, double rebalance, LagReplay& r) {
+  const bool moved = std::fabs(startup - r.startup) >= kLagReplayRetimeSeconds ||
+                     std::fabs(rebalance - r.rebalance) >= kLagReplayRetimeSeconds;
+  if (r.closed) {
+    r.startup = startup;
+    r.rebalance = rebalance;
+    return false;
+  }
+  if (!moved) return false;
+  r.startup = startup;
+  r.rebalance = rebalance;
+  StartLagShadow(r.backlog, r.pods, r.ready, startup, r.shadow);
+  for (const auto& f : r.fed) Run(rule, f, r);
+  return true;
+}
+
 double CeilingRatio(double cost_ceiling, double mu_sigma) {
   if (cost_ceiling >= 1) return cost_ceiling;
   return std::min(1.0, cost_ceiling + kNoiseMarginPerSigma * std::max(0.0, mu_sigma));

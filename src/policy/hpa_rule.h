@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <utility>
+#include <vector>
 
 namespace kafka_autoscaler::policy {
 
@@ -98,6 +99,47 @@ inline constexpr double kMaxLagShadowSeconds = 3600;
 // of 1 included).
 [[nodiscard]] double LagShadowCommitted(const HpaRule& rule, const LagShadow& shadow,
                                         int32_t proposal, double seconds);
+
+// The replay with what it was fed over its first kLagReplayLogSeconds, so that it can run again
+// from its start when the start-up and pause it ran with were a prior or a bracket's middle
+// (the wait policy learns them from its own scale-ups, wait_policy.cc 3 and 3c). The rule's
+// first minutes — when its pods came, what its window then held — set what it spends for the
+// rest of the run. Each tick keeps the per-pod rate it was fed (a rate learned later is not
+// applied to the past: under the pods' own noise it moves tick to tick). After those seconds
+// the log is dropped and the replay runs on with each new timing from where it is. Bounded:
+// one entry of 16 bytes per tick of the log's seconds.
+struct LagReplay {
+  struct Fed {
+    float seconds = 0;
+    float arrival_rate = 0;
+    float pod_rate = 0;
+    int32_t own_pods = 0;
+  };
+  LagShadow shadow;
+  int64_t backlog = 0;  // the group when the replay began
+  int32_t pods = 0;
+  int32_t ready = 0;
+  double tau = 0;      // the shadow's weighting time constant (s)
+  double startup = 0;  // the timing the shadow ran with
+  double rebalance = 0;
+  std::vector<Fed> fed;  // the ticks since it began; empty once closed
+  double fed_seconds = 0;
+  bool closed = false;
+};
+inline constexpr double kLagReplayLogSeconds = 3600;
+// A change of the start-up or pause smaller than this does not run the replay again.
+inline constexpr double kLagReplayRetimeSeconds = 1;
+// Starts the replay from the group as it is (StartLagShadow), with a first timing.
+void StartLagReplay(int64_t backlog, int32_t pods, int32_t ready, double startup, double rebalance,
+                    double tau, LagReplay& replay);
+// Runs a tick (its seconds, arrivals, per-pod rate and our pods; the start-up and pause are the
+// replay's own) and logs it while the log is open.
+void AdvanceLagReplay(const HpaRule& rule, const LagShadowStep& step, LagReplay& replay);
+// The timing learned by now. While the log is open, a timing that differs from the replay's by
+// kLagReplayRetimeSeconds or more runs the replay again from its start on what it was fed
+// (returns whether it did); a smaller change waits until the difference adds up. Once the log
+// has closed, the timing applies from now on.
+bool RetimeLagReplay(const HpaRule& rule, double startup, double rebalance, LagReplay& replay);
 
 // The ratio of the replay's spend the cost ceiling allows, from COST_CEILING c. A c below 1 is
 // a margin for the replay's error; the pods' own noise (σ_μ, relative to μ) makes the replay err

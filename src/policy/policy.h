@@ -113,7 +113,8 @@ struct DailyProfile {
 
 // A T made by the first tick that needs one, so targets that never do not carry it (thousands
 // of them in many-targets mode): the daily profile (~4 KiB, PREDICT=true only) and the lag
-// rule's replay (three deques, COST_CEILING once one pod's rate is known). Copies are deep: a
+// rule's replay (three deques, and 16 bytes a tick over its first hour: COST_CEILING once one
+// pod's rate is known). Copies are deep: a
 // copied PolicyState learns on its own.
 template <typename T>
 class Boxed {
@@ -219,9 +220,9 @@ struct WaitMemory {
   std::array<int32_t, kOnsets> onset_pods{};
   int32_t onset_count = 0;
   DailyProfileBox day;  // the daily shape (PREDICT=true only)
-  // COST_CEILING: the lag rule replayed on the load seen, and the pod-seconds each spent
-  // (wait_policy.cc "10."). Not saved: a restarted daemon starts it again.
-  Boxed<LagShadow> shadow;
+  // COST_CEILING: the lag rule replayed on the load seen, and the pod-seconds each spent, with
+  // its first hour's ticks (wait_policy.cc "10."). Not saved: a restarted daemon starts it again.
+  Boxed<LagReplay> shadow;
 };
 
 // What Decide remembers between ticks. Start with a default-constructed one.

@@ -146,7 +146,9 @@
 //      (KEDA's Kafka scaler feeding an HPA, lagThreshold = MESSAGES_PER_POD; policy/hpa_rule.h)
 //      is replayed second by second on the arrivals each tick measured, with the learned μ and
 //      the S and R of 3c (before any join was timed, the middle of S's bracket and the R of 3a)
-//      — its pods start, pause the group and drain a fluid queue as the simulator's do. The
+//      — its pods start, pause the group and drain a fluid queue as the simulator's do. Over
+//      its first hour a change of S or R by a second or more runs it again from its start on
+//      what it was fed (hpa_rule.h LagReplay): its first minutes ran with the 30 s prior. The
 //      pod-seconds it spent and ours are weighted over a day. c is below 1 by default: the replay
 //      is a model of the rule fed what was learned, and its error (a few per cent either way)
 //      should not be spent; the margin narrows by σ_μ / 4 (the replay drains at the mean rate, so
@@ -1199,24 +1201,26 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
                      .partitions = in.partition_count};
   // The replay starts the first time it is needed: its box exists once it has started.
   const bool started = w.shadow.get() != nullptr;
-  LagShadow& s = w.shadow.Make();
+  LagReplay& replay = w.shadow.Make();
   // The start-up and pause as the joins timed them (3c), else S at its bracket's middle.
   const ReplayTiming timing = TimedForReplay(w, dt, detail.rebalance_s);
   detail.lag_rule_startup_s = timing.startup;
   detail.lag_rule_rebalance_s = timing.rebalance;
   if (!started) {
-    StartLagShadow(in.backlog, in.current_replicas, in.ready_replicas, timing.startup, s);
+    StartLagReplay(in.backlog, in.current_replicas, in.ready_replicas, timing.startup,
+                   timing.rebalance, kCeilingSeconds, replay);
   } else if (dt > 0) {
-    AdvanceLagShadow(rule,
+    // What was learned since the replay began replays its first hour again (hpa_rule.h
+    // LagReplay): the rule's path there is what it spends on for the rest of the run.
+    RetimeLagReplay(rule, timing.startup, timing.rebalance, replay);
+    AdvanceLagReplay(rule,
                      {.seconds = dt,
                       .arrival_rate = std::max(0.0, in.produced_per_minute.value_or(0) / 60.0),
                       .pod_rate = *w.mu,
-                      .startup = timing.startup,
-                      .rebalance = timing.rebalance,
-                      .own_pods = in.current_replicas,
-                      .tau = kCeilingSeconds},
-                     s);
+                      .own_pods = in.current_replicas},
+                     replay);
   }
+  const LagShadow& s = replay.shadow;
   detail.ceiling = true;
   detail.lag_rule_replicas = s.pods();
   detail.lag_rule_pod_seconds = s.rule_pod_seconds;

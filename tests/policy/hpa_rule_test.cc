@@ -68,6 +68,44 @@ TEST(LagShadowTest, CommittedIsWhatTheScaleDownWindowHolds) {
   EXPECT_DOUBLE_EQ(LagShadowCommitted(kRule, s, 0, 300), 100 * 6 + 200 * 1);  // the floor
 }
 
+// A replay run with a start-up and pause that were priors, re-timed when they are learned, is
+// the replay that had them from its start: the same pods, queue and pod-seconds. Each tick keeps
+// the per-pod rate it was fed. Once its log has closed (kLagReplayLogSeconds) a new timing
+// applies from where it is.
+TEST(LagReplayTest, RetimedItIsTheReplayThatKnewFromItsStart) {
+  LagReplay late;
+  LagReplay knew;
+  StartLagReplay(2000, 2, 1, 30, 5, 86400, late);
+  StartLagReplay(2000, 2, 1, 107, 2, 86400, knew);
+  for (int k = 0; k < 40; ++k) {
+    const LagShadowStep step{.seconds = 15,
+                             .arrival_rate = k < 20 ? 900.0 : 150.0,
+                             .pod_rate = k < 10 ? 80.0 : 100.0,
+                             .own_pods = 3};
+    AdvanceLagReplay(kRule, step, knew);
+    AdvanceLagReplay(kRule, step, late);
+  }
+  ASSERT_NE(late.shadow.rule_pod_seconds, knew.shadow.rule_pod_seconds);
+  EXPECT_FALSE(RetimeLagReplay(kRule, 30.5, 5.5, late));  // under a second: not run again
+  EXPECT_TRUE(RetimeLagReplay(kRule, 107, 2, late));
+  EXPECT_EQ(late.shadow.pods(), knew.shadow.pods());
+  EXPECT_EQ(late.shadow.ready, knew.shadow.ready);
+  EXPECT_DOUBLE_EQ(late.shadow.queue, knew.shadow.queue);
+  EXPECT_DOUBLE_EQ(late.shadow.rule_pod_seconds, knew.shadow.rule_pod_seconds);
+  EXPECT_DOUBLE_EQ(late.shadow.own_pod_seconds, knew.shadow.own_pod_seconds);
+  EXPECT_EQ(late.fed.size(), 40u);
+
+  // Past the log's seconds it closes and frees the log; a new timing then applies from now on.
+  const LagShadowStep step{.seconds = 15, .arrival_rate = 150, .pod_rate = 100, .own_pods = 3};
+  while (!late.closed) AdvanceLagReplay(kRule, step, late);
+  EXPECT_TRUE(late.fed.empty());
+  EXPECT_LE(late.fed_seconds, kLagReplayLogSeconds);
+  const double spent = late.shadow.rule_pod_seconds;
+  EXPECT_FALSE(RetimeLagReplay(kRule, 30, 5, late));
+  EXPECT_DOUBLE_EQ(late.shadow.rule_pod_seconds, spent);
+  EXPECT_DOUBLE_EQ(late.startup, 30);
+}
+
 // COST_CEILING below 1 is a margin for the replay's error; it narrows with the pods' own noise
 // (σ_μ) and closes at 1. A ceiling of 1 or above is kept as the user set it.
 TEST(CostCeilingTest, TheMarginNarrowsWithThePodsNoiseAndClosesAtOne) {

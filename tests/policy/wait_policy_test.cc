@@ -1135,14 +1135,14 @@ TEST_F(WaitDailyTest, StateSizeStaysConstant) {
   EXPECT_NE(copy.wait.day.get(), state_.wait.day.get());
   EXPECT_EQ(copy.wait.day.get()->mean, state_.wait.day.get()->mean);
   // COST_CEILING's replay of the lag rule: bounded by the HPA's window and sync, deep-copied.
-  const LagShadow* shadow = state_.wait.shadow.get();
+  const LagShadow* shadow = &state_.wait.shadow.get()->shadow;
   ASSERT_NE(shadow, nullptr);
   EXPECT_LE(shadow->hpa.recommendations.size(), 21u);  // 300 s window / 15 s sync, + 1
   EXPECT_LE(shadow->hpa.events.size(), 2u);
   EXPECT_LE(shadow->starting.size(), 21u);
   ASSERT_NE(copy.wait.shadow.get(), nullptr);
-  EXPECT_NE(copy.wait.shadow.get(), shadow);
-  EXPECT_EQ(copy.wait.shadow.get()->rule_pod_seconds, shadow->rule_pod_seconds);
+  EXPECT_NE(&copy.wait.shadow.get()->shadow, shadow);
+  EXPECT_EQ(copy.wait.shadow.get()->shadow.rule_pod_seconds, shadow->rule_pod_seconds);
 }
 
 // Without the ceiling, or before one pod's rate is known, no replay is carried (three deques
