@@ -1134,9 +1134,12 @@ TEST_F(WaitDailyTest, StateSizeStaysConstant) {
   const PolicyState copy = state_;
   EXPECT_NE(copy.wait.day.get(), state_.wait.day.get());
   EXPECT_EQ(copy.wait.day.get()->mean, state_.wait.day.get()->mean);
-  // COST_CEILING's replay of the lag rule: bounded by the HPA's window and sync, deep-copied.
+  // COST_CEILING's replay of the lag rule: bounded by the HPA's window and sync, deep-copied;
+  // its log of the ticks it was fed dropped after its first hour.
+  ASSERT_NE(state_.wait.shadow.get(), nullptr);
+  EXPECT_TRUE(state_.wait.shadow.get()->closed);
+  EXPECT_EQ(state_.wait.shadow.get()->fed.capacity(), 0u);
   const LagShadow* shadow = &state_.wait.shadow.get()->shadow;
-  ASSERT_NE(shadow, nullptr);
   EXPECT_LE(shadow->hpa.recommendations.size(), 21u);  // 300 s window / 15 s sync, + 1
   EXPECT_LE(shadow->hpa.events.size(), 2u);
   EXPECT_LE(shadow->starting.size(), 21u);
