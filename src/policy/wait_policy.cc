@@ -1204,8 +1204,6 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
   LagReplay& replay = w.shadow.Make();
   // The start-up and pause as the joins timed them (3c), else S at its bracket's middle.
   const ReplayTiming timing = TimedForReplay(w, dt, detail.rebalance_s);
-  detail.lag_rule_startup_s = timing.startup;
-  detail.lag_rule_rebalance_s = timing.rebalance;
   if (!started) {
     StartLagReplay(in.backlog, in.current_replicas, in.ready_replicas, timing.startup,
                    timing.rebalance, kCeilingSeconds, replay);
@@ -1221,6 +1219,9 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
                      replay);
   }
   const LagShadow& s = replay.shadow;
+  // What it runs with: within kLagReplayRetimeSeconds of what was learned.
+  detail.lag_rule_startup_s = replay.startup;
+  detail.lag_rule_rebalance_s = replay.rebalance;
   detail.ceiling = true;
   detail.lag_rule_replicas = s.pods();
   detail.lag_rule_pod_seconds = s.rule_pod_seconds;
