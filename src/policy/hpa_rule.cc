@@ -192,20 +192,16 @@ void Run(const HpaRule& rule, const LagReplay::Fed& f, LagReplay& r) {
 
 }  // namespace
 
-void AdvanceLagReplay(const HpaRule& rule, const LagShadowStep& step, LagReplay& r) {
-  const LagReplay::Fed f{.seconds = static_cast<float>(step.seconds),
-                         .arrival_rate = static_cast<float>(step.arrival_rate),
-                         .pod_rate = static_cast<float>(step.pod_rate),
-                         .own_pods = step.own_pods};
-  Run(rule, f, r);
+void AdvanceLagReplay(const HpaRule& rule, const LagReplay::Fed& tick, LagReplay& r) {
+  Run(rule, tick, r);
   if (r.closed) return;
-  if (r.fed_seconds + step.seconds > kLagReplayLogSeconds) {
+  if (r.fed_seconds + tick.seconds > kLagReplayLogSeconds) {
     r.closed = true;
     r.fed = {};
     return;
   }
-  r.fed.push_back(f);
-  r.fed_seconds += step.seconds;
+  r.fed.push_back(tick);
+  r.fed_seconds += tick.seconds;
 }
 
 bool RetimeLagReplay(const HpaRule& rule, double startup, double rebalance, LagReplay& r) {

@@ -134,7 +134,7 @@ void StartLagReplay(int64_t backlog, int32_t pods, int32_t ready, double startup
                     double tau, LagReplay& replay);
 // Runs a tick (its seconds, arrivals, per-pod rate and our pods; the start-up and pause are the
 // replay's own) and logs it while the log is open.
-void AdvanceLagReplay(const HpaRule& rule, const LagShadowStep& step, LagReplay& replay);
+void AdvanceLagReplay(const HpaRule& rule, const LagReplay::Fed& tick, LagReplay& replay);
 // The timing learned by now. While the log is open, a timing that differs from the replay's by
 // kLagReplayRetimeSeconds or more runs the replay again from its start on what it was fed
 // (returns whether it did); a smaller change waits until the difference adds up. Once the log

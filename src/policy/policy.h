@@ -221,7 +221,7 @@ struct WaitMemory {
   DailyProfileBox day;  // the daily shape (PREDICT=true only)
   // COST_CEILING: the lag rule replayed on the load seen, and the pod-seconds each spent, with
   // its first hour's ticks (wait_policy.cc "10."). Not saved: a restarted daemon starts it again.
-  Boxed<LagReplay> shadow;
+  Boxed<LagReplay> replay;
 };
 
 // What Decide remembers between ticks. Start with a default-constructed one.

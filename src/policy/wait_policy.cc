@@ -1200,8 +1200,8 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
                      .max_replicas = std::max(c.min_replicas, c.max_replicas),
                      .partitions = in.partition_count};
   // The replay starts the first time it is needed: its box exists once it has started.
-  const bool started = w.shadow.get() != nullptr;
-  LagReplay& replay = w.shadow.Make();
+  const bool started = w.replay.get() != nullptr;
+  LagReplay& replay = w.replay.Make();
   // The start-up and pause as the joins timed them (3c), else S at its bracket's middle.
   const ReplayTiming timing = TimedForReplay(w, dt, detail.rebalance_s);
   if (!started) {
@@ -1212,9 +1212,10 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
     // LagReplay): the rule's path there is what it spends on for the rest of the run.
     RetimeLagReplay(rule, timing.startup, timing.rebalance, replay);
     AdvanceLagReplay(rule,
-                     {.seconds = dt,
-                      .arrival_rate = std::max(0.0, in.produced_per_minute.value_or(0) / 60.0),
-                      .pod_rate = *w.mu,
+                     {.seconds = static_cast<float>(dt),
+                      .arrival_rate = static_cast<float>(
+                          std::max(0.0, in.produced_per_minute.value_or(0) / 60.0)),
+                      .pod_rate = static_cast<float>(*w.mu),
                       .own_pods = in.current_replicas},
                      replay);
   }

@@ -78,12 +78,12 @@ TEST(LagReplayTest, RetimedItIsTheReplayThatKnewFromItsStart) {
   StartLagReplay(2000, 2, 1, 30, 5, 86400, late);
   StartLagReplay(2000, 2, 1, 107, 2, 86400, knew);
   for (int k = 0; k < 40; ++k) {
-    const LagShadowStep step{.seconds = 15,
-                             .arrival_rate = k < 20 ? 900.0 : 150.0,
-                             .pod_rate = k < 10 ? 80.0 : 100.0,
-                             .own_pods = 3};
-    AdvanceLagReplay(kRule, step, knew);
-    AdvanceLagReplay(kRule, step, late);
+    const LagReplay::Fed tick{.seconds = 15,
+                              .arrival_rate = k < 20 ? 900.0F : 150.0F,
+                              .pod_rate = k < 10 ? 80.0F : 100.0F,
+                              .own_pods = 3};
+    AdvanceLagReplay(kRule, tick, knew);
+    AdvanceLagReplay(kRule, tick, late);
   }
   ASSERT_NE(late.shadow.rule_pod_seconds, knew.shadow.rule_pod_seconds);
   EXPECT_FALSE(RetimeLagReplay(kRule, 30.5, 5.5, late));  // under a second: not run again
@@ -96,8 +96,8 @@ TEST(LagReplayTest, RetimedItIsTheReplayThatKnewFromItsStart) {
   EXPECT_EQ(late.fed.size(), 40u);
 
   // Past the log's seconds it closes and frees the log; a new timing then applies from now on.
-  const LagShadowStep step{.seconds = 15, .arrival_rate = 150, .pod_rate = 100, .own_pods = 3};
-  while (!late.closed) AdvanceLagReplay(kRule, step, late);
+  const LagReplay::Fed tick{.seconds = 15, .arrival_rate = 150, .pod_rate = 100, .own_pods = 3};
+  while (!late.closed) AdvanceLagReplay(kRule, tick, late);
   EXPECT_TRUE(late.fed.empty());
   EXPECT_LE(late.fed_seconds, kLagReplayLogSeconds);
   const double spent = late.shadow.rule_pod_seconds;

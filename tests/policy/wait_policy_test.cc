@@ -1136,16 +1136,16 @@ TEST_F(WaitDailyTest, StateSizeStaysConstant) {
   EXPECT_EQ(copy.wait.day.get()->mean, state_.wait.day.get()->mean);
   // COST_CEILING's replay of the lag rule: bounded by the HPA's window and sync, deep-copied;
   // its log of the ticks it was fed dropped after its first hour.
-  ASSERT_NE(state_.wait.shadow.get(), nullptr);
-  EXPECT_TRUE(state_.wait.shadow.get()->closed);
-  EXPECT_EQ(state_.wait.shadow.get()->fed.capacity(), 0u);
-  const LagShadow* shadow = &state_.wait.shadow.get()->shadow;
+  ASSERT_NE(state_.wait.replay.get(), nullptr);
+  EXPECT_TRUE(state_.wait.replay.get()->closed);
+  EXPECT_EQ(state_.wait.replay.get()->fed.capacity(), 0u);
+  const LagShadow* shadow = &state_.wait.replay.get()->shadow;
   EXPECT_LE(shadow->hpa.recommendations.size(), 21u);  // 300 s window / 15 s sync, + 1
   EXPECT_LE(shadow->hpa.events.size(), 2u);
   EXPECT_LE(shadow->starting.size(), 21u);
-  ASSERT_NE(copy.wait.shadow.get(), nullptr);
-  EXPECT_NE(&copy.wait.shadow.get()->shadow, shadow);
-  EXPECT_EQ(copy.wait.shadow.get()->shadow.rule_pod_seconds, shadow->rule_pod_seconds);
+  ASSERT_NE(copy.wait.replay.get(), nullptr);
+  EXPECT_NE(&copy.wait.replay.get()->shadow, shadow);
+  EXPECT_EQ(copy.wait.replay.get()->shadow.rule_pod_seconds, shadow->rule_pod_seconds);
 }
 
 // Without the ceiling, or before one pod's rate is known, no replay is carried (three deques
@@ -1161,7 +1161,7 @@ TEST(WaitCeilingStateTest, NoReplayWithoutTheCeilingOrBeforeTheRateIsKnown) {
   in.partition_count = 10;
   in.current_replicas = in.ready_replicas = 1;
   st = Decide(in, st, c).next_state;  // the seed rule: nothing measured
-  EXPECT_EQ(st.wait.shadow.get(), nullptr);
+  EXPECT_EQ(st.wait.replay.get(), nullptr);
   c.cost_ceiling = 0;
   for (int k = 1; k <= 20; ++k) {
     in.now += std::chrono::seconds(15);
@@ -1170,11 +1170,11 @@ TEST(WaitCeilingStateTest, NoReplayWithoutTheCeilingOrBeforeTheRateIsKnown) {
     st = Decide(in, st, c).next_state;
   }
   ASSERT_TRUE(st.wait.mu.has_value());
-  EXPECT_EQ(st.wait.shadow.get(), nullptr);
+  EXPECT_EQ(st.wait.replay.get(), nullptr);
   c.cost_ceiling = 1;
   in.now += std::chrono::seconds(15);
   st = Decide(in, st, c).next_state;
-  EXPECT_NE(st.wait.shadow.get(), nullptr);
+  EXPECT_NE(st.wait.replay.get(), nullptr);
 }
 
 // LEARNED_STATE_CONFIGMAP: two days learned, a restart at midnight into a process whose steady
