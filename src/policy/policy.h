@@ -187,6 +187,14 @@ struct WaitMemory {
     double uu = 0, uv = 0, vv = 0, uy = 0, vy = 0;
     int32_t samples = 0;
   } join_fit;
+  // A join whose interval showed no work of the joined pods (their pause reached its end): timed
+  // with the interval after it too, at the next tick. a and b: the bracket's ends, seconds
+  // after the order; consumed: messages consumed over (a, b].
+  struct PendingJoin {
+    double a = 0, b = 0, consumed = 0;
+    int32_t m = 0, k = 0;
+  };
+  std::optional<PendingJoin> join_pending;
   std::optional<SteadyTime> down_at;    // the scale-down whose pause is being timed, decided at
   int32_t down_target = 0;              // ... to this many pods
   double down_consumed = 0;             // messages consumed since down_at

@@ -164,6 +164,7 @@
 // reference, the lag rule, reads MESSAGES_PER_POD as KEDA does).
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "policy/policy.h"
@@ -512,6 +513,20 @@ double MemorySeconds(const WaitMemory& w, const PolicyConfig& c, double dt) {
   return w.startup + Rebalance(w, c) + dt;
 }
 
+// 3c. One join in the fit: (k − m) S + k R = y, as a running mean of the last kFitMemory.
+void FitJoin(int32_t m, int32_t k, double y, WaitMemory::JoinFit& f) {
+  const auto u = static_cast<double>(k - m);
+  const auto v = static_cast<double>(k);
+  f.samples = std::min(f.samples + 1, kFitMemory);
+  const double add = 1.0 / f.samples;  // the mean of the last kFitMemory, about
+  const double keep = 1 - add;
+  f.uu = keep * f.uu + add * u * u;
+  f.uv = keep * f.uv + add * u * v;
+  f.vv = keep * f.vv + add * v * v;
+  f.uy = keep * f.uy + add * u * y;
+  f.vy = keep * f.vy + add * v * y;
+}
+
 int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, WaitDetail& detail,
                  bool& onset, double& dt_out, int32_t& cap_out) {
   WaitMemory& w = st.wait;
@@ -702,6 +717,20 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     w.mu_sigma = 0;
   }
 
+  // 3d. A join 3c left pending, with the interval after it: the m worked until S, the group
+  // paused R, the k worked to this tick, so over (a, now] (k − m) S + k R = k (b + dt) − m a −
+  // consumed / μ. Only when the k consumed something in this interval, saturated, with the same
+  // consumers throughout: the pause ended within the two.
+  const bool steady_mu = w.mu_exact && !w.mu_restored && w.mu_sigma <= kJumpFraction;
+  if (const auto j = std::exchange(w.join_pending, std::nullopt)) {
+    if (consumed_known && w.mu && steady_mu && saturated && same_ends && consumers == j->k &&
+        consumed_rate > 0) {
+      const double end = j->b + dt;
+      FitJoin(j->m, j->k, j->k * end - j->m * j->a - (j->consumed + consumed_rate * dt) / *w.mu,
+              w.join_fit);
+    }
+  }
+
   // 3. Start-up time.
   if (w.up_at) {
     if (n < w.up_target) {
@@ -717,25 +746,21 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       // (saturated: all of them worked), a set that had settled before the interval, and more
       // consumed than the m could alone (beyond the pods' noise): the k worked in it, so the
       // pause ended within it. (A join at the interval's end looked like no pause at all.)
+      // When it consumed no more than that, the pause may have reached past its end (a join
+      // at the interval's end, or a pause longer than what the k added): the interval after it
+      // holds the rest, and the two together are timed at the next tick (3d).
       const int32_t m = ConsumingPods(ready_before, in.partition_count);
       const int32_t k = consumers;
-      if (consumed_known && w.mu && w.mu_exact && !w.mu_restored && w.mu_sigma <= kJumpFraction &&
-          saturated && began_settled && ready_before >= 0 && k > m &&
-          consumed_rate > (1 + kJumpFraction) * m * *w.mu) {
+      if (consumed_known && w.mu && steady_mu && saturated && began_settled && ready_before >= 0 &&
+          k > m) {
         const double a = Seconds(*prev_tick - *w.up_at);
         const double b = Seconds(in.now - *w.up_at);
-        const double y = k * b - m * a - consumed_rate * dt / *w.mu;
-        const auto u = static_cast<double>(k - m);
-        const auto v = static_cast<double>(k);
-        auto& f = w.join_fit;
-        f.samples = std::min(f.samples + 1, kFitMemory);
-        const double add = 1.0 / f.samples;  // the mean of the last kFitMemory, about
-        const double keep = 1 - add;
-        f.uu = keep * f.uu + add * u * u;
-        f.uv = keep * f.uv + add * u * v;
-        f.vv = keep * f.vv + add * v * v;
-        f.uy = keep * f.uy + add * u * y;
-        f.vy = keep * f.vy + add * v * y;
+        if (consumed_rate > (1 + kJumpFraction) * m * *w.mu) {
+          FitJoin(m, k, k * b - m * a - consumed_rate * dt / *w.mu, w.join_fit);
+        } else {
+          w.join_pending = WaitMemory::PendingJoin{
+              .a = a, .b = b, .consumed = consumed_rate * dt, .m = m, .k = k};
+        }
       }
       w.startup = w.startup_measured ? 0.5 * (w.startup + upper) : upper;
       w.startup_measured = true;

@@ -761,21 +761,42 @@ TEST_F(WaitWorldTest, APauseLongerThanATickIsNotTakenForSlowerPods) {
   EXPECT_GE(lowest, 18) << ::testing::PrintToString(mus_);
 }
 
+// The replay-timing world: one pod's rate 20 msg/s, arrivals stepping up 40 msg/s every 600 s
+// from 60, 3 pods at first; the policy learns S at 30 s (every up's pods are seen ready two
+// ticks after it), and the replay's start-up and pause are the world's within half a second.
+class ReplayTimingTest : public WaitWorldTest {
+ protected:
+  void ExpectTheReplayTimed(double startup, double pause) {
+    const auto asked = Replay(
+        160, 20, [](int t) { return 60.0 + 40.0 * (t / 600); }, 3);
+    ASSERT_GE(asked.back(), 8) << PodsAndMus(asked);
+    ASSERT_TRUE(last_wait_ && last_wait_->ceiling);
+    EXPECT_DOUBLE_EQ(last_wait_->startup_s, 30);
+    EXPECT_NEAR(last_wait_->lag_rule_startup_s, startup, 0.5) << PodsAndMus(asked);
+    EXPECT_NEAR(last_wait_->lag_rule_rebalance_s, pause, 0.5) << PodsAndMus(asked);
+  }
+};
+
 // The cost ceiling's replay of the lag rule times its pods as they join: start-up 20 s and a
 // 3 s pause, neither said. Every up's pods are seen ready two ticks after it (S learned 30 s,
 // the upper end of its bracket) and no scale-down times the pause (the prior, 5 s); the replay
 // ran with the bracket's middle, 22.5 s, and the 5 s pause. What the ups' join intervals
 // consumed tells both: the ups (3 → 6, 5 → 8, 7 → 9) join at different ratios.
-TEST_F(WaitWorldTest, TheReplayTimesTheLagRulesPodsByWhatTheJoinsConsumed) {
+TEST_F(ReplayTimingTest, TheReplayTimesTheLagRulesPodsByWhatTheJoinsConsumed) {
   startup_s_ = 20;
   pause_s_ = 3;
-  const auto asked = Replay(
-      160, 20, [](int t) { return 60.0 + 40.0 * (t / 600); }, 3);
-  ASSERT_GE(asked.back(), 8) << PodsAndMus(asked);
-  ASSERT_TRUE(last_wait_ && last_wait_->ceiling);
-  EXPECT_DOUBLE_EQ(last_wait_->startup_s, 30);
-  EXPECT_NEAR(last_wait_->lag_rule_startup_s, 20, 0.5) << PodsAndMus(asked);
-  EXPECT_NEAR(last_wait_->lag_rule_rebalance_s, 3, 0.5) << PodsAndMus(asked);
+  ExpectTheReplayTimed(20, 3);
+}
+
+// The same world with a start-up of 29 s and a 4 s pause: every up's pods join in the last
+// second of the interval that sees them ready, so it shows little more than the pods before
+// the join at work, and the pause reaches into the next. Timed from that interval alone
+// (3c), the replay had the bracket's middle, 22.5 s, and the 5 s prior; that interval with
+// the one after it (3d) holds the whole pause and tells both.
+TEST_F(ReplayTimingTest, AJoinAtTheIntervalsEndIsTimedWithTheIntervalAfterIt) {
+  startup_s_ = 29;
+  pause_s_ = 4;
+  ExpectTheReplayTimed(29, 4);
 }
 
 // The same world, but nobody said how long the pause is (RATE_REBALANCE_SECONDS keeps its 5 s):

@@ -825,11 +825,15 @@ TEST(SimulatorTest, WaitLearnsALongRebalancePauseAndStopsFlapping) {
 }
 
 // autoscaler.target_wait_seconds is TARGET_WAIT_SECONDS: the same load replayed with a target of
-// 20 s (the default) and of 60 s. The longer target is kept, and it is cheaper.
+// 20 s (the default) and of 60 s. The longer target is kept, and it is cheaper. The wait rule
+// alone: the cost ceiling holds the count to the lag rule's replay where the budget is spent,
+// and then the wait is the rule's at worst (diurnal with it, over 5 noise seeds: p99 21-23 s,
+// keda-hpa's 50-51 s; the golden files hold the default).
 TEST(SimulatorTest, WaitKeepsTheScenariosTargetWait) {
   auto s = LoadScenario(kTraces / "diurnal.yaml");
   ASSERT_TRUE(s) << s.error().ToString();
   ASSERT_EQ(s->autoscaler.target_wait_seconds, 20);
+  s->autoscaler.cost_ceiling = 0;
   Scenario relaxed = *s;
   relaxed.autoscaler.target_wait_seconds = 60;
   const Workload w = BuildWorkload(*s);
