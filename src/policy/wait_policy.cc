@@ -66,6 +66,10 @@
 //      and R apart, joins alike give S with R as 3a learned or assumed). The replay's pods, a tick
 //      late at the bracket's upper end, let its lag and then its count run high; a pause assumed
 //      too long did the same at every change.
+//   3d. A join whose interval consumed no more than the m could alone (the k joined at its very
+//      end, or their pause outweighed their work in it) is timed with the interval after it:
+//      over both, (k − m) S + k R = k (b + dt) − m a − consumed / μ, when the next interval is
+//      saturated, with the same k consumers, and consumed something (the pause ended in it).
 //   4. Predict: simulate "keep the current count" second by second over H = S + 120 s as a
 //      fluid FIFO queue: the backlog now, arrivals at λ plus the trend (if rising) for up to S
 //      seconds plus an upper noise band on what has arrived by t of kBand·σ·√(dt·t) (σ is
