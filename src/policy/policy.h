@@ -187,9 +187,9 @@ struct WaitMemory {
     double uu = 0, uv = 0, vv = 0, uy = 0, vy = 0;
     int32_t samples = 0;
   } join_fit;
-  // A join whose interval showed no work of the joined pods (their pause reached its end): timed
-  // with the interval after it too, at the next tick. a and b: the bracket's ends, seconds
-  // after the order; consumed: messages consumed over (a, b].
+  // A join whose interval consumed no more than the pods before it could alone (their pause
+  // may reach past its end): timed with the interval after it too, at the next tick (wait
+  // 3d). a and b: the bracket's ends, seconds after the order; consumed: messages over (a, b].
   struct PendingJoin {
     double a = 0, b = 0, consumed = 0;
     int32_t m = 0, k = 0;
