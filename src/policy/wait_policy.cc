@@ -725,10 +725,12 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   // paused R, the k worked to this tick, so over (a, now] (k − m) S + k R = k (b + dt) − m a −
   // consumed / μ. Only when the k consumed something in this interval, saturated, with the same
   // consumers throughout: the pause ended within the two.
-  const bool steady_mu = w.mu_exact && !w.mu_restored && w.mu_sigma <= kJumpFraction;
+  // What 3c and 3d both ask of an interval that times a join: its consumption known, an exact
+  // μ of steady pods, and work waiting at both ends (every consumer worked).
+  const bool times_joins = consumed_known && w.mu && w.mu_exact && !w.mu_restored &&
+                           w.mu_sigma <= kJumpFraction && saturated;
   if (const auto j = std::exchange(w.join_pending, std::nullopt)) {
-    if (consumed_known && w.mu && steady_mu && saturated && same_ends && consumers == j->k &&
-        consumed_rate > 0) {
+    if (times_joins && same_ends && consumers == j->k && consumed_rate > 0) {
       const double end = j->b + dt;
       FitJoin(j->m, j->k, j->k * end - j->m * j->a - (j->consumed + consumed_rate * dt) / *w.mu,
               w.join_fit);
@@ -755,8 +757,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       // holds the rest, and the two together are timed at the next tick (3d).
       const int32_t m = ConsumingPods(ready_before, in.partition_count);
       const int32_t k = consumers;
-      if (consumed_known && w.mu && steady_mu && saturated && began_settled && ready_before >= 0 &&
-          k > m) {
+      if (times_joins && began_settled && ready_before >= 0 && k > m) {
         const double a = Seconds(*prev_tick - *w.up_at);
         const double b = Seconds(in.now - *w.up_at);
         if (consumed_rate > (1 + kJumpFraction) * m * *w.mu) {
