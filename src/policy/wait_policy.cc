@@ -159,11 +159,12 @@
 //      noisy pods make it err low; hpa_rule.h CeilingRatio). The budget is c × (the rule's spend +
 //      what its 300 s scale-down window binds it to spend from now) − ours − the count held for M −
 //      the floor for the rest of the window. Within budget the count may exceed the rule's (the
-//      higher of its pods and its next sync's proposal) by what the budget pays for over M, and is
-//      never lowered by the ceiling; over budget it is held to the rule's pods, a scale-down if
-//      need be (why = cost_ceiling). Pre-scales are left alone. The wait is then the rule's at
-//      worst, usually better: the count comes when the wait needs it, not when the lag has crossed
-//      the threshold.
+//      highest of its pods, its next sync's proposal and what it would order for our own lag —
+//      the replay's queue drains at the learned μ, ours at the pods' true rate) by what the
+//      budget pays for over M, and is never lowered by the ceiling; over budget it is held to
+//      the rule's pods, a scale-down if need be (why = cost_ceiling). Pre-scales are left alone.
+//      The wait is then the rule's at worst, usually better: the count comes when the wait needs
+//      it, not when the lag has crossed the threshold.
 // Every threshold is in seconds of wait or in σ; none is in messages or pods (the ceiling's
 // reference, the lag rule, reads MESSAGES_PER_POD as KEDA does).
 #include <algorithm>
@@ -1219,9 +1220,10 @@ ReplayTiming TimedForReplay(const WaitMemory& w, double dt, double rebalance) {
 // saw (policy/hpa_rule.h LagShadow), with the learned μ, S and R. Over the rule's scale-down
 // window from now, the budget is c × (what the rule spent, weighted over kCeilingSeconds, plus
 // what its window binds it to spend) − what we spent − the count held for M − the floor after
-// that. Within budget the count may exceed the rule's pods (or what its next sync proposes) by
-// what the budget pays for over M, and is never lowered; over budget it is held to the rule's
-// pods, a scale-down if need be. Pre-scales are left alone.
+// that. Within budget the count may exceed the rule's pods (or what its next sync proposes, or
+// what it would order for our lag) by what the budget pays for over M, and is never lowered;
+// over budget it is held to the rule's pods, a scale-down if need be. Pre-scales are left
+// alone.
 int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, WaitDetail& detail,
                double dt, int64_t count) {
   if (c.cost_ceiling <= 0 || !w.mu || !w.has_level) return count;
@@ -1265,7 +1267,12 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
   const auto lag = static_cast<int64_t>(std::floor(s.queue));
   const int32_t proposal = std::clamp(
       HpaProposal(rule, HpaCappedLag(rule, lag), std::max(1, s.pods())), 1, rule.max_replicas);
-  const int32_t rule_pods = std::max(s.pods(), proposal);
+  // Nor fewer than the rule orders for the lag there is: the replay's queue is drained at the
+  // learned μ, ours by the pods. Where the two part (pods slower than μ says, in the slow
+  // spells of noisy pods), the rule as it runs would have ordered pods for the lag we have.
+  const int32_t on_our_lag = std::clamp(
+      HpaProposal(rule, HpaCappedLag(rule, in.backlog), std::max(1, n)), 1, rule.max_replicas);
+  const int32_t rule_pods = std::max({s.pods(), proposal, on_our_lag});
   const double window = rule.scale_down_window_seconds;
   const double hold = std::min(window, std::max(dt, MemorySeconds(w, c, dt)));
   const double lowest = std::max(c.min_replicas, 1);

@@ -712,6 +712,37 @@ TEST(SimulatorTest, TheCostCeilingHoldsWaitToTheLagRulesSpend) {
   EXPECT_LE(own_pod_s, wait->metrics.pod_seconds);
 }
 
+// The ceiling holds `wait` no lower than the lag rule orders for `wait`'s own lag (issue 18,
+// thirty-third round; tests/sim/testdata/ceiling-noisy-pods.yaml): under the pods' noise μ is
+// learned at 100-112 msg/s for pods of 74, the replay's queue drains faster than ours, and its
+// rule sat at 3 pods while our backlog grew to 33,304 (p99 150 s; keda-hpa 7,077 and 21 s).
+TEST(SimulatorTest, TheCostCeilingHoldsWaitNoLowerThanTheLagRuleOnItsOwnLag) {
+  auto s = LoadScenario(std::filesystem::path(KA_SIM_TESTDATA_DIR) / "ceiling-noisy-pods.yaml");
+  ASSERT_TRUE(s) << s.error().ToString();
+  const Workload w = BuildWorkload(*s);
+  auto wait = RunPolicy(*s, w, "wait");
+  ASSERT_TRUE(wait);
+  const policy::HpaRule rule{.lag_threshold = s->autoscaler.messages_per_pod,
+                             .min_replicas = s->autoscaler.min_replicas,
+                             .max_replicas = s->autoscaler.max_replicas,
+                             .partitions = s->partitions};
+  int held = 0;
+  for (const auto& d : wait->decisions) {
+    std::map<std::string, std::string> a(d.attributes.begin(), d.attributes.end());
+    if (a["kafka_autoscaler.wait.why"] != "cost_ceiling") continue;
+    ++held;
+    const int32_t current = std::stoi(a["kafka_autoscaler.replicas.current"]);
+    const int64_t backlog = std::stoll(a["kafka_autoscaler.backlog"]);
+    const int32_t on_lag = std::clamp(
+        policy::HpaProposal(rule, policy::HpaCappedLag(rule, backlog), std::max(1, current)), 1,
+        rule.max_replicas);
+    EXPECT_GE(std::stoi(a["kafka_autoscaler.replicas.desired"]), on_lag)
+        << "at " << d.t_seconds << " s, backlog " << backlog;
+  }
+  EXPECT_GT(held, 0);
+  EXPECT_LT(wait->metrics.max_backlog, 20000);
+}
+
 // The replay learns as the policy does: its first ticks run with the 30 s start-up prior while
 // the pods here take 128 s. Re-timed from its start once the scale-ups have timed them
 // (hpa_rule.h LagReplay), it spends what the simulator's keda-hpa did over the same seconds,
