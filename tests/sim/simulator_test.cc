@@ -712,6 +712,14 @@ TEST(SimulatorTest, TheCostCeilingHoldsWaitToTheLagRulesSpend) {
   EXPECT_LE(own_pod_s, wait->metrics.pod_seconds);
 }
 
+// The lag rule as a scenario's keda-hpa runs it (KEDA's defaults otherwise).
+policy::HpaRule LagRuleOf(const Scenario& s) {
+  return {.lag_threshold = s.autoscaler.messages_per_pod,
+          .min_replicas = s.autoscaler.min_replicas,
+          .max_replicas = s.autoscaler.max_replicas,
+          .partitions = s.partitions};
+}
+
 // The ceiling holds `wait` no lower than the lag rule orders for `wait`'s own lag (issue 18,
 // thirty-third round; tests/sim/testdata/ceiling-noisy-pods.yaml): under the pods' noise μ is
 // learned at 100-112 msg/s for pods of 74, the replay's queue drains faster than ours, and its
@@ -722,10 +730,7 @@ TEST(SimulatorTest, TheCostCeilingHoldsWaitNoLowerThanTheLagRuleOnItsOwnLag) {
   const Workload w = BuildWorkload(*s);
   auto wait = RunPolicy(*s, w, "wait");
   ASSERT_TRUE(wait);
-  const policy::HpaRule rule{.lag_threshold = s->autoscaler.messages_per_pod,
-                             .min_replicas = s->autoscaler.min_replicas,
-                             .max_replicas = s->autoscaler.max_replicas,
-                             .partitions = s->partitions};
+  const policy::HpaRule rule = LagRuleOf(*s);
   int held = 0;
   for (const auto& d : wait->decisions) {
     std::map<std::string, std::string> a(d.attributes.begin(), d.attributes.end());
@@ -788,10 +793,7 @@ TEST(SimulatorTest, TheLagRuleReplayedSpendsWhatKedaHpaDoes) {
     const Workload w = BuildWorkload(*s);
     auto keda = RunPolicy(*s, w, "keda-hpa");
     ASSERT_TRUE(keda);
-    const policy::HpaRule rule{.lag_threshold = s->autoscaler.messages_per_pod,
-                               .min_replicas = s->autoscaler.min_replicas,
-                               .max_replicas = s->autoscaler.max_replicas,
-                               .partitions = s->partitions};
+    const policy::HpaRule rule = LagRuleOf(*s);
     policy::LagShadow shadow;
     policy::StartLagShadow(0, s->initial_replicas, s->initial_replicas, 0, shadow);
     int differ = 0;  // seconds whose pods differ
