@@ -21,12 +21,13 @@ int32_t HpaProposal(const HpaRule& rule, int64_t metric, int32_t spec) {
   return static_cast<int32_t>(std::min<double>(std::ceil(usage / target), 1e6));
 }
 
-int32_t HpaSync(const HpaRule& rule, HpaMemory& memory, double now, int64_t metric,
-                int32_t current) {
-  const int32_t proposal = HpaProposal(rule, metric, current);
+namespace {
 
-  // Rule 6: stabilization. Scale-up window 0 (the proposal itself); scale-down: the highest
-  // recommendation within the window, this one included.
+// Rules 5 and 6: the proposal, stabilized. Scale-up window 0 (the proposal itself); scale-down:
+// the highest recommendation within the window, this one included (remembered).
+int32_t Stabilized(const HpaRule& rule, HpaMemory& memory, double now, int64_t metric,
+                   int32_t current) {
+  const int32_t proposal = HpaProposal(rule, metric, current);
   auto& recommendations = memory.recommendations;
   while (!recommendations.empty() &&
          recommendations.front().at <= now - rule.scale_down_window_seconds) {
@@ -35,9 +36,20 @@ int32_t HpaSync(const HpaRule& rule, HpaMemory& memory, double now, int64_t metr
   int32_t down = proposal;
   for (const auto& r : recommendations) down = std::max(down, r.replicas);
   recommendations.push_back({now, proposal});
-  int32_t desired = current;
-  if (desired < proposal) desired = proposal;
-  if (desired > down) desired = down;
+  return std::clamp(current, proposal, down);
+}
+
+}  // namespace
+
+int32_t HpaStabilized(const HpaRule& rule, HpaMemory& memory, double now, int64_t metric,
+                      int32_t current) {
+  return std::clamp(Stabilized(rule, memory, now, metric, current), std::max(rule.min_replicas, 1),
+                    rule.max_replicas);
+}
+
+int32_t HpaSync(const HpaRule& rule, HpaMemory& memory, double now, int64_t metric,
+                int32_t current) {
+  int32_t desired = Stabilized(rule, memory, now, metric, current);
 
   // Rule 7: rate limits relative to the replicas at the start of the period.
   auto& events = memory.events;

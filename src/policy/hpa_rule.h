@@ -52,6 +52,12 @@ struct HpaMemory {
 // it differs from `current`. Not for spec 0 (the HPA is disabled there).
 [[nodiscard]] int32_t HpaSync(const HpaRule& rule, HpaMemory& memory, double now, int64_t metric,
                               int32_t current);
+// What an HPA of this rule would keep for a group whose metric and count are `metric` and
+// `current` at `now`, when the count is not its to change: the proposal, held down by the
+// highest recommendation still in the scale-down window (rules 5 and 6, no rate limits; the
+// recommendation is remembered), within minReplicaCount (at least 1) and maxReplicaCount.
+[[nodiscard]] int32_t HpaStabilized(const HpaRule& rule, HpaMemory& memory, double now,
+                                    int64_t metric, int32_t current);
 
 // The lag rule replayed on the load the wait policy measured (COST_CEILING; wait_policy.cc
 // "10."): a fluid queue fed the arrivals each tick saw, drained by the pods the rule would have
@@ -125,6 +131,10 @@ struct LagReplay {
   std::vector<Fed> fed;  // the ticks since it began; empty once closed
   double fed_seconds = 0;
   bool closed = false;
+  // The rule's recommendations for the policy's own lag over its scale-down window, in the
+  // shadow's seconds (HpaStabilized; one a tick): what the rule would keep for the lag the
+  // policy has, which a re-run of the shadow does not change.
+  HpaMemory on_our_lag;
 };
 inline constexpr double kLagReplayLogSeconds = 3600;
 // A change of the start-up or pause smaller than this does not run the replay again.

@@ -113,7 +113,7 @@ struct DailyProfile {
 
 // A T made by the first tick that needs one, so targets that never do not carry it (thousands
 // of them in many-targets mode): the daily profile (~4 KiB, PREDICT=true only) and the lag
-// rule's replay (three deques, and 16 bytes a tick over its first hour: COST_CEILING once one
+// rule's replay (five deques, and 16 bytes a tick over its first hour: COST_CEILING once one
 // pod's rate is known). Copies are deep: a copied PolicyState learns on its own.
 template <typename T>
 class Boxed {

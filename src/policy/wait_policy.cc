@@ -159,10 +159,11 @@
 //      noisy pods make it err low; hpa_rule.h CeilingRatio). The budget is c × (the rule's spend +
 //      what its 300 s scale-down window binds it to spend from now) − ours − the count held for M −
 //      the floor for the rest of the window. Within budget the count may exceed the rule's (the
-//      highest of its pods, its next sync's proposal and what it would order for our own lag —
-//      the replay's queue drains at the learned μ, ours at the pods' true rate) by what the
-//      budget pays for over M, and is never lowered by the ceiling; over budget it is held to
-//      the rule's pods, a scale-down if need be (why = cost_ceiling). Pre-scales are left alone.
+//      highest of its pods, its next sync's proposal and what it would keep for our own lag
+//      over its window — the replay's queue drains at the learned μ, ours at the pods' true
+//      rate) by what the budget pays for over M, and is never lowered by the ceiling; over
+//      budget it is held to the rule's count, a scale-down if need be (why = cost_ceiling).
+//      Pre-scales are left alone.
 //      The wait is then the rule's at worst, usually better: the count comes when the wait needs
 //      it, not when the lag has crossed the threshold.
 // Every threshold is in seconds of wait or in σ; none is in messages or pods (the ceiling's
@@ -1221,7 +1222,7 @@ ReplayTiming TimedForReplay(const WaitMemory& w, double dt, double rebalance) {
 // window from now, the budget is c × (what the rule spent, weighted over kCeilingSeconds, plus
 // what its window binds it to spend) − what we spent − the count held for M − the floor after
 // that. Within budget the count may exceed the rule's pods (or what its next sync proposes, or
-// what it would order for our lag) by what the budget pays for over M, and is never lowered;
+// what it would keep for our lag) by what the budget pays for over M, and is never lowered;
 // over budget it is held to the rule's pods, a scale-down if need be. Pre-scales are left
 // alone.
 int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, WaitDetail& detail,
@@ -1259,19 +1260,20 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
   detail.lag_rule_replicas = s.pods();
   detail.lag_rule_pod_seconds = s.rule_pod_seconds;
   detail.pod_seconds = s.own_pod_seconds;
+  const int32_t n = in.current_replicas;
+  // What the rule would keep for the lag we have had (every tick, a pre-scale's too: its window
+  // remembers them): the replay's queue drains at the learned μ, ours at the pods' true rate.
+  // Where the two part (pods slower than μ says, in the slow spells of noisy pods), the rule as
+  // it runs would have ordered pods for our lag and kept them over its scale-down window.
+  const int32_t on_our_lag =
+      HpaStabilized(rule, replay.on_our_lag, s.t, HpaCappedLag(rule, in.backlog), std::max(1, n));
   // A pre-scale (8, 9) is the prediction's, bounded by its own confidence: the rule cannot
   // see a burst coming, and its replay would hold the pods back until the burst had come.
   if (detail.why == "prescale" || detail.why == "prescale_day") return count;
-  const int32_t n = in.current_replicas;
   // What the rule's next sync (at most a sync period away) proposes, and its pods by then.
   const auto lag = static_cast<int64_t>(std::floor(s.queue));
   const int32_t proposal = std::clamp(
       HpaProposal(rule, HpaCappedLag(rule, lag), std::max(1, s.pods())), 1, rule.max_replicas);
-  // Nor fewer than the rule orders for the lag there is: the replay's queue is drained at the
-  // learned μ, ours by the pods. Where the two part (pods slower than μ says, in the slow
-  // spells of noisy pods), the rule as it runs would have ordered pods for the lag we have.
-  const int32_t on_our_lag = std::clamp(
-      HpaProposal(rule, HpaCappedLag(rule, in.backlog), std::max(1, n)), 1, rule.max_replicas);
   const int32_t rule_pods = std::max({s.pods(), proposal, on_our_lag});
   const double window = rule.scale_down_window_seconds;
   const double hold = std::min(window, std::max(dt, MemorySeconds(w, c, dt)));

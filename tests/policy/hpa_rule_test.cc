@@ -18,6 +18,19 @@ TEST(HpaRuleTest, SyncKeepsTheHighestRecommendationOfTheWindowWhenGoingDown) {
   EXPECT_EQ(HpaSync(kRule, memory, 300, 2000, 8), 2);  // 8 (at 0) left the window
 }
 
+// Kept for a group whose count is not the HPA's: its proposal, held down by the window's
+// highest recommendation, with no limit on an up, within the replica bounds.
+TEST(HpaRuleTest, StabilizedHoldsTheWindowsHighestAndLimitsNoUp) {
+  HpaMemory memory;
+  EXPECT_EQ(HpaStabilized(kRule, memory, 0, 30000, 1), 30);     // up at once, no +4 / ×2 limit
+  EXPECT_EQ(HpaStabilized(kRule, memory, 15, 2000, 30), 30);    // 30 within 300 s
+  EXPECT_EQ(HpaStabilized(kRule, memory, 15, 2000, 4), 4);      // a count between the two: kept
+  EXPECT_EQ(HpaStabilized(kRule, memory, 300, 2000, 30), 2);    // 30 (at 0) left the window
+  EXPECT_EQ(HpaStabilized(kRule, memory, 315, 0, 3), 2);        // 2 (at 300) still in it
+  EXPECT_EQ(HpaStabilized(kRule, memory, 900, 0, 1), 1);        // the floor
+  EXPECT_EQ(HpaStabilized(kRule, memory, 915, 900000, 1), 30);  // maxReplicaCount
+}
+
 TEST(HpaRuleTest, SyncLimitsAnUpToFourPodsOrDoubleAPeriod) {
   HpaMemory memory;
   EXPECT_EQ(HpaSync(kRule, memory, 0, 30000, 1), 5);    // max(1 + 4, 2)
