@@ -163,9 +163,8 @@
 //      over its window — the replay's queue drains at the learned μ, ours at the pods' true
 //      rate) by what the budget pays for over M, and is never lowered by the ceiling; over
 //      budget it is held to the rule's count, a scale-down if need be (why = cost_ceiling).
-//      Pre-scales are left alone.
-//      The wait is then the rule's at worst, usually better: the count comes when the wait needs
-//      it, not when the lag has crossed the threshold.
+//      Pre-scales are left alone. The wait is then the rule's at worst, usually better: the
+//      count comes when the wait needs it, not when the lag has crossed the threshold.
 // Every threshold is in seconds of wait or in σ; none is in messages or pods (the ceiling's
 // reference, the lag rule, reads MESSAGES_PER_POD as KEDA does).
 #include <algorithm>
@@ -1223,8 +1222,7 @@ ReplayTiming TimedForReplay(const WaitMemory& w, double dt, double rebalance) {
 // what its window binds it to spend) − what we spent − the count held for M − the floor after
 // that. Within budget the count may exceed the rule's pods (or what its next sync proposes, or
 // what it would keep for our lag) by what the budget pays for over M, and is never lowered;
-// over budget it is held to the rule's pods, a scale-down if need be. Pre-scales are left
-// alone.
+// over budget it is held to that count, a scale-down if need be. Pre-scales are left alone.
 int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, WaitDetail& detail,
                double dt, int64_t count) {
   if (c.cost_ceiling <= 0 || !w.mu || !w.has_level) return count;
