@@ -309,8 +309,10 @@ struct WaitDetail {
   double rebalance_s = 0;            // rebalance pause estimate (s)
   std::string_view why;              // seed_rule | hold | up | up_later | cancel | down | ...
   // COST_CEILING (`ceiling` false while off or before one pod's rate is known): the lag rule's
-  // count in its replay on the same load, and the pod-seconds it and this policy spent
-  // (weighted over a day; policy/wait_policy.cc "10.").
+  // count the ceiling holds to (the highest of its pods in its replay on the same load, its next
+  // sync's proposal and what it would keep for our own lag; the replay's pods alone on a
+  // pre-scale), and the pod-seconds it and this policy spent (weighted over a day;
+  // policy/wait_policy.cc "10.").
   bool ceiling = false;
   int32_t lag_rule_replicas = 0;
   double lag_rule_pod_seconds = 0;

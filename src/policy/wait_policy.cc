@@ -1273,6 +1273,7 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
   const int32_t proposal = std::clamp(
       HpaProposal(rule, HpaCappedLag(rule, lag), std::max(1, s.pods())), 1, rule.max_replicas);
   const int32_t rule_pods = std::max({s.pods(), proposal, on_our_lag});
+  detail.lag_rule_replicas = rule_pods;
   const double window = rule.scale_down_window_seconds;
   const double hold = std::min(window, std::max(dt, MemorySeconds(w, c, dt)));
   const double lowest = std::max(c.min_replicas, 1);
