@@ -162,7 +162,10 @@
 //      highest of its pods, its next sync's proposal and what it would keep for our own lag
 //      over its window — the replay's queue drains at the learned μ, ours at the pods' true
 //      rate) by what the budget pays for over M, and is never lowered by the ceiling; over
-//      budget it is held to the rule's count, a scale-down if need be (why = cost_ceiling).
+//      budget it is held to the rule's count, a scale-down if need be (why = cost_ceiling) —
+//      but not down into a rise: while λ's trend over M exceeds kBand σ, the rule's count falls
+//      behind the load (the rule waits for its lag) and such a down was undone by an up within
+//      minutes, so it stops at the count that carries λ M ahead, less kBand σ, never above n.
 //      Pre-scales are left alone. The wait is then the rule's at worst, usually better: the
 //      count comes when the wait needs it, not when the lag has crossed the threshold.
 // Every threshold is in seconds of wait or in σ; none is in messages or pods (the ceiling's
@@ -1222,7 +1225,8 @@ ReplayTiming TimedForReplay(const WaitMemory& w, double dt, double rebalance) {
 // what its window binds it to spend) − what we spent − the count held for M − the floor after
 // that. Within budget the count may exceed the rule's pods (or what its next sync proposes, or
 // what it would keep for our lag) by what the budget pays for over M, and is never lowered;
-// over budget it is held to that count, a scale-down if need be. Pre-scales are left alone.
+// over budget it is held to that count, a scale-down if need be, but not below what carries a
+// rising load M ahead. Pre-scales are left alone.
 int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, WaitDetail& detail,
                double dt, int64_t count) {
   if (c.cost_ceiling <= 0 || !w.mu || !w.has_level) return count;
@@ -1284,6 +1288,31 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
       budget >= 0 ? std::max<int64_t>({rule_pods, n, static_cast<int64_t>(budget / hold)})
                   : rule_pods;
   if (count <= allowed) return count;
+  // Not down into a rise: while the arrival rate climbs beyond its noise over M, the rule's
+  // count falls behind it (the rule waits for its lag to grow) and a down to it is undone by an
+  // up within minutes, two changes and two pauses for the pod-seconds of M. Such a down stops
+  // at the count that carries the rate M ahead, less its noise band; never above the count now
+  // or what `wait` asks.
+  if (allowed < n && w.trend * hold > kBand * w.sigma) {
+    const double rate = w.level + w.trend * hold - kBand * w.sigma;
+    int64_t carries = allowed;
+    while (carries < std::min<int64_t>(n, count) &&
+           ConsumingPods(static_cast<int32_t>(carries), in.partition_count) * *w.mu < rate) {
+      ++carries;
+    }
+    if (carries > allowed) {
+      if (w.up_at && *w.up_at == in.now) w.up_at.reset();  // no up: held at or below n
+      if (w.down_at && *w.down_at == in.now) {
+        if (carries < n) {
+          w.down_target = static_cast<int32_t>(carries);
+        } else {
+          w.down_at.reset();
+        }
+      }
+      detail.why = "cost_ceiling";
+      return carries;
+    }
+  }
   if (w.up_at && *w.up_at == in.now) {
     if (allowed > w.up_from) {
       w.up_target = static_cast<int32_t>(allowed);

@@ -754,6 +754,45 @@ TEST(SimulatorTest, TheCostCeilingHoldsWaitNoLowerThanTheLagRuleOnItsOwnLag) {
   EXPECT_LT(wait->metrics.max_backlog, 20000);
 }
 
+// The ceiling does not scale down into a rise (issue 18, thirty-fourth round;
+// tests/sim/testdata/ceiling-sawtooth.yaml): on each climb of the saw the lag rule lets its lag
+// grow before it adds a pod, and the ceiling took `wait` down to the rule's count, which fell
+// behind the load within a minute: each such down was undone by an up within two minutes, 5 of
+// 28 scale events (keda-hpa 16). While the arrival rate rises beyond its noise over M, a down
+// the ceiling forces stops at the count that carries the rate M ahead.
+TEST(SimulatorTest, TheCostCeilingDoesNotScaleDownIntoARise) {
+  const auto runs = RunTestdata("ceiling-sawtooth.yaml", {"keda-hpa", "wait"});
+  ASSERT_EQ(runs.size(), 2U);
+  const PolicyRun& keda = runs[0];
+  const PolicyRun& wait = runs[1];
+  struct Change {
+    double t;
+    int32_t from, to;
+    std::string why;
+  };
+  std::vector<Change> changes;
+  for (const auto& d : wait.decisions) {
+    std::map<std::string, std::string> a(d.attributes.begin(), d.attributes.end());
+    const int32_t from = std::stoi(a["kafka_autoscaler.replicas.current"]);
+    const int32_t to = std::stoi(a["kafka_autoscaler.replicas.desired"]);
+    if (from != to) changes.push_back({d.t_seconds, from, to, a["kafka_autoscaler.wait.why"]});
+  }
+  int ceiling_downs = 0;
+  for (size_t i = 0; i < changes.size(); ++i) {
+    if (changes[i].why != "cost_ceiling" || changes[i].to >= changes[i].from) continue;
+    ++ceiling_downs;
+    if (i + 1 < changes.size()) {
+      const Change& next = changes[i + 1];
+      EXPECT_FALSE(next.to > next.from && next.t - changes[i].t <= 120)
+          << "the ceiling's down at " << changes[i].t << " s (" << changes[i].from << " -> "
+          << changes[i].to << ") undone at " << next.t << " s";
+    }
+  }
+  EXPECT_LT(wait.metrics.scale_events, keda.metrics.scale_events) << ceiling_downs;
+  EXPECT_LT(wait.metrics.pod_seconds, keda.metrics.pod_seconds);
+  EXPECT_LT(wait.metrics.p99_wait_seconds, keda.metrics.p99_wait_seconds);
+}
+
 // The replay learns as the policy does: its first ticks run with the 30 s start-up prior while
 // the pods here take 128 s. Re-timed from its start once the scale-ups have timed them
 // (hpa_rule.h LagReplay), it spends what the simulator's keda-hpa did over the same seconds,
