@@ -1281,9 +1281,10 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
   const double window = rule.scale_down_window_seconds;
   const double hold = std::min(window, std::max(dt, MemorySeconds(w, c, dt)));
   const double lowest = std::max(c.min_replicas, 1);
-  const double budget = CeilingRatio(c.cost_ceiling, w.mu_sigma) *
-                            (s.rule_pod_seconds + LagShadowCommitted(rule, s, proposal, window)) -
-                        s.own_pod_seconds - lowest * (window - hold);
+  const double ratio = CeilingRatio(c.cost_ceiling, w.mu_sigma);
+  const double rule_spend = s.rule_pod_seconds + LagShadowCommitted(rule, s, proposal, window);
+  const double ours = s.own_pod_seconds + lowest * (window - hold);
+  const double budget = ratio * rule_spend - ours;
   const int64_t allowed =
       budget >= 0 ? std::max<int64_t>({rule_pods, n, static_cast<int64_t>(budget / hold)})
                   : rule_pods;
@@ -1291,12 +1292,16 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
   // Not down into a rise: while the arrival rate climbs beyond its noise over M, the rule's
   // count falls behind it (the rule waits for its lag to grow) and a down to it is undone by an
   // up within minutes, two changes and two pauses for the pod-seconds of M. Such a down stops
-  // at the count that carries the rate M ahead, less its noise band; never above the count now
-  // or what `wait` asks.
+  // at the count that carries the rate M ahead, less its noise band, as far as the budget pays
+  // for it without its margin (the margin is for the replay's error; where the rule runs lean
+  // through a long climb, holding above it beyond that took `wait` past its cost); never above
+  // the count now or what `wait` asks.
   if (allowed < n && w.trend * hold > kBand * w.sigma) {
     const double rate = w.level + w.trend * hold - kBand * w.sigma;
+    const double unmargined = std::max(1.0, ratio) * rule_spend - ours;
+    const int64_t paid = unmargined >= 0 ? static_cast<int64_t>(unmargined / hold) : 0;
     int64_t carries = allowed;
-    while (carries < std::min<int64_t>(n, count) &&
+    while (carries < std::min<int64_t>({n, count, paid}) &&
            ConsumingPods(static_cast<int32_t>(carries), in.partition_count) * *w.mu < rate) {
       ++carries;
     }
