@@ -170,6 +170,10 @@ struct WaitMemory {
   double jumped_from_mu = 0;
   double jumped_from_sigma = 0;
   std::optional<SteadyTime> stall_undone_at;
+  // 2c. A stall-sized drop within kMuConfirmedFor of an undone stall: since when the pods have
+  // been that slow, and the rate they showed then.
+  std::optional<SteadyTime> slow_since;
+  double slow_mu = 0;
   std::optional<SteadyTime> probe_at;  // last scale-down made while μ was a lower bound
   int32_t probe_count = 0;             // ... and the count it went to
   double startup = 30;       // start-up estimate (s); prior 30 s

@@ -39,6 +39,9 @@
 //      bound or a saturated sample past the geometric mean of the two) restores both, once per
 //      kMuConfirmedFor. A downstream that stopped for 30 s is not slower pods, nor noisier
 //      ones; stalls that recur within the hour are the pods' noise, and σ_μ learns them.
+//   2c. Such a recurring stall is averaged in as any sample is (its residual in σ_μ), and so is
+//      every saturated sample after it short of the geometric mean of μ and its rate, until
+//      the pods have been that slow for 2 M: then they are slower pods, and μ takes the sample.
 //   3. Start-up S: after a scale-up to n pods decided at t0, the first tick that sees
 //      ready ≥ n brackets S in (previous tick − t0, now − t0]; S takes the upper end, at most
 //      900 s (the first sample replaces the 30 s prior, later ones average in). A cancel (5a)
@@ -655,6 +658,8 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       }
       w.jumped_at.reset();
     }
+    // 2c. The pods back past the geometric mean of μ and a recurring stall's rate: it was noise.
+    if (w.slow_since && w.mu && per_pod >= std::sqrt(w.slow_mu * *w.mu)) w.slow_since.reset();
     if (saturated && set_unchanged && per_pod > 0) {
       // A restored μ is another process's (perhaps another image's): this one's first
       // saturated sample replaces it rather than being averaged in.
@@ -668,7 +673,30 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       const bool jump = w.mu && std::abs(off) > std::max(kJumpSigmas * w.mu_sigma, kJumpFraction);
       // An exact μ of this process's own: its samples are averaged in and measure σ_μ.
       const bool tracked = w.mu_exact && !w.mu_restored;
-      const bool averaged = tracked && !jump;
+      // 2c. A stall-sized drop within kMuConfirmedFor of a stall 2b undid is the pods' noise,
+      // as 2b says: it counts in σ_μ but is averaged in like any sample, and so is every
+      // saturated sample after it short of the geometric mean of the two rates, until the pods
+      // have been that slow for 2 M: then they are slower pods, and the sample is taken as a
+      // jump is (a spell no saturated sample carries past 4 M lapses). Taken at once, a recurring
+      // stall became μ and stayed there: σ_μ, widened by its own residual, made the pods' return no
+      // jump, and the samples after it weighed ∝ 1 / σ_μ².
+      bool noise = false;
+      bool slower = false;
+      const double memory_s = MemorySeconds(w, c, dt);
+      if (w.slow_since && Seconds(in.now - *w.slow_since) > 4 * memory_s) {
+        w.slow_since.reset();  // no saturated sample carried the spell on: a new one may start
+      }
+      if (tracked && w.slow_since) {
+        noise = Seconds(in.now - *w.slow_since) < 2 * memory_s;
+        slower = !noise;
+        if (slower) w.slow_since.reset();
+      } else if (jump && tracked && off < -kStallFraction && w.stall_undone_at &&
+                 Seconds(in.now - *w.stall_undone_at) <= kMuConfirmedFor) {
+        w.slow_since = in.now;
+        w.slow_mu = per_pod;
+        noise = true;
+      }
+      const bool averaged = tracked && (!jump || noise) && !slower;
       const double sigma_before = w.mu_sigma;
       if (tracked) {
         w.mu_sigma =
@@ -685,7 +713,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       // while): what μ and σ_μ were before it is kept for 2b. A stall's sample, taken, left μ at
       // the lower bound the drain showed (pods held at twice the count for an hour), or its
       // residual in σ_μ, whose band then held every pod the stall had ordered.
-      if (jump && off < -kStallFraction && tracked && !w.jumped_at) {
+      if (jump && !noise && off < -kStallFraction && tracked && !w.jumped_at) {
         w.jumped_at = in.now;
         w.jumped_from_mu = *w.mu;
         w.jumped_from_sigma = sigma_before;
