@@ -1333,6 +1333,7 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
            ConsumingPods(static_cast<int32_t>(carries), in.partition_count) * *w.mu < rate) {
       ++carries;
     }
+    if (carries >= count) return count;  // what `wait` asked for stands, and its reason
     if (carries > allowed) {
       if (w.up_at && *w.up_at == in.now) w.up_at.reset();  // no up: held at or below n
       if (w.down_at && *w.down_at == in.now) {
