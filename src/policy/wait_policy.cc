@@ -1313,9 +1313,9 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
   const double rule_spend = s.rule_pod_seconds + LagShadowCommitted(rule, s, proposal, window);
   const double ours = s.own_pod_seconds + lowest * (window - hold);
   const double budget = ratio * rule_spend - ours;
-  const int64_t allowed =
-      budget >= 0 ? std::max<int64_t>({rule_pods, n, static_cast<int64_t>(budget / hold)})
-                  : rule_pods;
+  int64_t allowed = budget >= 0
+                        ? std::max<int64_t>({rule_pods, n, static_cast<int64_t>(budget / hold)})
+                        : rule_pods;
   if (count <= allowed) return count;
   // Not down into a rise: while the arrival rate climbs beyond its noise over M, the rule's
   // count falls behind it (the rule waits for its lag to grow) and a down to it is undone by an
@@ -1334,18 +1334,7 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
       ++carries;
     }
     if (carries >= count) return count;  // what `wait` asked for stands, and its reason
-    if (carries > allowed) {
-      if (w.up_at && *w.up_at == in.now) w.up_at.reset();  // no up: held at or below n
-      if (w.down_at && *w.down_at == in.now) {
-        if (carries < n) {
-          w.down_target = static_cast<int32_t>(carries);
-        } else {
-          w.down_at.reset();
-        }
-      }
-      detail.why = "cost_ceiling";
-      return carries;
-    }
+    allowed = carries;  // below count, at most n: held as any count the ceiling allows
   }
   if (w.up_at && *w.up_at == in.now) {
     if (allowed > w.up_from) {
