@@ -370,6 +370,18 @@ Result<Observation> KafkaMetricSource::FetchOnce(SteadyTime deadline) {
       CheckComplete(seen, what, errors);
     }
   }
+  if (errors.empty() && group_request) {  // commits beyond the watermark: ListLatestAgain
+    std::vector<size_t> ahead;
+    for (size_t i = 0; i < obs.partitions.size(); ++i) {
+      if (IsInvalidCommit(obs.partitions[i].high, obs.partitions[i].committed)) ahead.push_back(i);
+    }
+    const rd_kafka_resp_err_t again =
+        ListLatestAgain(rk, obs, index, ahead, deadline,
+                        [&](size_t, Error e, bool stale) { errors.Add(std::move(e), stale); });
+    if (again != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      errors.Add(KafkaError(again, "list offsets"), IsStaleMetadata(again));
+    }
+  }
   if (!errors.empty()) {
     stale_ = errors.stale();
     return MakeError(errors.Take());

@@ -7,6 +7,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -124,6 +125,45 @@ void CheckComplete(const std::vector<bool>& seen, std::string_view what, ErrorCo
 [[nodiscard]] rd_kafka_resp_err_t OffsetsForTimes(rd_kafka_t* rk, std::vector<PartitionList*>& jobs,
                                                   size_t workers,
                                                   std::chrono::steady_clock::time_point deadline);
+
+// A commit beyond the watermark it was read with is not always invalid: the watermarks and
+// the commits are asked at once and the commits may be answered later (another broker, a
+// coordinator lookup first), so a group that keeps up can consume and commit past the watermark
+// in between. Asks the latest offsets of the partitions `ahead` (indexes into `obs`) again, now
+// that their commits are in, and raises each one's `high` to the answer: a valid commit is at
+// or below it, and only a commit beyond it too is invalid. One ListOffsets round for the few
+// partitions concerned; per-partition errors go to `on_error(index, error, stale)`; returns the
+// call-level error (NO_ERROR when none; nothing asked when `ahead` is empty).
+template <typename OnError>
+[[nodiscard]] rd_kafka_resp_err_t ListLatestAgain(rd_kafka_t* rk, Observation& obs,
+                                                  const PartitionIndex& index,
+                                                  const std::vector<size_t>& ahead,
+                                                  std::chrono::steady_clock::time_point deadline,
+                                                  OnError&& on_error) {
+  if (ahead.empty()) return RD_KAFKA_RESP_ERR_NO_ERROR;
+  PartitionList again(rd_kafka_topic_partition_list_new(static_cast<int>(ahead.size())));
+  for (size_t i : ahead) {
+    const auto& p = obs.partitions[i];
+    rd_kafka_topic_partition_list_add(again.get(), p.topic.c_str(), p.partition)->offset =
+        RD_KAFKA_OFFSET_END;
+  }
+  std::vector<PartitionList*> jobs{&again};
+  const rd_kafka_resp_err_t err = OffsetsForTimes(rk, jobs, 1, deadline);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return err;
+  std::vector<bool> seen(obs.partitions.size());
+  ApplyOffsetsEach(
+      again.get(), index, "list offsets (latest)", false, seen,
+      [&](size_t i, int64_t off) {
+        obs.partitions[i].high = std::max(obs.partitions[i].high, off);
+      },
+      on_error);
+  for (size_t i : ahead) {
+    if (!seen[i]) {
+      on_error(i, *MissingPartitions({false}, "list offsets (latest)"), true);
+    }
+  }
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
 
 // The partition count of one topic of a Metadata answer, or why it cannot be used.
 [[nodiscard]] Result<int32_t> PartitionCountOf(const rd_kafka_metadata_topic_t& t);

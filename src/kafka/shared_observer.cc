@@ -403,7 +403,7 @@ class SharedObserverImpl final : public SharedObserver {
     std::vector<PartitionList*> jobs;
     for (auto& l : latest) jobs.push_back(&l);
     for (auto& l : earliest) jobs.push_back(&l);
-    const auto list_requests = static_cast<int64_t>(jobs.size());
+    auto list_requests = static_cast<int64_t>(jobs.size());
     const std::vector<rd_kafka_resp_err_t> errs =
         OffsetsForTimesEach(rk, jobs, options_.parallel_requests, deadline);
 
@@ -449,6 +449,8 @@ class SharedObserverImpl final : public SharedObserver {
       recreate_client_ = true;
       recreate_reason_ = "a consumer group's commits were still being read at the deadline";
     }
+    list_requests += ListAgainBehindCommits(rk, all, all_index, group_results, faults, latest_seen,
+                                            fault, deadline);
     {
       std::lock_guard lock(mu_);
       counts_.list_offsets += list_requests;
@@ -464,6 +466,37 @@ class SharedObserverImpl final : public SharedObserver {
       outcomes.push_back(Finish(tp, all, faults, latest_seen, earliest_seen, group_results, at));
     }
     return outcomes;
+  }
+
+  // The union's partitions where some group's commit lies beyond the watermark read with it
+  // are asked their latest offset again (ListLatestAgain): 1 request when there are any, else 0.
+  template <typename Fault>
+  static int64_t ListAgainBehindCommits(
+      rd_kafka_t* rk, Observation& all, const PartitionIndex& all_index,
+      const std::unordered_map<std::string, Result<PartitionList>>& group_results,
+      const std::vector<std::optional<PartitionFault>>& faults,
+      const std::vector<bool>& latest_seen, Fault& fault, SteadyTime deadline) {
+    std::vector<size_t> ahead;
+    std::vector<bool> marked(all.partitions.size());
+    for (const auto& [group, commits] : group_results) {
+      if (!commits) continue;
+      const rd_kafka_topic_partition_list_t* list = commits->get();
+      for (int k = 0; k < list->cnt; ++k) {
+        const rd_kafka_topic_partition_t& e = list->elems[k];
+        const auto at = all_index.Find(e.topic, e.partition);
+        if (!at || marked[*at] || faults[*at] || !latest_seen[*at] ||
+            e.err != RD_KAFKA_RESP_ERR_NO_ERROR || e.offset <= all.partitions[*at].high) {
+          continue;
+        }
+        marked[*at] = true;
+        ahead.push_back(*at);
+      }
+    }
+    const rd_kafka_resp_err_t err = ListLatestAgain(rk, all, all_index, ahead, deadline, fault);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      for (size_t at : ahead) fault(at, KafkaError(err, "list offsets"), IsStaleMetadata(err));
+    }
+    return ahead.empty() ? 0 : 1;
   }
 
   // A target's observation from the union's answers and its group's commits, with

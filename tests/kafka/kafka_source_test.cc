@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <sstream>
+#include <thread>
 
 #include "fakes/fake_clock.h"
 #include "mock_cluster.h"
@@ -21,6 +22,7 @@ using testing::MockCluster;
 
 constexpr int16_t kApiListOffsets = 2;
 constexpr int16_t kApiOffsetFetch = 9;
+constexpr int16_t kApiFindCoordinator = 10;
 
 // Unique names so that no two tests share a topic or a group.
 std::string Unique(const std::string& prefix) {
@@ -115,6 +117,46 @@ TEST_F(KafkaSourceTest, GroupModeCountsExactLag) {
   EXPECT_EQ(obs->partitions[2].committed, 0);
   EXPECT_FALSE(obs->partitions[3].committed);
   EXPECT_EQ(obs->partitions[3].lag, 1);
+}
+
+// A group that keeps up commits what arrived a moment ago. Its commits are asked with the
+// watermarks but may be answered later (another broker, a coordinator lookup first): a commit
+// read after the watermark can lie beyond it. That is no invalid commit (a recreated topic,
+// offsets reset past the end): under the earliest reset policy it would count the whole
+// partition (an end-to-end run saw 2,037 waiting for a group that kept up).
+TEST_F(KafkaSourceTest, ACommitReadAfterTheWatermarkIsNoInvalidCommit) {
+  const std::string topic = TopicWith({10, 4});
+  const std::string group = Unique("g");
+  // Also caches the coordinator in the committing client: its commit below asks no broker.
+  ASSERT_TRUE(cluster_->Commit(group, {{topic, 0, 10}, {topic, 1, 4}}));
+  auto source = NewSource(Options({topic}, group, OffsetResetPolicy::kEarliest));
+  // The source's coordinator lookup is answered 2 s late: its OffsetFetch goes out after the
+  // watermarks were read, and after the group consumed and committed 5 more.
+  ASSERT_TRUE(cluster_->DelayNextRequest(kApiFindCoordinator, 2000));
+  std::thread consumer([&] {
+    std::this_thread::sleep_for(milliseconds(1000));
+    EXPECT_TRUE(cluster_->Produce(topic, 0, 5));
+    EXPECT_TRUE(cluster_->Commit(group, {{topic, 0, 15}}));
+  });
+  const auto start = std::chrono::steady_clock::now();
+  auto obs = source->Fetch();
+  consumer.join();
+  ASSERT_TRUE(obs) << obs.error().ToString();
+  // The commits were read after the new commit; the partition holds nothing to consume.
+  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(2000));
+  EXPECT_EQ(obs->partitions[0].committed, 15);
+  EXPECT_EQ(obs->partitions[0].high, 15);
+  EXPECT_EQ(obs->partitions[0].lag, 0);
+  EXPECT_EQ(obs->backlog, 0);
+  EXPECT_EQ(InvalidCommitPartitions(*obs), 0);
+
+  // A commit beyond the watermark asked again too is invalid: earliest counts all 4 held.
+  ASSERT_TRUE(cluster_->Commit(group, {{topic, 1, 9}}));
+  obs = source->Fetch();
+  ASSERT_TRUE(obs) << obs.error().ToString();
+  EXPECT_EQ(obs->partitions[1].high, 4);
+  EXPECT_EQ(obs->partitions[1].lag, 4);
+  EXPECT_EQ(InvalidCommitPartitions(*obs), 1);
 }
 
 TEST_F(KafkaSourceTest, PartitionsWithoutCommitFollowTheResetPolicy) {

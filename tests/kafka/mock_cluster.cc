@@ -86,6 +86,14 @@ Status MockCluster::SetLeader(const std::string& topic, int32_t partition, int32
       rd_kafka_mock_partition_set_leader(cluster_, topic.c_str(), partition, broker_id),
       "partition leader");
 }
+Status MockCluster::DelayNextRequest(int16_t api_key, int rtt_ms) {
+  for (int32_t id = 1; id <= brokers_; ++id) {
+    RETURN_IF_ERROR(MockStatus(rd_kafka_mock_broker_push_request_error_rtts(
+                                   cluster_, id, api_key, 1, RD_KAFKA_RESP_ERR_NO_ERROR, rtt_ms),
+                               "request delay"));
+  }
+  return OkStatus();
+}
 void MockCluster::PushRequestErrors(int16_t api_key, rd_kafka_resp_err_t error, size_t count) {
   std::vector<rd_kafka_resp_err_t> errors(count, error);
   rd_kafka_mock_push_request_errors_array(cluster_, api_key, count, errors.data());

@@ -27,6 +27,7 @@ using std::chrono::milliseconds;
 using testing::MockCluster;
 
 constexpr int16_t kApiOffsetFetch = 9;  // RD_KAFKAP_OffsetFetch (rdkafka_protocol.h)
+constexpr int16_t kApiFindCoordinator = 10;
 
 std::string Unique(const std::string& prefix) {
   static std::atomic<int> n{0};
@@ -444,6 +445,44 @@ TEST(SharedObserverDeathTest, AdminOffsetFetchOnAHandleWithoutGroupIdDiesOnNotCo
 
 // The same fault on the observer (its handle has a group.id): it survives, asks that group
 // again within the deadline, and every target, of that group or another, gets its observation.
+// KafkaSourceTest.ACommitReadAfterTheWatermarkIsNoInvalidCommit, for many targets: the union's
+// watermark is asked again where a group's commit lies beyond it, and a commit beyond the new
+// one too is still invalid.
+TEST_F(SharedObserverTest, ACommitReadAfterTheWatermarkIsNoInvalidCommit) {
+  const std::string topic = TopicWith({10, 4});
+  const std::string keeps_up = Unique("g"), behind = Unique("g"), reset = Unique("g");
+  ASSERT_TRUE(cluster_->Commit(keeps_up, {{topic, 0, 10}, {topic, 1, 4}}));
+  ASSERT_TRUE(cluster_->Commit(behind, {{topic, 0, 2}, {topic, 1, 4}}));
+  ASSERT_TRUE(cluster_->Commit(reset, {{topic, 0, 10}, {topic, 1, 9}}));  // 1: past the end
+  const std::vector<TargetQuery> targets = {Target({topic}, keeps_up, OffsetResetPolicy::kEarliest),
+                                            Target({topic}, behind, OffsetResetPolicy::kEarliest),
+                                            Target({topic}, reset, OffsetResetPolicy::kEarliest)};
+  auto observer = NewObserver();
+  // The observer's coordinator lookups are answered 2 s late: the commits are read after the
+  // group that keeps up consumed and committed 5 more.
+  ASSERT_TRUE(cluster_->DelayNextRequest(kApiFindCoordinator, 2000));
+  std::thread consumer([&] {
+    std::this_thread::sleep_for(milliseconds(1000));
+    EXPECT_TRUE(cluster_->Produce(topic, 0, 5));
+    EXPECT_TRUE(cluster_->Commit(keeps_up, {{topic, 0, 15}}));
+  });
+  const auto results = observer->Observe(targets);
+  consumer.join();
+  std::vector<Observation> got;
+  for (const auto& t : targets) {
+    const auto& r = results.at(t.key);
+    ASSERT_TRUE(r) << r.error().ToString();
+    got.push_back(*r);
+  }
+  EXPECT_EQ(got[0].partitions[0].committed, 15);
+  EXPECT_EQ(got[0].partitions[0].high, 15);
+  EXPECT_EQ(got[0].backlog, 0);
+  EXPECT_EQ(InvalidCommitPartitions(got[0]), 0);
+  EXPECT_EQ(got[1].backlog, 15 - 2);         // the newer watermark for every target
+  EXPECT_EQ(got[2].backlog, (15 - 10) + 4);  // earliest: partition 1 held 4, still past the end
+  EXPECT_EQ(InvalidCommitPartitions(got[2]), 1);
+}
+
 TEST_F(SharedObserverTest, SurvivesNotCoordinatorAndRetriesThatGroup) {
   const std::string topic = TopicWith({5, 5});
   const std::string g1 = Unique("g"), g2 = Unique("g"), g3 = Unique("g");
