@@ -54,7 +54,10 @@ class ConsumerWorld {
   // last step. False (see error()) when Kafka or the API server refused.
   bool Step() {
     const auto now = Clock::now();
-    if (!Produce(now) || !Pods(now)) return false;
+    Worst(longest_gap_, now - last_, "between steps", now);
+    if (!Produce(now)) return false;
+    Worst(longest_call_, Clock::now() - now, "producing", now);
+    if (!Pods(now)) return false;
     budget_ += std::min(ready_, o_.partitions) * o_.pod_rate * Seconds(now - last_);
     last_ = now;
     bool moved = false;
@@ -76,8 +79,18 @@ class ConsumerWorld {
     for (int p = 0; p < o_.partitions; ++p) {
       offsets.push_back({o_.topic, p, done_[static_cast<size_t>(p)]});
     }
+    const auto commit_at = Clock::now();
     if (auto s = kafka_.Commit(o_.group, offsets); !s) return Fail("commit: " + s.error().message);
+    Worst(longest_call_, Clock::now() - commit_at, "committing", now);
     return true;
+  }
+  // The world's own stalls, for a failure's message: the longest time between two steps and
+  // the longest produce or commit, each with when (seconds after the start) it ended. While
+  // the world stalls nothing arrives nor is consumed; the next step produces the stall's worth
+  // at once, which the daemon may see before its commit.
+  std::string stalls() const {
+    return "world: longest between steps " + longest_gap_.what + ", longest call " +
+           longest_call_.what;
   }
 
   // Steps every 100 ms until the count is at least `needed` and has not changed for
@@ -114,6 +127,16 @@ class ConsumerWorld {
 
  private:
   static double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+  struct Stall {
+    Clock::duration longest{};
+    std::string what = "none";
+  };
+  void Worst(Stall& s, Clock::duration d, const char* doing, Clock::time_point at) {
+    if (d <= s.longest) return;
+    s.longest = d;
+    s.what = std::to_string(Seconds(d)) + " s " + doing + " at " +
+             std::to_string(Seconds(at - start_)) + " s";
+  }
   bool Fail(std::string e) {
     error_ = std::move(e);
     return false;
@@ -163,6 +186,7 @@ class ConsumerWorld {
   int ready_ = 1;
   bool at_rest_ = false;
   int64_t rest_max_backlog_ = 0;
+  Stall longest_gap_, longest_call_;
   std::string error_;
 };
 

@@ -324,7 +324,7 @@ TEST_F(E2eTest, WaitPolicyLearnsThePodsRateSettlesAndKeepsItAcrossARestart) {
       << "the restarted daemon went below the pods that keep up\n"
       << story;
   if (before == WaitRun::kNeeded && exact) {
-    EXPECT_TRUE(story.empty()) << story;
+    EXPECT_TRUE(story.empty()) << story << world.stalls();
   }
   next->Signal(SIGTERM);
   EXPECT_EQ(next->Wait(seconds(5)), 0);
