@@ -324,7 +324,15 @@ TEST_F(E2eTest, WaitPolicyLearnsThePodsRateSettlesAndKeepsItAcrossARestart) {
       << "the restarted daemon went below the pods that keep up\n"
       << story;
   if (before == WaitRun::kNeeded && exact) {
-    EXPECT_TRUE(story.empty()) << story << world.stalls();
+    EXPECT_TRUE(story.empty()) << story << world.stalls() << "\nits warnings:\n"
+                               << [&] {
+                                    std::string warnings;
+                                    for (const auto& l : next->Lines()) {
+                                      if (l.find(R"("level":"warn)") != std::string::npos)
+                                        warnings += l + "\n";
+                                    }
+                                    return warnings;
+                                  }();
   }
   next->Signal(SIGTERM);
   EXPECT_EQ(next->Wait(seconds(5)), 0);
