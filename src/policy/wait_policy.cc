@@ -347,9 +347,11 @@ int32_t SmallestCount(const Fluid& f, int32_t n, int32_t most, double target, do
 // Whether `count` pods keep up with the learned mean arrival rate `rate` (σ its noise): a count
 // whose capacity is below it by more than kBand σ falls behind without end — its wait grows
 // past any horizon, even when the peak within the horizon looks under the target.
+bool Keeps(double mu, int32_t partitions, int32_t count, double rate, double sigma) {
+  return ConsumingPods(count, partitions) * mu >= rate - kBand * sigma;
+}
 bool Keeps(const Fluid& f, int32_t count, double rate, double sigma) {
-  const int32_t consumers = ConsumingPods(count, f.partitions);
-  return consumers * f.mu >= rate - kBand * sigma;
+  return Keeps(f.mu, f.partitions, count, rate, sigma);
 }
 
 // Returns true for a burst onset: a jump to at least twice the prediction (beyond 4σ).
@@ -1325,12 +1327,12 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
   // through a long climb, holding above it beyond that took `wait` past its cost); never above
   // the count now or what `wait` asks.
   if (allowed < n && w.trend * hold > kBand * w.sigma) {
-    const double rate = w.level + w.trend * hold - kBand * w.sigma;
     const double unmargined = std::max(1.0, ratio) * rule_spend - ours;
     const int64_t paid = unmargined >= 0 ? static_cast<int64_t>(unmargined / hold) : 0;
     int64_t carries = allowed;
     while (carries < std::min<int64_t>({n, count, paid}) &&
-           ConsumingPods(static_cast<int32_t>(carries), in.partition_count) * *w.mu < rate) {
+           !Keeps(*w.mu, in.partition_count, static_cast<int32_t>(carries),
+                  w.level + w.trend * hold, w.sigma)) {
       ++carries;
     }
     if (carries >= count) return count;  // what `wait` asked for stands, and its reason
