@@ -1,6 +1,8 @@
 #include "e2e/process.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -9,14 +11,16 @@
 
 #include <cstdio>
 #include <cstring>
-
-#include <httplib.h>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
 
 extern char** environ;
 
 namespace kafka_autoscaler::testing {
 
-Process::Process(std::vector<std::string> argv, std::map<std::string, std::string> env) {
+Process::Process(std::vector<std::string> argv, std::map<std::string, std::string> env)
+    : program_(argv.empty() ? std::string() : argv[0]) {
   int in[2], out[2], err[2];
   if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) return;
   // Build the environment before fork: only async-signal-safe calls after it.
@@ -62,6 +66,22 @@ Process::~Process() {
   CloseStdin();
   if (out_thread_.joinable()) out_thread_.join();
   if (err_thread_.joinable()) err_thread_.join();
+  if (pid_ > 0 && ::testing::Test::HasFailure()) KeepOutput();
+}
+
+void Process::KeepOutput() const {
+  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  const std::string name = test != nullptr ? test->name() : "unknown";
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("ka-failed-" + name + "-" + std::to_string(pid_) + ".log");
+  std::ofstream out(path);
+  std::lock_guard lock(mu_);
+  out << "# " << program_ << " (pid " << pid_ << "), exit "
+      << (status_ ? std::to_string(*status_) : std::string("unknown")) << "\n# stdout\n";
+  for (const auto& l : lines_) out << l << "\n";
+  out << partial_ << "\n# stderr\n" << stderr_;
+  std::cerr << "kept the output of " << program_ << " (pid " << pid_ << ") in " << path.string()
+            << "\n";
 }
 
 void Process::ReadLoop(int fd, bool is_stdout) {

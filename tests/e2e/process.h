@@ -1,7 +1,9 @@
 // Process: a child process for end-to-end tests — the real daemon binary, the mock Kafka
 // cluster, the test API server. Its stdin is a pipe the test writes lines to; its stdout and
 // stderr are collected by a reader thread, so a test can wait for a line or read everything
-// so far. The destructor kills (SIGKILL) and reaps a child still running. Thread-safe.
+// so far. The destructor kills (SIGKILL) and reaps a child still running; when the test has
+// failed by then, it writes what the child wrote to a file in the temporary folder and prints
+// its path (a CI log shows only part of a run's output). Thread-safe.
 #pragma once
 
 #include <sys/types.h>
@@ -47,7 +49,9 @@ class Process {
 
  private:
   void ReadLoop(int fd, bool is_stdout);
+  void KeepOutput() const;
 
+  std::string program_;
   pid_t pid_ = -1;
   int stdin_fd_ = -1;
   std::optional<int> status_;
