@@ -85,7 +85,7 @@ class ConsumerWorld {
     return true;
   }
   // The world's own stalls, for a failure's message: the longest time between two steps and
-  // the longest produce or commit, each with when (seconds after the start) it ended. While
+  // the longest produce or commit, each with when its step began (seconds after the start). While
   // the world stalls nothing arrives nor is consumed; the next step produces the stall's worth
   // at once, which the daemon may see before its commit.
   std::string stalls() const {
