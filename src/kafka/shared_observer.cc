@@ -485,7 +485,8 @@ class SharedObserverImpl final : public SharedObserver {
         const rd_kafka_topic_partition_t& e = list->elems[k];
         const auto at = all_index.Find(e.topic, e.partition);
         if (!at || marked[*at] || faults[*at] || !latest_seen[*at] ||
-            e.err != RD_KAFKA_RESP_ERR_NO_ERROR || e.offset <= all.partitions[*at].high) {
+            e.err != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            !IsInvalidCommit(all.partitions[*at].high, e.offset)) {
           continue;
         }
         marked[*at] = true;
