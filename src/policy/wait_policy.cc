@@ -26,8 +26,10 @@
 //      state is replaced by the first saturated sample. σ_μ, the pods' own noise relative to μ (a
 //      downstream whose speed varies), is the RMS EWMA of the saturated samples' relative residuals
 //      against an exact μ: saturated samples come when the pods are slow, and without it each one
-//      moved μ whole and a fast interval moved it back, every move a change of the count. Before
-//      the first such interval, one whose set grew gives a lower bound too (÷ its end's consumers).
+//      moved μ whole and a fast interval moved it back, every move a change of the count. An
+//      interval whose set grew gives a lower bound too (÷ its end's consumers): before the first
+//      sample, and with ticks so long that an up's pods drain a burst within the interval they
+//      join, the only one a burst gives.
 //      While μ is only a lower bound, scale-down assumes pods kProbe × faster: if they are not, the
 //      group saturates and μ becomes exact — or the policy must scale up again, within M of the
 //      probe or later from the probe's count at a rate the assumed pods would have carried,
@@ -520,6 +522,17 @@ double Rebalance(const WaitMemory& w, const PolicyConfig& c) {
   return w.rebalance.value_or(static_cast<double>(c.rate_rebalance.count()));
 }
 
+// 2. A lower bound on one pod's rate (an interval the pods were not all busy for) raises μ. An
+// exact μ it raises only beyond the pods' own noise (a pod that was fast for one interval is not
+// a faster pod); within it, it is averaged in.
+void RaiseToLowerBound(WaitMemory& w, double bound) {
+  if (bound <= 0 || (w.mu && bound <= *w.mu)) return;
+  const bool averaged =
+      w.mu && w.mu_exact &&
+      (bound - *w.mu) <= *w.mu * std::max(kJumpSigmas * w.mu_sigma, kJumpFraction);
+  w.mu = averaged ? *w.mu + kMuWeight * (bound - *w.mu) : bound;
+}
+
 // M = S + R + dt: how long a change takes to show in the pods' consumption, and how far back
 // scale-down looks ("capacity memory").
 double MemorySeconds(const WaitMemory& w, const PolicyConfig& c, double dt) {
@@ -724,23 +737,19 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       w.mu_exact = true;
       w.mu_restored = false;
       w.mu_confirmed_at = in.now;
-    } else if (per_pod > 0 && (!w.mu || per_pod > *w.mu)) {
-      // A lower bound raises μ. An exact μ it raises only beyond the pods' own noise (a pod
-      // that was fast for one interval is not a faster pod); within it, it is averaged in.
-      const bool averaged =
-          w.mu_exact &&
-          (per_pod - *w.mu) <= *w.mu * std::max(kJumpSigmas * w.mu_sigma, kJumpFraction);
-      w.mu = averaged ? *w.mu + kMuWeight * (per_pod - *w.mu) : per_pod;
+    } else {
+      RaiseToLowerBound(w, per_pod);
     }
-  } else if (!w.mu && consumed_known && ready_before >= 0 && ready > ready_before && dt > 0) {
-    // Before the first sample, an interval in which the consumer set grew still bounds μ from
-    // below: no more than its end's consumers consumed, and a pause only lowers what they did.
-    // Without it a group whose count grows at every tick (a minimum above the initial count,
-    // then a seed-rule climb) would stay on the seed rule. (A set that shrank waits for a
-    // clean interval: its larger end may have left at the start, a bound too loose to use.)
-    const int32_t most = ConsumingPods(ready, in.partition_count);
-    const double per_pod = consumed_rate / std::max(1, most);
-    if (most > 0 && per_pod > 0) w.mu = per_pod;
+  } else if (consumed_known && ready_before >= 0 && ready > ready_before && dt > 0) {
+    // An interval in which the consumer set grew bounds μ from below too: no more than its
+    // end's consumers consumed, and the joiners' start and the pause only lower what they did.
+    // Before the first sample, without it a group whose count grows at every tick (a minimum
+    // above the initial count, then a seed-rule climb) would stay on the seed rule. After it,
+    // with ticks long enough that an up's pods drain the backlog within the interval they join
+    // (a 60 s tick), no interval after a burst was both clean and saturated, μ stayed the load
+    // ÷ the count, and every burst was met with pods sized for that. (A set that shrank waits
+    // for a clean interval: its larger end may have left at the start, a bound too loose.)
+    RaiseToLowerBound(w, consumed_rate / std::max(1, ConsumingPods(ready, in.partition_count)));
   }
 
   // 2a. Pods that keep up never saturate, so a μ measured once stays exact however much faster
