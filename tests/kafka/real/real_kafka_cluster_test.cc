@@ -1,16 +1,24 @@
 // Faults only a real cluster shows, against three real brokers and one controller (shared by
 // every test of this binary). Every case runs the fault matrix's checks (RunFaultCase): no scale
 // on a failed observation, the error kind counted and logged, recovery within 2 ticks.
+// Also: a group that keeps up, read by observers whose commits come a round trip after the
+// watermarks (RealKafkaRace), and a SharedObserver under a hung coordinator (RealKafkaShared).
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <regex>
 #include <thread>
 
 #include "common/clock.h"
 #include "faults/harness.h"
+#include "kafka/kafka_source.h"
+#include "kafka/observation.h"
 #include "kafka/shared_observer.h"
 #include "real_kafka.h"
 #include "test_macros.h"
@@ -239,6 +247,103 @@ TEST(RealKafkaShared, SharedObserverSurvivesAHungCoordinator) {
       seconds(90)));
   ASSERT_TRUE(after);
   EXPECT_EQ(after->backlog, 6 * 3);
+}
+
+// A group that keeps up, on three brokers: its commits are answered by its coordinator and the
+// watermarks by each partition's leader, so a commit made between the two answers lies beyond
+// the watermark read (the mock cluster makes that certain with a late coordinator answer:
+// KafkaSourceTest.ACommitReadAfterTheWatermarkIsNoInvalidCommit). Here a thread produces one
+// record to each partition and commits it, as fast as the brokers answer, while both observers
+// (one target's KafkaMetricSource and the many targets' SharedObserver, the earliest reset
+// policy) read the group again and again: no commit is ever invalid, and no partition counts
+// whole (under earliest an invalid commit counted all 1,000+ records of its partition; read the
+// other way round, commits before watermarks, a partition shows the few records that arrived in
+// between, the lag a daemon cannot tell from a real one).
+TEST(RealKafkaRace, ACaughtUpGroupsCommitIsNeverReadAsInvalid) {
+  static SystemClock clock;
+  auto& c = kafka->client();
+  const std::string topic = "caught-up", group = "g-caught-up";
+  constexpr int kPartitions = 3;
+  ASSERT_OK(c.CreateTopic(topic, kPartitions, 1));  // each partition led by one of the brokers
+  constexpr int64_t kHeld = 1000;  // records in each partition before the group keeps up
+  ASSERT_OK(c.ProduceEach(topic, kPartitions, kHeld));
+  const auto commit_all = [&](int64_t offset) {
+    std::vector<CommitOffset> commits;
+    for (int p = 0; p < kPartitions; ++p) commits.push_back({topic, p, offset});
+    return c.Commit(group, commits);
+  };
+  ASSERT_OK(commit_all(kHeld));
+  EXPECT_GE(Coordinator(group), 0);
+  KafkaSourceOptions o;
+  o.bootstrap_servers = kafka->bootstrap();
+  o.topics = {topic};
+  o.group = group;
+  o.offset_reset = config::OffsetResetPolicy::kEarliest;
+  o.timeout = seconds(20);
+  const std::vector<TargetQuery> targets = {{.key = "prod/caught-up",
+                                             .topics = {topic},
+                                             .group = group,
+                                             .offset_reset = config::OffsetResetPolicy::kEarliest}};
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> rounds{0};
+  std::string failed;  // the committer's first error (read after join)
+  std::thread committer([&] {
+    for (int64_t offset = kHeld + 1; !stop; ++offset) {
+      const Status produced = c.ProduceEach(topic, kPartitions, 1);
+      const Status committed = produced ? commit_all(offset) : produced;
+      if (!committed) {
+        failed = committed.error().message;
+        return;
+      }
+      ++rounds;
+    }
+  });
+  // Stops and joins the committer however the test ends (an ASSERT returns from here).
+  const std::unique_ptr<std::thread, std::function<void(std::thread*)>> joined(
+      &committer, [&stop](std::thread* t) {
+        stop = true;
+        if (t->joinable()) t->join();
+      });
+  int fetches = 0, invalid = 0;
+  int64_t most = 0;
+  std::string seen;  // the first observation that went wrong
+  const auto look = [&](const char* who, const Result<Observation>& r) {
+    ASSERT_TRUE(r) << who << ": " << r.error().message;
+    ++fetches;
+    most = std::max(most, r->backlog);
+    if (InvalidCommitPartitions(*r) > 0) {
+      ++invalid;
+      if (seen.empty()) {
+        seen = std::string(who) + ": backlog " + std::to_string(r->backlog);
+        for (const auto& p : r->partitions) {
+          seen += " [" + std::to_string(p.partition) + " high " + std::to_string(p.high) +
+                  " committed " + (p.committed ? std::to_string(*p.committed) : "none") + "]";
+        }
+      }
+    }
+  };
+  for (const auto until = std::chrono::steady_clock::now() + seconds(20);
+       std::chrono::steady_clock::now() < until && !HasFatalFailure();) {
+    // A new observer each time: its first look asks for the group's coordinator before it
+    // can ask for the commits, so they are read a round trip after the watermarks (a restarted
+    // daemon's first tick, a coordinator that moved).
+    auto source = KafkaMetricSource::Create(o, clock);
+    ASSERT_TRUE(source) << source.error().message;
+    look("KafkaMetricSource", (*source)->Fetch());
+    auto observer = SharedObserver::Create(
+        {.bootstrap_servers = kafka->bootstrap(), .timeout = seconds(20)}, clock);
+    ASSERT_TRUE(observer) << observer.error().message;
+    look("SharedObserver", (*observer)->Observe(targets).at("prod/caught-up"));
+  }
+  stop = true;
+  committer.join();  // before reading what it wrote
+  std::cout << "caught-up group: " << rounds << " produce+commit rounds, " << fetches
+            << " observations, " << invalid << " with an invalid commit, most waiting " << most
+            << "\n";
+  EXPECT_TRUE(failed.empty()) << failed;
+  EXPECT_GE(rounds, 100) << "the group did not keep committing";
+  EXPECT_EQ(invalid, 0) << "first: " << seen;
+  EXPECT_LT(most, kHeld) << "a partition counted whole";
 }
 
 }  // namespace
