@@ -104,13 +104,17 @@ std::vector<PartitionList> ChunksOf(const Observation& obs, int64_t offset, size
   return chunks;
 }
 
-std::optional<Error> MissingPartitions(const std::vector<bool>& seen, std::string_view what) {
-  const auto missing = std::count(seen.begin(), seen.end(), false);
-  if (missing == 0) return std::nullopt;
+Error LacksPartitions(std::string_view what, int64_t missing) {
   return Error{ErrorCode::kIncomplete,
                std::string(what) + " answer lacks " + std::to_string(missing) + " partition(s)",
                {},
                std::nullopt};
+}
+
+std::optional<Error> MissingPartitions(const std::vector<bool>& seen, std::string_view what) {
+  const auto missing = std::count(seen.begin(), seen.end(), false);
+  if (missing == 0) return std::nullopt;
+  return LacksPartitions(what, missing);
 }
 
 void CheckComplete(const std::vector<bool>& seen, std::string_view what, ErrorCollector& errors) {

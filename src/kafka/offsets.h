@@ -113,6 +113,8 @@ void ApplyOffsets(const rd_kafka_topic_partition_list_t* list, const PartitionIn
 // The "answer lacks n partition(s)" error (stale: a retry may cure it) when `seen` has gaps.
 [[nodiscard]] std::optional<Error> MissingPartitions(const std::vector<bool>& seen,
                                                      std::string_view what);
+// The kIncomplete error of an answer that lacks `missing` partitions.
+[[nodiscard]] Error LacksPartitions(std::string_view what, int64_t missing);
 void CheckComplete(const std::vector<bool>& seen, std::string_view what, ErrorCollector& errors);
 
 // Runs rd_kafka_offsets_for_times (synchronous; one ListOffsets request per leader broker of
@@ -159,7 +161,7 @@ template <typename OnError>
       on_error);
   for (size_t i : ahead) {
     if (!seen[i]) {
-      on_error(i, *MissingPartitions({false}, "list offsets (latest)"), true);
+      on_error(i, LacksPartitions("list offsets (latest)", 1), true);
     }
   }
   return RD_KAFKA_RESP_ERR_NO_ERROR;
