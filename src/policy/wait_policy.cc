@@ -61,8 +61,9 @@
 //      since the tick that saw it consumed nothing with work waiting at both ends, the pause
 //      is still on; the interval in which it ends is no μ sample. A pause longer than assumed
 //      (before a scale-down timed it) read as pods several times slower.
-//   3c. For the cost ceiling's replay (10), S and R finer than a tick: the interval in which an
-//      up's pods joined a saturated group (all worked), with an exact μ of steady pods
+//   3c. For the cost ceiling's replay (10), S and R finer than a tick (and, once a join was
+//      timed, the S of the prediction, 4-6, and of M): the interval in which an up's pods
+//      joined a saturated group (all worked), with an exact μ of steady pods
 //      (σ_μ ≤ kJumpFraction), consumed μ (m (S − a) + k (b − S − R)) for the m consumers it
 //      began with, the k it ended with and the bracket (a, b]: (k − m) S + k R =
 //      k b − m a − consumed / μ — when it consumed more than the m could alone (the pause
@@ -533,10 +534,21 @@ void RaiseToLowerBound(WaitMemory& w, double bound) {
   w.mu = averaged ? *w.mu + kMuWeight * (bound - *w.mu) : bound;
 }
 
+ReplayTiming TimedForReplay(const WaitMemory& w, double dt, double rebalance);
+
+// 3c. The S the prediction and M use: what the joins' consumption timed, once any join was
+// timed (within S's bracket), else the bracket's upper end. The bracket is a tick wide: its
+// upper end sized ups for pods up to a tick later than they came and held every count up to a
+// tick longer (with a 60 s tick, a minute).
+double PredictionStartup(const WaitMemory& w, const PolicyConfig& c, double dt) {
+  if (w.join_fit.samples == 0) return w.startup;
+  return TimedForReplay(w, dt, Rebalance(w, c)).startup;
+}
+
 // M = S + R + dt: how long a change takes to show in the pods' consumption, and how far back
 // scale-down looks ("capacity memory").
 double MemorySeconds(const WaitMemory& w, const PolicyConfig& c, double dt) {
-  return w.startup + Rebalance(w, c) + dt;
+  return PredictionStartup(w, c, dt) + Rebalance(w, c) + dt;
 }
 
 // 3c. One join in the fit: (k − m) S + k R = y, as a running mean of the last kFitMemory.
@@ -880,23 +892,24 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   cap_out = cap;
 
   // 4. "Keep the current count".
+  const double startup = PredictionStartup(w, c, dt);  // 3c
   Fluid f;
   f.backlog = backlog;
   f.lambda = lambda;
   f.band = kBand * w.sigma;
   f.sample_seconds = dt;
   f.rise = std::max(0.0, w.trend);
-  f.rise_for = w.startup;
+  f.rise_for = startup;
   f.mu = mu;
   f.partitions = in.partition_count;
   f.rebalance = rebalance;
-  f.horizon = w.startup + kHorizonBeyondStartup;
+  f.horizon = startup + kHorizonBeyondStartup;
   f.ready = ready;
   f.starting = std::max(0, n - ready);
   f.starting_at =
-      w.up_at ? std::max(0.0, w.startup - std::chrono::duration<double>(in.now - *w.up_at).count())
-              : w.startup / 2;
-  f.startup = w.startup;
+      w.up_at ? std::max(0.0, startup - std::chrono::duration<double>(in.now - *w.up_at).count())
+              : startup / 2;
+  f.startup = startup;
   const double keep = PeakWait(f, 0);
   detail.predicted_peak_wait_s = keep;
 
@@ -928,7 +941,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   // 5. Up, once, to the smallest count that keeps the wait under the target.
   // Messages that arrive before new pods could consume have a wait no count changes much; a
   // count is judged on those arriving from then on.
-  const double effect = w.startup + rebalance;
+  const double effect = startup + rebalance;
   // 5d. A probe stands until the pods show it wrong: within M of a scale-down that assumed pods
   // kProbe × faster (μ only a lower bound), with the count it went to and no more waiting than
   // is in flight, "keep" is judged with the pods it assumed. Judged with the lower bound, the
@@ -957,7 +970,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     // held for a wait far under the target cost what the target does not ask for.
     if (choice > n && dt > 0) {
       Fluid later = f;
-      later.startup = w.startup + dt;
+      later.startup = startup + dt;
       if (PeakWait(later, choice - n) <= target) {
         detail.why = "up_later";
         return n;
