@@ -9,9 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <iostream>
-#include <memory>
 #include <regex>
 #include <thread>
 
@@ -284,11 +282,11 @@ TEST(RealKafkaRace, ACaughtUpGroupsCommitIsNeverReadAsInvalid) {
                                              .topics = {topic},
                                              .group = group,
                                              .offset_reset = config::OffsetResetPolicy::kEarliest}};
-  std::atomic<bool> stop{false};
   std::atomic<int64_t> rounds{0};
   std::string failed;  // the committer's first error (read after join)
-  std::thread committer([&] {
-    for (int64_t offset = kHeld + 1; !stop; ++offset) {
+  // A jthread: stopped and joined however the test ends (an ASSERT returns from here).
+  std::jthread committer([&](const std::stop_token& stop) {
+    for (int64_t offset = kHeld + 1; !stop.stop_requested(); ++offset) {
       const Status produced = c.ProduceEach(topic, kPartitions, 1);
       const Status committed = produced ? commit_all(offset) : produced;
       if (!committed) {
@@ -298,12 +296,6 @@ TEST(RealKafkaRace, ACaughtUpGroupsCommitIsNeverReadAsInvalid) {
       ++rounds;
     }
   });
-  // Stops and joins the committer however the test ends (an ASSERT returns from here).
-  const std::unique_ptr<std::thread, std::function<void(std::thread*)>> joined(
-      &committer, [&stop](std::thread* t) {
-        stop = true;
-        if (t->joinable()) t->join();
-      });
   int fetches = 0, invalid = 0;
   int64_t most = 0;
   std::string seen;  // the first observation that went wrong
@@ -335,7 +327,7 @@ TEST(RealKafkaRace, ACaughtUpGroupsCommitIsNeverReadAsInvalid) {
     ASSERT_TRUE(observer) << observer.error().message;
     look("SharedObserver", (*observer)->Observe(targets).at("prod/caught-up"));
   }
-  stop = true;
+  committer.request_stop();
   committer.join();  // before reading what it wrote
   std::cout << "caught-up group: " << rounds << " produce+commit rounds, " << fetches
             << " observations, " << invalid << " with an invalid commit, most waiting " << most
