@@ -169,9 +169,11 @@
 //      over its window — the replay's queue drains at the learned μ, ours at the pods' true
 //      rate) by what the budget pays for over M, and is never lowered by the ceiling; over
 //      budget it is held to the rule's count, a scale-down if need be (why = cost_ceiling) —
-//      but not down into a rise: while λ's trend over M exceeds kBand σ, the rule's count falls
-//      behind the load (the rule waits for its lag) and such a down was undone by an up within
-//      minutes, so it stops at the count that carries λ M ahead, less kBand σ, never above n.
+//      but not down into a rise, nor below the load: while λ's trend over M exceeds kBand σ, the
+//      rule's count falls behind the load (the rule waits for its lag), and a count that does
+//      not carry λ now falls behind at once; such downs were undone by an up within minutes, so
+//      it stops at the count that carries λ (M ahead while it rises), less kBand σ, as far as
+//      the budget pays for it without its margin, never above n.
 //      Pre-scales are left alone. The wait is then the rule's at worst, usually better: the
 //      count comes when the wait needs it, not when the lag has crossed the threshold.
 // Every threshold is in seconds of wait or in σ; none is in messages or pods (the ceiling's
@@ -1341,20 +1343,22 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
                         ? std::max<int64_t>({rule_pods, n, static_cast<int64_t>(budget / hold)})
                         : rule_pods;
   if (count <= allowed) return count;
-  // Not down into a rise: while the arrival rate climbs beyond its noise over M, the rule's
-  // count falls behind it (the rule waits for its lag to grow) and a down to it is undone by an
-  // up within minutes, two changes and two pauses for the pod-seconds of M. Such a down stops
-  // at the count that carries the rate M ahead, less its noise band, as far as the budget pays
-  // for it without its margin (the margin is for the replay's error; where the rule runs lean
-  // through a long climb, holding above it beyond that took `wait` past its cost); never above
-  // the count now or what `wait` asks.
-  if (allowed < n && w.trend * hold > kBand * w.sigma) {
+  // Not down into a rise, nor below the load: while the arrival rate climbs beyond its noise
+  // over M, the rule's count falls behind it (the rule waits for its lag to grow), and a count
+  // that does not keep up with the rate now falls behind at once; a down to either was undone
+  // by an up within minutes, two changes and two pauses for the pod-seconds of M. Such a down
+  // stops at the count that carries the rate (M ahead while it rises), less its noise band, as
+  // far as the budget pays for it without its margin (the margin is for the replay's error;
+  // where the rule runs lean through a long climb, holding above it beyond that took `wait`
+  // past its cost); never above the count now or what `wait` asks.
+  if (allowed < n) {
     const double unmargined = std::max(1.0, ratio) * rule_spend - ours;
     const int64_t paid = unmargined >= 0 ? static_cast<int64_t>(unmargined / hold) : 0;
+    const bool rising = w.trend * hold > kBand * w.sigma;
+    const double rate = w.level + (rising ? w.trend * hold : 0.0);
     int64_t carries = allowed;
     while (carries < std::min<int64_t>({n, count, paid}) &&
-           !Keeps(*w.mu, in.partition_count, static_cast<int32_t>(carries),
-                  w.level + w.trend * hold, w.sigma)) {
+           !Keeps(*w.mu, in.partition_count, static_cast<int32_t>(carries), rate, w.sigma)) {
       ++carries;
     }
     if (carries >= count) return count;  // what `wait` asked for stands, and its reason

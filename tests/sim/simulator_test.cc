@@ -757,6 +757,38 @@ TEST(SimulatorTest, TheCostCeilingHoldsWaitNoLowerThanTheLagRuleOnItsOwnLag) {
   EXPECT_LT(wait->metrics.max_backlog, 20000);
 }
 
+// The cost ceiling's scale-downs (`why` = cost_ceiling) of a run that the next change undid by an
+// up within 120 s, described; `downs` counts every such scale-down.
+std::vector<std::string> CeilingDownsUndone(const PolicyRun& run, int& downs) {
+  struct Change {
+    double t;
+    int32_t from, to;
+    std::string why;
+  };
+  std::vector<Change> changes;
+  for (const auto& d : run.decisions) {
+    std::map<std::string, std::string> a(d.attributes.begin(), d.attributes.end());
+    const int32_t from = std::stoi(a["kafka_autoscaler.replicas.current"]);
+    const int32_t to = std::stoi(a["kafka_autoscaler.replicas.desired"]);
+    if (from != to) changes.push_back({d.t_seconds, from, to, a["kafka_autoscaler.wait.why"]});
+  }
+  std::vector<std::string> undone;
+  downs = 0;
+  for (size_t i = 0; i < changes.size(); ++i) {
+    if (changes[i].why != "cost_ceiling" || changes[i].to >= changes[i].from) continue;
+    ++downs;
+    if (i + 1 < changes.size()) {
+      const Change& next = changes[i + 1];
+      if (next.to > next.from && next.t - changes[i].t <= 120) {
+        undone.push_back("the ceiling's down at " + std::to_string(changes[i].t) + " s (" +
+                         std::to_string(changes[i].from) + " -> " + std::to_string(changes[i].to) +
+                         ") undone at " + std::to_string(next.t) + " s");
+      }
+    }
+  }
+  return undone;
+}
+
 // The ceiling does not scale down into a rise (issue 18, thirty-fourth round;
 // tests/sim/testdata/ceiling-sawtooth.yaml): on each climb of the saw the lag rule lets its lag
 // grow before it adds a pod, and the ceiling took `wait` down to the rule's count, which fell
@@ -768,29 +800,8 @@ TEST(SimulatorTest, TheCostCeilingDoesNotScaleDownIntoARise) {
   ASSERT_EQ(runs.size(), 2U);
   const PolicyRun& keda = runs[0];
   const PolicyRun& wait = runs[1];
-  struct Change {
-    double t;
-    int32_t from, to;
-    std::string why;
-  };
-  std::vector<Change> changes;
-  for (const auto& d : wait.decisions) {
-    std::map<std::string, std::string> a(d.attributes.begin(), d.attributes.end());
-    const int32_t from = std::stoi(a["kafka_autoscaler.replicas.current"]);
-    const int32_t to = std::stoi(a["kafka_autoscaler.replicas.desired"]);
-    if (from != to) changes.push_back({d.t_seconds, from, to, a["kafka_autoscaler.wait.why"]});
-  }
   int ceiling_downs = 0;
-  for (size_t i = 0; i < changes.size(); ++i) {
-    if (changes[i].why != "cost_ceiling" || changes[i].to >= changes[i].from) continue;
-    ++ceiling_downs;
-    if (i + 1 < changes.size()) {
-      const Change& next = changes[i + 1];
-      EXPECT_FALSE(next.to > next.from && next.t - changes[i].t <= 120)
-          << "the ceiling's down at " << changes[i].t << " s (" << changes[i].from << " -> "
-          << changes[i].to << ") undone at " << next.t << " s";
-    }
-  }
+  for (const auto& undone : CeilingDownsUndone(wait, ceiling_downs)) ADD_FAILURE() << undone;
   EXPECT_LT(wait.metrics.scale_events, keda.metrics.scale_events) << ceiling_downs;
   EXPECT_LT(wait.metrics.pod_seconds, keda.metrics.pod_seconds);
   EXPECT_LT(wait.metrics.p99_wait_seconds, keda.metrics.p99_wait_seconds);
@@ -809,6 +820,26 @@ TEST(SimulatorTest, TheCostCeilingHoldsARiseOnlyAsFarAsTheRulesSpendPays) {
   const auto summary = SummarizeAgainstKeda(*table);
   ASSERT_EQ(summary.size(), 1U);
   EXPECT_EQ(summary[0].pod_s_over_5pct, 0) << summary[0].pod_s_median << "x keda-hpa's";
+}
+
+// Nor below the load (tests/sim/testdata/ceiling-below-the-load.yaml, issue 18, thirty-seventh
+// round): a climb too gentle for the rise test (the rate's trend over M within its noise), and
+// the ceiling took `wait` down to the lag rule's count below what carried the rate then — 6 -> 5
+// -> 4 pods at 354 msg/s of pods of 57 — each down undone within a minute; p99 76 s against
+// keda-hpa's 68, 29 scale events against 9. A down the ceiling forces stops at the count that
+// keeps up with the rate now (less its noise band), as far as the rule's spend pays for it:
+// 5 of those downs were undone within 120 s, now one, where it did not pay (3 -> 2 at 990 s,
+// our spend 15 % above the replay's; keda-hpa itself went 3 -> 2 -> 3 there).
+TEST(SimulatorTest, TheCostCeilingDoesNotScaleDownBelowTheLoad) {
+  const auto runs = RunTestdata("ceiling-below-the-load.yaml", {"keda-hpa", "wait"});
+  ASSERT_EQ(runs.size(), 2U);
+  const PolicyRun& keda = runs[0];
+  const PolicyRun& wait = runs[1];
+  int ceiling_downs = 0;
+  const auto undone = CeilingDownsUndone(wait, ceiling_downs);
+  EXPECT_LE(undone.size(), 1U) << ::testing::PrintToString(undone);
+  EXPECT_LT(wait.metrics.p99_wait_seconds, keda.metrics.p99_wait_seconds);
+  EXPECT_LT(wait.metrics.scale_events, 2 * keda.metrics.scale_events) << ceiling_downs;
 }
 
 // The replay learns as the policy does: its first ticks run with the 30 s start-up prior while
