@@ -167,7 +167,10 @@
 //      the floor for the rest of the window. Within budget the count may exceed the rule's (the
 //      highest of its pods, its next sync's proposal and what it would keep for our own lag
 //      over its window — the replay's queue drains at the learned μ, ours at the pods' true
-//      rate) by what the budget pays for over M, and is never lowered by the ceiling; over
+//      rate) by what the budget pays for over M — a loan, at a ratio lowered by as much as our
+//      spend so far is above the rule's (reckoned with our count at the floor after M, the
+//      loans of a load that held it above were never repaid) — and is never lowered by the
+//      ceiling; over
 //      budget it is held to the rule's count, a scale-down if need be (why = cost_ceiling) —
 //      but not down into a rise, nor below the load: while λ's trend over M exceeds kBand σ, the
 //      rule's count falls behind the load (the rule waits for its lag), and a count that does
@@ -1278,9 +1281,10 @@ ReplayTiming TimedForReplay(const WaitMemory& w, double dt, double rebalance) {
 // window from now, the budget is c × (what the rule spent, weighted over kCeilingSeconds, plus
 // what its window binds it to spend) − what we spent − the count held for M − the floor after
 // that. Within budget the count may exceed the rule's pods (or what its next sync proposes, or
-// what it would keep for our lag) by what the budget pays for over M, and is never lowered;
-// over budget it is held to that count, a scale-down if need be, but not below what carries a
-// rising load M ahead. Pre-scales are left alone.
+// what it would keep for our lag) by what the budget pays for over M at a ratio lowered by as
+// much as our spend so far is above the rule's, and is never lowered; over budget it is held
+// to that count, a scale-down if need be, but not below what carries the load (M ahead while
+// it rises). Pre-scales are left alone.
 int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, WaitDetail& detail,
                double dt, int64_t count) {
   if (c.cost_ceiling <= 0 || !w.mu || !w.has_level) return count;
@@ -1339,9 +1343,15 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
   const double rule_spend = s.rule_pod_seconds + LagShadowCommitted(rule, s, proposal, window);
   const double ours = s.own_pod_seconds + lowest * (window - hold);
   const double budget = ratio * rule_spend - ours;
-  int64_t allowed = budget >= 0
-                        ? std::max<int64_t>({rule_pods, n, static_cast<int64_t>(budget / hold)})
-                        : rule_pods;
+  // A loan (a count above both ours and the rule's) is reckoned with our count at the floor
+  // after M, which the load may not allow: where it held ours above, the loans were never repaid
+  // and our spend stayed above the rule's. The ratio a loan may reach falls by as much as our
+  // spend so far is above the rule's; holding the count we have is judged as before.
+  const double over =
+      s.rule_pod_seconds > 0 ? std::max(0.0, s.own_pod_seconds / s.rule_pod_seconds - 1) : 0;
+  const double loan = ((ratio - over) * rule_spend - ours) / hold;
+  int64_t allowed =
+      budget >= 0 ? std::max<int64_t>({rule_pods, n, static_cast<int64_t>(loan)}) : rule_pods;
   if (count <= allowed) return count;
   // Not down into a rise, nor below the load: while the arrival rate climbs beyond its noise
   // over M, the rule's count falls behind it (the rule waits for its lag to grow), and a count
