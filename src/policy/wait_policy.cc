@@ -170,13 +170,12 @@
 //      rate) by what the budget pays for over M — a loan, at a ratio lowered by as much as our
 //      spend so far is above the rule's (reckoned with our count at the floor after M, the
 //      loans of a load that held it above were never repaid) — and is never lowered by the
-//      ceiling; over
-//      budget it is held to the rule's count, a scale-down if need be (why = cost_ceiling) —
-//      but not down into a rise, nor below the load: while λ's trend over M exceeds kBand σ, the
-//      rule's count falls behind the load (the rule waits for its lag), and a count that does
-//      not carry λ now falls behind at once; such downs were undone by an up within minutes, so
-//      it stops at the count that carries λ (M ahead while it rises), less kBand σ, as far as
-//      the budget pays for it without its margin, never above n.
+//      ceiling; over budget it is held to the rule's count, a scale-down if need be (why =
+//      cost_ceiling) — but not down into a rise, nor below the load: while λ's trend over M
+//      exceeds kBand σ, the rule's count falls behind the load (the rule waits for its lag),
+//      and a count that does not carry λ now falls behind at once; such downs were undone by
+//      an up within minutes, so it stops at the count that carries λ (M ahead while it rises),
+//      less kBand σ, as far as the budget pays for it without its margin, never above n.
 //      Pre-scales are left alone. The wait is then the rule's at worst, usually better: the
 //      count comes when the wait needs it, not when the lag has crossed the threshold.
 // Every threshold is in seconds of wait or in σ; none is in messages or pods (the ceiling's
