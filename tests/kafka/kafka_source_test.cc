@@ -23,6 +23,8 @@ using testing::MockCluster;
 constexpr int16_t kApiListOffsets = 2;
 constexpr int16_t kApiOffsetFetch = 9;
 constexpr int16_t kApiFindCoordinator = 10;
+constexpr int kDelayedLookups =
+    4;  // per broker: every coordinator lookup of a test's first seconds
 
 // Unique names so that no two tests share a topic or a group.
 std::string Unique(const std::string& prefix) {
@@ -129,10 +131,12 @@ TEST_F(KafkaSourceTest, ACommitReadAfterTheWatermarkIsNoInvalidCommit) {
   const std::string group = Unique("g");
   // Also caches the coordinator in the committing client: its commit below asks no broker.
   ASSERT_TRUE(cluster_->Commit(group, {{topic, 0, 10}, {topic, 1, 4}}));
+  // The source's coordinator lookups are answered 2 s late: its OffsetFetch goes out after the
+  // watermarks were read, and after the group consumed and committed 5 more. Every lookup of
+  // the first seconds, not one per broker: with one, the source once (ASan, in CI) had its
+  // answer after 1.0 s, before the commit — some lookup went undelayed.
+  ASSERT_TRUE(cluster_->DelayNextRequests(kApiFindCoordinator, 2000, kDelayedLookups));
   auto source = NewSource(Options({topic}, group, OffsetResetPolicy::kEarliest));
-  // The source's coordinator lookup is answered 2 s late: its OffsetFetch goes out after the
-  // watermarks were read, and after the group consumed and committed 5 more.
-  ASSERT_TRUE(cluster_->DelayNextRequest(kApiFindCoordinator, 2000));
   std::thread consumer([&] {
     std::this_thread::sleep_for(milliseconds(1000));
     EXPECT_TRUE(cluster_->Produce(topic, 0, 5));

@@ -86,11 +86,13 @@ Status MockCluster::SetLeader(const std::string& topic, int32_t partition, int32
       rd_kafka_mock_partition_set_leader(cluster_, topic.c_str(), partition, broker_id),
       "partition leader");
 }
-Status MockCluster::DelayNextRequest(int16_t api_key, int rtt_ms) {
+Status MockCluster::DelayNextRequests(int16_t api_key, int rtt_ms, int count) {
   for (int32_t id = 1; id <= brokers_; ++id) {
-    RETURN_IF_ERROR(MockStatus(rd_kafka_mock_broker_push_request_error_rtts(
-                                   cluster_, id, api_key, 1, RD_KAFKA_RESP_ERR_NO_ERROR, rtt_ms),
-                               "request delay"));
+    for (int k = 0; k < count; ++k) {
+      RETURN_IF_ERROR(MockStatus(rd_kafka_mock_broker_push_request_error_rtts(
+                                     cluster_, id, api_key, 1, RD_KAFKA_RESP_ERR_NO_ERROR, rtt_ms),
+                                 "request delay"));
+    }
   }
   return OkStatus();
 }

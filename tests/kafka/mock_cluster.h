@@ -61,9 +61,9 @@ class MockCluster {
   [[nodiscard]] Status SetGroupCoordinator(const std::string& group, int32_t broker_id);
   // Makes `broker_id` the leader of one partition.
   [[nodiscard]] Status SetLeader(const std::string& topic, int32_t partition, int32_t broker_id);
-  // Each broker answers its next request of `api_key` (any client) `rtt_ms` late; the answer
-  // is what the broker knew when the request came.
-  [[nodiscard]] Status DelayNextRequest(int16_t api_key, int rtt_ms);
+  // Each broker answers its next `count` requests of `api_key` (any client) `rtt_ms` late; the
+  // answer is what the broker knew when the request came.
+  [[nodiscard]] Status DelayNextRequests(int16_t api_key, int rtt_ms, int count);
   // The next `count` requests of `api_key` (any client) fail with `error`.
   void PushRequestErrors(int16_t api_key, rd_kafka_resp_err_t error, size_t count);
   void ClearRequestErrors(int16_t api_key);

@@ -28,6 +28,8 @@ using testing::MockCluster;
 
 constexpr int16_t kApiOffsetFetch = 9;  // RD_KAFKAP_OffsetFetch (rdkafka_protocol.h)
 constexpr int16_t kApiFindCoordinator = 10;
+constexpr int kDelayedLookups =
+    4;  // per broker: every coordinator lookup of a test's first seconds
 
 std::string Unique(const std::string& prefix) {
   static std::atomic<int> n{0};
@@ -457,10 +459,11 @@ TEST_F(SharedObserverTest, ACommitReadAfterTheWatermarkIsNoInvalidCommit) {
   const std::vector<TargetQuery> targets = {Target({topic}, keeps_up, OffsetResetPolicy::kEarliest),
                                             Target({topic}, behind, OffsetResetPolicy::kEarliest),
                                             Target({topic}, reset, OffsetResetPolicy::kEarliest)};
-  auto observer = NewObserver();
   // The observer's coordinator lookups are answered 2 s late: the commits are read after the
-  // group that keeps up consumed and committed 5 more.
-  ASSERT_TRUE(cluster_->DelayNextRequest(kApiFindCoordinator, 2000));
+  // group that keeps up consumed and committed 5 more (every lookup of the first seconds, as in
+  // KafkaSourceTest.ACommitReadAfterTheWatermarkIsNoInvalidCommit).
+  ASSERT_TRUE(cluster_->DelayNextRequests(kApiFindCoordinator, 2000, kDelayedLookups));
+  auto observer = NewObserver();
   std::thread consumer([&] {
     std::this_thread::sleep_for(milliseconds(1000));
     EXPECT_TRUE(cluster_->Produce(topic, 0, 5));
