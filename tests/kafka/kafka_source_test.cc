@@ -23,8 +23,6 @@ using testing::MockCluster;
 constexpr int16_t kApiListOffsets = 2;
 constexpr int16_t kApiOffsetFetch = 9;
 constexpr int16_t kApiFindCoordinator = 10;
-constexpr int kDelayedLookups =
-    4;  // per broker: every coordinator lookup of a test's first seconds
 
 // Unique names so that no two tests share a topic or a group.
 std::string Unique(const std::string& prefix) {
@@ -135,7 +133,7 @@ TEST_F(KafkaSourceTest, ACommitReadAfterTheWatermarkIsNoInvalidCommit) {
   // watermarks were read, and after the group consumed and committed 5 more. Every lookup of
   // the first seconds, not one per broker: with one, the source once (ASan, in CI) had its
   // answer after 1.0 s, before the commit — some lookup went undelayed.
-  ASSERT_TRUE(cluster_->DelayNextRequests(kApiFindCoordinator, 2000, kDelayedLookups));
+  ASSERT_TRUE(cluster_->DelayNextRequests(kApiFindCoordinator, 2000, MockCluster::kEarlyRequests));
   auto source = NewSource(Options({topic}, group, OffsetResetPolicy::kEarliest));
   std::thread consumer([&] {
     std::this_thread::sleep_for(milliseconds(1000));

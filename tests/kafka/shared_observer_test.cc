@@ -28,8 +28,6 @@ using testing::MockCluster;
 
 constexpr int16_t kApiOffsetFetch = 9;  // RD_KAFKAP_OffsetFetch (rdkafka_protocol.h)
 constexpr int16_t kApiFindCoordinator = 10;
-constexpr int kDelayedLookups =
-    4;  // per broker: every coordinator lookup of a test's first seconds
 
 std::string Unique(const std::string& prefix) {
   static std::atomic<int> n{0};
@@ -462,7 +460,7 @@ TEST_F(SharedObserverTest, ACommitReadAfterTheWatermarkIsNoInvalidCommit) {
   // The observer's coordinator lookups are answered 2 s late: the commits are read after the
   // group that keeps up consumed and committed 5 more (every lookup of the first seconds, as in
   // KafkaSourceTest.ACommitReadAfterTheWatermarkIsNoInvalidCommit).
-  ASSERT_TRUE(cluster_->DelayNextRequests(kApiFindCoordinator, 2000, kDelayedLookups));
+  ASSERT_TRUE(cluster_->DelayNextRequests(kApiFindCoordinator, 2000, MockCluster::kEarlyRequests));
   auto observer = NewObserver();
   std::thread consumer([&] {
     std::this_thread::sleep_for(milliseconds(1000));
