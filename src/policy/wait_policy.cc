@@ -1367,8 +1367,11 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
   const bool rising = w.trend * hold > kBand * w.sigma;
   const double reach =
       rising || s.t < kLoanYoungWindows * window ? window : std::clamp(kLoanSeconds, hold, window);
-  const double loan_rule = s.rule_pod_seconds + LagShadowCommitted(rule, s, proposal, reach);
-  const double loan_ours = s.own_pod_seconds + lowest * (reach - hold);
+  // Over the whole window a loan's spends are the budget's own: not summed a second time.
+  const double loan_rule = reach < window
+                               ? s.rule_pod_seconds + LagShadowCommitted(rule, s, proposal, reach)
+                               : rule_spend;
+  const double loan_ours = reach < window ? s.own_pod_seconds + lowest * (reach - hold) : ours;
   const double loan = ((ratio - over) * loan_rule - loan_ours) / hold;
   int64_t allowed =
       budget >= 0 ? std::max<int64_t>({rule_pods, n, static_cast<int64_t>(loan)}) : rule_pods;
