@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Eight load shapes that `simulate --generate` does not produce (docs/simulator.md, "Eighth
+"""Eight load shapes that `simulate --generate` does not produce (docs/simulator-rounds.md, "Eighth
 round"): a slow ramp ending in a cliff, a square wave, a spike that decays, heavy noise, a
 staircase down, a one-minute sine, a burst while pods take two minutes to start, and many
 partitions of slow pods. Writes one scenario YAML per shape into OUT_DIR; run them with
