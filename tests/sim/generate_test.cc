@@ -215,6 +215,36 @@ TEST(GenerateTest, ReportMathOnAHandMadeTable) {
   EXPECT_NE(table.find("50.0%"), std::string::npos) << table;
 }
 
+// The generated report's targets (issue 18) on the seeds of docs/simulator.md "The report now",
+// run as `simulate --generate` runs them (3 noise seeds each): `wait` beats keda-hpa on all three
+// measures on at least 70 % of the scenarios, its pod-seconds are nowhere more than 5 % above
+// keda-hpa's, and its median pod-seconds are below keda-hpa's. Documented there: `all` 157
+// 81.2 % / 0 / 0.81, `more` 125 92.7 % / 0 / 0.76. A change to `wait` that fails here changes
+// what the report says; the rounds in docs/simulator-rounds.md say how a change is judged (on
+// seeds no change was tuned on: this pair is no longer such).
+TEST(GeneratedReportTest, WaitMeetsTheTargetsOnTheDocumentedSeeds) {
+  struct Case {
+    std::string family;
+    int count;
+    uint64_t seed;
+  };
+  for (const Case& c : {Case{.family = "all", .count = 207, .seed = 157},
+                        Case{.family = "more", .count = 205, .seed = 125}}) {
+    SCOPED_TRACE(c.family);
+    auto scenarios = GenerateScenarios(c.family, c.count, c.seed);
+    ASSERT_TRUE(scenarios) << scenarios.error().ToString();
+    auto table = RunGenerated(*scenarios, 3, {"wait"});
+    ASSERT_TRUE(table) << table.error().ToString();
+    const auto summaries = SummarizeAgainstKeda(*table);
+    ASSERT_EQ(summaries.size(), 1u);
+    const PolicySummary& wait = summaries.front();
+    EXPECT_EQ(wait.scenarios, c.count);
+    EXPECT_GE(wait.wins * 10, wait.scenarios * 7) << ReportTable(summaries);
+    EXPECT_EQ(wait.pod_s_over_5pct, 0) << ReportTable(summaries);
+    EXPECT_LT(wait.pod_s_median, 1.0) << ReportTable(summaries);
+  }
+}
+
 TEST(GenerateTest, MedianOfOddAndEvenCounts) {
   EXPECT_EQ(Median({3, 1, 2}), 2);
   EXPECT_EQ(Median({4, 1, 3, 2}), 2.5);
