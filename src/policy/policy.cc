@@ -223,8 +223,12 @@ Decision Decide(const PolicyInput& all, const PolicyState& state, const PolicyCo
   } else if (c.kind == PolicyKind::kWait) {
     WaitDetail detail;
     raw = WaitPolicyRawPods(in, c, d.next_state, detail);
-    raw_reason = detail.why == "prescale" || detail.why == "prescale_day" ? Reason::kPredicted
-                                                                          : Reason::kWait;
+    // A count held for the next of repeating bursts (6b) is a prediction too: not idle while
+    // nothing arrives between them.
+    raw_reason =
+        detail.why == "prescale" || detail.why == "prescale_day" || detail.why == "burst_hold"
+            ? Reason::kPredicted
+            : Reason::kWait;
     d.wait = detail;
   }
   if (excluding) {

@@ -283,7 +283,7 @@ enum class Reason {
   kStepLimitedDown,  // scale-down limited by scale_down_max_step
   kRate,             // rate policy: arrival rate and drain-time target
   kWait,             // wait policy: predicted wait against TARGET_WAIT_SECONDS
-  kPredicted,        // wait policy with PREDICT: pre-scaled ahead of a predicted burst
+  kPredicted,        // wait policy: pre-scaled ahead of (PREDICT), or held for, a predicted burst
   kBelowActivation,  // at idle, backlog not above ACTIVATION_BACKLOG: stays idle
   kLagPartitionCap,  // capped at the number of partitions with lag > 0
   kEvenPartitions,   // rounded up to a divisor of the partition count

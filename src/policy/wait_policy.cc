@@ -147,6 +147,18 @@
 //      out within τ, and the deeper step can then be taken from n in one change. The shallow
 //      step's saving counts only until τ, less what it costs to delay the deeper step to M
 //      after itself, and must still exceed its rebalance loss plus kEventPrice.
+//   6b. Short bursts that repeat within the lag rule's scale-down window (after kShortOnsets
+//      short bursts in a row, three onsets whose intervals agree, and the period plus a tick
+//      within the rule's 300 s): the next one is simulated where the period puts it (overdue
+//      by at most M; later, it did not come), its largest volume arriving at once when it fits
+//      in a sample, else over the time that volume takes at its smallest peak rate. When the
+//      pods now keep it under W, the smallest count that does is a floor for 6 and 6a; when
+//      they do not but more would, all are held; when none would, holding buys nothing and 6b
+//      is off. A count kept at or above that floor says why = burst_hold, and is a prediction
+//      (reason `predicted`: not idle while nothing arrives between bursts). PREDICT's
+//      pre-scale (8) leaves such bursts to it: pre-scaling each and coming down after is
+//      the cycle it avoids (a spike every 2 min: 58 scale events an hour, 85 pre-scaled,
+//      against keda-hpa's 38; held, 6).
 //   7. Before μ is measured (or without a consumer group) the seed rule: ceil(backlog /
 //      MESSAGES_PER_POD), at least one pod while messages arrive; on the first tick of a
 //      process (no interval seen yet) never below the current count, so a restarted daemon
@@ -253,6 +265,11 @@ struct Fluid {
   double rise_for = 0;
   double burst = 0;  // added per second for the first `burst_for` seconds
   double burst_for = 0;
+  // The next of repeating short bursts (6b): `lump` messages arriving from `lump_at` s, over
+  // `lump_for` s (0: at once).
+  double lump = 0;
+  double lump_at = 0;
+  double lump_for = 0;
   double mu = 1;           // one pod's rate
   // The noise of one pod's rate relative to μ (WaitMemory::mu_sigma), used by scale-down only:
   // consumption by t may fall short of the mean by kBand · mu_sigma · capacity ·
@@ -294,6 +311,7 @@ double PeakWait(const Fluid& f, int32_t add, double from = 0,
   arrived[0] = f.backlog;
   done[0] = 0;
   double capacity = 0;
+  const auto lump_step = static_cast<size_t>(std::max(0.0, std::floor(f.lump_at)));
   for (size_t k = 0; k < steps; ++k) {
     const double t = static_cast<double>(k);
     if (starting > 0 && t >= f.starting_at) {
@@ -313,7 +331,14 @@ double PeakWait(const Fluid& f, int32_t add, double from = 0,
     // What the pods' noise may leave unconsumed counts as arrivals: every later message's
     // place in the queue moves back by as much.
     const double band = std::hypot(f.band, kBand * f.mu_sigma * capacity);
-    arrived[k + 1] = arrived[k] + lambda + band * (Spread(f, t + 1) - Spread(f, t));
+    double lump = 0;
+    if (f.lump > 0 && f.lump_for > 0) {
+      const double overlap = std::min(t + 1, f.lump_at + f.lump_for) - std::max(t, f.lump_at);
+      lump = f.lump * std::max(0.0, overlap) / f.lump_for;
+    } else if (f.lump > 0 && k == lump_step) {
+      lump = f.lump;
+    }
+    arrived[k + 1] = arrived[k] + lambda + lump + band * (Spread(f, t + 1) - Spread(f, t));
     const double working = std::clamp(t + 1 - paused_until, 0.0, 1.0);
     done[k + 1] = std::min(arrived[k + 1], done[k] + capacity * working);
   }
@@ -417,6 +442,7 @@ double Seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 struct Burst {
   SteadyTime at;
   int32_t pods = 0;
+  double period = 0;  // s between onsets
 };
 std::optional<Burst> PredictBurst(const WaitMemory& w, double dt) {
   const int32_t n = w.onset_count;
@@ -435,7 +461,16 @@ std::optional<Burst> PredictBurst(const WaitMemory& w, double dt) {
   std::sort(pods.begin(), pods.end());
   return Burst{
       onset(0) + std::chrono::duration_cast<Duration>(std::chrono::duration<double>((i1 + i2) / 2)),
-      pods[1]};
+      pods[1], (i1 + i2) / 2};
+}
+
+// 6b. The next burst when short bursts (1a) repeat within the lag rule's scale-down window —
+// the period as onsets are seen, a tick apart at worst, plus that tick.
+std::optional<Burst> RepeatingShortBurst(const WaitMemory& w, double dt) {
+  if (w.short_onsets < kShortOnsets || w.short_volume <= 0) return std::nullopt;
+  auto burst = PredictBurst(w, dt);
+  if (!burst || burst->period + dt > HpaRule{}.scale_down_window_seconds) return std::nullopt;
+  return burst;
 }
 
 // 9. The daily profile (DailyProfile in policy.h).
@@ -575,8 +610,9 @@ void FitJoin(int32_t m, int32_t k, double y, WaitMemory::JoinFit& f) {
 }
 
 int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, WaitDetail& detail,
-                 bool& onset, double& dt_out, int32_t& cap_out) {
+                 bool& onset, double& dt_out, int32_t& cap_out, int32_t& burst_floor_out) {
   WaitMemory& w = st.wait;
+  burst_floor_out = 0;
   const int32_t n = in.current_replicas;
   const int32_t ready = std::clamp(in.ready_replicas, 0, std::max(0, n));
   const double dt =
@@ -929,6 +965,43 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   // rebalance, only the start-up it has done, so the drop is used as soon as it is seen (the
   // removal of ready pods waits until it is believed).
   const int32_t lowest = std::max(c.min_replicas, arriving ? 1 : 0);
+
+  // 6b. Short bursts that repeat within the lag rule's window: the next one, its largest
+  // volume arriving when the period says — at once when it fits in a sample (how it spread
+  // within the tick is unknown), else over the time that volume takes at its smallest peak
+  // rate. When the pods now keep it under W, a smaller count must too, and the count it needs
+  // (`burst_floor`, none above n) is held between bursts (why = burst_hold, a prediction: not
+  // idle while nothing arrives between them). A count cycled up for each burst and down after
+  // it let every burst wait for start-up (p99 above W) and changed the count twice a burst
+  // (a spike every 2 min: 58 scale events an hour against keda-hpa's 38).
+  Fluid next = f;
+  int32_t burst_floor = 0;
+  const auto repeating = RepeatingShortBurst(w, dt);
+  // Due within the period, or overdue by at most M (then at once); later, it did not come.
+  const double until = repeating ? Seconds(repeating->at - in.now) : 0;
+  if (repeating && until >= -memory_s) {
+    next.lump = w.short_volume;
+    next.lump_at = std::clamp(until, 0.0, repeating->period);
+    const double extra = w.short_onset_rate - lambda;
+    const double spread = extra > 0 ? w.short_volume / extra : 0;
+    if (spread > dt * (1 + kJumpFraction)) next.lump_for = spread;
+    next.horizon = std::max(f.horizon, next.lump_at + next.lump_for + 2 * target);
+    if (PeakWait(next, 0) <= target) {
+      burst_floor = n;
+      while (burst_floor > lowest && PeakWait(next, burst_floor - 1 - n) <= target) --burst_floor;
+    } else {
+      // Short of what it needs: all of them are held (the burst's own up comes as any up) —
+      // unless not even the cap keeps it under W (more pods never wait longer), when holding
+      // any buys nothing.
+      if (n < cap && PeakWait(next, cap - n) <= target) {
+        burst_floor = n;
+      } else {
+        next.lump = 0;
+      }
+    }
+  }
+  burst_floor_out = burst_floor > lowest ? burst_floor : 0;
+
   if (f.starting > 0 && drop && sample) {
     Fluid now = f;
     now.lambda = std::min(lambda, *sample);
@@ -1091,6 +1164,11 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     down.rise_for = f.horizon;  // a rise carried on as an up sizes for it (5): no down mid-rise
     down.mu = w.mu_exact ? mu : mu * kProbe;
     down.mu_sigma = w.mu_sigma;
+    // 6b: a smaller count keeps the next of repeating bursts under W too.
+    down.lump = next.lump;
+    down.lump_at = next.lump_at;
+    down.lump_for = next.lump_for;
+    down.horizon = next.horizon;
     // Each smaller count under W is worth it when the pod-seconds it saves over kSavingSeconds
     // exceed the rebalance loss (min(n, P) × rebalance) plus kEventPrice. A count that does
     // not keep up lasts only until its queue makes the prediction order pods again (the wait
@@ -1112,7 +1190,8 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     };
     double choice_lasts = 0;
     double choice_loss = 0;
-    for (int32_t m = n - 1; m >= lowest; --m) {
+    // Not below the count the next of repeating bursts needs (6b; judged with μ, not a probe's).
+    for (int32_t m = n - 1; m >= std::max(lowest, burst_floor); --m) {
       if (!fits(down, m)) break;
       under_target = true;
       double lasts = kSavingSeconds;
@@ -1138,7 +1217,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       Fluid now_rate = down;
       now_rate.lambda = lambda;
       int32_t deeper = choice;
-      for (int32_t m = choice - 1; m >= lowest; --m) {
+      for (int32_t m = choice - 1; m >= std::max(lowest, burst_floor); --m) {
         if (!fits(now_rate, m) || !Keeps(now_rate, m, lambda, w.sigma)) break;
         deeper = m;
       }
@@ -1199,7 +1278,12 @@ int64_t Predicted(const PolicyInput& in, const PolicyConfig& c, PolicyState& st,
                   double& dt) {
   bool onset = false;
   int32_t cap = std::max(c.min_replicas, c.max_replicas);
-  const int64_t reactive = Reactive(in, c, st, detail, onset, dt, cap);
+  int32_t burst_floor = 0;
+  const int64_t reactive = Reactive(in, c, st, detail, onset, dt, cap, burst_floor);
+  // 6b: a count kept (or brought down) no lower than the next repeating burst needs.
+  if (burst_floor > 0 && reactive >= burst_floor && reactive <= in.current_replicas) {
+    detail.why = "burst_hold";
+  }
   WaitMemory& w = st.wait;
   const double memory_s = MemorySeconds(w, c, dt);
   // 8. Prediction: remember burst onsets and the pods each burst had.
@@ -1224,8 +1308,11 @@ int64_t Predicted(const PolicyInput& in, const PolicyConfig& c, PolicyState& st,
   if (c.predict && in.produced_per_minute)
     LearnDay(std::max(0.0, *in.produced_per_minute / 60.0), in.now, w.day.Make());
   if (!c.predict || !detail.mu) return reactive;
-  // Pre-scale start-up + rebalance + one tick ahead of the predicted onset, and hold through it.
-  if (const auto burst = PredictBurst(w, dt)) {
+  // Pre-scale start-up + rebalance + one tick ahead of the predicted onset, and hold through it
+  // — unless the bursts are short and repeat within the lag rule's window: then 6b holds the
+  // count that keeps the next one under W between them (pre-scaling each to its pods and
+  // coming down after doubled the scale events: 85 an hour on a spike every 2 min).
+  if (const auto burst = PredictBurst(w, dt); burst && !RepeatingShortBurst(w, dt)) {
     const double until = Seconds(burst->at - in.now);
     const int32_t pods = std::min(burst->pods, cap);
     if (until <= memory_s && until >= -memory_s && pods >= reactive) {

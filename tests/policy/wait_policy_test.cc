@@ -1020,7 +1020,7 @@ class WaitPredictTest : public WaitPolicyTest {
     c.predict = on;
     return c;
   }
-  // Runs `ticks` ticks; a burst on every tick i with i % 10 == 5 while i < bursts_until.
+  // Runs `ticks` ticks; a burst on every tick i with i % period_ == 5 while i < bursts_until.
   // Returns the decisions.
   // Starts at tick `from` (the pods as the previous Replay left them) when it is not 0.
   std::vector<Decision> Replay(bool predict, int ticks, int bursts_until, int from = 0) {
@@ -1028,7 +1028,7 @@ class WaitPredictTest : public WaitPolicyTest {
     int32_t& n = n_;
     if (from == 0) n = 1;
     for (int i = from; i < ticks; ++i) {
-      const bool burst = i % 10 == 5 && i < bursts_until;
+      const bool burst = i % period_ == 5 && i < bursts_until;
       Decision d = Run({.backlog = burst ? 12000 : 0,
                         .current = n,
                         .ready = n,
@@ -1041,18 +1041,21 @@ class WaitPredictTest : public WaitPolicyTest {
     return out;
   }
   int32_t n_ = 1;
+  // Ticks between bursts: 375 s, beyond the lag rule's 300 s window (within it, short bursts
+  // are held for, not pre-scaled: ShortBurstsThatRepeatWithinTheRulesWindowAreHeldFor).
+  int period_ = 25;
 };
 
 TEST_F(WaitPredictTest, PreScalesAheadOfTheFourthRepeatedBurst) {
-  const auto d = Replay(true, 36, 1000);
-  // Onsets at ticks 5, 15, 25: two equal intervals. The 4th burst (tick 35) is pre-scaled:
-  // start-up + rebalance + tick (≈ 50 s) ahead, i.e. at tick 32 or 33, not before tick 31.
+  const auto d = Replay(true, 86, 1000);
+  // Onsets at ticks 5, 30, 55: two equal intervals. The 4th burst (tick 80) is pre-scaled:
+  // start-up + rebalance + tick (≈ 50 s) ahead, i.e. at tick 77 or 78, not before tick 76.
   bool prescaled_early = false;
-  for (int i = 26; i <= 30; ++i)
+  for (int i = 56; i <= 75; ++i)
     prescaled_early |= d[static_cast<size_t>(i)].wait->why == "prescale";
   EXPECT_FALSE(prescaled_early);
   bool prescaled = false;
-  for (int i = 31; i <= 34; ++i) {
+  for (int i = 76; i <= 79; ++i) {
     if (d[static_cast<size_t>(i)].wait->why == "prescale") {
       prescaled = true;
       EXPECT_GT(d[static_cast<size_t>(i)].desired, 1);
@@ -1065,45 +1068,72 @@ TEST_F(WaitPredictTest, PreScalesAheadOfTheFourthRepeatedBurst) {
 }
 
 TEST_F(WaitPredictTest, OffOrUnconfidentNeverPreScales) {
-  for (const auto& d : Replay(false, 36, 1000)) EXPECT_NE(d.wait->why, "prescale");
+  for (const auto& d : Replay(false, 86, 1000)) EXPECT_NE(d.wait->why, "prescale");
   // Two bursts only (one interval): below the confidence threshold.
   WaitPredictTest::TearDown();
   state_ = PolicyState{};
-  for (const auto& d : Replay(true, 36, 20)) EXPECT_NE(d.wait->why, "prescale");
+  for (const auto& d : Replay(true, 86, 45)) EXPECT_NE(d.wait->why, "prescale");
 }
 
 TEST_F(WaitPredictTest, AMissedBurstStopsThePreScale) {
-  // Bursts at 5, 15, 25 then none: the prediction for 35 is wrong; by tick 45 the pods go.
-  const auto d = Replay(true, 60, 30);
+  // Bursts at 5, 30, 55 then none: the prediction for 80 is wrong; by tick 90 the pods go.
+  const auto d = Replay(true, 110, 56);
   int prescale_ticks = 0;
   for (const auto& x : d) prescale_ticks += x.wait->why == "prescale" ? 1 : 0;
   EXPECT_GT(prescale_ticks, 0);
-  EXPECT_LE(prescale_ticks, 8);  // the window: ± (start-up + rebalance + tick) around tick 35
+  EXPECT_LE(prescale_ticks, 8);  // the window: ± (start-up + rebalance + tick) around tick 80
   EXPECT_EQ(d.back().desired, 1);
+}
+
+// Short bursts every 150 s, within the lag rule's 300 s window (6b): after the third, the
+// count is not taken back to one pod between bursts (to be ordered up, or pre-scaled, for the
+// next) but held where the next burst waits under the target; the span says why.
+TEST_F(WaitPredictTest, ShortBurstsThatRepeatWithinTheRulesWindowAreHeldFor) {
+  period_ = 10;
+  for (const bool predict : {false, true}) {
+    SCOPED_TRACE(predict);
+    state_ = PolicyState{};
+    const auto d = Replay(predict, 66, 1000);
+    int held = 0;
+    int changes_after_third = 0;
+    for (size_t i = 0; i < d.size(); ++i) {
+      EXPECT_NE(d[i].wait->why, "prescale") << i;
+      held += d[i].wait->why == "burst_hold" ? 1 : 0;
+      if (i > 35 && d[i].desired != d[i - 1].desired) ++changes_after_third;
+    }
+    EXPECT_GT(held, 0);
+    EXPECT_EQ(changes_after_third, 0);
+    EXPECT_GT(d.back().desired, 1);
+  }
+  // When they stop (the last at tick 55; the next was due at 65), the pods go.
+  state_ = PolicyState{};
+  const auto d = Replay(false, 80, 56);
+  EXPECT_EQ(d.back().desired, 1);
+  EXPECT_NE(d.back().wait->why, "burst_hold");
 }
 
 // LEARNED_STATE_CONFIGMAP: a daemon restarted after the third burst (down for one tick, a new
 // steady epoch) pre-scales the fourth as the one that kept running does; a cold one cannot.
 TEST_F(WaitPredictTest, ARestartedDaemonStillPreScalesTheFourthBurst) {
   const auto cold = [this] {
-    Replay(true, 29, 1000);
+    Replay(true, 74, 1000);
     state_ = PolicyState{};
-    clock_.Advance(seconds(15));  // tick 29 is missed
-    return Replay(true, 36, 1000, 30);
+    clock_.Advance(seconds(15));  // tick 74 is missed
+    return Replay(true, 86, 1000, 75);
   }();
   for (const auto& d : cold) EXPECT_NE(d.wait->why, "prescale");
 
   state_ = PolicyState{};
   clock_.Advance(seconds(3600));
-  Replay(true, 29, 1000);
+  Replay(true, 74, 1000);
   Restart(seconds(1'000'003));
-  clock_.Advance(seconds(15));  // tick 29 is missed
-  const auto d = Replay(true, 36, 1000, 30);
+  clock_.Advance(seconds(15));  // tick 74 is missed
+  const auto d = Replay(true, 86, 1000, 75);
   bool prescaled = false;
-  for (int i = 31; i <= 34; ++i)
-    prescaled |= d[static_cast<size_t>(i - 30)].wait->why == "prescale";
+  for (int i = 76; i <= 79; ++i)
+    prescaled |= d[static_cast<size_t>(i - 75)].wait->why == "prescale";
   EXPECT_TRUE(prescaled);
-  EXPECT_NE(d[0].wait->why, "prescale");  // tick 30: not earlier than the window
+  EXPECT_NE(d[0].wait->why, "prescale");  // tick 75: not earlier than the window
   // The first tick has no arrival rate yet (no interval); from the second on, μ was kept.
   EXPECT_NE(d[1].wait->why, "seed_rule");
 }
