@@ -18,16 +18,21 @@ import sys
 
 
 def write(out_dir, name, load, partitions=12, rate=100, startup=20, rebalance=5,
-          messages_per_pod=1500, noise=0.05):
+          messages_per_pod=1500, noise=0.05, duration=3600, extra_pod="", min_replicas=1,
+          max_replicas=None, interval=15, seed=7):
+    """One scenario YAML; `extra_pod` is more `pod:` lines (rate_changes, rate_noise)."""
+    max_replicas = max_replicas or partitions
     with open(os.path.join(out_dir, name + ".yaml"), "w") as f:
-        f.write(f"name: {name}\nduration_seconds: 3600\ntick_seconds: 1\n"
-                f"partitions: {partitions}\ninitial_replicas: 1\n"
+        f.write(f"name: {name}\nduration_seconds: {duration}\ntick_seconds: 1\n"
+                f"partitions: {partitions}\ninitial_replicas: {min_replicas}\n"
                 f"pod:\n  messages_per_second: {rate}\n  startup_seconds: {startup}\n"
-                f"  rebalance_seconds: {rebalance}\nload:\n")
+                f"  rebalance_seconds: {rebalance}\n{extra_pod}load:\n")
         for t, v in load:
             f.write(f"  - [{t}, {v:.1f}]\n")
-        f.write(f"noise: {noise}\nseed: 7\nautoscaler:\n  messages_per_pod: {messages_per_pod}\n"
-                f"  min_replicas: 1\n  max_replicas: {partitions}\n  interval_seconds: 15\n")
+        f.write(f"noise: {noise}\nseed: {seed}\nautoscaler:\n"
+                f"  messages_per_pod: {messages_per_pod}\n"
+                f"  min_replicas: {min_replicas}\n  max_replicas: {max_replicas}\n"
+                f"  interval_seconds: {interval}\n")
 
 
 def main():
