@@ -51,6 +51,33 @@ Result<bool> Bool(const json& object, const char* key, const std::string& path) 
 }
 // The object at `key`, or nullptr for null (when `nullable`).
 Result<const json*> Object(const json& object, const char* key, const std::string& path,
+                           bool nullable);
+
+// Bursts in a row (short_bursts, long_bursts): how many, their smallest peak rate and their
+// largest volume.
+struct InARow {
+  int32_t in_a_row = 0;
+  double peak_rate = 0;
+  double volume = 0;
+};
+Result<InARow> Bursts(const json& saved, const char* key) {
+  const std::string name = key;
+  auto o = Object(saved, key, name, /*nullable=*/false);
+  if (!o) return MakeError(o.error());
+  auto in_a_row = Number(**o, "in_a_row", name + ".in_a_row", 0, WaitMemory::kShortOnsets);
+  if (!in_a_row) return MakeError(in_a_row.error());
+  if (*in_a_row != std::floor(*in_a_row)) {
+    return MakeError(Invalid(name + ".in_a_row", "not an integer").error());
+  }
+  auto peak = Number(**o, "smallest_peak_rate", name + ".smallest_peak_rate", 0, kHuge);
+  if (!peak) return MakeError(peak.error());
+  auto volume = Number(**o, "largest_volume", name + ".largest_volume", 0, kHuge);
+  if (!volume) return MakeError(volume.error());
+  return InARow{static_cast<int32_t>(*in_a_row), *peak, *volume};
+}
+
+// The object at `key`, or nullptr for null (when `nullable`).
+Result<const json*> Object(const json& object, const char* key, const std::string& path,
                            bool nullable) {
   auto it = object.find(key);
   if (it == object.end()) return MakeError(Invalid(path, "missing").error());
@@ -108,6 +135,9 @@ json SaveLearned(const WaitMemory& w, std::string_view target, SteadyTime now, W
   j["short_bursts"] = {{"in_a_row", w.short_onsets},
                        {"smallest_peak_rate", w.short_onset_rate},
                        {"largest_volume", w.short_volume}};
+  j["long_bursts"] = {{"in_a_row", w.long_bursts},
+                      {"smallest_peak_rate", w.long_burst_rate},
+                      {"largest_volume", w.long_burst_volume}};
   json onsets = json::array();
   const int32_t kept = std::min<int32_t>(w.onset_count, WaitMemory::kOnsets);
   for (int32_t back = kept - 1; back >= 0; --back) {  // oldest first
@@ -210,19 +240,19 @@ Status RestoreLearned(const json& saved, std::string_view target, SteadyTime now
   auto sigma = Number(saved, "arrival_sigma", "arrival_sigma", 0, kHuge);
   if (!sigma) return MakeError(sigma.error());
   next.sigma = *sigma;
-  auto shorts = Object(saved, "short_bursts", "short_bursts", /*nullable=*/false);
+  auto shorts = Bursts(saved, "short_bursts");
   if (!shorts) return MakeError(shorts.error());
-  auto in_a_row =
-      Number(**shorts, "in_a_row", "short_bursts.in_a_row", 0, WaitMemory::kShortOnsets);
-  if (!in_a_row) return MakeError(in_a_row.error());
-  if (*in_a_row != std::floor(*in_a_row)) return Invalid("short_bursts.in_a_row", "not an integer");
-  auto peak = Number(**shorts, "smallest_peak_rate", "short_bursts.smallest_peak_rate", 0, kHuge);
-  if (!peak) return MakeError(peak.error());
-  auto volume = Number(**shorts, "largest_volume", "short_bursts.largest_volume", 0, kHuge);
-  if (!volume) return MakeError(volume.error());
-  next.short_onsets = static_cast<int32_t>(*in_a_row);
-  next.short_onset_rate = *peak;
-  next.short_volume = *volume;
+  next.short_onsets = shorts->in_a_row;
+  next.short_onset_rate = shorts->peak_rate;
+  next.short_volume = shorts->volume;
+  // Optional: sustained bursts (absent from a state saved before they were kept).
+  if (saved.contains("long_bursts")) {
+    auto longs = Bursts(saved, "long_bursts");
+    if (!longs) return MakeError(longs.error());
+    next.long_bursts = longs->in_a_row;
+    next.long_burst_rate = longs->peak_rate;
+    next.long_burst_volume = longs->volume;
+  }
 
   auto onsets = saved.find("burst_onsets");
   if (onsets == saved.end() || !onsets->is_array() || onsets->size() > WaitMemory::kOnsets) {

@@ -224,6 +224,15 @@ struct WaitMemory {
   double onset_base = 0;        // the rate before the burst being timed (msg/s)
   double onset_volume = 0;      // messages it brought above that rate so far
   double short_volume = 0;      // the largest of the short bursts' volumes (messages)
+  // 1b. A burst that outlived kShortTicks, followed to its drop (within the lag rule's window):
+  // its highest sample, the rate before it, the messages it brought above that and its age.
+  std::optional<double> long_peak;
+  double long_base = 0;
+  double long_volume_now = 0;
+  double long_seconds = 0;
+  int32_t long_bursts = 0;       // consecutive such bursts that ended so (capped at kShortOnsets)
+  double long_burst_rate = 0;    // the smallest of their highest samples (msg/s)
+  double long_burst_volume = 0;  // the largest of their volumes (messages)
   // Prediction (PREDICT=true): the last kOnsets burst onsets (ring; `onset_count` ever seen)
   // and the most pods each burst had within 2M of its onset.
   static constexpr size_t kOnsets = 8;

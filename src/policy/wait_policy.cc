@@ -13,6 +13,11 @@
 //      samples (over within a tick, or straddling two), the smallest of their highest
 //      samples (5b), and the largest of their volumes — messages above the rate before the
 //      onset, the drop's sample included (5c).
+//   1b. Sustained bursts: one that outlives kShortTicks samples is followed to its drop (to
+//      the lag rule's 300 s window: longer, it is a new level, and the count in a row starts
+//      again); how many in a row ended so, the smallest of their highest samples and the
+//      largest of their volumes, as 1a keeps for short ones (5c, 6b). A short burst ends a row
+//      of sustained ones and the other way round.
 //   2. One pod's rate μ: consumed/s ÷ min(ready, partitions) over intervals in which the
 //      consumer set did not change (ready and spec.replicas equal over the last two ticks, and
 //      the interval begins the rebalance pause after the tick that saw the last change of the
@@ -118,6 +123,8 @@
 //      failing that, under which no message (the backlog's included: after a short burst it is
 //      most of what the pods are for) waits more than kBurstSlackSeconds longer than under the
 //      count sized for the rate; none above the current count: no up (why = burst_covered).
+//      After kShortOnsets sustained bursts in a row (1b), the same for one like them, from its
+//      onset to its end, against their largest volume.
 //      A burst that brings more is sized for its rate at the tick that sees it.
 //   5d. A probe stands until the pods show it wrong: within M of a probe, at its count, with
 //      no more waiting than kInFlightSeconds of λ, "keep" is judged with the pods it assumed
@@ -147,18 +154,20 @@
 //      out within τ, and the deeper step can then be taken from n in one change. The shallow
 //      step's saving counts only until τ, less what it costs to delay the deeper step to M
 //      after itself, and must still exceed its rebalance loss plus kEventPrice.
-//   6b. Short bursts that repeat within the lag rule's scale-down window (after kShortOnsets
-//      short bursts in a row, three onsets whose intervals agree, and the period plus a tick
-//      within the rule's 300 s): the next one is simulated where the period puts it (overdue
-//      by at most M; later, it did not come), its largest volume arriving at once when it fits
-//      in a sample, else over the time that volume takes at its smallest peak rate. When the
+//   6b. Bursts that repeat within the lag rule's scale-down window (after kShortOnsets short
+//      (1a) or sustained (1b) bursts in a row, three onsets whose intervals agree, and the
+//      period plus a tick within the rule's 300 s): the next one is simulated where the period
+//      puts it (overdue by at most M; later, it did not come), its largest volume arriving at
+//      once when it fits in a sample, else at its smallest peak rate (at least: what arrives
+//      anyway counts toward it) for the time that volume takes above the rate between bursts
+//      (the lowest of the last M). When the
 //      pods now keep it under W, the smallest count that does is a floor for 6 and 6a; when
 //      they do not but more would, all are held; when none would, holding buys nothing and 6b
 //      is off. A count kept at or above that floor says why = burst_hold, and is a prediction
 //      (reason `predicted`: not idle while nothing arrives between bursts). PREDICT's
 //      pre-scale (8) leaves such bursts to it: pre-scaling each and coming down after is
 //      the cycle it avoids (a spike every 2 min: 58 scale events an hour, 85 pre-scaled,
-//      against keda-hpa's 38; held, 6).
+//      against keda-hpa's 38; held, 6; a 60 s batch every 2 min: 87, 87, 48; held, 9).
 //   7. Before μ is measured (or without a consumer group) the seed rule: ceil(backlog /
 //      MESSAGES_PER_POD), at least one pod while messages arrive; on the first tick of a
 //      process (no interval seen yet) never below the current count, so a restarted daemon
@@ -265,11 +274,12 @@ struct Fluid {
   double rise_for = 0;
   double burst = 0;  // added per second for the first `burst_for` seconds
   double burst_for = 0;
-  // The next of repeating short bursts (6b): `lump` messages arriving from `lump_at` s, over
-  // `lump_for` s (0: at once).
+  // The next of repeating bursts (6b), from `lump_at` s: arrivals at `lump_rate` at least for
+  // `lump_for` s, or (lump_for 0) `lump` messages at once.
   double lump = 0;
   double lump_at = 0;
   double lump_for = 0;
+  double lump_rate = 0;
   double mu = 1;           // one pod's rate
   // The noise of one pod's rate relative to μ (WaitMemory::mu_sigma), used by scale-down only:
   // consumption by t may fall short of the mean by kBand · mu_sigma · capacity ·
@@ -332,10 +342,10 @@ double PeakWait(const Fluid& f, int32_t add, double from = 0,
     // place in the queue moves back by as much.
     const double band = std::hypot(f.band, kBand * f.mu_sigma * capacity);
     double lump = 0;
-    if (f.lump > 0 && f.lump_for > 0) {
+    if (f.lump_for > 0) {
       const double overlap = std::min(t + 1, f.lump_at + f.lump_for) - std::max(t, f.lump_at);
-      lump = f.lump * std::max(0.0, overlap) / f.lump_for;
-    } else if (f.lump > 0 && k == lump_step) {
+      lump = std::max(0.0, f.lump_rate - lambda) * std::max(0.0, overlap);
+    } else if (k == lump_step) {
       lump = f.lump;
     }
     arrived[k + 1] = arrived[k] + lambda + lump + band * (Spread(f, t + 1) - Spread(f, t));
@@ -464,13 +474,28 @@ std::optional<Burst> PredictBurst(const WaitMemory& w, double dt) {
       pods[1], (i1 + i2) / 2};
 }
 
-// 6b. The next burst when short bursts (1a) repeat within the lag rule's scale-down window —
-// the period as onsets are seen, a tick apart at worst, plus that tick.
-std::optional<Burst> RepeatingShortBurst(const WaitMemory& w, double dt) {
-  if (w.short_onsets < kShortOnsets || w.short_volume <= 0) return std::nullopt;
-  auto burst = PredictBurst(w, dt);
+// 6b. The next burst when bursts that end (short ones, 1a, or sustained ones, 1b) repeat
+// within the lag rule's scale-down window — the period as onsets are seen, a tick apart at
+// worst, plus that tick — with the largest volume and smallest peak rate of the last ones.
+struct Repeating {
+  Burst next;
+  double volume = 0;  // messages above the rate before it
+  double rate = 0;    // msg/s, its highest sample
+};
+std::optional<Repeating> RepeatingBurst(const WaitMemory& w, double dt) {
+  Repeating r;
+  if (w.short_onsets >= kShortOnsets) {
+    r.volume = w.short_volume;
+    r.rate = w.short_onset_rate;
+  } else if (w.long_bursts >= kShortOnsets) {
+    r.volume = w.long_burst_volume;
+    r.rate = w.long_burst_rate;
+  }
+  if (r.volume <= 0) return std::nullopt;
+  const auto burst = PredictBurst(w, dt);
   if (!burst || burst->period + dt > HpaRule{}.scale_down_window_seconds) return std::nullopt;
-  return burst;
+  r.next = *burst;
+  return r;
 }
 
 // 9. The daily profile (DailyProfile in policy.h).
@@ -674,15 +699,39 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
         w.short_volume =
             w.short_onsets > 0 ? std::max(w.short_volume, w.onset_volume) : w.onset_volume;
         w.short_onsets = std::min(w.short_onsets + 1, kShortOnsets);
+        w.long_bursts = 0;
         w.onset_sample.reset();
       } else if (w.onset_age < kShortTicks) {
         w.onset_sample = std::max(*w.onset_sample, *sample);  // its second part
       } else {
-        w.short_onsets = 0;  // sustained
+        w.short_onsets = 0;  // sustained: 1b follows it to its end
+        w.long_peak = std::max(*w.onset_sample, *sample);
+        w.long_base = w.onset_base;
+        w.long_volume_now = w.onset_volume;
+        w.long_seconds = (w.onset_age + 1) * dt;
         w.onset_sample.reset();
+      }
+    } else if (w.long_peak) {
+      // 1b. A sustained burst: its next part, or its tail when this sample is the drop. One
+      // that lasts beyond the lag rule's window is a new level, not a burst.
+      w.long_volume_now += std::max(0.0, *sample - w.long_base) * dt;
+      w.long_seconds += dt;
+      if (drop) {
+        w.long_burst_rate =
+            w.long_bursts > 0 ? std::min(w.long_burst_rate, *w.long_peak) : *w.long_peak;
+        w.long_burst_volume = w.long_bursts > 0 ? std::max(w.long_burst_volume, w.long_volume_now)
+                                                : w.long_volume_now;
+        w.long_bursts = std::min(w.long_bursts + 1, kShortOnsets);
+        w.long_peak.reset();
+      } else if (w.long_seconds > HpaRule{}.scale_down_window_seconds) {
+        w.long_bursts = 0;
+        w.long_peak.reset();
+      } else {
+        w.long_peak = std::max(*w.long_peak, *sample);
       }
     }
     if (onset && !w.onset_sample) {
+      w.long_peak.reset();  // a new onset: whatever was followed is over
       w.onset_sample = sample;
       w.onset_age = 0;
       w.onset_base = level_before;
@@ -966,25 +1015,34 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   // removal of ready pods waits until it is believed).
   const int32_t lowest = std::max(c.min_replicas, arriving ? 1 : 0);
 
-  // 6b. Short bursts that repeat within the lag rule's window: the next one, its largest
-  // volume arriving when the period says — at once when it fits in a sample (how it spread
-  // within the tick is unknown), else over the time that volume takes at its smallest peak
-  // rate. When the pods now keep it under W, a smaller count must too, and the count it needs
+  // 6b. Bursts that repeat within the lag rule's window: the next one, its largest volume
+  // arriving when the period says — at once when it fits in a sample (how it spread within
+  // the tick is unknown), else at its smallest peak rate for the time that volume takes above
+  // the rate between bursts. When the pods now keep it under W, a smaller count must too, and the
+  // count it needs
   // (`burst_floor`, none above n) is held between bursts (why = burst_hold, a prediction: not
   // idle while nothing arrives between them). A count cycled up for each burst and down after
   // it let every burst wait for start-up (p99 above W) and changed the count twice a burst
   // (a spike every 2 min: 58 scale events an hour against keda-hpa's 38).
   Fluid next = f;
   int32_t burst_floor = 0;
-  const auto repeating = RepeatingShortBurst(w, dt);
+  const auto repeating = RepeatingBurst(w, dt);
   // Due within the period, or overdue by at most M (then at once); later, it did not come.
-  const double until = repeating ? Seconds(repeating->at - in.now) : 0;
-  if (repeating && until >= -memory_s) {
-    next.lump = w.short_volume;
-    next.lump_at = std::clamp(until, 0.0, repeating->period);
-    const double extra = w.short_onset_rate - lambda;
-    const double spread = extra > 0 ? w.short_volume / extra : 0;
-    if (spread > dt * (1 + kJumpFraction)) next.lump_for = spread;
+  const double until = repeating ? Seconds(repeating->next.at - in.now) : 0;
+  // The rate between bursts: the lowest of the last M (the level now may be a burst's).
+  double between = lambda;
+  for (const auto& r : w.recent) {
+    if (Seconds(in.now - r.first) <= memory_s) between = std::min(between, r.second);
+  }
+  if (repeating && until >= -memory_s && repeating->rate > between) {
+    next.lump_at = std::clamp(until, 0.0, repeating->next.period);
+    const double spread = repeating->volume / (repeating->rate - between);
+    if (spread > dt * (1 + kJumpFraction)) {
+      next.lump_for = spread;
+      next.lump_rate = repeating->rate;
+    } else {
+      next.lump = repeating->volume;
+    }
     next.horizon = std::max(f.horizon, next.lump_at + next.lump_for + 2 * target);
     if (PeakWait(next, 0) <= target) {
       burst_floor = n;
@@ -997,6 +1055,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
         burst_floor = n;
       } else {
         next.lump = 0;
+        next.lump_for = 0;
       }
     }
   }
@@ -1085,13 +1144,20 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     const bool like_short = sample && w.onset_sample && w.short_onsets >= kShortOnsets &&
                             w.onset_volume <= (1 + kJumpFraction) * w.short_volume &&
                             (!onset || doubted);
-    if (choice > n && like_short) {
+    // ... and one like the last sustained ones (1b), from its onset on, sized the same way.
+    const bool like_long = sample && !like_short && w.long_bursts >= kShortOnsets &&
+                           (w.onset_sample || w.long_peak) &&
+                           (w.long_peak ? w.long_volume_now : w.onset_volume) <=
+                               (1 + kJumpFraction) * w.long_burst_volume;
+    if (choice > n && (like_short || like_long)) {
+      const double base = like_long && w.long_peak ? w.long_base : w.onset_base;
+      const double brought = like_long && w.long_peak ? w.long_volume_now : w.onset_volume;
+      const double volume = like_long ? w.long_burst_volume : w.short_volume;
       Fluid burst = f;
-      burst.lambda = std::min(lambda, w.onset_base);
+      burst.lambda = std::min(lambda, base);
       burst.rise = 0;
-      burst.burst = std::max(0.0, *sample - w.onset_base);
-      burst.burst_for =
-          burst.burst > 0 ? std::max(0.0, w.short_volume - w.onset_volume) / burst.burst : 0;
+      burst.burst = std::max(0.0, *sample - base);
+      burst.burst_for = burst.burst > 0 ? std::max(0.0, volume - brought) / burst.burst : 0;
       // The smallest count that keeps the target, or else under which no message waits more
       // than kBurstSlackSeconds longer than under `choice` (a peak alone would hide the burst's
       // last messages behind the backlog's wait, and they are the p99).
@@ -1168,6 +1234,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     down.lump = next.lump;
     down.lump_at = next.lump_at;
     down.lump_for = next.lump_for;
+    down.lump_rate = next.lump_rate;
     down.horizon = next.horizon;
     // Each smaller count under W is worth it when the pod-seconds it saves over kSavingSeconds
     // exceed the rebalance loss (min(n, P) × rebalance) plus kEventPrice. A count that does
@@ -1312,7 +1379,7 @@ int64_t Predicted(const PolicyInput& in, const PolicyConfig& c, PolicyState& st,
   // — unless the bursts are short and repeat within the lag rule's window: then 6b holds the
   // count that keeps the next one under W between them (pre-scaling each to its pods and
   // coming down after doubled the scale events: 85 an hour on a spike every 2 min).
-  if (const auto burst = PredictBurst(w, dt); burst && !RepeatingShortBurst(w, dt)) {
+  if (const auto burst = PredictBurst(w, dt); burst && !RepeatingBurst(w, dt)) {
     const double until = Seconds(burst->at - in.now);
     const int32_t pods = std::min(burst->pods, cap);
     if (until <= memory_s && until >= -memory_s && pods >= reactive) {

@@ -1112,6 +1112,43 @@ TEST_F(WaitPredictTest, ShortBurstsThatRepeatWithinTheRulesWindowAreHeldFor) {
   EXPECT_NE(d.back().wait->why, "burst_hold");
 }
 
+// 1b: a burst that outlives two samples is followed to its drop; two such in a row are kept
+// (how many, the smallest peak, the largest volume) and saved with the learned state. A state
+// saved before they were kept (no "long_bursts") restores with none.
+TEST_F(WaitPredictTest, SustainedBurstsAreFollowedToTheirEndAndSaved) {
+  int32_t n = 1;
+  for (int i = 0; i < 60; ++i) {
+    const bool burst = i % 15 >= 5 && i % 15 < 9;  // four ticks of 800 msg/s every 15 ticks
+    const double produced = burst ? 800.0 : 100.0;
+    Decision d = Run({.backlog = burst ? 3000 : 0,
+                      .current = n,
+                      .ready = n,
+                      .produced = produced,
+                      .consumed = std::min(produced, 120.0 * n)},
+                     Predict(false));
+    n = d.desired;
+  }
+  const WaitMemory& w = state_.wait;
+  EXPECT_EQ(w.long_bursts, WaitMemory::kShortOnsets);
+  EXPECT_EQ(w.short_onsets, 0);
+  EXPECT_NEAR(w.long_burst_rate, 800, 80);
+  // Four ticks of 700 msg/s above the rate before (15 s each), give or take the drop's tick.
+  EXPECT_GT(w.long_burst_volume, 3 * 700 * 15.0);
+  EXPECT_LT(w.long_burst_volume, 5 * 700 * 15.0);
+  nlohmann::json saved = SaveLearned(w, "ns/app", clock_.Now(), clock_.WallNow());
+  EXPECT_EQ(saved["long_bursts"]["in_a_row"], WaitMemory::kShortOnsets);
+  WaitMemory restored;
+  ASSERT_TRUE(RestoreLearned(saved, "ns/app", clock_.Now(), clock_.WallNow(), restored));
+  EXPECT_EQ(restored.long_bursts, w.long_bursts);
+  EXPECT_EQ(restored.long_burst_rate, w.long_burst_rate);
+  EXPECT_EQ(restored.long_burst_volume, w.long_burst_volume);
+  saved.erase("long_bursts");
+  WaitMemory older;
+  ASSERT_TRUE(RestoreLearned(saved, "ns/app", clock_.Now(), clock_.WallNow(), older));
+  EXPECT_EQ(older.long_bursts, 0);
+  EXPECT_EQ(older.long_burst_volume, 0);
+}
+
 // LEARNED_STATE_CONFIGMAP: a daemon restarted after the third burst (down for one tick, a new
 // steady epoch) pre-scales the fourth as the one that kept running does; a cold one cannot.
 TEST_F(WaitPredictTest, ARestartedDaemonStillPreScalesTheFourthBurst) {
@@ -1344,6 +1381,8 @@ TEST_F(WaitDailyTest, ABadSavedStateIsRefusedWholeAndNamesTheField) {
       {"rebalance_seconds", [](auto& j) { j["rebalance_seconds"] = "5"; }},
       {"arrival_sigma", [](auto& j) { j.erase("arrival_sigma"); }},
       {"short_bursts.in_a_row", [](auto& j) { j["short_bursts"]["in_a_row"] = 3; }},
+      {"long_bursts.in_a_row", [](auto& j) { j["long_bursts"]["in_a_row"] = 1.5; }},
+      {"long_bursts.largest_volume", [](auto& j) { j["long_bursts"]["largest_volume"] = -1; }},
       {"burst_onsets",
        [](auto& j) {
          j["burst_onsets"] = nlohmann::json::array({1, 2, 3, 4, 5, 6, 7, 8, 9});

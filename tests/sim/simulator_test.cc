@@ -679,15 +679,17 @@ TEST(SimulatorTest, WaitCountsABatchStraddlingTwoTicksAsShort) {
   EXPECT_LE(wait.metrics.pod_seconds, 1.06 * keda.metrics.pod_seconds);
 }
 
-// Short bursts that repeat within the lag rule's 300 s window (issue 18, fortieth round):
-// a 5 s spike every 120 s (tests/sim/testdata/repeating-spikes.yaml, one tick each) and a 20 s
-// batch every 90 s (repeating-batches.yaml, over two ticks). Once three onsets give the period,
-// the count between bursts is the one that keeps the next burst under the target (6b), not one
-// pod cycled up for each burst and down after it: before, 58 and 78 scale events an hour
-// against keda-hpa's 38 and 40, at p99 31 and 26 s. With PREDICT on, the bursts are not
-// pre-scaled either (pre-scaling each and coming down after made 85 and 114 events).
-TEST(SimulatorTest, WaitHoldsThroughShortBurstsThatRepeatWithinTheRulesWindow) {
-  for (const char* name : {"repeating-spikes.yaml", "repeating-batches.yaml"}) {
+// Bursts that repeat within the lag rule's 300 s window (issue 18, fortieth round): a 5 s
+// spike every 120 s (tests/sim/testdata/repeating-spikes.yaml, one tick each), a 20 s batch
+// every 90 s (repeating-batches.yaml, over two ticks) and a 60 s one every 120 s
+// (repeating-long-batches.yaml, four ticks: 1b follows it to its end). Once three onsets give
+// the period, the count between bursts is the one that keeps the next burst under the target
+// (6b), not one pod cycled up for each burst and down after it: before, 58, 78 and 87 scale
+// events an hour against keda-hpa's 38, 40 and 48. With PREDICT on, the bursts are not
+// pre-scaled either (pre-scaling each and coming down after made 85, 114 and 87 events).
+TEST(SimulatorTest, WaitHoldsThroughBurstsThatRepeatWithinTheRulesWindow) {
+  for (const char* name :
+       {"repeating-spikes.yaml", "repeating-batches.yaml", "repeating-long-batches.yaml"}) {
     SCOPED_TRACE(name);
     auto s = LoadScenario(std::filesystem::path(KA_SIM_TESTDATA_DIR) / name);
     ASSERT_TRUE(s) << s.error().ToString();
@@ -697,7 +699,8 @@ TEST(SimulatorTest, WaitHoldsThroughShortBurstsThatRepeatWithinTheRulesWindow) {
     auto ahead = RunPolicy(*s, w, "wait-predict");
     ASSERT_TRUE(keda && wait && ahead);
     for (const PolicyRun* run : {&*wait, &*ahead}) {
-      EXPECT_LE(run->metrics.scale_events, 8);  // the first three bursts' ups and downs, one more
+      EXPECT_LE(run->metrics.scale_events,
+                10);  // the first three bursts' ups and downs, a few more
       EXPECT_LT(run->metrics.p99_wait_seconds, keda->metrics.p99_wait_seconds);
       EXPECT_LT(run->metrics.pod_seconds, keda->metrics.pod_seconds);
     }
