@@ -51,7 +51,13 @@ Result<bool> Bool(const json& object, const char* key, const std::string& path) 
 }
 // The object at `key`, or nullptr for null (when `nullable`).
 Result<const json*> Object(const json& object, const char* key, const std::string& path,
-                           bool nullable);
+                           bool nullable) {
+  auto it = object.find(key);
+  if (it == object.end()) return MakeError(Invalid(path, "missing").error());
+  if (nullable && it->is_null()) return static_cast<const json*>(nullptr);
+  if (!it->is_object()) return MakeError(Invalid(path, "not an object").error());
+  return &*it;
+}
 
 // Bursts in a row (short_bursts, long_bursts): how many, their smallest peak rate and their
 // largest volume.
@@ -74,16 +80,6 @@ Result<InARow> Bursts(const json& saved, const char* key) {
   auto volume = Number(**o, "largest_volume", name + ".largest_volume", 0, kHuge);
   if (!volume) return MakeError(volume.error());
   return InARow{static_cast<int32_t>(*in_a_row), *peak, *volume};
-}
-
-// The object at `key`, or nullptr for null (when `nullable`).
-Result<const json*> Object(const json& object, const char* key, const std::string& path,
-                           bool nullable) {
-  auto it = object.find(key);
-  if (it == object.end()) return MakeError(Invalid(path, "missing").error());
-  if (nullable && it->is_null()) return static_cast<const json*>(nullptr);
-  if (!it->is_object()) return MakeError(Invalid(path, "not an object").error());
-  return &*it;
 }
 
 // One of the daily profile's arrays: exactly kBuckets finite numbers in [lo, hi].
