@@ -81,6 +81,10 @@ Result<InARow> Bursts(const json& saved, const char* key) {
   if (!volume) return MakeError(volume.error());
   return InARow{static_cast<int32_t>(*in_a_row), *peak, *volume};
 }
+json BurstsJson(const InARow& r) {
+  return {
+      {"in_a_row", r.in_a_row}, {"smallest_peak_rate", r.peak_rate}, {"largest_volume", r.volume}};
+}
 
 // One of the daily profile's arrays: exactly kBuckets finite numbers in [lo, hi].
 template <typename T>
@@ -128,12 +132,8 @@ json SaveLearned(const WaitMemory& w, std::string_view target, SteadyTime now, W
   j["startup_seconds"] = {{"value", w.startup}, {"measured", w.startup_measured}};
   j["rebalance_seconds"] = w.rebalance ? json(*w.rebalance) : json(nullptr);
   j["arrival_sigma"] = w.sigma;
-  j["short_bursts"] = {{"in_a_row", w.short_onsets},
-                       {"smallest_peak_rate", w.short_onset_rate},
-                       {"largest_volume", w.short_volume}};
-  j["long_bursts"] = {{"in_a_row", w.long_bursts},
-                      {"smallest_peak_rate", w.long_burst_rate},
-                      {"largest_volume", w.long_burst_volume}};
+  j["short_bursts"] = BurstsJson({w.short_onsets, w.short_onset_rate, w.short_volume});
+  j["long_bursts"] = BurstsJson({w.long_bursts, w.long_burst_rate, w.long_burst_volume});
   json onsets = json::array();
   const int32_t kept = std::min<int32_t>(w.onset_count, WaitMemory::kOnsets);
   for (int32_t back = kept - 1; back >= 0; --back) {  // oldest first

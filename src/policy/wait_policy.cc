@@ -634,6 +634,15 @@ void FitJoin(int32_t m, int32_t k, double y, WaitMemory::JoinFit& f) {
   f.vy = keep * f.vy + add * v * y;
 }
 
+// 1a, 1b: a burst that ended (its highest sample, its volume) joins its kind's row — how many
+// in a row (capped), the smallest of their highest samples, the largest of their volumes.
+void AddToRow(double peak, double volume, int32_t& in_a_row, double& smallest_peak,
+              double& largest_volume) {
+  smallest_peak = in_a_row > 0 ? std::min(smallest_peak, peak) : peak;
+  largest_volume = in_a_row > 0 ? std::max(largest_volume, volume) : volume;
+  in_a_row = std::min(in_a_row + 1, kShortOnsets);
+}
+
 int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, WaitDetail& detail,
                  bool& onset, double& dt_out, int32_t& cap_out, int32_t& burst_floor_out) {
   WaitMemory& w = st.wait;
@@ -694,11 +703,8 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       // Its next part, or its tail when this sample is the drop.
       w.onset_volume += std::max(0.0, *sample - w.onset_base) * dt;
       if (drop) {
-        w.short_onset_rate =
-            w.short_onsets > 0 ? std::min(w.short_onset_rate, *w.onset_sample) : *w.onset_sample;
-        w.short_volume =
-            w.short_onsets > 0 ? std::max(w.short_volume, w.onset_volume) : w.onset_volume;
-        w.short_onsets = std::min(w.short_onsets + 1, kShortOnsets);
+        AddToRow(*w.onset_sample, w.onset_volume, w.short_onsets, w.short_onset_rate,
+                 w.short_volume);
         w.long_bursts = 0;
         w.onset_sample.reset();
       } else if (w.onset_age < kShortTicks) {
@@ -717,11 +723,8 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       w.long_volume_now += std::max(0.0, *sample - w.long_base) * dt;
       w.long_seconds += dt;
       if (drop) {
-        w.long_burst_rate =
-            w.long_bursts > 0 ? std::min(w.long_burst_rate, *w.long_peak) : *w.long_peak;
-        w.long_burst_volume = w.long_bursts > 0 ? std::max(w.long_burst_volume, w.long_volume_now)
-                                                : w.long_volume_now;
-        w.long_bursts = std::min(w.long_bursts + 1, kShortOnsets);
+        AddToRow(*w.long_peak, w.long_volume_now, w.long_bursts, w.long_burst_rate,
+                 w.long_burst_volume);
         w.long_peak.reset();
       } else if (w.long_seconds > HpaRule{}.scale_down_window_seconds) {
         w.long_bursts = 0;
@@ -1018,12 +1021,11 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   // 6b. Bursts that repeat within the lag rule's window: the next one, its largest volume
   // arriving when the period says — at once when it fits in a sample (how it spread within
   // the tick is unknown), else at its smallest peak rate for the time that volume takes above
-  // the rate between bursts. When the pods now keep it under W, a smaller count must too, and the
-  // count it needs
-  // (`burst_floor`, none above n) is held between bursts (why = burst_hold, a prediction: not
-  // idle while nothing arrives between them). A count cycled up for each burst and down after
-  // it let every burst wait for start-up (p99 above W) and changed the count twice a burst
-  // (a spike every 2 min: 58 scale events an hour against keda-hpa's 38).
+  // the rate between bursts. When the pods now keep it under W, a smaller count must too, and
+  // the count it needs (`burst_floor`, none above n) is held between bursts (why = burst_hold,
+  // a prediction: not idle while nothing arrives between them). A count cycled up for each burst
+  // and down after it let every burst wait for start-up (p99 above W) and changed the count twice a
+  // burst (a spike every 2 min: 58 scale events an hour against keda-hpa's 38).
   Fluid next = f;
   int32_t burst_floor = 0;
   const auto repeating = RepeatingBurst(w, dt);
@@ -1031,8 +1033,10 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   const double until = repeating ? Seconds(repeating->next.at - in.now) : 0;
   // The rate between bursts: the lowest of the last M (the level now may be a burst's).
   double between = lambda;
-  for (const auto& r : w.recent) {
-    if (Seconds(in.now - r.first) <= memory_s) between = std::min(between, r.second);
+  if (repeating) {
+    for (const auto& r : w.recent) {
+      if (Seconds(in.now - r.first) <= memory_s) between = std::min(between, r.second);
+    }
   }
   if (repeating && until >= -memory_s && repeating->rate > between) {
     next.lump_at = std::clamp(until, 0.0, repeating->next.period);
@@ -1225,17 +1229,11 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     for (const auto& r : w.recent) {
       if (Seconds(in.now - r.first) <= memory_s) highest = std::max(highest, r.second);
     }
-    Fluid down = f;
+    Fluid down = next;  // 6b: a smaller count keeps the next of repeating bursts under W too
     down.lambda = highest;
     down.rise_for = f.horizon;  // a rise carried on as an up sizes for it (5): no down mid-rise
     down.mu = w.mu_exact ? mu : mu * kProbe;
     down.mu_sigma = w.mu_sigma;
-    // 6b: a smaller count keeps the next of repeating bursts under W too.
-    down.lump = next.lump;
-    down.lump_at = next.lump_at;
-    down.lump_for = next.lump_for;
-    down.lump_rate = next.lump_rate;
-    down.horizon = next.horizon;
     // Each smaller count under W is worth it when the pod-seconds it saves over kSavingSeconds
     // exceed the rebalance loss (min(n, P) × rebalance) plus kEventPrice. A count that does
     // not keep up lasts only until its queue makes the prediction order pods again (the wait
