@@ -76,9 +76,10 @@ int32_t LagShadow::pods() const {
   return n;
 }
 
-void StartLagShadow(int64_t backlog, int32_t pods, int32_t ready, double startup,
-                    LagShadow& shadow) {
+void StartLagShadow(int64_t backlog, int32_t pods, int32_t ready, double startup, LagShadow& shadow,
+                    bool read) {
   shadow = LagShadow{};
+  shadow.arrived = read;
   shadow.queue = static_cast<double>(std::max<int64_t>(0, backlog));
   shadow.ready = std::clamp(ready, 0, std::max(0, pods));
   if (pods > shadow.ready) shadow.starting.emplace_back(startup / 2, pods - shadow.ready);
@@ -127,7 +128,7 @@ void AdvanceLagShadow(const HpaRule& rule, const LagShadowStep& step, LagShadow&
     // the second's messages arrive, KEDA and the HPA act on the lag, pods without start-up
     // join, and the ready pods consume.
     Join(s, step.rebalance);
-    s.queue += step.arrival_rate * h;
+    if (!std::exchange(s.arrived, false)) s.queue += step.arrival_rate * h;
     const auto lag = static_cast<int64_t>(std::floor(s.queue));
     if (s.t >= s.next_poll - 1e-9) {
       s.next_poll += rule.polling_seconds;
@@ -184,7 +185,7 @@ void StartLagReplay(int64_t backlog, int32_t pods, int32_t ready, double startup
   r.tau = tau;
   r.startup = startup;
   r.rebalance = rebalance;
-  StartLagShadow(backlog, pods, ready, startup, r.shadow);
+  StartLagShadow(backlog, pods, ready, startup, r.shadow, /*read=*/true);
 }
 
 namespace {
@@ -227,7 +228,7 @@ bool RetimeLagReplay(const HpaRule& rule, double startup, double rebalance, LagR
   if (!moved) return false;
   r.startup = startup;
   r.rebalance = rebalance;
-  StartLagShadow(r.backlog, r.pods, r.ready, startup, r.shadow);
+  StartLagShadow(r.backlog, r.pods, r.ready, startup, r.shadow, /*read=*/true);
   for (const auto& f : r.fed) Run(rule, f, r);
   return true;
 }

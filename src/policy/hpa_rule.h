@@ -75,6 +75,12 @@ struct LagShadow {
   double next_poll = 0;
   double next_sync = 0;
   double active_at = 0;  // KEDA's last poll that saw lag (minReplicaCount 0 only)
+  // The queue already holds the arrivals of second t: it began from a reading of the lag, which
+  // counts what has arrived up to the reading (a daemon's tick; the simulator reads after the
+  // second's arrivals, before its consumption). The first second adds none, so that the rule's
+  // syncs read the lag of the second they are in, as the rule does, not a second's arrivals
+  // ahead of it (where the rule's lag sits on a threshold, that second's arrivals ordered a pod).
+  bool arrived = false;
   HpaMemory hpa;
   double rule_pod_seconds = 0;  // weighted
   double own_pod_seconds = 0;   // weighted
@@ -93,8 +99,10 @@ struct LagShadowStep {
 };
 
 // Starts the replay from the group as it is: `backlog` waiting, `pods` of which `ready` are.
-void StartLagShadow(int64_t backlog, int32_t pods, int32_t ready, double startup,
-                    LagShadow& shadow);
+// `read`: the backlog is a reading of the lag at second 0 (LagShadow::arrived); otherwise the
+// replay starts before second 0's arrivals.
+void StartLagShadow(int64_t backlog, int32_t pods, int32_t ready, double startup, LagShadow& shadow,
+                    bool read = false);
 // Runs the rule second by second over the step's seconds (at most kMaxLagShadowSeconds).
 void AdvanceLagShadow(const HpaRule& rule, const LagShadowStep& step, LagShadow& shadow);
 inline constexpr double kMaxLagShadowSeconds = 3600;

@@ -81,6 +81,27 @@ TEST(LagShadowTest, CommittedIsWhatTheScaleDownWindowHolds) {
   EXPECT_DOUBLE_EQ(LagShadowCommitted(kRule, s, 0, 300), 100 * 6 + 200 * 1);  // the floor
 }
 
+// The replay begins from a reading of the lag, which already counts what has arrived up to it:
+// its first sync reads that lag, as the rule does at the same moment, not a second's arrivals
+// more. At the threshold's edge (1,090 against 1,000 a pod and a 10 % tolerance; arrivals equal
+// to the pod's rate) the rule keeps its pod; read a second ahead (1,190) it ordered a second
+// one, and the replay's spend — the cost ceiling's reference — ran above the rule's.
+TEST(LagReplayTest, ItReadsTheLagAsTheRuleDoes) {
+  LagReplay r;
+  StartLagReplay(1090, 1, 1, 30, 5, 86400, r);
+  const LagReplay::Fed tick{.seconds = 15, .arrival_rate = 100, .pod_rate = 100, .own_pods = 1};
+  for (int k = 0; k < 20; ++k) {
+    AdvanceLagReplay(kRule, tick, r);
+    ASSERT_EQ(r.shadow.pods(), 1) << "tick " << k;
+  }
+  // What was read is consumed over the first second; each later second's arrivals match it.
+  EXPECT_NEAR(r.shadow.queue, 1090 - 100, 1e-3);
+  // Run again from its start (a new timing), it reads the same lag.
+  ASSERT_TRUE(RetimeLagReplay(kRule, 60, 5, r));
+  EXPECT_EQ(r.shadow.pods(), 1);
+  EXPECT_NEAR(r.shadow.queue, 1090 - 100, 1e-3);
+}
+
 // A replay run with a start-up and pause that were priors, re-timed when they are learned, is
 // the replay that had them from its start: the same pods, queue and pod-seconds. Each tick keeps
 // the per-pod rate it was fed. Once its log has closed (kLagReplayLogSeconds) a new timing
