@@ -61,12 +61,7 @@ Result<const json*> Object(const json& object, const char* key, const std::strin
 
 // Bursts in a row (short_bursts, long_bursts): how many, their smallest peak rate and their
 // largest volume.
-struct InARow {
-  int32_t in_a_row = 0;
-  double peak_rate = 0;
-  double volume = 0;
-};
-Result<InARow> Bursts(const json& saved, const char* key) {
+Result<BurstRow> Bursts(const json& saved, const char* key) {
   const std::string name = key;
   auto o = Object(saved, key, name, /*nullable=*/false);
   if (!o) return MakeError(o.error());
@@ -79,9 +74,9 @@ Result<InARow> Bursts(const json& saved, const char* key) {
   if (!peak) return MakeError(peak.error());
   auto volume = Number(**o, "largest_volume", name + ".largest_volume", 0, kHuge);
   if (!volume) return MakeError(volume.error());
-  return InARow{static_cast<int32_t>(*in_a_row), *peak, *volume};
+  return BurstRow{static_cast<int32_t>(*in_a_row), *peak, *volume};
 }
-json BurstsJson(const InARow& r) {
+json BurstsJson(const BurstRow& r) {
   return {
       {"in_a_row", r.in_a_row}, {"smallest_peak_rate", r.peak_rate}, {"largest_volume", r.volume}};
 }
@@ -132,8 +127,8 @@ json SaveLearned(const WaitMemory& w, std::string_view target, SteadyTime now, W
   j["startup_seconds"] = {{"value", w.startup}, {"measured", w.startup_measured}};
   j["rebalance_seconds"] = w.rebalance ? json(*w.rebalance) : json(nullptr);
   j["arrival_sigma"] = w.sigma;
-  j["short_bursts"] = BurstsJson({w.short_onsets, w.short_onset_rate, w.short_volume});
-  j["long_bursts"] = BurstsJson({w.long_bursts, w.long_burst_rate, w.long_burst_volume});
+  j["short_bursts"] = BurstsJson(w.short_bursts);
+  j["long_bursts"] = BurstsJson(w.long_bursts);
   json onsets = json::array();
   const int32_t kept = std::min<int32_t>(w.onset_count, WaitMemory::kOnsets);
   for (int32_t back = kept - 1; back >= 0; --back) {  // oldest first
@@ -238,16 +233,12 @@ Status RestoreLearned(const json& saved, std::string_view target, SteadyTime now
   next.sigma = *sigma;
   auto shorts = Bursts(saved, "short_bursts");
   if (!shorts) return MakeError(shorts.error());
-  next.short_onsets = shorts->in_a_row;
-  next.short_onset_rate = shorts->peak_rate;
-  next.short_volume = shorts->volume;
+  next.short_bursts = *shorts;
   // Optional: sustained bursts (absent from a state saved before they were kept).
   if (saved.contains("long_bursts")) {
     auto longs = Bursts(saved, "long_bursts");
     if (!longs) return MakeError(longs.error());
-    next.long_bursts = longs->in_a_row;
-    next.long_burst_rate = longs->peak_rate;
-    next.long_burst_volume = longs->volume;
+    next.long_bursts = *longs;
   }
 
   auto onsets = saved.find("burst_onsets");

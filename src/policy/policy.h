@@ -137,6 +137,15 @@ class Boxed {
 };
 using DailyProfileBox = Boxed<DailyProfile>;
 
+// Bursts of one kind in a row (wait_policy.cc 1a, 1b): how many (capped at
+// WaitMemory::kShortOnsets), the smallest of their highest samples (msg/s) and the largest of
+// their volumes above the rate before them (messages).
+struct BurstRow {
+  int32_t in_a_row = 0;
+  double peak_rate = 0;
+  double volume = 0;
+};
+
 // The wait policy's memory (policy/wait_policy.cc); bounded (`recent` by kMaxRecent there).
 struct WaitMemory {
   // Limits of what is learned (also what a restored state must respect: policy/learned_state.h).
@@ -219,20 +228,16 @@ struct WaitMemory {
   // highest sample so far, and the ticks since its onset.
   std::optional<double> onset_sample;
   int32_t onset_age = 0;
-  int32_t short_onsets = 0;     // consecutive bursts over (a drop) within kShortTicks (capped)
-  double short_onset_rate = 0;  // the smallest of those bursts' highest samples (msg/s)
-  double onset_base = 0;        // the rate before the burst being timed (msg/s)
-  double onset_volume = 0;      // messages it brought above that rate so far
-  double short_volume = 0;      // the largest of the short bursts' volumes (messages)
+  double onset_base = 0;    // the rate before the burst being timed (msg/s)
+  double onset_volume = 0;  // messages it brought above that rate so far
+  BurstRow short_bursts;    // bursts over (a drop) within kShortTicks, in a row
   // 1b. A burst that outlived kShortTicks, followed to its drop (within the lag rule's window):
   // its highest sample, the rate before it, the messages it brought above that and its age.
   std::optional<double> long_peak;
   double long_base = 0;
   double long_volume_now = 0;
   double long_seconds = 0;
-  int32_t long_bursts = 0;       // consecutive such bursts that ended so (capped at kShortOnsets)
-  double long_burst_rate = 0;    // the smallest of their highest samples (msg/s)
-  double long_burst_volume = 0;  // the largest of their volumes (messages)
+  BurstRow long_bursts;  // such bursts that ended so, in a row
   // Prediction (PREDICT=true): the last kOnsets burst onsets (ring; `onset_count` ever seen)
   // and the most pods each burst had within 2M of its onset.
   static constexpr size_t kOnsets = 8;

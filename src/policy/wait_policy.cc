@@ -484,12 +484,12 @@ struct Repeating {
 };
 std::optional<Repeating> RepeatingBurst(const WaitMemory& w, double dt) {
   Repeating r;
-  if (w.short_onsets >= kShortOnsets) {
-    r.volume = w.short_volume;
-    r.rate = w.short_onset_rate;
-  } else if (w.long_bursts >= kShortOnsets) {
-    r.volume = w.long_burst_volume;
-    r.rate = w.long_burst_rate;
+  if (w.short_bursts.in_a_row >= kShortOnsets) {
+    r.volume = w.short_bursts.volume;
+    r.rate = w.short_bursts.peak_rate;
+  } else if (w.long_bursts.in_a_row >= kShortOnsets) {
+    r.volume = w.long_bursts.volume;
+    r.rate = w.long_bursts.peak_rate;
   }
   if (r.volume <= 0) return std::nullopt;
   const auto burst = PredictBurst(w, dt);
@@ -636,11 +636,10 @@ void FitJoin(int32_t m, int32_t k, double y, WaitMemory::JoinFit& f) {
 
 // 1a, 1b: a burst that ended (its highest sample, its volume) joins its kind's row — how many
 // in a row (capped), the smallest of their highest samples, the largest of their volumes.
-void AddToRow(double peak, double volume, int32_t& in_a_row, double& smallest_peak,
-              double& largest_volume) {
-  smallest_peak = in_a_row > 0 ? std::min(smallest_peak, peak) : peak;
-  largest_volume = in_a_row > 0 ? std::max(largest_volume, volume) : volume;
-  in_a_row = std::min(in_a_row + 1, kShortOnsets);
+void AddToRow(double peak, double volume, BurstRow& row) {
+  row.peak_rate = row.in_a_row > 0 ? std::min(row.peak_rate, peak) : peak;
+  row.volume = row.in_a_row > 0 ? std::max(row.volume, volume) : volume;
+  row.in_a_row = std::min(row.in_a_row + 1, kShortOnsets);
 }
 
 int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, WaitDetail& detail,
@@ -703,14 +702,13 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       // Its next part, or its tail when this sample is the drop.
       w.onset_volume += std::max(0.0, *sample - w.onset_base) * dt;
       if (drop) {
-        AddToRow(*w.onset_sample, w.onset_volume, w.short_onsets, w.short_onset_rate,
-                 w.short_volume);
-        w.long_bursts = 0;
+        AddToRow(*w.onset_sample, w.onset_volume, w.short_bursts);
+        w.long_bursts.in_a_row = 0;
         w.onset_sample.reset();
       } else if (w.onset_age < kShortTicks) {
         w.onset_sample = std::max(*w.onset_sample, *sample);  // its second part
       } else {
-        w.short_onsets = 0;  // sustained: 1b follows it to its end
+        w.short_bursts.in_a_row = 0;  // sustained: 1b follows it to its end
         w.long_peak = std::max(*w.onset_sample, *sample);
         w.long_base = w.onset_base;
         w.long_volume_now = w.onset_volume;
@@ -723,11 +721,10 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
       w.long_volume_now += std::max(0.0, *sample - w.long_base) * dt;
       w.long_seconds += dt;
       if (drop) {
-        AddToRow(*w.long_peak, w.long_volume_now, w.long_bursts, w.long_burst_rate,
-                 w.long_burst_volume);
+        AddToRow(*w.long_peak, w.long_volume_now, w.long_bursts);
         w.long_peak.reset();
       } else if (w.long_seconds > HpaRule{}.scale_down_window_seconds) {
-        w.long_bursts = 0;
+        w.long_bursts.in_a_row = 0;
         w.long_peak.reset();
       } else {
         w.long_peak = std::max(*w.long_peak, *sample);
@@ -1129,8 +1126,8 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     // changes (an order, then a cancel, at every short batch) than they buy. The next sample tells:
     // a drop orders nothing, a sustained rate orders the pods a tick later. (Only an onset as large
     // as those: a smaller one may be the first part of a burst that straddles the tick.)
-    const bool doubted =
-        onset && w.short_onsets >= kShortOnsets && *sample >= kPartialOnset * w.short_onset_rate;
+    const bool doubted = onset && w.short_bursts.in_a_row >= kShortOnsets &&
+                         *sample >= kPartialOnset * w.short_bursts.peak_rate;
     if (choice > n && sample && (doubted || drop)) {
       Fluid over = f;
       over.lambda = std::min(lambda, doubted ? level_before : *sample);
@@ -1145,18 +1142,18 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     // above the rate before it than the largest of those (within kJumpFraction), size the up for
     // it ending there — the rest of that volume arriving at this sample's rate, then the rate
     // before — and judge every count on the backlog too (it is most of what the pods are for).
-    const bool like_short = sample && w.onset_sample && w.short_onsets >= kShortOnsets &&
-                            w.onset_volume <= (1 + kJumpFraction) * w.short_volume &&
+    const bool like_short = sample && w.onset_sample && w.short_bursts.in_a_row >= kShortOnsets &&
+                            w.onset_volume <= (1 + kJumpFraction) * w.short_bursts.volume &&
                             (!onset || doubted);
     // ... and one like the last sustained ones (1b), from its onset on, sized the same way.
-    const bool like_long = sample && !like_short && w.long_bursts >= kShortOnsets &&
+    const bool like_long = sample && !like_short && w.long_bursts.in_a_row >= kShortOnsets &&
                            (w.onset_sample || w.long_peak) &&
                            (w.long_peak ? w.long_volume_now : w.onset_volume) <=
-                               (1 + kJumpFraction) * w.long_burst_volume;
+                               (1 + kJumpFraction) * w.long_bursts.volume;
     if (choice > n && (like_short || like_long)) {
       const double base = like_long && w.long_peak ? w.long_base : w.onset_base;
       const double brought = like_long && w.long_peak ? w.long_volume_now : w.onset_volume;
-      const double volume = like_long ? w.long_burst_volume : w.short_volume;
+      const double volume = like_long ? w.long_bursts.volume : w.short_bursts.volume;
       Fluid burst = f;
       burst.lambda = std::min(lambda, base);
       burst.rise = 0;

@@ -1129,24 +1129,24 @@ TEST_F(WaitPredictTest, SustainedBurstsAreFollowedToTheirEndAndSaved) {
     n = d.desired;
   }
   const WaitMemory& w = state_.wait;
-  EXPECT_EQ(w.long_bursts, WaitMemory::kShortOnsets);
-  EXPECT_EQ(w.short_onsets, 0);
-  EXPECT_NEAR(w.long_burst_rate, 800, 80);
+  EXPECT_EQ(w.long_bursts.in_a_row, WaitMemory::kShortOnsets);
+  EXPECT_EQ(w.short_bursts.in_a_row, 0);
+  EXPECT_NEAR(w.long_bursts.peak_rate, 800, 80);
   // Four ticks of 700 msg/s above the rate before (15 s each), give or take the drop's tick.
-  EXPECT_GT(w.long_burst_volume, 3 * 700 * 15.0);
-  EXPECT_LT(w.long_burst_volume, 5 * 700 * 15.0);
+  EXPECT_GT(w.long_bursts.volume, 3 * 700 * 15.0);
+  EXPECT_LT(w.long_bursts.volume, 5 * 700 * 15.0);
   nlohmann::json saved = SaveLearned(w, "ns/app", clock_.Now(), clock_.WallNow());
   EXPECT_EQ(saved["long_bursts"]["in_a_row"], WaitMemory::kShortOnsets);
   WaitMemory restored;
   ASSERT_TRUE(RestoreLearned(saved, "ns/app", clock_.Now(), clock_.WallNow(), restored));
-  EXPECT_EQ(restored.long_bursts, w.long_bursts);
-  EXPECT_EQ(restored.long_burst_rate, w.long_burst_rate);
-  EXPECT_EQ(restored.long_burst_volume, w.long_burst_volume);
+  EXPECT_EQ(restored.long_bursts.in_a_row, w.long_bursts.in_a_row);
+  EXPECT_EQ(restored.long_bursts.peak_rate, w.long_bursts.peak_rate);
+  EXPECT_EQ(restored.long_bursts.volume, w.long_bursts.volume);
   saved.erase("long_bursts");
   WaitMemory older;
   ASSERT_TRUE(RestoreLearned(saved, "ns/app", clock_.Now(), clock_.WallNow(), older));
-  EXPECT_EQ(older.long_bursts, 0);
-  EXPECT_EQ(older.long_burst_volume, 0);
+  EXPECT_EQ(older.long_bursts.in_a_row, 0);
+  EXPECT_EQ(older.long_bursts.volume, 0);
 }
 
 // LEARNED_STATE_CONFIGMAP: a daemon restarted after the third burst (down for one tick, a new
