@@ -932,6 +932,18 @@ TEST(SimulatorTest, ALoanCountsOnlyTheRulesWindowARunIsLikelyToReach) {
   EXPECT_LT(summary->pod_s_median, 1.045) << "x keda-hpa's";
 }
 
+// In a climb too (tests/sim/testdata/ceiling-loan-climb-end-of-hour.yaml, issue 18, forty-first
+// round): a loan counted the rule's whole window while the rate rose, the rule's count climbing
+// with the load; the last climb ends with the run, whose end the loan did not see repaid (8
+// pods against the rule's 6 at 3,360 s, 1.067x keda-hpa's pod-seconds). A loan counts the
+// window's first 200 s in a climb as elsewhere, once the replay has run two windows.
+TEST(SimulatorTest, ALoanInAClimbCountsOnlyTheRulesWindowARunIsLikelyToReach) {
+  const auto summary = WaitAsTheReportJudgesIt("ceiling-loan-climb-end-of-hour.yaml");
+  ASSERT_TRUE(summary);
+  EXPECT_EQ(summary->pod_s_over_5pct, 0) << summary->pod_s_median << "x keda-hpa's";
+  EXPECT_LT(summary->p99_median, 1) << "p99 " << summary->p99_median << "x keda-hpa's";
+}
+
 // The lag rule's replay in a run of `wait` on a testdata scenario against the simulator's
 // keda-hpa on the same load: the replay's weighted spend at the run's last tick over keda-hpa's
 // over the replay's seconds, weighted as it weighs them (exp(−age / 1 day)), and the start-up
