@@ -193,8 +193,8 @@
 //      loans of a load that held it above were never repaid; and, once the replay has run two
 //      of the rule's windows, with the window counted over its first 200 s only, in a climb
 //      too: a run that ends within it never sees the loan repaid) — and is never lowered by
-//      the ceiling; over budget it is held to the rule's
-//      count, a scale-down if need be (why = cost_ceiling) — but not down into a rise, nor below
+//      the ceiling; over budget it is held to the rule's count, a scale-down if need be
+//      (why = cost_ceiling) — but not down into a rise, nor below
 //      the load: while λ's trend over M exceeds kBand σ, the rule's count falls behind the load
 //      (the rule waits for its lag), and a count that does not carry λ now falls behind at
 //      once; such downs were undone by an up within minutes, so it stops at the count that
@@ -1515,7 +1515,6 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
   // thirty-six fresh seed sets (1,066 of 7,416 scenarios) and that row.
   const double over =
       s.rule_pod_seconds > 0 ? std::max(0.0, s.own_pod_seconds / s.rule_pod_seconds - 1) : 0;
-  const bool rising = w.trend * hold > kBand * w.sigma;
   const double reach =
       s.t < kLoanYoungWindows * window ? window : std::clamp(kLoanSeconds, hold, window);
   // Over the whole window a loan's spends are the budget's own: not summed a second time.
@@ -1538,6 +1537,7 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
   if (allowed < n) {
     const double unmargined = std::max(1.0, ratio) * rule_spend - ours;
     const int64_t paid = unmargined >= 0 ? static_cast<int64_t>(unmargined / hold) : 0;
+    const bool rising = w.trend * hold > kBand * w.sigma;
     const double rate = w.level + (rising ? w.trend * hold : 0.0);
     int64_t carries = allowed;
     while (carries < std::min<int64_t>({n, count, paid}) &&
