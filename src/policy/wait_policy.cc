@@ -1429,6 +1429,44 @@ ReplayTiming TimedForReplay(const WaitMemory& w, double dt, double rebalance) {
   return out;
 }
 
+// Our count after M as a loan of the cost ceiling (10) reckons it over `reach` seconds:
+// minReplicaCount, as the loan is repaid by ours coming down while the rule's window holds its
+// count — unless, while the replay is young, the rule's count (its pods or next proposal) already
+// carries the rate and the rule, run on a sync at a time at the rate and its trend, would not
+// climb above it within the reach: then the rule drains the backlog with the count it has and
+// keeps it, and the load keeps ours at what carries the rate too, so a loan reckoned with
+// minReplicaCount was never repaid (a cold start's 5 pods for 75 s where the rule kept 2, 1.055x
+// keda-hpa's pod-seconds in a scenario of two pods). Where the rule climbs — its pods still
+// starting while its lag grows (pods of 40 under 190 msg/s, proposed 5 at 15 s, then 9), or a
+// rising load — the climb repays the loan as before.
+double LoanFloor(const PolicyInput& in, const WaitMemory& w, const HpaRule& rule,
+                 const LagReplay& replay, const LagShadow& s, int32_t proposal, double reach,
+                 double lowest) {
+  const int32_t rule_count = std::max(s.pods(), proposal);
+  if (s.t >= kLoanYoungWindows * rule.scale_down_window_seconds ||
+      !Keeps(*w.mu, in.partition_count, rule_count, w.level, w.sigma)) {
+    return lowest;
+  }
+  LagShadow ahead = s;
+  for (double u = 0; u < reach; u += rule.hpa_sync_seconds) {
+    AdvanceLagShadow(
+        rule,
+        {.seconds = rule.hpa_sync_seconds,
+         .arrival_rate = std::max(0.0, w.level + w.trend * (u + rule.hpa_sync_seconds)),
+         .pod_rate = *w.mu,
+         .startup = replay.startup,
+         .rebalance = replay.rebalance,
+         .own_pods = in.current_replicas},
+        ahead);
+    if (ahead.pods() > rule_count) return lowest;
+  }
+  auto carries = static_cast<int32_t>(lowest);
+  while (carries < rule_count && !Keeps(*w.mu, in.partition_count, carries, w.level, w.sigma)) {
+    ++carries;
+  }
+  return carries;
+}
+
 // 10. The cost ceiling (COST_CEILING, c > 0): the lag rule replayed on the arrivals each tick
 // saw (policy/hpa_rule.h LagShadow), with the learned μ, S and R. Over the rule's scale-down
 // window from now, the budget is c × (what the rule spent, weighted over kCeilingSeconds, plus
@@ -1436,9 +1474,9 @@ ReplayTiming TimedForReplay(const WaitMemory& w, double dt, double rebalance) {
 // that. Within budget the count may exceed the rule's pods (or what its next sync proposes, or
 // what it would keep for our lag) by what the budget pays for over M at a ratio lowered by as
 // much as our spend so far is above the rule's, the window counted over its first
-// kLoanSeconds once the replay has run kLoanYoungWindows of them and outside a rise, and is
-// never lowered; over budget it is held to that count, a scale-down if need be, but not below
-// what carries the load (M ahead while it rises). Pre-scales are left alone.
+// kLoanSeconds once the replay has run kLoanYoungWindows of them, our count after M at the
+// floor LoanFloor says, and is never lowered; over budget it is held to that count, a scale-down if
+// need be, but not below what carries the load (M ahead while it rises). Pre-scales are left alone.
 int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, WaitDetail& detail,
                double dt, int64_t count) {
   if (c.cost_ceiling <= 0 || !w.mu || !w.has_level) return count;
@@ -1521,7 +1559,10 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
   const double loan_rule = reach < window
                                ? s.rule_pod_seconds + LagShadowCommitted(rule, s, proposal, reach)
                                : rule_spend;
-  const double loan_ours = reach < window ? s.own_pod_seconds + lowest * (reach - hold) : ours;
+  const double floor_after = LoanFloor(in, w, rule, replay, s, proposal, reach, lowest);
+  const double loan_ours = reach < window || floor_after > lowest
+                               ? s.own_pod_seconds + floor_after * (reach - hold)
+                               : ours;
   const double loan = ((ratio - over) * loan_rule - loan_ours) / hold;
   int64_t allowed =
       budget >= 0 ? std::max<int64_t>({rule_pods, n, static_cast<int64_t>(loan)}) : rule_pods;

@@ -944,6 +944,21 @@ TEST(SimulatorTest, ALoanInAClimbCountsOnlyTheRulesWindowARunIsLikelyToReach) {
   EXPECT_LT(summary->p99_median, 1) << "p99 " << summary->p99_median << "x keda-hpa's";
 }
 
+// A young loan where the rule already carries the load
+// (tests/sim/testdata/ceiling-young-loan-rule-carries.yaml, issue 18, forty-second round): the
+// loan was reckoned with our count at minReplicaCount after M, but the rule's count (2) carried
+// the rate and the load kept ours there too, so the rule's window never repaid it (5 pods for
+// 75 s at the cold start, 1.054-1.057x keda-hpa's pod-seconds). Where the rule's count carries
+// the rate and the rule run on would not climb, the loan is reckoned with our count at what
+// carries the rate, and the backlog drains about as the rule drains it.
+TEST(SimulatorTest, AYoungLoanWhereTheRuleCarriesTheLoadCountsOurFloorAtTheLoad) {
+  const auto summary = WaitAsTheReportJudgesIt("ceiling-young-loan-rule-carries.yaml");
+  ASSERT_TRUE(summary);
+  EXPECT_EQ(summary->pod_s_over_5pct, 0) << summary->pod_s_median << "x keda-hpa's";
+  EXPECT_LT(summary->pod_s_median, 1.03) << "x keda-hpa's";
+  EXPECT_LT(summary->p99_median, 1) << "p99 " << summary->p99_median << "x keda-hpa's";
+}
+
 // The lag rule's replay in a run of `wait` on a testdata scenario against the simulator's
 // keda-hpa on the same load: the replay's weighted spend at the run's last tick over keda-hpa's
 // over the replay's seconds, weighted as it weighs them (exp(−age / 1 day)), and the start-up
