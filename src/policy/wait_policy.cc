@@ -192,7 +192,9 @@
 //      spend so far is above the rule's (reckoned with our count at the floor after M, the
 //      loans of a load that held it above were never repaid; and, once the replay has run two
 //      of the rule's windows, with the window counted over its first 200 s only, in a climb
-//      too: a run that ends within it never sees the loan repaid) — and is never lowered by
+//      too: a run that ends within it never sees the loan repaid; before that, where the rule's
+//      count carries λ and the rule run on would not climb, with our floor at what carries λ:
+//      LoanFloor) — and is never lowered by
 //      the ceiling; over budget it is held to the rule's count, a scale-down if need be
 //      (why = cost_ceiling) — but not down into a rise, nor below
 //      the load: while λ's trend over M exceeds kBand σ, the rule's count falls behind the load
