@@ -1553,21 +1553,26 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
   // counted whole there, diurnal's morning loans bought its worst noise seed's p99 (5 seeds,
   // median/worst 22/28 s against 21/38) for about 0.5 % more pod-seconds where it moved the
   // thirty-six fresh seed sets (1,066 of 7,416 scenarios) and that row.
-  const double over =
-      s.rule_pod_seconds > 0 ? std::max(0.0, s.own_pod_seconds / s.rule_pod_seconds - 1) : 0;
-  const double reach =
-      s.t < kLoanYoungWindows * window ? window : std::clamp(kLoanSeconds, hold, window);
-  // Over the whole window a loan's spends are the budget's own: not summed a second time.
-  const double loan_rule = reach < window
-                               ? s.rule_pod_seconds + LagShadowCommitted(rule, s, proposal, reach)
-                               : rule_spend;
-  const double floor_after = LoanFloor(in, w, rule, replay, s, proposal, reach, lowest);
-  const double loan_ours = reach < window || floor_after > lowest
-                               ? s.own_pod_seconds + floor_after * (reach - hold)
-                               : ours;
-  const double loan = ((ratio - over) * loan_rule - loan_ours) / hold;
-  int64_t allowed =
-      budget >= 0 ? std::max<int64_t>({rule_pods, n, static_cast<int64_t>(loan)}) : rule_pods;
+  // It matters only where `wait` asks for more than both within budget, and only then is it
+  // reckoned (its floor runs the rule on, its commitment sums the window's seconds).
+  int64_t allowed = rule_pods;
+  if (budget >= 0) {
+    allowed = std::max<int64_t>(rule_pods, n);
+    if (count > allowed) {
+      const double over =
+          s.rule_pod_seconds > 0 ? std::max(0.0, s.own_pod_seconds / s.rule_pod_seconds - 1) : 0;
+      const double reach =
+          s.t < kLoanYoungWindows * window ? window : std::clamp(kLoanSeconds, hold, window);
+      // Over the whole window a loan's rule spend is the budget's own: not summed a second time.
+      const double loan_rule =
+          reach < window ? s.rule_pod_seconds + LagShadowCommitted(rule, s, proposal, reach)
+                         : rule_spend;
+      const double floor_after = LoanFloor(in, w, rule, replay, s, proposal, reach, lowest);
+      const double loan_ours = s.own_pod_seconds + floor_after * (reach - hold);
+      const double loan = ((ratio - over) * loan_rule - loan_ours) / hold;
+      allowed = std::max<int64_t>(allowed, static_cast<int64_t>(loan));
+    }
+  }
   if (count <= allowed) return count;
   // Not down into a rise, nor below the load: while the arrival rate climbs beyond its noise
   // over M, the rule's count falls behind it (the rule waits for its lag to grow), and a count
