@@ -402,6 +402,16 @@ bool Keeps(double mu, int32_t partitions, int32_t count, double rate, double sig
 bool Keeps(const Fluid& f, int32_t count, double rate, double sigma) {
   return Keeps(f.mu, f.partitions, count, rate, sigma);
 }
+// The smallest count from `from` on that keeps up with `rate` (Keeps), at most `most`; `from`
+// when it is `most` or more.
+int64_t SmallestKeeping(double mu, int32_t partitions, int64_t from, int64_t most, double rate,
+                        double sigma) {
+  int64_t count = from;
+  while (count < most && !Keeps(mu, partitions, static_cast<int32_t>(count), rate, sigma)) {
+    ++count;
+  }
+  return count;
+}
 
 // Returns true for a burst onset: a jump to at least twice the prediction (beyond 4σ).
 // `drop` is set when the sample is a drop (believed or not yet).
@@ -587,6 +597,19 @@ double ArrivedWithin(const std::deque<std::pair<SteadyTime, double>>& recent, St
     covered += part;
   }
   return arrived + lambda * std::max(0.0, span - covered);
+}
+
+// The lowest and the highest rate sampled within the last `span` seconds, λ among them.
+std::pair<double, double> RecentRates(const WaitMemory& w, SteadyTime now, double span,
+                                      double lambda) {
+  std::pair<double, double> rates{lambda, lambda};
+  for (const auto& [at, rate] : w.recent) {
+    if (Seconds(now - at) <= span) {
+      rates.first = std::min(rates.first, rate);
+      rates.second = std::max(rates.second, rate);
+    }
+  }
+  return rates;
 }
 
 // The rebalance pause the prediction assumes: measured (3a), or RATE_REBALANCE_SECONDS.
@@ -1031,12 +1054,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   // Due within the period, or overdue by at most M (then at once); later, it did not come.
   const double until = repeating ? Seconds(repeating->next.at - in.now) : 0;
   // The rate between bursts: the lowest of the last M (the level now may be a burst's).
-  double between = lambda;
-  if (repeating) {
-    for (const auto& r : w.recent) {
-      if (Seconds(in.now - r.first) <= memory_s) between = std::min(between, r.second);
-    }
-  }
+  const double between = RecentRates(w, in.now, memory_s, lambda).first;
   if (repeating && until >= -memory_s && repeating->rate > between) {
     next.lump_at = std::clamp(until, 0.0, repeating->next.period);
     const double spread = repeating->volume / (repeating->rate - between);
@@ -1224,10 +1242,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
     return backlog > in_flight && backlog > ArrivedWithin(w.recent, in.now, target, dt, lambda);
   };
   if (n > lowest && nearly_empty && quiet && f.starting == 0 && !old_waiting()) {
-    double highest = lambda;
-    for (const auto& r : w.recent) {
-      if (Seconds(in.now - r.first) <= memory_s) highest = std::max(highest, r.second);
-    }
+    const double highest = RecentRates(w, in.now, memory_s, lambda).second;
     Fluid down = next;  // 6b: a smaller count keeps the next of repeating bursts under W too
     down.lambda = highest;
     down.rise_for = f.horizon;  // a rise carried on as an up sizes for it (5): no down mid-rise
@@ -1442,11 +1457,10 @@ ReplayTiming TimedForReplay(const WaitMemory& w, double dt, double rebalance) {
 // starting while its lag grows (pods of 40 under 190 msg/s, proposed 5 at 15 s, then 9), or a
 // rising load — the climb repays the loan as before.
 double LoanFloor(const PolicyInput& in, const WaitMemory& w, const HpaRule& rule,
-                 const LagReplay& replay, const LagShadow& s, int32_t proposal, double reach,
-                 double lowest) {
+                 const LagReplay& replay, const LagShadow& s, int32_t proposal, bool young,
+                 double reach, double lowest) {
   const int32_t rule_count = std::max(s.pods(), proposal);
-  if (s.t >= kLoanYoungWindows * rule.scale_down_window_seconds ||
-      !Keeps(*w.mu, in.partition_count, rule_count, w.level, w.sigma)) {
+  if (!young || !Keeps(*w.mu, in.partition_count, rule_count, w.level, w.sigma)) {
     return lowest;
   }
   LagShadow ahead = s;
@@ -1462,11 +1476,8 @@ double LoanFloor(const PolicyInput& in, const WaitMemory& w, const HpaRule& rule
         ahead);
     if (ahead.pods() > rule_count) return lowest;
   }
-  auto carries = static_cast<int32_t>(lowest);
-  while (carries < rule_count && !Keeps(*w.mu, in.partition_count, carries, w.level, w.sigma)) {
-    ++carries;
-  }
-  return carries;
+  return static_cast<double>(SmallestKeeping(
+      *w.mu, in.partition_count, static_cast<int64_t>(lowest), rule_count, w.level, w.sigma));
 }
 
 // 10. The cost ceiling (COST_CEILING, c > 0): the lag rule replayed on the arrivals each tick
@@ -1561,13 +1572,13 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
     if (count > allowed) {
       const double over =
           s.rule_pod_seconds > 0 ? std::max(0.0, s.own_pod_seconds / s.rule_pod_seconds - 1) : 0;
-      const double reach =
-          s.t < kLoanYoungWindows * window ? window : std::clamp(kLoanSeconds, hold, window);
+      const bool young = s.t < kLoanYoungWindows * window;
+      const double reach = young ? window : std::clamp(kLoanSeconds, hold, window);
       // Over the whole window a loan's rule spend is the budget's own: not summed a second time.
       const double loan_rule =
           reach < window ? s.rule_pod_seconds + LagShadowCommitted(rule, s, proposal, reach)
                          : rule_spend;
-      const double floor_after = LoanFloor(in, w, rule, replay, s, proposal, reach, lowest);
+      const double floor_after = LoanFloor(in, w, rule, replay, s, proposal, young, reach, lowest);
       const double loan_ours = s.own_pod_seconds + floor_after * (reach - hold);
       const double loan = ((ratio - over) * loan_rule - loan_ours) / hold;
       allowed = std::max<int64_t>(allowed, static_cast<int64_t>(loan));
@@ -1587,11 +1598,8 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
     const int64_t paid = unmargined >= 0 ? static_cast<int64_t>(unmargined / hold) : 0;
     const bool rising = w.trend * hold > kBand * w.sigma;
     const double rate = w.level + (rising ? w.trend * hold : 0.0);
-    int64_t carries = allowed;
-    while (carries < std::min<int64_t>({n, count, paid}) &&
-           !Keeps(*w.mu, in.partition_count, static_cast<int32_t>(carries), rate, w.sigma)) {
-      ++carries;
-    }
+    const int64_t carries = SmallestKeeping(*w.mu, in.partition_count, allowed,
+                                            std::min<int64_t>({n, count, paid}), rate, w.sigma);
     if (carries >= count) return count;  // what `wait` asked for stands, and its reason
     allowed = carries;  // below count, at most n: held as any count the ceiling allows
   }
