@@ -1054,7 +1054,7 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
   // Due within the period, or overdue by at most M (then at once); later, it did not come.
   const double until = repeating ? Seconds(repeating->next.at - in.now) : 0;
   // The rate between bursts: the lowest of the last M (the level now may be a burst's).
-  const double between = RecentRates(w, in.now, memory_s, lambda).first;
+  const double between = repeating ? RecentRates(w, in.now, memory_s, lambda).first : lambda;
   if (repeating && until >= -memory_s && repeating->rate > between) {
     next.lump_at = std::clamp(until, 0.0, repeating->next.period);
     const double spread = repeating->volume / (repeating->rate - between);

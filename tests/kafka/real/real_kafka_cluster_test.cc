@@ -319,7 +319,7 @@ TEST(RealKafkaRace, ACaughtUpGroupsCommitIsNeverReadAsInvalid) {
   // before it can ask for the commits, so they are read a round trip after the watermarks (a
   // restarted daemon's first tick, a coordinator that moved); the rounds between are a running
   // daemon's looks. Not new every round: librdkafka 2.0.2 once aborted destroying one of the
-  // hundreds of short-lived handles that made (docs/reliability.md).
+  // thousand or so short-lived handle pairs that made in 20 s (docs/reliability.md).
   constexpr int kRenew = 4;
   std::unique_ptr<KafkaMetricSource> source;
   std::unique_ptr<SharedObserver> observer;
