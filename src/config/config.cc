@@ -388,6 +388,7 @@ Result<Config> Load(const Env& env) {
   p.rate_scale_down_window =
       r.Seconds("RATE_SCALE_DOWN_WINDOW_SECONDS", p.rate_scale_down_window, 0);
   p.rate_rebalance = r.Seconds("RATE_REBALANCE_SECONDS", p.rate_rebalance, 0);
+  p.rate_rebalance_given = r.Raw("RATE_REBALANCE_SECONDS").has_value();
   p.rate_pod_startup = r.Seconds("RATE_POD_STARTUP_SECONDS", p.rate_pod_startup, 0);
   p.target_wait = r.Seconds("TARGET_WAIT_SECONDS", p.target_wait, 1);
   p.predict = r.Bool("PREDICT", p.predict);

@@ -62,6 +62,10 @@ struct PolicyConfig {
   // changes (session/rebalance cost). A scale-up adds capacity to absorb the arrivals of that
   // pause, and changes too small to be worth a pause are skipped.
   std::chrono::seconds rate_rebalance{5};
+  // RATE_REBALANCE_SECONDS was given. `wait`'s replay of the lag rule (its cost ceiling) uses
+  // a pause it has not timed only when the user stated it; else it assumes the smallest the
+  // joins allow (policy/wait_policy.cc, step 10).
+  bool rate_rebalance_given = false;
   // RATE_POD_STARTUP_SECONDS (default 30 s): how long a new pod takes to become ready. A
   // scale-up is sized for the backlog that will have piled up by the time its pods consume.
   std::chrono::seconds rate_pod_startup{30};

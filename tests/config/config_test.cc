@@ -46,6 +46,7 @@ TEST(ConfigTest, SeedDefaultsAreKeptExactly) {
   EXPECT_EQ(c->policy.target_drain, std::chrono::seconds(30));
   EXPECT_EQ(c->policy.rate_scale_down_window, std::chrono::seconds(60));
   EXPECT_EQ(c->policy.rate_rebalance, std::chrono::seconds(5));
+  EXPECT_FALSE(c->policy.rate_rebalance_given);
   EXPECT_EQ(c->policy.rate_pod_startup, std::chrono::seconds(30));
   EXPECT_EQ(c->policy.activation_backlog, 0);
   EXPECT_FALSE(c->policy.limit_to_partitions_with_lag);
@@ -126,7 +127,9 @@ TEST(ConfigTest, EveryVariableParsesAGoodValue) {
       {.name = "rate window", .var = "RATE_SCALE_DOWN_WINDOW_SECONDS", .value = "240",
        .holds = [](const Config& c) { return c.policy.rate_scale_down_window.count() == 240; }},
       {.name = "rate rebalance", .var = "RATE_REBALANCE_SECONDS", .value = "12",
-       .holds = [](const Config& c) { return c.policy.rate_rebalance.count() == 12; }},
+       .holds = [](const Config& c) {
+         return c.policy.rate_rebalance.count() == 12 && c.policy.rate_rebalance_given;
+       }},
       {.name = "rate startup", .var = "RATE_POD_STARTUP_SECONDS", .value = "90",
        .holds = [](const Config& c) { return c.policy.rate_pod_startup.count() == 90; }},
       {.name = "wait policy", .var = "SCALING_POLICY", .value = "wait",

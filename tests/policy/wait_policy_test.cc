@@ -1407,5 +1407,36 @@ TEST_F(WaitDailyTest, ABadSavedStateIsRefusedWholeAndNamesTheField) {
   }
 }
 
+// The cost ceiling's replay takes a pause it has not timed (3a) as none unless told
+// (RATE_REBALANCE_SECONDS given). One up from a cold start under a steady load (pods of 20
+// msg/s that start in 20 s and pause 2 s) times no pause, and the joins' fit ((k − m) S + k R,
+// one ratio k / m) tells S and R apart only through what is assumed of one. Told nothing: no
+// pause, and S at its bracket's upper end (30 s); told the pods' 2 s: the world's S and R. (With
+// the 5 s default assumed, the replay ran with 15 s and 3 s.)
+TEST_F(WaitWorldTest, TheReplayAssumesAPauseItHasNotTimedOnlyWhenTold) {
+  startup_s_ = 20;
+  pause_s_ = 2;
+  const auto run = [this](std::optional<int> told) {
+    state_ = PolicyState{};
+    config_ = Wait();
+    if (told) {
+      config_.rate_rebalance = std::chrono::seconds(*told);
+      config_.rate_rebalance_given = true;
+    }
+    Replay(
+        80, 20, [](int) { return 100.0; }, 1);
+    EXPECT_FALSE(state_.wait.rebalance) << "no pause timed";
+    EXPECT_TRUE(last_wait_ && last_wait_->ceiling);
+    return last_wait_ ? std::pair{last_wait_->lag_rule_startup_s, last_wait_->lag_rule_rebalance_s}
+                      : std::pair{-1.0, -1.0};
+  };
+  const auto [untold_s, untold_r] = run(std::nullopt);
+  EXPECT_DOUBLE_EQ(untold_r, 0);
+  EXPECT_NEAR(untold_s, 30, 0.5);
+  const auto [told_s, told_r] = run(2);
+  EXPECT_NEAR(told_r, 2, 0.5);
+  EXPECT_NEAR(told_s, 20, 0.5);
+}
+
 }  // namespace
 }  // namespace kafka_autoscaler::policy
