@@ -180,7 +180,7 @@
 //      — its pods start, pause the group and drain a fluid queue as the simulator's do. A pause
 //      neither timed by 3a nor given as RATE_REBALANCE_SECONDS is assumed none (the joins' fit
 //      then takes the smallest pause S's bracket allows): with the 5 s default where the pods
-//      paused 2 s, the rule's replayed lag ran ~7 % above keda-hpa's, crossed the HPA's
+//      paused 2 s, the rule's replayed lag ran 6 % or more above keda-hpa's, crossed the HPA's
 //      tolerance where keda-hpa's did not, and the replay spent 1.10x keda-hpa's. Over
 //      its first hour a change of S or R by a second or more runs it again from its start on
 //      what it was fed (hpa_rule.h LagReplay): its first minutes ran with the 30 s prior. The
