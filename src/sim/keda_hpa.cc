@@ -5,9 +5,10 @@
 
 namespace kafka_autoscaler::sim {
 
-bool KedaHpaModel::Due(double now, double period) {
-  const double k = std::round(now / period);
-  return std::fabs(now - k * period) < 1e-6;
+bool KedaHpaModel::Due(double now, double period) const {
+  const double since = now - phase_;
+  const double k = std::round(since / period);
+  return std::fabs(since - k * period) < 1e-6;  // k < 0 too: the clocks ran before the run
 }
 
 Status KedaHpaModel::Step(double now) {

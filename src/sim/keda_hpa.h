@@ -45,11 +45,15 @@ using KedaHpaConfig = policy::HpaRule;
 
 class KedaHpaModel {
  public:
-  KedaHpaModel(KedaHpaConfig config, kafka::MetricSource& source, kube::ScaleTarget& target)
-      : config_(config), source_(source), target_(target) {}
+  // `phase_seconds`: KEDA polls at phase + k × pollingInterval and the HPA syncs at phase +
+  // k × its sync period, for every whole k, negative too: the clocks ran before the run began
+  // (Scenario::keda_phase_seconds).
+  KedaHpaModel(KedaHpaConfig config, kafka::MetricSource& source, kube::ScaleTarget& target,
+               double phase_seconds = 0)
+      : config_(config), phase_(phase_seconds), source_(source), target_(target) {}
 
   // Runs whatever KEDA and the HPA would do at `now_seconds` (call once per simulation step,
-  // with steps that land on every multiple of the poll and sync periods).
+  // with steps that land on the phase plus every multiple of the poll and sync periods).
   [[nodiscard]] Status Step(double now_seconds);
 
   // The metric value KEDA reports for a total lag (rule 2).
@@ -63,9 +67,10 @@ class KedaHpaModel {
 
  private:
   [[nodiscard]] Status HpaSync(double now, int64_t metric);
-  static bool Due(double now, double period);
+  [[nodiscard]] bool Due(double now, double period) const;
 
   KedaHpaConfig config_;
+  double phase_;
   kafka::MetricSource& source_;
   kube::ScaleTarget& target_;
   std::optional<int64_t> cached_metric_;

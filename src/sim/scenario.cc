@@ -55,6 +55,24 @@ Result<void> SetHistoryCycles(Scenario& s, int64_t cycles, const std::string& wh
   return {};
 }
 
+Result<void> SetKedaPhase(Scenario& s, double seconds, const std::string& what) {
+  std::ostringstream value;
+  value << seconds;
+  if (!(seconds >= 0 && seconds < kKedaPhaseLimit)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     what + "=" + value.str() +
+                         ": must be a number of seconds, at least 0 and below 30 (KEDA's "
+                         "polling interval)");
+  }
+  const double ticks = seconds / s.tick_seconds;
+  if (std::fabs(ticks - std::round(ticks)) > 1e-6) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     what + "=" + value.str() + ": must be a whole multiple of tick_seconds");
+  }
+  s.keda_phase_seconds = seconds;
+  return {};
+}
+
 int64_t Scenario::IntervalTicks() const {
   return std::max<int64_t>(
       1, static_cast<int64_t>(std::llround(autoscaler.interval_seconds / tick_seconds)));
@@ -312,6 +330,23 @@ Result<Scenario> ParseScenario(const std::string& yaml_text,
     r.Problem("load", "missing; a list of [t_seconds, messages_per_second] pairs (or load_csv)");
   }
 
+  if (r.Has("keda_hpa")) {
+    const YAML::Node node = r.Get("keda_hpa");
+    if (!node.IsMap()) {
+      r.Problem("keda_hpa", "must be a map with phase_seconds");
+    } else {
+      Reader kr(node, "keda_hpa.", problems);
+      // Checked once the ticks are known (SetKedaPhase): any number here.
+      if (const auto phase =
+              kr.Number<double>("phase_seconds", false, -1e9, 1e9, "must be a number of seconds")) {
+        if (auto set = SetKedaPhase(s, *phase, "keda_hpa.phase_seconds"); !set) {
+          problems.push_back(set.error().message);
+        }
+      }
+      kr.ReportUnknown();
+    }
+  }
+
   if (r.Has("stuck_partition")) {
     const YAML::Node node = r.Get("stuck_partition");
     if (!node.IsMap()) {
@@ -507,6 +542,11 @@ std::string ScenarioYaml(const Scenario& s) {
   e << YAML::Key << "target_wait_seconds" << YAML::Value << a.target_wait_seconds;
   e << YAML::Key << "cost_ceiling" << YAML::Value << a.cost_ceiling;
   e << YAML::EndMap;
+  if (s.keda_phase_seconds > 0) {
+    e << YAML::Key << "keda_hpa" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    e << YAML::Key << "phase_seconds" << YAML::Value << s.keda_phase_seconds;
+    e << YAML::EndMap;
+  }
   if (s.stuck_partition) {
     e << YAML::Key << "stuck_partition" << YAML::Value << YAML::Flow << YAML::BeginMap;
     e << YAML::Key << "partition" << YAML::Value << s.stuck_partition->partition;

@@ -96,6 +96,12 @@ struct Scenario {
   double noise = 0;             // multiplicative, standard deviation of the factor (seeded)
   uint64_t seed = 0;
   AutoscalerKnobs autoscaler;
+  // When the keda-hpa peer's clocks run (keda_hpa.phase_seconds, 0 <= phase < 30, a whole
+  // number of ticks): KEDA polls at phase + 30 k and the HPA syncs at phase + 15 k seconds of
+  // the run, for every whole k (negative too). A real HPA's sync runs on the
+  // controller manager's clock, in no fixed phase with the load or with our own ticks; 0 (the
+  // default) has it sync on the same seconds as our reconciler's 15 s ticks.
+  double keda_phase_seconds = 0;
   std::optional<StuckEpisode> stuck_partition;
   // A daemon that has run before: the load repeats every duration_seconds, and the replay runs
   // this many cycles of it before the measured one. The policies run through them and keep
@@ -125,6 +131,11 @@ inline constexpr int32_t kMaxHistoryCycles = 100;
 // Sets history_cycles; kInvalidArgument (naming `what`) outside 0..kMaxHistoryCycles or when the
 // whole replay would exceed 1e7 steps.
 [[nodiscard]] Result<void> SetHistoryCycles(Scenario& s, int64_t cycles, const std::string& what);
+
+inline constexpr double kKedaPhaseLimit = 30;  // KEDA's polling interval
+// Sets keda_phase_seconds; kInvalidArgument (naming `what`) outside [0, kKedaPhaseLimit) or when
+// not a whole number of tick_seconds.
+[[nodiscard]] Result<void> SetKedaPhase(Scenario& s, double seconds, const std::string& what);
 
 // Parses YAML text. `base_dir` resolves a relative load_csv path. On failure: kInvalidArgument
 // with one detail line per problem.

@@ -239,9 +239,13 @@ Result<void> ApplyTargetWait(Scenario& s, const std::string& target_wait) {
 
 namespace {
 
-// The options that override a scenario's own settings: --target-wait, then --history.
+// The options that override a scenario's own settings: --target-wait, --keda-phase, then
+// --history.
 [[nodiscard]] Result<void> ApplyOverrides(Scenario& s, const SimulateOptions& options) {
   if (auto applied = ApplyTargetWait(s, options.target_wait); !applied) return applied;
+  if (options.keda_phase >= 0) {
+    if (auto set = SetKedaPhase(s, options.keda_phase, "--keda-phase"); !set) return set;
+  }
   if (options.history >= 0) {
     if (auto set = SetHistoryCycles(s, options.history, "--history"); !set) return set;
   }

@@ -39,6 +39,9 @@ struct SimulateOptions {
   // --history N: every scenario replayed runs N cycles of its load before the measured one (a
   // daemon that has run before; Scenario::history_cycles). -1 = each scenario's own.
   int64_t history = -1;
+  // --keda-phase SECONDS: the keda-hpa peer's clocks run in this phase in every scenario
+  // replayed (Scenario::keda_phase_seconds). Negative = each scenario's own.
+  double keda_phase = -1;
   // --restart cold|kept: a restart between the history and the measured cycle
   // (Scenario::restart_after_history); needs a history. Empty = none.
   std::string restart;

@@ -178,7 +178,7 @@ class KedaHpaController final : public Controller {
                              .min_replicas = s.autoscaler.min_replicas,
                              .max_replicas = s.autoscaler.max_replicas,
                              .partitions = s.partitions},
-               source, target) {}
+               source, target, s.keda_phase_seconds) {}
   void Step(int64_t, double now_seconds) override { (void)model_.Step(now_seconds); }
 
  private:

@@ -333,6 +333,32 @@ TEST(ScenarioTest, PodRateNoiseIsReadAndWrittenBack) {
   EXPECT_EQ(ScenarioYaml(*plain).find("rate_noise"), std::string::npos);
 }
 
+TEST(ScenarioTest, KedaPhaseIsReadCheckedAndWrittenBack) {
+  auto s = ParseScenario(std::string(kGood) + "keda_hpa: {phase_seconds: 7}\n", ".");
+  ASSERT_TRUE(s) << s.error().ToString();
+  EXPECT_DOUBLE_EQ(s->keda_phase_seconds, 7);
+  auto back = ParseScenario(ScenarioYaml(*s), ".");
+  ASSERT_TRUE(back) << back.error().ToString();
+  EXPECT_DOUBLE_EQ(back->keda_phase_seconds, 7);
+  auto plain = ParseScenario(kGood, ".");
+  ASSERT_TRUE(plain);
+  EXPECT_DOUBLE_EQ(plain->keda_phase_seconds, 0);
+  EXPECT_EQ(ScenarioYaml(*plain).find("keda_hpa"), std::string::npos);
+  for (const auto& [text, want] : std::vector<std::pair<std::string, std::string>>{
+           {"keda_hpa: {phase_seconds: 30}",
+            "keda_hpa.phase_seconds=30: must be a number of seconds, at least 0 and below 30"},
+           {"keda_hpa: {phase_seconds: -1}",
+            "keda_hpa.phase_seconds=-1: must be a number of seconds"},
+           {"keda_hpa: {phase_seconds: 2.5}",
+            "keda_hpa.phase_seconds=2.5: must be a whole multiple of tick_seconds"},
+           {"keda_hpa: {phase: 7}", "keda_hpa.phase: unknown key"},
+           {"keda_hpa: 7", "keda_hpa: must be a map with phase_seconds"}}) {
+    auto bad = ParseScenario(std::string(kGood) + text + "\n", ".");
+    ASSERT_FALSE(bad) << text;
+    EXPECT_TRUE(Mentions(bad.error(), want)) << text << ": " << bad.error().ToString();
+  }
+}
+
 TEST(ScenarioTest, GoodScenarioParsesAndThresholdIsReadFromEitherPlace) {
   auto s = ParseScenario(std::string(kGood) + "threshold: 777\n", ".");
   ASSERT_TRUE(s) << s.error().ToString();

@@ -322,6 +322,55 @@ TEST(KedaHpaModelTest, ActivatesFromZeroOnlyWithMinZero) {
   EXPECT_EQ(target.state.spec_replicas, 0);
 }
 
+// keda_hpa.phase_seconds: the HPA syncs at phase + 15 k (k < 0 too) and KEDA polls at phase +
+// 30 k; at any other second the model does nothing.
+TEST(KedaHpaModelTest, ItsClocksRunInThePhaseGiven) {
+  testing::FakeMetricSource source;
+  testing::FakeScaleTarget target(0);
+  KedaHpaModel m({.lag_threshold = 1000, .min_replicas = 0, .max_replicas = 30, .partitions = 200},
+                 source, target, /*phase_seconds=*/20);
+  source.Push(testing::FakeMetricSource::Backlog(100000, 200));
+  for (double t = 0; t < 20; t += 1) ASSERT_TRUE(m.Step(t));
+  EXPECT_EQ(target.state.spec_replicas, 0);  // no poll before 20 (5 was a sync: off at 0)
+  ASSERT_TRUE(m.Step(20));                   // a poll (active → 1) and a sync (1 → 5)
+  EXPECT_EQ(target.state.spec_replicas, 5);
+  for (double t = 21; t < 35; t += 1) ASSERT_TRUE(m.Step(t));
+  EXPECT_EQ(target.state.spec_replicas, 5);
+  ASSERT_TRUE(m.Step(35));
+  EXPECT_EQ(target.state.spec_replicas, 10);
+  EXPECT_EQ(target.Sets(), (std::vector<std::string>{"set 1", "set 5", "set 10"}));
+
+  testing::FakeScaleTarget early(1);
+  KedaHpaModel n({.lag_threshold = 1000, .min_replicas = 1, .max_replicas = 30, .partitions = 200},
+                 source, early, /*phase_seconds=*/20);
+  for (double t = 0; t < 5; t += 1) ASSERT_TRUE(n.Step(t));
+  EXPECT_EQ(early.state.spec_replicas, 1);
+  ASSERT_TRUE(n.Step(5));  // 20 − 15: the HPA's clock ran before the run
+  EXPECT_EQ(early.state.spec_replicas, 5);
+}
+
+// The same load against the peer at two phases: its first scale-up comes at its first sync.
+TEST(SimulatorTest, TheKedaHpaPeerRunsInTheScenariosPhase) {
+  Scenario s = Constant(400, 100, 8);
+  s.duration_seconds = 120;
+  const Workload w = BuildWorkload(s);
+  auto first_up = [&](double phase) {
+    s.keda_phase_seconds = phase;
+    auto run = RunPolicy(s, w, "keda-hpa");
+    EXPECT_TRUE(run) << run.error().ToString();
+    if (!run) return -1.0;
+    for (size_t k = 0; k < run->replicas.size(); ++k) {
+      if (run->replicas[k] > 1) return static_cast<double>(k) * s.tick_seconds;
+    }
+    return -1.0;
+  };
+  const double aligned = first_up(0);
+  const double late = first_up(7);
+  EXPECT_EQ(std::fmod(aligned, 15), 0) << aligned;
+  EXPECT_EQ(std::fmod(late - 7, 15), 0) << late;
+  EXPECT_NE(aligned, late);
+}
+
 TEST(SvgChartTest, HasAxesLabelsAndLegend) {
   Chart c;
   c.title = "t <1>";
@@ -443,7 +492,8 @@ TEST(SimulateCommandTest, GenerateWritesEachScenarioForReplay) {
                          .generate = "jitter",
                          .count = 2,
                          .generate_seed = 4,
-                         .target_wait = "33"},
+                         .target_wait = "33",
+                         .keda_phase = 7},
                         out, err),
             kExitOk)
       << err.str();
@@ -451,12 +501,15 @@ TEST(SimulateCommandTest, GenerateWritesEachScenarioForReplay) {
   auto written = LoadScenario(dir / "scenarios" / "jitter-1.yaml");
   ASSERT_TRUE(written) << written.error().ToString();
   EXPECT_EQ(written->autoscaler.target_wait_seconds, 33);
+  EXPECT_EQ(written->keda_phase_seconds, 7);
   std::ifstream csv(dir / "generated-jitter.csv");
-  std::string line, want;
+  std::string line, want, want_keda;
   while (std::getline(csv, line)) {
     if (line.rfind("jitter-1,0,wait,", 0) == 0) want = line;
+    if (line.rfind("jitter-1,0,keda-hpa,", 0) == 0) want_keda = line;
   }
   ASSERT_FALSE(want.empty());
+  ASSERT_FALSE(want_keda.empty());
   std::ostringstream out2, err2;
   ASSERT_EQ(RunSimulate({.scenario = dir / "scenarios" / "jitter-1.yaml",
                          .policies = {"wait"},
@@ -470,6 +523,18 @@ TEST(SimulateCommandTest, GenerateWritesEachScenarioForReplay) {
   std::snprintf(row, sizeof row, "jitter-1,0,wait,%.1f,%.0f,%lld", one->metrics.p99_wait_seconds,
                 one->metrics.pod_seconds, static_cast<long long>(one->metrics.scale_events));
   EXPECT_EQ(want, row);
+  auto keda = RunPolicy(*written, BuildWorkload(*written), "keda-hpa");  // in its phase
+  ASSERT_TRUE(keda);
+  std::snprintf(row, sizeof row, "jitter-1,0,keda-hpa,%.1f,%.0f,%lld",
+                keda->metrics.p99_wait_seconds, keda->metrics.pod_seconds,
+                static_cast<long long>(keda->metrics.scale_events));
+  EXPECT_EQ(want_keda, row);
+  std::ostringstream out4, err4;
+  EXPECT_EQ(
+      RunSimulate({.out_dir = dir / "bad", .generate = "jitter", .count = 1, .keda_phase = 30},
+                  out4, err4),
+      kExitInvalid);
+  EXPECT_NE(err4.str().find("--keda-phase=30: must be"), std::string::npos) << err4.str();
   std::ostringstream out3, err3;
   EXPECT_EQ(
       RunSimulate({.out_dir = dir / "bad", .generate = "jitter", .count = 1, .target_wait = "0"},

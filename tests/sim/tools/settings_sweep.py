@@ -18,7 +18,9 @@ podnoise0.1 / 0.2 / 0.3: consumption that is not steady (pod.rate_noise σ, a fa
 all pods redrawn every 30 s), which no generated scenario has. noceiling: `wait` without its
 cost ceiling (autoscaler.cost_ceiling 0), the wait rule alone; ceiling1: the ceiling at the
 lag rule's replayed spend itself (1, no margin; the default is 0.9, narrowing with the pods'
-noise). Variants joined by + apply one after the other (noceiling+podnoise0.3).
+noise). kedaphase5 / kedaphase10: the keda-hpa peer's HPA syncs 5 or 10 s after our ticks
+(keda_hpa.phase_seconds; as generated it syncs on the same seconds, and the cost ceiling's replay
+of the rule with it). Variants joined by + apply one after the other (noceiling+podnoise0.3).
 
 Variants: base (as generated), rebalance4x (rebalance_seconds × 4: 8-32 s), min2
 (min_replicas 2; scenarios whose max_replicas is 1 are left out), maxhalf (max_replicas =
@@ -65,6 +67,12 @@ def cost_ceiling(text, c):
                   text, count=1, flags=re.M)
 
 
+def keda_phase(text, seconds):
+    """The keda-hpa peer's poll and sync `seconds` after each multiple of their periods (keda_hpa.phase_seconds)."""
+    text = re.sub(r"^keda_hpa:.*\n", "", text, flags=re.M)
+    return text.rstrip("\n") + "\nkeda_hpa: {phase_seconds: " + str(seconds) + "}\n"
+
+
 def partitions(text):
     return int(re.search(r"^partitions:\s*(\d+)", text, re.M).group(1))
 
@@ -102,6 +110,9 @@ VARIANTS = {
     # `wait` without its cost ceiling (COST_CEILING=0): the wait rule alone.
     "noceiling": lambda t: cost_ceiling(t, 0),
     "ceiling1": lambda t: cost_ceiling(t, 1),
+    # The peer's HPA syncing 5 / 10 s after our 15 s ticks rather than with them.
+    "kedaphase5": lambda t: keda_phase(t, 5),
+    "kedaphase10": lambda t: keda_phase(t, 10),
 }
 NEIGHBOURHOOD = ["load0.5", "load1.5", "podrate2x", "podrate0.5", "startup0.5", "startup2x",
                  "partitions0.5", "noise0.3", "rebalance4x", "threshold0.5", "threshold2x",
