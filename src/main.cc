@@ -785,11 +785,12 @@ int Main(int argc, char** argv) {
                       "replay N earlier cycles of each scenario's load before the measured one, "
                       "as a daemon that has run before (0..100; default: the scenario's "
                       "history_cycles, 0)");
-  double sim_keda_phase = -1;
-  sim_cmd->add_option("--keda-phase", sim_keda_phase,
-                      "the keda-hpa peer polls and syncs SECONDS (0 <= s < 30) after each "
-                      "multiple of its periods, in every scenario (default: the scenario's "
-                      "keda_hpa.phase_seconds, 0)");
+  double sim_keda_phase = 0;
+  auto* sim_keda_phase_opt =
+      sim_cmd->add_option("--keda-phase", sim_keda_phase,
+                          "the keda-hpa peer polls and syncs SECONDS (0 <= s < 30) after each "
+                          "multiple of its periods, in every scenario (default: the scenario's "
+                          "keda_hpa.phase_seconds, 0)");
   std::string sim_restart;
   sim_cmd
       ->add_option("--restart", sim_restart,
@@ -822,7 +823,8 @@ int Main(int argc, char** argv) {
          .generate_seed = sim_generate_seed,
          .target_wait = sim_target_wait,
          .history = sim_history,
-         .keda_phase = sim_keda_phase,
+         .keda_phase =
+             sim_keda_phase_opt->count() > 0 ? std::optional<double>(sim_keda_phase) : std::nullopt,
          .restart = sim_restart},
         std::cout, std::cerr);
   }

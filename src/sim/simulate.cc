@@ -140,6 +140,9 @@ std::string SummaryTable(const Scenario& s, const std::vector<PolicyRun>& runs) 
     << " partitions, pod " << Fixed(s.pod.messages_per_second, 0) << " msg/s, startup "
     << Fixed(s.pod.startup_seconds, 0) << " s, rebalance " << Fixed(s.pod.rebalance_seconds, 0)
     << " s, threshold " << s.autoscaler.message_count_threshold;
+  if (s.keda_phase_seconds > 0) {
+    o << "; keda-hpa polls and syncs " << s.keda_phase_seconds << " s after our ticks";
+  }
   if (s.history_cycles > 0) {
     o << "; measured after " << s.history_cycles << " earlier cycle"
       << (s.history_cycles == 1 ? "" : "s") << " of the same load";
@@ -243,8 +246,8 @@ namespace {
 // --history.
 [[nodiscard]] Result<void> ApplyOverrides(Scenario& s, const SimulateOptions& options) {
   if (auto applied = ApplyTargetWait(s, options.target_wait); !applied) return applied;
-  if (options.keda_phase >= 0) {
-    if (auto set = SetKedaPhase(s, options.keda_phase, "--keda-phase"); !set) return set;
+  if (options.keda_phase) {
+    if (auto set = SetKedaPhase(s, *options.keda_phase, "--keda-phase"); !set) return set;
   }
   if (options.history >= 0) {
     if (auto set = SetHistoryCycles(s, options.history, "--history"); !set) return set;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -40,8 +41,8 @@ struct SimulateOptions {
   // daemon that has run before; Scenario::history_cycles). -1 = each scenario's own.
   int64_t history = -1;
   // --keda-phase SECONDS: the keda-hpa peer's clocks run in this phase in every scenario
-  // replayed (Scenario::keda_phase_seconds). Negative = each scenario's own.
-  double keda_phase = -1;
+  // replayed (Scenario::keda_phase_seconds). None = each scenario's own.
+  std::optional<double> keda_phase;
   // --restart cold|kept: a restart between the history and the measured cycle
   // (Scenario::restart_after_history); needs a history. Empty = none.
   std::string restart;

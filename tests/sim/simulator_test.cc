@@ -529,6 +529,15 @@ TEST(SimulateCommandTest, GenerateWritesEachScenarioForReplay) {
                 keda->metrics.p99_wait_seconds, keda->metrics.pod_seconds,
                 static_cast<long long>(keda->metrics.scale_events));
   EXPECT_EQ(want_keda, row);
+  std::ostringstream out5, err5;
+  ASSERT_EQ(RunSimulate({.scenario = dir / "scenarios" / "jitter-1.yaml",
+                         .policies = {"keda-hpa"},
+                         .out_dir = dir / "one"},
+                        out5, err5),
+            kExitOk)
+      << err5.str();
+  EXPECT_NE(out5.str().find("; keda-hpa polls and syncs 7 s after our ticks"), std::string::npos)
+      << out5.str();
   std::ostringstream out4, err4;
   EXPECT_EQ(
       RunSimulate({.out_dir = dir / "bad", .generate = "jitter", .count = 1, .keda_phase = 30},
