@@ -141,7 +141,7 @@ std::string SummaryTable(const Scenario& s, const std::vector<PolicyRun>& runs) 
     << Fixed(s.pod.startup_seconds, 0) << " s, rebalance " << Fixed(s.pod.rebalance_seconds, 0)
     << " s, threshold " << s.autoscaler.message_count_threshold;
   if (s.keda_phase_seconds > 0) {
-    o << "; keda-hpa polls and syncs " << s.keda_phase_seconds << " s after our ticks";
+    o << "; keda-hpa's poll and sync " << s.keda_phase_seconds << " s into their periods";
   }
   if (s.history_cycles > 0) {
     o << "; measured after " << s.history_cycles << " earlier cycle"

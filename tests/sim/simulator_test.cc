@@ -536,7 +536,7 @@ TEST(SimulateCommandTest, GenerateWritesEachScenarioForReplay) {
                         out5, err5),
             kExitOk)
       << err5.str();
-  EXPECT_NE(out5.str().find("; keda-hpa polls and syncs 7 s after our ticks"), std::string::npos)
+  EXPECT_NE(out5.str().find("; keda-hpa's poll and sync 7 s into their periods"), std::string::npos)
       << out5.str();
   std::ostringstream out4, err4;
   EXPECT_EQ(
