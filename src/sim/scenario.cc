@@ -55,6 +55,16 @@ Result<void> SetHistoryCycles(Scenario& s, int64_t cycles, const std::string& wh
   return {};
 }
 
+namespace {
+
+// Whether `seconds` is a whole number of ticks of `tick` (within rounding).
+bool WholeTicks(double seconds, double tick) {
+  const double ticks = seconds / tick;
+  return std::fabs(ticks - std::round(ticks)) <= 1e-6;
+}
+
+}  // namespace
+
 Result<void> SetKedaPhase(Scenario& s, double seconds, const std::string& what) {
   std::ostringstream value;
   value << seconds;
@@ -64,8 +74,7 @@ Result<void> SetKedaPhase(Scenario& s, double seconds, const std::string& what) 
                          ": must be a number of seconds, at least 0 and below 30 (KEDA's "
                          "polling interval)");
   }
-  const double ticks = seconds / s.tick_seconds;
-  if (std::fabs(ticks - std::round(ticks)) > 1e-6) {
+  if (!WholeTicks(seconds, s.tick_seconds)) {
     return MakeError(ErrorCode::kInvalidArgument,
                      what + "=" + value.str() + ": must be a whole multiple of tick_seconds");
   }
@@ -470,8 +479,8 @@ Result<Scenario> ParseScenario(const std::string& yaml_text,
     }
   }
   if (s.tick_seconds > 0 && a.interval_seconds > 0) {
-    const double ratio = static_cast<double>(a.interval_seconds) / s.tick_seconds;
-    if (ratio < 1 - 1e-9 || std::fabs(ratio - std::round(ratio)) > 1e-6) {
+    const auto interval = static_cast<double>(a.interval_seconds);
+    if (interval < s.tick_seconds * (1 - 1e-9) || !WholeTicks(interval, s.tick_seconds)) {
       problems.push_back("autoscaler.interval_seconds=" + std::to_string(a.interval_seconds) +
                          ": must be a whole multiple of tick_seconds");
     }
