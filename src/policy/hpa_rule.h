@@ -115,7 +115,7 @@ inline constexpr double kMaxLagShadowSeconds = 3600;
                                         int32_t proposal, double seconds);
 
 // The replay with what it was fed over its first kLagReplayLogSeconds, so that it can run again
-// from its start when the start-up and pause it ran with were a prior or a bracket's middle
+// from its start when the start-up and pause it ran with were a prior or a bracket's lower end
 // (the wait policy learns them from its own scale-ups, wait_policy.cc 3 and 3c). The rule's
 // first minutes — when its pods came, what its window then held — set what it spends for the
 // rest of the run. Each tick keeps the per-pod rate it was fed (a rate learned later is not

@@ -176,7 +176,7 @@
 //   10. Cost ceiling (COST_CEILING = c > 0, default 0.9): the lag rule most users run today
 //      (KEDA's Kafka scaler feeding an HPA, lagThreshold = MESSAGES_PER_POD; policy/hpa_rule.h)
 //      is replayed second by second on the arrivals each tick measured, with the learned μ and
-//      the S and R of 3c (before any join was timed, the middle of S's bracket and the R of 3a)
+//      the S and R of 3c (before any join was timed, the lower end of S's bracket and the R of 3a)
 //      — its pods start, pause the group and drain a fluid queue as the simulator's do. A pause
 //      neither timed by 3a nor given as RATE_REBALANCE_SECONDS is assumed none (the joins' fit
 //      then takes the smallest pause S's bracket allows): with the 5 s default where the pods
@@ -1418,11 +1418,13 @@ int64_t Predicted(const PolicyInput& in, const PolicyConfig& c, PolicyState& st,
 // The start-up and pause the replay (10) runs with. 3c's fit once a join was timed: both when
 // the joins it saw differ enough in k / m to tell them apart, else S with the pause learned
 // (3a), stated or none (10); S within the tick-wide bracket it was learned in (outside it, at the
-// bracket's end with the pause the joins say). Before any, the middle of that bracket once S
-// is measured (its pods come no later than the upper end, and with the upper end the rule's
-// lag, then its count, ran high), the 30 s prior before.
+// bracket's end with the pause the joins say). Before any, the lower end of that bracket once S
+// is measured, the 30 s prior before: the replay bounds what `wait` may spend, and a start-up
+// it has not timed is taken at its earliest, as an untimed pause at none (10). With the upper
+// end the rule's lag, then its count, ran high; with the middle too where the bracket is wide
+// (a 60 s tick, which seldom times a join: 30 s for pods of 10, the replay 1.23x keda-hpa's).
 ReplayTiming TimedForReplay(const WaitMemory& w, double dt, double rebalance) {
-  ReplayTiming out{.startup = w.startup_measured ? std::max(0.0, w.startup - dt / 2) : w.startup,
+  ReplayTiming out{.startup = w.startup_measured ? std::max(0.0, w.startup - dt) : w.startup,
                    .rebalance = rebalance};
   const WaitMemory::JoinFit& f = w.join_fit;
   if (f.samples == 0 || !w.startup_measured) return out;
@@ -1504,7 +1506,7 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
   // The replay starts the first time it is needed: its box exists once it has started.
   const bool started = w.replay.get() != nullptr;
   LagReplay& replay = w.replay.Make();
-  // The start-up and pause as the joins timed them (3c), else S at its bracket's middle.
+  // The start-up and pause as the joins timed them (3c), else S at its bracket's lower end.
   // A pause neither timed (3a) nor stated (RATE_REBALANCE_SECONDS) is assumed none, so the
   // joins' fit takes the smallest one S's bracket allows.
   const double pause = w.rebalance || c.rate_rebalance_given ? detail.rebalance_s : 0;

@@ -1118,6 +1118,20 @@ TEST(SimulatorTest, TheLagRulesReplayAssumesNoPauseItHasNotTimed) {
   EXPECT_EQ(summary->pod_s_over_5pct, 0) << summary->pod_s_median << "x keda-hpa's";
 }
 
+// Nor a start-up it has not timed later than its bracket's lower end
+// (tests/sim/testdata/ceiling-long-tick.yaml, issue 18, forty-sixth round): with a 60 s tick the
+// bracket is a minute wide and no join timed S within it for most of the hour; at the bracket's
+// middle (30 s, the pods' 10) the replay spent 1.226x keda-hpa's pod-seconds on noise seed 1
+// (weighted as it weighs) and `wait` 1.088x over the three seeds the report runs.
+TEST(SimulatorTest, TheLagRulesReplayTakesAStartupItHasNotTimedAtItsBracketsLowerEnd) {
+  const auto replayed = ReplayedAgainstKeda("ceiling-long-tick.yaml", 1);
+  ASSERT_TRUE(replayed);
+  EXPECT_LT(replayed->ratio, 1.1);
+  const auto summary = WaitAsTheReportJudgesIt("ceiling-long-tick.yaml");
+  ASSERT_TRUE(summary);
+  EXPECT_EQ(summary->pod_s_over_5pct, 0) << summary->pod_s_median << "x keda-hpa's";
+}
+
 // The lag rule's replay (policy/hpa_rule.h LagShadow), given each second's true arrivals and
 // pod rate, spends what the simulator's keda-hpa does on the same load: the ceiling's reference
 // is the peer's model, not a second opinion of it: the same count every second.
