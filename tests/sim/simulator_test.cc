@@ -1122,7 +1122,7 @@ TEST(SimulatorTest, TheLagRulesReplayAssumesNoPauseItHasNotTimed) {
 // (tests/sim/testdata/ceiling-long-tick.yaml, issue 18, forty-sixth round): with a 60 s tick the
 // bracket is a minute wide and no join timed S within it for most of the hour; at the bracket's
 // middle (30 s, the pods' 10) the replay spent 1.226x keda-hpa's pod-seconds on noise seed 1
-// (weighted as it weighs) and `wait` 1.088x over the three seeds the report runs.
+// (weighted as it weighs) and `wait` 1.100x over the three seeds the report runs.
 TEST(SimulatorTest, TheLagRulesReplayTakesAStartupItHasNotTimedAtItsBracketsLowerEnd) {
   const auto replayed = ReplayedAgainstKeda("ceiling-long-tick.yaml", 1);
   ASSERT_TRUE(replayed);
