@@ -261,6 +261,7 @@ TickReport Reconciler::Tick(bool may_act) {
       root->SetAttribute(telemetry::kAttrWaitPodSeconds, d.wait->pod_seconds);
       root->SetAttribute(telemetry::kAttrWaitLagRuleStartupSeconds, d.wait->lag_rule_startup_s);
       root->SetAttribute(telemetry::kAttrWaitLagRuleRebalanceSeconds, d.wait->lag_rule_rebalance_s);
+      root->SetAttribute(telemetry::kAttrWaitLagRulePhaseSeconds, d.wait->lag_rule_phase_s);
     }
   }
 

@@ -77,8 +77,11 @@ int32_t LagShadow::pods() const {
 }
 
 void StartLagShadow(int64_t backlog, int32_t pods, int32_t ready, double startup, LagShadow& shadow,
-                    bool read) {
+                    bool read, double phase) {
   shadow = LagShadow{};
+  shadow.phase = phase;
+  shadow.next_poll = phase;
+  shadow.next_sync = phase;
   shadow.arrived = read;
   shadow.queue = static_cast<double>(std::max<int64_t>(0, backlog));
   shadow.ready = std::clamp(ready, 0, std::max(0, pods));
@@ -176,8 +179,18 @@ double LagShadowCommitted(const HpaRule& rule, const LagShadow& s, int32_t propo
   return total;
 }
 
-void StartLagReplay(int64_t backlog, int32_t pods, int32_t ready, double startup, double rebalance,
-                    double tau, LagReplay& r) {
+int32_t LagShadowProposal(const HpaRule& rule, const LagShadow& s) {
+  const auto lag = static_cast<int64_t>(std::floor(s.queue));
+  return std::clamp(HpaProposal(rule, HpaCappedLag(rule, lag), std::max(1, s.pods())), 1,
+                    std::max(1, rule.max_replicas));
+}
+
+double LagShadowSpend(const HpaRule& rule, const LagShadow& s, double seconds) {
+  return s.rule_pod_seconds + LagShadowCommitted(rule, s, LagShadowProposal(rule, s), seconds);
+}
+
+void StartLagReplay(const HpaRule& rule, int64_t backlog, int32_t pods, int32_t ready,
+                    double startup, double rebalance, double tau, LagReplay& r) {
   r = LagReplay{};
   r.backlog = backlog;
   r.pods = pods;
@@ -185,22 +198,28 @@ void StartLagReplay(int64_t backlog, int32_t pods, int32_t ready, double startup
   r.tau = tau;
   r.startup = startup;
   r.rebalance = rebalance;
-  StartLagShadow(backlog, pods, ready, startup, r.shadow, /*read=*/true);
+  for (size_t k = 0; k < r.shadows.size(); ++k) {
+    const double phase =
+        rule.hpa_sync_seconds * static_cast<double>(k) / static_cast<double>(r.shadows.size());
+    StartLagShadow(backlog, pods, ready, startup, r.shadows[k], /*read=*/true, phase);
+  }
 }
 
 namespace {
 
-// One tick of the replay with its own start-up and pause.
+// One tick of the replay, each phase's, with its own start-up and pause.
 void Run(const HpaRule& rule, const LagReplay::Fed& f, LagReplay& r) {
-  AdvanceLagShadow(rule,
-                   {.seconds = f.seconds,
-                    .arrival_rate = f.arrival_rate,
-                    .pod_rate = f.pod_rate,
-                    .startup = r.startup,
-                    .rebalance = r.rebalance,
-                    .own_pods = f.own_pods,
-                    .tau = r.tau},
-                   r.shadow);
+  for (LagShadow& shadow : r.shadows) {
+    AdvanceLagShadow(rule,
+                     {.seconds = f.seconds,
+                      .arrival_rate = f.arrival_rate,
+                      .pod_rate = f.pod_rate,
+                      .startup = r.startup,
+                      .rebalance = r.rebalance,
+                      .own_pods = f.own_pods,
+                      .tau = r.tau},
+                     shadow);
+  }
 }
 
 }  // namespace
@@ -228,9 +247,24 @@ bool RetimeLagReplay(const HpaRule& rule, double startup, double rebalance, LagR
   if (!moved) return false;
   r.startup = startup;
   r.rebalance = rebalance;
-  StartLagShadow(r.backlog, r.pods, r.ready, startup, r.shadow, /*read=*/true);
+  for (LagShadow& shadow : r.shadows) {
+    StartLagShadow(r.backlog, r.pods, r.ready, startup, shadow, /*read=*/true, shadow.phase);
+  }
   for (const auto& f : r.fed) Run(rule, f, r);
   return true;
+}
+
+const LagShadow& CheapestLagShadow(const HpaRule& rule, const LagReplay& r, double seconds) {
+  size_t cheapest = 0;
+  double least = LagShadowSpend(rule, r.shadows[0], seconds);
+  for (size_t k = 1; k < r.shadows.size(); ++k) {
+    const double spend = LagShadowSpend(rule, r.shadows[k], seconds);
+    if (spend < least) {
+      least = spend;
+      cheapest = k;
+    }
+  }
+  return r.shadows[cheapest];
 }
 
 double CeilingRatio(double cost_ceiling, double mu_sigma) {

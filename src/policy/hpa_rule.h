@@ -5,6 +5,8 @@
 // would have spent. Pure and not thread-safe.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <utility>
@@ -68,6 +70,7 @@ struct HpaMemory {
 // group per HPA sync within a start-up.
 struct LagShadow {
   double t = 0;      // seconds since the replay began
+  double phase = 0;  // the second of the rule's first HPA sync and KEDA poll (its clock's phase)
   double queue = 0;  // messages waiting under the rule's pods
   int32_t ready = 0;
   std::deque<std::pair<double, int32_t>> starting;  // (ready at, pods), oldest first
@@ -100,9 +103,9 @@ struct LagShadowStep {
 
 // Starts the replay from the group as it is: `backlog` waiting, `pods` of which `ready` are.
 // `read`: the backlog is a reading of the lag at second 0 (LagShadow::arrived); otherwise the
-// replay starts before second 0's arrivals.
+// replay starts before second 0's arrivals. The rule first syncs and polls at second `phase`.
 void StartLagShadow(int64_t backlog, int32_t pods, int32_t ready, double startup, LagShadow& shadow,
-                    bool read = false);
+                    bool read = false, double phase = 0);
 // Runs the rule second by second over the step's seconds (at most kMaxLagShadowSeconds).
 void AdvanceLagShadow(const HpaRule& rule, const LagShadowStep& step, LagShadow& shadow);
 inline constexpr double kMaxLagShadowSeconds = 3600;
@@ -113,6 +116,10 @@ inline constexpr double kMaxLagShadowSeconds = 3600;
 // of 1 included).
 [[nodiscard]] double LagShadowCommitted(const HpaRule& rule, const LagShadow& shadow,
                                         int32_t proposal, double seconds);
+// What the rule's next sync (at most a sync period away) proposes for the replay's lag.
+[[nodiscard]] int32_t LagShadowProposal(const HpaRule& rule, const LagShadow& shadow);
+// What the rule spent (weighted) and is bound to spend over the next `seconds`.
+[[nodiscard]] double LagShadowSpend(const HpaRule& rule, const LagShadow& shadow, double seconds);
 
 // The replay with what it was fed over its first kLagReplayLogSeconds, so that it can run again
 // from its start when the start-up and pause it ran with were a prior or a bracket's lower end
@@ -120,8 +127,15 @@ inline constexpr double kMaxLagShadowSeconds = 3600;
 // first minutes — when its pods came, what its window then held — set what it spends for the
 // rest of the run. Each tick keeps the per-pod rate it was fed (a rate learned later is not
 // applied to the past: under the pods' own noise it moves tick to tick). After those seconds
-// the log is dropped and the replay runs on with each new timing from where it is. Bounded:
-// one entry of 16 bytes per tick of the log's seconds.
+// the log is dropped and the replay runs on with each new timing from where it is.
+// The rule's clocks are not ours: an HPA syncs every 15 s from when its controller started,
+// KEDA polls from when its operator did, and where a burst falls between two syncs sets what
+// the rule orders for it (a sync that reads a burst's lag at its height orders more pods than
+// one that reads it after the pods drained part of it, and its window keeps them). The replay
+// runs the rule at kLagReplayPhases phases spread over its sync period, each fed the same
+// ticks; the cost ceiling spends against the cheapest (CheapestLagShadow).
+// Bounded: one entry of 16 bytes per tick of the log's seconds, and the phases' shadows.
+inline constexpr std::size_t kLagReplayPhases = 3;
 struct LagReplay {
   struct Fed {
     float seconds = 0;
@@ -129,7 +143,7 @@ struct LagReplay {
     float pod_rate = 0;
     int32_t own_pods = 0;
   };
-  LagShadow shadow;
+  std::array<LagShadow, kLagReplayPhases> shadows;  // phase k: k / kLagReplayPhases of a sync
   int64_t backlog = 0;  // the group when the replay began
   int32_t pods = 0;
   int32_t ready = 0;
@@ -147,9 +161,10 @@ struct LagReplay {
 inline constexpr double kLagReplayLogSeconds = 3600;
 // A change of the start-up or pause smaller than this does not run the replay again.
 inline constexpr double kLagReplayRetimeSeconds = 1;
-// Starts the replay from the group as it is (StartLagShadow), with a first timing.
-void StartLagReplay(int64_t backlog, int32_t pods, int32_t ready, double startup, double rebalance,
-                    double tau, LagReplay& replay);
+// Starts the replay from the group as it is (StartLagShadow), with a first timing, its shadows'
+// phases spread over the rule's sync period.
+void StartLagReplay(const HpaRule& rule, int64_t backlog, int32_t pods, int32_t ready,
+                    double startup, double rebalance, double tau, LagReplay& replay);
 // Runs a tick (its seconds, arrivals, per-pod rate and our pods; the start-up and pause are the
 // replay's own) and logs it while the log is open.
 void AdvanceLagReplay(const HpaRule& rule, const LagReplay::Fed& tick, LagReplay& replay);
@@ -158,6 +173,10 @@ void AdvanceLagReplay(const HpaRule& rule, const LagReplay::Fed& tick, LagReplay
 // (returns whether it did); a smaller change waits until the difference adds up. Once the log
 // has closed, the timing applies from now on.
 bool RetimeLagReplay(const HpaRule& rule, double startup, double rebalance, LagReplay& replay);
+// The phase whose shadow has spent, and is bound to spend over the next `seconds`, the least
+// (LagShadowSpend); the first of equals.
+[[nodiscard]] const LagShadow& CheapestLagShadow(const HpaRule& rule, const LagReplay& replay,
+                                                 double seconds);
 
 // The ratio of the replay's spend the cost ceiling allows, from COST_CEILING c. A c below 1 is
 // a margin for the replay's error; the pods' own noise (σ_μ, relative to μ) makes the replay err

@@ -338,6 +338,9 @@ struct WaitDetail {
   // The start-up and pause that replay runs with (policy/wait_policy.cc "3c.").
   double lag_rule_startup_s = 0;
   double lag_rule_rebalance_s = 0;
+  // The phase of the rule's clock (its first HPA sync, seconds after the replay began) whose
+  // replay the ceiling spends against: the cheapest (policy/hpa_rule.h LagReplay).
+  double lag_rule_phase_s = 0;
 };
 
 struct Decision {

@@ -184,7 +184,12 @@
 //      tolerance where keda-hpa's did not, and the replay spent 1.10x keda-hpa's. Over
 //      its first hour a change of S or R by a second or more runs it again from its start on
 //      what it was fed (hpa_rule.h LagReplay): its first minutes ran with the 30 s prior. The
-//      pod-seconds it spent and ours are weighted over a day. c is below 1 by default: the replay
+//      rule's clock is not ours: it is replayed at three phases of its 15 s sync (its first sync
+//      0, 5 and 10 s after the replay began), and the ceiling holds to the one that has spent,
+//      and is bound to spend over its window, the least (with its count, proposal and floor):
+//      where keda-hpa synced 5 or 10 s after our ticks, the replay on ours alone spent up to
+//      1.09x keda-hpa's pod-seconds, and `wait` with it. The pod-seconds it spent and ours are
+//      weighted over a day. c is below 1 by default: the replay
 //      is a model of the rule fed what was learned, and its error (a few per cent either way)
 //      should not be spent; the margin narrows by σ_μ / 4 (the replay drains at the mean rate, so
 //      noisy pods make it err low; hpa_rule.h CeilingRatio). The budget is c × (the rule's spend +
@@ -1487,7 +1492,8 @@ double LoanFloor(const PolicyInput& in, const WaitMemory& w, const HpaRule& rule
 }
 
 // 10. The cost ceiling (COST_CEILING, c > 0): the lag rule replayed on the arrivals each tick
-// saw (policy/hpa_rule.h LagShadow), with the learned μ, S and R. Over the rule's scale-down
+// saw (policy/hpa_rule.h LagShadow), with the learned μ, S and R, at three phases of its sync
+// clock, of which the cheapest stands (CheapestLagShadow). Over the rule's scale-down
 // window from now, the budget is c × (what the rule spent, weighted over kCeilingSeconds, plus
 // what its window binds it to spend) − what we spent − the count held for M − the floor after
 // that. Within budget the count may exceed the rule's pods (or what its next sync proposes, or
@@ -1512,7 +1518,7 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
   const double pause = w.rebalance || c.rate_rebalance_given ? detail.rebalance_s : 0;
   const ReplayTiming timing = TimedForReplay(w, dt, pause);
   if (!started) {
-    StartLagReplay(in.backlog, in.current_replicas, in.ready_replicas, timing.startup,
+    StartLagReplay(rule, in.backlog, in.current_replicas, in.ready_replicas, timing.startup,
                    timing.rebalance, kCeilingSeconds, replay);
   } else if (dt > 0) {
     // What was learned since the replay began replays its first hour again (hpa_rule.h
@@ -1526,7 +1532,10 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
                       .own_pods = in.current_replicas},
                      replay);
   }
-  const LagShadow& s = replay.shadow;
+  const double window = rule.scale_down_window_seconds;
+  // The rule on the clock (the phase of its syncs) that spends the least over its window.
+  const LagShadow& s = CheapestLagShadow(rule, replay, window);
+  detail.lag_rule_phase_s = s.phase;
   // What it runs with: within kLagReplayRetimeSeconds of what was learned.
   detail.lag_rule_startup_s = replay.startup;
   detail.lag_rule_rebalance_s = replay.rebalance;
@@ -1545,16 +1554,13 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
   // see a burst coming, and its replay would hold the pods back until the burst had come.
   if (detail.why == "prescale" || detail.why == "prescale_day") return count;
   // What the rule's next sync (at most a sync period away) proposes, and its pods by then.
-  const auto lag = static_cast<int64_t>(std::floor(s.queue));
-  const int32_t proposal = std::clamp(
-      HpaProposal(rule, HpaCappedLag(rule, lag), std::max(1, s.pods())), 1, rule.max_replicas);
+  const int32_t proposal = LagShadowProposal(rule, s);
   const int32_t rule_pods = std::max({s.pods(), proposal, on_our_lag});
   detail.lag_rule_replicas = rule_pods;
-  const double window = rule.scale_down_window_seconds;
   const double hold = std::min(window, std::max(dt, MemorySeconds(w, c, dt)));
   const double lowest = std::max(c.min_replicas, 1);
   const double ratio = CeilingRatio(c.cost_ceiling, w.mu_sigma);
-  const double rule_spend = s.rule_pod_seconds + LagShadowCommitted(rule, s, proposal, window);
+  const double rule_spend = LagShadowSpend(rule, s, window);
   const double ours = s.own_pod_seconds + lowest * (window - hold);
   const double budget = ratio * rule_spend - ours;
   // A loan (a count above both ours and the rule's) is reckoned with our count at the floor

@@ -89,6 +89,11 @@ inline constexpr std::string_view kAttrWaitLagRuleStartupSeconds =
     "kafka_autoscaler.wait.lag_rule.startup_seconds";
 inline constexpr std::string_view kAttrWaitLagRuleRebalanceSeconds =
     "kafka_autoscaler.wait.lag_rule.rebalance_seconds";
+// ... and the phase of the rule's clock whose replay stood: the second of its first HPA sync
+// after the replay began (double; 0, 5 or 10 for a 15 s sync period, the cheapest of the three:
+// policy/hpa_rule.h LagReplay).
+inline constexpr std::string_view kAttrWaitLagRulePhaseSeconds =
+    "kafka_autoscaler.wait.lag_rule.phase_seconds";
 // Stuck partitions (root span, controller/stuck.h): how many (int, every successful tick); and
 // while any: their summed lag (int), "topic/partition@committed,..." (string), and whether
 // EXCLUDE_STUCK_LAG left that lag out of the decision (bool).

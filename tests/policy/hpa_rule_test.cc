@@ -88,18 +88,48 @@ TEST(LagShadowTest, CommittedIsWhatTheScaleDownWindowHolds) {
 // one, and the replay's spend — the cost ceiling's reference — ran above the rule's.
 TEST(LagReplayTest, ItReadsTheLagAsTheRuleDoes) {
   LagReplay r;
-  StartLagReplay(1090, 1, 1, 30, 5, 86400, r);
+  StartLagReplay(kRule, 1090, 1, 1, 30, 5, 86400, r);
   const LagReplay::Fed tick{.seconds = 15, .arrival_rate = 100, .pod_rate = 100, .own_pods = 1};
   for (int k = 0; k < 20; ++k) {
     AdvanceLagReplay(kRule, tick, r);
-    ASSERT_EQ(r.shadow.pods(), 1) << "tick " << k;
+    for (const LagShadow& s : r.shadows) ASSERT_EQ(s.pods(), 1) << "tick " << k << " " << s.phase;
   }
   // What was read is consumed over the first second; each later second's arrivals match it.
-  EXPECT_NEAR(r.shadow.queue, 1090 - 100, 1e-3);
-  // Run again from its start (a new timing), it reads the same lag.
+  for (const LagShadow& s : r.shadows) EXPECT_NEAR(s.queue, 1090 - 100, 1e-3) << s.phase;
+  // Run again from its start (a new timing), it reads the same lag, each phase kept.
   ASSERT_TRUE(RetimeLagReplay(kRule, 60, 5, r));
-  EXPECT_EQ(r.shadow.pods(), 1);
-  EXPECT_NEAR(r.shadow.queue, 1090 - 100, 1e-3);
+  for (size_t k = 0; k < r.shadows.size(); ++k) {
+    EXPECT_EQ(r.shadows[k].pods(), 1);
+    EXPECT_NEAR(r.shadows[k].queue, 1090 - 100, 1e-3);
+    EXPECT_DOUBLE_EQ(r.shadows[k].phase, 5.0 * static_cast<double>(k));
+  }
+}
+
+// The rule's clock is not ours: where its syncs fall against a burst sets what it orders. A
+// 2 s burst that one pod drains in about 12 s: the sync at second 15 (phase 0) sees it whole
+// and orders 5 pods; at second 20 (phase 5) part of it is drained, 3 pods; at second 25
+// (phase 10) it is nearly gone, and the pod is kept. Each keeps what it ordered over its
+// scale-down window, and the cheapest is the phase whose sync came last.
+TEST(LagReplayTest, EachPhaseOfTheRulesClockSeesTheBurstItsSyncsCatch) {
+  LagReplay r;
+  StartLagReplay(kRule, 0, 1, 1, 30, 0, 86400, r);
+  for (const LagReplay::Fed& tick : {LagReplay::Fed{.seconds = 14, .arrival_rate = 100},
+                                     LagReplay::Fed{.seconds = 2, .arrival_rate = 2600},
+                                     LagReplay::Fed{.seconds = 44, .arrival_rate = 100}}) {
+    LagReplay::Fed fed = tick;
+    fed.pod_rate = 500;
+    fed.own_pods = 1;
+    AdvanceLagReplay(kRule, fed, r);
+  }
+  ASSERT_EQ(r.shadows.size(), 3u);
+  EXPECT_EQ(r.shadows[0].pods(), 5);
+  EXPECT_EQ(r.shadows[1].pods(), 3);
+  EXPECT_EQ(r.shadows[2].pods(), 1);
+  EXPECT_GT(r.shadows[0].rule_pod_seconds, r.shadows[1].rule_pod_seconds);
+  EXPECT_GT(r.shadows[1].rule_pod_seconds, r.shadows[2].rule_pod_seconds);
+  EXPECT_EQ(&CheapestLagShadow(kRule, r, 300), &r.shadows[2]);
+  EXPECT_DOUBLE_EQ(CheapestLagShadow(kRule, r, 300).phase, 10);
+  EXPECT_NEAR(LagShadowSpend(kRule, r.shadows[2], 300), 60 + 300, 0.1);  // 1 pod, weighted
 }
 
 // A replay run with a start-up and pause that were priors, re-timed when they are learned, is
@@ -109,8 +139,8 @@ TEST(LagReplayTest, ItReadsTheLagAsTheRuleDoes) {
 TEST(LagReplayTest, RetimedItIsTheReplayThatKnewFromItsStart) {
   LagReplay late;
   LagReplay knew;
-  StartLagReplay(2000, 2, 1, 30, 5, 86400, late);
-  StartLagReplay(2000, 2, 1, 107, 2, 86400, knew);
+  StartLagReplay(kRule, 2000, 2, 1, 30, 5, 86400, late);
+  StartLagReplay(kRule, 2000, 2, 1, 107, 2, 86400, knew);
   for (int k = 0; k < 40; ++k) {
     const LagReplay::Fed tick{.seconds = 15,
                               .arrival_rate = k < 20 ? 900.0F : 150.0F,
@@ -119,14 +149,16 @@ TEST(LagReplayTest, RetimedItIsTheReplayThatKnewFromItsStart) {
     AdvanceLagReplay(kRule, tick, knew);
     AdvanceLagReplay(kRule, tick, late);
   }
-  ASSERT_NE(late.shadow.rule_pod_seconds, knew.shadow.rule_pod_seconds);
+  ASSERT_NE(late.shadows[0].rule_pod_seconds, knew.shadows[0].rule_pod_seconds);
   EXPECT_FALSE(RetimeLagReplay(kRule, 30.5, 5.5, late));  // under a second: not run again
   EXPECT_TRUE(RetimeLagReplay(kRule, 107, 2, late));
-  EXPECT_EQ(late.shadow.pods(), knew.shadow.pods());
-  EXPECT_EQ(late.shadow.ready, knew.shadow.ready);
-  EXPECT_DOUBLE_EQ(late.shadow.queue, knew.shadow.queue);
-  EXPECT_DOUBLE_EQ(late.shadow.rule_pod_seconds, knew.shadow.rule_pod_seconds);
-  EXPECT_DOUBLE_EQ(late.shadow.own_pod_seconds, knew.shadow.own_pod_seconds);
+  for (size_t k = 0; k < late.shadows.size(); ++k) {
+    EXPECT_EQ(late.shadows[k].pods(), knew.shadows[k].pods()) << k;
+    EXPECT_EQ(late.shadows[k].ready, knew.shadows[k].ready) << k;
+    EXPECT_DOUBLE_EQ(late.shadows[k].queue, knew.shadows[k].queue) << k;
+    EXPECT_DOUBLE_EQ(late.shadows[k].rule_pod_seconds, knew.shadows[k].rule_pod_seconds) << k;
+    EXPECT_DOUBLE_EQ(late.shadows[k].own_pod_seconds, knew.shadows[k].own_pod_seconds) << k;
+  }
   EXPECT_EQ(late.fed.size(), 40u);
 
   // Past the log's seconds it closes and frees the log; a new timing then applies from now on.
@@ -134,9 +166,9 @@ TEST(LagReplayTest, RetimedItIsTheReplayThatKnewFromItsStart) {
   while (!late.closed) AdvanceLagReplay(kRule, tick, late);
   EXPECT_TRUE(late.fed.empty());
   EXPECT_LE(late.fed_seconds, kLagReplayLogSeconds);
-  const double spent = late.shadow.rule_pod_seconds;
+  const double spent = late.shadows[0].rule_pod_seconds;
   EXPECT_FALSE(RetimeLagReplay(kRule, 30, 5, late));
-  EXPECT_DOUBLE_EQ(late.shadow.rule_pod_seconds, spent);
+  EXPECT_DOUBLE_EQ(late.shadows[0].rule_pod_seconds, spent);
   EXPECT_DOUBLE_EQ(late.startup, 30);
 }
 

@@ -1291,13 +1291,15 @@ TEST_F(WaitDailyTest, StateSizeStaysConstant) {
   ASSERT_NE(state_.wait.replay.get(), nullptr);
   EXPECT_TRUE(state_.wait.replay.get()->closed);
   EXPECT_EQ(state_.wait.replay.get()->fed.capacity(), 0u);
-  const LagShadow* shadow = &state_.wait.replay.get()->shadow;
-  EXPECT_LE(shadow->hpa.recommendations.size(), 21u);  // 300 s window / 15 s sync, + 1
-  EXPECT_LE(shadow->hpa.events.size(), 2u);
-  EXPECT_LE(shadow->starting.size(), 21u);
   ASSERT_NE(copy.wait.replay.get(), nullptr);
-  EXPECT_NE(&copy.wait.replay.get()->shadow, shadow);
-  EXPECT_EQ(copy.wait.replay.get()->shadow.rule_pod_seconds, shadow->rule_pod_seconds);
+  for (size_t k = 0; k < kLagReplayPhases; ++k) {  // one shadow per phase of the rule's clock
+    const LagShadow* shadow = &state_.wait.replay.get()->shadows[k];
+    EXPECT_LE(shadow->hpa.recommendations.size(), 21u);  // 300 s window / 15 s sync, + 1
+    EXPECT_LE(shadow->hpa.events.size(), 2u);
+    EXPECT_LE(shadow->starting.size(), 21u);
+    EXPECT_NE(&copy.wait.replay.get()->shadows[k], shadow);
+    EXPECT_EQ(copy.wait.replay.get()->shadows[k].rule_pod_seconds, shadow->rule_pod_seconds);
+  }
 }
 
 // Without the ceiling, or before one pod's rate is known, no replay is carried (three deques

@@ -871,6 +871,13 @@ TEST(SimulatorTest, TheCostCeilingHoldsWaitNoLowerThanTheLagRuleOnItsOwnLag) {
   EXPECT_LT(wait->metrics.max_backlog, 20000);
 }
 
+// Where the cost ceiling holds `wait` to the lag rule's count, `wait`'s p99 is about the rule's.
+// Since the forty-eighth round (issue 18) the rule it holds to is the cheapest of three phases
+// of the rule's clock, whose p99 may sit a second or two above keda-hpa's on its own phase: on
+// four of these scenarios, found as cost rows, `wait`'s median p99 went from below keda-hpa's
+// to 1.00-1.02x it. Those are held within this of keda-hpa's; the others still below it.
+constexpr double kP99AtTheRule = 1.05;
+
 // `wait` against keda-hpa on one testdata scenario over the generated report's 3 noise seeds,
 // as the report judges it (sim/generate.h); nullopt, with a failure added, if it cannot run.
 std::optional<PolicySummary> WaitAsTheReportJudgesIt(const std::string& name) {
@@ -983,7 +990,33 @@ TEST(SimulatorTest, TheCostCeilingLendsLessWhileOurSpendIsAboveTheRules) {
   const auto summary = WaitAsTheReportJudgesIt("ceiling-loan-heavy-tail.yaml");
   ASSERT_TRUE(summary);
   EXPECT_EQ(summary->pod_s_over_5pct, 0) << summary->pod_s_median << "x keda-hpa's";
-  EXPECT_LT(summary->p99_median, 1) << "p99 " << summary->p99_median << "x keda-hpa's";
+  EXPECT_LT(summary->p99_median, kP99AtTheRule) << "p99 " << summary->p99_median << "x keda-hpa's";
+}
+
+// The lag rule's clock is not ours (tests/sim/testdata/ceiling-replay-phase.yaml, issue 18,
+// forty-eighth round): keda-hpa's HPA syncs 5 s after our ticks, and the ceiling's replay of
+// the rule, syncing on our ticks, spent 1.08-1.09x keda-hpa's pod-seconds on two of the three
+// noise seeds, `wait` with it (1.077x, the median). The replay runs the rule at three phases
+// of its 15 s sync and the ceiling spends against the cheapest. Judged as the generated report
+// judges it.
+TEST(SimulatorTest, TheCostCeilingSpendsAgainstTheRulesCheapestClock) {
+  const auto summary = WaitAsTheReportJudgesIt("ceiling-replay-phase.yaml");
+  ASSERT_TRUE(summary);
+  EXPECT_EQ(summary->pod_s_over_5pct, 0) << summary->pod_s_median << "x keda-hpa's";
+  EXPECT_LT(summary->p99_median, kP99AtTheRule) << "p99 " << summary->p99_median << "x keda-hpa's";
+  // The decision span names the phase that stood: one of the three, not always the first.
+  const auto runs = RunTestdata("ceiling-replay-phase.yaml", {"wait"});
+  ASSERT_EQ(runs.size(), 1U);
+  std::map<double, int> stood;
+  for (const auto& d : runs[0].decisions) {
+    std::map<std::string, std::string> a(d.attributes.begin(), d.attributes.end());
+    if (!a.contains("kafka_autoscaler.wait.lag_rule.phase_seconds")) continue;
+    ++stood[std::stod(a["kafka_autoscaler.wait.lag_rule.phase_seconds"])];
+  }
+  for (const auto& [phase, ticks] : stood) {
+    EXPECT_TRUE(phase == 0 || phase == 5 || phase == 10) << phase;
+  }
+  EXPECT_GT(stood[5] + stood[10], 0) << ::testing::PrintToString(stood);
 }
 
 // A loan is counted against the part of the rule's window a run is likely to reach (tests/sim/
@@ -1010,7 +1043,7 @@ TEST(SimulatorTest, ALoanInAClimbCountsOnlyTheRulesWindowARunIsLikelyToReach) {
   const auto summary = WaitAsTheReportJudgesIt("ceiling-loan-climb-end-of-hour.yaml");
   ASSERT_TRUE(summary);
   EXPECT_EQ(summary->pod_s_over_5pct, 0) << summary->pod_s_median << "x keda-hpa's";
-  EXPECT_LT(summary->p99_median, 1) << "p99 " << summary->p99_median << "x keda-hpa's";
+  EXPECT_LT(summary->p99_median, kP99AtTheRule) << "p99 " << summary->p99_median << "x keda-hpa's";
 }
 
 // A young loan where the rule already carries the load
@@ -1101,7 +1134,7 @@ TEST(SimulatorTest, TheLagRulesReplayReadsTheLagAsTheRuleDoes) {
   const auto summary = WaitAsTheReportJudgesIt("ceiling-threshold-edge.yaml");
   ASSERT_TRUE(summary);
   EXPECT_EQ(summary->pod_s_over_5pct, 0) << summary->pod_s_median << "x keda-hpa's";
-  EXPECT_LT(summary->p99_median, 1) << "p99 " << summary->p99_median << "x keda-hpa's";
+  EXPECT_LT(summary->p99_median, kP99AtTheRule) << "p99 " << summary->p99_median << "x keda-hpa's";
 }
 
 // The replay assumes no pause it has not timed (tests/sim/testdata/ceiling-pause-untimed.yaml,
