@@ -29,10 +29,10 @@ int32_t Stabilized(const HpaRule& rule, HpaMemory& memory, double now, int64_t m
                    int32_t current) {
   const int32_t proposal = HpaProposal(rule, metric, current);
   auto& recommendations = memory.recommendations;
-  while (!recommendations.empty() &&
-         recommendations.front().at <= now - rule.scale_down_window_seconds) {
-    recommendations.pop_front();
-  }
+  recommendations.erase(
+      recommendations.begin(),
+      std::find_if(recommendations.begin(), recommendations.end(),
+                   [&](const auto& r) { return r.at > now - rule.scale_down_window_seconds; }));
   int32_t down = proposal;
   for (const auto& r : recommendations) down = std::max(down, r.replicas);
   recommendations.push_back({now, proposal});
@@ -53,9 +53,9 @@ int32_t HpaSync(const HpaRule& rule, HpaMemory& memory, double now, int64_t metr
 
   // Rule 7: rate limits relative to the replicas at the start of the period.
   auto& events = memory.events;
-  while (!events.empty() && events.front().at <= now - rule.scale_up_period_seconds) {
-    events.pop_front();
-  }
+  events.erase(events.begin(), std::find_if(events.begin(), events.end(), [&](const auto& e) {
+                 return e.at > now - rule.scale_up_period_seconds;
+               }));
   int32_t changed_in_period = 0;
   for (const auto& e : events) changed_in_period += e.change;
   const int32_t period_start = current - changed_in_period;

@@ -8,7 +8,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <utility>
 #include <vector>
 
@@ -32,18 +31,20 @@ struct HpaRule {
 };
 
 // One HPA's memory: its recommendations within the scale-down window and its changes within
-// the scale-up period (both bounded by window / sync period).
+// the scale-up period (both bounded by window / sync period: 21 and 2 at the defaults), oldest
+// first. Vectors, not deques: a deque's first block is 512 bytes however little it holds, and
+// the wait policy's replay carries three of these per phase of the rule's clock.
 struct HpaMemory {
   struct Recommendation {
     double at;
     int32_t replicas;
   };
-  std::deque<Recommendation> recommendations;
+  std::vector<Recommendation> recommendations;
   struct ScaleEvent {
     double at;
     int32_t change;  // + added, − removed
   };
-  std::deque<ScaleEvent> events;
+  std::vector<ScaleEvent> events;
 };
 
 // The metric KEDA reports for a total lag (the partition cap, sim/keda_hpa.h rule 2).
@@ -73,7 +74,7 @@ struct LagShadow {
   double phase = 0;  // the second of the rule's first HPA sync and KEDA poll (its clock's phase)
   double queue = 0;  // messages waiting under the rule's pods
   int32_t ready = 0;
-  std::deque<std::pair<double, int32_t>> starting;  // (ready at, pods), oldest first
+  std::vector<std::pair<double, int32_t>> starting;  // (ready at, pods), oldest first
   double paused_until = 0;
   double next_poll = 0;
   double next_sync = 0;
