@@ -7,7 +7,7 @@
 //   sizeof_state   sizeof(PolicyState), the part held inline
 //   heap_bytes     the heap a copy of the state allocates (malloc_usable_size of each block)
 //   replay_bytes   ... of which the replay of the lag rule (its shadows at the rule's clock
-//                  phases, their deques, the log, the rule on our lag)
+//                  phases, their vectors, the log, the rule on our lag)
 //   log_ticks      ticks in the replay's log
 // Usage: wait_state [--tick 15,30,60] [--ceiling 0.9]
 // (the ctest, label bench: `bench.wait_state` runs --tick 30).

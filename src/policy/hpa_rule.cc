@@ -185,10 +185,6 @@ int32_t LagShadowProposal(const HpaRule& rule, const LagShadow& s) {
                     std::max(1, rule.max_replicas));
 }
 
-double LagShadowSpend(const HpaRule& rule, const LagShadow& s, double seconds) {
-  return s.rule_pod_seconds + LagShadowCommitted(rule, s, LagShadowProposal(rule, s), seconds);
-}
-
 void StartLagReplay(const HpaRule& rule, int64_t backlog, int32_t pods, int32_t ready,
                     double startup, double rebalance, double tau, LagReplay& r) {
   r = LagReplay{};
@@ -254,17 +250,17 @@ bool RetimeLagReplay(const HpaRule& rule, double startup, double rebalance, LagR
   return true;
 }
 
-const LagShadow& CheapestLagShadow(const HpaRule& rule, const LagReplay& r, double seconds) {
-  size_t cheapest = 0;
-  double least = LagShadowSpend(rule, r.shadows[0], seconds);
-  for (size_t k = 1; k < r.shadows.size(); ++k) {
-    const double spend = LagShadowSpend(rule, r.shadows[k], seconds);
-    if (spend < least) {
-      least = spend;
-      cheapest = k;
+CheapestShadow CheapestLagShadow(const HpaRule& rule, const LagReplay& r, double seconds) {
+  CheapestShadow cheapest;
+  for (const LagShadow& shadow : r.shadows) {
+    const int32_t proposal = LagShadowProposal(rule, shadow);
+    const double spend =
+        shadow.rule_pod_seconds + LagShadowCommitted(rule, shadow, proposal, seconds);
+    if (cheapest.shadow == nullptr || spend < cheapest.spend) {
+      cheapest = {.shadow = &shadow, .proposal = proposal, .spend = spend};
     }
   }
-  return r.shadows[cheapest];
+  return cheapest;
 }
 
 double CeilingRatio(double cost_ceiling, double mu_sigma) {

@@ -33,7 +33,7 @@ struct HpaRule {
 // One HPA's memory: its recommendations within the scale-down window and its changes within
 // the scale-up period (both bounded by window / sync period: 21 and 2 at the defaults), oldest
 // first. Vectors, not deques: a deque's first block is 512 bytes however little it holds, and
-// the wait policy's replay carries three of these per phase of the rule's clock.
+// the wait policy's replay carries one of these per phase of the rule's clock.
 struct HpaMemory {
   struct Recommendation {
     double at;
@@ -119,8 +119,6 @@ inline constexpr double kMaxLagShadowSeconds = 3600;
                                         int32_t proposal, double seconds);
 // What the rule's next sync (at most a sync period away) proposes for the replay's lag.
 [[nodiscard]] int32_t LagShadowProposal(const HpaRule& rule, const LagShadow& shadow);
-// What the rule spent (weighted) and is bound to spend over the next `seconds`.
-[[nodiscard]] double LagShadowSpend(const HpaRule& rule, const LagShadow& shadow, double seconds);
 
 // The replay with what it was fed over its first kLagReplayLogSeconds, so that it can run again
 // from its start when the start-up and pause it ran with were a prior or a bracket's lower end
@@ -174,10 +172,16 @@ void AdvanceLagReplay(const HpaRule& rule, const LagReplay::Fed& tick, LagReplay
 // (returns whether it did); a smaller change waits until the difference adds up. Once the log
 // has closed, the timing applies from now on.
 bool RetimeLagReplay(const HpaRule& rule, double startup, double rebalance, LagReplay& replay);
-// The phase whose shadow has spent, and is bound to spend over the next `seconds`, the least
-// (LagShadowSpend); the first of equals.
-[[nodiscard]] const LagShadow& CheapestLagShadow(const HpaRule& rule, const LagReplay& replay,
-                                                 double seconds);
+// The phase whose shadow has spent (weighted), and is bound to spend over the next `seconds`
+// (LagShadowCommitted with its next proposal), the least; the first of equals. With that
+// proposal and that spend, so that the ceiling does not reckon them again.
+struct CheapestShadow {
+  const LagShadow* shadow = nullptr;
+  int32_t proposal = 0;  // LagShadowProposal
+  double spend = 0;      // rule_pod_seconds + LagShadowCommitted(proposal, seconds)
+};
+[[nodiscard]] CheapestShadow CheapestLagShadow(const HpaRule& rule, const LagReplay& replay,
+                                               double seconds);
 
 // The ratio of the replay's spend the cost ceiling allows, from COST_CEILING c. A c below 1 is
 // a margin for the replay's error; the pods' own noise (σ_μ, relative to μ) makes the replay err

@@ -1534,7 +1534,8 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
   }
   const double window = rule.scale_down_window_seconds;
   // The rule on the clock (the phase of its syncs) that spends the least over its window.
-  const LagShadow& s = CheapestLagShadow(rule, replay, window);
+  const CheapestShadow cheapest = CheapestLagShadow(rule, replay, window);
+  const LagShadow& s = *cheapest.shadow;
   detail.lag_rule_phase_s = s.phase;
   // What it runs with: within kLagReplayRetimeSeconds of what was learned.
   detail.lag_rule_startup_s = replay.startup;
@@ -1554,13 +1555,13 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
   // see a burst coming, and its replay would hold the pods back until the burst had come.
   if (detail.why == "prescale" || detail.why == "prescale_day") return count;
   // What the rule's next sync (at most a sync period away) proposes, and its pods by then.
-  const int32_t proposal = LagShadowProposal(rule, s);
+  const int32_t proposal = cheapest.proposal;
   const int32_t rule_pods = std::max({s.pods(), proposal, on_our_lag});
   detail.lag_rule_replicas = rule_pods;
   const double hold = std::min(window, std::max(dt, MemorySeconds(w, c, dt)));
   const double lowest = std::max(c.min_replicas, 1);
   const double ratio = CeilingRatio(c.cost_ceiling, w.mu_sigma);
-  const double rule_spend = LagShadowSpend(rule, s, window);
+  const double rule_spend = cheapest.spend;  // its own and what its window binds it to
   const double ours = s.own_pod_seconds + lowest * (window - hold);
   const double budget = ratio * rule_spend - ours;
   // A loan (a count above both ours and the rule's) is reckoned with our count at the floor

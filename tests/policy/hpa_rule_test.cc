@@ -127,9 +127,11 @@ TEST(LagReplayTest, EachPhaseOfTheRulesClockSeesTheBurstItsSyncsCatch) {
   EXPECT_EQ(r.shadows[2].pods(), 1);
   EXPECT_GT(r.shadows[0].rule_pod_seconds, r.shadows[1].rule_pod_seconds);
   EXPECT_GT(r.shadows[1].rule_pod_seconds, r.shadows[2].rule_pod_seconds);
-  EXPECT_EQ(&CheapestLagShadow(kRule, r, 300), &r.shadows[2]);
-  EXPECT_DOUBLE_EQ(CheapestLagShadow(kRule, r, 300).phase, 10);
-  EXPECT_NEAR(LagShadowSpend(kRule, r.shadows[2], 300), 60 + 300, 0.1);  // 1 pod, weighted
+  const CheapestShadow cheapest = CheapestLagShadow(kRule, r, 300);
+  EXPECT_EQ(cheapest.shadow, &r.shadows[2]);
+  EXPECT_DOUBLE_EQ(cheapest.shadow->phase, 10);
+  EXPECT_EQ(cheapest.proposal, LagShadowProposal(kRule, r.shadows[2]));
+  EXPECT_NEAR(cheapest.spend, 60 + 300, 0.1);  // 1 pod, weighted
 }
 
 // A replay run with a start-up and pause that were priors, re-timed when they are learned, is
