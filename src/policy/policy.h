@@ -190,6 +190,12 @@ struct WaitMemory {
   std::optional<SteadyTime> up_at;      // the scale-up whose start-up is being timed, decided at
   int32_t up_target = 0;                // ... to this many pods
   int32_t up_from = 0;                  // ... from this many
+  // The up being timed when this tick's up took its place (3): put back when the cost ceiling
+  // (10) holds this tick's up to the count it came from, no pod ordered, so that the earlier
+  // up's pods are still timed. Only read within the tick that wrote it.
+  std::optional<SteadyTime> replaced_up_at;
+  int32_t replaced_up_target = 0;
+  int32_t replaced_up_from = 0;
   std::optional<double> rebalance;      // learned rebalance pause (s); until then the prior
   // The cost ceiling's replay (wait_policy.cc 3c): a least-squares fit of the start-up S and
   // the pause R over the intervals in which an up's pods joined a saturated group, each giving

@@ -1229,6 +1229,9 @@ int64_t Reactive(const PolicyInput& in, const PolicyConfig& c, PolicyState& st, 
         w.mu_confirmed_at = in.now;
       }
       w.probe_at.reset();
+      w.replaced_up_at = w.up_at;
+      w.replaced_up_target = w.up_target;
+      w.replaced_up_from = w.up_from;
       w.up_at = in.now;
       w.up_target = choice;
       w.up_from = n;
@@ -1623,7 +1626,10 @@ int64_t Ceiled(const PolicyInput& in, const PolicyConfig& c, WaitMemory& w, Wait
     if (allowed > w.up_from) {
       w.up_target = static_cast<int32_t>(allowed);
     } else {
-      w.up_at.reset();
+      // No pod ordered: the up this one replaced, if any, is still being timed.
+      w.up_at = w.replaced_up_at;
+      w.up_target = w.replaced_up_target;
+      w.up_from = w.replaced_up_from;
     }
   }
   if (w.down_at && *w.down_at == in.now) w.down_target = static_cast<int32_t>(allowed);

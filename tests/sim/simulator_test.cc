@@ -875,8 +875,11 @@ TEST(SimulatorTest, TheCostCeilingHoldsWaitNoLowerThanTheLagRuleOnItsOwnLag) {
 // Since the forty-eighth round (issue 18) the rule it holds to is the cheapest of three phases
 // of the rule's clock, whose p99 may sit a second or two above keda-hpa's on its own phase: on
 // three of these scenarios, found as cost rows, `wait`'s median p99 went from below keda-hpa's
-// to 1.00-1.02x it (and on ceiling-replay-phase.yaml from 1.28x to 1.02x). Those four are held
-// within this of keda-hpa's; the others still below it.
+// to 1.00-1.02x it (and on ceiling-replay-phase.yaml from 1.28x to 1.02x). Since the forty-ninth
+// round the replay runs with the start-up the joins timed where a capped up had dropped it, and
+// on ceiling-young-loan-rule-carries.yaml `wait`'s median p99 went from 0.98x keda-hpa's to
+// 1.00x (56 -> 57 s against 57). Those five are held within this of keda-hpa's; the others
+// still below it.
 constexpr double kP99AtTheRule = 1.05;
 
 // `wait` against keda-hpa on one testdata scenario over the generated report's 3 noise seeds,
@@ -1059,7 +1062,29 @@ TEST(SimulatorTest, AYoungLoanWhereTheRuleCarriesTheLoadCountsOurFloorAtTheLoad)
   ASSERT_TRUE(summary);
   EXPECT_EQ(summary->pod_s_over_5pct, 0) << summary->pod_s_median << "x keda-hpa's";
   EXPECT_LT(summary->pod_s_median, 1.03) << "x keda-hpa's";
+  EXPECT_LT(summary->p99_median, kP99AtTheRule) << "p99 " << summary->p99_median << "x keda-hpa's";
+}
+
+// An up the cost ceiling holds to the count already ordered orders no pod, and does not drop the
+// timing of the up before it (tests/sim/testdata/ceiling-capped-up-timing.yaml, issue 18,
+// forty-ninth round): `wait` went 1 -> 5 at 30 s, held there by the ceiling, and asked for 6 at
+// each tick while those pods started; each such up took the place of the one being timed and,
+// held to 5, dropped it. No start-up was timed in the hour, the replay ran with the 30 s prior
+// (the pods took 25 s) and spent 1.11x keda-hpa's pod-seconds, and `wait`, held to it, spent
+// 1.073-1.085x. The replay now runs with what the joins timed.
+TEST(SimulatorTest, AnUpTheCeilingHoldsKeepsTheTimingOfTheUpBeforeIt) {
+  const auto summary = WaitAsTheReportJudgesIt("ceiling-capped-up-timing.yaml");
+  ASSERT_TRUE(summary);
+  EXPECT_EQ(summary->pod_s_over_5pct, 0) << summary->pod_s_median << "x keda-hpa's";
   EXPECT_LT(summary->p99_median, 1) << "p99 " << summary->p99_median << "x keda-hpa's";
+  const auto runs = RunTestdata("ceiling-capped-up-timing.yaml", {"wait"});
+  ASSERT_EQ(runs.size(), 1U);
+  ASSERT_FALSE(runs[0].decisions.empty());
+  std::map<std::string, std::string> last(runs[0].decisions.back().attributes.begin(),
+                                          runs[0].decisions.back().attributes.end());
+  ASSERT_TRUE(last.contains("kafka_autoscaler.wait.lag_rule.startup_seconds"));
+  // The pods start in 25 s; the tick (15 s) brackets it, the joins' consumption times it.
+  EXPECT_NEAR(std::stod(last["kafka_autoscaler.wait.lag_rule.startup_seconds"]), 25, 2);
 }
 
 // The lag rule's replay in a run of `wait` on a testdata scenario against the simulator's
